@@ -1,0 +1,51 @@
+// `phase-compose generate`: spec → compose file (and proxy config), written atomically; `--check` for CI.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { renderOutputs } from '../../model/outputs.js';
+import { loadSpec } from '../../spec/load.js';
+import { formatProblem, ExitCode, CliError } from '../../util/errors.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import type { Io } from '../io.js';
+
+export type GenerateArgs = { file: string; output?: string; check?: boolean; quiet?: boolean };
+
+/** Runs generate; returns the exit code. */
+export async function runGenerate(args: GenerateArgs, io: Io): Promise<number> {
+  const specFile = resolve(args.file);
+  const { spec, warnings } = loadSpec(specFile);
+  for (const w of warnings) io.err(formatProblem(w));
+  const specDir = dirname(specFile);
+  const output = args.output ? relative(specDir, resolve(args.output)).split('\\').join('/') : undefined;
+  const rendered = renderOutputs(spec, basename(specFile), output);
+  for (const w of rendered.warnings) io.err(`warning: ${w}`);
+  const shown = (p: string) => relative(process.cwd(), join(specDir, p)) || p;
+
+  if (args.check) {
+    let stale = 0;
+    const { createTwoFilesPatch } = await import('diff');
+    for (const f of rendered.files) {
+      const path = join(specDir, f.path);
+      const current = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+      if (current === f.content) continue;
+      stale++;
+      if (current === undefined) io.out(`${shown(f.path)}: missing (run \`phase-compose generate\`)`);
+      else io.out(createTwoFilesPatch(`${shown(f.path)} (on disk)`, `${shown(f.path)} (from spec)`, current, f.content, '', '', { context: 3 }).trimEnd());
+    }
+    if (stale) {
+      io.err(`${stale} generated file${stale === 1 ? ' is' : 's are'} out of date with ${shown(basename(specFile))}; run \`phase-compose generate\``);
+      return ExitCode.problem;
+    }
+    if (!args.quiet) io.out(`up to date: ${rendered.files.map((f) => shown(f.path)).join(', ')}`);
+    return ExitCode.ok;
+  }
+
+  for (const f of rendered.files) {
+    try {
+      writeFileAtomic(join(specDir, f.path), f.content);
+    } catch (e) {
+      throw new CliError(`cannot write ${shown(f.path)}: ${(e as Error).message}`, { cause: e });
+    }
+    if (!args.quiet) io.out(`wrote ${shown(f.path)}`);
+  }
+  return ExitCode.ok;
+}

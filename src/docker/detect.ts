@@ -1,0 +1,36 @@
+// Finds the Compose CLI (v2 plugin `docker compose`, else v1 `docker-compose`) and the Engine version.
+import { spawnSync } from 'node:child_process';
+
+export type ComposeCli = {
+  /** argv prefix: ['docker', 'compose'] or ['docker-compose']. */
+  argv: string[];
+  version: string;
+  v1: boolean;
+};
+
+const run = (cmd: string, args: string[]) => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 15_000 });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+};
+
+/** Extracts `1.29.2` from `docker-compose version 1.29.2, build unknown` or `v2.24.1`. */
+export function parseComposeVersion(out: string): string | undefined {
+  return /v?(\d+\.\d+(\.\d+)?)/.exec(out)?.[1];
+}
+
+/** Detects the Compose CLI; undefined when neither is installed. */
+export function detectCompose(): ComposeCli | undefined {
+  const v2 = run('docker', ['compose', 'version', '--short']);
+  const v2version = v2 && parseComposeVersion(v2);
+  if (v2version) return { argv: ['docker', 'compose'], version: v2version, v1: v2version.startsWith('1.') };
+  const v1 = run('docker-compose', ['version', '--short']);
+  const v1version = v1 && parseComposeVersion(v1);
+  if (v1version) return { argv: ['docker-compose'], version: v1version, v1: v1version.startsWith('1.') };
+  return undefined;
+}
+
+/** The Engine's version, or undefined when no daemon answers. */
+export function detectEngine(): string | undefined {
+  const out = run('docker', ['version', '--format', '{{.Server.Version}}']);
+  return out ? /^(\d+\.\d+(\.\d+)?)/.exec(out)?.[1] : undefined;
+}

@@ -1,0 +1,34 @@
+// Template rendering and secret generation for `init`. Pure except for the random source.
+import { randomBytes } from 'node:crypto';
+
+/** 32 random bytes from the OS's cryptographic source, hex (the same as `openssl rand -hex 32`). */
+export function generateSecret(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/** Replaces `{{NAME}}` tokens; every token must have a value. */
+export function renderTemplate(text: string, vars: Record<string, string>): string {
+  return text.replace(/\{\{([A-Z_]+)\}\}/g, (_, name: string) => {
+    const v = vars[name];
+    if (v === undefined) throw new Error(`template token {{${name}}} has no value`);
+    return v;
+  });
+}
+
+/** Parses KEY=VALUE lines of an env file (comments and blanks skipped). */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!.trim();
+  }
+  return out;
+}
+
+export type ClientIpChoice = { mode: 'direct' } | { mode: 'cloudflare' } | { mode: 'header'; header: string; trusted: string[] };
+
+/** The spec's `client_ip:` value for a choice, as inline YAML. */
+export function clientIpYaml(c: ClientIpChoice): string {
+  if (c.mode === 'header') return `{ mode: header, header: ${c.header}, trusted: [${c.trusted.map((t) => JSON.stringify(t)).join(', ')}] }`;
+  return `{ mode: ${c.mode} }`;
+}

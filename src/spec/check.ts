@@ -1,0 +1,39 @@
+// The spec pipeline as one pure function: parse YAML → schema → semantic rules → problems with positions.
+import type { Problem } from '../util/errors.js';
+import { parseYaml } from './parse.js';
+import { schemaProblems, type SchemaError } from './schema-errors.js';
+import { semanticProblems } from './semantic.js';
+import type { DeploymentSpec } from './types.js';
+
+export type Validator = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
+
+export type CheckResult = { spec?: DeploymentSpec; problems: Problem[] };
+
+const byPosition = (a: Problem, b: Problem) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0);
+
+/** Checks spec text; returns the typed spec when there are no errors, and every problem found. */
+export function checkSpecText(text: string, file: string, validate: Validator, schema: Record<string, unknown>): CheckResult {
+  const parsed = parseYaml(text, file);
+  if (parsed.problems.length) return { problems: parsed.problems };
+  const at = (keys: Array<string | number>) => ({ file, ...(parsed.locate(keys) ?? {}) });
+  if (parsed.data === null || typeof parsed.data !== 'object' || Array.isArray(parsed.data)) {
+    return { problems: [{ severity: 'error', path: '', message: 'the spec must be a YAML map (name:, services:, ...)', file, line: 1, col: 1 }] };
+  }
+  if (!validate(parsed.data)) {
+    const problems = schemaProblems(validate.errors ?? [], parsed.data, schema).map((p) => ({
+      ...p,
+      ...at(p.path.split(/\.|\[(\d+)\]/).filter(Boolean).map((s) => (/^\d+$/.test(s) ? Number(s) : s))),
+    }));
+    return { problems: problems.sort(byPosition) };
+  }
+  const spec = parsed.data as DeploymentSpec;
+  const problems: Problem[] = semanticProblems(spec).map((r) => ({
+    severity: r.severity,
+    path: r.keys.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join(''),
+    message: r.message,
+    hint: r.hint,
+    ...at(r.keys),
+  }));
+  problems.sort(byPosition);
+  return { spec: problems.some((p) => p.severity === 'error') ? undefined : spec, problems };
+}

@@ -1,0 +1,32 @@
+// Edge: reads a spec file from disk and runs the pure check pipeline with the precompiled validator.
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { CliError, ExitCode, SpecError, type Problem } from '../util/errors.js';
+import { checkSpecText } from './check.js';
+import validate from './generated/validate-spec.js';
+import schema from '../../schema/phase-compose.schema.json' with { type: 'json' };
+import type { DeploymentSpec } from './types.js';
+
+export type LoadedSpec = { spec: DeploymentSpec; file: string; warnings: Problem[] };
+
+/** Loads and checks a spec; throws SpecError (all problems) or CliError (unreadable file). */
+export function loadSpec(file: string): LoadedSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(
+      code === 'ENOENT' ? `no deployment spec at ${file}` : `cannot read ${file}: ${(e as Error).message}`,
+      {
+        exitCode: ExitCode.usage,
+        details: code === 'ENOENT' ? ['create one with `phase-compose init`, or point to it with -f <file>'] : [],
+        cause: e,
+      },
+    );
+  }
+  const shown = relative(process.cwd(), file) || file;
+  const { spec, problems } = checkSpecText(text, shown, validate, schema as Record<string, unknown>);
+  if (!spec) throw new SpecError(problems);
+  return { spec, file, warnings: problems };
+}

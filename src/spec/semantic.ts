@@ -1,0 +1,220 @@
+// Semantic rules beyond the schema: references, cycles, health conditions, ports, env names, secrets.
+import { buildGraph, findCycle, migrationsName, postMigrationsName, proxyName, scheduledName } from '../model/graph.js';
+import type { DeploymentSpec, TaskSpec } from './types.js';
+import { closest } from './schema-errors.js';
+
+/** A problem whose place is a key path (mapped to line:col by the loader). */
+export type RawProblem = {
+  severity: 'error' | 'warning';
+  keys: Array<string | number>;
+  message: string;
+  hint?: string;
+};
+
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `${VAR}`, `${VAR:-default}`, `${VAR?err}` and friends: a reference, not a value. */
+export const ENV_REF = /^\$\{[A-Za-z_][A-Za-z0-9_]*(:?[-?+][^}]*)?\}$/;
+const SECRET_NAME = /(PASSWORD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|_KEY$|^KEY$)/i;
+
+const keysOf = (dotted: string): Array<string | number> =>
+  dotted.split(/\.|\[(\d+)\]/).filter((s) => s !== undefined && s !== '').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+
+/** Placeholders `{name}` in a template string. */
+export function placeholders(s: string): string[] {
+  return [...s.matchAll(/\{([a-z][a-z0-9_]*)\}/g)].map((m) => m[1]!);
+}
+
+/** Parses a published port into the host-side key used to detect clashes, or undefined when nothing is published. */
+export function hostPortKey(p: string | number): string[] {
+  if (typeof p === 'number') return [];
+  const [spec, proto = 'tcp'] = p.split('/');
+  const parts = spec!.split(':');
+  if (parts.length < 2) return [];
+  const ip = parts.length === 3 ? parts[0]! : '0.0.0.0';
+  const host = parts[parts.length - 2]!;
+  const [a, b] = host.split('-').map(Number);
+  const out: string[] = [];
+  for (let port = a!; port <= (b ?? a!); port++) out.push(`${ip}:${port}/${proto}`);
+  return out;
+}
+
+/** Runs every semantic rule and returns all problems found. */
+export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
+  const out: RawProblem[] = [];
+  const err = (keys: Array<string | number>, message: string, hint?: string) => out.push({ severity: 'error', keys, message, hint });
+  const warn = (keys: Array<string | number>, message: string, hint?: string) => out.push({ severity: 'warning', keys, message, hint });
+
+  const graph = buildGraph(spec);
+  const names = [...graph.nodes.keys()];
+  const mig = spec.migrations;
+
+  // Generated names must not clash with declared services.
+  const generated: Array<[string, string]> = [];
+  for (const d of Object.keys(spec.data ?? {})) generated.push([d, `data.${d}`]);
+  if (mig) generated.push([migrationsName(spec), 'migrations']);
+  if (mig?.post) generated.push([postMigrationsName(spec), 'migrations.post']);
+  if (spec.proxy) generated.push([proxyName(spec), 'proxy']);
+  if (spec.retention) generated.push([scheduledName(spec), 'retention']);
+  for (const [g, from] of generated) {
+    if (spec.services[g]) err(['services', g], `service "${g}" clashes with the service generated from ${from}`, `rename the service, or rename the generated one`);
+  }
+
+  const unknown = (keys: Array<string | number>, ref: string, what = 'service') => {
+    const guess = closest(ref, names);
+    err(keys, `${what} "${ref}" is not defined`, guess ? `did you mean "${guess}"?` : `defined services: ${names.join(', ')}`);
+  };
+
+  // References and conditions, from the graph (explicit dependencies only: implicit ones point at names we made).
+  for (const node of graph.nodes.values()) {
+    for (const d of node.deps) {
+      const target = graph.nodes.get(d.on);
+      const keys = keysOf(d.from);
+      if (!target) {
+        if (!d.implicit) unknown(keys, d.on);
+        continue;
+      }
+      if (d.on === node.name) {
+        err(keys, `"${node.name}" depends on itself`, 'remove this dependency');
+        continue;
+      }
+      if (d.condition === 'healthy' && !target.hasHealthcheck) {
+        err(
+          keys,
+          `waits for "${d.on}" to be healthy, but "${d.on}" has no healthcheck`,
+          target.role === 'job'
+            ? `"${d.on}" is a job: wait for it with "completed"`
+            : `add a healthcheck to "${d.on}" (http, tcp or command), or wait with "started"`,
+        );
+      }
+      if (d.condition === 'completed' && target.role !== 'job') {
+        err(keys, `waits for "${d.on}" to complete, but "${d.on}" is a long-running service and never completes`, `wait with "healthy" or "started", or give "${d.on}" role: job`);
+      }
+    }
+  }
+  const cycle = findCycle(graph);
+  if (cycle) {
+    const first = graph.nodes.get(cycle[0]!)!;
+    err(keysOf(first.path), `dependency cycle: ${cycle.join(' -> ')}`, 'remove one of these dependencies to break the cycle');
+  }
+
+  // Migrations.
+  if (mig) {
+    if (!mig.image && !mig.same_image_as) err(['migrations'], 'has neither "image" nor "same_image_as"', 'add image: <image>, or same_image_as: <service running the app>');
+    if (mig.image && mig.same_image_as) err(['migrations', 'same_image_as'], 'give "image" or "same_image_as", not both', 'remove one of them');
+    if (mig.same_image_as && !spec.services[mig.same_image_as]) unknown(['migrations', 'same_image_as'], mig.same_image_as);
+    if (!mig.command && !mig.pre) err(['migrations'], 'has no command', 'add command: [python, manage.py, migrate] (or a pre: phase)');
+    if (mig.command && mig.pre) warn(['migrations', 'command'], 'is ignored: the pre phase\'s command runs instead', 'remove migrations.command, or drop the pre phase');
+    mig.before.forEach((b, i) => {
+      if (!spec.services[b]) unknown(['migrations', 'before', i], b);
+    });
+    if (mig.post) {
+      if (!mig.post.after && graph.nodes.get(postMigrationsName(spec))?.deps.length === 1) {
+        err(['migrations', 'post'], 'the post phase has nothing healthy to wait for: none of migrations.before has a healthcheck', 'add a healthcheck to the app service, or list services in migrations.post.after');
+      }
+    }
+    const ext = mig.external;
+    if (ext) {
+      const variable = typeof ext === 'object' ? (ext.variable ?? 'EXTERNAL_MIGRATION') : 'EXTERNAL_MIGRATION';
+      for (const b of mig.before) {
+        const v = spec.services[b]?.environment?.[variable];
+        if (v !== undefined) warn(['services', b, 'environment', variable], `is set here and by migrations.external; the generated value wins`, `remove ${variable} from services.${b}.environment`);
+      }
+    }
+  }
+
+  // Environment: names and secrets.
+  const checkEnv = (env: Record<string, unknown> | undefined, base: Array<string | number>) => {
+    for (const [k, v] of Object.entries(env ?? {})) {
+      if (!ENV_NAME.test(k)) err([...base, k], `"${k}" is not a valid environment variable name`, 'use letters, digits and _, not starting with a digit');
+      else if (SECRET_NAME.test(k) && typeof v === 'string' && v !== '' && !v.includes('${')) {
+        err([...base, k], `looks like a secret written as a value`, `put it in your env file and write "\${${k}}" here`);
+      }
+    }
+  };
+  for (const [name, s] of Object.entries(spec.services)) checkEnv(s.environment, ['services', name, 'environment']);
+  if (mig) {
+    checkEnv(mig.environment, ['migrations', 'environment']);
+    checkEnv(mig.pre?.environment, ['migrations', 'pre', 'environment']);
+    checkEnv(mig.post?.environment, ['migrations', 'post', 'environment']);
+  }
+  const pg = spec.data?.postgres;
+  if (pg && !ENV_REF.test(pg.password)) err(['data', 'postgres', 'password'], 'must be a ${VAR} reference, not the password itself', 'write password: ${DATABASE_PASSWORD} and put the value in your env file');
+  const redis = spec.data?.redis;
+  if (redis?.password !== undefined && !ENV_REF.test(redis.password)) err(['data', 'redis', 'password'], 'must be a ${VAR} reference, not the password itself', 'write password: ${REDIS_PASSWORD} and put the value in your env file');
+
+  // Published ports: no host port twice; no fixed host port on a replicated service.
+  const taken = new Map<string, string>();
+  const checkPorts = (ports: Array<string | number> | undefined, base: Array<string | number>, replicas = 1) => {
+    (ports ?? []).forEach((p, i) => {
+      const keys = hostPortKey(p);
+      if (keys.length && replicas > 1) err([...base, i], `publishes host port ${String(p)} but has ${replicas} replicas: only one container can bind it`, 'publish only the container port (e.g. "8000"), or put the service behind the proxy');
+      for (const key of keys) {
+        const [ip, port] = [key.slice(0, key.lastIndexOf(':')), key.slice(key.lastIndexOf(':') + 1)];
+        const clash = [...taken.entries()].find(([k]) => {
+          const [kip, kport] = [k.slice(0, k.lastIndexOf(':')), k.slice(k.lastIndexOf(':') + 1)];
+          return kport === port && (kip === ip || kip === '0.0.0.0' || ip === '0.0.0.0');
+        });
+        if (clash) {
+          err([...base, i], `host port ${port} is already published by ${clash[1]}`, 'pick another host port');
+          break;
+        }
+        taken.set(key, base.join('.').replace(/\.ports$/, ''));
+      }
+    });
+  };
+  for (const [name, s] of Object.entries(spec.services)) checkPorts(s.ports, ['services', name, 'ports'], s.replicas ?? 1);
+  if (spec.proxy) checkPorts(spec.proxy.ports, ['proxy', 'ports']);
+
+  // Jobs nothing waits for.
+  for (const node of graph.nodes.values()) {
+    if (node.kind !== 'job') continue;
+    const waited = [...graph.nodes.values()].some((n) => n.deps.some((d) => d.on === node.name));
+    if (!waited) warn(keysOf(node.path), `job "${node.name}" runs but nothing waits for it`, 'if it must finish before something starts, add it to that service\'s depends_on');
+  }
+
+  // Maintenance tasks and retention.
+  for (const [tname, task] of Object.entries(spec.maintenance ?? {})) checkTask(tname, task, spec, err, unknown);
+  if (spec.retention) {
+    const r = spec.retention;
+    const task = spec.maintenance?.[r.task];
+    if (!task) {
+      const guess = closest(r.task, Object.keys(spec.maintenance ?? {}));
+      err(['retention', 'task'], `task "${r.task}" is not defined in maintenance`, guess ? `did you mean "${guess}"?` : 'add the task under maintenance:');
+    } else {
+      for (const [k, v] of Object.entries(r.params)) {
+        const p = task.params?.[k];
+        if (!p) err(['retention', 'params', k], `task "${r.task}" has no parameter "${k}"`, `parameters: ${Object.keys(task.params ?? {}).join(', ') || '(none)'}`);
+        else if (p.type === 'integer' ? !Number.isInteger(v) : typeof v !== p.type) err(['retention', 'params', k], `expected ${p.type}, got ${JSON.stringify(v)}`);
+      }
+      for (const [k, p] of Object.entries(task.params ?? {})) {
+        if (p.required && r.params[k] === undefined) err(['retention', 'params'], `missing required parameter "${k}" of task "${r.task}"`, `add ${k}: <value>`);
+      }
+    }
+  }
+  return out;
+}
+
+function checkTask(
+  tname: string,
+  task: TaskSpec,
+  spec: DeploymentSpec,
+  err: (keys: Array<string | number>, message: string, hint?: string) => void,
+  unknown: (keys: Array<string | number>, ref: string, what?: string) => void,
+): void {
+  const base = ['maintenance', tname];
+  const runnable = new Set([...Object.keys(spec.services), ...Object.keys(spec.data ?? {})]);
+  if (!runnable.has(task.service)) unknown([...base, 'service'], task.service);
+  const params = task.params ?? {};
+  task.argv.forEach((item, i) => {
+    const strings = typeof item === 'string' ? [item] : item.args;
+    if (typeof item !== 'string' && !params[item.if]) err([...base, 'argv', i, 'if'], `parameter "${item.if}" is not declared`, `declare it under maintenance.${tname}.params`);
+    for (const s of strings) {
+      for (const ph of placeholders(s)) {
+        if (!params[ph]) err([...base, 'argv', i], `placeholder {${ph}} is not a declared parameter`, `declare it under maintenance.${tname}.params`);
+        else if (typeof item === 'string' && !params[ph]!.required && params[ph]!.default === undefined) {
+          err([...base, 'argv', i], `placeholder {${ph}} is optional but used outside an "if" group`, `make it required, give it a default, or wrap it: { if: ${ph}, args: [...] }`);
+        }
+      }
+    }
+  });
+}

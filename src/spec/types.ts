@@ -1,0 +1,170 @@
+// The deployment spec (`phase-compose.yaml`) as TypeScript types. The JSON Schema in
+// `schema/phase-compose.schema.json` is the source of truth for validation; these types mirror it.
+
+/** A duration such as `5s`, `500ms`, `2m`, `1h30m`. */
+export type Duration = string;
+
+/** An argv array: every element is one argument, never parsed by a shell. */
+export type Argv = string[];
+
+export type HealthcheckSpec = {
+  /** HTTP GET that must answer 2xx/3xx. */
+  http?: { port: number; path?: string; host?: string };
+  /** TCP connect. */
+  tcp?: { port: number; host?: string };
+  /** Any command (argv); exit 0 means healthy. */
+  command?: Argv;
+  /** Disable any image healthcheck. */
+  disable?: boolean;
+  interval?: Duration;
+  timeout?: Duration;
+  retries?: number;
+  start_period?: Duration;
+  start_interval?: Duration;
+};
+
+export type DependsCondition = 'started' | 'healthy' | 'completed';
+
+export type ServiceSpec = {
+  /** `service` is long-running (default); `job` runs once and exits. */
+  role?: 'service' | 'job';
+  image: string;
+  command?: Argv;
+  entrypoint?: Argv;
+  env_file?: string | string[];
+  environment?: Record<string, string | number | boolean>;
+  ports?: Array<string | number>;
+  volumes?: string[];
+  replicas?: number;
+  restart?: 'no' | 'always' | 'on-failure' | 'unless-stopped';
+  healthcheck?: HealthcheckSpec;
+  /** Other services (or data services) this one waits for. A list means "healthy if it has a healthcheck, else started". */
+  depends_on?: string[] | Record<string, DependsCondition>;
+  working_dir?: string;
+  user?: string;
+  labels?: Record<string, string>;
+};
+
+export type MigrationPhaseSpec = {
+  command: Argv;
+  /** Exits non-zero when migrations of this phase are pending. */
+  check?: Argv;
+  environment?: Record<string, string | number | boolean>;
+};
+
+export type PostMigrationPhaseSpec = MigrationPhaseSpec & {
+  /** Services that must be healthy before the post phase runs (default: migrations.before). */
+  after?: string[];
+};
+
+export type MigrationsSpec = {
+  /** Name of the generated service (default `migrations`); the post phase is `<name>-post`. */
+  service?: string;
+  image?: string;
+  /** Reuse image, env_file and environment of this service. */
+  same_image_as?: string;
+  /** The migration command (the pre-deploy phase when `pre` is absent). */
+  command?: Argv;
+  /** Exits non-zero when migrations are pending (e.g. `python manage.py migrate --check`). */
+  check?: Argv;
+  /** Services that must not start until migrations completed successfully. */
+  before: string[];
+  /** Set `<variable>=<value>` on the `before` services so they skip their own migrate. */
+  external?: boolean | { variable?: string; value?: string };
+  environment?: Record<string, string | number | boolean>;
+  env_file?: string | string[];
+  /** What migrations wait for (default: every data service, healthy). */
+  depends_on?: string[] | Record<string, DependsCondition>;
+  pre?: MigrationPhaseSpec;
+  post?: PostMigrationPhaseSpec;
+  /** Take a database backup before pending migrations run. */
+  backup?: boolean | { dir?: string; keep?: number };
+};
+
+export type PostgresSpec = {
+  image: string;
+  /** `${VAR}` references: the value must never be written into the spec. */
+  database: string;
+  user: string;
+  password: string;
+  volume?: string;
+  healthcheck?: Omit<HealthcheckSpec, 'http' | 'tcp' | 'command' | 'disable'>;
+};
+
+export type RedisSpec = {
+  image: string;
+  password?: string;
+  volume?: string;
+  healthcheck?: Omit<HealthcheckSpec, 'http' | 'tcp' | 'command' | 'disable'>;
+};
+
+export type ProxyRoute = {
+  path: string;
+  /** `service:port` */
+  to: string;
+  /** Strip the path prefix before proxying. */
+  strip?: boolean;
+};
+
+export type ClientIpSpec =
+  | { mode: 'direct' }
+  | { mode: 'cloudflare'; trusted?: string[] }
+  | { mode: 'header'; header: string; trusted: string[] };
+
+export type ProxySpec = {
+  service?: string;
+  image: string;
+  /** Path (relative to the spec) of the nginx config that `init` writes and the service mounts. */
+  config: string;
+  ports?: Array<string | number>;
+  routes: ProxyRoute[];
+  client_ip?: ClientIpSpec;
+  tls?: { cert: string; key: string };
+  healthcheck?: HealthcheckSpec;
+};
+
+export type TaskParamSpec = {
+  type: 'string' | 'integer' | 'boolean';
+  required?: boolean;
+  default?: string | number | boolean;
+  description?: string;
+};
+
+/** An argv template element: a string with `{param}` placeholders, or a group kept only when `if` is set. */
+export type ArgvTemplateItem = string | { if: string; args: string[] };
+
+export type TaskSpec = {
+  description?: string;
+  service: string;
+  argv: ArgvTemplateItem[];
+  params?: Record<string, TaskParamSpec>;
+};
+
+export type RetentionSpec = {
+  task: string;
+  every: Duration;
+  params: Record<string, string | number | boolean>;
+};
+
+export type TargetSpec = {
+  /** Compose version the file is for: `1.29` (docker-compose v1) or a v2+ version like `2.20.2`. */
+  compose?: string;
+  /** Docker Engine version, needed to decide on healthcheck `start_interval` (>= 25). */
+  engine?: string;
+};
+
+export type DeploymentSpec = {
+  name: string;
+  target?: TargetSpec;
+  /** Compose file written by `generate` (relative to the spec). */
+  output?: string;
+  /** Default env file(s) for app services. */
+  env_file?: string | string[];
+  network?: string;
+  data?: { postgres?: PostgresSpec; redis?: RedisSpec };
+  services: Record<string, ServiceSpec>;
+  migrations?: MigrationsSpec;
+  proxy?: ProxySpec;
+  maintenance?: Record<string, TaskSpec>;
+  retention?: RetentionSpec;
+};
