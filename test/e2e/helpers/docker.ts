@@ -1,0 +1,127 @@
+// Docker / Compose helpers for the end-to-end tests. Every stack gets a unique project name and is torn down
+// (containers, networks AND volumes) by composeDown(), which must run in afterAll/finally.
+import { randomBytes } from 'node:crypto';
+import { mustRun, run, type RunResult } from './run.js';
+
+export const FIXTURE_IMAGES = [
+  'phase-compose-fixture-postgres:latest',
+  'phase-compose-fixture-redis:latest',
+  'phase-compose-fixture-app:latest',
+] as const;
+
+/** All test projects share this prefix, so leftovers are easy to find: docker ps -a --filter label=com.docker.compose.project */
+export const PROJECT_PREFIX = 'pce2e';
+
+/** A compose project name unique to this test (Compose v1 keeps only [a-z0-9_-]). */
+export function uniqueProject(label: string): string {
+  const clean = label.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 16) || 'stack';
+  return `${PROJECT_PREFIX}-${clean}-${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+export interface Stack {
+  project: string;
+  /** directory holding the compose file and its .env (the Compose project directory) */
+  dir: string;
+  composeFile: string;
+}
+
+/** docker-compose -p <project> -f <file> --project-directory <dir> ...args; extraEnv is added to the environment. */
+export function compose(stack: Stack, args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): RunResult {
+  return run(
+    'docker-compose',
+    ['-p', stack.project, '-f', stack.composeFile, '--project-directory', stack.dir, ...args],
+    { cwd: stack.dir, env: { ...process.env, ...extraEnv } },
+  );
+}
+
+/**
+ * Remove everything of a project: `docker-compose down -v`, then (in case the compose file is gone or compose
+ * failed) every container, network and volume carrying the project's label. Never throws.
+ */
+export function composeDown(stack: Stack | string): void {
+  const project = typeof stack === 'string' ? stack : stack.project;
+  if (typeof stack !== 'string') {
+    compose(stack, ['down', '--volumes', '--remove-orphans', '--timeout', '2']);
+  }
+  const label = `label=com.docker.compose.project=${project}`;
+  const ids = (kind: string[], fmt: string[]): string[] =>
+    run('docker', [...kind, '--filter', label, ...fmt]).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+  const containers = ids(['ps', '-aq'], []);
+  if (containers.length) run('docker', ['rm', '-f', '-v', ...containers]);
+  const networks = ids(['network', 'ls', '-q'], []);
+  if (networks.length) run('docker', ['network', 'rm', ...networks]);
+  const volumes = ids(['volume', 'ls', '-q'], []);
+  if (volumes.length) run('docker', ['volume', 'rm', '-f', ...volumes]);
+}
+
+/** Id of the (single) container of a compose service, running or exited. */
+export function containerId(project: string, service: string): string {
+  const r = mustRun('docker', [
+    'ps', '-aq',
+    '--filter', `label=com.docker.compose.project=${project}`,
+    '--filter', `label=com.docker.compose.service=${service}`,
+    '--filter', 'label=com.docker.compose.oneoff=False',
+  ]);
+  const ids = r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) throw new Error(`no container for service "${service}" in project "${project}"`);
+  return ids[0]!;
+}
+
+export interface ContainerState {
+  Status: string;
+  Running: boolean;
+  ExitCode: number;
+  StartedAt: string;
+  FinishedAt: string;
+  Health?: { Status: string };
+}
+
+export function inspectState(id: string): ContainerState {
+  const r = mustRun('docker', ['inspect', '-f', '{{json .State}}', id]);
+  return JSON.parse(r.stdout) as ContainerState;
+}
+
+/** Docker timestamps (RFC 3339 with up to 9 fractional digits) as nanoseconds since the epoch. */
+export function dockerTimeNs(ts: string): bigint {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(ts);
+  if (!m) throw new Error(`unparseable docker timestamp: ${ts}`);
+  const secs = BigInt(Date.parse(`${m[1]}${m[3]}`)) / 1000n;
+  const frac = BigInt((m[2] ?? '').padEnd(9, '0'));
+  return secs * 1_000_000_000n + frac;
+}
+
+/** docker exec (no TTY, argv only) in a service's container. */
+export function execIn(project: string, service: string, argv: readonly string[], input?: string): RunResult {
+  const args = ['exec', ...(input !== undefined ? ['-i'] : []), containerId(project, service), ...argv];
+  return run('docker', args, input !== undefined ? { input } : {});
+}
+
+/**
+ * Run SQL in the project's postgres container (psql over the unix socket as $POSTGRES_USER on $POSTGRES_DB)
+ * and return the rows of the last statement as arrays of strings.
+ */
+export function psql(project: string, sql: string, service = 'postgres'): string[][] {
+  const r = execIn(
+    project,
+    service,
+    ['sh', '-c', 'exec psql -X -q -At -F "\t" -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'],
+    sql,
+  );
+  if (r.code !== 0) throw new Error(`psql failed (exit ${r.code}): ${r.stderr}\nSQL: ${sql}`);
+  return r.stdout
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => line.split('\t'));
+}
+
+/** Poll until fn() returns a truthy value or the deadline passes (then throw with the last value). */
+export async function waitFor<T>(what: string, fn: () => T, timeoutMs = 120_000, stepMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = fn();
+  while (!last) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+    last = fn();
+  }
+  return last;
+}
