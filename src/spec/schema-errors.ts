@@ -41,6 +41,45 @@ function resolveSchemaPath(schema: JsonSchema, schemaPath: string): JsonSchema |
   return node as JsonSchema | undefined;
 }
 
+function deref(schema: JsonSchema, node: unknown): JsonSchema | undefined {
+  let n = node as JsonSchema | undefined;
+  for (let i = 0; n && typeof n.$ref === 'string' && i < 10; i++) n = resolveSchemaPath(schema, n.$ref);
+  return n;
+}
+
+/**
+ * The sub-schema that applies at an instance path, found by walking the data along it (ajv's
+ * schemaPath is relative to the referenced definition, so it cannot be used from the root).
+ */
+export function schemaAt(schema: JsonSchema, path: ReadonlyArray<string | number>, data: unknown, branch = true): JsonSchema | undefined {
+  let node = deref(schema, schema);
+  let value = data;
+  for (const key of path) {
+    if (!node) return undefined;
+    const branches = (node.oneOf ?? node.anyOf) as JsonSchema[] | undefined;
+    if (branches) node = pickBranch(schema, branches, value);
+    if (!node) return undefined;
+    const props = node.properties as Record<string, unknown> | undefined;
+    if (typeof key === 'string' && props?.[key]) node = deref(schema, props[key]);
+    else if (typeof key === 'string' && node.additionalProperties && typeof node.additionalProperties === 'object') node = deref(schema, node.additionalProperties);
+    else if (typeof key === 'number' && node.items) node = deref(schema, node.items);
+    else return undefined;
+    value = value && typeof value === 'object' ? (value as Record<string | number, unknown>)[key] : undefined;
+  }
+  const branches = branch && node && ((node.oneOf ?? node.anyOf) as JsonSchema[] | undefined);
+  return branches ? (pickBranch(schema, branches, value) ?? node) : node;
+}
+
+function pickBranch(schema: JsonSchema, branches: JsonSchema[], value: unknown): JsonSchema | undefined {
+  const t = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
+  const resolved = branches.map((b) => deref(schema, b)).filter((b): b is JsonSchema => !!b);
+  const byType = resolved.filter((b) => b.type === t || (b.type === 'integer' && t === 'number'));
+  if (byType.length <= 1) return byType[0];
+  // Several object branches (e.g. client_ip modes): pick by a matching `const`.
+  const v = value as Record<string, unknown>;
+  return byType.find((b) => Object.entries((b.properties ?? {}) as Record<string, JsonSchema>).some(([k, ps]) => ps.const !== undefined && v?.[k] === ps.const)) ?? byType[0];
+}
+
 function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
@@ -96,12 +135,13 @@ const typeWords: Record<string, string> = {
 function one(e: SchemaError, data: unknown, schema: JsonSchema): Omit<Problem, 'severity'> | undefined {
   const path = pointerToPath(e.instancePath);
   const value = valueAt(data, path);
-  const parent = resolveSchemaPath(schema, e.schemaPath.replace(/\/[^/]+$/, ''));
-  const description = typeof parent?.description === 'string' ? parent.description : undefined;
+  const here = schemaAt(schema, path, data);
+  const holder = schemaAt(schema, path, data, false);
+  const description = [here?.description, holder?.description].find((d): d is string => typeof d === 'string');
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(e.params.additionalProperty);
-      const allowed = Object.keys((parent?.properties as object | undefined) ?? {}).filter((k) => k !== '$schema');
+      const allowed = Object.keys((here?.properties as object | undefined) ?? {}).filter((k) => k !== '$schema');
       const guess = closest(key, allowed);
       return {
         path: dottedPath([...path, key]),
@@ -131,12 +171,10 @@ function one(e: SchemaError, data: unknown, schema: JsonSchema): Omit<Problem, '
     }
     case 'pattern':
     case 'format': {
-      const field = resolveSchemaPath(schema, e.schemaPath.replace(/\/(pattern|format)$/, ''));
-      const desc = typeof field?.description === 'string' ? field.description : description;
       return {
         path: dottedPath(path),
         message: `${describeValue(value)} is not a valid value here`,
-        hint: desc ?? `it must match ${String(e.params.pattern ?? e.params.format)}`,
+        hint: description ?? `it must match ${String(e.params.pattern ?? e.params.format)}`,
       };
     }
     case 'minimum':
@@ -161,55 +199,43 @@ function one(e: SchemaError, data: unknown, schema: JsonSchema): Omit<Problem, '
 }
 
 /**
- * Turns ajv errors into problems. Errors under a `oneOf` are noisy (one per branch): where a branch
- * produced errors deeper than the `oneOf` itself, those are kept; type mismatches of the branches at
- * the oneOf's own place merge into one "expected X or Y".
+ * Turns ajv errors into problems. A `oneOf` yields errors from every branch; only the branch that
+ * fits the value (by type, then by a `const` discriminator) is kept. When no branch takes the value's
+ * type, one "expected X or Y" replaces them all.
  */
 export function schemaProblems(errors: readonly SchemaError[], data: unknown, schema: JsonSchema): Problem[] {
-  const byPath = new Map<string, SchemaError[]>();
-  for (const e of errors) {
-    const key = e.keyword === 'propertyNames' ? `${e.instancePath}/${String(e.params.propertyName)}` : e.instancePath;
-    byPath.set(key, [...(byPath.get(key) ?? []), e]);
-  }
+  let kept = [...errors];
   const problems: Problem[] = [];
-  const paths = [...byPath.keys()];
-  for (const [p, errs] of byPath) {
-    const deeper = paths.some((q) => q !== p && q.startsWith(`${p}/`));
-    let chosen = errs;
-    const hasOneOf = errs.some((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
-    if (hasOneOf) {
-      // The oneOf's branches: errors whose schemaPath runs through it.
-      if (deeper) continue;
-      const types = errs.filter((e) => e.keyword === 'type');
-      const nonType = errs.filter((e) => e.keyword !== 'type' && e.keyword !== 'oneOf' && e.keyword !== 'anyOf');
-      const value = valueAt(data, pointerToPath(p));
-      const valueType = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
-      // Keep branch errors that speak about the value's own type (e.g. a string that fails its pattern).
-      const relevant = nonType.filter((e) => {
-        const branch = resolveSchemaPath(schema, e.schemaPath.replace(/\/[^/]+$/, ''));
-        const t = branch?.type;
-        return t === valueType || (t === 'integer' && valueType === 'number') || (t === 'object' && valueType === 'object');
+  for (const o of errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')) {
+    const prefix = `${o.schemaPath}/`;
+    const path = pointerToPath(o.instancePath);
+    const value = valueAt(data, path);
+    const holder = schemaAt(schema, path, data, false);
+    const branches = ((holder?.oneOf ?? holder?.anyOf) as JsonSchema[] | undefined) ?? [];
+    const chosen = pickBranch(schema, branches, value);
+    const index = chosen ? branches.findIndex((b) => deref(schema, b) === chosen) : -1;
+    const fromBranch = (e: SchemaError) => e.schemaPath.startsWith(prefix) && e.instancePath.startsWith(o.instancePath);
+    if (index >= 0) {
+      kept = kept.filter((e) => e === o ? false : !fromBranch(e) || e.schemaPath.startsWith(`${prefix}${index}/`));
+    } else {
+      kept = kept.filter((e) => e !== o && !fromBranch(e));
+      const want = [...new Set(branches.map((b) => deref(schema, b)?.type).filter((t): t is string => typeof t === 'string'))];
+      problems.push({
+        severity: 'error',
+        path: dottedPath(path),
+        message: `expected ${want.map((t) => typeWords[t] ?? t).join(' or ')}, got ${describeValue(value)}`,
+        ...(typeof holder?.description === 'string' ? { hint: holder.description } : {}),
       });
-      if (relevant.length) chosen = relevant;
-      else if (types.length === errs.length - 1 || nonType.length === 0) {
-        const want = [...new Set(types.map((e) => String(e.params.type)))];
-        problems.push({
-          severity: 'error',
-          path: dottedPath(pointerToPath(p)),
-          message: `expected ${want.map((t) => typeWords[t] ?? t).join(' or ')}, got ${describeValue(value)}`,
-        });
-        continue;
-      } else chosen = errs.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
     }
-    const seen = new Set<string>();
-    for (const e of chosen) {
-      const prob = one(e, data, schema);
-      if (!prob) continue;
-      const k = `${prob.path}|${prob.message}`;
-      if (seen.has(k)) continue;
-      seen.add(k);
-      problems.push({ severity: 'error', ...prob });
-    }
+  }
+  const seen = new Set<string>();
+  for (const e of kept) {
+    const prob = one(e, data, schema);
+    if (!prob) continue;
+    const k = `${prob.path}|${prob.message}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    problems.push({ severity: 'error', ...prob });
   }
   return problems;
 }
