@@ -1,0 +1,108 @@
+// `phase-compose backup` (and up's pre-migration backup): pg_dump -Fc inside the postgres container,
+// streamed to a host file, verified with pg_restore --list, with a sha256 beside it.
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import type { DockerClient } from '../docker/client.js';
+import { execIn } from '../docker/exec.js';
+import { findPostgres, type PgTarget } from '../exec/postgres.js';
+import type { DeploymentSpec } from '../spec/types.js';
+import { CliError, ExitCode } from '../util/errors.js';
+import { backupFileName, checksumLine, countTableData, expiredBackups } from './rotation.js';
+
+export type BackupResult = { file: string; bytes: number; sha256: string; tables?: number };
+
+export type BackupOptions = {
+  /** Directory for stamped backups (relative: to `ctx.specDir`, else the current directory). */
+  dir: string;
+  /** Keep this many stamped backups of the project in `dir` (older ones and their .sha256 are deleted). */
+  keep?: number;
+  /** Exact file to write instead of a stamped name in `dir`. */
+  out?: string;
+  /** Progress lines. */
+  stderr?: Writable;
+  now?: Date;
+};
+
+/** Collects a little text (stderr of pg_dump) without holding a whole stream. */
+function tail(limit = 64 * 1024): Writable & { text: () => string } {
+  let buf = '';
+  const w = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      buf = (buf + chunk.toString('utf8')).slice(-limit);
+      cb();
+    },
+  }) as Writable & { text: () => string };
+  w.text = () => buf;
+  return w;
+}
+
+/** Streams `pg_dump -Fc` of the target into `file` while hashing it; returns bytes and sha256. */
+async function dumpTo(docker: DockerClient, pg: PgTarget, file: string): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  const out = createWriteStream(file, { mode: 0o600 });
+  const opened = new Promise<void>((res, rej) => out.once('open', () => res()).once('error', rej));
+  await opened;
+  let bytes = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      if (out.write(chunk)) cb();
+      else out.once('drain', () => cb());
+    },
+  });
+  const err = tail();
+  const r = await execIn(docker, pg.containerId, ['pg_dump', '-U', pg.user, '-d', pg.db, '-Fc'], { stdout: sink, stderr: err, capture: false });
+  await new Promise<void>((res, rej) => sink.end(() => res()).once('error', rej));
+  await new Promise<void>((res, rej) => out.end(() => res()).once('error', rej));
+  if (r.exitCode !== 0) {
+    throw new CliError(`pg_dump failed in the postgres container (exit ${r.exitCode})`, { exitCode: ExitCode.failed, details: err.text().trim().split('\n') });
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/** Feeds a dump file to `pg_restore --list` in the container; returns the number of tables with data. */
+export async function verifyDump(docker: DockerClient, pg: PgTarget, file: string): Promise<number> {
+  const r = await execIn(docker, pg.containerId, ['pg_restore', '--list'], { stdin: createReadStream(file) });
+  if (r.exitCode !== 0) {
+    throw new CliError(`backup ${file} does not read back: pg_restore --list exited ${r.exitCode}`, { exitCode: ExitCode.failed, details: r.stderr.trim().split('\n') });
+  }
+  return countTableData(r.stdout);
+}
+
+/** Dumps the stack's database to a verified, checksummed file; returns where and what. */
+export async function backupDatabase(
+  docker: DockerClient,
+  ctx: { project: string; spec: DeploymentSpec; specDir?: string },
+  opts: BackupOptions,
+): Promise<BackupResult> {
+  const pg = await findPostgres(docker, ctx);
+  const base = ctx.specDir ?? process.cwd();
+  const dir = resolve(base, opts.dir);
+  const file = opts.out ? resolve(base, opts.out) : join(dir, backupFileName(ctx.project, opts.now ?? new Date()));
+  mkdirSync(dirname(file), { recursive: true });
+  const partial = `${file}.partial`;
+  opts.stderr?.write(`backup: pg_dump -Fc ${pg.db} -> ${file}\n`);
+  let result: BackupResult;
+  try {
+    const { bytes, sha256 } = await dumpTo(docker, pg, partial);
+    const tables = await verifyDump(docker, pg, partial);
+    renameSync(partial, file);
+    result = { file, bytes, sha256, tables };
+  } catch (e) {
+    rmSync(partial, { force: true });
+    throw e;
+  }
+  writeFileSync(`${file}.sha256`, checksumLine(result.sha256, basename(file)));
+  opts.stderr?.write(`backup: ${result.bytes} bytes, ${result.tables} tables with data, sha256 ${result.sha256}\n`);
+  if (!opts.out && opts.keep !== undefined) {
+    for (const old of expiredBackups(readdirSync(dir), ctx.project, opts.keep)) {
+      rmSync(join(dir, old), { force: true });
+      rmSync(join(dir, `${old}.sha256`), { force: true });
+      opts.stderr?.write(`backup: removed old backup ${old} (keeping ${opts.keep})\n`);
+    }
+  }
+  return result;
+}

@@ -1,0 +1,54 @@
+// The postgres data service: who to connect as (from the container's env), psql/pg_dump argv builders,
+// and running SQL in the container with values passed as psql variables (never spliced into SQL).
+import type { Writable } from 'node:stream';
+import type { DockerClient } from '../docker/client.js';
+import { runningContainer } from '../docker/containers.js';
+import { execIn, type ExecResult } from '../docker/exec.js';
+import type { DeploymentSpec } from '../spec/types.js';
+import { CliError, ExitCode } from '../util/errors.js';
+
+/** The generated compose file always names the postgres data service `postgres`. */
+export const POSTGRES_SERVICE = 'postgres';
+
+export type PgTarget = { containerId: string; user: string; db: string };
+
+/** User and database from a container's `Config.Env` (the official image's defaults: user postgres, db = user). */
+export function pgLogin(env: string[] | undefined): { user: string; db: string } {
+  const get = (k: string) => env?.find((e) => e.startsWith(`${k}=`))?.slice(k.length + 1) || undefined;
+  const user = get('POSTGRES_USER') ?? 'postgres';
+  return { user, db: get('POSTGRES_DB') ?? user };
+}
+
+/** psql reading SQL from stdin, so `:'var'` / `:"var"` interpolation works (it does not with -c). */
+export function psqlArgv(t: Pick<PgTarget, 'user' | 'db'>, vars: Record<string, string> = {}): string[] {
+  const argv = ['psql', '-X', '-q', '-U', t.user, '-d', t.db, '-At', '-F', '\t', '-v', 'ON_ERROR_STOP=1'];
+  for (const [k, v] of Object.entries(vars)) argv.push('-v', `${k}=${v}`);
+  return [...argv, '-f', '-'];
+}
+
+/** Finds the running postgres container of the project and how to log in to it. */
+export async function findPostgres(docker: DockerClient, ctx: { project: string; spec: DeploymentSpec }): Promise<PgTarget> {
+  if (!ctx.spec.data?.postgres) {
+    throw new CliError('the spec has no data.postgres service', { exitCode: ExitCode.usage, details: ['add `data: { postgres: ... }` to the spec'] });
+  }
+  const c = await runningContainer(docker, ctx.project, POSTGRES_SERVICE);
+  const info = await docker.getContainer(c.Id).inspect();
+  return { containerId: c.Id, ...pgLogin(info.Config.Env) };
+}
+
+/** A psql run failed: the SQL's error text is in `stderr`. */
+export class SqlError extends CliError {
+  readonly stderr: string;
+  constructor(what: string, r: ExecResult) {
+    super(`${what} failed in the postgres container (psql exit ${r.exitCode})`, { exitCode: ExitCode.failed, details: r.stderr.trim().split('\n').filter(Boolean) });
+    this.name = 'SqlError';
+    this.stderr = r.stderr;
+  }
+}
+
+/** Runs SQL (from stdin) and returns the unaligned, tab-separated rows; throws SqlError on failure. */
+export async function runSql(docker: DockerClient, t: PgTarget, sql: string, vars: Record<string, string> = {}, what = 'SQL', live?: Writable): Promise<string[][]> {
+  const r = await execIn(docker, t.containerId, psqlArgv(t, vars), { stdin: sql, stderr: live });
+  if (r.exitCode !== 0) throw new SqlError(what, r);
+  return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+}

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { pgLogin, psqlArgv } from '../../../src/exec/postgres.js';
+
+describe('postgres login and psql argv', () => {
+  it.each([
+    [['POSTGRES_USER=phase', 'POSTGRES_DB=phasedb', 'PATH=/bin'], { user: 'phase', db: 'phasedb' }],
+    [['POSTGRES_USER=phase'], { user: 'phase', db: 'phase' }],
+    [[], { user: 'postgres', db: 'postgres' }],
+    [undefined, { user: 'postgres', db: 'postgres' }],
+    [['POSTGRES_USER=', 'POSTGRES_DB=x=y'], { user: 'postgres', db: 'x=y' }],
+  ])('reads %j', (env, want) => {
+    expect(pgLogin(env)).toEqual(want);
+  });
+
+  it('passes values as psql variables, one argv element each, SQL on stdin', () => {
+    expect(psqlArgv({ user: 'u', db: 'd' }, { org: `Acme; rm -rf / O'Brien "Labs"` })).toEqual([
+      'psql', '-X', '-q', '-U', 'u', '-d', 'd', '-At', '-F', '\t', '-v', 'ON_ERROR_STOP=1',
+      '-v', `org=Acme; rm -rf / O'Brien "Labs"`, '-f', '-',
+    ]);
+  });
+});
