@@ -15,14 +15,8 @@ const EXIT_CODES = `Exit codes:
   6    another phase-compose run holds the project's lock
   130  interrupted (Ctrl-C)`;
 
-const specOption = (y: Argv) =>
-  y.option('file', {
-    alias: 'f',
-    type: 'string',
-    default: 'phase-compose.yaml',
-    describe: 'Deployment spec',
-    normalize: true,
-  });
+/** Every command's help ends with the exit-code table. Use it in each command's builder. */
+export const specOption = (y: Argv) => y.epilogue(EXIT_CODES);
 
 /** Builds the yargs parser; `io` receives all output. */
 export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
@@ -31,12 +25,15 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
   };
   return yargs(argv)
     .scriptName('phase-compose')
-    .usage('$0 <command> [options]\n\nGenerate and run Docker Compose stacks for self-hosted Phase (and apps like it):\na dedicated migrations service, health-gated start-up, and safe maintenance commands.')
+    // Global, so they work before or after the subcommand (`phase-compose -p x up` and `up -p x`).
+    .option('file', { alias: 'f', type: 'string', default: 'phase-compose.yaml', describe: 'Deployment spec', normalize: true, global: true })
+    .option('project-name', { alias: 'p', type: 'string', describe: 'Compose project name (default: COMPOSE_PROJECT_NAME, else the spec\'s name)', global: true })
+    .usage('$0 <command> [options]\n\nGenerate and run Docker Compose stacks for self-hosted Phase (and apps like it): a dedicated migrations service, health-gated start-up, and safe maintenance commands.')
     .command(
       'init',
       'Scaffold a stack: spec, .env with generated secrets, compose file, nginx config',
       (y) =>
-        y
+        specOption(y)
           .option('dir', { alias: 'd', type: 'string', default: '.', describe: 'Directory to write into (created if missing)' })
           .option('template', { alias: 't', type: 'string', default: 'phase', choices: ['phase'], describe: 'Stack template' })
           .option('host', { type: 'string', describe: 'Host name users reach the app at (prompted on a TTY; default localhost)' })
@@ -77,7 +74,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
       (a) =>
         run(async () => {
           const { runGenerate } = await import('./commands/generate.js');
-          return runGenerate({ file: a.file, output: a.output, check: a.check, quiet: a.quiet }, io);
+          return runGenerate({ file: String(a.file), output: a.output, check: a.check, quiet: a.quiet }, io);
         })(),
     )
     .command(
@@ -87,7 +84,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
       (a) =>
         run(async () => {
           const { runValidate } = await import('./commands/validate.js');
-          return runValidate({ file: a.file }, io);
+          return runValidate({ file: String(a.file) }, io);
         })(),
     )
     .demandCommand(1, 'Name a command: init, generate, validate (see --help)')

@@ -20,7 +20,7 @@ export type InitArgs = {
   host?: string;
   clientIp?: 'direct' | 'cloudflare' | 'header';
   proxyHeader?: string;
-  trusted?: string[];
+  trusted?: readonly string[];
   tls?: 'self-signed' | 'none';
   composeVersion?: string;
   engineVersion?: string;
@@ -70,7 +70,7 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
   let clientIp: ClientIpChoice;
   if (mode === 'header') {
     const header = args.proxyHeader ?? (interactive ? await ask('Header that carries the client IP', 'X-Forwarded-For') : 'X-Forwarded-For');
-    const trusted = args.trusted?.length ? args.trusted : interactive ? (await ask('Trusted proxy ranges (comma-separated CIDRs)', '10.0.0.0/8')).split(',').map((s) => s.trim()).filter(Boolean) : [];
+    const trusted = args.trusted?.length ? [...args.trusted] : interactive ? (await ask('Trusted proxy ranges (comma-separated CIDRs)', '10.0.0.0/8')).split(',').map((s) => s.trim()).filter(Boolean) : [];
     if (!trusted.length) throw new CliError('--client-ip header needs --trusted <cidr> (the proxy ranges allowed to set the header)', { exitCode: ExitCode.usage });
     clientIp = { mode: 'header', header, trusted };
   } else if (mode === 'direct' || mode === 'cloudflare') {

@@ -1,0 +1,90 @@
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { runInit } from '../../../src/cli/commands/init.js';
+import { CliError } from '../../../src/util/errors.js';
+import { parseEnvFile } from '../../../src/init/template.js';
+import { composeSpecErrors } from '../compose-schema.js';
+
+const capture = () => {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), isTTY: false }, out, err };
+};
+const fresh = () => mkdtempSync(join(tmpdir(), 'pc-init-'));
+const base = { template: 'phase', yes: true, tls: 'none' as const, composeVersion: '1.29.2', engineVersion: '20.10.24' };
+
+describe('init', () => {
+  it('writes spec, .env (0600, strong distinct secrets), compose file and nginx config', async () => {
+    const dir = fresh();
+    const { io, out } = capture();
+    expect(await runInit({ ...base, dir, host: 'phase.example.com' }, io)).toBe(0);
+    for (const f of ['phase-compose.yaml', '.env', 'docker-compose.yml', 'nginx/default.conf']) expect(existsSync(join(dir, f)), f).toBe(true);
+    expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o600);
+    const env = parseEnvFile(readFileSync(join(dir, '.env'), 'utf8'));
+    const secrets = ['SECRET_KEY', 'SERVER_SECRET', 'DATABASE_PASSWORD', 'REDIS_PASSWORD'].map((k) => env[k]!);
+    for (const s of secrets) expect(s).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Set(secrets).size).toBe(4);
+    expect(env.HOST).toBe('phase.example.com');
+    const compose = readFileSync(join(dir, 'docker-compose.yml'), 'utf8');
+    for (const s of secrets) expect(compose).not.toContain(s);
+    expect(composeSpecErrors(parse(compose))).toEqual([]);
+    expect(readFileSync(join(dir, 'phase-compose.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=.*schema\/phase-compose\.schema\.json\n/);
+    expect(out.at(-1)).toMatch(/phase-compose up$/);
+  });
+
+  it('has the services of Phase\'s official file, healthchecks, and no trust auth', async () => {
+    const dir = fresh();
+    await runInit({ ...base, dir }, capture().io);
+    const compose = parse(readFileSync(join(dir, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Record<string, unknown>> };
+    expect(Object.keys(compose.services)).toEqual(['postgres', 'redis', 'migrations', 'backend', 'worker', 'frontend', 'nginx']);
+    for (const s of ['postgres', 'redis', 'backend', 'frontend', 'nginx']) expect(compose.services[s]!.healthcheck, s).toBeDefined();
+    expect(JSON.stringify(compose)).not.toMatch(/trust/i);
+    expect(compose.services.redis!.command).toEqual(['redis-server', '--requirepass', '${REDIS_PASSWORD}']);
+    expect(compose.services.migrations!.restart).toBe('no');
+    expect(compose.services.backend!.depends_on).toMatchObject({ migrations: { condition: 'service_completed_successfully' } });
+    expect((compose.services.backend!.environment as Record<string, string>).EXTERNAL_MIGRATION).toBe('true');
+  });
+
+  it('refuses to overwrite, names the files, writes nothing', async () => {
+    const dir = fresh();
+    writeFileSync(join(dir, '.env'), 'SECRET_KEY=keep\n');
+    const err = await runInit({ ...base, dir }, capture().io).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CliError);
+    expect((err as CliError).exitCode).toBe(1);
+    expect((err as CliError).message).toMatch(/^refusing to overwrite existing file: .*\.env$/);
+    expect(existsSync(join(dir, 'phase-compose.yaml'))).toBe(false);
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe('SECRET_KEY=keep\n');
+  });
+
+  it('with --force keeps a .bak of each file and keeps existing secrets', async () => {
+    const dir = fresh();
+    await runInit({ ...base, dir }, capture().io);
+    const before = readFileSync(join(dir, '.env'), 'utf8');
+    const { io, out } = capture();
+    await runInit({ ...base, dir, force: true, host: 'other.example.com' }, io);
+    expect(readFileSync(join(dir, '.env.bak'), 'utf8')).toBe(before);
+    expect(existsSync(join(dir, 'docker-compose.yml.bak'))).toBe(true);
+    const a = parseEnvFile(before);
+    const b = parseEnvFile(readFileSync(join(dir, '.env'), 'utf8'));
+    expect(b.DATABASE_PASSWORD).toBe(a.DATABASE_PASSWORD);
+    expect(b.HOST).toBe('other.example.com');
+    expect(out).toContain('kept existing secrets from .env: SECRET_KEY, SERVER_SECRET, DATABASE_PASSWORD, REDIS_PASSWORD');
+  });
+
+  it.each([
+    ['cloudflare', {}, 'map $http_cf_connecting_ip $client_real_ip {'],
+    ['header', { proxyHeader: 'X-Forwarded-For', trusted: ['10.0.0.0/8'] }, 'set_real_ip_from 10.0.0.0/8;\nreal_ip_header X-Forwarded-For;'],
+    ['direct', {}, '# Direct: the client is the socket address'],
+  ] as const)('writes nginx config for client IP mode %s', async (mode, extra, expected) => {
+    const dir = fresh();
+    await runInit({ ...base, dir, clientIp: mode, ...extra }, capture().io);
+    expect(readFileSync(join(dir, 'nginx/default.conf'), 'utf8')).toContain(expected);
+  });
+
+  it('rejects header mode without trusted ranges', async () => {
+    await expect(runInit({ ...base, dir: fresh(), clientIp: 'header' }, capture().io)).rejects.toThrow('--client-ip header needs --trusted');
+  });
+});
