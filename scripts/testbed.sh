@@ -34,20 +34,25 @@ command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]} (apt)"
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q "${need[@]}"
+  { $SUDO apt-get update -q && $SUDO apt-get install -y -q "${need[@]}"; } >/tmp/phase-compose-apt.log 2>&1 \
+    || { tail -n 30 /tmp/phase-compose-apt.log >&2; die "apt-get install ${need[*]} failed (log: /tmp/phase-compose-apt.log)"; }
 fi
 log "packages present: dockerd, docker-compose, debootstrap"
 
 # ---------------------------------------------------------------- 2. dockerd
-if ! docker info >/dev/null 2>&1; then
+if ! timeout 20 docker info >/dev/null 2>&1; then
   log "docker info does not answer; starting dockerd (log: /tmp/dockerd.log)"
   $SUDO setsid nohup dockerd >>/tmp/dockerd.log 2>&1 </dev/null &
-  for i in $(seq 1 60); do
-    docker info >/dev/null 2>&1 && break
+  dockerd_pid=$!
+  for _ in $(seq 1 60); do
+    timeout 10 docker info >/dev/null 2>&1 && break
+    if ! kill -0 "$dockerd_pid" 2>/dev/null; then
+      tail -n 30 /tmp/dockerd.log >&2 || true
+      die "dockerd exited during start-up (see /tmp/dockerd.log)"
+    fi
     sleep 1
   done
-  docker info >/dev/null 2>&1 || { tail -n 30 /tmp/dockerd.log >&2 || true; die "dockerd did not answer 'docker info' within 60 s (see /tmp/dockerd.log)"; }
+  timeout 10 docker info >/dev/null 2>&1 || { tail -n 30 /tmp/dockerd.log >&2 || true; die "dockerd did not answer 'docker info' within 60 s (see /tmp/dockerd.log)"; }
 fi
 log "docker engine $(docker version -f '{{.Server.Version}}' 2>/dev/null) answers; $(docker-compose version --short 2>/dev/null || echo '?') compose"
 
