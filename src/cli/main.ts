@@ -13,6 +13,8 @@ const EXIT_CODES = `Exit codes:
   4    a service or job failed (a migration exited non-zero, a service turned unhealthy)
   5    timed out waiting
   6    another phase-compose run holds the project's lock
+  7    not found: the organisation or app named does not exist
+  (exec <task> and exec run leave with the task's own exit code)
   130  interrupted (Ctrl-C)`;
 
 /** Every command's help ends with the exit-code table. Use it in each command's builder. */
@@ -85,6 +87,118 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
         run(async () => {
           const { runValidate } = await import('./commands/validate.js');
           return runValidate({ file: String(a.file) }, io);
+        })(),
+    )
+    .command(
+      'exec',
+      'Run a maintenance task in the running stack: purge, sso, reset-network-policies, run, shell, or any task in the spec',
+      (y) =>
+        specOption(y)
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Confirm destructive steps without asking' })
+          .command(
+            'purge <org>',
+            'Delete READ audit events older than --retain days (Phase\'s purge_app_logs), with a size report before and after',
+            (p) =>
+              p
+                .positional('org', { type: 'string', describe: 'Organisation name (passed verbatim: spaces, quotes, ; are fine)' })
+                .option('retain', { type: 'number', describe: 'Days of READ events to keep (app default 30; 0 deletes all)' })
+                .option('app-id', { type: 'string', describe: 'Only this app' })
+                .option('batch-size', { type: 'number', describe: 'Rows per batch (app default 10000)' })
+                .option('sleep-ms', { type: 'number', describe: 'Pause between batches (app default 500)' })
+                .option('dry-run', { type: 'boolean', default: false, describe: 'Count what would be deleted; delete nothing' })
+                .option('vacuum', { type: 'boolean', default: false, describe: 'VACUUM (ANALYZE) the table afterwards' })
+                .option('vacuum-full', { type: 'boolean', default: false, describe: 'VACUUM FULL ANALYZE afterwards: returns disk space, LOCKS the table (asks first)' })
+                .example('$0 exec purge "Acme Inc" --retain 90 --vacuum', 'Keep 90 days of read events')
+                .example('$0 exec purge "Acme Inc" --retain 90 --dry-run', 'How many would go'),
+            (a) =>
+              run(async () => {
+                const { runExecPurge } = await import('./commands/exec.js');
+                return runExecPurge({ file: String(a.file), projectName: a['project-name'] as string | undefined, yes: a.yes, org: String(a.org), retain: a.retain, appId: a['app-id'], batchSize: a['batch-size'], sleepMs: a['sleep-ms'], dryRun: a['dry-run'], vacuum: a.vacuum, vacuumFull: a['vacuum-full'] }, io);
+              })(),
+          )
+          .command(
+            'sso',
+            'Show or undo an organisation\'s SSO set-up (Phase\'s disable_org_sso)',
+            (p) =>
+              p
+                .option('org', { type: 'string', demandOption: true, describe: 'Organisation name' })
+                .option('show', { type: 'boolean', describe: 'Print the SSO state' })
+                .option('disable-enforcement', { type: 'boolean', describe: 'Turn off "require SSO"' })
+                .option('delete-providers', { type: 'boolean', describe: 'Delete the organisation\'s SSO providers' }),
+            (a) =>
+              run(async () => {
+                const { runExecSso } = await import('./commands/exec.js');
+                return runExecSso({ file: String(a.file), projectName: a['project-name'] as string | undefined, yes: a.yes, org: String(a.org), show: a.show, disableEnforcement: a['disable-enforcement'], deleteProviders: a['delete-providers'] }, io);
+              })(),
+          )
+          .command(
+            'reset-network-policies',
+            'Make every network access policy non-global (Phase\'s documented reset) and report how many changed',
+            (p) => p.option('service', { type: 'string', describe: 'Service to run it in (default: the spec\'s task, else the first app service)' }),
+            (a) =>
+              run(async () => {
+                const { runExecReset } = await import('./commands/exec.js');
+                return runExecReset({ file: String(a.file), projectName: a['project-name'] as string | undefined, yes: a.yes, service: a.service }, io);
+              })(),
+          )
+          .command(
+            'run <service> [argv..]',
+            'Run any command (argv after --) in a service\'s running container',
+            (p) => p.positional('service', { type: 'string' }).example('$0 exec run backend -- python manage.py check', ''),
+            (a) =>
+              run(async () => {
+                const { runExecRun } = await import('./commands/exec.js');
+                return runExecRun({ file: String(a.file), projectName: a['project-name'] as string | undefined, service: String(a.service), argv: [...((a.argv as unknown[]) ?? []), ...a._.slice(2)].map(String) }, io);
+              })(),
+          )
+          .command(
+            'shell [service]',
+            'Open an interactive shell in a service\'s running container',
+            (p) => p.positional('service', { type: 'string' }).option('shell', { type: 'string', default: 'sh', describe: 'Shell program' }),
+            (a) =>
+              run(async () => {
+                const { runExecShell } = await import('./commands/exec.js');
+                return runExecShell({ file: String(a.file), projectName: a['project-name'] as string | undefined, service: a.service, shell: a.shell }, io);
+              })(),
+          )
+          .command(
+            '$0 <task> [args..]',
+            'Any maintenance task in the spec: parameters as --name value (the first required one may be positional)',
+            (p) => p.strict(false).parserConfiguration({ 'unknown-options-as-args': true, 'populate--': true }),
+            (a) =>
+              run(async () => {
+                const { runExecTask } = await import('./commands/exec.js');
+                const words = [...((a.args as unknown[]) ?? []), ...(a['--'] ? ['--', ...(a['--'] as unknown[])] : [])].map(String);
+                return runExecTask({ file: String(a.file), projectName: a['project-name'] as string | undefined, yes: a.yes, task: String(a.task), words }, io);
+              })(),
+          ),
+      () => {},
+    )
+    .command(
+      'backup',
+      'Dump the database (pg_dump -Fc in the postgres container) to a verified file with a .sha256 beside it',
+      (y) =>
+        specOption(y)
+          .option('out', { alias: 'o', type: 'string', describe: 'File to write (default: <dir>/<project>-<UTC time>.dump)', normalize: true })
+          .option('dir', { type: 'string', describe: 'Directory for stamped backups (default: migrations.backup.dir, else backups/)' })
+          .option('keep', { type: 'number', describe: 'Keep the newest N stamped backups (default: migrations.backup.keep, else all)' }),
+      (a) =>
+        run(async () => {
+          const { runBackup } = await import('./commands/backup.js');
+          return runBackup({ file: String(a.file), projectName: a['project-name'] as string | undefined, out: a.out, dir: a.dir, keep: a.keep }, io);
+        })(),
+    )
+    .command(
+      'restore <backup>',
+      'Restore a backup: confirm, stop the app services, pg_restore --clean, start them again',
+      (y) =>
+        specOption(y)
+          .positional('backup', { type: 'string', describe: 'Dump file written by `backup`' })
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask' }),
+      (a) =>
+        run(async () => {
+          const { runRestore } = await import('./commands/restore.js');
+          return runRestore({ file: String(a.file), projectName: a['project-name'] as string | undefined, backup: String(a.backup), yes: a.yes }, io);
         })(),
     )
     .demandCommand(1, 'Name a command: init, generate, validate (see --help)')

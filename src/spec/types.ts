@@ -136,6 +136,10 @@ export type ArgvTemplateItem = string | { if: string; args: string[] };
 export type TaskSpec = {
   description?: string;
   service: string;
+  /** Enables `phase-compose exec`'s extra checks for Phase's own commands. */
+  kind?: 'phase-purge' | 'phase-sso' | 'phase-reset-network-policies';
+  /** Table (in data.postgres) whose size is reported before and after the task. */
+  report?: { table: string };
   argv: ArgvTemplateItem[];
   params?: Record<string, TaskParamSpec>;
 };

@@ -9,6 +9,8 @@ export const ExitCode = {
   failed: 4,
   timeout: 5,
   locked: 6,
+  /** A named thing (organisation, app) does not exist. */
+  notFound: 7,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -1,0 +1,83 @@
+// `phase-compose restore FILE`: checks the dump (checksum, pg_restore --list), stops the app services,
+// pg_restore --clean --if-exists in one transaction from the file streamed into the container, starts them again.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import type { ContainerInfo } from 'dockerode';
+import type { DockerClient } from '../docker/client.js';
+import { listProject } from '../docker/containers.js';
+import { execIn } from '../docker/exec.js';
+import { L_SERVICE } from '../docker/labels.js';
+import { findPostgres } from '../exec/postgres.js';
+import type { DeploymentSpec } from '../spec/types.js';
+import { CliError, ExitCode } from '../util/errors.js';
+import { verifyDump } from './backup.js';
+import { parseChecksumLine } from './rotation.js';
+
+const L_ROLE = 'dev.phase-compose.role';
+const DATA_SERVICES = new Set(['postgres', 'redis']);
+
+/** Running containers that use the database: everything of the project but the data services. Pure. */
+export function appContainers(all: ContainerInfo[]): ContainerInfo[] {
+  return all.filter((c) => c.State === 'running' && c.Labels[L_ROLE] !== 'data' && !DATA_SERVICES.has(c.Labels[L_SERVICE] ?? ''));
+}
+
+/** The pg_restore argv: drop what exists, recreate, all or nothing. */
+export const pgRestoreArgv = (user: string, db: string): string[] =>
+  ['pg_restore', '-U', user, '-d', db, '--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error'];
+
+async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export type RestoreResult = { file: string; tables: number; stopped: string[] };
+
+/** Restores `file` into the stack's database; `confirm` is asked after the checks, before anything stops. */
+export async function restoreDatabase(
+  docker: DockerClient,
+  ctx: { project: string; spec: DeploymentSpec },
+  file: string,
+  opts: { confirm: (question: string) => Promise<boolean>; log?: (line: string) => void },
+): Promise<RestoreResult> {
+  const log = opts.log ?? (() => {});
+  if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`no backup file ${file}`, { exitCode: ExitCode.usage });
+  const sumFile = `${file}.sha256`;
+  if (existsSync(sumFile)) {
+    const want = parseChecksumLine(readFileSync(sumFile, 'utf8'));
+    const got = await sha256File(file);
+    if (want !== got) throw new CliError(`checksum mismatch: ${file} is not the file ${sumFile} describes`, { exitCode: ExitCode.problem, details: [`expected ${want}`, `actual   ${got}`] });
+    log(`restore: checksum ok (${got})`);
+  } else log(`restore: no ${sumFile}; checking the dump's table of contents only`);
+
+  const pg = await findPostgres(docker, ctx);
+  const tables = await verifyDump(docker, pg, file);
+  const apps = appContainers(await listProject(docker, ctx.project));
+  const names = apps.map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12));
+  const ok = await opts.confirm(
+    `Restore ${file} (${tables} tables with data) into database "${pg.db}" of project "${ctx.project}"? This replaces the current data` +
+      (names.length ? ` and stops ${[...new Set(names)].join(', ')} meanwhile.` : '.'),
+  );
+  if (!ok) throw new CliError('cancelled: nothing was changed', { exitCode: ExitCode.problem });
+
+  for (const c of apps) {
+    log(`restore: stopping ${c.Names[0]?.slice(1) ?? c.Id}`);
+    await docker.getContainer(c.Id).stop({ t: 10 });
+  }
+  try {
+    log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
+    const r = await execIn(docker, pg.containerId, pgRestoreArgv(pg.user, pg.db), { stdin: createReadStream(file) });
+    if (r.exitCode !== 0) {
+      throw new CliError(`pg_restore failed (exit ${r.exitCode}); the transaction was rolled back, the database is as before`, {
+        exitCode: ExitCode.failed,
+        details: r.stderr.trim().split('\n').slice(-10),
+      });
+    }
+  } finally {
+    for (const c of apps) {
+      log(`restore: starting ${c.Names[0]?.slice(1) ?? c.Id}`);
+      await docker.getContainer(c.Id).start().catch((e: Error) => log(`restore: could not start ${c.Id}: ${e.message}`));
+    }
+  }
+  return { file, tables, stopped: names };
+}

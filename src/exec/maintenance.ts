@@ -1,0 +1,130 @@
+// `phase-compose exec <task>`: runs a maintenance task from the spec in its service's running container
+// (argv, no shell), streaming its output, with the extra checks of Phase's own tasks layered on by `kind`.
+import type { Writable } from 'node:stream';
+import type { DockerClient } from '../docker/client.js';
+import { runningContainer } from '../docker/containers.js';
+import { execIn } from '../docker/exec.js';
+import { renderTaskArgv, resolveParams, type ParamValues } from '../model/task.js';
+import type { DeploymentSpec, TaskSpec } from '../spec/types.js';
+import { CliError, ExitCode } from '../util/errors.js';
+import { formatSizeReport, ORG_APP_SQL, parseTableSize, PURGE_COUNT_SQL, SIZE_SQL, vacuumSql, type TableSize } from './audit-sql.js';
+import { parseResetResult, resetNetworkPoliciesArgv } from './network-reset.js';
+import { findPostgres, runSql, type PgTarget } from './postgres.js';
+
+export type StackRef = { project: string; spec: DeploymentSpec };
+
+/** Where a task's output goes, and how to ask the user. */
+export type ExecIo = {
+  /** Our own report lines. */
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** The task's live output. */
+  stdout: Writable;
+  stderr: Writable;
+  /** Asks a yes/no question (the CLI answers yes for --yes and refuses without a TTY). */
+  confirm: (question: string) => Promise<boolean>;
+};
+
+export type MaintenanceOptions = {
+  /** phase-purge: count what would be deleted; delete nothing. */
+  dryRun?: boolean;
+  /** phase-purge: VACUUM after a successful purge. */
+  vacuum?: 'analyze' | 'full';
+};
+
+/** The task named `name`, or a usage error listing the ones the spec has. */
+export function findTask(spec: DeploymentSpec, name: string): TaskSpec {
+  const task = spec.maintenance?.[name];
+  if (task) return task;
+  const have = Object.keys(spec.maintenance ?? {});
+  throw new CliError(`the spec has no maintenance task "${name}"`, {
+    exitCode: ExitCode.usage,
+    details: [have.length ? `tasks: ${have.join(', ')}` : 'declare tasks under `maintenance:` in the spec', 'or run any command with `phase-compose exec run <service> -- <argv...>`'],
+  });
+}
+
+/** Runs an argv in a service's running container, streaming its output; returns the exit code. */
+export async function runInService(docker: DockerClient, stack: StackRef, service: string, argv: string[], io: Pick<ExecIo, 'stdout' | 'stderr'>): Promise<number> {
+  const c = await runningContainer(docker, stack.project, service);
+  const r = await execIn(docker, c.Id, argv, { stdout: io.stdout, stderr: io.stderr, capture: false });
+  return r.exitCode;
+}
+
+async function tableSize(docker: DockerClient, pg: PgTarget, table: string): Promise<TableSize> {
+  const size = parseTableSize(await runSql(docker, pg, SIZE_SQL, { table }, `size of ${table}`));
+  if (!size) throw new CliError(`table "${table}" (maintenance report.table) does not exist in the database`, { exitCode: ExitCode.problem });
+  return size;
+}
+
+/** Phase's organisation (and app) must exist: purge_app_logs errors, but disable_org_sso exits 0 without. */
+async function checkOrgApp(docker: DockerClient, pg: PgTarget, org: string, app: string): Promise<void> {
+  const [row] = await runSql(docker, pg, ORG_APP_SQL, { org, app }, 'organisation lookup');
+  if (row?.[0] !== '1') {
+    throw new CliError(`organisation ${JSON.stringify(org)} does not exist`, { exitCode: ExitCode.notFound, details: ['names are case-sensitive; list them with `phase-compose exec run postgres -- psql ...` or in the Phase console'] });
+  }
+  if (app && row?.[1] !== '1') throw new CliError(`app ${JSON.stringify(app)} is not an app of organisation ${JSON.stringify(org)}`, { exitCode: ExitCode.notFound });
+}
+
+/** Runs maintenance task `name` with parameter values; returns the exit code to leave with. */
+export async function runMaintenance(docker: DockerClient, stack: StackRef, name: string, given: ParamValues, io: ExecIo, opts: MaintenanceOptions = {}): Promise<number> {
+  const task = findTask(stack.spec, name);
+  const kind = task.kind;
+  if ((opts.dryRun || opts.vacuum) && kind !== 'phase-purge') {
+    throw new CliError(`${opts.dryRun ? '--dry-run' : '--vacuum'} needs a purge task of \`kind: phase-purge\` (task "${name}" has ${kind ? `kind ${kind}` : 'no kind'})`, { exitCode: ExitCode.usage });
+  }
+  const values = resolveParams(task, given, name);
+  const argv = renderTaskArgv(task, values);
+
+  if (opts.vacuum === 'full' && !opts.dryRun) {
+    const ok = await io.confirm(`VACUUM FULL rewrites ${task.report?.table ?? 'the table'} and holds an exclusive lock on it until done: the app cannot read or write audit events meanwhile. Continue?`);
+    if (!ok) throw new CliError('cancelled: nothing was changed', { exitCode: ExitCode.problem });
+  }
+
+  // Container checks first, so a stopped stack gives one clear error before anything runs.
+  const app = opts.dryRun ? undefined : await runningContainer(docker, stack.project, task.service);
+  const needsPg = !!task.report || kind === 'phase-purge' || kind === 'phase-sso';
+  const pg = needsPg ? await findPostgres(docker, stack) : undefined;
+
+  if (pg && (kind === 'phase-purge' || kind === 'phase-sso')) await checkOrgApp(docker, pg, String(values.org ?? ''), String(values.app_id ?? ''));
+
+  const table = task.report?.table;
+  const before = pg && table ? await tableSize(docker, pg, table) : undefined;
+  if (before && table) for (const l of formatSizeReport(table, before)) io.out(l);
+
+  if (opts.dryRun && pg) {
+    const retain = values.retain === undefined ? 30 : Number(values.retain);
+    const [row] = await runSql(docker, pg, PURGE_COUNT_SQL, { org: String(values.org), app: String(values.app_id ?? ''), retain: String(retain) }, 'dry-run count');
+    io.out(`dry run: would delete ${row?.[0] ?? '?'} READ events of ${JSON.stringify(values.org)}${values.app_id ? ` app ${values.app_id}` : ''} with timestamp <= now - ${retain} days; nothing was deleted`);
+    return ExitCode.ok;
+  }
+
+  let output = '';
+  const capture = kind === 'phase-reset-network-policies';
+  const r = await execIn(docker, app!.Id, argv, { stdout: io.stdout, stderr: io.stderr, capture });
+  output = r.output;
+  if (r.exitCode !== 0) io.err(`task "${name}" exited ${r.exitCode}`);
+
+  if (capture) {
+    const res = parseResetResult(output);
+    if (res) io.out(`network access policies: ${res.changed} of ${res.total} changed (is_global -> False)`);
+    else if (r.exitCode === 0) io.err('could not read how many policies changed from the output');
+  }
+
+  if (pg && table && opts.vacuum && r.exitCode === 0) {
+    io.out(opts.vacuum === 'full' ? `VACUUM FULL ANALYZE ${table} (the table is locked until it finishes)` : `VACUUM (ANALYZE) ${table}`);
+    await runSql(docker, pg, vacuumSql(opts.vacuum === 'full'), { table }, 'VACUUM');
+  }
+  if (pg && table && before) {
+    const after = await tableSize(docker, pg, table);
+    for (const l of formatSizeReport(table, before, after)) io.out(l);
+  }
+  return r.exitCode;
+}
+
+/** The reset task: the spec's, else the built-in one run in `service` (default: the first app service). */
+export function resetTask(spec: DeploymentSpec, service?: string): { name: string; task: TaskSpec } {
+  const found = Object.entries(spec.maintenance ?? {}).find(([, t]) => t.kind === 'phase-reset-network-policies');
+  if (found && !service) return { name: found[0], task: found[1] };
+  const svc = service ?? found?.[1].service ?? Object.keys(spec.services)[0]!;
+  return { name: 'reset-network-policies', task: { service: svc, kind: 'phase-reset-network-policies', argv: resetNetworkPoliciesArgv() } };
+}

@@ -1,0 +1,63 @@
+// Command-line words after `exec <task>` → task parameter values. Pure; values stay strings, verbatim.
+import type { TaskSpec } from '../spec/types.js';
+import { CliError, ExitCode } from '../util/errors.js';
+import type { ParamValues } from '../model/task.js';
+
+const usage = (msg: string, task: string, spec: TaskSpec) =>
+  new CliError(`${task}: ${msg}`, { exitCode: ExitCode.usage, details: [`parameters: ${describeParams(spec) || '(none)'}`] });
+
+/** `--org <string> (required), --dry-run` style summary of a task's parameters. */
+export function describeParams(task: TaskSpec): string {
+  return Object.entries(task.params ?? {})
+    .map(([n, p]) => `--${n.replace(/_/g, '-')}${p.type === 'boolean' ? '' : ` <${p.type}>`}${p.required ? ' (required)' : ''}`)
+    .join(', ');
+}
+
+/**
+ * Parses `--name value`, `--name=value`, `--flag`, `--no-flag` (names with - or _), and positional words
+ * filling the task's required non-boolean parameters in order. Anything after `--` is positional.
+ */
+export function parseTaskArgs(task: TaskSpec, taskName: string, words: readonly string[]): ParamValues {
+  const params = task.params ?? {};
+  const byFlag = new Map(Object.keys(params).map((n) => [n.replace(/_/g, '-'), n]));
+  const positional = Object.entries(params).filter(([, p]) => p.required && p.type !== 'boolean').map(([n]) => n);
+  const out: ParamValues = {};
+  const set = (name: string, v: string | boolean) => {
+    if (out[name] !== undefined) throw usage(`parameter "${name}" given twice`, taskName, task);
+    out[name] = v;
+  };
+  let rest = false;
+  const loose: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (!rest && w === '--') {
+      rest = true;
+      continue;
+    }
+    if (rest || !w.startsWith('--')) {
+      loose.push(w);
+      continue;
+    }
+    const eq = w.indexOf('=');
+    let flag = (eq < 0 ? w.slice(2) : w.slice(2, eq)).replace(/_/g, '-');
+    let negated = false;
+    if (!byFlag.has(flag) && flag.startsWith('no-') && params[byFlag.get(flag.slice(3)) ?? '']?.type === 'boolean') {
+      flag = flag.slice(3);
+      negated = true;
+    }
+    const name = byFlag.get(flag);
+    if (!name) throw usage(`unknown option --${flag}`, taskName, task);
+    if (params[name]!.type === 'boolean') {
+      if (eq >= 0) set(name, w.slice(eq + 1));
+      else set(name, !negated);
+    } else if (eq >= 0) set(name, w.slice(eq + 1));
+    else {
+      if (i + 1 >= words.length) throw usage(`option --${flag} needs a value`, taskName, task);
+      set(name, words[++i]!);
+    }
+  }
+  const free = positional.filter((n) => out[n] === undefined);
+  if (loose.length > free.length) throw usage(`unexpected argument ${JSON.stringify(loose[free.length])}`, taskName, task);
+  loose.forEach((v, i) => set(free[i]!, v));
+  return out;
+}
