@@ -10,8 +10,10 @@ import {
   execIn,
   inspectState,
   psql,
+  uniqueProject,
   waitFor,
 } from './helpers/docker.js';
+import { run } from './helpers/run.js';
 import { generateFixtureStack, type GeneratedStack } from './helpers/stack.js';
 
 describe('fixture stack from the generated compose file', () => {
@@ -74,6 +76,20 @@ describe('fixture stack from the generated compose file', () => {
     expect(JSON.parse(h.stdout)).toMatchObject({ status: 'alive' });
   });
 
+  it('ran both migration phases: nothing pending, the post-deploy migration dropped the legacy column', () => {
+    for (const phase of ['pre', 'post']) {
+      const r = execIn(stack.project, 'backend', ['python', 'manage.py', 'migrate_phase', phase, '--check']);
+      expect(r.code, `${phase}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
+    const check = execIn(stack.project, 'backend', ['python', 'manage.py', 'migrate', '--check']);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    const legacy = psql(
+      stack.project,
+      "SELECT count(*) FROM information_schema.columns WHERE table_name = 'api_secret' AND column_name = 'legacy_value'",
+    );
+    expect(legacy).toEqual([['0']]);
+  });
+
   it('purge_app_logs deletes exactly the READ events older than --retain days', () => {
     const org = 'e2e-purge-org';
     const seed = execIn(stack.project, 'backend', [
@@ -126,5 +142,57 @@ describe('fixture stack from the generated compose file', () => {
     const r = execIn(stack.project, 'backend', ['python', 'manage.py', 'purge_app_logs', 'no-such-org']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("Organisation 'no-such-org' not found");
+  });
+});
+
+describe('fixture fault switches', () => {
+  it('FIXTURE_FAIL_MIGRATION=1 (+ FIXTURE_SLOW_MIGRATION_S=2): migrations exit 1 with the message, backend never starts', () => {
+    const stack = generateFixtureStack('faults');
+    try {
+      const up = compose(stack, ['up', '-d'], {
+        FIXTURE_FAIL_MIGRATION: '1',
+        FIXTURE_SLOW_MIGRATION_S: '2',
+        FIXTURE_NEVER_HEALTHY: '',
+      });
+      expect(up.code).not.toBe(0);
+      const m = inspectState(containerId(stack.project, 'migrations'));
+      expect(m.Running).toBe(false);
+      expect(m.ExitCode).toBe(1);
+      expect(dockerTimeNs(m.FinishedAt) - dockerTimeNs(m.StartedAt)).toBeGreaterThanOrEqual(2_000_000_000n);
+      const logs = compose(stack, ['logs', '--no-color', 'migrations']);
+      expect(logs.stdout + logs.stderr).toContain('fixture: migration failed on purpose');
+      for (const service of ['backend', 'worker']) {
+        const r = run('docker', [
+          'ps', '--filter', `label=com.docker.compose.project=${stack.project}`,
+          '--filter', `label=com.docker.compose.service=${service}`, '-q',
+        ]);
+        expect(r.stdout.trim(), `${service} must not be running`).toBe('');
+      }
+      // The failed migration was rolled back: api.0003 is not recorded, so it runs again next time.
+      const rows = psql(stack.project, "SELECT count(*) FROM django_migrations WHERE app = 'api' AND name LIKE '0003%'");
+      expect(rows).toEqual([['0']]);
+    } finally {
+      composeDown(stack);
+      stack.cleanup();
+    }
+  });
+
+  it('FIXTURE_NEVER_HEALTHY=1: /health/ answers 503', async () => {
+    const name = uniqueProject('neverhealthy');
+    const started = run('docker', [
+      'run', '-d', '--name', name, '--label', `com.docker.compose.project=${name}`,
+      '-e', 'FIXTURE_NEVER_HEALTHY=1', '-e', 'EXTERNAL_MIGRATION=true',
+      'phase-compose-fixture-app:latest',
+    ]);
+    try {
+      expect(started.code, started.stderr).toBe(0);
+      const code = await waitFor('gunicorn to answer', () => {
+        const r = run('docker', ['exec', name, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:8000/health/']);
+        return r.stdout !== '000' && r.stdout !== '' ? r.stdout : '';
+      }, 60_000);
+      expect(code).toBe('503');
+    } finally {
+      composeDown(name);
+    }
   });
 });
