@@ -245,5 +245,3 @@ export async function main(): Promise<void> {
   }
   process.exitCode = exit.code;
 }
-
-await main();

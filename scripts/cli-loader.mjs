@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// phase-compose launcher. Node 20 has no built-in compile cache (module.enableCompileCache is 22.1+),
+// so this runs the bundled CLI (cli.cjs) through vm.Script with V8 code cache: the first run stores
+// the compiled code, later runs skip most of the parse and compile. The cache is an optimisation only:
+// V8 rejects a stale or foreign one, and any failure to read or write it is ignored.
+import { readFileSync, writeFileSync, renameSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+const dir = dirname(fileURLToPath(import.meta.url));
+const file = join(dir, 'cli.cjs');
+const source = readFileSync(file, 'utf8');
+// One cache per subcommand: each compiles different functions on its path.
+const command = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? 'none';
+const stamp = `${/^[a-z-]{1,24}$/.test(command) ? command : 'other'}-${statSync(file).mtimeMs}-${process.versions.v8}`.replace(/[^0-9a-z.-]/gi, '');
+const caches = [join(dir, `.cli.${stamp}.cache`), join(tmpdir(), `phase-compose-${process.getuid?.() ?? 'u'}-${stamp}.cache`)];
+let cachedData;
+for (const c of caches) {
+  try {
+    cachedData = readFileSync(c);
+    break;
+  } catch {
+    /* none yet */
+  }
+}
+const script = new Script(`(function (exports, require, module, __filename, __dirname, __pcImport) {${source}\n})`, {
+  filename: file,
+  ...(cachedData ? { cachedData } : {}),
+});
+if (!cachedData || script.cachedDataRejected) {
+  // After the command ran, so the functions it compiled lazily are in the cache too.
+  process.once('exit', () => {
+    const data = script.createCachedData();
+    for (const c of caches) {
+      try {
+        const tmp = `${c}.${process.pid}`;
+        writeFileSync(tmp, data);
+        renameSync(tmp, c);
+        return;
+      } catch {
+        /* not writable: try the next place */
+      }
+    }
+  });
+}
+const module = { exports: {} };
+script.runInThisContext()(module.exports, createRequire(file), module, file, dir, (specifier) => import(specifier));
