@@ -4,7 +4,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { renderOutputs } from '../../model/outputs.js';
 import { loadSpec } from '../../spec/load.js';
 import { formatProblem, ExitCode, CliError } from '../../util/errors.js';
-import { writeFileAtomic } from '../../util/fs.js';
+import { displayPath, writeFileAtomic } from '../../util/fs.js';
 import type { Io } from '../io.js';
 
 export type GenerateArgs = { file: string; output?: string; check?: boolean; quiet?: boolean };
@@ -18,7 +18,7 @@ export async function runGenerate(args: GenerateArgs, io: Io): Promise<number> {
   const output = args.output ? relative(specDir, resolve(args.output)).split('\\').join('/') : undefined;
   const rendered = renderOutputs(spec, basename(specFile), output);
   for (const w of rendered.warnings) io.err(`warning: ${w}`);
-  const shown = (p: string) => relative(process.cwd(), join(specDir, p)) || p;
+  const shown = (p: string) => displayPath(join(specDir, p));
 
   if (args.check) {
     let stale = 0;

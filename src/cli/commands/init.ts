@@ -11,7 +11,7 @@ import { checkSpecText } from '../../spec/check.js';
 import validate from '../../spec/generated/validate-spec.js';
 import schema from '../../../schema/phase-compose.schema.json' with { type: 'json' };
 import { CliError, ExitCode, SpecError } from '../../util/errors.js';
-import { backupFile, writeFileAtomic } from '../../util/fs.js';
+import { backupFile, displayPath, writeFileAtomic } from '../../util/fs.js';
 import type { Io } from '../io.js';
 
 export type InitArgs = {
@@ -131,7 +131,7 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
   // Refuse before writing anything, naming every file that exists.
   const existing = [...files.map((f) => f.path), ...tlsFiles].filter((p) => existsSync(p));
   if (existing.length && !args.force) {
-    throw new CliError(`refusing to overwrite existing file${existing.length === 1 ? '' : 's'}: ${existing.map((p) => relative(process.cwd(), p) || p).join(', ')}`, {
+    throw new CliError(`refusing to overwrite existing file${existing.length === 1 ? '' : 's'}: ${existing.map(displayPath).join(', ')}`, {
       exitCode: ExitCode.problem,
       details: ['use --force to overwrite (each file is kept as <file>.bak; existing secrets in .env are kept)'],
     });
@@ -141,7 +141,7 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
   if (tls === 'self-signed') tlsPair = makeSelfSigned(host.replace(/:\d+$/, ''));
 
   mkdirSync(dir, { recursive: true });
-  const show = (p: string) => relative(process.cwd(), p) || p;
+  const show = displayPath;
   for (const f of files) {
     const bak = backupFile(f.path);
     writeFileAtomic(f.path, f.content, f.mode ?? 0o644);
@@ -159,7 +159,7 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
   if (kept.length) io.out(`kept existing secrets from .env: ${kept.join(', ')}`);
   for (const w of rendered.warnings) io.err(`warning: ${w}`);
   io.out('');
-  io.out(`Next: cd ${show(dir) || '.'} && phase-compose up`);
+  io.out(`Next: cd ${show(dir)} && phase-compose up`);
   return ExitCode.ok;
 }
 
