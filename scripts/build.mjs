@@ -61,7 +61,8 @@ bundle = bundle.replace(/\bimport\("([^"]+)"\)/g, (_, spec) => {
   seen.add(spec);
   return `__pcImport("${spec}")`;
 });
-for (const pkg of external) if (!seen.has(pkg)) throw new Error(`build: expected import("${pkg}") in the bundle (is ${pkg} still loaded lazily?)`);
+// execa is ESM-only: a require() of it would fail on Node 20 at run time.
+if (bundle.includes('require("execa")')) throw new Error('build: execa is require()d; import it lazily with import("execa")');
 if (/\bimport\(/.test(bundle.replace(/__pcImport\(/g, ''))) throw new Error('build: a dynamic import() with a non-literal specifier is left in the bundle');
 mkdirSync(join(root, 'dist'), { recursive: true });
 writeFileSync(join(root, 'dist/cli.cjs'), bundle);
