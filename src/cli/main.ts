@@ -201,7 +201,78 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
           return runRestore({ file: String(a.file), projectName: a['project-name'] as string | undefined, backup: String(a.backup), yes: a.yes }, io);
         })(),
     )
-    .demandCommand(1, 'Name a command: init, generate, validate (see --help)')
+    .command(
+      'up [services..]',
+      'Start the stack in dependency order: data, pre-deploy migrations, app, post-deploy migrations, proxy',
+      (y) =>
+        specOption(y)
+          .positional('services', { type: 'string', array: true, describe: 'Only these services (and what they wait for)' })
+          .option('timeout', { type: 'string', default: '5m', describe: 'Give up when not everything is ready after this long (e.g. 90s, 5m)' })
+          .option('force-migrations', { type: 'boolean', default: false, describe: 'Run the migration jobs even when their check says nothing is pending' })
+          .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout (state changes, then one result object)' })
+          .example('$0 up', 'Start ./phase-compose.yaml\'s stack; migrations run only when pending, after a backup')
+          .example('$0 -f deploy/phase-compose.yaml -p phase-staging up --timeout 2m', 'Another spec and project name')
+          .example('$0 up --json | jq -c .', 'Machine-readable progress')
+          .epilogue(`Compose creates every container (a plain \`docker compose up\` on the generated file keeps working);
+phase-compose starts each one as soon as what it waits for is ready, seen from Docker events and from
+running the service's own healthcheck at a short cadence. Nothing that waits on a failed job is created.
+On a failure it prints the service, exit code, health log, last 50 lines and the \`docker logs\` command,
+and keeps the failed container. Ctrl-C stops waiting and leaves containers as they are.
+
+${EXIT_CODES}`),
+      (a) =>
+        run(async () => {
+          const { runUpCommand } = await import('./commands/up.js');
+          return runUpCommand({ file: String(a.file), projectName: a['project-name'] as string | undefined, timeout: a.timeout, forceMigrations: a['force-migrations'], json: a.json, services: a.services as string[] | undefined }, io);
+        })(),
+    )
+    .command(
+      'migrate',
+      'Run the migration jobs alone (data services are started if needed); skipped when nothing is pending',
+      (y) =>
+        specOption(y)
+          .option('phase', { type: 'string', choices: ['pre', 'post'], describe: 'Only this phase (default: pre, then post)' })
+          .option('force', { type: 'boolean', default: false, describe: 'Run even when the check says nothing is pending' })
+          .option('timeout', { type: 'string', default: '10m', describe: 'Give up after this long' })
+          .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout' })
+          .example('$0 migrate', 'Pending pre- then post-deploy migrations, with the backup the spec asks for')
+          .example('$0 migrate --phase post', 'Only the post-deploy phase, once the new code is live'),
+      (a) =>
+        run(async () => {
+          const { runMigrateCommand } = await import('./commands/up.js');
+          return runMigrateCommand({ file: String(a.file), projectName: a['project-name'] as string | undefined, timeout: a.timeout, forceMigrations: a.force, json: a.json, phase: a.phase as 'pre' | 'post' | undefined }, io);
+        })(),
+    )
+    .command(
+      'down',
+      'Stop and remove the stack\'s containers and networks (volumes too with -v)',
+      (y) =>
+        specOption(y)
+          .option('volumes', { alias: 'v', type: 'boolean', default: false, describe: 'Also remove named volumes: THE DATABASE IS DELETED' })
+          .example('$0 down', 'Stop and remove containers; data volumes stay')
+          .example('$0 down -v', 'Remove everything, data included'),
+      (a) =>
+        run(async () => {
+          const { runDown } = await import('./commands/down.js');
+          return runDown({ file: String(a.file), projectName: a['project-name'] as string | undefined, volumes: a.volumes }, io);
+        })(),
+    )
+    .command(
+      'status',
+      'Table of service, role, state, health, since, and whether migrations are pending',
+      (y) =>
+        specOption(y)
+          .option('json', { type: 'boolean', default: false, describe: 'One JSON object instead of the table' })
+          .option('check-migrations', { type: 'boolean', default: true, describe: 'Run the migration checks (a throwaway container each); --no-check-migrations skips them' })
+          .example('$0 status', 'What runs and whether migrations are pending')
+          .example('$0 status --json', 'For scripts'),
+      (a) =>
+        run(async () => {
+          const { runStatus } = await import('./commands/status.js');
+          return runStatus({ file: String(a.file), projectName: a['project-name'] as string | undefined, json: a.json, checkMigrations: a['check-migrations'] }, io);
+        })(),
+    )
+    .demandCommand(1, 'Name a command: init, generate, validate, up, down, status, migrate, ... (see --help)')
     .strict()
     .recommendCommands()
     .epilogue(EXIT_CODES)

@@ -1,0 +1,49 @@
+// `phase-compose status`: service, role, state, health, since, and whether migrations are pending.
+import { listProject } from '../../docker/containers.js';
+import { L_SERVICE } from '../../docker/labels.js';
+import { runLike } from '../../up/engine.js';
+import { buildPlan } from '../../up/plan.js';
+import { openSession } from '../../up/session.js';
+import { statusRows, statusTable, type ContainerFacts } from '../../up/status.js';
+import { ExitCode } from '../../util/errors.js';
+import type { Io } from '../io.js';
+
+export type StatusArgs = { file: string; projectName?: string; json?: boolean; checkMigrations?: boolean };
+
+/** Runs status; returns the exit code. */
+export async function runStatus(args: StatusArgs, io: Io): Promise<number> {
+  const { ctx, docker, notes } = await openSession(args, undefined);
+  for (const n of notes) io.err(n);
+  const plan = buildPlan(ctx.spec);
+  const list = await listProject(docker, ctx.project);
+  const facts: ContainerFacts[] = [];
+  for (const c of list) {
+    const i = await docker.getContainer(c.Id).inspect();
+    facts.push({
+      service: c.Labels[L_SERVICE] ?? '',
+      name: i.Name.replace(/^\//, ''),
+      status: i.State.Status,
+      health: (i.State.Health as { Status?: string } | undefined)?.Status,
+      exitCode: i.State.ExitCode,
+      startedAt: i.State.StartedAt,
+      finishedAt: i.State.FinishedAt,
+    });
+  }
+  const pending: Record<string, boolean | undefined> = {};
+  const dbUp = facts.some((f) => f.service === 'postgres' && f.status === 'running') || !ctx.spec.data?.postgres;
+  for (const step of plan.steps) {
+    if (!step.migration) continue;
+    pending[step.service] = undefined;
+    const base = list.find((c) => c.Labels[L_SERVICE] === step.service) ?? list.find((c) => plan.steps.some((s) => s.migration && s.service === c.Labels[L_SERVICE]));
+    if (!args.checkMigrations || !step.migration.check || !base || !dbUp) continue;
+    const r = await runLike(docker, base.Id, step.migration.check, { 'dev.phase-compose.probe': ctx.project }).catch(() => undefined);
+    if (r) pending[step.service] = r.exitCode !== 0;
+  }
+  const rows = statusRows(plan, facts, pending);
+  if (args.json) io.out(JSON.stringify({ project: ctx.project, services: rows }));
+  else {
+    io.out(`project ${ctx.project} (${ctx.composeFile})`);
+    io.out(statusTable(rows));
+  }
+  return ExitCode.ok;
+}

@@ -1,0 +1,114 @@
+// `phase-compose up`: ordered, event-driven start-up with migration gating and failure reports.
+import { buildPlan, migrationPlan, type MigrationPhase, type Plan } from '../../up/plan.js';
+import { jsonRenderer, plainRenderer, ttyRenderer, type ProgressRenderer } from '../../up/progress.js';
+import { failureReport, standingReport } from '../../up/report.js';
+import { runUp, type UpOutcome } from '../../up/run.js';
+import { openSession, plainCreator, type Session } from '../../up/session.js';
+import type { DeploymentSpec } from '../../spec/types.js';
+import { parseDuration } from '../../util/duration.js';
+import { CliError, ExitCode } from '../../util/errors.js';
+import type { Io } from '../io.js';
+
+export type UpArgs = {
+  file: string;
+  projectName?: string;
+  timeout?: string;
+  forceMigrations?: boolean;
+  json?: boolean;
+  services?: string[];
+};
+
+/** Picks the renderer: JSON lines, live lines on a TTY, else plain lines. */
+export function rendererFor(io: Io, json: boolean | undefined): ProgressRenderer {
+  if (json) return jsonRenderer(io.out);
+  if (io.isTTY) return ttyRenderer((chunk) => io.out(chunk.replace(/\n$/, '')));
+  return plainRenderer(io.out);
+}
+
+/** The backup settings of the spec, or undefined when it asks for none. */
+export function backupSettings(spec: DeploymentSpec): { dir: string; keep: number } | undefined {
+  const b = spec.migrations?.backup;
+  if (!b || !spec.data?.postgres) return undefined;
+  return { dir: (b === true ? undefined : b.dir) ?? 'backups', keep: (b === true ? undefined : b.keep) ?? 5 };
+}
+
+const timeoutMs = (t: string | undefined) => {
+  try {
+    return parseDuration(t ?? '5m');
+  } catch (e) {
+    throw new CliError(`--timeout: ${(e as Error).message}`, { exitCode: ExitCode.usage });
+  }
+};
+
+/** Runs a plan with progress output, Ctrl-C handling and the reports; returns the exit code. */
+export async function runPlan(session: Session, plan: Plan, args: UpArgs, io: Io, verb: string): Promise<number> {
+  const { ctx, docker } = session;
+  const ms = timeoutMs(args.timeout);
+  const progress = rendererFor(io, args.json);
+  for (const n of session.notes) progress.note(n);
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  const settings = backupSettings(ctx.spec);
+  const started = Date.now();
+  let outcome: UpOutcome;
+  try {
+    outcome = await runUp(
+      {
+        docker,
+        compose: plainCreator(session.target, plan),
+        now: Date.now,
+        progress,
+        signal: abort.signal,
+        ...(settings ? { backup: () => takeBackup(session, settings) } : {}),
+      },
+      { project: ctx.project, plan, timeoutMs: ms, forceMigrations: args.forceMigrations },
+    );
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  const code = outcome.status === 'ready' ? ExitCode.ok : outcome.status === 'timeout' ? ExitCode.timeout : outcome.status === 'interrupted' ? ExitCode.interrupted : ExitCode.failed;
+  if (args.json) {
+    io.out(JSON.stringify({ event: 'result', status: outcome.status, exitCode: code, seconds: Number(secs), services: outcome.rows, migrations: outcome.migrations, backup: outcome.backup, failures: outcome.failures }));
+    return code;
+  }
+  if (outcome.status === 'ready') {
+    io.out(`${verb} ${ctx.project}: ready in ${secs}s`);
+    return code;
+  }
+  for (const f of outcome.failures) io.err(failureReport(f));
+  if (outcome.status === 'interrupted') io.err(`interrupted after ${secs}s; containers are left as they are. Where each service stood:`);
+  else io.err(`${verb} ${ctx.project}: ${outcome.status === 'timeout' ? `timed out after ${secs}s` : `failed after ${secs}s`}. Where each service stood:`);
+  io.err(standingReport(outcome.rows.map((r) => ({ service: r.service, state: r.state, elapsedMs: r.elapsedMs }))));
+  return code;
+}
+
+async function takeBackup(session: Session, s: { dir: string; keep: number }): Promise<string> {
+  const { backupDatabase } = await import('../../backup/backup.js');
+  const r = await backupDatabase(session.docker, session.ctx, { dir: s.dir, keep: s.keep });
+  return `backup before migrations: ${r.file} (${r.bytes} bytes, verified)`;
+}
+
+/** Runs `up`; returns the exit code. */
+export async function runUpCommand(args: UpArgs, io: Io): Promise<number> {
+  const session = await openSession(args, 'up');
+  try {
+    const plan = buildPlan(session.ctx.spec, args.services?.length ? args.services : undefined);
+    return await runPlan(session, plan, args, io, 'up');
+  } finally {
+    session.lock?.release();
+  }
+}
+
+/** Runs `migrate`: the data services and the chosen migration phases only. */
+export async function runMigrateCommand(args: UpArgs & { phase?: MigrationPhase }, io: Io): Promise<number> {
+  const session = await openSession(args, 'migrate');
+  try {
+    if (!session.ctx.spec.migrations) throw new CliError('the spec has no migrations section', { exitCode: ExitCode.usage });
+    const phases: MigrationPhase[] = args.phase ? [args.phase] : session.ctx.spec.migrations.post ? ['pre', 'post'] : ['pre'];
+    return await runPlan(session, migrationPlan(session.ctx.spec, phases), args, io, 'migrate');
+  } finally {
+    session.lock?.release();
+  }
+}

@@ -1,0 +1,32 @@
+// Edge: running the Compose CLI (v2 `docker compose` or v1 `docker-compose`) with execa, argv arrays only.
+import type { ComposeCli } from './detect.js';
+
+export type ComposeTarget = {
+  cli: ComposeCli;
+  project: string;
+  /** Absolute path of the compose file. */
+  file: string;
+  /** Working directory: the compose file's directory, so `.env` interpolation matches a plain `compose up`. */
+  cwd: string;
+};
+
+export type ComposeResult = { argv: string[]; exitCode: number; output: string; durationMs: number };
+
+/** `<compose> -p <project> -f <file> <args...>` as an argv array. */
+export function composeArgv(t: Pick<ComposeTarget, 'cli' | 'project' | 'file'>, args: string[]): string[] {
+  return [...t.cli.argv, '-p', t.project, '-f', t.file, ...args];
+}
+
+/** `up --no-start --no-deps` for some services: Compose creates networks, volumes and containers, starts nothing. */
+export function createArgs(services: string[], scale: string[] = []): string[] {
+  return ['up', '--no-start', '--no-deps', ...scale, ...services];
+}
+
+/** Runs Compose; never throws for a non-zero exit (the caller decides). `env` is added to the process's. */
+export async function runCompose(t: ComposeTarget, args: string[], env: Record<string, string> = {}): Promise<ComposeResult> {
+  const { execa } = await import('execa');
+  const argv = composeArgv(t, args);
+  const started = Date.now();
+  const r = await execa(argv[0]!, argv.slice(1), { cwd: t.cwd, reject: false, all: true, env, stdin: 'ignore' });
+  return { argv, exitCode: r.exitCode ?? -1, output: String(r.all ?? ''), durationMs: Date.now() - started };
+}

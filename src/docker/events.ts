@@ -1,0 +1,38 @@
+// Edge: a live subscription to the Engine's container events of one Compose project. The subscription
+// is open when this resolves, so a caller that inspects afterwards cannot miss a change in between.
+import type { DockerClient } from './client.js';
+import { L_PROJECT } from './labels.js';
+
+export type EventSubscription = { close(): void };
+
+/** Splits a stream of newline-delimited JSON into objects; keeps a partial line between chunks. */
+export function jsonLines(onObject: (o: unknown) => void): (chunk: Buffer | string) => void {
+  let buf = '';
+  return (chunk) => {
+    buf += chunk.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (!line) continue;
+      try {
+        onObject(JSON.parse(line));
+      } catch {
+        // not JSON: ignore the line rather than stop listening
+      }
+    }
+  };
+}
+
+/** Subscribes to container events labelled with the project; `onEvent` gets each raw event. */
+export async function subscribeProjectEvents(
+  docker: DockerClient,
+  project: string,
+  onEvent: (raw: unknown) => void,
+  onError: (e: Error) => void = () => {},
+): Promise<EventSubscription> {
+  const stream = (await docker.getEvents({ filters: { type: ['container'], label: [`${L_PROJECT}=${project}`] } })) as NodeJS.ReadableStream & { destroy?: () => void };
+  stream.on('data', jsonLines(onEvent));
+  stream.on('error', onError);
+  return { close: () => stream.destroy?.() };
+}

@@ -1,0 +1,108 @@
+// Spec → start-up plan: every service with what it waits for, what "ready" means for it, and the
+// creation batch it belongs to. Pure.
+import { buildGraph, migrationsName, postMigrationsName, waves, type NodeKind } from '../model/graph.js';
+import type { Argv, DependsCondition, DeploymentSpec } from '../spec/types.js';
+
+export type MigrationPhase = 'pre' | 'post';
+
+export type Step = {
+  service: string;
+  kind: NodeKind;
+  role: 'service' | 'job';
+  deps: Array<{ on: string; condition: DependsCondition }>;
+  /** What this step must reach for `up` to succeed. */
+  readyWhen: DependsCondition;
+  replicas: number;
+  /** Index into `Plan.batches`: the Compose call that creates this service's containers. */
+  batch: number;
+  /** Set on migration jobs. */
+  migration?: { phase: MigrationPhase; check?: Argv };
+};
+
+/**
+ * A creation batch: services Compose creates together, once every job in `after` completed. Nothing
+ * that waits on a job's success is created before the job succeeded.
+ */
+export type Batch = { services: string[]; after: string[] };
+
+export type Plan = { steps: Step[]; waves: string[][]; batches: Batch[] };
+
+/** Pending-migration probe per phase; undefined when the spec has no check (always run). */
+export function migrationChecks(spec: DeploymentSpec): Record<MigrationPhase, Argv | undefined> {
+  const m = spec.migrations;
+  return { pre: m?.pre?.check ?? m?.check, post: m?.post?.check };
+}
+
+/** Builds the plan. `only` limits it to those services plus everything they depend on. */
+export function buildPlan(spec: DeploymentSpec, only?: string[]): Plan {
+  const graph = buildGraph(spec);
+  const checks = migrationChecks(spec);
+  const keep = only ? closure(graph.nodes, only) : undefined;
+  const order = waves(graph).flat().filter((n) => !keep || keep.has(n));
+  const gates = new Map<string, Set<string>>();
+  const gateOf = (name: string): Set<string> => {
+    const known = gates.get(name);
+    if (known) return known;
+    const out = new Set<string>();
+    gates.set(name, out);
+    for (const d of graph.nodes.get(name)?.deps ?? []) {
+      if (!graph.nodes.has(d.on)) continue;
+      if (d.condition === 'completed') out.add(d.on);
+      for (const g of gateOf(d.on)) out.add(g);
+    }
+    return out;
+  };
+  const batches: Batch[] = [];
+  const steps: Step[] = order.map((name) => {
+    const node = graph.nodes.get(name)!;
+    const after = [...gateOf(name)].filter((g) => !keep || keep.has(g)).sort();
+    const key = after.join(',');
+    let batch = batches.findIndex((b) => b.after.join(',') === key);
+    if (batch < 0) batch = batches.push({ services: [], after }) - 1;
+    batches[batch]!.services.push(name);
+    const step: Step = {
+      service: name,
+      kind: node.kind,
+      role: node.role,
+      deps: node.deps.filter((d) => graph.nodes.has(d.on)).map((d) => ({ on: d.on, condition: d.condition })),
+      readyWhen: node.role === 'job' ? 'completed' : node.hasHealthcheck ? 'healthy' : 'started',
+      replicas: spec.services[name]?.replicas ?? 1,
+      batch,
+    };
+    if (name === migrationsName(spec) && spec.migrations) step.migration = { phase: 'pre', check: checks.pre };
+    if (name === postMigrationsName(spec) && spec.migrations?.post) step.migration = { phase: 'post', check: checks.post };
+    return step;
+  });
+  const w = waves(graph).map((wave) => wave.filter((n) => !keep || keep.has(n))).filter((wave) => wave.length);
+  return { steps, waves: w, batches };
+}
+
+function closure(nodes: Map<string, { deps: Array<{ on: string }> }>, roots: string[]): Set<string> {
+  const out = new Set<string>();
+  const visit = (n: string) => {
+    if (out.has(n) || !nodes.has(n)) return;
+    out.add(n);
+    for (const d of nodes.get(n)!.deps) visit(d.on);
+  };
+  roots.forEach(visit);
+  return out;
+}
+
+/** `--scale` arguments for services with more than one replica. */
+export function scaleArgs(steps: Step[], services: string[]): string[] {
+  return steps.filter((s) => services.includes(s.service) && s.replicas !== 1).flatMap((s) => ['--scale', `${s.service}=${s.replicas}`]);
+}
+
+/**
+ * The plan for `phase-compose migrate`: the data services and the chosen migration phases only; the
+ * post phase then runs right after the pre phase instead of waiting for the app.
+ */
+export function migrationPlan(spec: DeploymentSpec, phases: MigrationPhase[]): Plan {
+  const full = buildPlan(spec);
+  const keep = new Set(full.steps.filter((s) => s.kind === 'data' || (s.migration && phases.includes(s.migration.phase))).map((s) => s.service));
+  const steps = full.steps
+    .filter((s) => keep.has(s.service))
+    .map((s) => ({ ...s, deps: s.deps.filter((d) => keep.has(d.on)), batch: 0 }));
+  // Migration jobs of one phase never gate another's creation here: one Compose call creates all.
+  return { steps, waves: full.waves.map((w) => w.filter((n) => keep.has(n))).filter((w) => w.length), batches: [{ services: steps.map((s) => s.service), after: [] }] };
+}

@@ -1,0 +1,55 @@
+// What up, down, migrate and status share at the edge: the stack, the Compose CLI, the Docker client,
+// the lock and the generated files, each acquired with a clear error.
+import { dirname } from 'node:path';
+import { loadStack, type StackContext } from '../cli/context.js';
+import type { DockerClient } from '../docker/client.js';
+import { runCompose, createArgs, type ComposeTarget } from '../docker/compose-cli.js';
+import { detectCompose } from '../docker/detect.js';
+import { acquireLock, type Lock } from '../docker/lock.js';
+import { CliError, ExitCode, formatProblem } from '../util/errors.js';
+import { syncGeneratedFiles } from './compose-file.js';
+import { scaleArgs, type Plan } from './plan.js';
+import type { ComposeCreator } from './run.js';
+
+export type Session = { ctx: StackContext; target: ComposeTarget; docker: DockerClient; lock?: Lock; notes: string[] };
+
+/** Loads the stack, writes stale generated files, finds Compose, connects to Docker, takes the lock. */
+export async function openSession(args: { file: string; projectName?: string }, command: string | undefined): Promise<Session> {
+  const ctx = loadStack(args);
+  const notes = ctx.warnings.map(formatProblem);
+  for (const p of syncGeneratedFiles(ctx)) notes.push(`wrote ${p} (it was missing or out of date with the spec)`);
+  const cli = detectCompose();
+  if (!cli) {
+    throw new CliError('Docker Compose was not found', {
+      exitCode: ExitCode.docker,
+      details: ['install the Compose plugin (`docker compose version`) or docker-compose v1 (`docker-compose version`)'],
+    });
+  }
+  const lock = command ? acquireLock(ctx.project, command) : undefined;
+  try {
+    const { connectDocker } = await import('../docker/client.js');
+    const docker = await connectDocker();
+    return { ctx, target: { cli, project: ctx.project, file: ctx.composeFile, cwd: dirname(ctx.composeFile) }, docker, lock, notes };
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+}
+
+/** Creates services with one Compose call each time a batch is released (nothing runs early). */
+export function plainCreator(target: ComposeTarget, plan: Plan): ComposeCreator {
+  return {
+    prepare: (services) => ({
+      release: async () => {
+        const r = await runCompose(target, createArgs(services, scaleArgs(plan.steps, services)));
+        if (r.exitCode !== 0) {
+          throw new CliError(`Compose could not create ${services.join(', ')} (exit ${r.exitCode})`, {
+            exitCode: ExitCode.failed,
+            details: [`command: ${r.argv.join(' ')}`, ...r.output.trim().split('\n').slice(-20)],
+          });
+        }
+      },
+      cancel: () => {},
+    }),
+  };
+}

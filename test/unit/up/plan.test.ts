@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { buildPlan, migrationPlan, scaleArgs } from '../../../src/up/plan.js';
+import { dependents } from '../../../src/up/run.js';
+import { specOf, y } from '../helpers.js';
+
+const spec = specOf(y`
+  name: demo
+  data:
+    postgres: { image: pg, database: app, user: app, password: "\${DB_PASSWORD}" }
+    redis: { image: redis }
+  services:
+    backend:
+      image: app:1
+      replicas: 2
+      healthcheck: { http: { port: 8000, path: /health/ } }
+    worker:
+      image: app:1
+  migrations:
+    same_image_as: backend
+    before: [backend, worker]
+    pre: { command: [migrate, pre], check: [migrate, pre, --check] }
+    post: { command: [migrate, post], check: [migrate, post, --check] }
+  proxy:
+    image: nginx
+    config: nginx.conf
+    routes: [{ path: /, to: "backend:8000" }]
+`);
+
+describe('buildPlan', () => {
+  const plan = buildPlan(spec);
+  const step = (s: string) => plan.steps.find((x) => x.service === s)!;
+
+  it('orders steps by wave', () => {
+    expect(plan.steps.map((s) => s.service)).toEqual(['postgres', 'redis', 'migrations', 'backend', 'worker', 'migrations-post', 'nginx']);
+  });
+
+  it('says what ready means for each step', () => {
+    expect(plan.steps.map((s) => [s.service, s.readyWhen])).toEqual([
+      ['postgres', 'healthy'], ['redis', 'healthy'], ['migrations', 'completed'], ['backend', 'healthy'],
+      ['worker', 'started'], ['migrations-post', 'completed'], ['nginx', 'healthy'],
+    ]);
+  });
+
+  it('creates nothing that waits on a job before the job succeeded', () => {
+    expect(plan.batches).toEqual([
+      { services: ['postgres', 'redis', 'migrations'], after: [] },
+      { services: ['backend', 'worker', 'migrations-post', 'nginx'], after: ['migrations'] },
+    ]);
+    expect(step('backend').batch).toBe(1);
+  });
+
+  it('carries the migration checks', () => {
+    expect(step('migrations').migration).toEqual({ phase: 'pre', check: ['migrate', 'pre', '--check'] });
+    expect(step('migrations-post').migration).toEqual({ phase: 'post', check: ['migrate', 'post', '--check'] });
+  });
+
+  it('limits to services and what they wait for', () => {
+    expect(buildPlan(spec, ['worker']).steps.map((s) => s.service)).toEqual(['postgres', 'redis', 'migrations', 'worker']);
+  });
+
+  it('scales replicas', () => {
+    expect(scaleArgs(plan.steps, ['backend', 'worker'])).toEqual(['--scale', 'backend=2']);
+  });
+
+  it('finds what waits on a service', () => {
+    expect(dependents(plan, 'migrations')).toEqual(['backend', 'worker', 'migrations-post', 'nginx']);
+  });
+});
+
+describe('migrationPlan', () => {
+  it('keeps data and the chosen phases, in one batch, the post phase right after the pre phase', () => {
+    const p = migrationPlan(spec, ['pre', 'post']);
+    expect(p.steps.map((s) => [s.service, s.deps.map((d) => d.on)])).toEqual([
+      ['postgres', []], ['redis', []], ['migrations', ['postgres', 'redis']], ['migrations-post', ['migrations']],
+    ]);
+    expect(p.batches).toEqual([{ services: ['postgres', 'redis', 'migrations', 'migrations-post'], after: [] }]);
+  });
+
+  it('runs the post phase alone', () => {
+    expect(migrationPlan(spec, ['post']).steps.map((s) => s.service)).toEqual(['postgres', 'redis', 'migrations-post']);
+  });
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { failureReport, lastLines, standingReport } from '../../../src/up/report.js';
+import { formatRow, plainRenderer, jsonRenderer } from '../../../src/up/progress.js';
+import { statusRows, statusTable } from '../../../src/up/status.js';
+import { buildPlan } from '../../../src/up/plan.js';
+import { specOf, y } from '../helpers.js';
+
+describe('failureReport', () => {
+  it('names the service, exit code, output and the docker logs command', () => {
+    const text = failureReport({
+      service: 'migrations', container: 'fx_migrations_1', what: 'exited with code 1', exitCode: 1,
+      logs: 'Applying api.0001... \nRuntimeError: boom\n', blocked: ['backend', 'worker'], kept: true,
+    });
+    expect(text).toBe([
+      '✗ migrations (fx_migrations_1) exited with code 1',
+      '  exit code: 1',
+      '  last 2 lines of output:',
+      '    Applying api.0001...',
+      '    RuntimeError: boom',
+      '  full output: docker logs fx_migrations_1',
+      '  not started (they wait on migrations): backend, worker',
+      '  the container is kept for inspection: docker inspect fx_migrations_1',
+    ].join('\n'));
+  });
+
+  it('shows the health log, newest last', () => {
+    const text = failureReport({
+      service: 'backend', container: 'fx_backend_1', what: 'not healthy after 20s', logs: '',
+      healthLog: [{ exitCode: 0, output: '' }, { exitCode: 1, output: 'curl: (7) refused\n', start: 't1' }], blocked: [], kept: true,
+    });
+    expect(text).toContain('  health log (newest last):\n    [exit 1 at t1] curl: (7) refused');
+    expect(text).toContain('    (no output)');
+  });
+
+  it('keeps the last lines only', () => {
+    expect(lastLines(Array.from({ length: 60 }, (_, i) => `l${i}`).join('\n'), 50).split('\n')).toHaveLength(50);
+  });
+});
+
+describe('progress and standing', () => {
+  it('formats rows', () => {
+    expect(formatRow({ service: 'postgres', state: 'healthy', elapsedMs: 1234 }, 10)).toBe('✔ postgres    healthy      1.2s');
+    expect(standingReport([{ service: 'backend', state: 'starting', elapsedMs: 2000 }])).toBe('  backend  starting (2.0s)');
+  });
+  it('plain prints the changed row; json prints objects', () => {
+    const out: string[] = [];
+    const rows = [{ service: 'a', state: 'running', elapsedMs: 0 }];
+    plainRenderer((l) => out.push(l)).update(rows, 'a');
+    jsonRenderer((l) => out.push(l)).update(rows, 'a');
+    expect(out).toEqual(['✔ a         running      0.0s', '{"event":"state","service":"a","state":"running","elapsedMs":0}']);
+  });
+});
+
+describe('status', () => {
+  const spec = specOf(y`
+    name: demo
+    data: { postgres: { image: pg, database: app, user: app, password: "\${P}" } }
+    services: { web: { image: app } }
+    migrations: { same_image_as: web, before: [web], command: [migrate], check: [migrate, --check] }
+  `);
+  it('lists every service, created or not, with pending migrations', () => {
+    const rows = statusRows(buildPlan(spec), [
+      { service: 'postgres', name: 'demo_postgres_1', status: 'running', health: 'healthy', startedAt: '2026-01-01T00:00:00.123Z' },
+      { service: 'migrations', name: 'demo_migrations_1', status: 'exited', exitCode: 0, finishedAt: '2026-01-01T00:00:05.5Z' },
+    ], { migrations: false });
+    expect(statusTable(rows)).toBe([
+      'SERVICE     ROLE              CONTAINER          STATE        HEALTH   SINCE                 PENDING',
+      'postgres    data              demo_postgres_1    running      healthy  2026-01-01T00:00:00Z  -',
+      'migrations  migrations (pre)  demo_migrations_1  exited (0)   -        2026-01-01T00:00:05Z  no',
+      'web         service           -                  not created  -        -                     -',
+    ].join('\n'));
+  });
+});
