@@ -35,7 +35,19 @@ export type ComposeFile = {
 export type GenerateOptions = {
   /** Directory of the compose file relative to the spec's directory (POSIX), so paths can be rewritten. Default `.`. */
   outputDirFromSpec?: string;
+  /**
+   * The spec's directory (absolute, POSIX). Needed when the output climbs out of it (`../x`): relative
+   * paths are resolved against it, never against the process's working directory.
+   */
+  specDir?: string;
 };
+
+/** Rewrites a spec-relative path for a compose file in `outDir` (both relative to `specDir`). */
+export function relativeToOutput(p: string, outDir: string, specDir = '/spec'): string {
+  if (posix.isAbsolute(p)) return p;
+  const r = posix.relative(posix.resolve(specDir, outDir), posix.resolve(specDir, p)) || '.';
+  return r.startsWith('.') || posix.isAbsolute(r) ? r : `./${r}`;
+}
 
 export type GenerateResult = { compose: ComposeFile; warnings: string[]; features: Features };
 
@@ -67,11 +79,7 @@ export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}
   const graph = buildGraph(spec);
   const outDir = opts.outputDirFromSpec ?? '.';
   // Paths in the spec are relative to the spec; Compose reads them relative to the compose file.
-  const rel = (p: string) => {
-    if (posix.isAbsolute(p)) return p;
-    const r = posix.relative(outDir, p) || '.';
-    return r.startsWith('.') ? r : `./${r}`;
-  };
+  const rel = (p: string) => relativeToOutput(p, outDir, opts.specDir);
   // Bind mounts from a relative path: rewrite the host side for the compose file's directory.
   const relMount = (v: string) => (/^\.{1,2}\//.test(v) ? `${rel(v.split(':')[0]!)}${v.slice(v.indexOf(':'))}` : v);
   const network = spec.network;

@@ -2,7 +2,7 @@
 import { posix } from 'node:path';
 import { renderNginx } from '../proxy/nginx.js';
 import type { DeploymentSpec } from '../spec/types.js';
-import { generateCompose } from './compose.js';
+import { generateCompose, relativeToOutput } from './compose.js';
 import { header, toYaml } from './emit.js';
 
 export type OutputFile = { /** Relative to the spec's directory (POSIX). */ path: string; content: string };
@@ -10,13 +10,19 @@ export type RenderedOutputs = { files: OutputFile[]; warnings: string[] };
 
 /**
  * Renders every generated file. `specName` is the spec's file name; `output` (relative to the spec's
- * directory) overrides `spec.output`.
+ * directory) overrides `spec.output`; `specDir` is the spec's absolute directory (POSIX).
  */
-export function renderOutputs(spec: DeploymentSpec, specName: string, output?: string): RenderedOutputs {
+export function renderOutputs(spec: DeploymentSpec, specName: string, output?: string, specDir = '/spec'): RenderedOutputs {
   const composePath = posix.normalize(output ?? spec.output ?? 'docker-compose.yml');
   const outDir = posix.dirname(composePath);
-  const { compose, warnings, features } = generateCompose(spec, { outputDirFromSpec: outDir });
-  const specFromOut = posix.relative(outDir, specName) || specName;
+  const { compose, warnings, features } = generateCompose(spec, { outputDirFromSpec: outDir, specDir });
+  const specFromOut = relativeToOutput(specName, outDir, specDir).replace(/^\.\//, '');
+  if (outDir !== '.' && (spec.env_file !== undefined || Object.values(spec.services).some((s) => s.env_file))) {
+    warnings.push(
+      `the compose file is not beside the spec: Compose fills \${VAR} from the .env in its own directory (or --env-file), ` +
+        'not from env_file; phase-compose up passes the spec\'s env file',
+    );
+  }
   const files: OutputFile[] = [{ path: composePath, content: header(specFromOut, features) + toYaml(compose) }];
   if (spec.proxy) {
     const cfg = posix.normalize(spec.proxy.config);

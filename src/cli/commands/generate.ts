@@ -16,7 +16,7 @@ export async function runGenerate(args: GenerateArgs, io: Io): Promise<number> {
   for (const w of warnings) io.err(formatProblem(w));
   const specDir = dirname(specFile);
   const output = args.output ? relative(specDir, resolve(args.output)).split('\\').join('/') : undefined;
-  const rendered = renderOutputs(spec, basename(specFile), output);
+  const rendered = renderOutputs(spec, basename(specFile), output, specDir.split('\\').join('/'));
   for (const w of rendered.warnings) io.err(`warning: ${w}`);
   const shown = (p: string) => displayPath(join(specDir, p));
 

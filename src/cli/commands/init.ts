@@ -118,7 +118,7 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
     ...secrets,
   });
 
-  const rendered = renderOutputs(checked.spec, 'phase-compose.yaml');
+  const rendered = renderOutputs(checked.spec, 'phase-compose.yaml', undefined, dir);
   const files: Array<{ path: string; content: string; mode?: number }> = [
     { path: specPath, content: specText },
     { path: envPath, content: envText, mode: 0o600 },
