@@ -1,0 +1,171 @@
+// End-to-end: `phase-compose exec` on the fixture stack with 1,000,000 seeded audit events.
+//  - purge removes exactly the READ events of the org at or before the app's cutoff, nothing else (checked by SQL
+//    against a snapshot taken before), the size report shows the change, --dry-run changes nothing;
+//  - org names with spaces, quotes and semicolons pass through verbatim; an unknown org exits 7 with a clear error;
+//  - sso and reset-network-policies run the app's commands; a stopped stack gives a clear error.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compose, composeDown, containerId, psql } from './helpers/docker.js';
+import { run, type RunResult } from './helpers/run.js';
+import { CLI, generateFixtureStack, type GeneratedStack } from './helpers/stack.js';
+
+const ORG = `Acme; rm -rf / O'Brien "Labs"`;
+const OTHER = 'Other Org';
+
+/** Like run(), without blocking the event loop (a long spawnSync starves vitest's worker RPC). */
+export function runAsync(cmd: string, args: string[], cwd?: string): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+/** Adds the Phase task kinds, the size report and an sso task to the copied fixture spec. */
+export function augmentSpec(specFile: string): void {
+  let s = readFileSync(specFile, 'utf8');
+  s = s.replace('  purge:\n    service: backend\n', '  purge:\n    service: backend\n    kind: phase-purge\n    report: { table: api_secretevent }\n');
+  if (!s.includes('kind: phase-purge')) throw new Error('fixture spec changed: no `purge:` task to augment');
+  s += `  sso:
+    service: backend
+    kind: phase-sso
+    argv: [python, manage.py, disable_org_sso, --org, "{org}", { if: show, args: [--show] }, { if: disable_enforcement, args: [--disable-enforcement] }, { if: delete_providers, args: [--delete-provider] }]
+    params:
+      org: { type: string, required: true }
+      show: { type: boolean }
+      disable_enforcement: { type: boolean }
+      delete_providers: { type: boolean }
+  seed:
+    service: backend
+    argv: [python, manage.py, seed_events, "{org}", --count, "{count}", --days, "{days}"]
+    params:
+      org: { type: string, required: true }
+      count: { type: integer, required: true }
+      days: { type: integer, default: 60 }
+`;
+  writeFileSync(specFile, s);
+}
+
+describe('phase-compose exec on the fixture stack', () => {
+  let stack: GeneratedStack;
+  let spec: string;
+  const cli = (args: string[]): Promise<RunResult> => runAsync('node', [CLI, '-f', spec, '-p', stack.project, ...args], stack.dir);
+  const count = (sql: string) => Number(psql(stack.project, sql)[0]![0]);
+
+  beforeAll(async () => {
+    stack = generateFixtureStack('exec');
+    spec = join(stack.dir, 'phase-compose.yaml');
+    augmentSpec(spec);
+    const up = compose(stack, ['up', '-d'], { FIXTURE_FAIL_MIGRATION: '', FIXTURE_SLOW_MIGRATION_S: '', FIXTURE_NEVER_HEALTHY: '' });
+    if (up.code !== 0) throw new Error(`docker-compose up -d failed:\n${up.stdout}\n${up.stderr}`);
+    for (const [org, n] of [[ORG, 1_000_000], [OTHER, 20_000]] as const) {
+      const r = await runAsync('docker', ['exec', containerId(stack.project, 'backend'), 'python', 'manage.py', 'seed_events', org, '--count', String(n), '--days', '60']);
+      if (r.code !== 0) throw new Error(`seed_events failed: ${r.stdout}${r.stderr}`);
+    }
+  });
+
+  afterAll(() => {
+    if (stack) {
+      composeDown(stack);
+      stack.cleanup();
+    }
+  });
+
+  it('--dry-run counts the READ events older than the cutoff and deletes nothing', async () => {
+    const total = count('SELECT count(*) FROM api_secretevent');
+    expect(total).toBe(1_020_000);
+    const r = await cli(['exec', 'purge', ORG, '--retain', '30', '--dry-run']);
+    expect(r.code, r.stderr).toBe(0);
+    const n = Number(/would delete (\d+) READ events/.exec(r.stdout)?.[1]);
+    // 40% READ, half of 60 days older than 30 days: 200,000 (a few may cross the boundary while the test runs).
+    expect(Math.abs(n - 200_000)).toBeLessThan(50);
+    expect(r.stdout).toContain('size of api_secretevent:');
+    expect(count('SELECT count(*) FROM api_secretevent')).toBe(total);
+  });
+
+  it('an unknown organisation or app is a clear error with exit 7, and nothing runs', async () => {
+    const r = await cli(['exec', 'purge', 'No Such Org', '--retain', '30']);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toContain('phase-compose: organisation "No Such Org" does not exist');
+    const a = await cli(['exec', 'purge', ORG, '--app-id', 'nope']);
+    expect(a.code).toBe(7);
+    expect(a.stderr).toContain('app "nope" is not an app of organisation');
+    expect(count('SELECT count(*) FROM api_secretevent')).toBe(1_020_000);
+  });
+
+  it('purge deletes exactly the READ events of the org at or before the cutoff, and reports the size change', async () => {
+    psql(stack.project, 'CREATE TABLE snap AS SELECT e.id, e.event_type, e.timestamp, o.name AS org FROM api_secretevent e JOIN api_environment v ON v.id = e.environment_id JOIN api_app a ON a.id = v.app_id JOIN api_organisation o ON o.id = a.organisation_id');
+    const r = await cli(['exec', 'purge', ORG, '--retain', '30', '--sleep-ms', '0', '--batch-size', '20000', '--vacuum']);
+    expect(r.code, r.stderr).toBe(0);
+    const cutoff = /timestamp <= ([0-9T:.+-]+)\)/.exec(r.stdout)?.[1];
+    expect(cutoff, r.stdout).toBeTruthy();
+    const deleted = Number(/Log deletion completed: (\d+) rows/.exec(r.stdout)?.[1]);
+    psql(stack.project, `CREATE TABLE expect_gone AS SELECT id FROM snap WHERE org = '${ORG.replace(/'/g, "''")}' AND event_type = 'R' AND timestamp <= '${cutoff}'::timestamptz`);
+    const expected = count('SELECT count(*) FROM expect_gone');
+    expect(Math.abs(expected - 200_000)).toBeLessThan(50);
+    expect(deleted).toBe(expected);
+    // Every row expected gone is gone; every other row is still there.
+    expect(count('SELECT count(*) FROM expect_gone g JOIN api_secretevent e USING (id)')).toBe(0);
+    expect(count('SELECT count(*) FROM snap s LEFT JOIN expect_gone g USING (id) JOIN api_secretevent e USING (id) WHERE g.id IS NULL')).toBe(1_020_000 - expected);
+    expect(count('SELECT count(*) FROM api_secretevent')).toBe(1_020_000 - expected);
+    // The size report: before and after, live rows down by about the deleted count (VACUUM ANALYZE refreshed the stats).
+    expect(r.stdout).toContain('VACUUM (ANALYZE) api_secretevent');
+    const live = /live rows\s+(\d+) ->\s+(\d+)/.exec(r.stdout);
+    expect(live, r.stdout).toBeTruthy();
+    expect(Math.abs(Number(live![1]) - Number(live![2]) - expected)).toBeLessThan(expected * 0.05);
+    // A second dry run finds nothing left to delete.
+    const again = await cli(['exec', 'purge', ORG, '--retain', '30', '--dry-run']);
+    expect(Number(/would delete (\d+)/.exec(again.stdout)?.[1])).toBeLessThan(50);
+  });
+
+  it('--vacuum-full asks first and refuses without a terminal unless --yes', async () => {
+    const r = await cli(['exec', 'purge', OTHER, '--retain', '59', '--sleep-ms', '0', '--vacuum-full']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('pass --yes to confirm');
+    const y = await cli(['exec', 'purge', OTHER, '--retain', '59', '--sleep-ms', '0', '--vacuum-full', '--yes']);
+    expect(y.code, y.stderr).toBe(0);
+    expect(y.stdout).toContain('VACUUM FULL ANALYZE api_secretevent');
+  });
+
+  it('sso passes odd organisation names verbatim and checks they exist', async () => {
+    const r = await cli(['exec', 'sso', '--org', ORG, '--show']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Organisation: ${ORG}`);
+    const d = await cli(['exec', 'sso', '--org', ORG, '--disable-enforcement']);
+    expect(d.stdout).toContain(`SSO enforcement disabled for '${ORG}'.`);
+    const u = await cli(['exec', 'sso', '--org', 'Nobody', '--show']);
+    expect(u.code).toBe(7);
+  });
+
+  it('reset-network-policies reports how many policies changed', async () => {
+    const orgId = psql(stack.project, `SELECT id FROM api_organisation WHERE name = 'Other Org'`)[0]![0];
+    psql(stack.project, `INSERT INTO api_networkaccesspolicy (id, organisation_id, name, allowed_ips, is_global) VALUES ('p1', '${orgId}', 'a', '', true), ('p2', '${orgId}', 'b', '', true), ('p3', '${orgId}', 'c', '', false)`);
+    const r = await cli(['exec', 'reset-network-policies']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('network access policies: 2 of 3 changed');
+    expect(count('SELECT count(*) FROM api_networkaccesspolicy WHERE is_global')).toBe(0);
+  });
+
+  it('run passes argv verbatim and exits with its code; a generic task takes --name value', async () => {
+    const r = await cli(['exec', 'run', 'backend', '--', 'python', '-c', 'import sys; print(sys.argv[1:]); sys.exit(3)', 'a b', `c;d'"`]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain(`['a b', 'c;d\\'"']`);
+    const g = await cli(['exec', 'seed', 'Third Org', '--count', '1000']);
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stdout).toContain(`Seeded 1000 events for 'Third Org' over 60 days`);
+  });
+
+  it('a stack that is not running and an unknown service are clear errors', async () => {
+    const r = run('node', [CLI, '-f', spec, '-p', `${stack.project}-none`, 'exec', 'purge', ORG], { cwd: stack.dir });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('is not running');
+    const s = await cli(['exec', 'run', 'nosuch', '--', 'true']);
+    expect(s.code).toBe(4);
+    expect(s.stderr).toContain('has no service "nosuch"');
+  });
+});
