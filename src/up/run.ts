@@ -91,6 +91,8 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     if (phase.get(s) === 'skipped') return { state: 'completed', since: readyAt.get(s) ?? t0 };
     const step = stepOf(s);
     if (!step) return { state: 'missing', since: 0 };
+    // A job's earlier exit (a previous `up`) says nothing about this run: only a run we started counts.
+    if (step.role === 'job' && phase.get(s) !== 'started') return { state: 'created', since: t0 };
     return serviceStatus(state, tracked.get(s) ?? [], step.role, step.readyWhen === 'healthy');
   };
   const isReady = (step: Step) => satisfies(statusOf(step.service), step.readyWhen);
@@ -209,7 +211,7 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
       const st = statusOf(step.service);
       const ready = isReady(step);
       if (ready && !readyAt.has(step.service)) readyAt.set(step.service, now());
-      const state = p === 'skipped' ? 'skipped' : p === 'started' || (p === 'waiting' && ready) ? st.state : p;
+      const state = p === 'skipped' ? 'skipped' : p === 'started' || ready ? st.state : p;
       return { service: step.service, state, elapsedMs: (readyAt.get(step.service) ?? now()) - t0 };
     });
   let shown = new Map<string, string>();
