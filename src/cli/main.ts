@@ -207,7 +207,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
       (y) =>
         specOption(y)
           .positional('services', { type: 'string', array: true, describe: 'Only these services (and what they wait for)' })
-          .option('timeout', { type: 'string', default: '5m', describe: 'Give up when not everything is ready after this long (e.g. 90s, 5m)' })
+          .option('timeout', { type: 'string', default: '5m', describe: 'Give up when not everything is ready after this long (e.g. 90s, 5m; a bare number is seconds)' })
           .option('force-migrations', { type: 'boolean', default: false, describe: 'Run the migration jobs even when their check says nothing is pending' })
           .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout (state changes, then one result object)' })
           .example('$0 up', 'Start ./phase-compose.yaml\'s stack; migrations run only when pending, after a backup')

@@ -27,3 +27,8 @@ export function formatDuration(ms: number): string {
   s -= m * 60;
   return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`;
 }
+
+/** A duration given on the command line: like parseDuration, and a bare number means seconds (`--timeout 120`). */
+export function parseCliDuration(s: string): number {
+  return /^\d+$/.test(s) ? Number(s) * 1000 : parseDuration(s);
+}

@@ -5,7 +5,7 @@ import { failureReport, standingReport } from '../../up/report.js';
 import { runUp, type UpOutcome } from '../../up/run.js';
 import { openSession, plainCreator, type Session } from '../../up/session.js';
 import type { DeploymentSpec } from '../../spec/types.js';
-import { parseDuration } from '../../util/duration.js';
+import { parseCliDuration } from '../../util/duration.js';
 import { CliError, ExitCode } from '../../util/errors.js';
 import type { Io } from '../io.js';
 
@@ -34,7 +34,7 @@ export function backupSettings(spec: DeploymentSpec): { dir: string; keep: numbe
 
 const timeoutMs = (t: string | undefined) => {
   try {
-    return parseDuration(t ?? '5m');
+    return parseCliDuration(t ?? '5m');
   } catch (e) {
     throw new CliError(`--timeout: ${(e as Error).message}`, { exitCode: ExitCode.usage });
   }
