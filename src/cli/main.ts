@@ -30,7 +30,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
     // Global, so they work before or after the subcommand (`phase-compose -p x up` and `up -p x`).
     .option('file', { alias: 'f', type: 'string', default: 'phase-compose.yaml', describe: 'Deployment spec', normalize: true, global: true })
     .option('project-name', { alias: 'p', type: 'string', describe: 'Compose project name (default: COMPOSE_PROJECT_NAME, else the spec\'s name)', global: true })
-    .usage('$0 <command> [options]\n\nGenerate and run Docker Compose stacks for self-hosted Phase and apps\nlike it: a dedicated migrations service, health-gated start-up, and\nsafe maintenance commands. Start with `$0 init`.')
+    .usage('$0 <command> [options]\n\nGenerate and run Docker Compose stacks for self-hosted\nPhase and apps like it: a dedicated migrations service,\nhealth-gated start-up, and safe maintenance commands.\nStart with `$0 init`.')
     .command(
       'init',
       'Scaffold a stack: spec, .env with generated secrets, compose file, nginx config',
