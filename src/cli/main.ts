@@ -276,7 +276,7 @@ ${EXIT_CODES}`),
     .strict()
     .recommendCommands()
     .epilogue(EXIT_CODES)
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(Math.min(120, process.stdout.columns || 120))
     .help()
     .alias('help', 'h')
     .version()
