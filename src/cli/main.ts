@@ -276,7 +276,8 @@ ${EXIT_CODES}`),
     .strict()
     .recommendCommands()
     .epilogue(EXIT_CODES)
-    .wrap(Math.min(120, process.stdout.columns || 120))
+    // No hard wrap: yargs's ESM build (the fast one to load) breaks lines mid-word; terminals soft-wrap.
+    .wrap(null)
     .help()
     .alias('help', 'h')
     .version()
