@@ -1,0 +1,93 @@
+// End-to-end: `phase-compose backup`, then dropping a table, then `restore`: every table's row count is back,
+// the checksum file matches, the app services were stopped and started again.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compose, composeDown, containerId, inspectState, psql } from './helpers/docker.js';
+import { CLI, generateFixtureStack, type GeneratedStack } from './helpers/stack.js';
+import { run } from './helpers/run.js';
+
+/** Async (a long spawnSync starves vitest's worker RPC); resolves with the exit code and output, never rejects. */
+const runAsync = (cmd: string, args: string[], cwd?: string) =>
+  new Promise<ReturnType<typeof run>>((resolve) =>
+    execFile(cmd, args, { cwd, maxBuffer: 64 << 20 }, (e, stdout, stderr) => resolve({ code: e ? Number(e.code ?? 1) : 0, stdout, stderr })),
+  );
+
+const ROW_COUNTS = `SELECT table_name, (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text
+FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`;
+
+describe('backup and restore on the fixture stack', () => {
+  let stack: GeneratedStack;
+  let spec: string;
+  const cli = (args: string[]) => runAsync('node', [CLI, '-f', spec, '-p', stack.project, ...args], stack.dir);
+
+  beforeAll(async () => {
+    stack = generateFixtureStack('backup');
+    spec = join(stack.dir, 'phase-compose.yaml');
+    const up = compose(stack, ['up', '-d'], { FIXTURE_FAIL_MIGRATION: '', FIXTURE_SLOW_MIGRATION_S: '', FIXTURE_NEVER_HEALTHY: '' });
+    if (up.code !== 0) throw new Error(`docker-compose up -d failed:\n${up.stdout}\n${up.stderr}`);
+    const seed = await runAsync('docker', ['exec', containerId(stack.project, 'backend'), 'python', 'manage.py', 'seed_events', `O'Brien; "Labs"`, '--count', '50000', '--days', '30']);
+    if (seed.code !== 0) throw new Error(`seed failed: ${seed.stderr}`);
+  });
+
+  afterAll(() => {
+    if (stack) {
+      composeDown(stack);
+      stack.cleanup();
+    }
+  });
+
+  it('backup, drop a table, restore: every row count is back', async () => {
+    const before = psql(stack.project, ROW_COUNTS);
+    expect(before.find(([t]) => t === 'api_secretevent')?.[1]).toBe('50000');
+
+    const b = await cli(['backup']);
+    expect(b.code, b.stderr).toBe(0);
+    const file = b.stdout.split('\t')[0]!;
+    expect(file.startsWith(join(stack.dir, 'backups'))).toBe(true);
+    expect(b.stderr).toMatch(/backup: \d+ bytes, \d+ tables with data, sha256 [0-9a-f]{64}/);
+    const sum = readFileSync(`${file}.sha256`, 'utf8');
+    expect(sum).toBe(`${createHash('sha256').update(readFileSync(file)).digest('hex')}  ${file.split('/').pop()}\n`);
+
+    // Rotation: migrations.backup.keep is 3 in the fixture spec.
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 1100));
+      expect((await cli(['backup'])).code).toBe(0);
+    }
+    expect(readdirSync(join(stack.dir, 'backups')).filter((f) => f.endsWith('.dump'))).toHaveLength(3);
+    expect(existsSync(file)).toBe(false);
+    const keep = (await cli(['backup', '--out', 'manual/keep.dump'])).stdout.split('\t')[0]!;
+    expect(keep).toBe(join(stack.dir, 'manual/keep.dump'));
+
+    psql(stack.project, 'DROP TABLE api_secretevent; DELETE FROM api_secret WHERE key = $$SECRET_1$$;');
+    expect(psql(stack.project, ROW_COUNTS)).not.toEqual(before);
+
+    const refused = await cli(['restore', keep]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('pass --yes');
+
+    const backendBefore = inspectState(containerId(stack.project, 'backend')).StartedAt;
+    const r = await cli(['restore', keep, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('checksum ok');
+    expect(r.stderr).toMatch(/stopping .*backend/);
+    expect(psql(stack.project, ROW_COUNTS)).toEqual(before);
+    const backend = inspectState(containerId(stack.project, 'backend'));
+    expect(backend.Running).toBe(true);
+    expect(backend.StartedAt).not.toBe(backendBefore);
+  });
+
+  it('a corrupted backup is refused before anything stops', async () => {
+    const b = await cli(['backup', '--out', 'bad.dump']);
+    expect(b.code).toBe(0);
+    const f = join(stack.dir, 'bad.dump');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(f, Buffer.concat([readFileSync(f), Buffer.from('x')]));
+    const r = await cli(['restore', f, '--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('checksum mismatch');
+    expect(inspectState(containerId(stack.project, 'backend')).Running).toBe(true);
+  });
+});
