@@ -96,3 +96,16 @@ export async function runLike(docker: DockerClient, baseId: string, argv: string
     await c.remove({ force: true }).catch(() => {});
   }
 }
+
+/** Whether every named volume of the container was created at or after `sinceMs` (a brand-new database). */
+export async function volumesCreatedSince(docker: DockerClient, id: string, sinceMs: number): Promise<boolean> {
+  const i = await docker.getContainer(id).inspect();
+  const vols = (i.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name);
+  if (!vols.length) return false;
+  for (const m of vols) {
+    const v = (await docker.getVolume(m.Name!).inspect()) as unknown as { CreatedAt?: string };
+    // CreatedAt has whole seconds: allow for the rounding.
+    if (!v.CreatedAt || Date.parse(v.CreatedAt) < sinceMs - 1000) return false;
+  }
+  return true;
+}

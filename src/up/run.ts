@@ -4,7 +4,7 @@
 import type { DockerClient } from '../docker/client.js';
 import { subscribeProjectEvents } from '../docker/events.js';
 import { healthcheckArgv, probeLoop } from '../docker/waiter.js';
-import { containerLogs, containersByService, inspectContainer, runLike, startContainer } from './engine.js';
+import { containerLogs, containersByService, inspectContainer, runLike, startContainer, volumesCreatedSince } from './engine.js';
 import type { Plan, Step, MigrationPhase } from './plan.js';
 import type { ProgressRenderer, ProgressRow } from './progress.js';
 import type { FailureFacts } from './report.js';
@@ -65,6 +65,8 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
   const migrations: UpOutcome['migrations'] = {};
   let backupLine: string | undefined;
   let backupTaken: Promise<void> | undefined;
+  let fresh: Promise<boolean> | undefined;
+  const creations: Array<{ service: string; time: number }> = [];
   let actionError: unknown;
   const probes = new AbortController();
 
@@ -101,6 +103,7 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
   // Subscribe first, then look: nothing that happens in between is missed.
   const sub = await subscribeProjectEvents(docker, opts.project, (raw) => {
     const o = fromEngineEvent(raw);
+    if (o?.action === 'create') creations.push({ service: o.service, time: o.time });
     if (o) dispatch(o);
   });
   const onAbort = () => notify();
@@ -122,8 +125,21 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
 
   const createBatch = async (b: number) => {
     batchState[b] = 'creating';
-    const handle = prepared.get(b) ?? deps.compose.prepare(plan.batches[b]!.services);
-    await handle.release();
+    const services = plan.batches[b]!.services;
+    const handle = prepared.get(b) ?? deps.compose.prepare(services);
+    const released = now();
+    const done = handle.release();
+    launch(done);
+    // Compose v1 lingers after its last create (attaching, exiting): go on as soon as every replica was created.
+    const want = (svc: string) => stepOf(svc)?.replicas ?? 1;
+    const allCreated = async () => {
+      for (;;) {
+        const fresh = creations.filter((c) => c.time >= released - 1000);
+        if (services.every((svc) => fresh.filter((c) => c.service === svc).length >= want(svc))) return;
+        await changed;
+      }
+    };
+    await Promise.race([done, allCreated()]);
     await track(plan.batches[b]!.services);
     batchState[b] = 'created';
     notify();
@@ -148,6 +164,14 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
       if (m.check && !opts.forceMigrations) {
         phase.set(s, 'checking');
         notify();
+        // A database created by this very run has every migration pending: no need to ask.
+        const db = tracked.get('postgres')?.[0];
+        fresh ??= db ? volumesCreatedSince(docker, db, t0).catch(() => false) : Promise.resolve(false);
+        if (await fresh) {
+          progress.note(`${s}: the database was created by this run; every ${m.phase}-deploy migration is pending`);
+          checks.set(m.phase, Promise.resolve({ pending: true, output: '' }));
+          if (m.phase === 'pre') checks.set('post', Promise.resolve({ pending: true, output: '' }));
+        }
         const mine = check(step, m.phase, s);
         // The post phase's check can run now, beside the pre phase's, from the same container.
         if (m.phase === 'pre') {
@@ -177,10 +201,12 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     }
     phase.set(s, 'starting');
     notify();
-    for (const id of tracked.get(s) ?? []) {
-      if (step.role === 'job') dispatch({ type: 'reset', id, time: now() });
-      await startContainer(docker, id);
-    }
+    await Promise.all(
+      (tracked.get(s) ?? []).map((id) => {
+        if (step.role === 'job') dispatch({ type: 'reset', id, time: now() });
+        return startContainer(docker, id);
+      }),
+    );
     phase.set(s, 'started');
     notify();
     if (step.readyWhen !== 'healthy') return;

@@ -3,7 +3,8 @@
 import { dirname } from 'node:path';
 import { loadStack, type StackContext } from '../cli/context.js';
 import type { DockerClient } from '../docker/client.js';
-import { runCompose, createArgs, type ComposeTarget } from '../docker/compose-cli.js';
+import { runCompose, createArgs, type ComposeResult, type ComposeTarget } from '../docker/compose-cli.js';
+import { engineSocket, startGate } from './compose-gate.js';
 import { detectCompose } from '../docker/detect.js';
 import { acquireLock, type Lock } from '../docker/lock.js';
 import { CliError, ExitCode, formatProblem } from '../util/errors.js';
@@ -36,18 +37,51 @@ export async function openSession(args: { file: string; projectName?: string }, 
   }
 }
 
+/**
+ * Creates services with Compose. Where the Engine is a local socket, each batch's Compose call starts
+ * as soon as it is prepared, behind a gate that holds its changes until `release` (see compose-gate).
+ */
+export function gatedCreator(target: ComposeTarget, plan: Plan): ComposeCreator {
+  const upstream = engineSocket(process.env.DOCKER_HOST);
+  const plain = plainCreator(target, plan);
+  if (!upstream) return plain;
+  return {
+    prepare: (services) => {
+      const gate = startGate(upstream);
+      const run = gate.then((g) => runCompose(target, createArgs(services, scaleArgs(plan.steps, services)), { DOCKER_HOST: g.dockerHost }));
+      run.catch(() => {});
+      let cancelled = false;
+      return {
+        release: async () => {
+          (await gate).open();
+          const r = await run.finally(() => gate.then((g) => g.close()));
+          checkCreated(services, r);
+        },
+        cancel: () => {
+          if (cancelled) return;
+          cancelled = true;
+          void gate.then((g) => g.fail('what it waits for did not succeed'));
+          void run.finally(() => gate.then((g) => g.close())).catch(() => {});
+        },
+      };
+    },
+  };
+}
+
+function checkCreated(services: string[], r: ComposeResult): void {
+  if (r.exitCode === 0) return;
+  throw new CliError(`Compose could not create ${services.join(', ')} (exit ${r.exitCode})`, {
+    exitCode: ExitCode.failed,
+    details: [`command: ${r.argv.join(' ')}`, ...r.output.trim().split('\n').slice(-20)],
+  });
+}
+
 /** Creates services with one Compose call each time a batch is released (nothing runs early). */
 export function plainCreator(target: ComposeTarget, plan: Plan): ComposeCreator {
   return {
     prepare: (services) => ({
       release: async () => {
-        const r = await runCompose(target, createArgs(services, scaleArgs(plan.steps, services)));
-        if (r.exitCode !== 0) {
-          throw new CliError(`Compose could not create ${services.join(', ')} (exit ${r.exitCode})`, {
-            exitCode: ExitCode.failed,
-            details: [`command: ${r.argv.join(' ')}`, ...r.output.trim().split('\n').slice(-20)],
-          });
-        }
+        checkCreated(services, await runCompose(target, createArgs(services, scaleArgs(plan.steps, services))));
       },
       cancel: () => {},
     }),
