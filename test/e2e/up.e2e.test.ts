@@ -1,0 +1,98 @@
+// `phase-compose up` on the fixture stack: order from Docker events, migration gating, skip on a second
+// run, a failing migration with its backup, a never-healthy service, and the lock.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { uniqueProject } from './helpers/docker.js';
+
+const root = join(import.meta.dirname, '../..');
+const cli = join(root, 'dist/cli.js');
+const projects: string[] = [];
+
+function stackDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pc-up-e2e-'));
+  for (const f of ['phase-compose.yaml', '.env']) cpSync(join(root, 'test/fixtures/stack', f), join(dir, f));
+  return dir;
+}
+function up(dir: string, project: string, args: string[] = [], env: Record<string, string> = {}) {
+  if (!projects.includes(project)) projects.push(project);
+  const r = spawnSync('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', project, 'up', ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 280_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+/** Actions of the project's containers from Docker events: "service action". */
+function events(project: string, since: number): string[] {
+  const r = spawnSync('docker', ['events', '--since', String(Math.floor(since / 1000) - 1), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'type=container', '--format', '{{index .Actor.Attributes "com.docker.compose.service"}} {{.Action}}'], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => l && !l.includes(' exec_'));
+}
+
+afterAll(() => {
+  for (const p of projects) {
+    const dir = stackDir();
+    spawnSync('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, 'down', '-v']);
+  }
+});
+
+describe('phase-compose up', () => {
+  it('happy path: pre migrations, then backend and worker, post after backend healthy; a second up skips migrations', () => {
+    const dir = stackDir();
+    const p = uniqueProject('uphappy');
+    const t = Date.now();
+    const r = up(dir, p);
+    expect(r.code, r.err).toBe(0);
+    const ev = events(p, t);
+    const at = (x: string) => ev.indexOf(x);
+    expect(at('migrations die')).toBeGreaterThan(at('migrations start'));
+    expect(at('backend create')).toBeGreaterThan(at('migrations die'));
+    expect(at('worker start')).toBeGreaterThan(at('migrations die'));
+    expect(at('migrations-post start')).toBeGreaterThan(at('backend start'));
+    expect(readdirSync(join(dir, 'backups')).some((f) => f.endsWith('.dump'))).toBe(true);
+
+    const t2 = Date.now();
+    const again = up(dir, p);
+    expect(again.code, again.err).toBe(0);
+    expect(again.out).toContain('no pre-deploy migrations pending; skipped');
+    expect(events(p, t2).filter((l) => l.startsWith('migrations'))).toEqual([]);
+  });
+
+  it('a failing migration: backend and worker never created, the report shows its error, a backup exists', () => {
+    const dir = stackDir();
+    const p = uniqueProject('upfail');
+    const t = Date.now();
+    const r = up(dir, p, [], { FIXTURE_FAIL_MIGRATION: '1' });
+    expect(r.code).toBe(4);
+    expect(r.err).toContain('fixture: migration failed on purpose');
+    expect(r.err).toMatch(/docker logs \S*migrations_1/);
+    expect(r.err).toContain('not started (they wait on migrations): backend, worker');
+    const ev = events(p, t);
+    expect(ev.filter((l) => /^(backend|worker) /.test(l))).toEqual([]);
+    expect(existsSync(join(dir, 'backups'))).toBe(true);
+    expect(readdirSync(join(dir, 'backups')).some((f) => f.endsWith('.dump'))).toBe(true);
+  });
+
+  it('a service that never turns healthy: stops at the timeout with the health log', () => {
+    const dir = stackDir();
+    const p = uniqueProject('upsick');
+    const r = up(dir, p, ['--timeout', '25s'], { FIXTURE_NEVER_HEALTHY: '1' });
+    expect(r.code).toBe(5);
+    expect(r.err).toContain('backend');
+    expect(r.err).toMatch(/health log|last healthcheck run/);
+    expect(r.err).toContain('503');
+  });
+
+  it('a second concurrent up is refused at once', async () => {
+    const dir = stackDir();
+    const p = uniqueProject('uplock');
+    projects.push(p);
+    const first = spawn('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, 'up'], { stdio: 'ignore' });
+    const exited = new Promise<number>((res) => first.on('exit', (c) => res(c ?? -1)));
+    await new Promise((res) => setTimeout(res, 1500));
+    const t = Date.now();
+    const second = up(dir, p);
+    expect(Date.now() - t).toBeLessThan(5000);
+    expect(second.code).toBe(6);
+    expect(second.err).toContain('another phase-compose up is running');
+    expect(await exited).toBe(0);
+  });
+});
