@@ -3,7 +3,7 @@ import { buildPlan, migrationPlan, type MigrationPhase, type Plan } from '../../
 import { jsonRenderer, plainRenderer, ttyRenderer, type ProgressRenderer } from '../../up/progress.js';
 import { failureReport, standingReport } from '../../up/report.js';
 import { runUp, type UpOutcome } from '../../up/run.js';
-import { openSession, plainCreator, type Session } from '../../up/session.js';
+import { gatedCreator, openSession, type Session } from '../../up/session.js';
 import type { DeploymentSpec } from '../../spec/types.js';
 import { parseCliDuration } from '../../util/duration.js';
 import { CliError, ExitCode } from '../../util/errors.js';
@@ -56,7 +56,7 @@ export async function runPlan(session: Session, plan: Plan, args: UpArgs, io: Io
     outcome = await runUp(
       {
         docker,
-        compose: plainCreator(session.target, plan),
+        compose: gatedCreator(session.target, plan),
         now: Date.now,
         progress,
         signal: abort.signal,
