@@ -23,6 +23,8 @@ export type ExecIo = {
   stderr: Writable;
   /** Asks a yes/no question (the CLI answers yes for --yes and refuses without a TTY). */
   confirm: (question: string) => Promise<boolean>;
+  /** Milliseconds, for the task's run time (default performance.now). */
+  clock?: () => number;
 };
 
 export type MaintenanceOptions = {
@@ -100,9 +102,11 @@ export async function runMaintenance(docker: DockerClient, stack: StackRef, name
 
   let output = '';
   const capture = kind === 'phase-reset-network-policies';
+  const clock = io.clock ?? (() => performance.now());
+  const t0 = clock();
   const r = await execIn(docker, app!.Id, argv, { stdout: io.stdout, stderr: io.stderr, capture });
   output = r.output;
-  if (r.exitCode !== 0) io.err(`task "${name}" exited ${r.exitCode}`);
+  io.err(`task "${name}" ran ${((clock() - t0) / 1000).toFixed(2)}s in ${task.service}, exit ${r.exitCode}`);
 
   if (capture) {
     const res = parseResetResult(output);
