@@ -56,9 +56,24 @@ describe('phase-compose up', () => {
     expect(events(p, t2).filter((l) => l.startsWith('migrations'))).toEqual([]);
   });
 
-  it('a failing migration: backend and worker never created, the report shows its error, a backup exists', () => {
+  it('a failing migration: backend and worker never created, the report shows its error, the backup from before restores', () => {
     const dir = stackDir();
     const p = uniqueProject('upfail');
+    const pc = (...args: string[]) => spawnSync('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, ...args], { encoding: 'utf8', timeout: 280_000 });
+    const psql = (sql: string) => {
+      const id = spawnSync('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${p}`, '--filter', 'label=com.docker.compose.service=postgres'], { encoding: 'utf8' }).stdout.trim();
+      const r = spawnSync('docker', ['exec', id, 'sh', '-c', 'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -At -v ON_ERROR_STOP=1 -c "$1"', 'sh', sql], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    // Data that predates the attempt: the database runs (data services only) and holds a table.
+    projects.push(p);
+    expect(pc('generate', '-q').status).toBe(0);
+    const compose = spawnSync('docker-compose', ['-p', p, '-f', join(dir, 'docker-compose.yml'), 'up', '-d', 'postgres', 'redis'], { cwd: dir, encoding: 'utf8' });
+    expect(compose.status, compose.stderr).toBe(0);
+    for (let i = 0; i < 60 && spawnSync('docker', ['exec', spawnSync('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${p}`, '--filter', 'label=com.docker.compose.service=postgres'], { encoding: 'utf8' }).stdout.trim(), 'pg_isready', '-h', '127.0.0.1'], { encoding: 'utf8' }).status !== 0; i++) spawnSync('sleep', ['1']);
+    psql('CREATE TABLE precious (n int); INSERT INTO precious SELECT generate_series(1, 1234);');
+
     const t = Date.now();
     const r = up(dir, p, [], { FIXTURE_FAIL_MIGRATION: '1' });
     expect(r.code).toBe(4);
@@ -67,8 +82,14 @@ describe('phase-compose up', () => {
     expect(r.err).toContain('not started (they wait on migrations): backend, worker');
     const ev = events(p, t);
     expect(ev.filter((l) => /^(backend|worker) /.test(l))).toEqual([]);
-    expect(existsSync(join(dir, 'backups'))).toBe(true);
-    expect(readdirSync(join(dir, 'backups')).some((f) => f.endsWith('.dump'))).toBe(true);
+    const dumps = readdirSync(join(dir, 'backups')).filter((f) => f.endsWith('.dump'));
+    expect(dumps).toHaveLength(1);
+
+    // The backup from before the attempt restores what was there.
+    psql('DROP TABLE precious;');
+    const restored = pc('restore', join(dir, 'backups', dumps[0]!), '--yes');
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(psql('SELECT count(*) FROM precious')).toBe('1234');
   });
 
   it('a service that never turns healthy: stops at the timeout with the health log', () => {
