@@ -95,11 +95,14 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
       (y) =>
         specOption(y)
           .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Confirm destructive steps without asking' })
+          .example('$0 exec purge "Acme Inc" --retain 90 --vacuum', 'Purge old read events, then VACUUM')
+          .example('$0 exec sso --org "Acme Inc" --show', 'See why nobody can log in')
+          .example('$0 exec purge --help', 'Each subcommand has its own help')
           .command(
             'purge <org>',
             'Delete READ audit events older than --retain days (Phase\'s purge_app_logs), with a size report before and after',
             (p) =>
-              p
+              specOption(p)
                 .positional('org', { type: 'string', describe: 'Organisation name (passed verbatim: spaces, quotes, ; are fine)' })
                 .option('retain', { type: 'number', describe: 'Days of READ events to keep (app default 30; 0 deletes all)' })
                 .option('app-id', { type: 'string', describe: 'Only this app' })
@@ -113,38 +116,43 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
             (a) =>
               run(async () => {
                 const { runExecPurge } = await import('./commands/exec.js');
-                return runExecPurge({ file: String(a.file), projectName: a['project-name'] as string | undefined, yes: a.yes, org: String(a.org), retain: a.retain, appId: a['app-id'], batchSize: a['batch-size'], sleepMs: a['sleep-ms'], dryRun: a['dry-run'], vacuum: a.vacuum, vacuumFull: a['vacuum-full'] }, io);
+                return runExecPurge({ file: String(a.file), projectName: a['project-name'] as string | undefined, yes: Boolean(a.yes), org: String(a.org), retain: a.retain, appId: a['app-id'], batchSize: a['batch-size'], sleepMs: a['sleep-ms'], dryRun: a['dry-run'], vacuum: a.vacuum, vacuumFull: a['vacuum-full'] }, io);
               })(),
           )
           .command(
             'sso',
             'Show or undo an organisation\'s SSO set-up (Phase\'s disable_org_sso)',
             (p) =>
-              p
+              specOption(p)
                 .option('org', { type: 'string', demandOption: true, describe: 'Organisation name' })
                 .option('show', { type: 'boolean', describe: 'Print the SSO state' })
                 .option('disable-enforcement', { type: 'boolean', describe: 'Turn off "require SSO"' })
-                .option('delete-providers', { type: 'boolean', describe: 'Delete the organisation\'s SSO providers' }),
+                .option('delete-providers', { type: 'boolean', describe: 'Delete the organisation\'s SSO providers' })
+                .example('$0 exec sso --org "Acme Inc" --show', 'Print the SSO state')
+                .example('$0 exec sso --org "Acme Inc" --disable-enforcement', 'Let members log in with a password again'),
             (a) =>
               run(async () => {
                 const { runExecSso } = await import('./commands/exec.js');
-                return runExecSso({ file: String(a.file), projectName: a['project-name'] as string | undefined, yes: a.yes, org: String(a.org), show: a.show, disableEnforcement: a['disable-enforcement'], deleteProviders: a['delete-providers'] }, io);
+                return runExecSso({ file: String(a.file), projectName: a['project-name'] as string | undefined, yes: Boolean(a.yes), org: String(a.org), show: a.show, disableEnforcement: a['disable-enforcement'], deleteProviders: a['delete-providers'] }, io);
               })(),
           )
           .command(
             'reset-network-policies',
             'Make every network access policy non-global (Phase\'s documented reset) and report how many changed',
-            (p) => p.option('service', { type: 'string', describe: 'Service to run it in (default: the spec\'s task, else the first app service)' }),
+            (p) =>
+              specOption(p)
+                .option('service', { type: 'string', describe: 'Service to run it in (default: the spec\'s task, else the first app service)' })
+                .example('$0 exec reset-network-policies', 'After a policy locked everyone out'),
             (a) =>
               run(async () => {
                 const { runExecReset } = await import('./commands/exec.js');
-                return runExecReset({ file: String(a.file), projectName: a['project-name'] as string | undefined, yes: a.yes, service: a.service }, io);
+                return runExecReset({ file: String(a.file), projectName: a['project-name'] as string | undefined, yes: Boolean(a.yes), service: a.service }, io);
               })(),
           )
           .command(
             'run <service> [argv..]',
             'Run any command (argv after --) in a service\'s running container',
-            (p) => p.positional('service', { type: 'string' }).example('$0 exec run backend -- python manage.py check', ''),
+            (p) => specOption(p).positional('service', { type: 'string' }).example('$0 exec run backend -- python manage.py check', 'Run Django\'s system check in the backend'),
             (a) =>
               run(async () => {
                 const { runExecRun } = await import('./commands/exec.js');
@@ -154,7 +162,12 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
           .command(
             'shell [service]',
             'Open an interactive shell in a service\'s running container',
-            (p) => p.positional('service', { type: 'string' }).option('shell', { type: 'string', default: 'sh', describe: 'Shell program' }),
+            (p) =>
+              specOption(p)
+                .positional('service', { type: 'string' })
+                .option('shell', { type: 'string', default: 'sh', describe: 'Shell program' })
+                .example('$0 exec shell backend', 'A shell in the backend container')
+                .example('$0 exec shell postgres --shell bash', 'Another shell program'),
             (a) =>
               run(async () => {
                 const { runExecShell } = await import('./commands/exec.js');
@@ -181,7 +194,9 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
         specOption(y)
           .option('out', { alias: 'o', type: 'string', describe: 'File to write (default: <dir>/<project>-<UTC time>.dump)', normalize: true })
           .option('dir', { type: 'string', describe: 'Directory for stamped backups (default: migrations.backup.dir, else backups/)' })
-          .option('keep', { type: 'number', describe: 'Keep the newest N stamped backups (default: migrations.backup.keep, else all)' }),
+          .option('keep', { type: 'number', describe: 'Keep the newest N stamped backups (default: migrations.backup.keep, else all)' })
+          .example('$0 backup', 'Write backups/<project>-<time>.dump and its .sha256')
+          .example('$0 backup --out /srv/phase.dump', 'A file of your choice (never rotated)'),
       (a) =>
         run(async () => {
           const { runBackup } = await import('./commands/backup.js');
@@ -194,7 +209,8 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
       (y) =>
         specOption(y)
           .positional('backup', { type: 'string', describe: 'Dump file written by `backup`' })
-          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask' }),
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask' })
+          .example('$0 restore backups/phase-20261123T120000Z.dump', 'Asks first; checks the .sha256 and the dump before stopping anything'),
       (a) =>
         run(async () => {
           const { runRestore } = await import('./commands/restore.js');
@@ -205,7 +221,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
       'up [services..]',
       'Start the stack in dependency order: data, pre-deploy migrations, app, post-deploy migrations, proxy',
       (y) =>
-        specOption(y)
+        y
           .positional('services', { type: 'string', array: true, describe: 'Only these services (and what they wait for)' })
           .option('timeout', { type: 'string', default: '5m', describe: 'Give up when not everything is ready after this long (e.g. 90s, 5m; a bare number is seconds)' })
           .option('force-migrations', { type: 'boolean', default: false, describe: 'Run the migration jobs even when their check says nothing is pending' })
