@@ -38,3 +38,10 @@ describe('examples', () => {
     expect(composeSpecErrors({ services: { a: { image: 'x', restart: 5, depends_on: { b: { condition: 'done' } } } } })).not.toEqual([]);
   });
 });
+
+describe('the fixture stack spec', () => {
+  it('declares the same maintenance tasks as the phase template, so exec is tested as users run it', () => {
+    const read = (p: string) => specOf(readFileSync(join(import.meta.dirname, '../..', p), 'utf8').replace('{{SCHEMA}}', 'x').replace(/\{\{[A-Z_]+\}\}/g, (t) => (t === '{{CLIENT_IP}}' ? '{ mode: direct }' : t === '{{TLS}}' ? '' : '1.29')));
+    expect(read('test/fixtures/stack/phase-compose.yaml').maintenance).toEqual(read('templates/phase/phase-compose.yaml').maintenance);
+  });
+});
