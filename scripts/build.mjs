@@ -69,7 +69,9 @@ const next = join(root, `.dist-${process.pid}`);
 rmSync(next, { recursive: true, force: true });
 mkdirSync(next, { recursive: true });
 writeFileSync(join(next, 'cli.cjs'), bundle);
-writeFileSync(join(next, 'cli.js'), readFileSync(join(root, 'scripts/cli-loader.mjs'), 'utf8'));
+writeFileSync(join(next, 'cli.js'), readFileSync(join(root, 'scripts/cli-loader.cjs'), 'utf8'));
+// dist/ is CommonJS: the launcher keeps the .js name that bin and docs use.
+writeFileSync(join(next, 'package.json'), '{ "type": "commonjs" }\n');
 chmodSync(join(next, 'cli.js'), 0o755);
 const old = join(root, `.dist-old-${process.pid}`);
 try {

@@ -3,14 +3,15 @@
 // so this runs the bundled CLI (cli.cjs) through vm.Script with V8 code cache: the first run stores
 // the compiled code, later runs skip most of the parse and compile. The cache is an optimisation only:
 // V8 rejects a stale or foreign one, and any failure to read or write it is ignored.
-import { readFileSync, writeFileSync, renameSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
+// CommonJS on purpose: an ES module launcher would start Node's ESM loader, a few ms that `generate` feels.
+'use strict';
+const { readFileSync, writeFileSync, renameSync, statSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+const { Script } = require('node:vm');
 
-const dir = dirname(fileURLToPath(import.meta.url));
+const dir = __dirname;
 const file = join(dir, 'cli.cjs');
 const source = readFileSync(file, 'utf8');
 // One cache per subcommand: each compiles different functions on its path.
@@ -46,5 +47,5 @@ if (!cachedData || script.cachedDataRejected) {
     }
   });
 }
-const module = { exports: {} };
-script.runInThisContext()(module.exports, createRequire(file), module, file, dir, (specifier) => import(specifier));
+const bundle = { exports: {} };
+script.runInThisContext()(bundle.exports, createRequire(file), bundle, file, dir, (specifier) => import(specifier));
