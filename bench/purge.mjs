@@ -23,8 +23,8 @@ const project = `pcbenchpurge${process.pid}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'pc-bench-purge-'));
 cpSync(join(root, 'test/fixtures/stack/.env'), join(dir, '.env'));
-const spec = readFileSync(join(root, 'test/fixtures/stack/phase-compose.yaml'), 'utf8')
-  .replace('  purge:\n    service: backend\n', '  purge:\n    service: backend\n    kind: phase-purge\n    report: { table: api_secretevent }\n');
+// The fixture's purge task already has kind: phase-purge and the size report, like the phase template.
+const spec = readFileSync(join(root, 'test/fixtures/stack/phase-compose.yaml'), 'utf8');
 writeFileSync(join(dir, 'phase-compose.yaml'), spec);
 const sh = (cmd, args) => spawnSync(cmd, args, { cwd: dir, encoding: 'utf8', maxBuffer: 256 << 20 });
 const must = (cmd, args) => {

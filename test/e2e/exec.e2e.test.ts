@@ -26,21 +26,12 @@ export function runAsync(cmd: string, args: string[], cwd?: string): Promise<Run
   });
 }
 
-/** Adds the Phase task kinds, the size report and an sso task to the copied fixture spec. */
+/** Adds a test-only `seed` task (a generic task with typed parameters) to the copied fixture spec. */
 export function augmentSpec(specFile: string): void {
   let s = readFileSync(specFile, 'utf8');
-  s = s.replace('  purge:\n    service: backend\n', '  purge:\n    service: backend\n    kind: phase-purge\n    report: { table: api_secretevent }\n');
-  if (!s.includes('kind: phase-purge')) throw new Error('fixture spec changed: no `purge:` task to augment');
-  s += `  sso:
-    service: backend
-    kind: phase-sso
-    argv: [python, manage.py, disable_org_sso, --org, "{org}", { if: show, args: [--show] }, { if: disable_enforcement, args: [--disable-enforcement] }, { if: delete_providers, args: [--delete-provider] }]
-    params:
-      org: { type: string, required: true }
-      show: { type: boolean }
-      disable_enforcement: { type: boolean }
-      delete_providers: { type: boolean }
-  seed:
+  // The fixture declares the phase template's tasks (purge with kind and report, sso, reset).
+  if (!s.includes('kind: phase-purge') || !s.includes('kind: phase-sso')) throw new Error('fixture spec changed: no phase-purge/phase-sso tasks');
+  s += `  seed:
     service: backend
     argv: [python, manage.py, seed_events, "{org}", --count, "{count}", --days, "{days}"]
     params:
