@@ -2,7 +2,8 @@
 import type { ComposeCli } from './detect.js';
 
 export type ComposeTarget = {
-  cli: ComposeCli;
+  /** Only the argv prefix is needed to run it; the version is not. */
+  cli: Pick<ComposeCli, 'argv'>;
   project: string;
   /** Absolute path of the compose file. */
   file: string;

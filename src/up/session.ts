@@ -5,7 +5,7 @@ import { loadStack, type StackContext } from '../cli/context.js';
 import type { DockerClient } from '../docker/client.js';
 import { runCompose, createArgs, type ComposeResult, type ComposeTarget } from '../docker/compose-cli.js';
 import { engineSocket, startGate } from './compose-gate.js';
-import { detectCompose } from '../docker/detect.js';
+import { findCompose } from '../docker/detect.js';
 import { acquireLock, type Lock } from '../docker/lock.js';
 import { CliError, ExitCode, formatProblem } from '../util/errors.js';
 import { syncGeneratedFiles } from './compose-file.js';
@@ -19,8 +19,8 @@ export async function openSession(args: { file: string; projectName?: string }, 
   const ctx = loadStack(args);
   const notes = ctx.warnings.map(formatProblem);
   for (const p of syncGeneratedFiles(ctx)) notes.push(`wrote ${p} (it was missing or out of date with the spec)`);
-  const cli = detectCompose();
-  if (!cli) {
+  const argv = findCompose();
+  if (!argv) {
     throw new CliError('Docker Compose was not found', {
       exitCode: ExitCode.docker,
       details: ['install the Compose plugin (`docker compose version`) or docker-compose v1 (`docker-compose version`)'],
@@ -30,7 +30,7 @@ export async function openSession(args: { file: string; projectName?: string }, 
   try {
     const { connectDocker } = await import('../docker/client.js');
     const docker = await connectDocker();
-    return { ctx, target: { cli, project: ctx.project, file: ctx.composeFile, cwd: dirname(ctx.composeFile) }, docker, lock, notes };
+    return { ctx, target: { cli: { argv }, project: ctx.project, file: ctx.composeFile, cwd: dirname(ctx.composeFile) }, docker, lock, notes };
   } catch (e) {
     lock?.release();
     throw e;

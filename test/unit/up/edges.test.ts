@@ -9,6 +9,7 @@ import { healthcheckArgv } from '../../../src/docker/waiter.js';
 import { demuxLogs } from '../../../src/up/engine.js';
 import { downArgs } from '../../../src/cli/commands/down.js';
 import { ExitCode } from '../../../src/util/errors.js';
+import { findComposeArgv } from '../../../src/docker/detect.js';
 
 describe('compose argv', () => {
   const cli = { argv: ['docker-compose'], version: '1.29.2', v1: true };
@@ -61,5 +62,22 @@ describe('acquireLock', () => {
     const l = acquireLock('gone', 'migrate', { dir });
     expect(JSON.parse(readFileSync(l.path, 'utf8')).command).toBe('migrate');
     l.release();
+  });
+});
+
+describe('findComposeArgv', () => {
+  const env = { PATH: '/usr/local/bin:/usr/bin' };
+  const files = (...ps: string[]) => (p: string) => ps.includes(p);
+  it.each([
+    ['the v2 plugin in the user config', files('/usr/bin/docker', '/home/u/.docker/cli-plugins/docker-compose', '/usr/bin/docker-compose'), ['docker', 'compose']],
+    ['the v2 plugin in a system directory', files('/usr/local/bin/docker', '/usr/libexec/docker/cli-plugins/docker-compose'), ['docker', 'compose']],
+    ['docker-compose v1 on PATH, no plugin', files('/usr/local/bin/docker', '/usr/bin/docker-compose'), ['docker-compose']],
+    ['a plugin but no docker CLI', files('/home/u/.docker/cli-plugins/docker-compose', '/usr/bin/docker-compose'), ['docker-compose']],
+    ['nothing', files('/usr/bin/docker'), undefined],
+  ])('%s', (_name, isFile, want) => {
+    expect(findComposeArgv(env, '/home/u', isFile)).toEqual(want);
+  });
+  it('honours DOCKER_CONFIG', () => {
+    expect(findComposeArgv({ ...env, DOCKER_CONFIG: '/cfg' }, '/home/u', files('/usr/bin/docker', '/cfg/cli-plugins/docker-compose'))).toEqual(['docker', 'compose']);
   });
 });
