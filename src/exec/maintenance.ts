@@ -82,15 +82,19 @@ export async function runMaintenance(docker: DockerClient, stack: StackRef, name
     if (!ok) throw new CliError('cancelled: nothing was changed', { exitCode: ExitCode.problem });
   }
 
-  // Container checks first, so a stopped stack gives one clear error before anything runs.
-  const app = opts.dryRun ? undefined : await runningContainer(docker, stack.project, task.service);
+  // Container checks first, so a stopped stack gives one clear error before anything runs. The
+  // lookups, then the org check and the first size report, are independent: each pair runs at once.
   const needsPg = !!task.report || kind === 'phase-purge' || kind === 'phase-sso';
-  const pg = needsPg ? await findPostgres(docker, stack) : undefined;
-
-  if (pg && (kind === 'phase-purge' || kind === 'phase-sso')) await checkOrgApp(docker, pg, String(values.org ?? ''), String(values.app_id ?? ''));
+  const [app, pg] = await Promise.all([
+    opts.dryRun ? undefined : runningContainer(docker, stack.project, task.service),
+    needsPg ? findPostgres(docker, stack) : undefined,
+  ]);
 
   const table = task.report?.table;
-  const before = pg && table ? await tableSize(docker, pg, table) : undefined;
+  const [, before] = await Promise.all([
+    pg && (kind === 'phase-purge' || kind === 'phase-sso') ? checkOrgApp(docker, pg, String(values.org ?? ''), String(values.app_id ?? '')) : undefined,
+    pg && table ? tableSize(docker, pg, table) : undefined,
+  ]);
   if (before && table) for (const l of formatSizeReport(table, before)) io.out(l);
 
   if (opts.dryRun && pg) {
