@@ -8,17 +8,17 @@ import { listProject } from '../docker/containers.js';
 import { execIn } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
 import { findPostgres } from '../exec/postgres.js';
+import { LABEL_ROLE, POSTGRES_SERVICE, REDIS_SERVICE } from '../model/compose.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import { CliError, ExitCode } from '../util/errors.js';
 import { verifyDump } from './backup.js';
 import { parseChecksumLine } from './rotation.js';
 
-const L_ROLE = 'dev.phase-compose.role';
-const DATA_SERVICES = new Set(['postgres', 'redis']);
+const DATA_SERVICES = new Set([POSTGRES_SERVICE, REDIS_SERVICE]);
 
 /** Running containers that use the database: everything of the project but the data services. Pure. */
 export function appContainers(all: ContainerInfo[]): ContainerInfo[] {
-  return all.filter((c) => c.State === 'running' && c.Labels[L_ROLE] !== 'data' && !DATA_SERVICES.has(c.Labels[L_SERVICE] ?? ''));
+  return all.filter((c) => c.State === 'running' && c.Labels[LABEL_ROLE] !== 'data' && !DATA_SERVICES.has(c.Labels[L_SERVICE] ?? ''));
 }
 
 /** The pg_restore argv: drop what exists, recreate, all or nothing. */

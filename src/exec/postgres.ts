@@ -7,8 +7,9 @@ import { execIn, type ExecResult } from '../docker/exec.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import { CliError, ExitCode } from '../util/errors.js';
 
-/** The generated compose file always names the postgres data service `postgres`. */
-export const POSTGRES_SERVICE = 'postgres';
+import { POSTGRES_SERVICE } from '../model/compose.js';
+
+export { POSTGRES_SERVICE };
 
 export type PgTarget = { containerId: string; user: string; db: string };
 

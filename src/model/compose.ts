@@ -54,6 +54,11 @@ export type GenerateResult = { compose: ComposeFile; warnings: string[]; feature
 /** Label keys phase-compose puts on the services it generates. */
 export const LABEL_ROLE = 'dev.phase-compose.role';
 export const LABEL_PHASE = 'dev.phase-compose.phase';
+/** On throwaway containers that run a migration check. */
+export const LABEL_PROBE = 'dev.phase-compose.probe';
+/** Names of the generated data services. */
+export const POSTGRES_SERVICE = 'postgres';
+export const REDIS_SERVICE = 'redis';
 
 const CONDITION: Record<DependsCondition, string> = {
   started: 'service_started',
@@ -102,7 +107,7 @@ export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}
   const data = spec.data ?? {};
   if (data.postgres) {
     const pg = data.postgres;
-    services.postgres = finish('postgres', {
+    services[POSTGRES_SERVICE] = finish(POSTGRES_SERVICE, {
       image: pg.image,
       restart: 'unless-stopped',
       environment: { POSTGRES_DB: pg.database, POSTGRES_USER: pg.user, POSTGRES_PASSWORD: pg.password },
@@ -116,7 +121,7 @@ export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}
   }
   if (data.redis) {
     const r = data.redis;
-    services.redis = finish('redis', {
+    services[REDIS_SERVICE] = finish(REDIS_SERVICE, {
       image: r.image,
       ...(r.password ? { command: ['redis-server', '--requirepass', r.password] } : {}),
       restart: 'unless-stopped',

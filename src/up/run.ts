@@ -1,6 +1,7 @@
 // The start-up runner: creates each batch with Compose, starts containers through the Engine API as soon
 // as what they wait for is ready, and stops at the first failure. Docker, Compose, the clock and the
 // output are passed in.
+import { LABEL_PROBE, POSTGRES_SERVICE } from '../model/compose.js';
 import type { DockerClient } from '../docker/client.js';
 import { subscribeProjectEvents } from '../docker/events.js';
 import { healthcheckArgv, probeLoop } from '../docker/waiter.js';
@@ -45,7 +46,6 @@ export type UpOutcome = {
 
 type StepPhase = 'waiting' | 'checking' | 'backing up' | 'starting' | 'started' | 'skipped';
 
-const LABEL_PROBE = 'dev.phase-compose.probe';
 
 /** Runs the plan to the end: every step ready, or the first failure, timeout or interruption. */
 export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
@@ -165,7 +165,7 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
         phase.set(s, 'checking');
         notify();
         // A database created by this very run has every migration pending: no need to ask.
-        const db = tracked.get('postgres')?.[0];
+        const db = tracked.get(POSTGRES_SERVICE)?.[0];
         fresh ??= db ? volumesCreatedSince(docker, db, t0).catch(() => false) : Promise.resolve(false);
         if (await fresh) {
           progress.note(`${s}: the database was created by this run; every ${m.phase}-deploy migration is pending`);

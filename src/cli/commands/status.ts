@@ -1,4 +1,5 @@
 // `phase-compose status`: service, role, state, health, since, and whether migrations are pending.
+import { LABEL_PROBE, POSTGRES_SERVICE } from '../../model/compose.js';
 import { listProject } from '../../docker/containers.js';
 import { L_SERVICE } from '../../docker/labels.js';
 import { runLike } from '../../up/engine.js';
@@ -30,13 +31,13 @@ export async function runStatus(args: StatusArgs, io: Io): Promise<number> {
     });
   }
   const pending: Record<string, boolean | undefined> = {};
-  const dbUp = facts.some((f) => f.service === 'postgres' && f.status === 'running') || !ctx.spec.data?.postgres;
+  const dbUp = facts.some((f) => f.service === POSTGRES_SERVICE && f.status === 'running') || !ctx.spec.data?.postgres;
   for (const step of plan.steps) {
     if (!step.migration) continue;
     pending[step.service] = undefined;
     const base = list.find((c) => c.Labels[L_SERVICE] === step.service) ?? list.find((c) => plan.steps.some((s) => s.migration && s.service === c.Labels[L_SERVICE]));
     if (!args.checkMigrations || !step.migration.check || !base || !dbUp) continue;
-    const r = await runLike(docker, base.Id, step.migration.check, { 'dev.phase-compose.probe': ctx.project }).catch(() => undefined);
+    const r = await runLike(docker, base.Id, step.migration.check, { [LABEL_PROBE]: ctx.project }).catch(() => undefined);
     if (r) pending[step.service] = r.exitCode !== 0;
   }
   const rows = statusRows(plan, facts, pending);
