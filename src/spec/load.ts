@@ -1,7 +1,7 @@
 // Edge: reads a spec file from disk and runs the pure check pipeline with the precompiled validator.
 import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
 import { CliError, ExitCode, SpecError, type Problem } from '../util/errors.js';
+import { displayPath } from '../util/fs.js';
 import { checkSpecText } from './check.js';
 import validate from './generated/validate-spec.js';
 import schema from '../../schema/phase-compose.schema.json' with { type: 'json' };
@@ -25,7 +25,7 @@ export function loadSpec(file: string): LoadedSpec {
       },
     );
   }
-  const shown = relative(process.cwd(), file) || file;
+  const shown = displayPath(file);
   const { spec, problems } = checkSpecText(text, shown, validate, schema as Record<string, unknown>);
   if (!spec) throw new SpecError(problems);
   return { spec, file, warnings: problems };
