@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../util/fs.js';
 /** Writes generated files that are missing or differ from the spec; returns the paths written. */
 export function syncGeneratedFiles(ctx: { spec: DeploymentSpec; specFile: string; specDir: string; composeFile: string }): string[] {
   const output = relative(ctx.specDir, ctx.composeFile).split('\\').join('/');
-  const { files } = renderOutputs(ctx.spec, basename(ctx.specFile), output);
+  const { files } = renderOutputs(ctx.spec, basename(ctx.specFile), output, ctx.specDir.split('\\').join('/'));
   const written: string[] = [];
   for (const f of files) {
     const path = join(ctx.specDir, f.path);
