@@ -17,6 +17,12 @@ const EXIT_CODES = `Exit codes:
   (exec <task> and exec run leave with the task's own exit code)
   130  interrupted (Ctrl-C)`;
 
+/** The global options every stack command takes: the spec and the Compose project name. */
+const stackArgs = (a: Record<string, unknown>) => ({
+  file: String(a.file),
+  projectName: a['project-name'] as string | undefined,
+});
+
 /** Every command's help ends with the exit-code table. Use it in each command's builder. */
 export const specOption = (y: Argv) => y.epilogue(EXIT_CODES);
 
@@ -116,7 +122,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
             (a) =>
               run(async () => {
                 const { runExecPurge } = await import('./commands/exec.js');
-                return runExecPurge({ file: String(a.file), projectName: a['project-name'] as string | undefined, yes: Boolean(a.yes), org: String(a.org), retain: a.retain, appId: a['app-id'], batchSize: a['batch-size'], sleepMs: a['sleep-ms'], dryRun: a['dry-run'], vacuum: a.vacuum, vacuumFull: a['vacuum-full'] }, io);
+                return runExecPurge({ ...stackArgs(a), yes: Boolean(a.yes), org: String(a.org), retain: a.retain, appId: a['app-id'], batchSize: a['batch-size'], sleepMs: a['sleep-ms'], dryRun: a['dry-run'], vacuum: a.vacuum, vacuumFull: a['vacuum-full'] }, io);
               })(),
           )
           .command(
@@ -133,7 +139,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
             (a) =>
               run(async () => {
                 const { runExecSso } = await import('./commands/exec.js');
-                return runExecSso({ file: String(a.file), projectName: a['project-name'] as string | undefined, yes: Boolean(a.yes), org: String(a.org), show: a.show, disableEnforcement: a['disable-enforcement'], deleteProviders: a['delete-providers'] }, io);
+                return runExecSso({ ...stackArgs(a), yes: Boolean(a.yes), org: String(a.org), show: a.show, disableEnforcement: a['disable-enforcement'], deleteProviders: a['delete-providers'] }, io);
               })(),
           )
           .command(
@@ -146,7 +152,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
             (a) =>
               run(async () => {
                 const { runExecReset } = await import('./commands/exec.js');
-                return runExecReset({ file: String(a.file), projectName: a['project-name'] as string | undefined, yes: Boolean(a.yes), service: a.service }, io);
+                return runExecReset({ ...stackArgs(a), yes: Boolean(a.yes), service: a.service }, io);
               })(),
           )
           .command(
@@ -156,7 +162,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
             (a) =>
               run(async () => {
                 const { runExecRun } = await import('./commands/exec.js');
-                return runExecRun({ file: String(a.file), projectName: a['project-name'] as string | undefined, service: String(a.service), argv: [...((a.argv as unknown[]) ?? []), ...a._.slice(2)].map(String) }, io);
+                return runExecRun({ ...stackArgs(a), service: String(a.service), argv: [...((a.argv as unknown[]) ?? []), ...a._.slice(2)].map(String) }, io);
               })(),
           )
           .command(
@@ -171,7 +177,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
             (a) =>
               run(async () => {
                 const { runExecShell } = await import('./commands/exec.js');
-                return runExecShell({ file: String(a.file), projectName: a['project-name'] as string | undefined, service: a.service, shell: a.shell }, io);
+                return runExecShell({ ...stackArgs(a), service: a.service, shell: a.shell }, io);
               })(),
           )
           .command(
@@ -182,7 +188,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
               run(async () => {
                 const { runExecTask } = await import('./commands/exec.js');
                 const words = [...((a.args as unknown[]) ?? []), ...(a['--'] ? ['--', ...(a['--'] as unknown[])] : [])].map(String);
-                return runExecTask({ file: String(a.file), projectName: a['project-name'] as string | undefined, yes: a.yes, task: String(a.task), words }, io);
+                return runExecTask({ ...stackArgs(a), yes: a.yes, task: String(a.task), words }, io);
               })(),
           ),
       () => {},
@@ -200,7 +206,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
       (a) =>
         run(async () => {
           const { runBackup } = await import('./commands/backup.js');
-          return runBackup({ file: String(a.file), projectName: a['project-name'] as string | undefined, out: a.out, dir: a.dir, keep: a.keep }, io);
+          return runBackup({ ...stackArgs(a), out: a.out, dir: a.dir, keep: a.keep }, io);
         })(),
     )
     .command(
@@ -214,7 +220,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
       (a) =>
         run(async () => {
           const { runRestore } = await import('./commands/restore.js');
-          return runRestore({ file: String(a.file), projectName: a['project-name'] as string | undefined, backup: String(a.backup), yes: a.yes }, io);
+          return runRestore({ ...stackArgs(a), backup: String(a.backup), yes: a.yes }, io);
         })(),
     )
     .command(
@@ -239,7 +245,7 @@ ${EXIT_CODES}`),
       (a) =>
         run(async () => {
           const { runUpCommand } = await import('./commands/up.js');
-          return runUpCommand({ file: String(a.file), projectName: a['project-name'] as string | undefined, timeout: a.timeout, forceMigrations: a['force-migrations'], json: a.json, services: a.services as string[] | undefined }, io);
+          return runUpCommand({ ...stackArgs(a), timeout: a.timeout, forceMigrations: a['force-migrations'], json: a.json, services: a.services as string[] | undefined }, io);
         })(),
     )
     .command(
@@ -256,7 +262,7 @@ ${EXIT_CODES}`),
       (a) =>
         run(async () => {
           const { runMigrateCommand } = await import('./commands/up.js');
-          return runMigrateCommand({ file: String(a.file), projectName: a['project-name'] as string | undefined, timeout: a.timeout, forceMigrations: a.force, json: a.json, phase: a.phase as 'pre' | 'post' | undefined }, io);
+          return runMigrateCommand({ ...stackArgs(a), timeout: a.timeout, forceMigrations: a.force, json: a.json, phase: a.phase as 'pre' | 'post' | undefined }, io);
         })(),
     )
     .command(
@@ -270,7 +276,7 @@ ${EXIT_CODES}`),
       (a) =>
         run(async () => {
           const { runDown } = await import('./commands/down.js');
-          return runDown({ file: String(a.file), projectName: a['project-name'] as string | undefined, volumes: a.volumes }, io);
+          return runDown({ ...stackArgs(a), volumes: a.volumes }, io);
         })(),
     )
     .command(
@@ -285,7 +291,7 @@ ${EXIT_CODES}`),
       (a) =>
         run(async () => {
           const { runStatus } = await import('./commands/status.js');
-          return runStatus({ file: String(a.file), projectName: a['project-name'] as string | undefined, json: a.json, checkMigrations: a['check-migrations'] }, io);
+          return runStatus({ ...stackArgs(a), json: a.json, checkMigrations: a['check-migrations'] }, io);
         })(),
     )
     .demandCommand(1, 'Name a command: init, generate, validate, up, down, status, migrate, ... (see --help)')
