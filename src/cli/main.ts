@@ -240,6 +240,9 @@ phase-compose starts each one as soon as what it waits for is ready, seen from D
 running the service's own healthcheck at a short cadence. Nothing that waits on a failed job is created.
 On a failure it prints the service, exit code, health log, last 50 lines and the \`docker logs\` command,
 and keeps the failed container. Ctrl-C stops waiting and leaves containers as they are.
+Before pending migrations run, the database is backed up when the spec asks for it (migrations.backup),
+except a database whose volume this very run created: it holds nothing yet, and every migration is
+taken as pending without running the check.
 
 ${EXIT_CODES}`),
       (a) =>

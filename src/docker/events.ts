@@ -36,3 +36,14 @@ export async function subscribeProjectEvents(
   stream.on('error', onError);
   return { close: () => stream.destroy?.() };
 }
+
+/**
+ * Subscribes to the Engine's volume `create` events (of any project: volume events carry no labels, so
+ * a label filter would drop them all); `onEvent` gets each raw event, the volume's name in `Actor.ID`.
+ */
+export async function subscribeVolumeCreates(docker: DockerClient, onEvent: (raw: unknown) => void, onError: (e: Error) => void = () => {}): Promise<EventSubscription> {
+  const stream = (await docker.getEvents({ filters: { type: ['volume'], event: ['create'] } })) as NodeJS.ReadableStream & { destroy?: () => void };
+  stream.on('data', jsonLines(onEvent));
+  stream.on('error', onError);
+  return { close: () => stream.destroy?.() };
+}

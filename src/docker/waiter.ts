@@ -1,7 +1,5 @@
 // Edge: running a container's own healthcheck command by exec at a short cadence, so readiness is seen
 // as soon as the service answers instead of at Docker's next healthcheck interval.
-import type { DockerClient } from './client.js';
-import { execIn } from './exec.js';
 
 /** Healthcheck `Test` of docker inspect → argv for exec; undefined for NONE or no test. */
 export function healthcheckArgv(test: string[] | undefined): string[] | undefined {
@@ -19,14 +17,14 @@ export type ProbeResult = { ok: boolean; output: string };
  * Each run is bounded by `timeoutMs` (an overrunning run is left to finish in the background).
  */
 export async function probeLoop(
-  docker: DockerClient,
+  exec: (id: string, argv: string[]) => Promise<{ exitCode: number; output: string }>,
   id: string,
   argv: string[],
   opts: { intervalMs: number; timeoutMs: number; signal: AbortSignal; stop: () => boolean; onResult: (r: ProbeResult) => void },
 ): Promise<void> {
   while (!opts.signal.aborted && !opts.stop()) {
     const began = Date.now();
-    const run = execIn(docker, id, argv).then(
+    const run = exec(id, argv).then(
       (r) => ({ ok: r.exitCode === 0, output: r.output }),
       (e: Error) => ({ ok: false, output: `exec failed: ${e.message}` }),
     );

@@ -1,10 +1,53 @@
-// The runner's Docker edge: inspect, start, logs, and a throwaway container for a migration check.
+// The runner's Docker edge: events, inspect, start, logs, exec, and a throwaway container for a migration
+// check. The runner sees only the `UpEngine` interface, so it is tested with a fake engine.
 import type { DockerClient } from '../docker/client.js';
 import { listProject } from '../docker/containers.js';
+import { subscribeProjectEvents, subscribeVolumeCreates, type EventSubscription } from '../docker/events.js';
+import { execIn } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
 import { inspectStatus, type HealthEntry, type Observation } from './state.js';
 
-export type Inspected = { obs: Extract<Observation, { type: 'inspect' }>; healthTest?: string[]; healthTimeoutMs?: number };
+/** What the start-up runner asks of Docker. */
+export type UpEngine = {
+  /**
+   * Open when it resolves: nothing that happens afterwards is missed. `onEvent` gets the raw Engine events
+   * of the project's containers, and every volume `create` event.
+   */
+  subscribe(project: string, onEvent: (raw: unknown) => void): Promise<EventSubscription>;
+  containersByService(project: string): Promise<Map<string, string[]>>;
+  inspect(id: string, now: number): Promise<Inspected>;
+  /** Starts a container; one that is already running is fine. */
+  start(id: string): Promise<void>;
+  logs(id: string, tail: number): Promise<string>;
+  /** Runs argv in a running container (our healthcheck probe). */
+  exec(id: string, argv: string[]): Promise<{ exitCode: number; output: string }>;
+  /** Runs argv once in a throwaway copy of a (not running) container; removed after. */
+  runLike(baseId: string, argv: string[], labels: Record<string, string>): Promise<{ exitCode: number; output: string }>;
+};
+
+/** The real engine, through dockerode. */
+export function dockerEngine(docker: DockerClient): UpEngine {
+  return {
+    subscribe: async (project, onEvent) => {
+      const subs = await Promise.all([subscribeProjectEvents(docker, project, onEvent), subscribeVolumeCreates(docker, onEvent)]);
+      return { close: () => subs.forEach((s) => s.close()) };
+    },
+    containersByService: (project) => containersByService(docker, project),
+    inspect: (id, now) => inspectContainer(docker, id, now),
+    start: (id) => startContainer(docker, id),
+    logs: (id, tail) => containerLogs(docker, id, tail),
+    exec: (id, argv) => execIn(docker, id, argv),
+    runLike: (baseId, argv, labels) => runLike(docker, baseId, argv, labels),
+  };
+}
+
+export type Inspected = {
+  obs: Extract<Observation, { type: 'inspect' }>;
+  healthTest?: string[];
+  healthTimeoutMs?: number;
+  /** Names of the named volumes mounted in the container. */
+  volumes: string[];
+};
 
 /** Inspects a container into an observation (plus its healthcheck test, for our own probe). */
 export async function inspectContainer(docker: DockerClient, id: string, now: number): Promise<Inspected> {
@@ -27,6 +70,7 @@ export async function inspectContainer(docker: DockerClient, id: string, now: nu
     },
     healthTest: hc?.Test,
     healthTimeoutMs: hc?.Timeout ? Math.round(hc.Timeout / 1e6) : undefined,
+    volumes: (i.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
   };
 }
 
@@ -95,17 +139,4 @@ export async function runLike(docker: DockerClient, baseId: string, argv: string
   } finally {
     await c.remove({ force: true }).catch(() => {});
   }
-}
-
-/** Whether every named volume of the container was created at or after `sinceMs` (a brand-new database). */
-export async function volumesCreatedSince(docker: DockerClient, id: string, sinceMs: number): Promise<boolean> {
-  const i = await docker.getContainer(id).inspect();
-  const vols = (i.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name);
-  if (!vols.length) return false;
-  for (const m of vols) {
-    const v = (await docker.getVolume(m.Name!).inspect()) as unknown as { CreatedAt?: string };
-    // CreatedAt has whole seconds: allow for the rounding.
-    if (!v.CreatedAt || Date.parse(v.CreatedAt) < sinceMs - 1000) return false;
-  }
-  return true;
 }

@@ -1,15 +1,13 @@
-// The start-up runner: creates each batch with Compose, starts containers through the Engine API as soon
-// as what they wait for is ready, and stops at the first failure. Docker, Compose, the clock and the
-// output are passed in.
+// The start-up runner: creates each batch with Compose, starts each container through the Engine API as
+// soon as it exists and what it waits for is ready, and stops at the first failure. The engine, Compose,
+// the clock and the output are passed in.
 import { LABEL_PROBE, POSTGRES_SERVICE } from '../model/compose.js';
-import type { DockerClient } from '../docker/client.js';
-import { subscribeProjectEvents } from '../docker/events.js';
 import { healthcheckArgv, probeLoop } from '../docker/waiter.js';
-import { containerLogs, containersByService, inspectContainer, runLike, startContainer, volumesCreatedSince } from './engine.js';
+import type { UpEngine } from './engine.js';
 import type { Plan, Step, MigrationPhase } from './plan.js';
 import type { ProgressRenderer, ProgressRow } from './progress.js';
 import type { FailureFacts } from './report.js';
-import { emptyState, fromEngineEvent, reduce, satisfies, serviceStatus, type Observation, type ServiceStatus, type State } from './state.js';
+import { emptyState, fromEngineEvent, reduce, volumeCreated, satisfies, serviceStatus, type Observation, type ServiceStatus, type State } from './state.js';
 
 /** Creates containers of some services with Compose. `prepare` may start work early; `release` finishes it. */
 export type ComposeCreator = {
@@ -17,7 +15,7 @@ export type ComposeCreator = {
 };
 
 export type UpDeps = {
-  docker: DockerClient;
+  engine: UpEngine;
   compose: ComposeCreator;
   now: () => number;
   progress: ProgressRenderer;
@@ -45,28 +43,33 @@ export type UpOutcome = {
 };
 
 type StepPhase = 'waiting' | 'checking' | 'backing up' | 'starting' | 'started' | 'skipped';
-
+type CheckResult = { pending: boolean; fresh: boolean };
 
 /** Runs the plan to the end: every step ready, or the first failure, timeout or interruption. */
 export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
-  const { docker, now, progress, signal } = deps;
+  const { engine, now, progress, signal } = deps;
   const { plan } = opts;
   const t0 = now();
   const deadline = t0 + opts.timeoutMs;
   let state: State = emptyState();
+  /** Containers of each service, once all of them exist (Compose created them, or they were there). */
   const tracked = new Map<string, string[]>();
   const healthTests = new Map<string, { argv: string[]; timeoutMs: number }>();
   const probeOutput = new Map<string, string>();
   const phase = new Map<string, StepPhase>(plan.steps.map((s) => [s.service, 'waiting']));
   const readyAt = new Map<string, number>();
-  const batchState = plan.batches.map(() => 'pending' as 'pending' | 'prepared' | 'creating' | 'created');
+  const batchState = plan.batches.map(() => 'pending' as 'pending' | 'prepared' | 'creating');
   const prepared = new Map<number, ReturnType<ComposeCreator['prepare']>>();
-  const checks = new Map<MigrationPhase, Promise<{ pending: boolean; output: string }>>();
+  const checks = new Map<string, Promise<CheckResult>>();
   const migrations: UpOutcome['migrations'] = {};
   let backupLine: string | undefined;
   let backupTaken: Promise<void> | undefined;
-  let fresh: Promise<boolean> | undefined;
-  const creations: Array<{ service: string; time: number }> = [];
+  /** Volumes the Engine created during this run, and the postgres container's named volumes. */
+  const createdVolumes = new Set<string>();
+  let dbVolumes: string[] = [];
+  /** The database's volumes were all created by this run: it holds nothing yet. */
+  const fresh = () => dbVolumes.length > 0 && dbVolumes.every((v) => createdVolumes.has(v));
+  const creations: Array<{ service: string; id: string; time: number }> = [];
   let actionError: unknown;
   const probes = new AbortController();
 
@@ -98,29 +101,34 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     return serviceStatus(state, tracked.get(s) ?? [], step.role, step.readyWhen === 'healthy');
   };
   const isReady = (step: Step) => satisfies(statusOf(step.service), step.readyWhen);
-  const depsReady = (step: Step) => step.deps.every((d) => !stepOf(d.on) || satisfies(statusOf(d.on), d.condition));
+  const depSatisfied = (d: Step['deps'][number]) => !stepOf(d.on) || satisfies(statusOf(d.on), d.condition);
+  const depsReady = (step: Step) => step.deps.every(depSatisfied);
+  /** A migration's pending check needs the data services and the jobs before it, not the app. */
+  const checkable = (step: Step) => step.deps.every((d) => depSatisfied(d) || !['data', 'job', 'migrations', 'migrations-post'].includes(stepOf(d.on)?.kind ?? ''));
 
   // Subscribe first, then look: nothing that happens in between is missed.
-  const sub = await subscribeProjectEvents(docker, opts.project, (raw) => {
+  const sub = await engine.subscribe(opts.project, (raw) => {
+    const v = volumeCreated(raw);
+    if (v) createdVolumes.add(v);
     const o = fromEngineEvent(raw);
-    if (o?.action === 'create') creations.push({ service: o.service, time: o.time });
+    if (o?.action === 'create') creations.push({ service: o.service, id: o.id, time: o.time });
     if (o) dispatch(o);
   });
   const onAbort = () => notify();
   signal.addEventListener('abort', onAbort);
 
-  const track = async (services: string[]) => {
-    const byService = await containersByService(docker, opts.project);
-    for (const s of services) {
-      const ids = byService.get(s) ?? [];
-      for (const id of ids) {
-        const i = await inspectContainer(docker, id, now());
+  const track = async (service: string, ids: string[]) => {
+    await Promise.all(
+      ids.map(async (id) => {
+        const i = await engine.inspect(id, now());
+        if (service === POSTGRES_SERVICE) dbVolumes = i.volumes;
         dispatch(i.obs);
         const argv = healthcheckArgv(i.healthTest);
         if (argv) healthTests.set(id, { argv, timeoutMs: i.healthTimeoutMs ?? 5000 });
-      }
-      tracked.set(s, ids);
-    }
+      }),
+    );
+    tracked.set(service, ids);
+    notify();
   };
 
   const createBatch = async (b: number) => {
@@ -130,29 +138,51 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     const released = now();
     const done = handle.release();
     launch(done);
-    // Compose v1 lingers after its last create (attaching, exiting): go on as soon as every replica was created.
+    let over = false;
+    void done.then(settle, settle);
+    function settle() {
+      over = true;
+      notify();
+    }
+    // The batch is tracked (and can start) once Compose created every container of it, seen by their create
+    // events: Compose v1 lingers long after its last create. Containers that already existed raise no
+    // event: those are listed once Compose is done. Nothing starts before the whole batch exists, because
+    // Compose v1 holds the creation of a service behind a `service_healthy` dependency that is running.
     const want = (svc: string) => stepOf(svc)?.replicas ?? 1;
-    const allCreated = async () => {
+    const created = async (svc: string): Promise<string[] | undefined> => {
       for (;;) {
-        const fresh = creations.filter((c) => c.time >= released - 1000);
-        if (services.every((svc) => fresh.filter((c) => c.service === svc).length >= want(svc))) return;
+        const ids = creations.filter((c) => c.service === svc && c.time >= released - 1000).map((c) => c.id);
+        if (ids.length >= want(svc)) return ids;
+        if (over) return undefined;
         await changed;
       }
     };
-    await Promise.race([done, allCreated()]);
-    await track(plan.batches[b]!.services);
-    batchState[b] = 'created';
-    notify();
+    let listed: Promise<Map<string, string[]>> | undefined;
+    const ids = await Promise.all(
+      services.map(async (svc) => {
+        const seen = await created(svc);
+        if (seen) return seen;
+        listed ??= engine.containersByService(opts.project);
+        return (await listed).get(svc) ?? [];
+      }),
+    );
+    await Promise.all(services.map((svc, i) => track(svc, ids[i]!)));
   };
 
-  const check = (step: Step, phaseName: MigrationPhase, baseService: string): Promise<{ pending: boolean; output: string }> => {
-    let p = checks.get(phaseName);
+  /** Whether a migration step has anything to do; asked once per step, by the check in a throwaway container. */
+  const pendingCheck = (step: Step): Promise<CheckResult> => {
+    let p = checks.get(step.service);
     if (!p) {
-      const argv = phaseName === step.migration?.phase ? step.migration.check : plan.steps.find((s) => s.migration?.phase === phaseName)?.migration?.check;
-      const base = tracked.get(baseService)?.[0];
-      if (!argv || !base) return Promise.resolve({ pending: true, output: '' });
-      p = runLike(docker, base, argv, { [LABEL_PROBE]: opts.project }).then((r) => ({ pending: r.exitCode !== 0, output: r.output }));
-      checks.set(phaseName, p);
+      p = (async () => {
+        // A database whose volume this very run created has every migration pending: no need to ask.
+        if (fresh()) return { pending: true, fresh: true };
+        const argv = step.migration?.check;
+        const base = tracked.get(step.service)?.[0];
+        if (!argv || !base || opts.forceMigrations) return { pending: true, fresh: false };
+        const r = await engine.runLike(base, argv, { [LABEL_PROBE]: opts.project });
+        return { pending: r.exitCode !== 0, fresh: false };
+      })();
+      checks.set(step.service, p);
     }
     return p;
   };
@@ -161,34 +191,19 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     const s = step.service;
     const m = step.migration;
     if (m) {
-      if (m.check && !opts.forceMigrations) {
-        phase.set(s, 'checking');
+      phase.set(s, 'checking');
+      notify();
+      const r = await pendingCheck(step);
+      if (r.fresh) progress.note(`${s}: the database was created by this run; every ${m.phase}-deploy migration is pending`);
+      if (!r.pending) {
+        phase.set(s, 'skipped');
+        readyAt.set(s, now());
+        migrations[m.phase] = 'skipped';
+        progress.note(`${s}: no ${m.phase}-deploy migrations pending; skipped (--force-migrations runs them anyway)`);
         notify();
-        // A database created by this very run has every migration pending: no need to ask.
-        const db = tracked.get(POSTGRES_SERVICE)?.[0];
-        fresh ??= db ? volumesCreatedSince(docker, db, t0).catch(() => false) : Promise.resolve(false);
-        if (await fresh) {
-          progress.note(`${s}: the database was created by this run; every ${m.phase}-deploy migration is pending`);
-          checks.set(m.phase, Promise.resolve({ pending: true, output: '' }));
-          if (m.phase === 'pre') checks.set('post', Promise.resolve({ pending: true, output: '' }));
-        }
-        const mine = check(step, m.phase, s);
-        // The post phase's check can run now, beside the pre phase's, from the same container.
-        if (m.phase === 'pre') {
-          const post = plan.steps.find((x) => x.migration?.phase === 'post');
-          if (post?.migration?.check) launch(check(post, 'post', s));
-        }
-        const r = await mine;
-        if (!r.pending) {
-          phase.set(s, 'skipped');
-          readyAt.set(s, now());
-          migrations[m.phase] = 'skipped';
-          progress.note(`${s}: no ${m.phase}-deploy migrations pending; skipped (--force-migrations runs them anyway)`);
-          notify();
-          return;
-        }
+        return;
       }
-      if (deps.backup) {
+      if (deps.backup && !r.fresh) {
         phase.set(s, 'backing up');
         notify();
         backupTaken ??= deps.backup().then((line) => {
@@ -196,6 +211,9 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
           progress.note(line);
         });
         await backupTaken;
+      } else if (deps.backup && !backupTaken) {
+        backupTaken = Promise.resolve();
+        progress.note('no backup before migrations: the database was created by this run and holds nothing yet');
       }
       migrations[m.phase] = 'ran';
     }
@@ -204,7 +222,7 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     await Promise.all(
       (tracked.get(s) ?? []).map((id) => {
         if (step.role === 'job') dispatch({ type: 'reset', id, time: now() });
-        return startContainer(docker, id);
+        return engine.start(id);
       }),
     );
     phase.set(s, 'started');
@@ -214,7 +232,7 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
       const t = healthTests.get(id);
       if (!t) continue;
       launch(
-        probeLoop(docker, id, t.argv, {
+        probeLoop((cid, argv) => engine.exec(cid, argv), id, t.argv, {
           intervalMs: opts.probeIntervalMs ?? 250,
           timeoutMs: t.timeoutMs,
           signal: probes.signal,
@@ -255,9 +273,9 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     let healthLog = c?.healthLog;
     let logs = '';
     if (id) {
-      const i = await inspectContainer(docker, id, now()).catch(() => undefined);
+      const i = await engine.inspect(id, now()).catch(() => undefined);
       healthLog = i?.obs.healthLog ?? healthLog;
-      logs = await containerLogs(docker, id, 50).catch((e: Error) => `(could not read the logs: ${e.message})`);
+      logs = await engine.logs(id, 50).catch((e: Error) => `(could not read the logs: ${e.message})`);
     }
     return {
       service: step.service,
@@ -304,16 +322,18 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
       if (plan.steps.every(isReady)) return await finish('ready');
 
       plan.batches.forEach((b, i) => {
-        if (batchState[i] === 'creating' || batchState[i] === 'created') return;
-        // Let Compose do its slow part (config, lookups) as soon as the first batch exists.
-        if (batchState[i] === 'pending' && batchState.some((x) => x === 'created')) {
+        if (batchState[i] === 'creating') return;
+        // Let Compose do its slow part (config, lookups) as soon as the first batch's services exist.
+        if (batchState[i] === 'pending' && tracked.size) {
           prepared.set(i, deps.compose.prepare(b.services));
           batchState[i] = 'prepared';
         }
         if (b.after.every((j) => satisfies(statusOf(j), 'completed'))) launch(createBatch(i));
       });
       for (const step of plan.steps) {
-        if (phase.get(step.service) !== 'waiting' || batchState[step.batch] !== 'created') continue;
+        if (phase.get(step.service) !== 'waiting' || !tracked.has(step.service)) continue;
+        // A migration's check runs as soon as it can, so a post phase knows before the app is healthy.
+        if (step.migration && !checks.has(step.service) && checkable(step)) launch(pendingCheck(step));
         if (!depsReady(step)) continue;
         phase.set(step.service, 'checking');
         launch(startStep(step));

@@ -12,10 +12,11 @@ import { syncGeneratedFiles } from './compose-file.js';
 import { scaleArgs, type Plan } from './plan.js';
 import type { ComposeCreator } from './run.js';
 
-export type Session = { ctx: StackContext; target: ComposeTarget; docker: DockerClient; lock?: Lock; notes: string[] };
+export type Stack = { ctx: StackContext; target: ComposeTarget; lock?: Lock; notes: string[] };
+export type Session = Stack & { docker: DockerClient };
 
-/** Loads the stack, writes stale generated files, finds Compose, connects to Docker, takes the lock. */
-export async function openSession(args: { file: string; projectName?: string }, command: string | undefined): Promise<Session> {
+/** Loads the stack, writes stale generated files, finds Compose and takes the lock: no Docker yet. */
+export function openStack(args: { file: string; projectName?: string }, command: string | undefined): Stack {
   const ctx = loadStack(args);
   const notes = ctx.warnings.map(formatProblem);
   for (const p of syncGeneratedFiles(ctx)) notes.push(`wrote ${p} (it was missing or out of date with the spec)`);
@@ -27,12 +28,22 @@ export async function openSession(args: { file: string; projectName?: string }, 
     });
   }
   const lock = command ? acquireLock(ctx.project, command) : undefined;
+  return { ctx, target: { cli: { argv }, project: ctx.project, file: ctx.composeFile, cwd: dirname(ctx.composeFile) }, lock, notes };
+}
+
+/** Connects to Docker for an open stack. */
+export async function connectStack(stack: Stack): Promise<Session> {
+  const { connectDocker } = await import('../docker/client.js');
+  return { ...stack, docker: await connectDocker() };
+}
+
+/** openStack, then connectStack (the lock is released when that fails). */
+export async function openSession(args: { file: string; projectName?: string }, command: string | undefined): Promise<Session> {
+  const stack = openStack(args, command);
   try {
-    const { connectDocker } = await import('../docker/client.js');
-    const docker = await connectDocker();
-    return { ctx, target: { cli: { argv }, project: ctx.project, file: ctx.composeFile, cwd: dirname(ctx.composeFile) }, docker, lock, notes };
+    return await connectStack(stack);
   } catch (e) {
-    lock?.release();
+    stack.lock?.release();
     throw e;
   }
 }
@@ -74,6 +85,21 @@ function checkCreated(services: string[], r: ComposeResult): void {
     exitCode: ExitCode.failed,
     details: [`command: ${r.argv.join(' ')}`, ...r.output.trim().split('\n').slice(-20)],
   });
+}
+
+/**
+ * A creator whose first `prepare` of `services` hands out `early`, a batch prepared before the runner
+ * existed (its Compose process starts while Docker's client loads; the gate holds its changes).
+ */
+export function withPrepared(creator: ComposeCreator, services: string[], early: ReturnType<ComposeCreator['prepare']>): ComposeCreator {
+  let given = false;
+  return {
+    prepare: (s) => {
+      if (given || s.join(',') !== services.join(',')) return creator.prepare(s);
+      given = true;
+      return early;
+    },
+  };
 }
 
 /** Creates services with one Compose call each time a batch is released (nothing runs early). */

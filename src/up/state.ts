@@ -154,3 +154,9 @@ export function fromEngineEvent(raw: unknown, serviceLabel = 'com.docker.compose
   const exitCode = attrs.exitCode !== undefined ? Number(attrs.exitCode) : undefined;
   return { type: 'event', action, id, name: attrs.name ?? id.slice(0, 12), service, ...(exitCode !== undefined ? { exitCode } : {}), time };
 }
+
+/** The volume's name when a raw Engine event is a volume `create`; undefined otherwise. */
+export function volumeCreated(raw: unknown): string | undefined {
+  const e = raw as { Type?: string; Action?: string; Actor?: { ID?: string } };
+  return e.Type === 'volume' && e.Action === 'create' && e.Actor?.ID ? e.Actor.ID : undefined;
+}

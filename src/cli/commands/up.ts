@@ -2,8 +2,9 @@
 import { buildPlan, migrationPlan, type MigrationPhase, type Plan } from '../../up/plan.js';
 import { jsonRenderer, plainRenderer, ttyRenderer, type ProgressRenderer } from '../../up/progress.js';
 import { failureReport, standingReport } from '../../up/report.js';
-import { runUp, type UpOutcome } from '../../up/run.js';
-import { gatedCreator, openSession, type Session } from '../../up/session.js';
+import { dockerEngine } from '../../up/engine.js';
+import { runUp, type ComposeCreator, type UpOutcome } from '../../up/run.js';
+import { connectStack, gatedCreator, openStack, withPrepared, type Session } from '../../up/session.js';
 import type { DeploymentSpec } from '../../spec/types.js';
 import { parseCliDuration } from '../../util/duration.js';
 import { CliError, ExitCode } from '../../util/errors.js';
@@ -41,7 +42,7 @@ const timeoutMs = (t: string | undefined) => {
 };
 
 /** Runs a plan with progress output, Ctrl-C handling and the reports; returns the exit code. */
-export async function runPlan(session: Session, plan: Plan, args: UpArgs, io: Io, verb: string): Promise<number> {
+export async function runPlan(session: Session, plan: Plan, args: UpArgs, io: Io, verb: string, compose: ComposeCreator): Promise<number> {
   const { ctx, docker } = session;
   const ms = timeoutMs(args.timeout);
   const progress = rendererFor(io, args.json);
@@ -55,8 +56,8 @@ export async function runPlan(session: Session, plan: Plan, args: UpArgs, io: Io
   try {
     outcome = await runUp(
       {
-        docker,
-        compose: gatedCreator(session.target, plan),
+        engine: dockerEngine(docker),
+        compose,
         now: Date.now,
         progress,
         signal: abort.signal,
@@ -90,25 +91,41 @@ async function takeBackup(session: Session, s: { dir: string; keep: number }): P
   return `backup before migrations: ${r.file} (${r.bytes} bytes, verified)`;
 }
 
+/**
+ * Opens the stack and runs the plan `planOf` gives. The first batch's Compose process is started before
+ * Docker's client is even loaded: it spends its start-up meanwhile, and the gate holds its changes
+ * until the runner listens to events.
+ */
+async function runStack(args: UpArgs, io: Io, verb: string, planOf: (spec: DeploymentSpec) => Plan): Promise<number> {
+  const stack = openStack(args, verb);
+  try {
+    const plan = planOf(stack.ctx.spec);
+    const creator = gatedCreator(stack.target, plan);
+    const first = plan.batches.find((b) => !b.after.length)?.services ?? [];
+    const early = creator.prepare(first);
+    let session: Session;
+    try {
+      session = await connectStack(stack);
+    } catch (e) {
+      early.cancel();
+      throw e;
+    }
+    return await runPlan(session, plan, args, io, verb, withPrepared(creator, first, early));
+  } finally {
+    stack.lock?.release();
+  }
+}
+
 /** Runs `up`; returns the exit code. */
 export async function runUpCommand(args: UpArgs, io: Io): Promise<number> {
-  const session = await openSession(args, 'up');
-  try {
-    const plan = buildPlan(session.ctx.spec, args.services?.length ? args.services : undefined);
-    return await runPlan(session, plan, args, io, 'up');
-  } finally {
-    session.lock?.release();
-  }
+  return runStack(args, io, 'up', (spec) => buildPlan(spec, args.services?.length ? args.services : undefined));
 }
 
 /** Runs `migrate`: the data services and the chosen migration phases only. */
 export async function runMigrateCommand(args: UpArgs & { phase?: MigrationPhase }, io: Io): Promise<number> {
-  const session = await openSession(args, 'migrate');
-  try {
-    if (!session.ctx.spec.migrations) throw new CliError('the spec has no migrations section', { exitCode: ExitCode.usage });
-    const phases: MigrationPhase[] = args.phase ? [args.phase] : session.ctx.spec.migrations.post ? ['pre', 'post'] : ['pre'];
-    return await runPlan(session, migrationPlan(session.ctx.spec, phases), args, io, 'migrate');
-  } finally {
-    session.lock?.release();
-  }
+  return runStack(args, io, 'migrate', (spec) => {
+    if (!spec.migrations) throw new CliError('the spec has no migrations section', { exitCode: ExitCode.usage });
+    const phases: MigrationPhase[] = args.phase ? [args.phase] : spec.migrations.post ? ['pre', 'post'] : ['pre'];
+    return migrationPlan(spec, phases);
+  });
 }

@@ -1,30 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlan, migrationPlan, scaleArgs } from '../../../src/up/plan.js';
 import { dependents } from '../../../src/up/run.js';
-import { specOf, y } from '../helpers.js';
+import { demoSpec } from './demo-spec.js';
 
-const spec = specOf(y`
-  name: demo
-  data:
-    postgres: { image: pg, database: app, user: app, password: "\${DB_PASSWORD}" }
-    redis: { image: redis }
-  services:
-    backend:
-      image: app:1
-      replicas: 2
-      healthcheck: { http: { port: 8000, path: /health/ } }
-    worker:
-      image: app:1
-  migrations:
-    same_image_as: backend
-    before: [backend, worker]
-    pre: { command: [migrate, pre], check: [migrate, pre, --check] }
-    post: { command: [migrate, post], check: [migrate, post, --check] }
-  proxy:
-    image: nginx
-    config: nginx.conf
-    routes: [{ path: /, to: "backend:8000" }]
-`);
+const spec = demoSpec;
 
 describe('buildPlan', () => {
   const plan = buildPlan(spec);

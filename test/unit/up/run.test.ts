@@ -1,0 +1,246 @@
+// The start-up runner against a fake engine and a fake Compose: order, batch gating, migration checks,
+// backups, failures, timeouts and interruption, with no Docker.
+import { describe, expect, it } from 'vitest';
+import type { Inspected, UpEngine } from '../../../src/up/engine.js';
+import { buildPlan, migrationPlan, type Plan } from '../../../src/up/plan.js';
+import type { ProgressRenderer } from '../../../src/up/progress.js';
+import { runUp, type ComposeCreator, type UpOutcome } from '../../../src/up/run.js';
+import { demoSpec } from './demo-spec.js';
+
+const spec = demoSpec;
+
+type Behaviour = {
+  /** Exit code of each job (default 0). */
+  exit?: Record<string, number>;
+  /** Probe runs before a service answers (default 1: the first run passes). */
+  healthyAfter?: Record<string, number>;
+  /** Exit code of each migration's pending check (0: nothing pending; default 1: pending). */
+  check?: Record<string, number>;
+  /** Containers that exist before the run (a second `up`): no create events, listed instead. */
+  existing?: boolean;
+  /** The database volume exists from before. */
+  oldVolume?: boolean;
+  /** A job never ends. */
+  hang?: string[];
+};
+
+/** Simulated Docker: containers, events, probes and checks, with a log of what was done, in order. */
+class FakeDocker implements UpEngine {
+  readonly log: string[] = [];
+  private readonly containers = new Map<string, { id: string; service: string; status: 'created' | 'running' | 'exited'; exitCode?: number; probes: number }>();
+  private readonly listeners = new Set<(raw: unknown) => void>();
+  private seq = 0;
+  constructor(private readonly plan: Plan, private readonly b: Behaviour = {}) {
+    if (b.existing) for (const s of plan.steps) for (let i = 0; i < s.replicas; i++) this.add(s.service);
+  }
+
+  private add(service: string) {
+    const id = `${service}-${++this.seq}`;
+    this.containers.set(id, { id, service, status: 'created', probes: 0 });
+    return id;
+  }
+  private emit(raw: unknown) {
+    for (const l of this.listeners) l(raw);
+  }
+  private event(action: string, id: string, attrs: Record<string, string> = {}) {
+    const c = this.containers.get(id)!;
+    this.emit({ Type: 'container', Action: action, Actor: { ID: id, Attributes: { 'com.docker.compose.service': c.service, name: `demo_${id}`, ...attrs } }, timeNano: Date.now() * 1e6 });
+  }
+  private step(service: string) {
+    return this.plan.steps.find((s) => s.service === service)!;
+  }
+
+  /** What Compose does for a batch: the volume (first time), then one container per replica, 1 ms apart. */
+  async composeCreate(services: string[]) {
+    if (services.includes('postgres') && !this.b.oldVolume && !this.b.existing) this.emit({ Type: 'volume', Action: 'create', Actor: { ID: 'demo_pgdata' } });
+    for (const s of services) {
+      if ([...this.containers.values()].some((c) => c.service === s)) continue;
+      for (let i = 0; i < this.step(s).replicas; i++) {
+        const id = this.add(s);
+        this.log.push(`create ${s}`);
+        this.event('create', id);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    }
+  }
+
+  async subscribe(_project: string, onEvent: (raw: unknown) => void) {
+    this.listeners.add(onEvent);
+    return { close: () => this.listeners.delete(onEvent) };
+  }
+  async containersByService() {
+    const out = new Map<string, string[]>();
+    for (const c of this.containers.values()) out.set(c.service, [...(out.get(c.service) ?? []), c.id]);
+    return out;
+  }
+  async inspect(id: string, now: number): Promise<Inspected> {
+    const c = this.containers.get(id)!;
+    const healthy = this.step(c.service).readyWhen === 'healthy';
+    return {
+      obs: { type: 'inspect', id, name: `demo_${id}`, service: c.service, status: c.status, ...(c.status === 'exited' ? { exitCode: c.exitCode } : {}), ...(healthy && c.status === 'running' ? { health: 'starting' as const } : {}), time: now },
+      ...(healthy ? { healthTest: ['CMD', 'probe', c.service], healthTimeoutMs: 1000 } : {}),
+      volumes: c.service === 'postgres' ? ['demo_pgdata'] : [],
+    };
+  }
+  async start(id: string) {
+    const c = this.containers.get(id)!;
+    if (this.step(c.service).role === 'job' || !this.log.includes(`start ${c.service}`)) this.log.push(`start ${c.service}`);
+    c.status = 'running';
+    this.event('start', id);
+    if (this.step(c.service).role !== 'job' || this.b.hang?.includes(c.service)) return;
+    setTimeout(() => {
+      c.status = 'exited';
+      c.exitCode = this.b.exit?.[c.service] ?? 0;
+      this.log.push(`exit ${c.service} ${c.exitCode}`);
+      this.event('die', id, { exitCode: String(c.exitCode) });
+    }, 5);
+  }
+  async logs(id: string) {
+    return `output of ${this.containers.get(id)!.service}\nError: it broke`;
+  }
+  async exec(id: string, argv: string[]) {
+    const c = this.containers.get(id)!;
+    c.probes++;
+    const ok = c.probes >= (this.b.healthyAfter?.[c.service] ?? 1);
+    if (ok && !this.log.includes(`healthy ${c.service}`)) this.log.push(`healthy ${c.service}`);
+    return { exitCode: ok ? 0 : 1, output: ok ? 'ok' : `${argv.join(' ')}: 503` };
+  }
+  async runLike(baseId: string, argv: string[]) {
+    const service = this.containers.get(baseId)!.service;
+    this.log.push(`check ${service}: ${argv.join(' ')}`);
+    return { exitCode: this.b.check?.[service] ?? 1, output: '' };
+  }
+}
+
+/** Compose: `prepare` is logged, creation happens on `release`. */
+function fakeCompose(docker: FakeDocker): ComposeCreator {
+  return {
+    prepare: (services) => ({
+      release: async () => {
+        docker.log.push(`release ${services.join(',')}`);
+        await new Promise((r) => setTimeout(r, 2));
+        await docker.composeCreate(services);
+      },
+      cancel: () => docker.log.push(`cancel ${services.join(',')}`),
+    }),
+  };
+}
+
+const silent: ProgressRenderer = { update() {}, tick() {}, note() {}, done() {} };
+
+async function run(plan: Plan, b: Behaviour = {}, o: { timeoutMs?: number; force?: boolean; abortAfterMs?: number } = {}) {
+  const docker = new FakeDocker(plan, b);
+  const notes: string[] = [];
+  const abort = new AbortController();
+  if (o.abortAfterMs !== undefined) setTimeout(() => abort.abort(), o.abortAfterMs);
+  const outcome: UpOutcome = await runUp(
+    {
+      engine: docker,
+      compose: fakeCompose(docker),
+      now: Date.now,
+      progress: { ...silent, note: (t) => notes.push(t) },
+      signal: abort.signal,
+      backup: async () => {
+        docker.log.push('backup');
+        return 'backup taken';
+      },
+    },
+    { project: 'demo', plan, timeoutMs: o.timeoutMs ?? 5000, forceMigrations: o.force, probeIntervalMs: 2 },
+  );
+  return { outcome, log: docker.log, notes };
+}
+
+const before = (log: string[], a: string, b: string) => {
+  expect(log, `${a} missing`).toContain(a);
+  expect(log, `${b} missing`).toContain(b);
+  expect(log.indexOf(a), `${a} before ${b}`).toBeLessThan(log.indexOf(b));
+};
+
+describe('runUp', () => {
+  const plan = buildPlan(spec);
+
+  it('a fresh stack: pre migrations, then the app, post after the app is healthy; no check and no backup', async () => {
+    const { outcome, log, notes } = await run(plan);
+    expect(outcome.status).toBe('ready');
+    expect(outcome.migrations).toEqual({ pre: 'ran', post: 'ran' });
+    before(log, 'healthy postgres', 'start migrations');
+    before(log, 'healthy redis', 'start migrations');
+    before(log, 'exit migrations 0', 'release backend,worker,migrations-post,nginx');
+    before(log, 'release backend,worker,migrations-post,nginx', 'create backend');
+    before(log, 'healthy backend', 'start nginx');
+    before(log, 'exit migrations 0', 'start backend');
+    before(log, 'exit migrations 0', 'start worker');
+    before(log, 'healthy backend', 'start migrations-post');
+    expect(log.filter((l) => l === 'create backend')).toHaveLength(2);
+    expect(log.filter((l) => l.startsWith('check ') || l === 'backup')).toEqual([]);
+    expect(notes).toContain('no backup before migrations: the database was created by this run and holds nothing yet');
+  });
+
+  it('nothing of a batch starts before Compose created all of it', async () => {
+    const { log } = await run(plan);
+    before(log, 'create migrations', 'start postgres');
+    before(log, 'create migrations-post', 'start backend');
+  });
+
+  it('an existing database: checks each phase in its own container, backs up once before the first pending phase', async () => {
+    const { outcome, log } = await run(plan, { oldVolume: true });
+    expect(outcome.status).toBe('ready');
+    expect(log.filter((l) => l.startsWith('check '))).toEqual(['check migrations: migrate pre --check', 'check migrations-post: migrate post --check']);
+    expect(log.filter((l) => l === 'backup')).toHaveLength(1);
+    before(log, 'check migrations: migrate pre --check', 'backup');
+    before(log, 'backup', 'start migrations');
+    // The post phase's check runs once the pre phase is done, without waiting for the app.
+    before(log, 'exit migrations 0', 'check migrations-post: migrate post --check');
+  });
+
+  it('a second up with nothing pending: no migration container starts, no backup', async () => {
+    const { outcome, log, notes } = await run(plan, { existing: true, check: { migrations: 0, 'migrations-post': 0 } });
+    expect(outcome.status).toBe('ready');
+    expect(outcome.migrations).toEqual({ pre: 'skipped', post: 'skipped' });
+    expect(log.filter((l) => l.startsWith('create ') || l === 'backup' || /^start migrations/.test(l))).toEqual([]);
+    expect(notes).toContain('migrations: no pre-deploy migrations pending; skipped (--force-migrations runs them anyway)');
+  });
+
+  it('--force-migrations runs them without asking', async () => {
+    const { outcome, log } = await run(plan, { existing: true, check: { migrations: 0, 'migrations-post': 0 } }, { force: true });
+    expect(outcome.migrations).toEqual({ pre: 'ran', post: 'ran' });
+    expect(log.filter((l) => l.startsWith('check '))).toEqual([]);
+    expect(log).toContain('backup');
+  });
+
+  it('a failing migration: what waits on it is never created, the report has its output', async () => {
+    const { outcome, log } = await run(plan, { exit: { migrations: 3 } });
+    expect(outcome.status).toBe('failed');
+    expect(log.some((l) => /^(create|start) (backend|worker|migrations-post)/.test(l))).toBe(false);
+    expect(log.filter((l) => l.startsWith('release '))).toEqual(['release postgres,redis,migrations']);
+    expect(log).toContain('cancel backend,worker,migrations-post,nginx');
+    expect(outcome.failures).toHaveLength(1);
+    expect(outcome.failures[0]).toMatchObject({ service: 'migrations', what: 'exited with code 3', exitCode: 3, logs: 'output of migrations\nError: it broke', blocked: ['backend', 'worker', 'migrations-post', 'nginx'], kept: true });
+  });
+
+  it('a service that never answers: timeout, with the last probe output', async () => {
+    const { outcome } = await run(plan, { healthyAfter: { backend: 1e9 } }, { timeoutMs: 300 });
+    expect(outcome.status).toBe('timeout');
+    const f = outcome.failures.find((x) => x.service === 'backend')!;
+    expect(f.what).toBe('not healthy after 0s (last state: starting)');
+    expect(f.probeOutput).toBe('probe backend: 503');
+    expect(outcome.rows.find((r) => r.service === 'migrations-post')!.state).toBe('waiting');
+  });
+
+  it('interrupted: stops waiting and says where each service stood', async () => {
+    const { outcome, log } = await run(plan, { hang: ['migrations'] }, { abortAfterMs: 100 });
+    expect(outcome.status).toBe('interrupted');
+    expect(outcome.rows.map((r) => [r.service, r.state])).toEqual([
+      ['postgres', 'healthy'], ['redis', 'healthy'], ['migrations', 'running'], ['backend', 'waiting'], ['worker', 'waiting'], ['migrations-post', 'waiting'], ['nginx', 'waiting'],
+    ]);
+    expect(log).toContain('cancel backend,worker,migrations-post,nginx');
+  });
+
+  it('migrate: one batch, the post phase right after the pre phase', async () => {
+    const { outcome, log } = await run(migrationPlan(spec, ['pre', 'post']));
+    expect(outcome.status).toBe('ready');
+    expect(log.filter((l) => /^(release|start|exit)/.test(l))).toEqual([
+      'release postgres,redis,migrations,migrations-post', 'start postgres', 'start redis', 'start migrations', 'exit migrations 0', 'start migrations-post', 'exit migrations-post 0',
+    ]);
+  });
+});
