@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const cli = join(import.meta.dirname, '../../../dist/cli.js');
-const run = (args: string[], cwd = process.cwd()) => {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8' });
+const run = (args: string[], cwd = process.cwd(), env: NodeJS.ProcessEnv = {}) => {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 const example = join(import.meta.dirname, '../../../examples/phase-single-host');
@@ -53,6 +53,15 @@ describe('phase-compose binary', () => {
     expect(r.out).toContain('-    image: "phasehq/backend:old"');
     expect(r.out).toContain('+    image: "phasehq/backend:latest"');
     expect(readFileSync(path, 'utf8')).toBe(stale);
+  });
+
+  it('a Docker command loads the Docker client (dist/vendor.cjs) and exits 3 when no Engine answers', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-bin-'));
+    copyFileSync(join(example, 'phase-compose.yaml'), join(dir, 'phase-compose.yaml'));
+    const r = run(['-p', 'nothing', 'exec', 'run', 'backend', '--', 'true'], dir, { DOCKER_HOST: `unix://${join(dir, 'no-such.sock')}` });
+    expect(r.err).toContain('cannot reach the Docker Engine');
+    expect(r.err).toContain('no-such.sock');
+    expect(r.code).toBe(3);
   });
 
   it('generate is deterministic across runs', () => {
