@@ -1,13 +1,24 @@
 #!/usr/bin/env node
 // Benchmark: `phase-compose up` vs `docker-compose up -d` (or `docker compose up -d`) on the same generated
-// compose file, from Docker event timestamps. For each service: when it started, when it was ready
-// (healthy: Docker's health event or the first successful run of its healthcheck command, whichever came
-// first; completed: exit 0; started: start), the gap between its last dependency becoming ready and its
-// own start, and the total time to everything ready. Both runs start from nothing (no containers, no volumes).
+// compose file (the phase template's healthcheck timing), from Docker event timestamps, side by side in
+// one run. Both start from nothing (no containers, no volumes); the order alternates between rounds.
 //
-//   node scripts/build.mjs && node bench/up.mjs [--runs N]
+// For each service, from the Engine's events:
+//   begun    the Engine began to start the container: its `network connect` event on the project network
+//            (Docker logs it at the beginning of a start, before the runtime runs anything)
+//   started  the container's `start` event (the Engine logs it once the process runs)
+//   ready    healthy: the first successful run of its healthcheck command (Docker's own or phase-compose's
+//            exec, whichever came first) or Docker's `health_status: healthy`; completed: `die` with exit 0;
+//            started: `start`
+// and, for each service that waits on others, the gap from its last dependency becoming ready to
+//   begun    (the orchestrator's reaction: what phase-compose controls)
+//   started  (reaction + the Engine's own container start)
+// Last, the Engine's floor: `docker start` of a minimal container on a user-defined network, timed
+// around the API call. No orchestrator's gap to the `start` event can be shorter than that.
+//
+//   node scripts/build.mjs && node bench/up.mjs [--rounds 3]
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +26,8 @@ import Docker from 'dockerode';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli.js');
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 1) || 1;
+const arg = (name, dflt) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : dflt);
+const rounds = Number(arg('rounds', 3)) || 1;
 const docker = new Docker();
 
 // The fixture stack with the phase template's healthcheck timing (the generator's defaults).
@@ -28,8 +40,10 @@ const gen = sh('node', [cli, 'generate', '-q', '-f', join(dir, 'phase-compose.ya
 if (gen.status !== 0) throw new Error(gen.stderr);
 const file = join(dir, 'docker-compose.yml');
 const compose = sh('docker', ['compose', 'version', '--short']).status === 0 ? ['docker', 'compose'] : ['docker-compose'];
+const composeVersion = sh(compose[0], [...compose.slice(1), 'version', '--short']).stdout.trim();
+const engineVersion = (await docker.version()).Version;
 
-// What each service waits for, and what "ready" means (same rules as phase-compose's plan).
+// What each service waits for, and what "ready" means (the same rules as phase-compose's plan).
 const deps = {
   postgres: [], redis: [],
   migrations: [['postgres', 'healthy'], ['redis', 'healthy']],
@@ -38,10 +52,12 @@ const deps = {
   'migrations-post': [['backend', 'healthy'], ['migrations', 'completed']],
 };
 const readyWhen = { postgres: 'healthy', redis: 'healthy', migrations: 'completed', backend: 'healthy', worker: 'started', 'migrations-post': 'completed' };
+const services = Object.keys(readyWhen);
 
+/** Runs argv while recording the project's container and network events; waits until all is ready. */
 async function record(project, argv) {
   const events = [];
-  const stream = await docker.getEvents({ filters: { type: ['container'], label: [`com.docker.compose.project=${project}`] } });
+  const stream = await docker.getEvents({ filters: { type: ['container', 'network'] } });
   let buf = '';
   stream.on('data', (c) => {
     buf += c;
@@ -53,78 +69,127 @@ async function record(project, argv) {
     }
   });
   const t0 = Date.now();
-  const r = sh(argv[0], argv.slice(1), { env: { ...process.env } });
-  const tEnd = Date.now();
-  // Wait until every service is ready by the events (docker-compose up -d returns before that).
+  const r = sh(argv[0], argv.slice(1));
+  // docker-compose up -d returns before everything is ready: wait for the events to say so.
   const deadline = Date.now() + 180_000;
-  let a;
-  while (Date.now() < deadline) {
-    a = analyse(events, t0);
-    if (Object.keys(readyWhen).every((s) => a.ready[s] !== undefined)) break;
+  let a = analyse(project, events, t0);
+  while (Date.now() < deadline && !services.every((s) => a.ready[s] !== undefined)) {
     await new Promise((res) => setTimeout(res, 200));
+    a = analyse(project, events, t0);
   }
   stream.destroy();
-  if (r.status !== 0) console.error(`${argv.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return { ...a, commandMs: tEnd - t0 };
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+  if (!services.every((s) => a.ready[s] !== undefined)) throw new Error(`${argv.join(' ')}: not everything was ready within 180 s`);
+  return a;
 }
 
-function analyse(events, t0) {
-  const start = {}, ready = {}, execCmd = {};
+function analyse(project, events, t0) {
+  const service = {}, begun = {}, start = {}, ready = {}, execCmd = {};
   const ms = (e) => e.timeNano / 1e6 - t0;
   for (const e of events) {
-    const s = e.Actor.Attributes['com.docker.compose.service'];
-    if (!s || e.Actor.Attributes['com.docker.compose.oneoff'] === 'True') continue;
+    const at = e.Actor.Attributes;
+    if (e.Type === 'network') {
+      // `connect` of a container to the project's network: the Engine began starting it.
+      const s = service[at.container];
+      if (e.Action === 'connect' && s && at.name === `${project}_default` && begun[s] === undefined) begun[s] = ms(e);
+      continue;
+    }
+    if (at['com.docker.compose.project'] !== project || at['com.docker.compose.oneoff'] === 'True') continue;
+    const s = at['com.docker.compose.service'];
+    if (!s) continue;
+    service[e.Actor.ID] = s;
     const act = e.Action;
     if (act === 'start') start[s] = ms(e);
-    if (act.startsWith('exec_create')) execCmd[e.Actor.Attributes.execID] = act;
+    if (act.startsWith('exec_create')) execCmd[at.execID] = act;
     if (start[s] === undefined || ready[s] !== undefined) continue;
     const want = readyWhen[s];
     if (want === 'started' && act === 'start') ready[s] = ms(e);
-    if (want === 'completed' && act === 'die' && e.Actor.Attributes.exitCode === '0') ready[s] = ms(e);
+    if (want === 'completed' && act === 'die' && at.exitCode === '0') ready[s] = ms(e);
     if (want === 'healthy' && act === 'health_status: healthy') ready[s] = ms(e);
     // The healthcheck command (Docker's own run or phase-compose's) exiting 0.
-    if (want === 'healthy' && act.startsWith('exec_die') && e.Actor.Attributes.exitCode === '0') {
-      const cmd = execCmd[e.Actor.Attributes.execID] ?? '';
+    if (want === 'healthy' && act.startsWith('exec_die') && at.exitCode === '0') {
+      const cmd = execCmd[at.execID] ?? '';
       if (/pg_isready|redis-cli|\/health\//.test(cmd)) ready[s] = ms(e);
     }
   }
-  const gaps = {};
-  for (const [s, ds] of Object.entries(deps)) {
-    if (!ds.length || start[s] === undefined) continue;
-    const last = Math.max(...ds.map(([d]) => ready[d] ?? NaN));
-    gaps[s] = start[s] - last;
+  const gapBegun = {}, gapStarted = {}, engineStart = {};
+  for (const s of services) {
+    if (begun[s] !== undefined && start[s] !== undefined) engineStart[s] = start[s] - begun[s];
+    if (!deps[s].length) continue;
+    const last = Math.max(...deps[s].map(([d]) => ready[d] ?? NaN));
+    gapBegun[s] = begun[s] - last;
+    gapStarted[s] = start[s] - last;
   }
-  const total = Math.max(...Object.keys(readyWhen).map((s) => ready[s] ?? NaN));
-  return { start, ready, gaps, total };
+  const total = Math.max(...services.map((s) => ready[s] ?? NaN));
+  return { begun, start, ready, gapBegun, gapStarted, engineStart, total };
 }
 
-const down = (project) => sh(compose[0], [...compose.slice(1), '-p', project, '-f', file, 'down', '-v', '--remove-orphans']);
+const down = (project) => sh(compose[0], [...compose.slice(1), '-p', project, '-f', file, 'down', '-v', '--remove-orphans', '--timeout', '2']);
 const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return NaN;
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const f = (x) => (Number.isFinite(x) ? `${Math.round(x)}`.padStart(7) : '      -');
+const f = (x, w = 7) => (Number.isFinite(x) ? `${Math.round(x)}` : '-').padStart(w);
 
-const results = { compose: [], phase: [] };
-for (let i = 0; i < runs; i++) {
-  down('benchdc');
-  results.compose.push(await record('benchdc', [...compose, '-p', 'benchdc', '-f', file, 'up', '-d']));
-  down('benchdc');
-  down('benchpc');
-  results.phase.push(await record('benchpc', ['node', cli, '-f', join(dir, 'phase-compose.yaml'), '-p', 'benchpc', 'up', '--timeout', '3m']));
-  down('benchpc');
+const runs = { compose: [], phase: [] };
+const floor = [];
+const label = { compose: `${compose.join(' ')} up -d`, phase: 'phase-compose up' };
+const how = {
+  compose: (p) => [...compose, '-p', p, '-f', file, 'up', '-d'],
+  phase: (p) => ['node', cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, 'up', '--timeout', '3m'],
+};
+try {
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 ? ['phase', 'compose'] : ['compose', 'phase'];
+    for (const who of order) {
+      const project = `bench${who}${round}`;
+      down(project);
+      runs[who].push(await record(project, how[who](project)));
+      down(project);
+      process.stderr.write(`round ${round + 1}/${rounds}: ${label[who].padEnd(22)} total ${Math.round(runs[who].at(-1).total)} ms\n`);
+    }
+  }
+  // The Engine's own floor: `start` of a minimal container (the app image, `true`) on a user-defined
+  // network, timed around the API call, nothing else running.
+  const net = await docker.createNetwork({ Name: `benchfloor${process.pid}` });
+  try {
+    for (let i = 0; i < 7; i++) {
+      const c = await docker.createContainer({ Image: 'phase-compose-fixture-app:latest', Cmd: ['true'], HostConfig: { NetworkMode: net.id } });
+      const t = performance.now();
+      await c.start();
+      floor.push(performance.now() - t);
+      await c.wait();
+      await c.remove();
+    }
+  } finally {
+    await net.remove();
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`compose file: ${file} (${compose.join(' ')}; phase template healthcheck timing)\n`);
-for (const [name, rs] of Object.entries(results)) {
-  const label = name === 'compose' ? `${compose.join(' ')} up -d` : 'phase-compose up';
-  console.log(`${label}  (ms from the command's start, Docker event times; run 1 of ${rs.length})`);
-  console.log('  service           started    ready   gap (last dependency ready -> start)');
-  const r = rs[0];
-  for (const s of Object.keys(readyWhen)) console.log(`  ${s.padEnd(16)}${f(r.start[s])}  ${f(r.ready[s])}  ${f(r.gaps[s])}`);
-  const gaps = rs.flatMap((x) => Object.values(x.gaps));
-  console.log(`  median gap ${Math.round(median(gaps))} ms (all runs), total to ready ${Math.round(median(rs.map((x) => x.total)))} ms (median)\n`);
+console.log(`\nEngine ${engineVersion}, Compose ${composeVersion} (${compose.join(' ')}); phase template healthcheck timing; ${rounds} round(s), order alternating.`);
+console.log('Times in ms from the command\'s start, from Docker event timestamps; each cell is the median over the rounds.\n');
+for (const who of ['compose', 'phase']) {
+  const rs = runs[who];
+  const col = (k, s) => median(rs.map((r) => r[k][s]));
+  console.log(`${label[who]}`);
+  console.log('| service | begun | started | ready | engine start (begun -> started) | gap: last dependency ready -> begun | gap: -> started |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const s of services) {
+    console.log(`| ${s} | ${f(col('begun', s))} | ${f(col('start', s))} | ${f(col('ready', s))} | ${f(col('engineStart', s))} | ${f(col('gapBegun', s))} | ${f(col('gapStarted', s))} |`);
+  }
+  console.log('');
 }
-const ratio = median(results.phase.map((x) => x.total)) / median(results.compose.map((x) => x.total));
-const gapP = median(results.phase.flatMap((x) => Object.values(x.gaps)));
-console.log(`phase-compose / compose total: ${ratio.toFixed(2)}x (target <= 0.8x); phase-compose median gap ${Math.round(gapP)} ms (target <= 150 ms)`);
+const all = (who, k) => runs[who].flatMap((r) => Object.values(r[k]));
+const total = (who) => median(runs[who].map((r) => r.total));
+console.log('| | docker-compose up -d | phase-compose up | target |');
+console.log('|---|---:|---:|---|');
+console.log(`| total to ready (median of rounds) | ${f(total('compose'))} | ${f(total('phase'))} | phase-compose <= 0.8x: ${(total('phase') / total('compose')).toFixed(2)}x |`);
+console.log(`| median gap, dependency ready -> Engine start event | ${f(median(all('compose', 'gapStarted')))} | ${f(median(all('phase', 'gapStarted')))} | <= 150 |`);
+console.log(`| median gap, dependency ready -> start begun | ${f(median(all('compose', 'gapBegun')))} | ${f(median(all('phase', 'gapBegun')))} | |`);
+console.log(`| median Engine container start (begun -> start event) | ${f(median(all('compose', 'engineStart')))} | ${f(median(all('phase', 'engineStart')))} | |`);
+console.log(`\nEngine floor: docker start of a minimal container on a user-defined network, median of ${floor.length}: ${Math.round(median(floor))} ms (min ${Math.round(Math.min(...floor))}).`);
+const per = runs.phase.map((r, i) => (r.total / runs.compose[i].total).toFixed(2)).join(', ');
+console.log(`\nper round, phase-compose / compose total: ${per}`);
