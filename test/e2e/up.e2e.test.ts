@@ -1,11 +1,13 @@
 // `phase-compose up` on the fixture stack: order from Docker events, migration gating, skip on a second
-// run, a failing migration with its backup, a never-healthy service, and the lock.
+// run, a failing migration with its backup, a never-healthy service, the lock, Ctrl-C; `migrate`,
+// `status` and `down`.
 import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { cpSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { uniqueProject } from './helpers/docker.js';
+import { containerId, inspectState, uniqueProject } from './helpers/docker.js';
 
 const root = join(import.meta.dirname, '../..');
 const cli = join(root, 'dist/cli.js');
@@ -117,5 +119,79 @@ describe('phase-compose up', () => {
     expect(second.code).toBe(6);
     expect(second.err).toContain('another phase-compose up is running');
     expect(await exited).toBe(0);
+  });
+
+  it('Ctrl-C: stops waiting, leaves the containers as they are, says where each service stood, exits 130', async () => {
+    const dir = stackDir();
+    const p = uniqueProject('upsigint');
+    projects.push(p);
+    const child = spawn('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, 'up'], { env: { ...process.env, FIXTURE_SLOW_MIGRATION_S: '120' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.stderr.on('data', (b) => (err += b));
+    const exited = once(child, 'exit');
+    const deadline = Date.now() + 60_000;
+    while (!/migrations +running/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toMatch(/migrations +running/);
+    const t = Date.now();
+    child.kill('SIGINT');
+    const [code] = await exited;
+    expect(Date.now() - t).toBeLessThan(5000);
+    expect(code).toBe(130);
+    expect(err).toMatch(/interrupted after [\d.]+s; containers are left as they are/);
+    expect(err).toMatch(/migrations +running/);
+    expect(err).toMatch(/backend +waiting/);
+    // Left as it was: the migration still runs.
+    expect(inspectState(containerId(p, 'migrations')).Running).toBe(true);
+  });
+
+  it('migrate, status and down: phases alone, pending per phase, containers and volumes removed as asked', () => {
+    const dir = stackDir();
+    const p = uniqueProject('migrate');
+    projects.push(p);
+    const pc = (...args: string[]) => {
+      const r = spawnSync('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, ...args], { encoding: 'utf8', timeout: 280_000 });
+      return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+    };
+    type Row = { service: string; role: string; state: string; pending?: boolean };
+    const status = (): Record<string, Row> => {
+      const r = pc('status', '--json');
+      expect(r.code, r.err).toBe(0);
+      return Object.fromEntries((JSON.parse(r.out) as { services: Row[] }).services.map((x) => [x.service, x]));
+    };
+    const t = Date.now();
+    const pre = pc('migrate', '--phase', 'pre');
+    expect(pre.code, pre.err).toBe(0);
+    expect(pre.out).toContain(`migrate ${p}: ready`);
+    expect(events(p, t).filter((l) => /^(backend|worker|migrations-post) /.test(l))).toEqual([]);
+    let s = status();
+    expect(s.migrations).toMatchObject({ role: 'migrations (pre)', state: 'exited (0)', pending: false });
+    expect(s['migrations-post']).toMatchObject({ role: 'migrations (post)', state: 'not created' });
+    expect(s.backend!.state).toBe('not created');
+    expect(s.postgres!.state).toBe('running');
+
+    // The post phase's own check says it is pending, until it ran.
+    const post = pc('migrate', '--phase', 'post');
+    expect(post.code, post.err).toBe(0);
+    expect(status()['migrations-post']).toMatchObject({ state: 'exited (0)', pending: false });
+    const again = pc('migrate');
+    expect(again.code, again.err).toBe(0);
+    expect(again.out).toContain('no pre-deploy migrations pending; skipped');
+    expect(again.out).toContain('no post-deploy migrations pending; skipped');
+
+    const table = pc('status');
+    expect(table.out).toMatch(/^SERVICE +ROLE +CONTAINER +STATE +HEALTH +SINCE +PENDING$/m);
+    expect(table.out).toMatch(/^postgres +data +\S+ +running +healthy /m);
+
+    const volumes = () => spawnSync('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${p}`], { encoding: 'utf8' }).stdout.trim();
+    const containers = () => spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${p}`], { encoding: 'utf8' }).stdout.trim();
+    expect(pc('down').code).toBe(0);
+    expect(containers()).toBe('');
+    expect(volumes()).not.toBe('');
+    s = status();
+    expect(s.postgres!.state).toBe('not created');
+    expect(pc('down', '-v').code).toBe(0);
+    expect(volumes()).toBe('');
   });
 });
