@@ -61,6 +61,9 @@ export async function execIn(docker: DockerClient, containerId: string, argv: st
     else opts.stdin.pipe(stream);
   }
   await done;
+  // All output is read. The hijacked socket is half-open (the Engine closed its side); left alone it keeps
+  // the process alive for up to ~25 s after the command is done, so close it now.
+  stream.destroy();
   // The exit code can lag the stream's end by a moment.
   let info = await exec.inspect();
   for (let i = 0; info.Running && i < 100; i++) {

@@ -43,8 +43,12 @@ describe('backup and restore on the fixture stack', () => {
     const before = psql(stack.project, ROW_COUNTS);
     expect(before.find(([t]) => t === 'api_secretevent')?.[1]).toBe('50000');
 
+    const t0 = Date.now();
     const b = await cli(['backup']);
     expect(b.code, b.stderr).toBe(0);
+    // Not a speed target: a hang check. The 1 MB dump takes ~0.4 s; with an exec's hijacked socket left
+    // half-open the process lingered ~24 s after finishing.
+    expect(Date.now() - t0).toBeLessThan(10_000);
     const file = b.stdout.split('\t')[0]!;
     expect(file.startsWith(join(stack.dir, 'backups'))).toBe(true);
     expect(b.stderr).toMatch(/backup: \d+ bytes, \d+ tables with data, sha256 [0-9a-f]{64}/);
