@@ -9,6 +9,7 @@ import { execIn } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
 import { findPostgres } from '../exec/postgres.js';
 import { LABEL_ROLE, POSTGRES_SERVICE, REDIS_SERVICE } from '../model/compose.js';
+import { buildGraph, waves } from '../model/graph.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import { CliError, ExitCode } from '../util/errors.js';
 import { verifyDump } from './backup.js';
@@ -19,6 +20,18 @@ const DATA_SERVICES = new Set([POSTGRES_SERVICE, REDIS_SERVICE]);
 /** Running containers that use the database: everything of the project but the data services. Pure. */
 export function appContainers(all: ContainerInfo[]): ContainerInfo[] {
   return all.filter((c) => c.State === 'running' && c.Labels[LABEL_ROLE] !== 'data' && !DATA_SERVICES.has(c.Labels[L_SERVICE] ?? ''));
+}
+
+/**
+ * Containers in start order: by the spec's dependency waves (backend before the proxy that resolves its
+ * name at start-up), unknown services last, ties by name. Stop them in the reverse order. Pure.
+ */
+export function startOrder(spec: DeploymentSpec, containers: ContainerInfo[]): ContainerInfo[] {
+  const rank = new Map<string, number>();
+  waves(buildGraph(spec)).forEach((wave, i) => wave.forEach((s) => rank.set(s, i)));
+  const key = (c: ContainerInfo) => rank.get(c.Labels[L_SERVICE] ?? '') ?? Number.MAX_SAFE_INTEGER;
+  const name = (c: ContainerInfo) => c.Names[0] ?? c.Id;
+  return [...containers].sort((a, b) => key(a) - key(b) || name(a).localeCompare(name(b)));
 }
 
 /** The pg_restore argv: drop what exists, recreate, all or nothing. */
@@ -52,7 +65,7 @@ export async function restoreDatabase(
 
   const pg = await findPostgres(docker, ctx);
   const tables = await verifyDump(docker, pg, file);
-  const apps = appContainers(await listProject(docker, ctx.project));
+  const apps = startOrder(ctx.spec, appContainers(await listProject(docker, ctx.project)));
   const names = apps.map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12));
   const ok = await opts.confirm(
     `Restore ${file} (${tables} tables with data) into database "${pg.db}" of project "${ctx.project}"? This replaces the current data` +
@@ -60,7 +73,7 @@ export async function restoreDatabase(
   );
   if (!ok) throw new CliError('cancelled: nothing was changed', { exitCode: ExitCode.problem });
 
-  for (const c of apps) {
+  for (const c of [...apps].reverse()) {
     log(`restore: stopping ${c.Names[0]?.slice(1) ?? c.Id}`);
     await docker.getContainer(c.Id).stop({ t: 10 });
   }
