@@ -52,19 +52,35 @@ export async function runInService(docker: DockerClient, stack: StackRef, servic
   return r.exitCode;
 }
 
+function missingTable(table: string): CliError {
+  return new CliError(`table "${table}" (maintenance report.table) does not exist in the database`, { exitCode: ExitCode.problem });
+}
+
 async function tableSize(docker: DockerClient, pg: PgTarget, table: string): Promise<TableSize> {
   const size = parseTableSize(await runSql(docker, pg, SIZE_SQL, { table }, `size of ${table}`));
-  if (!size) throw new CliError(`table "${table}" (maintenance report.table) does not exist in the database`, { exitCode: ExitCode.problem });
+  if (!size) throw missingTable(table);
   return size;
 }
 
-/** Phase's organisation (and app) must exist: purge_app_logs errors, but disable_org_sso exits 0 without. */
-async function checkOrgApp(docker: DockerClient, pg: PgTarget, org: string, app: string): Promise<void> {
-  const [row] = await runSql(docker, pg, ORG_APP_SQL, { org, app }, 'organisation lookup');
-  if (row?.[0] !== '1') {
-    throw new CliError(`organisation ${JSON.stringify(org)} does not exist`, { exitCode: ExitCode.notFound, details: ['names are case-sensitive; list them with `phase-compose exec run postgres -- psql ...` or in the Phase console'] });
+/**
+ * Before the task, in one psql run (each exec costs ~70 ms): Phase's organisation (and app) must exist,
+ * since purge_app_logs errors but disable_org_sso exits 0 without; and the table's size, when reported.
+ */
+async function preflight(docker: DockerClient, pg: PgTarget, check: { org: string; app: string } | undefined, table: string | undefined): Promise<TableSize | undefined> {
+  if (!check && !table) return undefined;
+  const sql = (check ? ORG_APP_SQL : '') + (table ? SIZE_SQL : '');
+  const rows = await runSql(docker, pg, sql, { ...check, ...(table ? { table } : {}) }, check ? 'organisation lookup' : `size of ${table}`);
+  const orgRow = check ? rows.shift() : undefined;
+  if (check) {
+    if (orgRow?.[0] !== '1') {
+      throw new CliError(`organisation ${JSON.stringify(check.org)} does not exist`, { exitCode: ExitCode.notFound, details: ['names are case-sensitive; list them with `phase-compose exec run postgres -- psql ...` or in the Phase console'] });
+    }
+    if (check.app && orgRow?.[1] !== '1') throw new CliError(`app ${JSON.stringify(check.app)} is not an app of organisation ${JSON.stringify(check.org)}`, { exitCode: ExitCode.notFound });
   }
-  if (app && row?.[1] !== '1') throw new CliError(`app ${JSON.stringify(app)} is not an app of organisation ${JSON.stringify(org)}`, { exitCode: ExitCode.notFound });
+  if (!table) return undefined;
+  const size = parseTableSize(rows);
+  if (!size) throw missingTable(table);
+  return size;
 }
 
 /** Runs maintenance task `name` with parameter values; returns the exit code to leave with. */
@@ -82,8 +98,8 @@ export async function runMaintenance(docker: DockerClient, stack: StackRef, name
     if (!ok) throw new CliError('cancelled: nothing was changed', { exitCode: ExitCode.problem });
   }
 
-  // Container checks first, so a stopped stack gives one clear error before anything runs. The
-  // lookups, then the org check and the first size report, are independent: each pair runs at once.
+  // Container checks first, so a stopped stack gives one clear error before anything runs; the two
+  // lookups are independent and run at once.
   const needsPg = !!task.report || kind === 'phase-purge' || kind === 'phase-sso';
   const [app, pg] = await Promise.all([
     opts.dryRun ? undefined : runningContainer(docker, stack.project, task.service),
@@ -91,10 +107,8 @@ export async function runMaintenance(docker: DockerClient, stack: StackRef, name
   ]);
 
   const table = task.report?.table;
-  const [, before] = await Promise.all([
-    pg && (kind === 'phase-purge' || kind === 'phase-sso') ? checkOrgApp(docker, pg, String(values.org ?? ''), String(values.app_id ?? '')) : undefined,
-    pg && table ? tableSize(docker, pg, table) : undefined,
-  ]);
+  const check = kind === 'phase-purge' || kind === 'phase-sso' ? { org: String(values.org ?? ''), app: String(values.app_id ?? '') } : undefined;
+  const before = pg ? await preflight(docker, pg, check, table) : undefined;
   if (before && table) for (const l of formatSizeReport(table, before)) io.out(l);
 
   if (opts.dryRun && pg) {
