@@ -1,11 +1,21 @@
 #!/usr/bin/env node
 // Benchmark: the audit-log purge through `phase-compose exec purge` beside a plain `docker exec` of the same
-// manage.py command, on the same data, in one run. Each round seeds two organisations with identical events
-// (1,000,000 each by default: 40% READ over 60 days, so --retain 30 deletes ~200,000 per org), then purges one
-// each way (the order alternates between rounds). Prints wall time, the app's own time, rows deleted per second,
-// and Phase's published figure (about 2.5 minutes per million READ events on a db.t3.micro).
+// manage.py command, on the same data, in one run.
 //
-//   node scripts/build.mjs && node bench/purge.mjs [--rounds 2] [--count 1000000] [--batch-size 10000] [--sleep-ms 0]
+// Each round seeds two organisations with identical events (--count each, 40% READ spread over 60 days), then
+// purges one each way with the same flags; the order alternates between rounds. Before every timed purge the
+// table is settled (VACUUM (ANALYZE), CHECKPOINT), so neither method inherits the other's dead rows, dirty
+// buffers or a running autovacuum. Both purges of a round must delete the same number of rows (give or take
+// the event that crossed the moving cutoff between them).
+//
+// Prints, per method: rows deleted, the purge itself (docker exec's whole run; for phase-compose the Engine
+// exec it times and reports), the whole command (phase-compose adds Node's start, the org check and the table
+// size report before and after), rows per second, and the per-round ratio to docker exec; beside Phase's
+// published figure (about 2.5 minutes per million READ events on a db.t3.micro).
+//
+//   node scripts/build.mjs && node bench/purge.mjs [--rounds 4] [--count 1000000] [--retain 30] [--batch-size 10000] [--sleep-ms 500]
+// The defaults are the purge command's own (batch 10000, 500 ms between batches); --sleep-ms 0 measures the
+// database work alone.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,70 +25,90 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli.js');
 const arg = (name, dflt) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : dflt);
-const rounds = Number(arg('rounds', 2));
+const rounds = Number(arg('rounds', 4));
 const count = Number(arg('count', 1_000_000));
+const retain = String(arg('retain', 30));
 const batch = String(arg('batch-size', 10000));
-const sleepMs = String(arg('sleep-ms', 0));
+const sleepMs = String(arg('sleep-ms', 500));
 const project = `pcbenchpurge${process.pid}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'pc-bench-purge-'));
 cpSync(join(root, 'test/fixtures/stack/.env'), join(dir, '.env'));
-// The fixture's purge task already has kind: phase-purge and the size report, like the phase template.
-const spec = readFileSync(join(root, 'test/fixtures/stack/phase-compose.yaml'), 'utf8');
-writeFileSync(join(dir, 'phase-compose.yaml'), spec);
+writeFileSync(join(dir, 'phase-compose.yaml'), readFileSync(join(root, 'test/fixtures/stack/phase-compose.yaml'), 'utf8'));
+const spec = join(dir, 'phase-compose.yaml');
 const sh = (cmd, args) => spawnSync(cmd, args, { cwd: dir, encoding: 'utf8', maxBuffer: 256 << 20 });
 const must = (cmd, args) => {
   const r = sh(cmd, args);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return r;
 };
-const compose = ['-p', project, '-f', join(dir, 'docker-compose.yml'), '--project-directory', dir];
+const containerOf = (service) =>
+  must('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`]).stdout.trim();
 const timed = (cmd, args) => {
   const t0 = process.hrtime.bigint();
   const r = must(cmd, args);
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const m = /Log deletion completed: (\d+) rows in ([\d.]+)s/.exec(r.stdout);
   if (!m) throw new Error(`no completion line:\n${r.stdout}`);
+  // phase-compose reports the Engine exec it ran: `task "purge" ran 12.34s in backend, exit 0`.
   const task = /task "purge" ran ([\d.]+)s/.exec(r.stderr);
-  return { wall: s, rows: Number(m[1]), app: Number(m[2]), exec: task ? Number(task[1]) : s };
+  return { wall, rows: Number(m[1]), app: Number(m[2]), purge: task ? Number(task[1]) : wall };
 };
 
-const results = { 'docker exec': [], 'phase-compose exec purge': [] };
+const methods = ['docker exec', 'phase-compose exec purge'];
+const results = Object.fromEntries(methods.map((m) => [m, []]));
 try {
-  must('node', [cli, 'generate', '-q', '-f', join(dir, 'phase-compose.yaml')]);
-  must('docker-compose', [...compose, 'up', '-d']);
-  const backend = must('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=backend']).stdout.trim();
-  const purgeArgs = (org) => [org, '--retain', '30', '--batch-size', batch, '--sleep-ms', sleepMs];
+  must('node', [cli, '-f', spec, '-p', project, 'up', '--timeout', '3m']);
+  const backend = containerOf('backend');
+  const postgres = containerOf('postgres');
+  const psql = (...sql) => must('docker', ['exec', postgres, 'sh', '-c', 'psql -X -q -U "$POSTGRES_USER" -d "$POSTGRES_DB" "$@"', 'psql', ...sql.flatMap((s) => ['-c', s])]);
+  const settle = () => psql('VACUUM (ANALYZE) api_secretevent', 'CHECKPOINT');
+  const flags = ['--retain', retain, '--batch-size', batch, '--sleep-ms', sleepMs];
+  const run = {
+    'docker exec': (org) => timed('docker', ['exec', backend, 'python', 'manage.py', 'purge_app_logs', org, ...flags]),
+    'phase-compose exec purge': (org) => timed('node', [cli, '-f', spec, '-p', project, 'exec', 'purge', org, ...flags]),
+  };
   for (let round = 1; round <= rounds; round++) {
     const orgs = [`Bench ${round}a; "x"`, `Bench ${round}b; 'y'`];
     for (const org of orgs) must('docker', ['exec', backend, 'python', 'manage.py', 'seed_events', org, '--count', String(count), '--days', '60']);
-    const plain = (org) => timed('docker', ['exec', backend, 'python', 'manage.py', 'purge_app_logs', ...purgeArgs(org)]);
-    const ours = (org) => timed('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', project, 'exec', 'purge', ...purgeArgs(org)]);
-    const order = round % 2 ? [['docker exec', plain], ['phase-compose exec purge', ours]] : [['phase-compose exec purge', ours], ['docker exec', plain]];
-    order.forEach(([name, fn], i) => {
-      const r = fn(orgs[i]);
+    const order = round % 2 ? methods : [...methods].reverse();
+    const got = order.map((name, i) => {
+      settle();
+      const r = run[name](orgs[i]);
       results[name].push(r);
-      process.stderr.write(`round ${round}: ${name.padEnd(25)} ${r.rows} rows, wall ${r.wall.toFixed(2)}s (app ${r.app.toFixed(2)}s)\n`);
+      process.stderr.write(`round ${round}: ${name.padEnd(25)} ${r.rows} rows, purge ${r.purge.toFixed(2)}s, whole ${r.wall.toFixed(2)}s (app ${r.app.toFixed(2)}s)\n`);
+      return r.rows;
     });
+    // Events are ~5 s apart and the cutoff is now - retain days at each purge's own start, so the two may differ
+    // by the event or two that crossed the cutoff meanwhile; anything more means the data was not the same.
+    if (Math.abs(got[0] - got[1]) > Math.max(5, got[0] * 1e-4)) throw new Error(`round ${round}: the two purges deleted ${got[0]} and ${got[1]} rows of identical data`);
   }
 } finally {
-  sh('docker-compose', [...compose, 'down', '-v', '--timeout', '2']);
+  sh('node', [cli, '-f', spec, '-p', project, 'down', '-v']);
   rmSync(dir, { recursive: true, force: true });
 }
 
 const sum = (xs, k) => xs.reduce((a, x) => a + x[k], 0);
-const phasePerSec = 1_000_000 / 150;
-console.log(`\npurge of READ events older than 30 days, ${rounds} round(s) x ${count} seeded events per org, --batch-size ${batch} --sleep-ms ${sleepMs}\n`);
-console.log('| method | rows deleted | purge exec (s) | app-reported (s) | whole command (s) | rows/s (purge exec) | purge exec vs docker exec | whole command vs docker exec |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-const perRow = (xs, k) => sum(xs, k) / sum(xs, 'rows');
-const base = perRow(results['docker exec'], 'wall');
-const pct = (x) => `${((x / base - 1) * 100).toFixed(1)}%`;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const pct = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+const base = results['docker exec'];
+/** Per round, this method's time over docker exec's (same rows): median and range. */
+const vsBase = (xs, k) => {
+  const r = xs.map((x, i) => x[k] / base[i].wall - 1);
+  return `${pct(median(r))} (${pct(Math.min(...r))} .. ${pct(Math.max(...r))})`;
+};
+console.log(`\npurge_app_logs --retain ${retain} --batch-size ${batch} --sleep-ms ${sleepMs}; ${rounds} round(s), ${count} seeded events per org; table settled before each purge\n`);
+console.log('| method | rows deleted | purge (s) | whole command (s) | app-reported (s) | rows/s (whole command) | purge vs docker exec, per round: median (range) | whole command vs docker exec |');
+console.log('|---|---:|---:|---:|---:|---:|---|---|');
 for (const [name, xs] of Object.entries(results)) {
   const rows = sum(xs, 'rows');
-  console.log(`| ${name} | ${rows} | ${sum(xs, 'exec').toFixed(2)} | ${sum(xs, 'app').toFixed(2)} | ${sum(xs, 'wall').toFixed(2)} | ${Math.round(rows / sum(xs, 'exec'))} | ${pct(perRow(xs, 'exec'))} | ${pct(perRow(xs, 'wall'))} |`);
+  const same = name === 'docker exec';
+  console.log(`| ${name} | ${rows} | ${sum(xs, 'purge').toFixed(2)} | ${sum(xs, 'wall').toFixed(2)} | ${sum(xs, 'app').toFixed(2)} | ${Math.round(rows / sum(xs, 'wall'))} | ${same ? '' : vsBase(xs, 'purge')} | ${same ? '' : vsBase(xs, 'wall')} |`);
 }
-console.log(`| Phase docs (db.t3.micro, 2.5 min per 1M) | 1000000 | 150.00 | | | ${Math.round(phasePerSec)} | | |`);
-console.log('\nComparisons are seconds per deleted row (target: within 3%). "purge exec" is the purge itself: docker exec\'s whole run, and for');
-console.log('phase-compose the streamed Engine-API exec it times. "whole command" adds phase-compose\'s start-up, org check and the size');
-console.log('report before and after (four psql execs), a fixed cost of about a second that a short purge makes large in percent.');
+console.log(`| Phase docs (db.t3.micro, 2.5 min per 1M) | 1000000 | | 150.00 | | ${Math.round(1_000_000 / 150)} | | |`);
+const ours = results['phase-compose exec purge'];
+console.log(`\nphase-compose's fixed cost (whole command - its purge exec), median per run: ${median(ours.map((x) => x.wall - x.purge)).toFixed(2)} s`);
+console.log(`docker exec's whole run vs the app's own timing, median per run: ${median(base.map((x) => x.wall - x.app)).toFixed(2)} s`);

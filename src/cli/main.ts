@@ -211,7 +211,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
     )
     .command(
       'restore <backup>',
-      'Restore a backup: confirm, stop the app services, pg_restore --clean, start them again',
+      'Restore a backup: confirm, stop the app services (dependents first), pg_restore --clean in one transaction, start them again in dependency order',
       (y) =>
         specOption(y)
           .positional('backup', { type: 'string', describe: 'Dump file written by `backup`' })
