@@ -52,16 +52,6 @@ export async function runInService(docker: DockerClient, stack: StackRef, servic
   return r.exitCode;
 }
 
-function missingTable(table: string): CliError {
-  return new CliError(`table "${table}" (maintenance report.table) does not exist in the database`, { exitCode: ExitCode.problem });
-}
-
-async function tableSize(docker: DockerClient, pg: PgTarget, table: string): Promise<TableSize> {
-  const size = parseTableSize(await runSql(docker, pg, SIZE_SQL, { table }, `size of ${table}`));
-  if (!size) throw missingTable(table);
-  return size;
-}
-
 /**
  * Before the task, in one psql run (each exec costs ~70 ms): Phase's organisation (and app) must exist,
  * since purge_app_logs errors but disable_org_sso exits 0 without; and the table's size, when reported.
@@ -79,9 +69,12 @@ async function preflight(docker: DockerClient, pg: PgTarget, check: { org: strin
   }
   if (!table) return undefined;
   const size = parseTableSize(rows);
-  if (!size) throw missingTable(table);
+  if (!size) throw new CliError(`table "${table}" (maintenance report.table) does not exist in the database`, { exitCode: ExitCode.problem });
   return size;
 }
+
+/** The table's size (after the task): the same query, alone. */
+const tableSize = async (docker: DockerClient, pg: PgTarget, table: string): Promise<TableSize> => (await preflight(docker, pg, undefined, table))!;
 
 /** Runs maintenance task `name` with parameter values; returns the exit code to leave with. */
 export async function runMaintenance(docker: DockerClient, stack: StackRef, name: string, given: ParamValues, io: ExecIo, opts: MaintenanceOptions = {}): Promise<number> {
