@@ -90,14 +90,19 @@ function checkCreated(services: string[], r: ComposeResult): void {
 /**
  * A creator whose first `prepare` of `services` hands out `early`, a batch prepared before the runner
  * existed (its Compose process starts while Docker's client loads; the gate holds its changes).
+ * `dispose` cancels `early` when nothing took it, so a failure before the runner starts leaves no
+ * Compose process waiting behind its gate (and the command does not hang on it).
  */
-export function withPrepared(creator: ComposeCreator, services: string[], early: ReturnType<ComposeCreator['prepare']>): ComposeCreator {
+export function withPrepared(creator: ComposeCreator, services: string[], early: ReturnType<ComposeCreator['prepare']>): ComposeCreator & { dispose(): void } {
   let given = false;
   return {
     prepare: (s) => {
       if (given || s.join(',') !== services.join(',')) return creator.prepare(s);
       given = true;
       return early;
+    },
+    dispose: () => {
+      if (!given) early.cancel();
     },
   };
 }

@@ -106,6 +106,19 @@ describe('phase-compose up', () => {
     expect(r.err).toContain('503');
   });
 
+  it('a usage error after the first batch\'s Compose was spawned exits 2 and leaves no Compose waiting', () => {
+    const dir = stackDir();
+    const p = uniqueProject('upusage');
+    const t = Date.now();
+    // The first batch's Compose process starts (behind its gate) before --timeout is read; it used to be
+    // left waiting there and the command never exited. spawnSync's timeout turns a hang into a failure.
+    const r = spawnSync('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, 'up', '--timeout', 'banana'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.signal, 'the command hung').toBeNull();
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--timeout: not a duration');
+    expect(events(p, t)).toEqual([]);
+  });
+
   it('a second concurrent up is refused at once', async () => {
     const dir = stackDir();
     const p = uniqueProject('uplock');

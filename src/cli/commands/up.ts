@@ -102,15 +102,12 @@ async function runStack(args: UpArgs, io: Io, verb: string, planOf: (spec: Deplo
     const plan = planOf(stack.ctx.spec);
     const creator = gatedCreator(stack.target, plan);
     const first = plan.batches.find((b) => !b.after.length)?.services ?? [];
-    const early = creator.prepare(first);
-    let session: Session;
+    const compose = withPrepared(creator, first, creator.prepare(first));
     try {
-      session = await connectStack(stack);
-    } catch (e) {
-      early.cancel();
-      throw e;
+      return await runPlan(await connectStack(stack), plan, args, io, verb, compose);
+    } finally {
+      compose.dispose();
     }
-    return await runPlan(session, plan, args, io, verb, withPrepared(creator, first, early));
   } finally {
     stack.lock?.release();
   }
