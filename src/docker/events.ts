@@ -24,26 +24,28 @@ export function jsonLines(onObject: (o: unknown) => void): (chunk: Buffer | stri
   };
 }
 
+/** Subscribes to the Engine's events matching `filters`; open when this resolves. */
+async function subscribe(docker: DockerClient, filters: Record<string, string[]>, onEvent: (raw: unknown) => void, onError: (e: Error) => void): Promise<EventSubscription> {
+  const stream = (await docker.getEvents({ filters })) as NodeJS.ReadableStream & { destroy?: () => void };
+  stream.on('data', jsonLines(onEvent));
+  stream.on('error', onError);
+  return { close: () => stream.destroy?.() };
+}
+
 /** Subscribes to container events labelled with the project; `onEvent` gets each raw event. */
-export async function subscribeProjectEvents(
+export function subscribeProjectEvents(
   docker: DockerClient,
   project: string,
   onEvent: (raw: unknown) => void,
   onError: (e: Error) => void = () => {},
 ): Promise<EventSubscription> {
-  const stream = (await docker.getEvents({ filters: { type: ['container'], label: [`${L_PROJECT}=${project}`] } })) as NodeJS.ReadableStream & { destroy?: () => void };
-  stream.on('data', jsonLines(onEvent));
-  stream.on('error', onError);
-  return { close: () => stream.destroy?.() };
+  return subscribe(docker, { type: ['container'], label: [`${L_PROJECT}=${project}`] }, onEvent, onError);
 }
 
 /**
  * Subscribes to the Engine's volume `create` events (of any project: volume events carry no labels, so
  * a label filter would drop them all); `onEvent` gets each raw event, the volume's name in `Actor.ID`.
  */
-export async function subscribeVolumeCreates(docker: DockerClient, onEvent: (raw: unknown) => void, onError: (e: Error) => void = () => {}): Promise<EventSubscription> {
-  const stream = (await docker.getEvents({ filters: { type: ['volume'], event: ['create'] } })) as NodeJS.ReadableStream & { destroy?: () => void };
-  stream.on('data', jsonLines(onEvent));
-  stream.on('error', onError);
-  return { close: () => stream.destroy?.() };
+export function subscribeVolumeCreates(docker: DockerClient, onEvent: (raw: unknown) => void, onError: (e: Error) => void = () => {}): Promise<EventSubscription> {
+  return subscribe(docker, { type: ['volume'], event: ['create'] }, onEvent, onError);
 }
