@@ -1,49 +1,62 @@
 #!/usr/bin/env node
-// `npm test`: build, typecheck, unit tests, then the Docker end-to-end tests, and one closing line
-// "N passed, N failed" over both suites.
-// With CI=true the Docker tests always run: the test bed (scripts/testbed.sh) is installed and started
-// first, and a failure to start it fails the run. Locally, without a reachable Docker Engine, they are
-// skipped with a clear message and the command to run them.
+// `npm test`: build, typecheck, unit tests, then the Docker end-to-end tests on each test-bed stack, and
+// one closing line "N passed, N failed" over all of it.
+// Stacks (scripts/testbed.sh): v1 = Compose 1.29.2 on Engine 20.10, v2 = Compose 2.26.1 on Engine 26.1.
+// PHASE_COMPOSE_STACKS picks them (default "v1 v2").
+// With CI=true the Docker tests always run: each stack is installed and started first, and a failure to
+// start it fails the run. Locally, without a reachable Docker Engine, they are skipped with a clear
+// message and the command to run them.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { addStep, closingLine, newTotals } from './test-totals.mjs';
 
 const ci = process.env.CI === 'true' || process.env.CI === '1';
-const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit' }).status ?? 1;
+const run = (cmd, args, env = process.env) => spawnSync(cmd, args, { stdio: 'inherit', env }).status ?? 1;
 const reports = '.tmp/test-reports';
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
-const totals = { passed: 0, failed: 0, skipped: 0 };
-const vitest = (project) => {
-  const out = join(reports, `${project}.json`);
-  const code = run('npx', ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`]);
-  if (existsSync(out)) {
-    const r = JSON.parse(readFileSync(out, 'utf8'));
-    totals.passed += r.numPassedTests;
-    totals.failed += r.numFailedTests;
-    totals.skipped += r.numPendingTests + r.numTodoTests;
-  } else if (code !== 0) totals.failed += 1;
+const totals = newTotals();
+const step = (code) => (addStep(totals, code), code);
+const vitest = (project, label, env = process.env) => {
+  const out = join(reports, `${label}.json`);
+  const code = run('npx', ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`], env);
+  addStep(totals, code, existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : undefined);
   return code;
 };
 const finish = (code) => {
-  console.log(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+  console.log(`\n${closingLine(totals, code)}`);
   process.exit(code);
 };
 
-if (run('node', ['scripts/build.mjs']) !== 0) finish(1);
-if (run('npx', ['tsc', '--noEmit']) !== 0) finish(1);
-const unit = vitest('unit');
+if (step(run('node', ['scripts/build.mjs'])) !== 0) finish(1);
+if (step(run('npx', ['tsc', '--noEmit'])) !== 0) finish(1);
+let failed = vitest('unit', 'unit') !== 0;
 
 const dockerUp = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
 if (!ci && !dockerUp && process.env.PHASE_COMPOSE_E2E !== '1') {
   console.log('\nDocker end-to-end tests SKIPPED: no Docker Engine answers `docker info`.');
   console.log('Run them with: CI=true npm test   (installs and starts Docker and the test bed: scripts/testbed.sh)');
-  finish(unit);
+  finish(failed ? 1 : 0);
 }
-if (run('bash', ['scripts/testbed.sh']) !== 0) {
-  console.error('The Docker test bed could not be started (scripts/testbed.sh failed).');
-  totals.failed += 1;
-  finish(1);
+
+const stacks = (process.env.PHASE_COMPOSE_STACKS ?? 'v1 v2').split(/[\s,]+/).filter(Boolean);
+for (const stack of stacks) {
+  const t0 = Date.now();
+  console.log(`\n=== e2e on stack ${stack}: setting up (bash scripts/testbed.sh ${stack}) ===`);
+  const bed = spawnSync('bash', ['scripts/testbed.sh', stack], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (bed.status !== 0) {
+    console.error(`The Docker test bed for stack ${stack} could not be started (scripts/testbed.sh ${stack} failed).`);
+    step(1);
+    failed = true;
+    continue;
+  }
+  const env = { ...process.env };
+  for (const line of bed.stdout.split('\n')) {
+    const m = /^([A-Z_]+)='([^']*)'$/.exec(line);
+    if (m) env[m[1]] = m[2];
+  }
+  if (vitest('e2e', `e2e-${stack}`, env) !== 0) failed = true;
+  console.log(`=== e2e on stack ${stack}: done in ${Math.round((Date.now() - t0) / 1000)} s ===`);
 }
-const e2e = vitest('e2e');
-finish(unit || e2e);
+finish(failed ? 1 : 0);

@@ -33,7 +33,10 @@ export function failureReport(f: FailureFacts): string {
   if (log.length) {
     out.push('  health log (newest last):');
     for (const h of log.slice(-5)) out.push(`    [exit ${h.exitCode}${h.start ? ` at ${h.start}` : ''}] ${h.output.trim().split('\n').join(' | ') || '(no output)'}`);
-  } else if (f.probeOutput !== undefined) {
+  }
+  // Our own probe runs every 250 ms; Docker's log can be older (Engine 26 with start_interval logged a
+  // single probe before the app listened), so show the newest result too when it says something else.
+  if (f.probeOutput !== undefined && f.probeOutput.trim() !== log.at(-1)?.output.trim()) {
     out.push('  last healthcheck run:', indent(f.probeOutput.trim() || '(no output)'));
   }
   const logs = lastLines(f.logs, 50);

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose, composeDown, containerId, inspectState, psql } from './helpers/docker.js';
+import { STACK_LABEL } from './helpers/compose.js';
+import { compose, composeAsync, composeDown, containerId, inspectState, psql } from './helpers/docker.js';
 import { CLI, generateFixtureStack, type GeneratedStack } from './helpers/stack.js';
 import { run } from './helpers/run.js';
 
@@ -18,7 +19,7 @@ const runAsync = (cmd: string, args: string[], cwd?: string) =>
 const ROW_COUNTS = `SELECT table_name, (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text
 FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`;
 
-describe('backup and restore on the fixture stack', () => {
+describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
   let stack: GeneratedStack;
   let spec: string;
   const cli = (args: string[]) => runAsync('node', [CLI, '-f', spec, '-p', stack.project, ...args], stack.dir);
@@ -26,8 +27,8 @@ describe('backup and restore on the fixture stack', () => {
   beforeAll(async () => {
     stack = generateFixtureStack('backup');
     spec = join(stack.dir, 'phase-compose.yaml');
-    const up = compose(stack, ['up', '-d'], { FIXTURE_FAIL_MIGRATION: '', FIXTURE_SLOW_MIGRATION_S: '', FIXTURE_NEVER_HEALTHY: '' });
-    if (up.code !== 0) throw new Error(`docker-compose up -d failed:\n${up.stdout}\n${up.stderr}`);
+    const up = await composeAsync(stack, ['up', '-d'], { FIXTURE_FAIL_MIGRATION: '', FIXTURE_SLOW_MIGRATION_S: '', FIXTURE_NEVER_HEALTHY: '' });
+    if (up.code !== 0) throw new Error(`compose up -d failed:\n${up.stdout}\n${up.stderr}`);
     const seed = await runAsync('docker', ['exec', containerId(stack.project, 'backend'), 'python', 'manage.py', 'seed_events', `O'Brien; "Labs"`, '--count', '50000', '--days', '30']);
     if (seed.code !== 0) throw new Error(`seed failed: ${seed.stderr}`);
   });

@@ -1,10 +1,14 @@
-// The real Compose must accept every compose file we ship or write: each example, and `init`'s output.
-import { cpSync, mkdtempSync, readdirSync, existsSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+// The real Compose of the stack under test must accept every compose file we ship or write: each example
+// as shipped, each example generated for this stack's versions, and `init`'s output, whose target
+// `init` takes from the Compose and Engine it detects.
+import { cpSync, mkdtempSync, readdirSync, existsSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
+import { STACK, STACK_LABEL, composeArgv, retarget } from './helpers/compose.js';
 import { run } from './helpers/run.js';
-import { REPO_ROOT } from './helpers/stack.js';
+import { CLI, REPO_ROOT } from './helpers/stack.js';
 
 const examplesDir = join(REPO_ROOT, 'examples');
 const examples = readdirSync(examplesDir).filter((d) => existsSync(join(examplesDir, d, 'phase-compose.yaml')));
@@ -15,22 +19,52 @@ const temp = () => {
   return d;
 };
 afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const [composeCmd, ...composePre] = composeArgv();
+const config = (dir: string, args: string[] = []) => run(composeCmd!, [...composePre, '-p', 'pcconfig', ...args, 'config', '-q'], { cwd: dir });
+const example = (name: string) => {
+  const dir = temp();
+  cpSync(join(examplesDir, name), dir, { recursive: true });
+  copyFileSync(join(dir, '.env.example'), join(dir, '.env')); // the user's first step
+  return dir;
+};
+type Doc = { name?: string; services: Record<string, { healthcheck?: { start_interval?: string } }> };
+const hasStartInterval = (d: Doc) => Object.values(d.services).some((s) => s.healthcheck?.start_interval !== undefined);
 
-describe('docker-compose config -q accepts', () => {
-  it.each(examples)('examples/%s', (name) => {
-    const dir = temp();
-    cpSync(join(examplesDir, name), dir, { recursive: true });
-    copyFileSync(join(dir, '.env.example'), join(dir, '.env')); // the user's first step
-    const r = run('docker-compose', ['-p', 'pcconfig', '-f', join(dir, 'docker-compose.yml'), 'config', '-q'], { cwd: dir });
+describe(`${composeArgv().join(' ')} config -q accepts ${STACK_LABEL}`, () => {
+  it.each(examples)('examples/%s as shipped', (name) => {
+    const dir = example(name);
+    const r = config(dir, ['-f', join(dir, 'docker-compose.yml')]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
   });
 
-  it('the stack `phase-compose init` writes', () => {
+  it.each(examples)('examples/%s generated for this stack', (name) => {
+    const dir = example(name);
+    const spec = join(dir, 'phase-compose.yaml');
+    writeFileSync(spec, retarget(readFileSync(spec, 'utf8')));
+    const g = run('node', [CLI, 'generate', '-q', '-f', spec], { cwd: dir });
+    expect(g.code, g.stderr).toBe(0);
+    const doc = parse(readFileSync(join(dir, 'docker-compose.yml'), 'utf8')) as Doc;
+    // v2 files carry the keys Compose v1 rejects: the project name and start_interval healthchecks.
+    expect(doc.name !== undefined).toBe(STACK === 'v2');
+    expect(hasStartInterval(doc)).toBe(STACK === 'v2');
+    const r = config(dir, ['-f', join(dir, 'docker-compose.yml')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('the stack `phase-compose init` writes, targeted at the Compose and Engine it detects', () => {
     const dir = temp();
-    const init = run('node', [join(REPO_ROOT, 'dist/cli.js'), 'init', '--dir', dir, '--yes', '--host', 'phase.test'], { cwd: dir });
+    const init = run('node', [CLI, 'init', '--dir', dir, '--yes', '--host', 'phase.test'], { cwd: dir });
     expect(init.code, init.stderr).toBe(0);
-    const r = run('docker-compose', ['-p', 'pcconfig', 'config', '-q'], { cwd: dir });
+    const target = (parse(readFileSync(join(dir, 'phase-compose.yaml'), 'utf8')) as { target: { compose: string; engine: string } }).target;
+    const v = (cmd: string[]) => run(cmd[0]!, cmd.slice(1)).stdout.trim();
+    expect(target.compose).toBe(v([...composeArgv(), 'version', '--short']).replace(/^v/, '').replace(/-.*$/, ''));
+    expect(target.engine).toBe(v(['docker', 'version', '-f', '{{.Server.Version}}']).replace(/[-+].*$/, ''));
+    const doc = parse(readFileSync(join(dir, 'docker-compose.yml'), 'utf8')) as Doc;
+    expect(hasStartInterval(doc)).toBe(STACK === 'v2');
+    expect(doc.name !== undefined).toBe(STACK === 'v2');
+    const r = config(dir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
   });
@@ -38,6 +72,6 @@ describe('docker-compose config -q accepts', () => {
   it('and rejects a broken file (negative control)', () => {
     const dir = temp();
     writeFileSync(join(dir, 'docker-compose.yml'), 'services:\n  a:\n    image: x\n    depends_on: { b: { condition: done } }\n');
-    expect(run('docker-compose', ['config', '-q'], { cwd: dir }).code).not.toBe(0);
+    expect(config(dir).code).not.toBe(0);
   });
 });

@@ -7,24 +7,13 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose, composeDown, containerId, psql } from './helpers/docker.js';
-import { run, type RunResult } from './helpers/run.js';
+import { STACK_LABEL } from './helpers/compose.js';
+import { composeAsync, composeDown, containerId, psql } from './helpers/docker.js';
+import { run, runAsync, type RunResult } from './helpers/run.js';
 import { CLI, generateFixtureStack, type GeneratedStack } from './helpers/stack.js';
 
 const ORG = `Acme; rm -rf / O'Brien "Labs"`;
 const OTHER = 'Other Org';
-
-/** Like run(), without blocking the event loop (a long spawnSync starves vitest's worker RPC). */
-export function runAsync(cmd: string, args: string[], cwd?: string): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
 
 /** Adds a test-only `seed` task (a generic task with typed parameters) to the copied fixture spec. */
 export function augmentSpec(specFile: string): void {
@@ -42,18 +31,18 @@ export function augmentSpec(specFile: string): void {
   writeFileSync(specFile, s);
 }
 
-describe('phase-compose exec on the fixture stack', () => {
+describe(`phase-compose exec on the fixture stack ${STACK_LABEL}`, () => {
   let stack: GeneratedStack;
   let spec: string;
-  const cli = (args: string[]): Promise<RunResult> => runAsync('node', [CLI, '-f', spec, '-p', stack.project, ...args], stack.dir);
+  const cli = (args: string[]): Promise<RunResult> => runAsync('node', [CLI, '-f', spec, '-p', stack.project, ...args], { cwd: stack.dir });
   const count = (sql: string) => Number(psql(stack.project, sql)[0]![0]);
 
   beforeAll(async () => {
     stack = generateFixtureStack('exec');
     spec = join(stack.dir, 'phase-compose.yaml');
     augmentSpec(spec);
-    const up = compose(stack, ['up', '-d'], { FIXTURE_FAIL_MIGRATION: '', FIXTURE_SLOW_MIGRATION_S: '', FIXTURE_NEVER_HEALTHY: '' });
-    if (up.code !== 0) throw new Error(`docker-compose up -d failed:\n${up.stdout}\n${up.stderr}`);
+    const up = await composeAsync(stack, ['up', '-d'], { FIXTURE_FAIL_MIGRATION: '', FIXTURE_SLOW_MIGRATION_S: '', FIXTURE_NEVER_HEALTHY: '' });
+    if (up.code !== 0) throw new Error(`compose up -d failed:\n${up.stdout}\n${up.stderr}`);
     for (const [org, n] of [[ORG, 1_000_000], [OTHER, 20_000]] as const) {
       const r = await runAsync('docker', ['exec', containerId(stack.project, 'backend'), 'python', 'manage.py', 'seed_events', org, '--count', String(n), '--days', '60']);
       if (r.code !== 0) throw new Error(`seed_events failed: ${r.stdout}${r.stderr}`);

@@ -1,9 +1,11 @@
-// End-to-end: the generated fixture compose file on a real Docker Engine + Compose v1.29.
+// End-to-end: the generated fixture compose file on a real Docker Engine + Compose (the stack under test).
 //  (a) `up -d` runs the migrations to completion before backend and worker start; backend becomes healthy.
 //  (b) purge_app_logs deletes exactly the READ events older than the retention window, nothing else.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STACK, STACK_LABEL, composeArgv } from './helpers/compose.js';
 import {
   compose,
+  composeAsync,
   composeDown,
   containerId,
   dockerTimeNs,
@@ -16,14 +18,14 @@ import {
 import { run } from './helpers/run.js';
 import { generateFixtureStack, type GeneratedStack } from './helpers/stack.js';
 
-describe('fixture stack from the generated compose file', () => {
+describe(`fixture stack from the generated compose file ${STACK_LABEL}`, () => {
   let stack: GeneratedStack;
   let upOutput = '';
 
-  beforeAll(() => {
+  beforeAll(async () => {
     stack = generateFixtureStack('testbed');
     // Make sure no fault switch leaks in from the caller's environment.
-    const r = compose(stack, ['up', '-d'], {
+    const r = await composeAsync(stack, ['up', '-d'], {
       FIXTURE_FAIL_MIGRATION: '',
       FIXTURE_SLOW_MIGRATION_S: '',
       FIXTURE_NEVER_HEALTHY: '',
@@ -31,7 +33,7 @@ describe('fixture stack from the generated compose file', () => {
     upOutput = `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
     if (r.code !== 0) {
       const logs = compose(stack, ['logs', '--no-color', '--tail', '50']);
-      throw new Error(`docker-compose up -d failed: ${upOutput}\n--- logs ---\n${logs.stdout}${logs.stderr}`);
+      throw new Error(`compose up -d failed: ${upOutput}\n--- logs ---\n${logs.stdout}${logs.stderr}`);
     }
   });
 
@@ -74,6 +76,21 @@ describe('fixture stack from the generated compose file', () => {
     ]);
     expect(h.code, h.stderr).toBe(0);
     expect(JSON.parse(h.stdout)).toMatchObject({ status: 'alive' });
+  });
+
+  it('healthchecks probe every second while starting where the stack supports start_interval (Compose >= 2.20.2, Engine >= 25)', () => {
+    const hc = JSON.parse(run('docker', ['inspect', '-f', '{{json .Config.Healthcheck}}', containerId(stack.project, 'backend')]).stdout) as { StartInterval?: number; Interval?: number };
+    if (STACK === 'v2') expect(hc.StartInterval).toBe(1_000_000_000);
+    else expect(hc.StartInterval ?? 0).toBe(0);
+  });
+
+  it('carries the spec\'s name as the Compose project name where the stack reads a top-level name (v2)', () => {
+    const [cmd, ...pre] = composeArgv();
+    // No -p: the name comes from the file alone (Compose v1 takes the directory's name instead).
+    const r = run(cmd!, [...pre, '-f', stack.composeFile, 'config'], { cwd: stack.dir });
+    expect(r.code, r.stderr).toBe(0);
+    if (STACK === 'v2') expect(r.stdout).toMatch(/^name: fixture$/m);
+    else expect(r.stdout).not.toMatch(/^name:/m);
   });
 
   it('ran both migration phases: nothing pending, the post-deploy migration dropped the legacy column', () => {
@@ -145,11 +162,11 @@ describe('fixture stack from the generated compose file', () => {
   });
 });
 
-describe('fixture fault switches', () => {
-  it('FIXTURE_FAIL_MIGRATION=1 (+ FIXTURE_SLOW_MIGRATION_S=2): migrations exit 1 with the message, backend never starts', () => {
+describe(`fixture fault switches ${STACK_LABEL}`, () => {
+  it('FIXTURE_FAIL_MIGRATION=1 (+ FIXTURE_SLOW_MIGRATION_S=2): migrations exit 1 with the message, backend never starts', async () => {
     const stack = generateFixtureStack('faults');
     try {
-      const up = compose(stack, ['up', '-d'], {
+      const up = await composeAsync(stack, ['up', '-d'], {
         FIXTURE_FAIL_MIGRATION: '1',
         FIXTURE_SLOW_MIGRATION_S: '2',
         FIXTURE_NEVER_HEALTHY: '',

@@ -3,11 +3,14 @@
 // `status` and `down`.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { STACK_LABEL, composeArgv, containerNamePattern } from './helpers/compose.js';
 import { containerId, inspectState, uniqueProject } from './helpers/docker.js';
+import { runAsync } from './helpers/run.js';
+import { copyFixtureSpec } from './helpers/stack.js';
 
 const root = join(import.meta.dirname, '../..');
 const cli = join(root, 'dist/cli.js');
@@ -15,13 +18,13 @@ const projects: string[] = [];
 
 function stackDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pc-up-e2e-'));
-  for (const f of ['phase-compose.yaml', '.env']) cpSync(join(root, 'test/fixtures/stack', f), join(dir, f));
+  copyFixtureSpec(dir);
   return dir;
 }
-function up(dir: string, project: string, args: string[] = [], env: Record<string, string> = {}) {
+async function up(dir: string, project: string, args: string[] = [], env: Record<string, string> = {}) {
   if (!projects.includes(project)) projects.push(project);
-  const r = spawnSync('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', project, 'up', ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 280_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  const r = await runAsync('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', project, 'up', ...args], { env: { ...process.env, ...env } });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 /** Actions of the project's containers from Docker events: "service action". */
 function events(project: string, since: number): string[] {
@@ -36,12 +39,12 @@ afterAll(() => {
   }
 });
 
-describe('phase-compose up', () => {
-  it('happy path: pre migrations, then backend and worker, post after backend healthy; a second up skips migrations', () => {
+describe(`phase-compose up ${STACK_LABEL}`, () => {
+  it('happy path: pre migrations, then backend and worker, post after backend healthy; a second up skips migrations', async () => {
     const dir = stackDir();
     const p = uniqueProject('uphappy');
     const t = Date.now();
-    const r = up(dir, p);
+    const r = await up(dir, p);
     expect(r.code, r.err).toBe(0);
     const ev = events(p, t);
     const at = (x: string) => ev.indexOf(x);
@@ -54,16 +57,19 @@ describe('phase-compose up', () => {
     expect(existsSync(join(dir, 'backups'))).toBe(false);
 
     const t2 = Date.now();
-    const again = up(dir, p);
+    const again = await up(dir, p);
     expect(again.code, again.err).toBe(0);
     expect(again.out).toContain('no pre-deploy migrations pending; skipped');
     expect(events(p, t2).filter((l) => l.startsWith('migrations'))).toEqual([]);
   });
 
-  it('a failing migration: backend and worker never created, the report shows its error, the backup from before restores', () => {
+  it('a failing migration: backend and worker never created, the report shows its error, the backup from before restores', async () => {
     const dir = stackDir();
     const p = uniqueProject('upfail');
-    const pc = (...args: string[]) => spawnSync('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, ...args], { encoding: 'utf8', timeout: 280_000 });
+    const pc = async (...args: string[]) => {
+      const r = await runAsync('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, ...args]);
+      return { status: r.code, stdout: r.stdout, stderr: r.stderr };
+    };
     const psql = (sql: string) => {
       const id = spawnSync('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${p}`, '--filter', 'label=com.docker.compose.service=postgres'], { encoding: 'utf8' }).stdout.trim();
       const r = spawnSync('docker', ['exec', id, 'sh', '-c', 'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -At -v ON_ERROR_STOP=1 -c "$1"', 'sh', sql], { encoding: 'utf8' });
@@ -72,17 +78,18 @@ describe('phase-compose up', () => {
     };
     // Data that predates the attempt: the database runs (data services only) and holds a table.
     projects.push(p);
-    expect(pc('generate', '-q').status).toBe(0);
-    const compose = spawnSync('docker-compose', ['-p', p, '-f', join(dir, 'docker-compose.yml'), 'up', '-d', 'postgres', 'redis'], { cwd: dir, encoding: 'utf8' });
+    expect((await pc('generate', '-q')).status).toBe(0);
+    const [composeCmd, ...composePre] = composeArgv();
+    const compose = spawnSync(composeCmd!, [...composePre, '-p', p, '-f', join(dir, 'docker-compose.yml'), 'up', '-d', 'postgres', 'redis'], { cwd: dir, encoding: 'utf8' });
     expect(compose.status, compose.stderr).toBe(0);
     for (let i = 0; i < 60 && spawnSync('docker', ['exec', spawnSync('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${p}`, '--filter', 'label=com.docker.compose.service=postgres'], { encoding: 'utf8' }).stdout.trim(), 'pg_isready', '-h', '127.0.0.1'], { encoding: 'utf8' }).status !== 0; i++) spawnSync('sleep', ['1']);
     psql('CREATE TABLE precious (n int); INSERT INTO precious SELECT generate_series(1, 1234);');
 
     const t = Date.now();
-    const r = up(dir, p, [], { FIXTURE_FAIL_MIGRATION: '1' });
+    const r = await up(dir, p, [], { FIXTURE_FAIL_MIGRATION: '1' });
     expect(r.code).toBe(4);
     expect(r.err).toContain('fixture: migration failed on purpose');
-    expect(r.err).toMatch(/docker logs \S*migrations_1/);
+    expect(r.err).toMatch(new RegExp(`docker logs \\S*${containerNamePattern('migrations').source}`));
     expect(r.err).toContain('not started (they wait on migrations): backend, worker');
     const ev = events(p, t);
     expect(ev.filter((l) => /^(backend|worker) /.test(l))).toEqual([]);
@@ -91,22 +98,22 @@ describe('phase-compose up', () => {
 
     // The backup from before the attempt restores what was there.
     psql('DROP TABLE precious;');
-    const restored = pc('restore', join(dir, 'backups', dumps[0]!), '--yes');
+    const restored = await pc('restore', join(dir, 'backups', dumps[0]!), '--yes');
     expect(restored.status, restored.stderr).toBe(0);
     expect(psql('SELECT count(*) FROM precious')).toBe('1234');
   });
 
-  it('a service that never turns healthy: stops at the timeout with the health log', () => {
+  it('a service that never turns healthy: stops at the timeout with the health log', async () => {
     const dir = stackDir();
     const p = uniqueProject('upsick');
-    const r = up(dir, p, ['--timeout', '25s'], { FIXTURE_NEVER_HEALTHY: '1' });
+    const r = await up(dir, p, ['--timeout', '50s'], { FIXTURE_NEVER_HEALTHY: '1' });
     expect(r.code).toBe(5);
     expect(r.err).toContain('backend');
     expect(r.err).toMatch(/health log|last healthcheck run/);
     expect(r.err).toContain('503');
   });
 
-  it('a usage error after the first batch\'s Compose was spawned exits 2 and leaves no Compose waiting', () => {
+  it('a usage error after the first batch\'s Compose was spawned exits 2 and leaves no Compose waiting', async () => {
     const dir = stackDir();
     const p = uniqueProject('upusage');
     const t = Date.now();
@@ -127,7 +134,7 @@ describe('phase-compose up', () => {
     const exited = new Promise<number>((res) => first.on('exit', (c) => res(c ?? -1)));
     await new Promise((res) => setTimeout(res, 1500));
     const t = Date.now();
-    const second = up(dir, p);
+    const second = await up(dir, p);
     expect(Date.now() - t).toBeLessThan(5000);
     expect(second.code).toBe(6);
     expect(second.err).toContain('another phase-compose up is running');
@@ -159,52 +166,52 @@ describe('phase-compose up', () => {
     expect(inspectState(containerId(p, 'migrations')).Running).toBe(true);
   });
 
-  it('migrate, status and down: phases alone, pending per phase, containers and volumes removed as asked', () => {
+  it('migrate, status and down: phases alone, pending per phase, containers and volumes removed as asked', async () => {
     const dir = stackDir();
     const p = uniqueProject('migrate');
     projects.push(p);
-    const pc = (...args: string[]) => {
-      const r = spawnSync('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, ...args], { encoding: 'utf8', timeout: 280_000 });
-      return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+    const pc = async (...args: string[]) => {
+      const r = await runAsync('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, ...args]);
+      return { code: r.code, out: r.stdout, err: r.stderr };
     };
     type Row = { service: string; role: string; state: string; pending?: boolean };
-    const status = (): Record<string, Row> => {
-      const r = pc('status', '--json');
+    const status = async (): Promise<Record<string, Row>> => {
+      const r = await pc('status', '--json');
       expect(r.code, r.err).toBe(0);
       return Object.fromEntries((JSON.parse(r.out) as { services: Row[] }).services.map((x) => [x.service, x]));
     };
     const t = Date.now();
-    const pre = pc('migrate', '--phase', 'pre');
+    const pre = await pc('migrate', '--phase', 'pre');
     expect(pre.code, pre.err).toBe(0);
     expect(pre.out).toContain(`migrate ${p}: ready`);
     expect(events(p, t).filter((l) => /^(backend|worker|migrations-post) /.test(l))).toEqual([]);
-    let s = status();
+    let s = await status();
     expect(s.migrations).toMatchObject({ role: 'migrations (pre)', state: 'exited (0)', pending: false });
     expect(s['migrations-post']).toMatchObject({ role: 'migrations (post)', state: 'not created' });
     expect(s.backend!.state).toBe('not created');
     expect(s.postgres!.state).toBe('running');
 
     // The post phase's own check says it is pending, until it ran.
-    const post = pc('migrate', '--phase', 'post');
+    const post = await pc('migrate', '--phase', 'post');
     expect(post.code, post.err).toBe(0);
-    expect(status()['migrations-post']).toMatchObject({ state: 'exited (0)', pending: false });
-    const again = pc('migrate');
+    expect((await status())['migrations-post']).toMatchObject({ state: 'exited (0)', pending: false });
+    const again = await pc('migrate');
     expect(again.code, again.err).toBe(0);
     expect(again.out).toContain('no pre-deploy migrations pending; skipped');
     expect(again.out).toContain('no post-deploy migrations pending; skipped');
 
-    const table = pc('status');
+    const table = await pc('status');
     expect(table.out).toMatch(/^SERVICE +ROLE +CONTAINER +STATE +HEALTH +SINCE +PENDING$/m);
     expect(table.out).toMatch(/^postgres +data +\S+ +running +healthy /m);
 
     const volumes = () => spawnSync('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${p}`], { encoding: 'utf8' }).stdout.trim();
     const containers = () => spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${p}`], { encoding: 'utf8' }).stdout.trim();
-    expect(pc('down').code).toBe(0);
+    expect((await pc('down')).code).toBe(0);
     expect(containers()).toBe('');
     expect(volumes()).not.toBe('');
-    s = status();
+    s = await status();
     expect(s.postgres!.state).toBe('not created');
-    expect(pc('down', '-v').code).toBe(0);
+    expect((await pc('down', '-v')).code).toBe(0);
     expect(volumes()).toBe('');
   });
 });

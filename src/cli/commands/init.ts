@@ -12,7 +12,9 @@ import validate from '../../spec/generated/validate-spec.js';
 import schema from '../../../schema/phase-compose.schema.json' with { type: 'json' };
 import { CliError, ExitCode, SpecError } from '../../util/errors.js';
 import { backupFile, displayPath, writeFileAtomic } from '../../util/fs.js';
+import { shQuote } from '../../util/shell.js';
 import type { Io } from '../io.js';
+import { selfCommand } from '../invocation.js';
 
 export type InitArgs = {
   dir: string;
@@ -159,7 +161,7 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
   if (kept.length) io.out(`kept existing secrets from .env: ${kept.join(', ')}`);
   for (const w of rendered.warnings) io.err(`warning: ${w}`);
   io.out('');
-  io.out(`Next: cd ${show(dir)} && phase-compose up`);
+  io.out(`Next: cd ${shQuote(show(dir))} && ${selfCommand(process.argv[1] ?? 'phase-compose', process.env.PATH)} up`);
   return ExitCode.ok;
 }
 

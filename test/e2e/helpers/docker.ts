@@ -1,7 +1,8 @@
 // Docker / Compose helpers for the end-to-end tests. Every stack gets a unique project name and is torn down
 // (containers, networks AND volumes) by composeDown(), which must run in afterAll/finally.
 import { randomBytes } from 'node:crypto';
-import { mustRun, run, type RunResult } from './run.js';
+import { composeArgv } from './compose.js';
+import { mustRun, run, runAsync, type RunResult } from './run.js';
 
 export const FIXTURE_IMAGES = [
   'phase-compose-fixture-postgres:latest',
@@ -25,11 +26,22 @@ export interface Stack {
   composeFile: string;
 }
 
-/** docker-compose -p <project> -f <file> --project-directory <dir> ...args; extraEnv is added to the environment. */
+/** <compose> -p <project> -f <file> --project-directory <dir> ...args; extraEnv is added to the environment. */
 export function compose(stack: Stack, args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): RunResult {
+  const [cmd, ...pre] = composeArgv();
   return run(
-    'docker-compose',
-    ['-p', stack.project, '-f', stack.composeFile, '--project-directory', stack.dir, ...args],
+    cmd!,
+    [...pre, '-p', stack.project, '-f', stack.composeFile, '--project-directory', stack.dir, ...args],
+    { cwd: stack.dir, env: { ...process.env, ...extraEnv } },
+  );
+}
+
+/** compose(), without blocking the test worker (for `up -d` and anything else that can take a minute). */
+export function composeAsync(stack: Stack, args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  const [cmd, ...pre] = composeArgv();
+  return runAsync(
+    cmd!,
+    [...pre, '-p', stack.project, '-f', stack.composeFile, '--project-directory', stack.dir, ...args],
     { cwd: stack.dir, env: { ...process.env, ...extraEnv } },
   );
 }

@@ -1,5 +1,5 @@
 // Run a command synchronously and capture its output (no shell, argv only).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 export interface RunResult {
   code: number;
@@ -38,4 +38,22 @@ export function mustRun(cmd: string, args: readonly string[], opts: RunOptions =
     );
   }
   return r;
+}
+
+/**
+ * Like run(), but without blocking the test worker: a test body that blocks in spawnSync for over a
+ * minute starves vitest's worker RPC ("Timeout calling onTaskUpdate") and ends the whole run.
+ */
+export function runAsync(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, [...args], { cwd: opts.cwd, env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 280_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (e) => resolve({ code: 127, stdout, stderr: `${stderr}${String(e)}` }));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    if (opts.input !== undefined) child.stdin.end(opts.input);
+    else child.stdin.end();
+  });
 }

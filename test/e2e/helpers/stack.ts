@@ -1,9 +1,10 @@
 // The fixture stack: copy test/fixtures/stack (spec + .env) to a temp dir and generate its compose file there
 // with the real CLI (node dist/cli.js generate), so every test runs the generator's actual output.
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { retarget } from './compose.js';
 import { uniqueProject, type Stack } from './docker.js';
 import { mustRun } from './run.js';
 
@@ -16,13 +17,20 @@ export interface GeneratedStack extends Stack {
   cleanup(): void;
 }
 
+/** Writes the fixture spec (targeted at the stack under test) and its .env into `dir`; returns the spec's path. */
+export function copyFixtureSpec(dir: string): string {
+  const spec = join(dir, 'phase-compose.yaml');
+  writeFileSync(spec, retarget(readFileSync(join(FIXTURE_STACK_DIR, 'phase-compose.yaml'), 'utf8')));
+  cpSync(join(FIXTURE_STACK_DIR, '.env'), join(dir, '.env'));
+  return spec;
+}
+
 export function generateFixtureStack(label: string): GeneratedStack {
   if (!existsSync(CLI)) {
     throw new Error(`${CLI} is missing: run \`npm run build\` before the e2e tests`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'phase-compose-e2e-'));
-  cpSync(join(FIXTURE_STACK_DIR, 'phase-compose.yaml'), join(dir, 'phase-compose.yaml'));
-  cpSync(join(FIXTURE_STACK_DIR, '.env'), join(dir, '.env'));
+  copyFixtureSpec(dir);
   const composeFile = join(dir, 'docker-compose.yml');
   mustRun('node', [CLI, 'generate', '-q', '-f', join(dir, 'phase-compose.yaml'), '-o', composeFile], { cwd: dir });
   if (!existsSync(composeFile)) throw new Error(`generate did not write ${composeFile}`);

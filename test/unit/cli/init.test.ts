@@ -32,7 +32,7 @@ describe('init', () => {
     for (const s of secrets) expect(compose).not.toContain(s);
     expect(composeSpecErrors(parse(compose))).toEqual([]);
     expect(readFileSync(join(dir, 'phase-compose.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=.*schema\/phase-compose\.schema\.json\n/);
-    expect(out.at(-1)).toMatch(/phase-compose up$/);
+    expect(out.at(-1)).toMatch(/^Next: cd \S+ && \S.* up$/m);
   });
 
   it('has the services of Phase\'s official file, healthchecks, and no trust auth', async () => {

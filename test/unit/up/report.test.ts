@@ -32,6 +32,20 @@ describe('failureReport', () => {
     expect(text).toContain('    (no output)');
   });
 
+  it('adds our own newest probe result when Docker\'s health log says something older', () => {
+    const facts = {
+      service: 'backend', container: 'fx-backend-1', what: 'not healthy after 25s', logs: '', blocked: [], kept: true,
+      healthLog: [{ exitCode: 7, output: 'curl: (7) Failed to connect\n', start: 't1' }],
+    };
+    expect(failureReport({ ...facts, probeOutput: 'curl: (22) The requested URL returned error: 503\n' })).toContain(
+      '    [exit 7 at t1] curl: (7) Failed to connect\n  last healthcheck run:\n    curl: (22) The requested URL returned error: 503',
+    );
+    // The same result twice is shown once.
+    expect(failureReport({ ...facts, probeOutput: 'curl: (7) Failed to connect' })).not.toContain('last healthcheck run');
+    // No Docker log at all: the probe alone.
+    expect(failureReport({ ...facts, healthLog: [], probeOutput: 'boom' })).toContain('  last healthcheck run:\n    boom');
+  });
+
   it('keeps the last lines only', () => {
     expect(lastLines(Array.from({ length: 60 }, (_, i) => `l${i}`).join('\n'), 50).split('\n')).toHaveLength(50);
   });
