@@ -1,7 +1,8 @@
 // Proxy spec → nginx config text. Pure; `generate` writes it beside the compose file.
 import type { ProxySpec } from '../spec/types.js';
+import { nginxCidr, nginxHeaderWord, nginxPath } from './values.js';
 
-/** Renders the nginx server config for the proxy. */
+/** Renders the nginx server config for the proxy. Throws on a value it cannot write safely (the spec checks catch them first). */
 export function renderNginx(p: ProxySpec, specPath: string): string {
   const mode = p.client_ip ?? { mode: 'direct' as const };
   const L: string[] = [
@@ -22,9 +23,10 @@ export function renderNginx(p: ProxySpec, specPath: string): string {
   } else {
     const header = mode.mode === 'cloudflare' ? 'CF-Connecting-IP' : mode.mode === 'header' ? mode.header : undefined;
     if (header && mode.mode !== 'direct') {
-      L.push(`# Trust ${header} only from these proxies; the realip module rewrites $remote_addr.`);
-      for (const cidr of mode.trusted ?? []) L.push(`set_real_ip_from ${cidr};`);
-      L.push(`real_ip_header ${header};`, 'real_ip_recursive on;');
+      const word = nginxHeaderWord(header);
+      L.push(`# Trust ${word} only from these proxies; the realip module rewrites $remote_addr.`);
+      for (const cidr of mode.trusted ?? []) L.push(`set_real_ip_from ${nginxCidr(cidr)};`);
+      L.push(`real_ip_header ${word};`, 'real_ip_recursive on;');
     } else {
       L.push('# Direct: the client is the socket address; incoming X-Real-IP / X-Forwarded-For are replaced.');
     }
@@ -64,6 +66,8 @@ export function renderNginx(p: ProxySpec, specPath: string): string {
   L.push('    server_name _;', '    client_max_body_size 10m;');
   for (const r of p.routes) {
     const [service, port] = r.to.split(':');
+    if (!/^[a-z0-9][a-z0-9_-]*$/.test(service ?? '') || !/^[0-9]+$/.test(port ?? '')) throw new Error(`refusing to write route target ${JSON.stringify(r.to)} into the nginx config`);
+    nginxPath(r.path);
     const prefix = r.path.endsWith('/') ? r.path : `${r.path}/`;
     L.push('', `    location ${r.path} {`, `        set $upstream http://${service}:${port};`);
     if (r.strip && r.path !== '/') L.push(`        rewrite ^${escapeRegex(prefix)}(.*)$ /$1 break;`);
