@@ -4,20 +4,9 @@ import schema from '../../../schema/phase-compose.schema.json' with { type: 'jso
 import { renderNginx } from '../../../src/proxy/nginx.js';
 import { HEADER_NAME, ROUTE_PATH, isCidr, nginxHeaderWord } from '../../../src/proxy/values.js';
 import type { ProxySpec } from '../../../src/spec/types.js';
-import { problemsOf, specOf, y } from '../helpers.js';
+import { problemsOf, proxySpecYaml, specOf } from '../helpers.js';
 
-/** A spec with a proxy, its client_ip and one route path given as YAML text. */
-const spec = (clientIp: string, path = '/') => y`
-  name: demo
-  services:
-    web: { image: app:1 }
-  proxy:
-    image: nginx:1
-    config: nginx.conf
-    client_ip: ${clientIp}
-    routes:
-      - { path: ${path}, to: "web:80" }
-`;
+const spec = proxySpecYaml;
 const proxy = (over: Partial<ProxySpec> = {}): ProxySpec => ({
   image: 'nginx:1', config: 'nginx/default.conf', routes: [{ path: '/', to: 'web:80' }], ...over,
 });
