@@ -5,6 +5,7 @@ import { formatDuration, parseDuration } from '../util/duration.js';
 import { buildGraph, migrationsName, postMigrationsName, proxyName, scheduledName, type GraphNode } from './graph.js';
 import { composeHealthcheck, timing, type ComposeHealthcheck } from './healthcheck.js';
 import { features, type Features } from './target.js';
+import { composeEscape } from '../util/shell.js';
 import { renderTaskArgv } from './task.js';
 
 export type ComposeService = {
@@ -75,6 +76,10 @@ export function namedVolume(v: string): string | undefined {
   const src = v.split(':')[0]!;
   return v.includes(':') && !/^[./~]/.test(src) && !src.includes('/') && !src.startsWith('$') ? src : undefined;
 }
+
+// `$` rule: values written in Compose's own terms (image, command, environment, volumes, ...) go out as
+// written, so Compose interpolates `${VAR}`; values phase-compose gives meaning to (task argv and params,
+// files it writes and mounts) must reach the container verbatim, so their `$` is written `$$`.
 
 /** Generates the Compose model from a validated spec. */
 export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}): GenerateResult {
@@ -188,8 +193,10 @@ export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}
   if (spec.proxy) {
     const p = spec.proxy;
     const name = proxyName(spec);
-    const volumes = [`${rel(p.config)}:/etc/nginx/conf.d/default.conf:ro`];
-    if (p.tls) volumes.push(`${rel(p.tls.cert)}:/etc/nginx/tls/cert.pem:ro`, `${rel(p.tls.key)}:/etc/nginx/tls/key.pem:ro`);
+    // The config file is the one `generate` writes; the TLS files are named the same way: mounted verbatim.
+    const file = (path: string) => composeEscape(rel(path));
+    const volumes = [`${file(p.config)}:/etc/nginx/conf.d/default.conf:ro`];
+    if (p.tls) volumes.push(`${file(p.tls.cert)}:/etc/nginx/tls/cert.pem:ro`, `${file(p.tls.key)}:/etc/nginx/tls/key.pem:ro`);
     const hc = p.healthcheck
       ? composeHealthcheck(p.healthcheck, f, warn, 'proxy.healthcheck')
       : composeHealthcheck({ http: { port: 8080, path: '/nginx-health' } }, f, warn, 'proxy.healthcheck');
@@ -232,9 +239,12 @@ export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}
   return { compose, warnings, features: f };
 }
 
-/** The scheduled retention service: runs the task's argv every N seconds, forever, without building a shell string. */
+/**
+ * The scheduled retention service: runs the task's argv every N seconds, forever, without building a
+ * shell string. The argv is `$`-escaped: it must reach the container exactly as `phase-compose exec` runs it.
+ */
 export function scheduledJob(task: TaskSpec, params: Record<string, string | number | boolean>, everySeconds: number): Pick<ComposeService, 'entrypoint' | 'command'> {
-  const argv = renderTaskArgv(task, params);
+  const argv = renderTaskArgv(task, params).map(composeEscape);
   // The loop script is fixed; the task's argv reaches it as "$@", word for word.
   const loop = `while :; do echo "[$$(date -u +%FT%TZ)] running: $$*"; "$$@" || echo "[$$(date -u +%FT%TZ)] exited with $$?"; sleep ${everySeconds}; done`;
   return { entrypoint: ['/bin/sh', '-c', loop, 'schedule'], command: argv };
