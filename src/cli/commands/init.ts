@@ -61,7 +61,7 @@ const usage = (message: string, hint?: string) => new CliError(message, { exitCo
  */
 export function clientIpChoice(mode: string, header: string | undefined, trusted: readonly string[] | undefined): ClientIpChoice {
   const ranges = [...(trusted ?? [])];
-  for (const r of ranges) if (!isCidr(r)) throw usage(`--trusted "${r}" is not a CIDR range`, CIDR_HINT);
+  for (const r of ranges) if (!isCidr(r)) throw usage(`--trusted ${JSON.stringify(r)} is not a CIDR range`, CIDR_HINT);
   if (header !== undefined && mode !== 'header') throw usage('--proxy-header needs --client-ip header');
   if (mode === 'direct') {
     if (ranges.length) throw usage('--trusted needs --client-ip cloudflare or --client-ip header: in direct mode no proxy is trusted', 'add --client-ip cloudflare (Cloudflare\'s ranges) or --client-ip header (your proxy\'s)');
@@ -70,7 +70,7 @@ export function clientIpChoice(mode: string, header: string | undefined, trusted
   if (mode === 'cloudflare') return ranges.length ? { mode, trusted: ranges } : { mode };
   if (mode === 'header') {
     const h = header ?? 'X-Forwarded-For';
-    if (!HEADER_NAME.test(h)) throw usage(`--proxy-header "${h}" is not an HTTP header name`, HEADER_HINT);
+    if (!HEADER_NAME.test(h)) throw usage(`--proxy-header ${JSON.stringify(h)} is not an HTTP header name`, HEADER_HINT);
     if (!ranges.length) throw usage('--client-ip header needs --trusted <cidr> (the proxy ranges allowed to set the header)');
     return { mode, header: h, trusted: ranges };
   }
@@ -106,7 +106,10 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
     tls = 'none';
   }
 
-  // Target versions: flags, else what is installed, else a safe default.
+  // Target versions: flags, else what is installed, else a safe default. Checked: they are written into the spec.
+  for (const [flag, v] of [['--compose-version', args.composeVersion], ['--engine-version', args.engineVersion]] as const) {
+    if (v !== undefined && !/^[0-9]+(\.[0-9]+){0,2}$/.test(v)) throw usage(`${flag} ${JSON.stringify(v)} is not a version`, 'give a version such as 2.20.2 or 1.29');
+  }
   const compose = args.composeVersion ?? detectCompose()?.version ?? '2.20.2';
   const engine = args.engineVersion ?? detectEngine() ?? '20.10';
 

@@ -49,7 +49,7 @@ describe('init --client-ip and --trusted', () => {
     ['10.0.0.0/33', 'header'],
     ['example.com', 'cloudflare'],
   ] as const)('--trusted %j (%s) is a usage error; nothing is written', async (range, clientIp) => {
-    expect(await usageError({ clientIp, trusted: ['10.0.0.0/8', range] })).toBe(`--trusted "${range}" is not a CIDR range`);
+    expect(await usageError({ clientIp, trusted: ['10.0.0.0/8', range] })).toBe(`--trusted ${JSON.stringify(range)} is not a CIDR range`);
   });
 
   it('--proxy-header that is not a header name, or without header mode, is a usage error', async () => {
@@ -64,5 +64,11 @@ describe('init --client-ip and --trusted', () => {
     expect(clientIpChoice('header', undefined, ['::1'])).toEqual({ mode: 'header', header: 'X-Forwarded-For', trusted: ['::1'] });
     expect(() => clientIpChoice('header', undefined, [])).toThrow(/needs --trusted/);
     expect(() => clientIpChoice('bogus', undefined, [])).toThrow(/is not one of/);
+  });
+});
+
+describe('init: other flags written into the spec', () => {
+  it.each(['composeVersion', 'engineVersion'] as const)('%s that is not a version is a usage error (it would inject YAML)', async (flag) => {
+    expect(await usageError({ [flag]: '1.29"\noutput: "/etc/cron.d/x' })).toBe(`--${flag === 'composeVersion' ? 'compose' : 'engine'}-version "1.29\\"\\noutput: \\"/etc/cron.d/x" is not a version`);
   });
 });
