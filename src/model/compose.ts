@@ -5,8 +5,8 @@ import { formatDuration, parseDuration } from '../util/duration.js';
 import { buildGraph, migrationsName, postMigrationsName, proxyName, scheduledName, type GraphNode } from './graph.js';
 import { composeHealthcheck, timing, type ComposeHealthcheck } from './healthcheck.js';
 import { features, type Features } from './target.js';
-import { composeEscape } from '../util/shell.js';
 import { renderTaskArgv } from './task.js';
+import { composeEscape } from '../util/shell.js';
 
 export type ComposeService = {
   image?: string;
@@ -77,9 +77,7 @@ export function namedVolume(v: string): string | undefined {
   return v.includes(':') && !/^[./~]/.test(src) && !src.includes('/') && !src.startsWith('$') ? src : undefined;
 }
 
-// `$` rule: values written in Compose's own terms (image, command, environment, volumes, ...) go out as
-// written, so Compose interpolates `${VAR}`; values phase-compose gives meaning to (task argv and params,
-// files it writes and mounts) must reach the container verbatim, so their `$` is written `$$`.
+// `$` rule (README, "The deployment spec"): Compose-terms values (image, command, environment, ...) go out as written, so `${VAR}` interpolates; values phase-compose gives meaning to (task argv and params, files it writes) reach the container verbatim: `$` → `$$`.
 
 /** Generates the Compose model from a validated spec. */
 export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}): GenerateResult {

@@ -74,7 +74,7 @@ export function clientIpChoice(mode: string, header: string | undefined, trusted
     if (!ranges.length) throw usage('--client-ip header needs --trusted <cidr> (the proxy ranges allowed to set the header)');
     return { mode, header: h, trusted: ranges };
   }
-  throw usage(`--client-ip "${String(mode)}" is not one of direct, cloudflare, header`);
+  throw usage(`--client-ip ${JSON.stringify(mode)} is not one of direct, cloudflare, header`);
 }
 
 /** Runs init; returns the exit code. */
