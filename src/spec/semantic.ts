@@ -172,6 +172,9 @@ export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
     (ci.trusted ?? []).forEach((c, i) => {
       if (!isCidr(c)) err(['proxy', 'client_ip', 'trusted', i], `${JSON.stringify(c)} is not a CIDR range`, CIDR_HINT);
     });
+    if (ci.mode === 'cloudflare' && !ci.trusted?.length) {
+      warn(['proxy', 'client_ip'], 'cloudflare mode without trusted ranges: nginx takes CF-Connecting-IP from anyone who reaches it, so clients can forge their IP', 'list Cloudflare\'s ranges (https://www.cloudflare.com/ips/) in trusted, or accept connections from Cloudflare alone');
+    }
   }
 
   // Jobs nothing waits for.

@@ -11,7 +11,7 @@ import { checkSpecText } from '../../spec/check.js';
 import validate from '../../spec/generated/validate-spec.js';
 import schema from '../../../schema/phase-compose.schema.json' with { type: 'json' };
 import { CIDR_HINT, HEADER_HINT, HEADER_NAME, isCidr } from '../../proxy/values.js';
-import { CliError, ExitCode, SpecError } from '../../util/errors.js';
+import { CliError, ExitCode, SpecError, formatProblem } from '../../util/errors.js';
 import { backupFile, displayPath, writeFileAtomic } from '../../util/fs.js';
 import type { Io } from '../io.js';
 
@@ -180,6 +180,7 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
     }
   }
   if (kept.length) io.out(`kept existing secrets from .env: ${kept.join(', ')}`);
+  for (const w of checked.problems) io.err(formatProblem(w));
   for (const w of rendered.warnings) io.err(`warning: ${w}`);
   io.out('');
   io.out(`Next: cd ${show(dir)} && phase-compose up`);

@@ -32,6 +32,13 @@ describe('init --client-ip and --trusted', () => {
     expect(spec.proxy.client_ip).toEqual({ mode: 'cloudflare', trusted: ['173.245.48.0/20', '2400:cb00::/32'] });
   });
 
+  it('cloudflare without --trusted: written, with a warning that the header can be forged', async () => {
+    const dir = fresh();
+    const err: string[] = [];
+    expect(await runInit({ ...base, dir, clientIp: 'cloudflare' }, { ...io, err: (l: string) => err.push(l) })).toBe(0);
+    expect(err.join('\n')).toMatch(/^phase-compose\.yaml:\d+:\d+: warning: proxy\.client_ip: cloudflare mode without trusted ranges/m);
+  });
+
   it('header mode writes the header and ranges', async () => {
     const dir = fresh();
     expect(await runInit({ ...base, dir, clientIp: 'header', proxyHeader: 'X-Real-IP', trusted: ['10.0.0.0/8'] }, io)).toBe(0);

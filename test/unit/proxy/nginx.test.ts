@@ -84,6 +84,13 @@ describe('spec checks on values written into the nginx config: located errors wi
     expect(problemsOf(spec('{ mode: direct }', p))).toEqual([expect.stringContaining('error: proxy.routes[0].path:')]);
   });
 
+  it('cloudflare mode without trusted ranges is a warning (the header can be forged); with them, none', () => {
+    expect(problemsOf(spec('{ mode: cloudflare }'))).toEqual([
+      "spec.yaml:7:3: warning: proxy.client_ip: cloudflare mode without trusted ranges: nginx takes CF-Connecting-IP from anyone who reaches it, so clients can forge their IP\n    hint: list Cloudflare's ranges (https://www.cloudflare.com/ips/) in trusted, or accept connections from Cloudflare alone",
+    ]);
+    expect(problemsOf(spec('{ mode: cloudflare, trusted: ["173.245.48.0/20"] }'))).toEqual([]);
+  });
+
   it('a header name that is not a token', () => {
     const problems = problemsOf(spec('{ mode: header, header: "X-Forwarded-For; include x", trusted: ["10.0.0.0/8"] }'));
     expect(problems).toEqual([
