@@ -25,10 +25,11 @@ export function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
-export type ClientIpChoice = { mode: 'direct' } | { mode: 'cloudflare' } | { mode: 'header'; header: string; trusted: string[] };
+export type ClientIpChoice = { mode: 'direct' } | { mode: 'cloudflare'; trusted?: string[] } | { mode: 'header'; header: string; trusted: string[] };
 
-/** The spec's `client_ip:` value for a choice, as inline YAML. */
+/** The spec's `client_ip:` value for a choice, as inline YAML (every value quoted). */
 export function clientIpYaml(c: ClientIpChoice): string {
-  if (c.mode === 'header') return `{ mode: header, header: ${c.header}, trusted: [${c.trusted.map((t) => JSON.stringify(t)).join(', ')}] }`;
-  return `{ mode: ${c.mode} }`;
+  const trusted = c.mode !== 'direct' && c.trusted?.length ? `, trusted: [${c.trusted.map((t) => JSON.stringify(t)).join(', ')}]` : '';
+  if (c.mode === 'header') return `{ mode: header, header: ${JSON.stringify(c.header)}${trusted} }`;
+  return `{ mode: ${c.mode}${trusted} }`;
 }

@@ -6,6 +6,7 @@ import { buildGraph, migrationsName, postMigrationsName, proxyName, scheduledNam
 import { composeHealthcheck, timing, type ComposeHealthcheck } from './healthcheck.js';
 import { features, type Features } from './target.js';
 import { renderTaskArgv } from './task.js';
+import { composeEscape } from '../util/shell.js';
 
 export type ComposeService = {
   image?: string;
@@ -75,6 +76,8 @@ export function namedVolume(v: string): string | undefined {
   const src = v.split(':')[0]!;
   return v.includes(':') && !/^[./~]/.test(src) && !src.includes('/') && !src.startsWith('$') ? src : undefined;
 }
+
+// `$` rule (README, "The deployment spec"): Compose-terms values (image, command, environment, ...) go out as written, so `${VAR}` interpolates; values phase-compose gives meaning to (task argv and params, files it writes) reach the container verbatim: `$` → `$$`.
 
 /** Generates the Compose model from a validated spec. */
 export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}): GenerateResult {
@@ -188,8 +191,10 @@ export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}
   if (spec.proxy) {
     const p = spec.proxy;
     const name = proxyName(spec);
-    const volumes = [`${rel(p.config)}:/etc/nginx/conf.d/default.conf:ro`];
-    if (p.tls) volumes.push(`${rel(p.tls.cert)}:/etc/nginx/tls/cert.pem:ro`, `${rel(p.tls.key)}:/etc/nginx/tls/key.pem:ro`);
+    // The config file is the one `generate` writes; the TLS files are named the same way: mounted verbatim.
+    const file = (path: string) => composeEscape(rel(path));
+    const volumes = [`${file(p.config)}:/etc/nginx/conf.d/default.conf:ro`];
+    if (p.tls) volumes.push(`${file(p.tls.cert)}:/etc/nginx/tls/cert.pem:ro`, `${file(p.tls.key)}:/etc/nginx/tls/key.pem:ro`);
     const hc = p.healthcheck
       ? composeHealthcheck(p.healthcheck, f, warn, 'proxy.healthcheck')
       : composeHealthcheck({ http: { port: 8080, path: '/nginx-health' } }, f, warn, 'proxy.healthcheck');
@@ -232,9 +237,12 @@ export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}
   return { compose, warnings, features: f };
 }
 
-/** The scheduled retention service: runs the task's argv every N seconds, forever, without building a shell string. */
+/**
+ * The scheduled retention service: runs the task's argv every N seconds, forever, without building a
+ * shell string. The argv is `$`-escaped: it must reach the container exactly as `phase-compose exec` runs it.
+ */
 export function scheduledJob(task: TaskSpec, params: Record<string, string | number | boolean>, everySeconds: number): Pick<ComposeService, 'entrypoint' | 'command'> {
-  const argv = renderTaskArgv(task, params);
+  const argv = renderTaskArgv(task, params).map(composeEscape);
   // The loop script is fixed; the task's argv reaches it as "$@", word for word.
   const loop = `while :; do echo "[$$(date -u +%FT%TZ)] running: $$*"; "$$@" || echo "[$$(date -u +%FT%TZ)] exited with $$?"; sleep ${everySeconds}; done`;
   return { entrypoint: ['/bin/sh', '-c', loop, 'schedule'], command: argv };

@@ -2,6 +2,7 @@
 import { buildGraph, findCycle, migrationsName, postMigrationsName, proxyName, scheduledName } from '../model/graph.js';
 import type { DeploymentSpec, TaskSpec } from './types.js';
 import { closest } from './schema-errors.js';
+import { CIDR_HINT, isCidr } from '../proxy/values.js';
 
 /** A problem whose place is a key path (mapped to line:col by the loader). */
 export type RawProblem = {
@@ -164,6 +165,17 @@ export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
   };
   for (const [name, s] of Object.entries(spec.services)) checkPorts(s.ports, ['services', name, 'ports'], s.replicas ?? 1);
   if (spec.proxy) checkPorts(spec.proxy.ports, ['proxy', 'ports']);
+
+  // Values written into the nginx config (route paths and header names are checked by the schema).
+  const ci = spec.proxy?.client_ip;
+  if (ci && ci.mode !== 'direct') {
+    (ci.trusted ?? []).forEach((c, i) => {
+      if (!isCidr(c)) err(['proxy', 'client_ip', 'trusted', i], `${JSON.stringify(c)} is not a CIDR range`, CIDR_HINT);
+    });
+    if (ci.mode === 'cloudflare' && !ci.trusted?.length) {
+      warn(['proxy', 'client_ip'], 'cloudflare mode without trusted ranges: nginx takes CF-Connecting-IP from anyone who reaches it, so clients can forge their IP', 'list Cloudflare\'s ranges (https://www.cloudflare.com/ips/) in trusted, or accept connections from Cloudflare alone');
+    }
+  }
 
   // Jobs nothing waits for.
   for (const node of graph.nodes.values()) {

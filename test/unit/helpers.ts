@@ -23,3 +23,18 @@ export function y(strings: TemplateStringsArray, ...values: unknown[]): string {
   const indent = Math.min(...text.split('\n').filter((l) => l.trim()).map((l) => /^ */.exec(l)![0].length));
   return text.split('\n').map((l) => l.slice(indent)).join('\n');
 }
+
+/** A small spec with a proxy; its client_ip and one route path given as YAML text. */
+export function proxySpecYaml(clientIp = '{ mode: direct }', path = '/'): string {
+  return y`
+    name: demo
+    services:
+      web: { image: app:1 }
+    proxy:
+      image: nginx:1
+      config: nginx.conf
+      client_ip: ${clientIp}
+      routes:
+        - { path: ${path}, to: "web:80" }
+  `;
+}

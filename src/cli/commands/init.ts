@@ -10,7 +10,8 @@ import { renderOutputs } from '../../model/outputs.js';
 import { checkSpecText } from '../../spec/check.js';
 import validate from '../../spec/generated/validate-spec.js';
 import schema from '../../../schema/phase-compose.schema.json' with { type: 'json' };
-import { CliError, ExitCode, SpecError } from '../../util/errors.js';
+import { CIDR_HINT, HEADER_HINT, HEADER_NAME, isCidr } from '../../proxy/values.js';
+import { CliError, ExitCode, SpecError, formatProblem } from '../../util/errors.js';
 import { backupFile, displayPath, writeFileAtomic } from '../../util/fs.js';
 import { shQuote } from '../../util/shell.js';
 import type { Io } from '../io.js';
@@ -54,6 +55,30 @@ async function ask(question: string, def: string): Promise<string> {
   }
 }
 
+const usage = (message: string, hint?: string) => new CliError(message, { exitCode: ExitCode.usage, details: hint ? [hint] : [] });
+
+/**
+ * The client-IP choice from the flags (and answers), checked before anything is written: every value
+ * here ends up in the nginx config. `--trusted` only with a mode that uses it; `--proxy-header` only with header.
+ */
+export function clientIpChoice(mode: string, header: string | undefined, trusted: readonly string[] | undefined): ClientIpChoice {
+  const ranges = [...(trusted ?? [])];
+  for (const r of ranges) if (!isCidr(r)) throw usage(`--trusted ${JSON.stringify(r)} is not a CIDR range`, CIDR_HINT);
+  if (header !== undefined && mode !== 'header') throw usage('--proxy-header needs --client-ip header');
+  if (mode === 'direct') {
+    if (ranges.length) throw usage('--trusted needs --client-ip cloudflare or --client-ip header: in direct mode no proxy is trusted', 'add --client-ip cloudflare (Cloudflare\'s ranges) or --client-ip header (your proxy\'s)');
+    return { mode };
+  }
+  if (mode === 'cloudflare') return ranges.length ? { mode, trusted: ranges } : { mode };
+  if (mode === 'header') {
+    const h = header ?? 'X-Forwarded-For';
+    if (!HEADER_NAME.test(h)) throw usage(`--proxy-header ${JSON.stringify(h)} is not an HTTP header name`, HEADER_HINT);
+    if (!ranges.length) throw usage('--client-ip header needs --trusted <cidr> (the proxy ranges allowed to set the header)');
+    return { mode, header: h, trusted: ranges };
+  }
+  throw usage(`--client-ip ${JSON.stringify(mode)} is not one of direct, cloudflare, header`);
+}
+
 /** Runs init; returns the exit code. */
 export async function runInit(args: InitArgs, io: Io): Promise<number> {
   const root = packageRoot();
@@ -67,19 +92,14 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
   let host = args.host;
   if (!host) host = interactive ? await ask('Host name users will reach Phase at', 'localhost') : 'localhost';
   if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(host)) throw new CliError(`--host "${host}" is not a host name`, { exitCode: ExitCode.usage, details: ['give a DNS name or IP, e.g. --host phase.example.com'] });
-  let mode = args.clientIp;
-  if (!mode) mode = interactive ? ((await ask('Client IP from: direct, cloudflare, or header (another proxy)', 'direct')) as InitArgs['clientIp']) : 'direct';
-  let clientIp: ClientIpChoice;
+  const mode = args.clientIp ?? (interactive ? await ask('Client IP from: direct, cloudflare, or header (another proxy)', 'direct') : 'direct');
+  let header = args.proxyHeader;
+  let trusted = args.trusted;
   if (mode === 'header') {
-    const header = args.proxyHeader ?? (interactive ? await ask('Header that carries the client IP', 'X-Forwarded-For') : 'X-Forwarded-For');
-    const trusted = args.trusted?.length ? [...args.trusted] : interactive ? (await ask('Trusted proxy ranges (comma-separated CIDRs)', '10.0.0.0/8')).split(',').map((s) => s.trim()).filter(Boolean) : [];
-    if (!trusted.length) throw new CliError('--client-ip header needs --trusted <cidr> (the proxy ranges allowed to set the header)', { exitCode: ExitCode.usage });
-    clientIp = { mode: 'header', header, trusted };
-  } else if (mode === 'direct' || mode === 'cloudflare') {
-    clientIp = { mode };
-  } else {
-    throw new CliError(`--client-ip "${String(mode)}" is not one of direct, cloudflare, header`, { exitCode: ExitCode.usage });
+    header ??= interactive ? await ask('Header that carries the client IP', 'X-Forwarded-For') : 'X-Forwarded-For';
+    if (!trusted?.length && interactive) trusted = (await ask('Trusted proxy ranges (comma-separated CIDRs)', '10.0.0.0/8')).split(',').map((s) => s.trim()).filter(Boolean);
   }
+  const clientIp = clientIpChoice(mode, header, trusted);
 
   const haveOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
   let tls = args.tls ?? (haveOpenssl ? 'self-signed' : 'none');
@@ -88,7 +108,10 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
     tls = 'none';
   }
 
-  // Target versions: flags, else what is installed, else a safe default.
+  // Target versions: flags, else what is installed, else a safe default. Checked: they are written into the spec.
+  for (const [flag, v] of [['--compose-version', args.composeVersion], ['--engine-version', args.engineVersion]] as const) {
+    if (v !== undefined && !/^[0-9]+(\.[0-9]+){0,2}$/.test(v)) throw usage(`${flag} ${JSON.stringify(v)} is not a version`, 'give a version such as 2.20.2 or 1.29');
+  }
   const compose = args.composeVersion ?? detectCompose()?.version ?? '2.20.2';
   const engine = args.engineVersion ?? detectEngine() ?? '20.10';
 
@@ -159,6 +182,7 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
     }
   }
   if (kept.length) io.out(`kept existing secrets from .env: ${kept.join(', ')}`);
+  for (const w of checked.problems) io.err(formatProblem(w));
   for (const w of rendered.warnings) io.err(`warning: ${w}`);
   io.out('');
   io.out(`Next: cd ${shQuote(show(dir))} && ${selfCommand(process.argv[1] ?? 'phase-compose', process.env.PATH)} up`);
