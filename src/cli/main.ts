@@ -52,7 +52,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
           .option('compose-version', { type: 'string', describe: 'Target Compose version (default: the installed one)' })
           .option('engine-version', { type: 'string', describe: 'Target Docker Engine version (default: the running one)' })
           .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Accept defaults; never prompt' })
-          .option('force', { type: 'boolean', default: false, describe: 'Overwrite existing files (each kept as <file>.bak; secrets in an existing .env are kept)' })
+          .option('force', { type: 'boolean', default: false, describe: 'Overwrite existing files (each kept as <file>.bak, .bak.1, ... never replacing an earlier backup); an existing .env keeps every entry (its secrets, extra keys, and HOST unless --host is given)' })
           .example('$0 init --dir my-phase --host phase.example.com --yes', 'Non-interactive set-up in ./my-phase')
           .example('$0 init --client-ip header --proxy-header X-Forwarded-For --trusted 10.0.0.0/8', 'Behind a load balancer'),
       (a) =>
