@@ -113,3 +113,16 @@ describe('generate: the user\'s files', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
+
+describe('writeError', () => {
+  it.each([
+    ['EROFS', 'the file system is read-only'],
+    ['EACCES', 'permission denied'],
+    ['ENOSPC', 'no space left on the device'],
+  ])('%s is exit 1 naming the file and the reason', async (code, reason) => {
+    const { writeError } = await import('../../../src/util/generated-files.js');
+    const e = writeError('/srv/stack/.env', Object.assign(new Error(`${code}: raw`), { code }));
+    expect(e.exitCode).toBe(1);
+    expect(e.message).toBe(`cannot write /srv/stack/.env: ${reason}`);
+  });
+});
