@@ -114,6 +114,20 @@ describe('generate: the user\'s files', () => {
   });
 });
 
+describe('GENERATED_MARK', () => {
+  it('starts every file the renderers produce (else generate would refuse its own files)', async () => {
+    const { GENERATED_MARK, isGeneratedFile } = await import('../../../src/util/generated-files.js');
+    const dir = stack();
+    await gen(dir);
+    for (const f of ['docker-compose.yml', 'nginx/default.conf']) {
+      expect(readFileSync(join(dir, f), 'utf8').startsWith(`${GENERATED_MARK} `), f).toBe(true);
+      expect(isGeneratedFile(join(dir, f)), f).toBe(true);
+    }
+    writeFileSync(join(dir, 'x.yml'), `# ${GENERATED_MARK.slice(2)}`.replace('#', ' #'));
+    expect(isGeneratedFile(join(dir, 'x.yml'))).toBe(false);
+  });
+});
+
 describe('writeError', () => {
   it.each([
     ['EROFS', 'the file system is read-only'],
