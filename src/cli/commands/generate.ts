@@ -1,6 +1,6 @@
 // `phase-compose generate`: spec → compose file (and proxy config), written atomically; `--check` for CI.
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, posix, relative, resolve } from 'node:path';
 import { renderOutputs } from '../../model/outputs.js';
 import { loadSpec } from '../../spec/load.js';
 import { formatProblem, ExitCode } from '../../util/errors.js';
@@ -51,7 +51,8 @@ export async function runGenerate(args: GenerateArgs, io: Io): Promise<number> {
     return ExitCode.ok;
   }
 
-  const files = rendered.files.map((f, i) => ({ path: join(specDir, f.path), content: f.content, explicit: i === 0 && output !== undefined }));
+  // The compose file named with -o is the user's explicit choice; the spec's own paths are bounded.
+  const files = rendered.files.map((f) => ({ path: join(specDir, f.path), content: f.content, explicit: output !== undefined && f.path === posix.normalize(output) }));
   const written = writeGeneratedFiles(files, { specFile, protect: specEnvFiles(spec), force: args.force, allowOutside: args.allowOutside });
   if (!args.quiet) for (const w of written) io.out(`wrote ${displayPath(w.path)}${w.backup ? ` (previous kept as ${displayPath(w.backup)})` : ''}`);
   return ExitCode.ok;
