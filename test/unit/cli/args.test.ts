@@ -1,5 +1,5 @@
 // Every argument is checked before anything touches Docker or the disk (#11 item 17), in-process.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -57,6 +57,23 @@ describe('bad arguments are usage errors (exit 2), found before Docker or the di
     const r = await cli(['-p', 'phase_staging-2', 'validate', '-f', '/nonexistent/phase-compose.yaml']);
     expect(r.err).toContain('no deployment spec at /nonexistent/phase-compose.yaml');
     expect(r.code).toBe(2);
+  });
+
+  it('restore of a missing backup is exit 2 before Docker is asked', async () => {
+    const spec = join(import.meta.dirname, '../../../examples/phase-single-host/phase-compose.yaml');
+    const r = await cli(['restore', '/nonexistent/x.dump', '-f', spec, '--yes']);
+    expect(r.err).toContain('no backup file /nonexistent/x.dump');
+    expect(r.code).toBe(2);
+  });
+
+  it('backup --out onto an existing file is refused (exit 1) before Docker is asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-args-'));
+    copyFileSync(join(import.meta.dirname, '../../../examples/phase-single-host/phase-compose.yaml'), join(dir, 'phase-compose.yaml'));
+    writeFileSync(join(dir, 'mine.txt'), 'keep');
+    const r = await cli(['backup', '-f', join(dir, 'phase-compose.yaml'), '--out', 'mine.txt']);
+    expect(r.err).toContain('refusing to overwrite');
+    expect(r.code).toBe(1);
+    expect(readFileSync(join(dir, 'mine.txt'), 'utf8')).toBe('keep');
   });
 
   it('generate -o with no value writes nothing', async () => {
