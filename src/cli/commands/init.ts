@@ -116,7 +116,10 @@ export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {
   let host = args.host;
   const defaultHost = oldEnv.HOST || 'localhost';
   if (!host) host = interactive ? await ask('Host name users will reach Phase at', defaultHost, streams) : defaultHost;
-  if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(host)) throw new CliError(`--host "${host}" is not a host name`, { exitCode: ExitCode.usage, details: ['give a DNS name or IP, e.g. --host phase.example.com'] });
+  if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(host)) {
+    const from = args.host || host !== oldEnv.HOST ? '--host' : `HOST in ${displayPath(envPath)}`;
+    throw new CliError(`${from} "${host}" is not a host name`, { exitCode: ExitCode.usage, details: ['give a DNS name or IP, e.g. --host phase.example.com'] });
+  }
   let mode = args.clientIp;
   if (!mode) mode = interactive ? ((await ask('Client IP from: direct, cloudflare, or header (another proxy)', 'direct', streams)) as InitArgs['clientIp']) : 'direct';
   let clientIp: ClientIpChoice;

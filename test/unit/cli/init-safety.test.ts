@@ -75,6 +75,14 @@ describe('init --force keeps the user\'s data', () => {
 });
 
 describe('init leaves nothing behind and never crashes', () => {
+  it('a HOST in .env that is not a host name is named as such (exit 2)', async () => {
+    const dir = fresh();
+    writeFileSync(join(dir, '.env'), 'HOST="a b"\n');
+    const e = await failure(runInit({ ...base, dir, force: true }, capture().io));
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toMatch(/^HOST in .*\.env "a b" is not a host name$/);
+  });
+
   it('--dir naming a file is a usage error (exit 2), nothing written', async () => {
     const dir = fresh();
     writeFileSync(join(dir, 'f'), 'x');
