@@ -1,10 +1,17 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
+// What scripts/build.mjs puts in the bundle, so in-process CLI tests see the same `--version`.
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
+
 // Two projects: fast pure-core unit tests, and end-to-end tests against a real Docker Engine + Compose.
+const define = { __PHASE_COMPOSE_VERSION__: JSON.stringify(version) };
+
 export default defineConfig({
   test: {
     projects: [
       {
+        define,
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
@@ -12,6 +19,7 @@ export default defineConfig({
         },
       },
       {
+        define,
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.e2e.test.ts'],

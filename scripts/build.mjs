@@ -12,6 +12,7 @@ import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const schema = JSON.parse(readFileSync(join(root, 'schema/phase-compose.schema.json'), 'utf8'));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, code: { source: true, esm: true, optimize: true } });
 const validate = ajv.compile(schema);
@@ -46,7 +47,8 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external: [...external, 'ssh2', 'cpu-features'],
-  define: { 'import.meta.url': '__pcMetaUrl', 'import.meta.dirname': '__dirname' },
+  // The version `--version` prints, from package.json at build time.
+  define: { 'import.meta.url': '__pcMetaUrl', 'import.meta.dirname': '__dirname', __PHASE_COMPOSE_VERSION__: JSON.stringify(pkg.version) },
   banner: { js: 'var __pcMetaUrl=require("node:url").pathToFileURL(__filename).href;' },
   minify: true,
   legalComments: 'none',

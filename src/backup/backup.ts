@@ -1,7 +1,7 @@
 // `phase-compose backup` (and up's pre-migration backup): pg_dump -Fc inside the postgres container,
 // streamed to a host file, verified with pg_restore --list, with a sha256 beside it.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
@@ -9,6 +9,7 @@ import { execIn } from '../docker/exec.js';
 import { findPostgres, type PgTarget } from '../exec/postgres.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import { CliError, ExitCode } from '../util/errors.js';
+import { makeDirs, writeFileAtomic } from '../util/fs.js';
 import { backupFileName, checksumLine, countTableData, expiredBackups } from './rotation.js';
 
 export type BackupResult = { file: string; bytes: number; sha256: string; tables?: number };
@@ -82,7 +83,8 @@ export async function backupDatabase(
   const base = ctx.specDir ?? process.cwd();
   const dir = resolve(base, opts.dir);
   const file = opts.out ? resolve(base, opts.out) : join(dir, backupFileName(ctx.project, opts.now ?? new Date()));
-  mkdirSync(dirname(file), { recursive: true });
+  // Dumps hold every secret in the database: their directory is private whatever the umask.
+  makeDirs(dirname(file), 0o700);
   const partial = `${file}.partial`;
   opts.stderr?.write(`backup: pg_dump -Fc ${pg.db} -> ${file}\n`);
   let result: BackupResult;
@@ -95,7 +97,7 @@ export async function backupDatabase(
     rmSync(partial, { force: true });
     throw e;
   }
-  writeFileSync(`${file}.sha256`, checksumLine(result.sha256, basename(file)));
+  writeFileAtomic(`${file}.sha256`, checksumLine(result.sha256, basename(file)));
   opts.stderr?.write(`backup: ${result.bytes} bytes, ${result.tables} tables with data, sha256 ${result.sha256}\n`);
   if (!opts.out && opts.keep !== undefined) {
     for (const old of expiredBackups(readdirSync(dir), ctx.project, opts.keep)) {

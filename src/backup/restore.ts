@@ -47,6 +47,11 @@ async function sha256File(file: string): Promise<string> {
 export type RestoreResult = { file: string; tables: number; stopped: string[] };
 
 /** Restores `file` into the stack's database; `confirm` is asked after the checks, before anything stops. */
+/** The backup named must be a file: a usage error (exit 2) otherwise, found before Docker is asked anything. */
+export function checkBackupFile(file: string): void {
+  if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`no backup file ${file}`, { exitCode: ExitCode.usage });
+}
+
 export async function restoreDatabase(
   docker: DockerClient,
   ctx: { project: string; spec: DeploymentSpec },
@@ -54,7 +59,7 @@ export async function restoreDatabase(
   opts: { confirm: (question: string) => Promise<boolean>; log?: (line: string) => void },
 ): Promise<RestoreResult> {
   const log = opts.log ?? (() => {});
-  if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`no backup file ${file}`, { exitCode: ExitCode.usage });
+  checkBackupFile(file);
   const sumFile = `${file}.sha256`;
   if (existsSync(sumFile)) {
     const want = parseChecksumLine(readFileSync(sumFile, 'utf8'));

@@ -2,13 +2,48 @@
 // Commands are loaded on demand so `generate` never loads Docker's client.
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { parseCliDuration } from '../util/duration.js';
 import { CliError, ExitCode, SpecError, formatProblem } from '../util/errors.js';
 import { processIo, type Io } from './io.js';
 
+/** The package's version, put in by scripts/build.mjs (and vitest.config.ts) from package.json. */
+declare const __PHASE_COMPOSE_VERSION__: string | undefined;
+const VERSION = typeof __PHASE_COMPOSE_VERSION__ === 'string' ? __PHASE_COMPOSE_VERSION__ : 'unknown';
+
+// Argument checks, run by yargs while parsing: a bad value is a usage error (exit 2) before any
+// command touches Docker or the disk. yargs wraps what they throw; `.fail` turns it into exit 2.
+
+/** `-p`: Compose's own rule for project names, checked instead of silently normalising `../x` to `x`. */
+export const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+const projectName = (v: unknown) => {
+  if (v === undefined) return v;
+  if (typeof v !== 'string' || !PROJECT_NAME.test(v)) {
+    throw new Error(`-p ${JSON.stringify(v)}: a Compose project name is lower-case letters, digits, "_" and "-", starting with a letter or digit`);
+  }
+  return v;
+};
+/** A duration option (`--timeout 90s`, a bare number is seconds), more than zero. */
+const duration = (name: string) => (v: unknown) => {
+  let ms: number;
+  try {
+    ms = parseCliDuration(String(v));
+  } catch (e) {
+    throw new Error(`--${name}: ${(e as Error).message}`);
+  }
+  if (!(ms > 0)) throw new Error(`--${name}: must be more than zero, got ${JSON.stringify(v)}`);
+  return String(v);
+};
+/** A whole number option (`--retain 90`), zero or more. */
+const count = (name: string) => (v: unknown) => {
+  if (v === undefined) return v;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new Error(`--${name}: expected a whole number (0 or more)`);
+  return v;
+};
+
 const EXIT_CODES = `Exit codes:
   0    success
-  1    a problem was found (invalid spec, out-of-date file, refused overwrite)
-  2    usage error (unknown option, missing file)
+  1    a problem was found (invalid spec, out-of-date file, refused overwrite, a file that cannot be written, an unforeseen error)
+  2    usage error (unknown option, a missing or bad option value, missing file)
   3    Docker or Compose cannot be reached
   4    a service or job failed (a migration exited non-zero, a service turned unhealthy)
   5    timed out waiting
@@ -34,25 +69,25 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
   return yargs(argv)
     .scriptName('phase-compose')
     // Global, so they work before or after the subcommand (`phase-compose -p x up` and `up -p x`).
-    .option('file', { alias: 'f', type: 'string', default: 'phase-compose.yaml', describe: 'Deployment spec', normalize: true, global: true })
-    .option('project-name', { alias: 'p', type: 'string', describe: 'Compose project name (default: COMPOSE_PROJECT_NAME, else the spec\'s name)', global: true })
+    .option('file', { alias: 'f', type: 'string', default: 'phase-compose.yaml', requiresArg: true, describe: 'Deployment spec', normalize: true, global: true })
+    .option('project-name', { alias: 'p', type: 'string', requiresArg: true, coerce: projectName, describe: 'Compose project name: [a-z0-9][a-z0-9_-]* (default: COMPOSE_PROJECT_NAME, else the spec\'s name)', global: true })
     .usage('$0 <command> [options]\n\nGenerate and run Docker Compose stacks for self-hosted\nPhase and apps like it: a dedicated migrations service,\nhealth-gated start-up, and safe maintenance commands.\nStart with `$0 init`.')
     .command(
       'init',
       'Scaffold a stack: spec, .env with generated secrets, compose file, nginx config',
       (y) =>
         specOption(y)
-          .option('dir', { alias: 'd', type: 'string', default: '.', describe: 'Directory to write into (created if missing)' })
-          .option('template', { alias: 't', type: 'string', default: 'phase', choices: ['phase'], describe: 'Stack template' })
-          .option('host', { type: 'string', describe: 'Host name users reach the app at (prompted on a TTY; default localhost)' })
-          .option('client-ip', { type: 'string', choices: ['direct', 'cloudflare', 'header'], describe: 'Where nginx takes the client IP from (prompted on a TTY; default direct)' })
-          .option('proxy-header', { type: 'string', describe: 'With --client-ip header: the header carrying the client IP (default X-Forwarded-For)' })
+          .option('dir', { alias: 'd', type: 'string', requiresArg: true, default: '.', describe: 'Directory to write into (created if missing)' })
+          .option('template', { alias: 't', type: 'string', requiresArg: true, default: 'phase', choices: ['phase'], describe: 'Stack template' })
+          .option('host', { type: 'string', requiresArg: true, describe: 'Host name users reach the app at (prompted on a TTY; default localhost)' })
+          .option('client-ip', { type: 'string', requiresArg: true, choices: ['direct', 'cloudflare', 'header'], describe: 'Where nginx takes the client IP from (prompted on a TTY; default direct)' })
+          .option('proxy-header', { type: 'string', requiresArg: true, describe: 'With --client-ip header: the header carrying the client IP (default X-Forwarded-For)' })
           .option('trusted', { type: 'array', string: true, describe: 'With --client-ip header (or cloudflare): CIDR ranges of the proxies allowed to set it' })
-          .option('tls', { type: 'string', choices: ['self-signed', 'none'], describe: 'TLS on 443: a self-signed certificate (default when openssl is installed) or none' })
-          .option('compose-version', { type: 'string', describe: 'Target Compose version (default: the installed one)' })
-          .option('engine-version', { type: 'string', describe: 'Target Docker Engine version (default: the running one)' })
+          .option('tls', { type: 'string', requiresArg: true, choices: ['self-signed', 'none'], describe: 'TLS on 443: a self-signed certificate (default when openssl is installed) or none' })
+          .option('compose-version', { type: 'string', requiresArg: true, describe: 'Target Compose version (default: the installed one)' })
+          .option('engine-version', { type: 'string', requiresArg: true, describe: 'Target Docker Engine version (default: the running one)' })
           .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Accept defaults; never prompt' })
-          .option('force', { type: 'boolean', default: false, describe: 'Overwrite existing files (each kept as <file>.bak; secrets in an existing .env are kept)' })
+          .option('force', { type: 'boolean', default: false, describe: 'Overwrite existing files (each kept as <file>.bak, .bak.1, ... never replacing an earlier backup); an existing .env keeps every entry (its secrets, extra keys, and HOST unless --host is given)' })
           .example('$0 init --dir my-phase --host phase.example.com --yes', 'Non-interactive set-up in ./my-phase')
           .example('$0 init --client-ip header --proxy-header X-Forwarded-For --trusted 10.0.0.0/8', 'Behind a load balancer'),
       (a) =>
@@ -73,16 +108,23 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
       'Write the compose file (and proxy config) from the spec',
       (y) =>
         specOption(y)
-          .option('output', { alias: 'o', type: 'string', describe: 'Compose file to write (default: the spec\'s `output`, else docker-compose.yml beside the spec)', normalize: true })
+          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'Compose file to write (default: the spec\'s `output`, else docker-compose.yml beside the spec). Named here, it may lie outside the spec\'s directory', normalize: true })
+          .option('force', { type: 'boolean', default: false, describe: 'Replace files phase-compose did not write (no "# Generated by phase-compose" header), keeping each as <file>.bak (.bak.1, ... when taken)' })
+          .option('allow-outside', { type: 'boolean', default: false, describe: 'Let the spec\'s `output:` and `proxy.config:` point outside the spec\'s directory' })
           .option('check', { type: 'boolean', default: false, describe: 'Write nothing; print a diff and exit 1 if the files on disk are out of date (for CI)' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only warnings and errors' })
           .example('$0 generate', 'Read ./phase-compose.yaml, write ./docker-compose.yml')
           .example('$0 generate -f deploy/phase-compose.yaml -o deploy/compose.yml', 'Explicit paths')
-          .example('$0 generate --check', 'In CI: fail when the committed compose file is stale'),
+          .example('$0 generate --check', 'In CI: fail when the committed compose file is stale')
+          .epilogue(`generate writes only files that do not exist yet or that carry its own "# Generated by phase-compose"
+header; anything else is refused (exit 1) unless --force, which keeps the old file as <file>.bak first.
+It never writes the spec itself or an env file (.env, or any env_file the spec names). The spec's
+\`output:\` and \`proxy.config:\` must stay inside the spec's directory unless --allow-outside; a path
+given with -o on the command line may be anywhere.`),
       (a) =>
         run(async () => {
           const { runGenerate } = await import('./commands/generate.js');
-          return runGenerate({ file: String(a.file), output: a.output, check: a.check, quiet: a.quiet }, io);
+          return runGenerate({ file: String(a.file), output: a.output, check: a.check, quiet: a.quiet, force: a.force, allowOutside: a['allow-outside'] }, io);
         })(),
     )
     .command(
@@ -110,10 +152,10 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
             (p) =>
               specOption(p)
                 .positional('org', { type: 'string', describe: 'Organisation name (passed verbatim: spaces, quotes, ; are fine)' })
-                .option('retain', { type: 'number', describe: 'Days of READ events to keep (app default 30; 0 deletes all)' })
-                .option('app-id', { type: 'string', describe: 'Only this app' })
-                .option('batch-size', { type: 'number', describe: 'Rows per batch (app default 10000)' })
-                .option('sleep-ms', { type: 'number', describe: 'Pause between batches (app default 500)' })
+                .option('retain', { type: 'number', requiresArg: true, coerce: count('retain'), describe: 'Days of READ events to keep (app default 30; 0 deletes all)' })
+                .option('app-id', { type: 'string', requiresArg: true, describe: 'Only this app' })
+                .option('batch-size', { type: 'number', requiresArg: true, coerce: count('batch-size'), describe: 'Rows per batch (app default 10000)' })
+                .option('sleep-ms', { type: 'number', requiresArg: true, coerce: count('sleep-ms'), describe: 'Pause between batches (app default 500)' })
                 .option('dry-run', { type: 'boolean', default: false, describe: 'Count what would be deleted; delete nothing' })
                 .option('vacuum', { type: 'boolean', default: false, describe: 'VACUUM (ANALYZE) the table afterwards' })
                 .option('vacuum-full', { type: 'boolean', default: false, describe: 'VACUUM FULL ANALYZE afterwards: returns disk space, LOCKS the table (asks first)' })
@@ -130,7 +172,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
             'Show or undo an organisation\'s SSO set-up (Phase\'s disable_org_sso)',
             (p) =>
               specOption(p)
-                .option('org', { type: 'string', demandOption: true, describe: 'Organisation name' })
+                .option('org', { type: 'string', requiresArg: true, demandOption: true, describe: 'Organisation name' })
                 .option('show', { type: 'boolean', describe: 'Print the SSO state' })
                 .option('disable-enforcement', { type: 'boolean', describe: 'Turn off "require SSO"' })
                 .option('delete-providers', { type: 'boolean', describe: 'Delete the organisation\'s SSO providers' })
@@ -147,7 +189,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
             'Make every network access policy non-global (Phase\'s documented reset) and report how many changed',
             (p) =>
               specOption(p)
-                .option('service', { type: 'string', describe: 'Service to run it in (default: the spec\'s task, else the first app service)' })
+                .option('service', { type: 'string', requiresArg: true, describe: 'Service to run it in (default: the spec\'s task, else the first app service)' })
                 .example('$0 exec reset-network-policies', 'After a policy locked everyone out'),
             (a) =>
               run(async () => {
@@ -171,7 +213,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
             (p) =>
               specOption(p)
                 .positional('service', { type: 'string' })
-                .option('shell', { type: 'string', default: 'sh', describe: 'Shell program' })
+                .option('shell', { type: 'string', requiresArg: true, default: 'sh', describe: 'Shell program' })
                 .example('$0 exec shell backend', 'A shell in the backend container')
                 .example('$0 exec shell postgres --shell bash', 'Another shell program'),
             (a) =>
@@ -198,9 +240,9 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
       'Dump the database (pg_dump -Fc in the postgres container) to a verified file with a .sha256 beside it',
       (y) =>
         specOption(y)
-          .option('out', { alias: 'o', type: 'string', describe: 'File to write (default: <dir>/<project>-<UTC time>.dump)', normalize: true })
-          .option('dir', { type: 'string', describe: 'Directory for stamped backups (default: migrations.backup.dir, else backups/)' })
-          .option('keep', { type: 'number', describe: 'Keep the newest N stamped backups (default: migrations.backup.keep, else all)' })
+          .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'File to write (default: <dir>/<project>-<UTC time>.dump)', normalize: true })
+          .option('dir', { type: 'string', requiresArg: true, describe: 'Directory for stamped backups (default: migrations.backup.dir, else backups/)' })
+          .option('keep', { type: 'number', requiresArg: true, coerce: count('keep'), describe: 'Keep the newest N stamped backups (default: migrations.backup.keep, else all)' })
           .example('$0 backup', 'Write backups/<project>-<time>.dump and its .sha256')
           .example('$0 backup --out /srv/phase.dump', 'A file of your choice (never rotated)'),
       (a) =>
@@ -229,7 +271,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
       (y) =>
         y
           .positional('services', { type: 'string', array: true, describe: 'Only these services (and what they wait for)' })
-          .option('timeout', { type: 'string', default: '5m', describe: 'Give up when not everything is ready after this long (e.g. 90s, 5m; a bare number is seconds)' })
+          .option('timeout', { type: 'string', default: '5m', requiresArg: true, coerce: duration('timeout'), describe: 'Give up when not everything is ready after this long (e.g. 90s, 5m; a bare number is seconds)' })
           .option('force-migrations', { type: 'boolean', default: false, describe: 'Run the migration jobs even when their check says nothing is pending' })
           .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout (state changes, then one result object)' })
           .example('$0 up', 'Start ./phase-compose.yaml\'s stack; migrations run only when pending, after a backup')
@@ -256,9 +298,9 @@ ${EXIT_CODES}`),
       'Run the migration jobs alone (data services are started if needed); skipped when nothing is pending',
       (y) =>
         specOption(y)
-          .option('phase', { type: 'string', choices: ['pre', 'post'], describe: 'Only this phase (default: pre, then post)' })
+          .option('phase', { type: 'string', requiresArg: true, choices: ['pre', 'post'], describe: 'Only this phase (default: pre, then post)' })
           .option('force', { type: 'boolean', default: false, describe: 'Run even when the check says nothing is pending' })
-          .option('timeout', { type: 'string', default: '10m', describe: 'Give up after this long' })
+          .option('timeout', { type: 'string', default: '10m', requiresArg: true, coerce: duration('timeout'), describe: 'Give up after this long' })
           .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout' })
           .example('$0 migrate', 'Pending pre- then post-deploy migrations, with the backup the spec asks for')
           .example('$0 migrate --phase post', 'Only the post-deploy phase, once the new code is live'),
@@ -305,10 +347,13 @@ ${EXIT_CODES}`),
     .wrap(null)
     .help()
     .alias('help', 'h')
-    .version()
+    .version(VERSION)
+    // --help and --version return like any command (exit code 0) instead of calling process.exit.
+    .exitProcess(false)
     .fail((msg, err) => {
-      if (err) throw err;
-      throw new CliError(msg, { exitCode: ExitCode.usage, details: ['see `phase-compose --help`'] });
+      // yargs's own checks (and the argument checks above, which it wraps) are usage errors.
+      if (err && err.name !== 'YError') throw err;
+      throw new CliError(err?.message ?? msg, { exitCode: ExitCode.usage, details: ['see `phase-compose --help`'] });
     });
 }
 
@@ -325,20 +370,25 @@ export function reportError(e: unknown, io: Io): number {
     for (const d of e.details) io.err(`  ${d}`);
     return e.exitCode;
   }
-  io.err(`phase-compose: internal error: ${(e as Error)?.message ?? String(e)}`);
+  // Not a case we foresaw: still a documented exit code (1, a problem), with the message and a way to report it.
+  io.err(`phase-compose: unexpected error: ${(e as Error)?.message ?? String(e)}`);
   if (process.env.PHASE_COMPOSE_DEBUG) io.err(String((e as Error)?.stack));
-  else io.err('  (set PHASE_COMPOSE_DEBUG=1 for a stack trace, and please report it)');
-  return 70;
+  else io.err('  this is a bug in phase-compose: please report it (set PHASE_COMPOSE_DEBUG=1 for a stack trace)');
+  return ExitCode.problem;
+}
+
+/** Runs the CLI on `argv` (without node and the script); returns the exit code. Everything printed goes to `io`. */
+export async function runCli(argv: string[], io: Io): Promise<number> {
+  const exit = { code: 0 };
+  try {
+    await buildCli(argv, io, exit).parseAsync();
+  } catch (e) {
+    exit.code = reportError(e, io);
+  }
+  return exit.code;
 }
 
 /** Runs the CLI with process arguments. */
 export async function main(): Promise<void> {
-  const io = processIo();
-  const exit = { code: 0 };
-  try {
-    await buildCli(hideBin(process.argv), io, exit).parseAsync();
-  } catch (e) {
-    exit.code = reportError(e, io);
-  }
-  process.exitCode = exit.code;
+  process.exitCode = await runCli(hideBin(process.argv), processIo());
 }

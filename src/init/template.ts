@@ -15,16 +15,6 @@ export function renderTemplate(text: string, vars: Record<string, string>): stri
   });
 }
 
-/** Parses KEY=VALUE lines of an env file (comments and blanks skipped). */
-export function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!.trim();
-  }
-  return out;
-}
-
 export type ClientIpChoice = { mode: 'direct' } | { mode: 'cloudflare'; trusted?: string[] } | { mode: 'header'; header: string; trusted: string[] };
 
 /** The spec's `client_ip:` value for a choice, as inline YAML (every value quoted). */

@@ -1,5 +1,5 @@
 // YAML text → plain data, keeping the document so paths can be mapped back to line:col.
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Document, type Node } from 'yaml';
 import type { Problem } from '../util/errors.js';
 
 export type ParsedYaml = {
@@ -32,8 +32,29 @@ export function parseYaml(text: string, file?: string): ParsedYaml {
     const pos = lineCounter.linePos(offset);
     return { line: pos.line, col: pos.col };
   };
-  return { data: problems.length ? undefined : doc.toJS(), problems, locate };
+  if (problems.length) return { data: undefined, problems, locate };
+  try {
+    return { data: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), problems, locate };
+  } catch (e) {
+    // yaml refuses to expand aliases past maxAliasCount (a "billion laughs" bomb): a spec problem.
+    let at = 0;
+    visit(doc, { Alias: (_, n) => ((at = n.range?.[0] ?? 0), visit.BREAK) });
+    const pos = lineCounter.linePos(at);
+    problems.push({
+      severity: 'error',
+      path: '',
+      message: `YAML aliases expand too much: ${(e as Error).message}`,
+      hint: 'nested aliases (*name) of large anchors expand past the bound that guards against alias bombs; write the values out, or nest fewer aliases',
+      file,
+      line: pos.line,
+      col: pos.col,
+    });
+    return { data: undefined, problems, locate };
+  }
 }
+
+/** yaml's bound on alias expansion (its default, made explicit): beyond it, toJS throws. */
+const MAX_ALIAS_COUNT = 100;
 
 // Walk down the path; return the offset of the deepest node found (the key for map entries).
 function findOffset(doc: Document, path: ReadonlyArray<string | number>): number | undefined {

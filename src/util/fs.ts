@@ -1,30 +1,88 @@
-// File edges: atomic writes and backups.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync, existsSync, copyFileSync, unlinkSync } from 'node:fs';
+// File edges: atomic writes, private directories and backups.
+import * as nodeFs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname, basename, join, isAbsolute, relative, resolve } from 'node:path';
 
-/** Writes a file atomically: a temp file in the same directory, fsync, then rename over the target. */
-export function writeFileAtomic(path: string, content: string, mode = 0o644): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw e;
+/** The few fs calls a write makes; tests pass a fake to simulate a short write or a full disk. */
+export type WriteFs = Pick<
+  typeof nodeFs,
+  'openSync' | 'writeSync' | 'fsyncSync' | 'fchmodSync' | 'closeSync' | 'renameSync' | 'unlinkSync' | 'mkdirSync' | 'chmodSync' | 'existsSync'
+>;
+
+/**
+ * Creates `dir` and any missing parents with exactly `mode` (mkdir honours the umask, so each
+ * directory it creates is chmod-ed after). Existing directories are left as they are.
+ */
+export function makeDirs(dir: string, mode = 0o755, fs: WriteFs = nodeFs): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !fs.existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
   }
-  closeSync(fd);
-  renameSync(tmp, path);
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d, { mode });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      continue;
+    }
+    fs.chmodSync(d, mode);
+  }
 }
 
-/** Copies an existing file to `<file>.bak` (returns the backup path, or undefined when there was nothing). */
+/**
+ * Writes a file atomically: a temp file (created 0600, exclusive) in the same directory, every byte
+ * written (a short write is continued), fsync, chmod to `mode`, then rename over the target. On any
+ * failure the temp file is removed and the previous file is untouched. A symlink at `path` is
+ * replaced, never followed.
+ */
+export function writeFileAtomic(path: string, content: string | Buffer, mode = 0o644, fs: WriteFs = nodeFs): void {
+  makeDirs(dirname(path), 0o755, fs);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  let open = true;
+  try {
+    for (let off = 0; off < data.length; ) {
+      const n = fs.writeSync(fd, data, off, data.length - off);
+      if (!(n > 0)) throw Object.assign(new Error(`short write to ${tmp}: ${off} of ${data.length} bytes`), { code: 'EIO' });
+      off += n;
+    }
+    fs.fsyncSync(fd);
+    fs.fchmodSync(fd, mode);
+    open = false;
+    fs.closeSync(fd);
+    fs.renameSync(tmp, path);
+  } catch (e) {
+    if (open) {
+      try { fs.closeSync(fd); } catch { /* already failing */ }
+    }
+    try { fs.unlinkSync(tmp); } catch { /* already gone */ }
+    throw e;
+  }
+}
+
+/**
+ * Keeps a copy of an existing file (or symlink) beside it: `<file>.bak`, else `.bak.1`, `.bak.2`, ...;
+ * an earlier backup is never overwritten. Returns the backup's path, or undefined when there was nothing.
+ */
 export function backupFile(path: string): string | undefined {
-  if (!existsSync(path)) return undefined;
-  const bak = `${path}.bak`;
-  copyFileSync(path, bak);
-  return bak;
+  let st: nodeFs.Stats;
+  try {
+    st = nodeFs.lstatSync(path);
+  } catch {
+    return undefined;
+  }
+  for (let i = 0; ; i++) {
+    const bak = i === 0 ? `${path}.bak` : `${path}.bak.${i}`;
+    try {
+      if (st.isSymbolicLink()) nodeFs.symlinkSync(nodeFs.readlinkSync(path), bak);
+      else nodeFs.copyFileSync(path, bak, nodeFs.constants.COPYFILE_EXCL);
+      return bak;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
 }
 
 /** A path as users want to read it: relative to the working directory when inside it, else absolute. */

@@ -1,13 +1,17 @@
 // `phase-compose backup [--out FILE]`: a verified, checksummed pg_dump of the stack's database.
 import { backupDatabase } from '../../backup/backup.js';
 import { connectDocker } from '../../docker/client.js';
-import { ExitCode } from '../../util/errors.js';
+import { lstatSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CliError, ExitCode } from '../../util/errors.js';
+import { displayPath } from '../../util/fs.js';
 import { loadStack } from '../context.js';
 import type { Io } from '../io.js';
 
 /** Writes the backup; prints its path, size and checksum. */
 export async function runBackup(args: { file: string; projectName?: string; out?: string; dir?: string; keep?: number }, io: Io): Promise<number> {
   const stack = loadStack(args);
+  if (args.out !== undefined) refuseExisting(resolve(stack.specDir, args.out));
   const docker = await connectDocker();
   const conf = typeof stack.spec.migrations?.backup === 'object' ? stack.spec.migrations.backup : {};
   const res = await backupDatabase(docker, stack, {
@@ -18,4 +22,14 @@ export async function runBackup(args: { file: string; projectName?: string; out?
   });
   io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\tsha256 ${res.sha256}`);
   return ExitCode.ok;
+}
+
+/** `--out` names a new file: one that exists (a dump or anything else) is never replaced. Checked before Docker. */
+function refuseExisting(path: string): void {
+  try {
+    lstatSync(path);
+  } catch {
+    return;
+  }
+  throw new CliError(`refusing to overwrite ${displayPath(path)}`, { details: ['choose another --out, or move the file away first'] });
 }

@@ -1,13 +1,25 @@
 // `phase-compose generate`: spec → compose file (and proxy config), written atomically; `--check` for CI.
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, posix, relative, resolve } from 'node:path';
 import { renderOutputs } from '../../model/outputs.js';
 import { loadSpec } from '../../spec/load.js';
-import { formatProblem, ExitCode, CliError } from '../../util/errors.js';
-import { displayPath, writeFileAtomic } from '../../util/fs.js';
+import { formatProblem, ExitCode } from '../../util/errors.js';
+import { displayPath } from '../../util/fs.js';
+import { writeGeneratedFiles } from '../../util/generated-files.js';
+import { specEnvFiles } from '../../spec/env-files.js';
 import type { Io } from '../io.js';
 
-export type GenerateArgs = { file: string; output?: string; check?: boolean; quiet?: boolean };
+export type GenerateArgs = {
+  file: string;
+  /** `-o`: named on the command line, so it may point outside the spec's directory. */
+  output?: string;
+  check?: boolean;
+  quiet?: boolean;
+  /** Replace files phase-compose did not write (each kept as a .bak). */
+  force?: boolean;
+  /** Let the spec's `output:` and `proxy.config:` point outside its directory. */
+  allowOutside?: boolean;
+};
 
 /** Runs generate; returns the exit code. */
 export async function runGenerate(args: GenerateArgs, io: Io): Promise<number> {
@@ -39,13 +51,9 @@ export async function runGenerate(args: GenerateArgs, io: Io): Promise<number> {
     return ExitCode.ok;
   }
 
-  for (const f of rendered.files) {
-    try {
-      writeFileAtomic(join(specDir, f.path), f.content);
-    } catch (e) {
-      throw new CliError(`cannot write ${shown(f.path)}: ${(e as Error).message}`, { cause: e });
-    }
-    if (!args.quiet) io.out(`wrote ${shown(f.path)}`);
-  }
+  // The compose file named with -o is the user's explicit choice; the spec's own paths are bounded.
+  const files = rendered.files.map((f) => ({ path: join(specDir, f.path), content: f.content, explicit: output !== undefined && f.path === posix.normalize(output) }));
+  const written = writeGeneratedFiles(files, { specFile, protect: specEnvFiles(spec), force: args.force, allowOutside: args.allowOutside });
+  if (!args.quiet) for (const w of written) io.out(`wrote ${displayPath(w.path)}${w.backup ? ` (previous kept as ${displayPath(w.backup)})` : ''}`);
   return ExitCode.ok;
 }

@@ -1,19 +1,22 @@
 // `phase-compose init`: scaffolds a stack from a template: spec, .env with generated secrets,
 // compose file, nginx config (and a self-signed TLS certificate when openssl is available).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { detectCompose, detectEngine } from '../../docker/detect.js';
-import { clientIpYaml, generateSecret, parseEnvFile, renderTemplate, type ClientIpChoice } from '../../init/template.js';
+import { clientIpYaml, generateSecret, renderTemplate, type ClientIpChoice } from '../../init/template.js';
+import { formatEnvValue, mergeEnvFile, parseEnvFile } from '../../init/env-file.js';
 import { renderOutputs } from '../../model/outputs.js';
 import { checkSpecText } from '../../spec/check.js';
 import validate from '../../spec/generated/validate-spec.js';
 import schema from '../../../schema/phase-compose.schema.json' with { type: 'json' };
 import { CIDR_HINT, HEADER_HINT, HEADER_NAME, isCidr } from '../../proxy/values.js';
 import { CliError, ExitCode, SpecError, formatProblem } from '../../util/errors.js';
-import { backupFile, displayPath, writeFileAtomic } from '../../util/fs.js';
+import { backupFile, displayPath, makeDirs, writeFileAtomic } from '../../util/fs.js';
+import { writeError } from '../../util/generated-files.js';
 import { shQuote } from '../../util/shell.js';
+import { holdingSignals } from '../../util/signals.js';
 import type { Io } from '../io.js';
 import { selfCommand } from '../invocation.js';
 
@@ -44,12 +47,21 @@ function packageRoot(): string {
   return dir;
 }
 
-async function ask(question: string, def: string): Promise<string> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
+/** Where prompts read and write (the process's stdin/stdout unless a test passes its own). */
+export type PromptStreams = { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream };
+
+/** Asks one question; Ctrl-C or Ctrl-D (end of input) is exit 130, with nothing written. */
+async function ask(question: string, def: string, streams: PromptStreams): Promise<string> {
+  const { createInterface } = await import('node:readline');
+  const input = streams.input ?? process.stdin;
+  const rl = createInterface({ input, output: streams.output ?? process.stdout, terminal: 'isTTY' in input ? Boolean(input.isTTY) : undefined });
   try {
-    const a = (await rl.question(`${question} [${def}]: `)).trim();
-    return a || def;
+    return await new Promise<string>((res, rej) => {
+      const stop = (how: string) => () => rej(new CliError(`interrupted (${how}) at a prompt; nothing was written`, { exitCode: ExitCode.interrupted }));
+      rl.once('SIGINT', stop('Ctrl-C'));
+      rl.once('close', stop('end of input'));
+      rl.question(`${question} [${def}]: `, (a) => res(a.trim() || def));
+    });
   } finally {
     rl.close();
   }
@@ -79,25 +91,68 @@ export function clientIpChoice(mode: string, header: string | undefined, trusted
   throw usage(`--client-ip ${JSON.stringify(mode)} is not one of direct, cloudflare, header`);
 }
 
+/** A file's text, or undefined when there is none; other read errors are the user's to fix. */
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CliError(`cannot read ${displayPath(path)}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Whether anything (a dangling symlink too) is at `path`. */
+const present = (path: string) => {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** `--dir` must be a directory, or not exist yet. */
+function checkDir(dir: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    isDir = false;
+    if (code !== 'ENOTDIR') throw new CliError(`--dir ${displayPath(dir)}: ${(e as Error).message}`, { exitCode: ExitCode.usage, cause: e });
+  }
+  if (!isDir) throw new CliError(`--dir ${displayPath(dir)} is not a directory`, { exitCode: ExitCode.usage, details: ['give a directory (it is created when missing)'] });
+}
+
 /** Runs init; returns the exit code. */
-export async function runInit(args: InitArgs, io: Io): Promise<number> {
+export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {}): Promise<number> {
   const root = packageRoot();
   const tplDir = join(root, 'templates', args.template);
   if (!existsSync(join(tplDir, 'phase-compose.yaml'))) {
     throw new CliError(`unknown template "${args.template}"`, { exitCode: ExitCode.usage, details: ['available templates: phase'] });
   }
   const dir = resolve(args.dir);
+  checkDir(dir);
   const interactive = io.isTTY && !args.yes;
+  const envPath = join(dir, '.env');
+  const oldEnvText = readIfExists(envPath);
+  const oldEnv = oldEnvText === undefined ? {} : parseEnvFile(oldEnvText);
 
+  // The host: --host, else (asked, defaulting to) the one an existing .env has, else localhost.
   let host = args.host;
-  if (!host) host = interactive ? await ask('Host name users will reach Phase at', 'localhost') : 'localhost';
-  if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(host)) throw new CliError(`--host "${host}" is not a host name`, { exitCode: ExitCode.usage, details: ['give a DNS name or IP, e.g. --host phase.example.com'] });
-  const mode = args.clientIp ?? (interactive ? await ask('Client IP from: direct, cloudflare, or header (another proxy)', 'direct') : 'direct');
+  const defaultHost = oldEnv.HOST || 'localhost';
+  if (!host) host = interactive ? await ask('Host name users will reach Phase at', defaultHost, streams) : defaultHost;
+  if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(host)) {
+    const from = args.host || host !== oldEnv.HOST ? '--host' : `HOST in ${displayPath(envPath)}`;
+    throw new CliError(`${from} "${host}" is not a host name`, { exitCode: ExitCode.usage, details: ['give a DNS name or IP, e.g. --host phase.example.com'] });
+  }
+  const mode = args.clientIp ?? (interactive ? await ask('Client IP from: direct, cloudflare, or header (another proxy)', 'direct', streams) : 'direct');
   let header = args.proxyHeader;
   let trusted = args.trusted;
   if (mode === 'header') {
-    header ??= interactive ? await ask('Header that carries the client IP', 'X-Forwarded-For') : 'X-Forwarded-For';
-    if (!trusted?.length && interactive) trusted = (await ask('Trusted proxy ranges (comma-separated CIDRs)', '10.0.0.0/8')).split(',').map((s) => s.trim()).filter(Boolean);
+    header ??= interactive ? await ask('Header that carries the client IP', 'X-Forwarded-For', streams) : 'X-Forwarded-For';
+    if (!trusted?.length && interactive) trusted = (await ask('Trusted proxy ranges (comma-separated CIDRs)', '10.0.0.0/8', streams)).split(',').map((s) => s.trim()).filter(Boolean);
   }
   const clientIp = clientIpChoice(mode, header, trusted);
 
@@ -116,7 +171,6 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
   const engine = args.engineVersion ?? detectEngine() ?? '20.10';
 
   const specPath = join(dir, 'phase-compose.yaml');
-  const envPath = join(dir, '.env');
   const schemaPath = join(root, 'schema', 'phase-compose.schema.json');
   const specText = renderTemplate(readFileSync(join(tplDir, 'phase-compose.yaml'), 'utf8'), {
     SCHEMA: relative(dir, schemaPath).split('\\').join('/'),
@@ -129,19 +183,26 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
   if (!checked.spec) throw new SpecError(checked.problems);
 
   // Secrets: new ones, except that with --force an existing .env keeps its secrets (the database
-  // volume was initialised with them; replacing them would lock the app out of its own data).
-  const existingEnv = existsSync(envPath) ? parseEnvFile(readFileSync(envPath, 'utf8')) : {};
-  const kept: string[] = [];
-  const secrets = Object.fromEntries(SECRETS.map((k) => {
-    const old = existingEnv[k];
-    if (old) kept.push(k);
-    return [k, old || generateSecret()];
-  }));
-  const envText = renderTemplate(readFileSync(join(tplDir, 'env.template'), 'utf8'), {
-    HOST: host,
-    HTTP_PROTOCOL: tls === 'none' ? 'http://' : 'https://',
-    ...secrets,
+  // volume was initialised with them; replacing them would lock the app out of its own data), and
+  // every other entry it has (OAuth secrets, its HOST unless --host is given).
+  const kept = SECRETS.filter((k) => oldEnv[k]);
+  const fresh = Object.fromEntries(SECRETS.map((k) => [k, generateSecret()]));
+  const protocol = tls === 'none' ? 'http://' : 'https://';
+  const templateEnv = renderTemplate(readFileSync(join(tplDir, 'env.template'), 'utf8'), {
+    HOST: formatEnvValue(host),
+    HTTP_PROTOCOL: formatEnvValue(protocol),
+    ...fresh,
   });
+  let envText = templateEnv;
+  if (oldEnvText !== undefined) {
+    const set: Record<string, string> = { HTTP_PROTOCOL: protocol, ...(args.host ? { HOST: host } : {}) };
+    for (const k of SECRETS) if (!oldEnv[k]) set[k] = fresh[k]!;
+    try {
+      envText = mergeEnvFile(oldEnvText, set, parseEnvFile(templateEnv), 'Added by phase-compose init --force');
+    } catch (e) {
+      throw new CliError(`cannot update ${displayPath(envPath)}: ${(e as Error).message}`, { details: ['edit it by hand, or move it away and run init again'], cause: e });
+    }
+  }
 
   const rendered = renderOutputs(checked.spec, 'phase-compose.yaml', undefined, dir);
   const files: Array<{ path: string; content: string; mode?: number }> = [
@@ -154,33 +215,40 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
   const tlsFiles = tls === 'self-signed' ? [certPath, keyPath] : [];
 
   // Refuse before writing anything, naming every file that exists.
-  const existing = [...files.map((f) => f.path), ...tlsFiles].filter((p) => existsSync(p));
+  const existing = [...files.map((f) => f.path), ...tlsFiles].filter(present);
   if (existing.length && !args.force) {
     throw new CliError(`refusing to overwrite existing file${existing.length === 1 ? '' : 's'}: ${existing.map(displayPath).join(', ')}`, {
       exitCode: ExitCode.problem,
-      details: ['use --force to overwrite (each file is kept as <file>.bak; existing secrets in .env are kept)'],
+      details: ['use --force to overwrite (each file is kept as <file>.bak, or .bak.1, .bak.2, ... when taken; every entry of an existing .env is kept)'],
     });
   }
 
   let tlsPair: { cert: string; key: string } | undefined;
   if (tls === 'self-signed') tlsPair = makeSelfSigned(host.replace(/:\d+$/, ''));
 
-  mkdirSync(dir, { recursive: true });
   const show = displayPath;
-  for (const f of files) {
-    const bak = backupFile(f.path);
-    writeFileAtomic(f.path, f.content, f.mode ?? 0o644);
-    if (f.mode) chmodSync(f.path, f.mode);
-    io.out(`wrote ${show(f.path)}${bak ? ` (previous kept as ${show(bak)})` : ''}${f.mode === 0o600 ? ' (mode 0600)' : ''}`);
-  }
-  if (tlsPair) {
-    for (const [p, content, m] of [[certPath, tlsPair.cert, 0o644], [keyPath, tlsPair.key, 0o600]] as const) {
-      const bak = backupFile(p);
-      writeFileAtomic(p, content, m);
-      chmodSync(p, m);
-      io.out(`wrote ${show(p)} (self-signed${bak ? `; previous kept as ${show(bak)}` : ''})`);
+  const writes = [
+    ...files.map((f) => ({ ...f, mode: f.mode ?? 0o644, note: f.mode === 0o600 ? ' (mode 0600)' : '' })),
+    ...(tlsPair ? [{ path: certPath, content: tlsPair.cert, mode: 0o644, note: ' (self-signed)' }, { path: keyPath, content: tlsPair.key, mode: 0o600, note: ' (self-signed, mode 0600)' }] : []),
+  ];
+  // Synchronous, with Ctrl-C held back: each file is complete or untouched, and no temp file is left.
+  await holdingSignals(() => {
+    try {
+      makeDirs(dir, 0o755);
+    } catch (e) {
+      throw writeError(dir, e);
     }
-  }
+    for (const w of writes) {
+      let bak: string | undefined;
+      try {
+        bak = backupFile(w.path);
+        writeFileAtomic(w.path, w.content, w.mode);
+      } catch (e) {
+        throw writeError(w.path, e);
+      }
+      io.out(`wrote ${show(w.path)}${w.note}${bak ? ` (previous kept as ${show(bak)})` : ''}`);
+    }
+  });
   if (kept.length) io.out(`kept existing secrets from .env: ${kept.join(', ')}`);
   for (const w of checked.problems) io.err(formatProblem(w));
   for (const w of rendered.warnings) io.err(`warning: ${w}`);

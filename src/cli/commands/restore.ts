@@ -1,6 +1,6 @@
 // `phase-compose restore FILE`: confirm, stop the app services, restore, start them again.
 import { resolve } from 'node:path';
-import { restoreDatabase } from '../../backup/restore.js';
+import { checkBackupFile, restoreDatabase } from '../../backup/restore.js';
 import { connectDocker } from '../../docker/client.js';
 import { cliConfirm } from '../../exec/confirm.js';
 import { ExitCode } from '../../util/errors.js';
@@ -10,6 +10,7 @@ import type { Io } from '../io.js';
 /** Restores a dump written by `backup`. */
 export async function runRestore(args: { file: string; projectName?: string; backup: string; yes?: boolean }, io: Io): Promise<number> {
   const stack = loadStack(args);
+  checkBackupFile(resolve(args.backup));
   const docker = await connectDocker();
   const res = await restoreDatabase(docker, stack, resolve(args.backup), { confirm: cliConfirm(!!args.yes, io.isTTY), log: io.err });
   io.out(`restored ${res.file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${[...new Set(res.stopped)].join(', ')}` : ''}`);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runInit } from '../../../src/cli/commands/init.js';
 import { CliError } from '../../../src/util/errors.js';
-import { parseEnvFile } from '../../../src/init/template.js';
+import { parseEnvFile } from '../../../src/init/env-file.js';
 import { composeSpecErrors } from '../compose-schema.js';
 
 const capture = () => {

@@ -1,0 +1,45 @@
+// Reading and updating a .env file the way dotenv and Compose read it. Pure.
+import dotenv from 'dotenv';
+
+/** Parses an env file (`export KEY=`, quotes, comments, multi-line values) with dotenv. */
+export function parseEnvFile(text: string): Record<string, string> {
+  return dotenv.parse(text);
+}
+
+// Read the same, bare, by dotenv, Compose v2 (compose-go) and Compose 1.29 (python-dotenv): no `#`,
+// quotes, `$`, spaces or backslashes.
+const BARE = /^[A-Za-z0-9_./:@+,%=-]*$/;
+
+/**
+ * A value as written after `KEY=`, so that dotenv and every Compose read it back unchanged: bare when
+ * safe, else in single quotes (literal in all three). A value that no quoting keeps identical in all
+ * of them (a newline, a single quote, a backslash) is refused.
+ */
+export function formatEnvValue(value: string): string {
+  if (BARE.test(value)) return value;
+  if (!/['\\\n\r]/.test(value)) return `'${value}'`;
+  throw new Error(`the value ${JSON.stringify(value)} cannot be written to an env file so that dotenv and Compose read it alike (newline, quote or backslash)`);
+}
+
+const DEFINES = /^\s*(?:export\s+)?([\w.-]+)\s*=/;
+
+/**
+ * Updates an existing env file: every line is kept as it was (extra keys, comments, quoting), except
+ * that the keys in `set` get the new value; keys of `add` that the file lacks are appended. Throws
+ * when the result would not parse to exactly the old entries plus the changes.
+ */
+export function mergeEnvFile(existing: string, set: Record<string, string>, add: Record<string, string>, note: string): string {
+  const old = parseEnvFile(existing);
+  const lines = existing.replace(/\n$/, '').split('\n').map((line) => {
+    const key = DEFINES.exec(line)?.[1];
+    return key !== undefined && key in set ? `${key}=${formatEnvValue(set[key]!)}` : line;
+  });
+  const missing = Object.entries({ ...add, ...set }).filter(([k]) => !(k in old) && !lines.some((l) => DEFINES.exec(l)?.[1] === k));
+  if (missing.length) lines.push('', `# ${note}`, ...missing.map(([k, v]) => `${k}=${formatEnvValue(v)}`));
+  const merged = `${lines.join('\n')}\n`;
+  const want = { ...Object.fromEntries(Object.entries(add).filter(([k]) => !(k in old))), ...old, ...set };
+  const got = parseEnvFile(merged);
+  const same = Object.keys(want).length === Object.keys(got).length && Object.entries(want).every(([k, v]) => got[k] === v);
+  if (!same) throw new Error('the existing .env could not be updated line by line (a quoted value spanning lines?)');
+  return merged;
+}

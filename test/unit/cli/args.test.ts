@@ -1,0 +1,106 @@
+// Every argument is checked before anything touches Docker or the disk (#11 item 17), in-process.
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runCli } from '../../../src/cli/main.js';
+import pkg from '../../../package.json' with { type: 'json' };
+
+const cli = async (argv: string[]) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: false });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+};
+
+// A Docker that cannot be reached: a command that got that far would exit 3, not 2.
+let saved: string | undefined;
+beforeAll(() => {
+  saved = process.env.DOCKER_HOST;
+  process.env.DOCKER_HOST = `unix://${join(mkdtempSync(join(tmpdir(), 'pc-args-')), 'no-such.sock')}`;
+});
+afterAll(() => {
+  if (saved === undefined) delete process.env.DOCKER_HOST;
+  else process.env.DOCKER_HOST = saved;
+});
+
+describe('bad arguments are usage errors (exit 2), found before Docker or the disk', () => {
+  it.each<[string[], string]>([
+    [['validate', '-f'], 'Not enough arguments following: f'],
+    [['generate', '-o'], 'Not enough arguments following: o'],
+    [['init', '--dir'], 'Not enough arguments following: dir'],
+    [['up', '--timeout', '-5'], '--timeout: not a duration: "-5"'],
+    [['up', '--timeout', 'abc'], '--timeout: not a duration: "abc"'],
+    [['up', '--timeout', '0'], '--timeout: must be more than zero, got "0"'],
+    [['up', '--timeout'], 'Not enough arguments following: timeout'],
+    [['migrate', '--timeout', '5 minutes'], '--timeout: not a duration'],
+    [['exec', 'purge', 'Acme Inc', '--retain', 'abc'], '--retain: expected a whole number (0 or more)'],
+    [['exec', 'purge', 'Acme Inc', '--retain', '-1'], '--retain: expected a whole number (0 or more)'],
+    [['exec', 'purge', 'Acme Inc', '--retain', '1.5'], '--retain: expected a whole number (0 or more)'],
+    [['exec', 'purge', 'Acme Inc', '--batch-size', 'x'], '--batch-size: expected a whole number'],
+    [['backup', '--keep', 'all'], '--keep: expected a whole number'],
+    [['-p', '', 'up'], '-p "": a Compose project name is lower-case letters, digits, "_" and "-", starting with a letter or digit'],
+    [['-p', '../x', 'status'], '-p "../x": a Compose project name'],
+    [['down', '-p', 'My Stack'], '-p "My Stack": a Compose project name'],
+    [['exec', 'run', 'backend', '-p', '_x', '--', 'true'], '-p "_x": a Compose project name'],
+    [['-p'], 'Not enough arguments following: p'],
+    [['up', '--bogus'], 'Unknown argument: bogus'],
+    [[], 'Name a command'],
+  ])('%j', async (argv, message) => {
+    const r = await cli(argv);
+    expect(r.err).toContain(message);
+    expect(r.err).not.toContain('cannot reach the Docker Engine');
+    expect(r.code).toBe(2);
+  });
+
+  it('a good project name passes the check (then the missing spec is reported)', async () => {
+    const r = await cli(['-p', 'phase_staging-2', 'validate', '-f', '/nonexistent/phase-compose.yaml']);
+    expect(r.err).toContain('no deployment spec at /nonexistent/phase-compose.yaml');
+    expect(r.code).toBe(2);
+  });
+
+  it('restore of a missing backup is exit 2 before Docker is asked', async () => {
+    const spec = join(import.meta.dirname, '../../../examples/phase-single-host/phase-compose.yaml');
+    const r = await cli(['restore', '/nonexistent/x.dump', '-f', spec, '--yes']);
+    expect(r.err).toContain('no backup file /nonexistent/x.dump');
+    expect(r.code).toBe(2);
+  });
+
+  it('backup --out onto an existing file is refused (exit 1) before Docker is asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-args-'));
+    copyFileSync(join(import.meta.dirname, '../../../examples/phase-single-host/phase-compose.yaml'), join(dir, 'phase-compose.yaml'));
+    writeFileSync(join(dir, 'mine.txt'), 'keep');
+    const r = await cli(['backup', '-f', join(dir, 'phase-compose.yaml'), '--out', 'mine.txt']);
+    expect(r.err).toContain('refusing to overwrite');
+    expect(r.code).toBe(1);
+    expect(readFileSync(join(dir, 'mine.txt'), 'utf8')).toBe('keep');
+  });
+
+  it('generate -o with no value writes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-args-'));
+    expect((await cli(['generate', '-f', join(dir, 'phase-compose.yaml'), '-o'])).code).toBe(2);
+    expect(existsSync(join(dir, 'docker-compose.yml'))).toBe(false);
+  });
+});
+
+describe('--version and unexpected errors', () => {
+  it('--version prints the package\'s version', async () => {
+    // yargs prints the version itself, with console.log.
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      expect((await cli(['--version'])).code).toBe(0);
+      expect(log.mock.calls).toEqual([[pkg.version]]);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it('an error nobody foresaw exits 1 with the message and a request to report it, never 70', async () => {
+    const { reportError } = await import('../../../src/cli/main.js');
+    const err: string[] = [];
+    const code = reportError(new TypeError('x is not a function'), { out: () => {}, err: (l) => err.push(l), isTTY: false });
+    expect(code).toBe(1);
+    expect(err[0]).toBe('phase-compose: unexpected error: x is not a function');
+    expect(err.join('\n')).toContain('please report it');
+  });
+});

@@ -1,0 +1,109 @@
+import * as fs from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, lstatSync, readlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { backupFile, makeDirs, writeFileAtomic, type WriteFs } from '../../../src/util/fs.js';
+
+const fresh = () => mkdtempSync(join(tmpdir(), 'pc-fs-'));
+
+describe('writeFileAtomic', () => {
+  it('continues a short write until every byte is written', () => {
+    const dir = fresh();
+    const path = join(dir, 'out.yml');
+    const content = 'x'.repeat(10_000) + 'é\n';
+    // At most 7 bytes per call, as a nearly full pipe or disk may do.
+    let calls = 0;
+    const shortFs: WriteFs = { ...fs, writeSync: ((fd: number, buf: Buffer, off: number, len: number) => (calls++, fs.writeSync(fd, buf, off, Math.min(7, len)))) as typeof fs.writeSync };
+    writeFileAtomic(path, content, 0o644, shortFs);
+    expect(readFileSync(path, 'utf8')).toBe(content);
+    expect(calls).toBe(Math.ceil(Buffer.byteLength(content) / 7));
+  });
+
+  it.each([
+    ['ENOSPC on the third write', (n: number) => { if (n === 3) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }); }, /ENOSPC/],
+    ['a write that makes no progress', (n: number) => (n === 2 ? 0 : undefined), /short write/],
+  ])('%s: throws, keeps the previous file, leaves no temp file', (_, fault, message) => {
+    const dir = fresh();
+    const path = join(dir, 'docker-compose.yml');
+    writeFileSync(path, 'previous\n');
+    let calls = 0;
+    const failingFs: WriteFs = {
+      ...fs,
+      writeSync: ((fd: number, buf: Buffer, off: number, len: number) => {
+        const r = fault(++calls);
+        if (r !== undefined) return r;
+        return fs.writeSync(fd, buf, off, Math.min(100, len));
+      }) as typeof fs.writeSync,
+    };
+    expect(() => writeFileAtomic(path, 'y'.repeat(1000), 0o644, failingFs)).toThrow(message);
+    expect(readFileSync(path, 'utf8')).toBe('previous\n');
+    expect(readdirSync(dir)).toEqual(['docker-compose.yml']);
+  });
+
+  it.runIf(existsSync('/dev/full'))('a real ENOSPC (/dev/full) propagates', () => {
+    const fd = fs.openSync('/dev/full', 'w');
+    const devFull: WriteFs = { ...fs, openSync: (() => fd) as unknown as typeof fs.openSync, unlinkSync: () => {}, renameSync: () => { throw new Error('renamed after a failed write'); } };
+    expect(() => writeFileAtomic(join(fresh(), 'f'), 'data', 0o644, devFull)).toThrow(/ENOSPC/);
+  });
+
+  it('creates the temp file 0600 and exclusive from the start, then gives the file its mode', () => {
+    const dir = fresh();
+    const opens: Array<[string, unknown, unknown]> = [];
+    const spy: WriteFs = { ...fs, openSync: ((p: string, flags: unknown, mode: unknown) => (opens.push([p, flags, mode]), fs.openSync(p, flags as string, mode as number))) as typeof fs.openSync };
+    writeFileAtomic(join(dir, '.env'), 'SECRET=1\n', 0o600, spy);
+    expect(opens).toHaveLength(1);
+    expect(opens[0]!.slice(1)).toEqual(['wx', 0o600]);
+    expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o600);
+    writeFileAtomic(join(dir, 'pub'), 'x', 0o644, spy);
+    expect(statSync(join(dir, 'pub')).mode & 0o777).toBe(0o644);
+  });
+
+  it('replaces a symlink instead of following it', () => {
+    const dir = fresh();
+    writeFileSync(join(dir, 'target'), 'keep');
+    symlinkSync(join(dir, 'target'), join(dir, 'link'));
+    writeFileAtomic(join(dir, 'link'), 'new');
+    expect(readFileSync(join(dir, 'target'), 'utf8')).toBe('keep');
+    expect(lstatSync(join(dir, 'link')).isFile()).toBe(true);
+  });
+});
+
+describe('makeDirs', () => {
+  it('under umask 000 creates every missing directory with the mode asked for, not world-writable', () => {
+    const dir = fresh();
+    const old = process.umask(0);
+    try {
+      makeDirs(join(dir, 'a/b/c'));
+      makeDirs(join(dir, 'p/q'), 0o700);
+    } finally {
+      process.umask(old);
+    }
+    for (const d of ['a', 'a/b', 'a/b/c']) expect(statSync(join(dir, d)).mode & 0o777, d).toBe(0o755);
+    for (const d of ['p', 'p/q']) expect(statSync(join(dir, d)).mode & 0o777, d).toBe(0o700);
+    expect(statSync(dir).mode & 0o777).toBe(0o700); // existing: left alone
+  });
+});
+
+describe('backupFile', () => {
+  it('never overwrites an earlier backup: .bak, .bak.1, .bak.2; keeps the mode', () => {
+    const dir = fresh();
+    const p = join(dir, '.env');
+    writeFileSync(p, 'one', { mode: 0o600 });
+    expect(backupFile(p)).toBe(`${p}.bak`);
+    writeFileSync(p, 'two');
+    expect(backupFile(p)).toBe(`${p}.bak.1`);
+    writeFileSync(p, 'three');
+    expect(backupFile(p)).toBe(`${p}.bak.2`);
+    expect([`${p}.bak`, `${p}.bak.1`, `${p}.bak.2`].map((f) => readFileSync(f, 'utf8'))).toEqual(['one', 'two', 'three']);
+    expect(statSync(`${p}.bak`).mode & 0o777).toBe(0o600);
+    expect(backupFile(join(dir, 'none'))).toBeUndefined();
+  });
+
+  it('keeps a symlink as a symlink', () => {
+    const dir = fresh();
+    symlinkSync('/etc/hostname', join(dir, 'l'));
+    const bak = backupFile(join(dir, 'l'))!;
+    expect(readlinkSync(bak)).toBe('/etc/hostname');
+  });
+});
