@@ -1,9 +1,10 @@
 // The start-up runner: creates each batch with Compose, starts each container through the Engine API as
 // soon as it exists and what it waits for is ready, and stops at the first failure. The engine, Compose,
 // the clock and the output are passed in.
-import { LABEL_PROBE, POSTGRES_SERVICE } from '../model/compose.js';
+import { POSTGRES_SERVICE } from '../model/compose.js';
 import { healthcheckArgv, probeLoop } from '../docker/waiter.js';
 import type { UpEngine } from './engine.js';
+import { checkPending, knownPending, NO_BACKUP_FRESH, type PendingAnswer } from './pending.js';
 import type { Plan, Step, MigrationPhase } from './plan.js';
 import type { ProgressRenderer, ProgressRow } from './progress.js';
 import type { FailureFacts } from './report.js';
@@ -43,7 +44,6 @@ export type UpOutcome = {
 };
 
 type StepPhase = 'waiting' | 'checking' | 'backing up' | 'starting' | 'started' | 'skipped';
-type CheckResult = { pending: boolean; fresh: boolean };
 
 /** Runs the plan to the end: every step ready, or the first failure, timeout or interruption. */
 export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
@@ -60,7 +60,7 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
   const readyAt = new Map<string, number>();
   const batchState = plan.batches.map(() => 'pending' as 'pending' | 'prepared' | 'creating');
   const prepared = new Map<number, ReturnType<ComposeCreator['prepare']>>();
-  const checks = new Map<string, Promise<CheckResult>>();
+  const checks = new Map<string, Promise<PendingAnswer>>();
   const migrations: UpOutcome['migrations'] = {};
   let backupLine: string | undefined;
   let backupTaken: Promise<void> | undefined;
@@ -170,17 +170,15 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
   };
 
   /** Whether a migration step has anything to do; asked once per step, by the check in a throwaway container. */
-  const pendingCheck = (step: Step): Promise<CheckResult> => {
+  const pendingCheck = (step: Step): Promise<PendingAnswer> => {
     let p = checks.get(step.service);
     if (!p) {
       p = (async () => {
-        // A database whose volume this very run created has every migration pending: no need to ask.
-        if (fresh()) return { pending: true, fresh: true };
         const argv = step.migration?.check;
-        const base = tracked.get(step.service)?.[0];
-        if (!argv || !base || opts.forceMigrations) return { pending: true, fresh: false };
-        const r = await engine.runLike(base, argv, { [LABEL_PROBE]: opts.project });
-        return { pending: r.exitCode !== 0, fresh: false };
+        const baseId = tracked.get(step.service)?.[0];
+        const known = knownPending({ fresh: fresh(), check: argv, baseId, force: opts.forceMigrations });
+        if (known) return known;
+        return { pending: await checkPending(engine, baseId!, argv!, opts.project), fresh: false };
       })();
       checks.set(step.service, p);
     }
@@ -213,7 +211,7 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
         await backupTaken;
       } else if (deps.backup && !backupTaken) {
         backupTaken = Promise.resolve();
-        progress.note('no backup before migrations: the database was created by this run and holds nothing yet');
+        progress.note(NO_BACKUP_FRESH);
       }
       migrations[m.phase] = 'ran';
     }
