@@ -2,6 +2,7 @@
 import { buildPlan, migrationPlan, type MigrationPhase, type Plan } from '../../up/plan.js';
 import { jsonRenderer, plainRenderer, ttyRenderer, type ProgressRenderer } from '../../up/progress.js';
 import { failureReport, standingReport } from '../../up/report.js';
+import { systemClock } from '../../up/clock.js';
 import { dockerEngine } from '../../up/engine.js';
 import { backupSettings, takeBackup } from '../../up/pending.js';
 import { runUp, type ComposeCreator, type UpOutcome } from '../../up/run.js';
@@ -52,7 +53,7 @@ export async function runPlan(session: Session, plan: Plan, args: UpArgs, io: Io
       {
         engine: dockerEngine(docker),
         compose,
-        now: Date.now,
+        clock: systemClock,
         progress,
         signal: abort.signal,
         ...(settings ? { backup: () => takeBackup(docker, ctx, settings) } : {}),
