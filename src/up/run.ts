@@ -2,30 +2,17 @@
 // soon as it exists and what it waits for is ready, and stops at the first failure. `decide` (pure) says
 // what to do; this loop carries it out through the edges passed in (engine, Compose, clock, output) and
 // feeds what they report back into the state. It waits only on the clock it is given.
-import type { Clock } from './clock.js';
+import { carryOut, type Edges, type PreparedBatches } from './carry-out.js';
 import { decide } from './decide.js';
-import type { UpEngine } from './engine.js';
 import { failureFacts } from './failure-facts.js';
-import { checkPending } from './pending.js';
 import type { Plan, MigrationPhase } from './plan.js';
-import type { ProgressRenderer, ProgressRow } from './progress.js';
+import type { ProgressRow } from './progress.js';
 import type { FailureFacts } from './report.js';
-import { apply, progressRows, runnerState, stepOf, type Action, type FailureSpec, type Result } from './runner-state.js';
+import { apply, progressRows, runnerState, type FailureSpec, type Result } from './runner-state.js';
 
-/** Creates containers of some services with Compose. `prepare` may start work early; `release` finishes it. */
-export type ComposeCreator = {
-  prepare(services: string[]): { release(): Promise<void>; cancel(): void };
-};
+export type { ComposeCreator } from './carry-out.js';
 
-export type UpDeps = {
-  engine: UpEngine;
-  compose: ComposeCreator;
-  clock: Clock;
-  progress: ProgressRenderer;
-  signal: AbortSignal;
-  /** Takes the pre-migration database backup; returns a line to show. */
-  backup?: () => Promise<string>;
-};
+export type UpDeps = Edges & { signal: AbortSignal };
 
 export type UpOptions = {
   project: string;
@@ -50,7 +37,7 @@ const REDRAW_MS = 1000;
 
 /** Runs the plan to the end: every step ready, or the first failure, timeout or interruption. */
 export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
-  const { engine, compose, clock, progress, signal } = deps;
+  const { engine, clock, progress, signal } = deps;
   const { plan } = opts;
   const s = runnerState(
     plan,
@@ -66,71 +53,13 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     apply(s, r);
     wake();
   };
-  const attempt = (p: Promise<unknown>) => void p.catch((error: unknown) => report({ type: 'errored', error }));
-  const handles = new Map<number, ReturnType<ComposeCreator['prepare']>>();
+  const handles: PreparedBatches = new Map();
 
   // Subscribe first, then look: nothing that happens in between is missed.
   const sub = await engine.subscribe(opts.project, (raw) => report({ type: 'engine-event', raw }));
   const onAbort = () => report({ type: 'interrupted' });
   signal.addEventListener('abort', onAbort);
   if (signal.aborted) onAbort();
-
-  /** Carries out one action through the edges; what they find comes back through `report`. */
-  const carryOut = (a: Action) => {
-    const servicesOf = (b: number) => plan.batches[b]!.services;
-    switch (a.type) {
-      case 'prepare':
-        handles.set(a.batch, compose.prepare(servicesOf(a.batch)));
-        return;
-      case 'create': {
-        const done = (handles.get(a.batch) ?? compose.prepare(servicesOf(a.batch))).release();
-        attempt(done);
-        const settle = () => report({ type: 'compose-done', batch: a.batch });
-        void done.then(settle, settle);
-        return;
-      }
-      case 'list':
-        attempt(engine.containersByService(opts.project).then((byService) => report({ type: 'listed', batch: a.batch, byService })));
-        return;
-      case 'track':
-        for (const [service, ids] of a.ids) {
-          const inspected = ids.map((id) => engine.inspect(id, clock.now()).then((inspected) => report({ type: 'inspected', service, inspected })));
-          attempt(Promise.all(inspected).then(() => report({ type: 'tracked', service, ids })));
-        }
-        return;
-      case 'check':
-        attempt(checkPending(engine, a.baseId, a.argv, opts.project).then((pending) => report({ type: 'checked', service: a.service, answer: { pending, fresh: false } })));
-        return;
-      case 'skip':
-        a.notes.forEach((n) => progress.note(n));
-        return;
-      case 'backup':
-        if (a.take && deps.backup) {
-          attempt(
-            deps.backup().then((line) => {
-              progress.note(line);
-              report({ type: 'backed-up', line });
-            }),
-          );
-        }
-        return;
-      case 'start': {
-        a.notes.forEach((n) => progress.note(n));
-        const job = stepOf(s, a.service)?.role === 'job';
-        const starts = (s.tracked.get(a.service) ?? []).map((id) => {
-          if (job) report({ type: 'observed', obs: { type: 'reset', id, time: clock.now() } });
-          return engine.start(id);
-        });
-        attempt(Promise.all(starts).then(() => report({ type: 'started', service: a.service })));
-        return;
-      }
-      case 'probe':
-        attempt(probe(engine, clock, a).then((r) => report({ type: 'probed', id: a.id, ...r })));
-        return;
-      default:
-        return;
-    }
-  };
 
   let shown = new Map<string, string>();
   let drawn = s.now;
@@ -173,26 +102,11 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
           continue;
         }
         apply(s, a);
-        carryOut(a);
+        carryOut(deps, s, a, report, handles);
       }
     }
   } catch (e) {
     if (!over) await finish('failed', []).catch(() => {});
     throw e;
-  }
-}
-
-/** One run of a container's healthcheck command by exec, bounded by its timeout (an overrun finishes in the background). */
-async function probe(engine: UpEngine, clock: Clock, a: Extract<Action, { type: 'probe' }>): Promise<{ ok: boolean; output: string }> {
-  const timer = new AbortController();
-  const run = engine.exec(a.id, a.argv).then(
-    (r) => ({ ok: r.exitCode === 0, output: r.output }),
-    (e: Error) => ({ ok: false, output: `exec failed: ${e.message}` }),
-  );
-  const timeout = clock.sleep(a.timeoutMs, timer.signal).then(() => ({ ok: false, output: `timed out after ${a.timeoutMs}ms` }));
-  try {
-    return await Promise.race([run, timeout]);
-  } finally {
-    timer.abort();
   }
 }
