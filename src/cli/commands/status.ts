@@ -1,8 +1,9 @@
 // `phase-compose status`: service, role, state, health, since, and whether migrations are pending.
-import { LABEL_PROBE, POSTGRES_SERVICE } from '../../model/compose.js';
+import { POSTGRES_SERVICE } from '../../model/compose.js';
 import { listProject } from '../../docker/containers.js';
 import { L_SERVICE } from '../../docker/labels.js';
-import { runLike } from '../../up/engine.js';
+import { dockerEngine } from '../../up/engine.js';
+import { checkPending } from '../../up/pending.js';
 import { buildPlan } from '../../up/plan.js';
 import { openSession } from '../../up/session.js';
 import { statusRows, statusTable, type ContainerFacts } from '../../up/status.js';
@@ -37,8 +38,7 @@ export async function runStatus(args: StatusArgs, io: Io): Promise<number> {
     pending[step.service] = undefined;
     const base = list.find((c) => c.Labels[L_SERVICE] === step.service) ?? list.find((c) => plan.steps.some((s) => s.migration && s.service === c.Labels[L_SERVICE]));
     if (!args.checkMigrations || !step.migration.check || !base || !dbUp) continue;
-    const r = await runLike(docker, base.Id, step.migration.check, { [LABEL_PROBE]: ctx.project }).catch(() => undefined);
-    if (r) pending[step.service] = r.exitCode !== 0;
+    pending[step.service] = await checkPending(dockerEngine(docker), base.Id, step.migration.check, ctx.project).catch(() => undefined);
   }
   const rows = statusRows(plan, facts, pending);
   if (args.json) io.out(JSON.stringify({ project: ctx.project, services: rows }));

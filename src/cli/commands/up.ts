@@ -2,7 +2,9 @@
 import { buildPlan, migrationPlan, type MigrationPhase, type Plan } from '../../up/plan.js';
 import { jsonRenderer, plainRenderer, ttyRenderer, type ProgressRenderer } from '../../up/progress.js';
 import { failureReport, standingReport } from '../../up/report.js';
+import { systemClock } from '../../up/clock.js';
 import { dockerEngine } from '../../up/engine.js';
+import { backupSettings, takeBackup } from '../../up/pending.js';
 import { runUp, type ComposeCreator, type UpOutcome } from '../../up/run.js';
 import { connectStack, gatedCreator, openStack, withPrepared, type Session } from '../../up/session.js';
 import type { DeploymentSpec } from '../../spec/types.js';
@@ -24,13 +26,6 @@ export function rendererFor(io: Io, json: boolean | undefined): ProgressRenderer
   if (json) return jsonRenderer(io.out);
   if (io.isTTY) return ttyRenderer((chunk) => io.out(chunk.replace(/\n$/, '')));
   return plainRenderer(io.out);
-}
-
-/** The backup settings of the spec, or undefined when it asks for none. */
-export function backupSettings(spec: DeploymentSpec): { dir: string; keep: number } | undefined {
-  const b = spec.migrations?.backup;
-  if (!b || !spec.data?.postgres) return undefined;
-  return { dir: (b === true ? undefined : b.dir) ?? 'backups', keep: (b === true ? undefined : b.keep) ?? 5 };
 }
 
 const timeoutMs = (t: string | undefined) => {
@@ -58,10 +53,10 @@ export async function runPlan(session: Session, plan: Plan, args: UpArgs, io: Io
       {
         engine: dockerEngine(docker),
         compose,
-        now: Date.now,
+        clock: systemClock,
         progress,
         signal: abort.signal,
-        ...(settings ? { backup: () => takeBackup(session, settings) } : {}),
+        ...(settings ? { backup: () => takeBackup(docker, ctx, settings) } : {}),
       },
       { project: ctx.project, plan, timeoutMs: ms, forceMigrations: args.forceMigrations },
     );
@@ -83,12 +78,6 @@ export async function runPlan(session: Session, plan: Plan, args: UpArgs, io: Io
   else io.err(`${verb} ${ctx.project}: ${outcome.status === 'timeout' ? `timed out after ${secs}s` : `failed after ${secs}s`}. Where each service stood:`);
   io.err(standingReport(outcome.rows.map((r) => ({ service: r.service, state: r.state, elapsedMs: r.elapsedMs }))));
   return code;
-}
-
-async function takeBackup(session: Session, s: { dir: string; keep: number }): Promise<string> {
-  const { backupDatabase } = await import('../../backup/backup.js');
-  const r = await backupDatabase(session.docker, session.ctx, { dir: s.dir, keep: s.keep });
-  return `backup before migrations: ${r.file} (${r.bytes} bytes, verified)`;
 }
 
 /**

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlan, migrationPlan, scaleArgs } from '../../../src/up/plan.js';
-import { dependents } from '../../../src/up/run.js';
 import { demoSpec } from './demo-spec.js';
 
 const spec = demoSpec;
@@ -39,10 +38,6 @@ describe('buildPlan', () => {
 
   it('scales replicas', () => {
     expect(scaleArgs(plan.steps, ['backend', 'worker'])).toEqual(['--scale', 'backend=2']);
-  });
-
-  it('finds what waits on a service', () => {
-    expect(dependents(plan, 'migrations')).toEqual(['backend', 'worker', 'migrations-post', 'nginx']);
   });
 });
 

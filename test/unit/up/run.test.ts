@@ -1,11 +1,12 @@
-// The start-up runner against a fake engine and a fake Compose: order, batch gating, migration checks,
-// backups, failures, timeouts and interruption, with no Docker.
+// The start-up runner against a fake engine, a fake Compose and a fake clock: order, batch gating,
+// migration checks, backups, failures, timeouts and interruption, with no Docker and no real timers.
 import { describe, expect, it } from 'vitest';
 import type { Inspected, UpEngine } from '../../../src/up/engine.js';
 import { buildPlan, migrationPlan, type Plan } from '../../../src/up/plan.js';
 import type { ProgressRenderer } from '../../../src/up/progress.js';
 import { runUp, type ComposeCreator, type UpOutcome } from '../../../src/up/run.js';
 import { demoSpec } from './demo-spec.js';
+import { FakeClock } from './fake-clock.js';
 
 const spec = demoSpec;
 
@@ -30,7 +31,9 @@ class FakeDocker implements UpEngine {
   private readonly containers = new Map<string, { id: string; service: string; status: 'created' | 'running' | 'exited'; exitCode?: number; probes: number }>();
   private readonly listeners = new Set<(raw: unknown) => void>();
   private seq = 0;
-  constructor(private readonly plan: Plan, private readonly b: Behaviour = {}) {
+  /** Probe runs per container. */
+  readonly probes = new Map<string, number>();
+  constructor(private readonly plan: Plan, private readonly clock: FakeClock, private readonly b: Behaviour = {}) {
     if (b.existing) for (const s of plan.steps) for (let i = 0; i < s.replicas; i++) this.add(s.service);
   }
 
@@ -44,7 +47,7 @@ class FakeDocker implements UpEngine {
   }
   private event(action: string, id: string, attrs: Record<string, string> = {}) {
     const c = this.containers.get(id)!;
-    this.emit({ Type: 'container', Action: action, Actor: { ID: id, Attributes: { 'com.docker.compose.service': c.service, name: `demo_${id}`, ...attrs } }, timeNano: Date.now() * 1e6 });
+    this.emit({ Type: 'container', Action: action, Actor: { ID: id, Attributes: { 'com.docker.compose.service': c.service, name: `demo_${id}`, ...attrs } }, timeNano: this.clock.now() * 1e6 });
   }
   private step(service: string) {
     return this.plan.steps.find((s) => s.service === service)!;
@@ -59,7 +62,7 @@ class FakeDocker implements UpEngine {
         const id = this.add(s);
         this.log.push(`create ${s}`);
         this.event('create', id);
-        await new Promise((r) => setTimeout(r, 1));
+        await this.clock.sleep(1);
       }
     }
   }
@@ -88,12 +91,12 @@ class FakeDocker implements UpEngine {
     c.status = 'running';
     this.event('start', id);
     if (this.step(c.service).role !== 'job' || this.b.hang?.includes(c.service)) return;
-    setTimeout(() => {
+    void this.clock.sleep(5).then(() => {
       c.status = 'exited';
       c.exitCode = this.b.exit?.[c.service] ?? 0;
       this.log.push(`exit ${c.service} ${c.exitCode}`);
       this.event('die', id, { exitCode: String(c.exitCode) });
-    }, 5);
+    });
   }
   async logs(id: string) {
     return `output of ${this.containers.get(id)!.service}\nError: it broke`;
@@ -101,6 +104,7 @@ class FakeDocker implements UpEngine {
   async exec(id: string, argv: string[]) {
     const c = this.containers.get(id)!;
     c.probes++;
+    this.probes.set(id, c.probes);
     const ok = c.probes >= (this.b.healthyAfter?.[c.service] ?? 1);
     if (ok && !this.log.includes(`healthy ${c.service}`)) this.log.push(`healthy ${c.service}`);
     return { exitCode: ok ? 0 : 1, output: ok ? 'ok' : `${argv.join(' ')}: 503` };
@@ -113,12 +117,12 @@ class FakeDocker implements UpEngine {
 }
 
 /** Compose: `prepare` is logged, creation happens on `release`. */
-function fakeCompose(docker: FakeDocker): ComposeCreator {
+function fakeCompose(docker: FakeDocker, clock: FakeClock): ComposeCreator {
   return {
     prepare: (services) => ({
       release: async () => {
         docker.log.push(`release ${services.join(',')}`);
-        await new Promise((r) => setTimeout(r, 2));
+        await clock.sleep(2);
         await docker.composeCreate(services);
       },
       cancel: () => docker.log.push(`cancel ${services.join(',')}`),
@@ -129,15 +133,17 @@ function fakeCompose(docker: FakeDocker): ComposeCreator {
 const silent: ProgressRenderer = { update() {}, tick() {}, note() {}, done() {} };
 
 async function run(plan: Plan, b: Behaviour = {}, o: { timeoutMs?: number; force?: boolean; abortAfterMs?: number } = {}) {
-  const docker = new FakeDocker(plan, b);
+  const clock = new FakeClock();
+  const t0 = clock.now();
+  const docker = new FakeDocker(plan, clock, b);
   const notes: string[] = [];
   const abort = new AbortController();
-  if (o.abortAfterMs !== undefined) setTimeout(() => abort.abort(), o.abortAfterMs);
-  const outcome: UpOutcome = await runUp(
+  if (o.abortAfterMs !== undefined) void clock.sleep(o.abortAfterMs).then(() => abort.abort());
+  const outcome: UpOutcome = await clock.run(runUp(
     {
       engine: docker,
-      compose: fakeCompose(docker),
-      now: Date.now,
+      compose: fakeCompose(docker, clock),
+      clock,
       progress: { ...silent, note: (t) => notes.push(t) },
       signal: abort.signal,
       backup: async () => {
@@ -145,9 +151,9 @@ async function run(plan: Plan, b: Behaviour = {}, o: { timeoutMs?: number; force
         return 'backup taken';
       },
     },
-    { project: 'demo', plan, timeoutMs: o.timeoutMs ?? 5000, forceMigrations: o.force, probeIntervalMs: 2 },
-  );
-  return { outcome, log: docker.log, notes };
+    { project: 'demo', plan, timeoutMs: o.timeoutMs ?? 300_000, forceMigrations: o.force },
+  ));
+  return { outcome, log: docker.log, notes, elapsed: clock.now() - t0, probes: docker.probes };
 }
 
 const before = (log: string[], a: string, b: string) => {
@@ -218,18 +224,31 @@ describe('runUp', () => {
     expect(outcome.failures[0]).toMatchObject({ service: 'migrations', what: 'exited with code 3', exitCode: 3, logs: 'output of migrations\nError: it broke', blocked: ['backend', 'worker', 'migrations-post', 'nginx'], kept: true });
   });
 
-  it('a service that never answers: timeout, with the last probe output', async () => {
-    const { outcome } = await run(plan, { healthyAfter: { backend: 1e9 } }, { timeoutMs: 300 });
+  it('a service that never answers: timeout at the deadline, with the last probe output; probes every 250 ms', async () => {
+    const { outcome, elapsed, probes } = await run(plan, { healthyAfter: { backend: 1e9 } }, { timeoutMs: 20_000 });
     expect(outcome.status).toBe('timeout');
+    expect(elapsed).toBe(20_000);
     const f = outcome.failures.find((x) => x.service === 'backend')!;
-    expect(f.what).toBe('not healthy after 0s (last state: starting)');
+    expect(f.what).toBe('not healthy after 20s (last state: starting)');
     expect(f.probeOutput).toBe('probe backend: 503');
+    expect(outcome.failures.map((x) => x.service)).toEqual(['backend']);
     expect(outcome.rows.find((r) => r.service === 'migrations-post')!.state).toBe('waiting');
+    // Both replicas probed at the 250 ms cadence from their start (a few ms in) to the deadline.
+    const backend = [...probes].filter(([id]) => id.startsWith('backend-')).map(([, n]) => n);
+    expect(backend).toEqual([80, 80]);
+  });
+
+  it('the default five minutes are waited on the clock it is given, not in real time', async () => {
+    const { outcome, elapsed } = await run(plan, { hang: ['migrations'] });
+    expect(outcome.status).toBe('timeout');
+    expect(elapsed).toBe(300_000);
+    expect(outcome.failures.map((x) => [x.service, x.what])).toEqual([['migrations', 'not completed after 300s (last state: running)']]);
   });
 
   it('interrupted: stops waiting and says where each service stood', async () => {
-    const { outcome, log } = await run(plan, { hang: ['migrations'] }, { abortAfterMs: 100 });
+    const { outcome, log, elapsed } = await run(plan, { hang: ['migrations'] }, { abortAfterMs: 100 });
     expect(outcome.status).toBe('interrupted');
+    expect(elapsed).toBe(100);
     expect(outcome.rows.map((r) => [r.service, r.state])).toEqual([
       ['postgres', 'healthy'], ['redis', 'healthy'], ['migrations', 'running'], ['backend', 'waiting'], ['worker', 'waiting'], ['migrations-post', 'waiting'], ['nginx', 'waiting'],
     ]);

@@ -1,0 +1,98 @@
+// Carries out the runner's actions through its edges: Compose, the engine, the clock, the output and the
+// backup. What the edges find comes back through `report`; nothing here decides anything.
+import type { Clock } from './clock.js';
+import type { UpEngine } from './engine.js';
+import { checkPending } from './pending.js';
+import type { ProgressRenderer } from './progress.js';
+import { stepOf, type Action, type Result, type RunnerState } from './runner-state.js';
+
+/** Creates containers of some services with Compose. `prepare` may start work early; `release` finishes it. */
+export type ComposeCreator = {
+  prepare(services: string[]): { release(): Promise<void>; cancel(): void };
+};
+
+/** Batches prepared ahead of their release, by index (cancelled when the run ends without them). */
+export type PreparedBatches = Map<number, ReturnType<ComposeCreator['prepare']>>;
+
+export type Edges = {
+  engine: UpEngine;
+  compose: ComposeCreator;
+  clock: Clock;
+  progress: ProgressRenderer;
+  /** Takes the pre-migration database backup; returns a line to show. */
+  backup?: () => Promise<string>;
+};
+
+/** Carries out one action. It returns at once: the edges' answers arrive later through `report`. */
+export function carryOut(edges: Edges, s: RunnerState, a: Action, report: (r: Result) => void, handles: PreparedBatches): void {
+  const { engine, compose, clock, progress } = edges;
+  const attempt = (p: Promise<unknown>) => void p.catch((error: unknown) => report({ type: 'errored', error }));
+  const servicesOf = (b: number) => s.plan.batches[b]!.services;
+  switch (a.type) {
+    case 'prepare':
+      handles.set(a.batch, compose.prepare(servicesOf(a.batch)));
+      return;
+    case 'create': {
+      const done = (handles.get(a.batch) ?? compose.prepare(servicesOf(a.batch))).release();
+      attempt(done);
+      const settle = () => report({ type: 'compose-done', batch: a.batch });
+      void done.then(settle, settle);
+      return;
+    }
+    case 'list':
+      attempt(engine.containersByService(s.opts.project).then((byService) => report({ type: 'listed', batch: a.batch, byService })));
+      return;
+    case 'track':
+      for (const [service, ids] of a.ids) {
+        const inspected = ids.map((id) => engine.inspect(id, clock.now()).then((inspected) => report({ type: 'inspected', service, inspected })));
+        attempt(Promise.all(inspected).then(() => report({ type: 'tracked', service, ids })));
+      }
+      return;
+    case 'check':
+      attempt(checkPending(engine, a.baseId, a.argv, s.opts.project).then((pending) => report({ type: 'checked', service: a.service, answer: { pending, fresh: false } })));
+      return;
+    case 'skip':
+      a.notes.forEach((n) => progress.note(n));
+      return;
+    case 'backup':
+      if (a.take && edges.backup) {
+        attempt(
+          edges.backup().then((line) => {
+            progress.note(line);
+            report({ type: 'backed-up', line });
+          }),
+        );
+      }
+      return;
+    case 'start': {
+      a.notes.forEach((n) => progress.note(n));
+      const job = stepOf(s, a.service)?.role === 'job';
+      const starts = (s.tracked.get(a.service) ?? []).map((id) => {
+        if (job) report({ type: 'observed', obs: { type: 'reset', id, time: clock.now() } });
+        return engine.start(id);
+      });
+      attempt(Promise.all(starts).then(() => report({ type: 'started', service: a.service })));
+      return;
+    }
+    case 'probe':
+      attempt(probe(engine, clock, a).then((r) => report({ type: 'probed', id: a.id, ...r })));
+      return;
+    default:
+      return;
+  }
+}
+
+/** One run of a container's healthcheck command by exec, bounded by its timeout (an overrun finishes in the background). */
+async function probe(engine: UpEngine, clock: Clock, a: Extract<Action, { type: 'probe' }>): Promise<{ ok: boolean; output: string }> {
+  const timer = new AbortController();
+  const run = engine.exec(a.id, a.argv).then(
+    (r) => ({ ok: r.exitCode === 0, output: r.output }),
+    (e: Error) => ({ ok: false, output: `exec failed: ${e.message}` }),
+  );
+  const timeout = clock.sleep(a.timeoutMs, timer.signal).then(() => ({ ok: false, output: `timed out after ${a.timeoutMs}ms` }));
+  try {
+    return await Promise.race([run, timeout]);
+  } finally {
+    timer.abort();
+  }
+}

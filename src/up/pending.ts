@@ -1,0 +1,41 @@
+// Whether a migration phase has anything to do, and the database backup taken before one runs. Shared
+// by `up`/`migrate` (which run the phase only when something is pending) and `status` (which shows it).
+import type { DockerClient } from '../docker/client.js';
+import { LABEL_PROBE } from '../model/compose.js';
+import type { Argv, DeploymentSpec } from '../spec/types.js';
+import type { UpEngine } from './engine.js';
+
+/** A phase's answer: pending or not, and whether the database was created by this very run. */
+export type PendingAnswer = { pending: boolean; fresh: boolean };
+
+/**
+ * What is known without running the check: a database this run created has everything pending; a phase
+ * without a check, without a container to copy, or forced, runs. Undefined: the check must run.
+ */
+export function knownPending(o: { fresh: boolean; check?: Argv; baseId?: string; force?: boolean }): PendingAnswer | undefined {
+  if (o.fresh) return { pending: true, fresh: true };
+  if (!o.check || !o.baseId || o.force) return { pending: true, fresh: false };
+  return undefined;
+}
+
+/** Runs a phase's check in a throwaway copy of container `baseId` (labelled as our probe); exit 0: nothing pending. */
+export async function checkPending(engine: Pick<UpEngine, 'runLike'>, baseId: string, check: Argv, project: string): Promise<boolean> {
+  const r = await engine.runLike(baseId, check, { [LABEL_PROBE]: project });
+  return r.exitCode !== 0;
+}
+
+export const NO_BACKUP_FRESH = 'no backup before migrations: the database was created by this run and holds nothing yet';
+
+/** The backup settings of the spec, or undefined when it asks for none. */
+export function backupSettings(spec: DeploymentSpec): { dir: string; keep: number } | undefined {
+  const b = spec.migrations?.backup;
+  if (!b || !spec.data?.postgres) return undefined;
+  return { dir: (b === true ? undefined : b.dir) ?? 'backups', keep: (b === true ? undefined : b.keep) ?? 5 };
+}
+
+/** Takes the pre-migration backup; returns the line to show. */
+export async function takeBackup(docker: DockerClient, ctx: { project: string; spec: DeploymentSpec; specDir?: string }, s: { dir: string; keep: number }): Promise<string> {
+  const { backupDatabase } = await import('../backup/backup.js');
+  const r = await backupDatabase(docker, ctx, { dir: s.dir, keep: s.keep });
+  return `backup before migrations: ${r.file} (${r.bytes} bytes, verified)`;
+}
