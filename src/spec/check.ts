@@ -1,7 +1,7 @@
 // The spec pipeline as one pure function: parse YAML → schema → semantic rules → problems with positions.
 import type { Problem } from '../util/errors.js';
 import { parseYaml } from './parse.js';
-import { schemaProblems, type SchemaError } from './schema-errors.js';
+import { resetSuggestionBudget, schemaProblems, type SchemaError } from './schema-errors.js';
 import { semanticProblems } from './semantic.js';
 import type { DeploymentSpec } from './types.js';
 
@@ -13,6 +13,7 @@ const byPosition = (a: Problem, b: Problem) => (a.line ?? 0) - (b.line ?? 0) || 
 
 /** Checks spec text; returns the typed spec when there are no errors, and every problem found. */
 export function checkSpecText(text: string, file: string, validate: Validator, schema: Record<string, unknown>): CheckResult {
+  resetSuggestionBudget();
   const parsed = parseYaml(text, file);
   if (parsed.problems.length) return { problems: parsed.problems };
   const at = (keys: Array<string | number>) => ({ file, ...(parsed.locate(keys) ?? {}) });

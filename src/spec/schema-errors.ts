@@ -112,15 +112,32 @@ export function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-/** The closest candidate within a small edit distance, if any. */
+/** Edit-distance work (cells) one spec check may spend on "did you mean" suggestions: keeps huge specs fast. */
+export const SUGGESTION_BUDGET = 4_000_000;
+const budget = { left: SUGGESTION_BUDGET };
+/** Starts a new suggestion budget (called once per spec check). */
+export function resetSuggestionBudget(): void {
+  budget.left = SUGGESTION_BUDGET;
+}
+
+/** The closest candidate within a small edit distance, if any (none once the suggestion budget is spent). */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  const limit = Math.max(2, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
+    if (Math.abs(c.length - word.length) > limit) continue;
+    budget.left -= (word.length + 1) * (c.length + 1);
+    if (budget.left < 0) return undefined;
     const d = editDistance(word, c);
     if (d < bestD) [best, bestD] = [c, d];
   }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  return bestD <= limit ? best : undefined;
+}
+
+/** A list for a hint, shortened after `max` items. */
+export function listSome(items: readonly string[], max = 12): string {
+  return items.length > max ? `${items.slice(0, max).join(', ')}, ... (${items.length - max} more)` : items.join(', ');
 }
 
 const typeWords: Record<string, string> = {
@@ -146,7 +163,7 @@ function one(e: SchemaError, data: unknown, schema: JsonSchema): Omit<Problem, '
       return {
         path: dottedPath([...path, key]),
         message: `unknown key "${key}"`,
-        hint: guess ? `did you mean "${guess}"? (allowed: ${allowed.join(', ')})` : `allowed keys here: ${allowed.join(', ')}`,
+        hint: guess ? `did you mean "${guess}"? (allowed: ${listSome(allowed, 20)})` : `allowed keys here: ${listSome(allowed, 20)}`,
       };
     }
     case 'required':
