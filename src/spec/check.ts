@@ -17,8 +17,11 @@ export function checkSpecText(text: string, file: string, validate: Validator, s
   const parsed = parseYaml(text, file);
   if (parsed.problems.length) return { problems: parsed.problems };
   const at = (keys: Array<string | number>) => ({ file, ...(parsed.locate(keys) ?? {}) });
-  if (parsed.data === null || typeof parsed.data !== 'object' || Array.isArray(parsed.data)) {
-    return { problems: [{ severity: 'error', path: '', message: 'the spec must be a YAML map (name:, services:, ...)', file, line: 1, col: 1 }] };
+  if (parsed.data === null || parsed.data === undefined) {
+    return { problems: [{ severity: 'error', path: '', message: 'the spec is empty (no YAML content, only comments or blank lines)', hint: 'start from `phase-compose init`, or write at least name: <project> and services: with one service and its image', file, line: 1, col: 1 }] };
+  }
+  if (typeof parsed.data !== 'object' || Array.isArray(parsed.data)) {
+    return { problems: [{ severity: 'error', path: '', message: 'the spec must be a YAML map (name:, services:, ...)', hint: 'write the spec as top-level keys: name: <project>, services: <map of services>, ...', file, line: 1, col: 1 }] };
   }
   if (!validate(parsed.data)) {
     const problems = schemaProblems(validate.errors ?? [], parsed.data, schema).map((p) => ({

@@ -99,6 +99,7 @@ export function parseYaml(text: string, file?: string): ParsedYaml {
     const pos = lineCounter.linePos(offset);
     return { line: pos.line, col: pos.col };
   };
+  if (!problems.length) numbersAsWritten(doc);
   return { data: problems.length ? undefined : doc.toJS(), problems, locate, doc };
 }
 
@@ -121,6 +122,27 @@ function syntaxProblem(text: string, e: { code: string; message: string; pos: [n
     return problemAt(lineCounter, e.pos[0], `YAML syntax: ${first}`, 'inside { } or [ ], quote values that contain ${...}: write key: "${VAR}"', file);
   }
   return problemAt(lineCounter, e.pos[0], `YAML syntax: ${first}`, 'fix the YAML syntax at this position (indentation, quotes, a missing colon)', file);
+}
+
+/**
+ * Numbers in `environment` maps become the text they were written as: `1.10` stays `1.10` (not 1.1), a
+ * 20-digit ID keeps every digit, `0xDEADBEEF` stays as written. The container gets a string either way.
+ */
+function numbersAsWritten(doc: Document): void {
+  const stack: unknown[] = [doc.contents];
+  while (stack.length) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      for (const it of node.items) {
+        if (isScalar(it.key) && it.key.value === 'environment' && isMap(it.value)) {
+          for (const env of it.value.items) {
+            if (isScalar(env.value) && typeof env.value.value === 'number' && typeof env.value.source === 'string') env.value.value = env.value.source;
+          }
+        }
+        stack.push(it.value);
+      }
+    } else if (isSeq(node)) stack.push(...node.items);
+  }
 }
 
 /** Keys that repeat an earlier key of the same map (merge keys `<<` aside), in one pass per map. */

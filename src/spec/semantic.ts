@@ -1,7 +1,10 @@
 // Semantic rules beyond the schema: references, cycles, health conditions, ports, env names, secrets.
 import { buildGraph, findCycle, migrationsName, postMigrationsName, proxyName, scheduledName } from '../model/graph.js';
-import type { DeploymentSpec, TaskSpec } from './types.js';
+import type { DeploymentSpec, HealthcheckSpec, TaskSpec } from './types.js';
+import { parseDuration } from '../util/duration.js';
 import { closest, listSome } from './schema-errors.js';
+import { interpolatedStrings, interpolationProblem } from './interpolation.js';
+import { features } from '../model/target.js';
 
 /** A problem whose place is a key path (mapped to line:col by the loader). */
 export type RawProblem = {
@@ -55,6 +58,10 @@ export function parsePublishedPort(p: string | number): PublishedPort | string {
   }
   return { ip: parts.length === 3 ? parts[0]! : '0.0.0.0', host, container, proto };
 }
+
+const HEALTH_KINDS = ['http', 'tcp', 'command', 'disable'] as const;
+/** The shortest `retention.every`. */
+export const MIN_RETENTION_EVERY_MS = 60_000;
 
 /** Runs every semantic rule and returns all problems found. */
 export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
@@ -140,6 +147,23 @@ export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
     }
   }
 
+  // Healthchecks: exactly one kind of check.
+  const checkHealth = (hc: HealthcheckSpec | undefined, keys: Array<string | number>) => {
+    if (!hc) return;
+    const kinds = HEALTH_KINDS.filter((k) => hc[k] !== undefined);
+    if (kinds.length > 1) err([...keys, kinds[1]!], `gives ${kinds.join(' and ')}: a healthcheck runs one check`, `keep one of ${kinds.join(', ')}`);
+    if (!kinds.length) err(keys, 'has no check', 'add http: { port: N }, tcp: { port: N } or command: [...], or disable: true');
+  };
+  for (const [name, s] of Object.entries(spec.services)) checkHealth(s.healthcheck, ['services', name, 'healthcheck']);
+  checkHealth(spec.proxy?.healthcheck, ['proxy', 'healthcheck']);
+
+  // Values Compose interpolates must follow the target Compose's ${...} rules.
+  const f = features(spec.target);
+  for (const [keys, value] of interpolatedStrings(spec as unknown as Record<string, unknown>)) {
+    const why = interpolationProblem(value, f.v1);
+    if (why) err(keys, `Compose ${f.compose} cannot interpolate this value: ${why}`, 'write $$ for a literal $; a reference is ${VAR}, ${VAR:-default} or ${VAR:?error}');
+  }
+
   // Environment: names and secrets.
   const checkEnv = (env: Record<string, unknown> | undefined, base: Array<string | number>) => {
     for (const [k, v] of Object.entries(env ?? {})) {
@@ -194,6 +218,9 @@ export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
   for (const [tname, task] of Object.entries(spec.maintenance ?? {})) checkTask(tname, task, spec, err, unknown);
   if (spec.retention) {
     const r = spec.retention;
+    if (parseDuration(r.every) < MIN_RETENTION_EVERY_MS) {
+      err(['retention', 'every'], `runs the task every ${r.every}: at least 1m between runs`, 'each run scans and deletes rows and holds locks on the table: a purge runs every few hours, e.g. every: 24h');
+    }
     const task = spec.maintenance?.[r.task];
     if (!task) {
       const guess = closest(r.task, Object.keys(spec.maintenance ?? {}));

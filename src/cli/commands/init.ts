@@ -6,6 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { detectCompose, detectEngine } from '../../docker/detect.js';
 import { clientIpYaml, generateSecret, parseEnvFile, renderTemplate, type ClientIpChoice } from '../../init/template.js';
+import { hostProblem } from '../../init/host.js';
 import { renderOutputs } from '../../model/outputs.js';
 import { checkSpecText } from '../../spec/check.js';
 import validate from '../../spec/generated/validate-spec.js';
@@ -64,7 +65,8 @@ export async function runInit(args: InitArgs, io: Io): Promise<number> {
 
   let host = args.host;
   if (!host) host = interactive ? await ask('Host name users will reach Phase at', 'localhost') : 'localhost';
-  if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(host)) throw new CliError(`--host "${host}" is not a host name`, { exitCode: ExitCode.usage, details: ['give a DNS name or IP, e.g. --host phase.example.com'] });
+  const badHost = hostProblem(host);
+  if (badHost) throw new CliError(`--host "${host}" is not a host name`, { exitCode: ExitCode.usage, details: [badHost] });
   let mode = args.clientIp;
   if (!mode) mode = interactive ? ((await ask('Client IP from: direct, cloudflare, or header (another proxy)', 'direct')) as InitArgs['clientIp']) : 'direct';
   let clientIp: ClientIpChoice;

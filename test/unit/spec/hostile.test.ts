@@ -121,3 +121,103 @@ describe('YAML reading (items 13, 14)', () => {
     expect(generateCompose(merged)).toEqual(generateCompose(expanded));
   });
 });
+
+describe('interpolation follows the target Compose (item 11)', () => {
+  const env = (value: string, compose = '1.29') => problemsOf(`name: demo\ntarget: { compose: "${compose}" }\nservices:\n  web:\n    image: app:1\n    environment:\n      A: '${value}'\n`);
+  const hint = '\n    hint: write $$ for a literal $; a reference is ${VAR}, ${VAR:-default} or ${VAR:?error}';
+
+  it.each([
+    ['${UNTERMINATED', '"${UNTERMINATED" is never closed with "}"'],
+    ['${}', '"${}" names no variable'],
+    ['${X:+y}', '"${X:+...}" needs Compose v2; Compose 1.29 reads only ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, $VAR and $$'],
+    ['price $5', '"$" must start $VAR, ${VAR} or $$ (a literal $), not "$5"'],
+    ['ends with $', '"$" must start $VAR, ${VAR} or $$ (a literal $), not end the value'],
+    ['${A:-x', '"${A:-x" is never closed with "}"'],
+    ['${1A}', '"${" must be followed by a variable name, not "${1"'],
+  ])('1.29 rejects %s', (value, why) => {
+    expect(env(value)).toEqual([`spec.yaml:7:7: error: services.web.environment.A: Compose 1.29 cannot interpolate this value: ${why}${hint}`]);
+  });
+
+  it.each(['${A}', '$A and $$literal', '${A:-default}', '${A-d}', '${A:?set A}', '${A?e}', 'plain', '$$5'])('1.29 accepts %s', (value) => {
+    expect(env(value)).toEqual([]);
+  });
+
+  it('v2 accepts :+ and nested references, and still rejects unterminated ones', () => {
+    expect(env('${X:+y}', '2.20.2')).toEqual([]);
+    expect(env('${A:-${B:-c}}', '2.20.2')).toEqual([]);
+    expect(env('${A:-${B', '2.20.2')[0]).toMatch(/Compose 2\.20\.2 cannot interpolate this value: "\$\{A:-\$\{B" is never closed/);
+  });
+
+  it('checks every value that reaches Compose, and not those escaped or sent elsewhere', () => {
+    const out = problemsOf(y`
+      name: demo
+      target: { compose: "1.29" }
+      services:
+        web:
+          image: "app:\${TAG"
+          command: [echo, "\${}"]
+      maintenance:
+        purge: { service: web, argv: [purge, "$x"] }
+    `);
+    expect(out.map((l) => l.split(': error: ')[1]!.split(':')[0])).toEqual(['services.web.image', 'services.web.command[1]']);
+  });
+});
+
+describe('Compose-schema bounds (item 11)', () => {
+  it('replicas: 1e+23 is refused, with a hint', () => {
+    expect(problemsOf(svc('    replicas: 1e+23\n'))).toEqual(['spec.yaml:5:5: error: services.web.replicas: number 1e+23 must be <= 1000\n    hint: Number of containers (`deploy.replicas`), 0-1000.']);
+  });
+});
+
+describe('numbers in environment keep their source text (item 12)', () => {
+  it('1.10, a 20-digit ID and 0xDEADBEEF reach the compose file as written', () => {
+    const spec = specOf(svc('    environment:\n      VERSION: 1.10\n      ID: 12345678901234567890\n      MASK: 0xDEADBEEF\n      N: 007\n      ON: true\n'));
+    expect(generateCompose(spec).compose.services.web!.environment).toEqual({ VERSION: '1.10', ID: '12345678901234567890', MASK: '0xDEADBEEF', N: '007', ON: 'true' });
+  });
+
+  it('a number in a secret-like key is a secret written as a value', () => {
+    expect(problemsOf(svc('    environment: { DATABASE_PASSWORD: 123456 }\n'))).toEqual([
+      'spec.yaml:5:20: error: services.web.environment.DATABASE_PASSWORD: looks like a secret written as a value\n    hint: put it in your env file and write "${DATABASE_PASSWORD}" here',
+    ]);
+  });
+});
+
+describe('every problem has a hint (item 13)', () => {
+  it.each([
+    ['an empty file', '', 'spec.yaml:1:1: error: the spec is empty (no YAML content, only comments or blank lines)\n    hint: start from `phase-compose init`, or write at least name: <project> and services: with one service and its image'],
+    ['a comment-only file', '# nothing yet\n\n', 'spec.yaml:1:1: error: the spec is empty (no YAML content, only comments or blank lines)\n    hint: start from `phase-compose init`, or write at least name: <project> and services: with one service and its image'],
+    ['a null', svc('    user:\n'), 'spec.yaml:5:5: error: services.web.user: expected a string, got null\n    hint: nothing follows the colon, so the value is null: write a string there, or remove the key'],
+    ['a command given as a string', svc('    command: python manage.py migrate\n'), 'spec.yaml:5:5: error: services.web.command: expected a list, got the string "python manage.py migrate"\n    hint: write a list, one element per argument: ["python", "manage.py", "migrate"] (no shell splits it)'],
+    ['an invalid service name, at the name', 'name: demo\nservices:\n  Web_X:\n    image: a\n', 'spec.yaml:3:3: error: services.Web_X: "Web_X" is not a valid name here\n    hint: use lower-case letters, digits, - and _, starting with a letter or digit (^[a-z0-9][a-z0-9_-]*$)'],
+  ])('%s', (_name, text, expected) => {
+    expect(problemsOf(text)).toEqual([expected]);
+  });
+
+  it('type errors of every kind carry a hint', () => {
+    for (const extra of ['    ports: [{ a: 1 }]\n', '    depends_on: 3\n', '    environment: [A]\n', '    replicas: -1\n', '    volumes: []\n    env_file: []\n', '    labels: { a: 1 }\n', '    restart: sometimes\n']) {
+      const out = problemsOf(svc(extra));
+      expect(out.length, extra).toBeGreaterThan(0);
+      for (const l of out) expect(l, extra).toContain('\n    hint: ');
+    }
+  });
+});
+
+describe('odd values (item 15)', () => {
+  it('several healthcheck kinds at once, and an empty healthcheck', () => {
+    expect(problemsOf(svc('    healthcheck: { http: { port: 80 }, command: [ok] }\n'))).toEqual([
+      'spec.yaml:5:40: error: services.web.healthcheck.command: gives http and command: a healthcheck runs one check\n    hint: keep one of http, command',
+    ]);
+    expect(problemsOf(svc('    healthcheck: {}\n'))).toEqual([
+      'spec.yaml:5:5: error: services.web.healthcheck: has no check\n    hint: add http: { port: N }, tcp: { port: N } or command: [...], or disable: true',
+    ]);
+  });
+
+  it('retention.every under a minute', () => {
+    const spec = (every: string) => problemsOf(`${svc('')}maintenance:\n  purge: { service: web, argv: [purge] }\nretention: { task: purge, every: ${every}, params: {} }\n`);
+    expect(spec('0s')).toEqual([
+      'spec.yaml:7:27: error: retention.every: runs the task every 0s: at least 1m between runs\n    hint: each run scans and deletes rows and holds locks on the table: a purge runs every few hours, e.g. every: 24h',
+    ]);
+    expect(spec('59s')).toHaveLength(1);
+    expect(spec('1m')).toEqual([]);
+  });
+});
