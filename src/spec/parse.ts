@@ -1,5 +1,5 @@
 // YAML text → plain data, keeping the document so paths can be mapped back to line:col.
-import { LineCounter, Lexer, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { LineCounter, Lexer, parseDocument, isAlias, isMap, isSeq, isPair, isScalar, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import type { Problem } from '../util/errors.js';
 
 export type ParsedYaml = {
@@ -92,7 +92,7 @@ export function parseYaml(text: string, file?: string): ParsedYaml {
   }
   const e = doc.errors[0];
   if (e) return { ...none, problems: [syntaxProblem(text, e, lineCounter, file)] };
-  const problems = duplicateKeys(doc).map((k) => problemAt(lineCounter, k.range![0], `YAML syntax: key ${JSON.stringify(String((k as { value?: unknown }).value))} appears twice in this map`, 'remove or rename one of them', file));
+  const problems = keyProblems(doc).map((k) => problemAt(lineCounter, k.node.range![0], k.message, k.hint, file));
   const locate = (path: ReadonlyArray<string | number>) => {
     const offset = findOffset(doc, path);
     if (offset === undefined) return undefined;
@@ -145,25 +145,36 @@ function numbersAsWritten(doc: Document): void {
   }
 }
 
-/** Keys that repeat an earlier key of the same map (merge keys `<<` aside), in one pass per map. */
-function duplicateKeys(doc: Document): Node[] {
-  const out: Node[] = [];
+/** A merge key's value: a map, an alias of one, or a list of those. */
+const mergeable = (doc: Document, v: unknown): boolean => {
+  const map = (x: unknown) => isMap(isAlias(x) ? x.resolve(doc) : x);
+  return map(v) || (isSeq(v) && v.items.every(map));
+};
+
+/**
+ * Keys that repeat an earlier key of the same map, and merge keys (`<<`) that merge something other
+ * than maps: one pass per map (the library's own duplicate check is quadratic in a map's size).
+ */
+function keyProblems(doc: Document): Array<{ node: Node; message: string; hint: string }> {
+  const out: Array<{ node: Node; message: string; hint: string }> = [];
   const stack: unknown[] = [doc.contents];
   while (stack.length) {
     const node = stack.pop();
     if (isMap(node)) {
       const seen = new Set<string>();
       for (const it of node.items) {
-        if (isScalar(it.key) && it.key.value !== '<<') {
+        if (isScalar(it.key) && typeof it.key.value === 'symbol') {
+          if (!mergeable(doc, it.value)) out.push({ node: it.key, message: 'YAML merge key "<<" needs a map to merge', hint: 'write <<: *anchor, where &anchor names a map' });
+        } else if (isScalar(it.key)) {
           const k = String(it.key.value);
-          if (seen.has(k)) out.push(it.key);
+          if (seen.has(k)) out.push({ node: it.key, message: `YAML syntax: key ${JSON.stringify(k)} appears twice in this map`, hint: 'remove or rename one of them' });
           seen.add(k);
         }
         stack.push(it.value);
       }
     } else if (isSeq(node)) stack.push(...node.items);
   }
-  return out.sort((a, b) => a.range![0] - b.range![0]);
+  return out.sort((a, b) => a.node.range![0] - b.node.range![0]);
 }
 
 const pairIndex = new WeakMap<object, Map<string, Pair>>();

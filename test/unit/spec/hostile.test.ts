@@ -95,6 +95,12 @@ describe('YAML reading (items 13, 14)', () => {
     ]);
   });
 
+  it('a merge key with something other than a map is a located problem, not a crash (found by the fuzz test)', () => {
+    expect(problemsOf(svc('    environment:\n      <<: 0\n'))).toEqual([
+      'spec.yaml:6:7: error: YAML merge key "<<" needs a map to merge\n    hint: write <<: *anchor, where &anchor names a map',
+    ]);
+  });
+
   it('accepts merge keys (<<: *base): validates and generates as the expanded form', () => {
     const merged = specOf(y`
       name: demo
