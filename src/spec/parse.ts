@@ -129,19 +129,21 @@ function syntaxProblem(text: string, e: { code: string; message: string; pos: [n
  * 20-digit ID keeps every digit, `0xDEADBEEF` stays as written. The container gets a string either way.
  */
 function numbersAsWritten(doc: Document): void {
-  const stack: unknown[] = [doc.contents];
+  const envMaps = [['services', '*', 'environment'], ['migrations', 'environment'], ['migrations', 'pre', 'environment'], ['migrations', 'post', 'environment']];
+  const stack: Array<[unknown, string[]]> = [[doc.contents, []]];
   while (stack.length) {
-    const node = stack.pop();
-    if (isMap(node)) {
-      for (const it of node.items) {
-        if (isScalar(it.key) && it.key.value === 'environment' && isMap(it.value)) {
-          for (const env of it.value.items) {
-            if (isScalar(env.value) && typeof env.value.value === 'number' && typeof env.value.source === 'string') env.value.value = env.value.source;
-          }
+    const [node, path] = stack.pop()!;
+    if (!isMap(node) || path.length >= 3) continue;
+    for (const it of node.items) {
+      if (!isScalar(it.key)) continue;
+      const here = [...path, String(it.key.value)];
+      const value = isAlias(it.value) ? it.value.resolve(doc) : it.value;
+      if (isMap(value) && envMaps.some((m) => m.length === here.length && m.every((k, i) => k === '*' || k === here[i]))) {
+        for (const env of value.items) {
+          if (isScalar(env.value) && typeof env.value.value === 'number' && typeof env.value.source === 'string') env.value.value = env.value.source;
         }
-        stack.push(it.value);
-      }
-    } else if (isSeq(node)) stack.push(...node.items);
+      } else stack.push([value, here]);
+    }
   }
 }
 

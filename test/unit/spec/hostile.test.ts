@@ -5,6 +5,17 @@ import { parsePublishedPort } from '../../../src/spec/semantic.js';
 import { problemsOf, specOf, y } from '../helpers.js';
 import { generateCompose } from '../../../src/model/compose.js';
 
+/** A service merged from another with `<<: *base` (numbers in its environment as written). */
+const mergedSpec = y`
+  name: demo
+  services:
+    web: &base
+      image: app:1
+      environment: { A: 1.10 }
+    worker:
+      <<: *base
+      command: [work]
+`;
 const svc = (extra: string) => `name: demo\nservices:\n  web:\n    image: app:1\n${extra}`;
 
 describe('published ports (item 10: arithmetic ranges; item 11: Compose bounds)', () => {
@@ -108,25 +119,16 @@ describe('YAML reading (items 13, 14)', () => {
   });
 
   it('accepts merge keys (<<: *base): validates and generates as the expanded form', () => {
-    const merged = specOf(y`
-      name: demo
-      services:
-        web: &base
-          image: app:1
-          environment: { A: "1" }
-        worker:
-          <<: *base
-          command: [work]
-    `);
+    const merged = specOf(mergedSpec);
     const expanded = specOf(y`
       name: demo
       services:
         web:
           image: app:1
-          environment: { A: "1" }
+          environment: { A: "1.10" }
         worker:
           image: app:1
-          environment: { A: "1" }
+          environment: { A: "1.10" }
           command: [work]
     `);
     expect(merged).toEqual(expanded);
@@ -231,5 +233,19 @@ describe('odd values (item 15)', () => {
     ]);
     expect(spec('59s')).toHaveLength(1);
     expect(spec('1m')).toEqual([]);
+  });
+});
+
+describe('numbers as written apply to environment maps only (item 12)', () => {
+  it('a task parameter named "environment" keeps its integer default; merged env maps keep source text', () => {
+    const spec = specOf(`${mergedSpec}${y`
+      maintenance:
+        purge:
+          service: web
+          argv: [purge, { if: environment, args: ["{environment}"] }]
+          params: { environment: { type: integer, default: 5 } }
+    `}`);
+    expect(spec.maintenance!.purge!.params!.environment!.default).toBe(5);
+    expect(spec.services.worker!.environment).toEqual({ A: '1.10' });
   });
 });
