@@ -148,51 +148,62 @@ export function buildGraph(spec: DeploymentSpec): Graph {
   return { nodes };
 }
 
-/** Returns one dependency cycle as a list of names (first = last), or undefined. */
+/** Returns one dependency cycle as a list of names (first = last), or undefined. Iterative: chains of any length. */
 export function findCycle(graph: Graph): string[] | undefined {
   const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const visit = (name: string): string[] | undefined => {
-    const s = state.get(name);
-    if (s === 'done') return undefined;
-    if (s === 'visiting') return [...stack.slice(stack.indexOf(name)), name];
-    state.set(name, 'visiting');
-    stack.push(name);
-    for (const d of graph.nodes.get(name)?.deps ?? []) {
-      if (!graph.nodes.has(d.on)) continue;
-      const c = visit(d.on);
-      if (c) return c;
+  for (const root of graph.nodes.keys()) {
+    if (state.has(root)) continue;
+    // Depth-first with an explicit stack of [name, index of the next dependency to visit].
+    const stack: Array<[string, number]> = [[root, 0]];
+    state.set(root, 'visiting');
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const deps = graph.nodes.get(top[0])?.deps ?? [];
+      if (top[1] >= deps.length) {
+        state.set(top[0], 'done');
+        stack.pop();
+        continue;
+      }
+      const next = deps[top[1]++]!.on;
+      if (!graph.nodes.has(next) || state.get(next) === 'done') continue;
+      if (state.get(next) === 'visiting') {
+        const names = stack.map(([n]) => n);
+        return [...names.slice(names.indexOf(next)), next];
+      }
+      state.set(next, 'visiting');
+      stack.push([next, 0]);
     }
-    stack.pop();
-    state.set(name, 'done');
-    return undefined;
-  };
-  for (const name of graph.nodes.keys()) {
-    const c = visit(name);
-    if (c) return c;
   }
   return undefined;
 }
 
 /**
  * Groups nodes into waves: each wave's nodes depend only on earlier waves. Assumes no cycle.
- * Order inside a wave follows declaration order, so the result is deterministic.
+ * Order inside a wave follows declaration order, so the result is deterministic. Iterative.
  */
 export function waves(graph: Graph): string[][] {
   const level = new Map<string, number>();
-  const depth = (name: string): number => {
-    const known = level.get(name);
-    if (known !== undefined) return known;
-    level.set(name, 0); // guards against cycles
-    const deps = (graph.nodes.get(name)?.deps ?? []).filter((d) => graph.nodes.has(d.on));
-    const l = deps.length ? Math.max(...deps.map((d) => depth(d.on) + 1)) : 0;
-    level.set(name, l);
-    return l;
-  };
-  const out: string[][] = [];
-  for (const name of graph.nodes.keys()) {
-    const l = depth(name);
-    (out[l] ??= []).push(name);
+  const depsOf = (name: string) => (graph.nodes.get(name)?.deps ?? []).filter((d) => graph.nodes.has(d.on)).map((d) => d.on);
+  const visiting = new Set<string>(); // guards against cycles
+  for (const root of graph.nodes.keys()) {
+    const stack = [root];
+    while (stack.length) {
+      const name = stack[stack.length - 1]!;
+      if (level.has(name)) {
+        stack.pop();
+        continue;
+      }
+      const pending = visiting.has(name) ? [] : depsOf(name).filter((d) => !level.has(d) && !visiting.has(d));
+      visiting.add(name);
+      if (pending.length) {
+        stack.push(...pending);
+        continue;
+      }
+      stack.pop();
+      level.set(name, depsOf(name).reduce((l, d) => Math.max(l, (level.get(d) ?? 0) + 1), 0));
+    }
   }
+  const out: string[][] = [];
+  for (const name of graph.nodes.keys()) (out[level.get(name)!] ??= []).push(name);
   return out.filter(Boolean);
 }

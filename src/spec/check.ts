@@ -1,7 +1,7 @@
 // The spec pipeline as one pure function: parse YAML → schema → semantic rules → problems with positions.
 import type { Problem } from '../util/errors.js';
 import { parseYaml } from './parse.js';
-import { schemaProblems, type SchemaError } from './schema-errors.js';
+import { resetSuggestionBudget, schemaProblems, type SchemaError } from './schema-errors.js';
 import { semanticProblems } from './semantic.js';
 import type { DeploymentSpec } from './types.js';
 
@@ -11,13 +11,26 @@ export type CheckResult = { spec?: DeploymentSpec; problems: Problem[] };
 
 const byPosition = (a: Problem, b: Problem) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0);
 
+/**
+ * The largest spec read. Real specs are a few KB; the YAML parser takes about 1.5-3 s per MB (cold) on a small
+ * machine, so this cap is what keeps `validate` well under 1 s on any input (bench/validate.mjs).
+ */
+export const MAX_SPEC_BYTES = 128 * 1024;
+
 /** Checks spec text; returns the typed spec when there are no errors, and every problem found. */
 export function checkSpecText(text: string, file: string, validate: Validator, schema: Record<string, unknown>): CheckResult {
+  if (text.length > MAX_SPEC_BYTES) {
+    return { problems: [{ severity: 'error', path: '', message: `the spec is ${Math.ceil(text.length / 1024)} KiB; at most ${MAX_SPEC_BYTES / 1024} KiB is read`, hint: 'a deployment spec is a few KB: check that -f names the right file', file, line: 1, col: 1 }] };
+  }
+  resetSuggestionBudget();
   const parsed = parseYaml(text, file);
   if (parsed.problems.length) return { problems: parsed.problems };
   const at = (keys: Array<string | number>) => ({ file, ...(parsed.locate(keys) ?? {}) });
-  if (parsed.data === null || typeof parsed.data !== 'object' || Array.isArray(parsed.data)) {
-    return { problems: [{ severity: 'error', path: '', message: 'the spec must be a YAML map (name:, services:, ...)', file, line: 1, col: 1 }] };
+  if (parsed.data === null || parsed.data === undefined) {
+    return { problems: [{ severity: 'error', path: '', message: 'the spec is empty (no YAML content, only comments or blank lines)', hint: 'start from `phase-compose init`, or write at least name: <project> and services: with one service and its image', file, line: 1, col: 1 }] };
+  }
+  if (typeof parsed.data !== 'object' || Array.isArray(parsed.data)) {
+    return { problems: [{ severity: 'error', path: '', message: 'the spec must be a YAML map (name:, services:, ...)', hint: 'write the spec as top-level keys: name: <project>, services: <map of services>, ...', file, line: 1, col: 1 }] };
   }
   if (!validate(parsed.data)) {
     const problems = schemaProblems(validate.errors ?? [], parsed.data, schema).map((p) => ({

@@ -8,6 +8,8 @@ export type SchemaError = {
   keyword: string;
   params: Record<string, unknown>;
   message?: string;
+  /** Set on errors about a map key (propertyNames): the key itself. */
+  propertyName?: string;
 };
 
 type JsonSchema = Record<string, unknown>;
@@ -112,15 +114,32 @@ export function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-/** The closest candidate within a small edit distance, if any. */
+/** Edit-distance work (cells) one spec check may spend on "did you mean" suggestions: keeps huge specs fast. */
+export const SUGGESTION_BUDGET = 4_000_000;
+const budget = { left: SUGGESTION_BUDGET };
+/** Starts a new suggestion budget (called once per spec check). */
+export function resetSuggestionBudget(): void {
+  budget.left = SUGGESTION_BUDGET;
+}
+
+/** The closest candidate within a small edit distance, if any (none once the suggestion budget is spent). */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  const limit = Math.max(2, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
+    if (Math.abs(c.length - word.length) > limit) continue;
+    budget.left -= (word.length + 1) * (c.length + 1);
+    if (budget.left < 0) return undefined;
     const d = editDistance(word, c);
     if (d < bestD) [best, bestD] = [c, d];
   }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  return bestD <= limit ? best : undefined;
+}
+
+/** A list for a hint, shortened after `max` items. */
+export function listSome(items: readonly string[], max = 12): string {
+  return items.length > max ? `${items.slice(0, max).join(', ')}, ... (${items.length - max} more)` : items.join(', ');
 }
 
 const typeWords: Record<string, string> = {
@@ -132,7 +151,22 @@ const typeWords: Record<string, string> = {
   object: 'a map',
 };
 
+/** A hint for a value of the wrong type: what to write instead. */
+function typeHint(want: string[], value: unknown, description: string | undefined): string {
+  if (value === null) return `nothing follows the colon, so the value is null: write ${want.map((t) => typeWords[t] ?? t).join(' or ')} there, or remove the key`;
+  if (want.includes('array') && typeof value === 'string') {
+    return `write a list, one element per argument: [${value.trim().split(/\s+/).slice(0, 6).map((w) => JSON.stringify(w)).join(', ')}] (no shell splits it)`;
+  }
+  const example: Record<string, string> = { string: 'a quoted string, e.g. "8000"', integer: 'a whole number without quotes, e.g. 3', number: 'a number, e.g. 1.5', boolean: 'true or false, without quotes', array: 'a list: [a, b] or one "- item" per line', object: 'a map: key: value lines indented under this key' };
+  return [`write ${want.map((t) => example[t] ?? t).join(', or ')}`, description].filter(Boolean).join('. ');
+}
+
 function one(e: SchemaError, data: unknown, schema: JsonSchema): Omit<Problem, 'severity'> | undefined {
+  if (e.propertyName !== undefined && e.keyword !== 'propertyNames') {
+    // A map key that breaks the rules for names: reported at the key itself.
+    const where = [...pointerToPath(e.instancePath), e.propertyName];
+    return { path: dottedPath(where), message: `${JSON.stringify(e.propertyName)} is not a valid name here`, hint: e.params.pattern ? `use lower-case letters, digits, - and _, starting with a letter or digit (${String(e.params.pattern)})` : e.message };
+  }
   const path = pointerToPath(e.instancePath);
   const value = valueAt(data, path);
   const here = schemaAt(schema, path, data);
@@ -146,7 +180,7 @@ function one(e: SchemaError, data: unknown, schema: JsonSchema): Omit<Problem, '
       return {
         path: dottedPath([...path, key]),
         message: `unknown key "${key}"`,
-        hint: guess ? `did you mean "${guess}"? (allowed: ${allowed.join(', ')})` : `allowed keys here: ${allowed.join(', ')}`,
+        hint: guess ? `did you mean "${guess}"? (allowed: ${listSome(allowed, 20)})` : `allowed keys here: ${listSome(allowed, 20)}`,
       };
     }
     case 'required':
@@ -157,7 +191,7 @@ function one(e: SchemaError, data: unknown, schema: JsonSchema): Omit<Problem, '
       };
     case 'type': {
       const want = String(e.params.type).split(',').map((t) => typeWords[t] ?? t).join(' or ');
-      return { path: dottedPath(path), message: `expected ${want}, got ${describeValue(value)}` };
+      return { path: dottedPath(path), message: `expected ${want}, got ${describeValue(value)}`, hint: typeHint(String(e.params.type).split(','), value, description) };
     }
     case 'enum':
     case 'const': {
@@ -179,22 +213,22 @@ function one(e: SchemaError, data: unknown, schema: JsonSchema): Omit<Problem, '
     }
     case 'minimum':
     case 'maximum':
-      return { path: dottedPath(path), message: `${describeValue(value)} must be ${e.keyword === 'minimum' ? '>=' : '<='} ${String(e.params.limit)}` };
+      return { path: dottedPath(path), message: `${describeValue(value)} must be ${e.keyword === 'minimum' ? '>=' : '<='} ${String(e.params.limit)}`, hint: description ?? `use a value ${e.keyword === 'minimum' ? 'of at least' : 'of at most'} ${String(e.params.limit)}` };
     case 'minItems':
-      return { path: dottedPath(path), message: `needs at least ${String(e.params.limit)} item${e.params.limit === 1 ? '' : 's'}` };
+      return { path: dottedPath(path), message: `needs at least ${String(e.params.limit)} item${e.params.limit === 1 ? '' : 's'}`, hint: 'add an item, or remove the key' };
     case 'minProperties':
-      return { path: dottedPath(path), message: `needs at least ${String(e.params.limit)} entr${e.params.limit === 1 ? 'y' : 'ies'}` };
+      return { path: dottedPath(path), message: `needs at least ${String(e.params.limit)} entr${e.params.limit === 1 ? 'y' : 'ies'}`, hint: description ?? 'add an entry' };
     case 'minLength':
-      return { path: dottedPath(path), message: 'must not be empty' };
+      return { path: dottedPath(path), message: 'must not be empty', hint: description ?? 'give a value, or remove the key' };
     case 'uniqueItems':
-      return { path: dottedPath(path), message: `has duplicate items (items ${String(e.params.j)} and ${String(e.params.i)})` };
+      return { path: dottedPath(path), message: `has duplicate items (items ${String(e.params.j)} and ${String(e.params.i)})`, hint: 'remove one of them' };
     case 'propertyNames':
       return undefined; // the pattern error on the name itself says it better
     case 'oneOf':
     case 'anyOf':
-      return { path: dottedPath(path), message: `${describeValue(value)} does not fit any allowed form`, hint: description };
+      return { path: dottedPath(path), message: `${describeValue(value)} does not fit any allowed form`, hint: description ?? 'see the schema: schema/phase-compose.schema.json' };
     default:
-      return { path: dottedPath(path), message: e.message ?? `fails "${e.keyword}"` };
+      return { path: dottedPath(path), message: e.message ?? `fails "${e.keyword}"`, hint: description ?? 'see the schema: schema/phase-compose.schema.json' };
   }
 }
 
@@ -224,7 +258,7 @@ export function schemaProblems(errors: readonly SchemaError[], data: unknown, sc
         severity: 'error',
         path: dottedPath(path),
         message: `expected ${want.map((t) => typeWords[t] ?? t).join(' or ')}, got ${describeValue(value)}`,
-        ...(typeof holder?.description === 'string' ? { hint: holder.description } : {}),
+        hint: typeHint(want, value, typeof holder?.description === 'string' ? holder.description : undefined),
       });
     }
   }

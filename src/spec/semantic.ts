@@ -1,7 +1,10 @@
 // Semantic rules beyond the schema: references, cycles, health conditions, ports, env names, secrets.
 import { buildGraph, findCycle, migrationsName, postMigrationsName, proxyName, scheduledName } from '../model/graph.js';
-import type { DeploymentSpec, TaskSpec } from './types.js';
-import { closest } from './schema-errors.js';
+import type { DeploymentSpec, HealthcheckSpec, TaskSpec } from './types.js';
+import { parseDuration } from '../util/duration.js';
+import { closest, listSome } from './schema-errors.js';
+import { interpolatedStrings, interpolationProblem } from './interpolation.js';
+import { features } from '../model/target.js';
 import { CIDR_HINT, isCidr } from '../proxy/values.js';
 
 /** A problem whose place is a key path (mapped to line:col by the loader). */
@@ -25,19 +28,41 @@ export function placeholders(s: string): string[] {
   return [...s.matchAll(/\{([a-z][a-z0-9_]*)\}/g)].map((m) => m[1]!);
 }
 
-/** Parses a published port into the host-side key used to detect clashes, or undefined when nothing is published. */
-export function hostPortKey(p: string | number): string[] {
-  if (typeof p === 'number') return [];
+/** A published port, parsed: host and container sides as inclusive ranges (no host side: `host` undefined). */
+export type PublishedPort = { ip: string; host?: [number, number]; container: [number, number]; proto: string };
+
+/** At most this many published-port entries are checked for clashes (ranges count once): the check is quadratic. */
+export const MAX_PORT_ENTRIES = 1000;
+
+const portRange = (s: string, side: string): [number, number] | string => {
+  const [a, b = a] = s.split('-').map(Number) as [number, number?];
+  for (const n of [a, b!]) if (!(n >= 1 && n <= 65535)) return `${side} port ${n} is out of range (1-65535)`;
+  if (a > b!) return `${side} port range ${s} runs backwards`;
+  return [a, b!];
+};
+
+/**
+ * Parses a published port (`[IP:][HOST:]CONTAINER[/PROTO]`, each side a port or a range) arithmetically,
+ * without expanding ranges; returns a message when Compose would reject it.
+ */
+export function parsePublishedPort(p: string | number): PublishedPort | string {
+  if (typeof p === 'number') return { ip: '0.0.0.0', container: [p, p], proto: 'tcp' };
   const [spec, proto = 'tcp'] = p.split('/');
   const parts = spec!.split(':');
-  if (parts.length < 2) return [];
-  const ip = parts.length === 3 ? parts[0]! : '0.0.0.0';
-  const host = parts[parts.length - 2]!;
-  const [a, b] = host.split('-').map(Number);
-  const out: string[] = [];
-  for (let port = a!; port <= (b ?? a!); port++) out.push(`${ip}:${port}/${proto}`);
-  return out;
+  const container = portRange(parts[parts.length - 1]!, 'container');
+  if (typeof container === 'string') return container;
+  if (parts.length < 2) return { ip: '0.0.0.0', container, proto };
+  const host = portRange(parts[parts.length - 2]!, 'host');
+  if (typeof host === 'string') return host;
+  if (container[0] !== container[1] && host[1] - host[0] !== container[1] - container[0]) {
+    return `host range ${host.join('-')} and container range ${container.join('-')} differ in size`;
+  }
+  return { ip: parts.length === 3 ? parts[0]! : '0.0.0.0', host, container, proto };
 }
+
+const HEALTH_KINDS = ['http', 'tcp', 'command', 'disable'] as const;
+/** The shortest `retention.every`. */
+export const MIN_RETENTION_EVERY_MS = 60_000;
 
 /** Runs every semantic rule and returns all problems found. */
 export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
@@ -62,7 +87,7 @@ export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
 
   const unknown = (keys: Array<string | number>, ref: string, what = 'service') => {
     const guess = closest(ref, names);
-    err(keys, `${what} "${ref}" is not defined`, guess ? `did you mean "${guess}"?` : `defined services: ${names.join(', ')}`);
+    err(keys, `${what} "${ref}" is not defined`, guess ? `did you mean "${guess}"?` : `defined services: ${listSome(names)}`);
   };
 
   // References and conditions, from the graph (explicit dependencies only: implicit ones point at names we made).
@@ -123,6 +148,23 @@ export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
     }
   }
 
+  // Healthchecks: exactly one kind of check.
+  const checkHealth = (hc: HealthcheckSpec | undefined, keys: Array<string | number>) => {
+    if (!hc) return;
+    const kinds = HEALTH_KINDS.filter((k) => hc[k] !== undefined);
+    if (kinds.length > 1) err([...keys, kinds[1]!], `gives ${kinds.join(' and ')}: a healthcheck runs one check`, `keep one of ${kinds.join(', ')}`);
+    if (!kinds.length) err(keys, 'has no check', 'add http: { port: N }, tcp: { port: N } or command: [...], or disable: true');
+  };
+  for (const [name, s] of Object.entries(spec.services)) checkHealth(s.healthcheck, ['services', name, 'healthcheck']);
+  checkHealth(spec.proxy?.healthcheck, ['proxy', 'healthcheck']);
+
+  // Values Compose interpolates must follow the target Compose's ${...} rules.
+  const f = features(spec.target);
+  for (const [keys, value] of interpolatedStrings(spec as unknown as Record<string, unknown>)) {
+    const why = interpolationProblem(value, f.v1);
+    if (why) err(keys, `Compose ${f.compose} cannot interpolate this value: ${why}`, 'write $$ for a literal $; a reference is ${VAR}, ${VAR:-default} or ${VAR:?error}');
+  }
+
   // Environment: names and secrets.
   const checkEnv = (env: Record<string, unknown> | undefined, base: Array<string | number>) => {
     for (const [k, v] of Object.entries(env ?? {})) {
@@ -143,24 +185,24 @@ export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
   const redis = spec.data?.redis;
   if (redis?.password !== undefined && !ENV_REF.test(redis.password)) err(['data', 'redis', 'password'], 'must be a ${VAR} reference, not the password itself', 'write password: ${REDIS_PASSWORD} and put the value in your env file');
 
-  // Published ports: no host port twice; no fixed host port on a replicated service.
-  const taken = new Map<string, string>();
+  // Published ports: in range; no host port twice; no fixed host port on a replicated service. Ranges are
+  // compared arithmetically (never expanded), and the pairwise clash check is bounded by MAX_PORT_ENTRIES.
+  const taken: Array<PublishedPort & { host: [number, number]; owner: string }> = [];
+  let entries = 0;
   const checkPorts = (ports: Array<string | number> | undefined, base: Array<string | number>, replicas = 1) => {
     (ports ?? []).forEach((p, i) => {
-      const keys = hostPortKey(p);
-      if (keys.length && replicas > 1) err([...base, i], `publishes host port ${String(p)} but has ${replicas} replicas: only one container can bind it`, 'publish only the container port (e.g. "8000"), or put the service behind the proxy');
-      for (const key of keys) {
-        const [ip, port] = [key.slice(0, key.lastIndexOf(':')), key.slice(key.lastIndexOf(':') + 1)];
-        const clash = [...taken.entries()].find(([k]) => {
-          const [kip, kport] = [k.slice(0, k.lastIndexOf(':')), k.slice(k.lastIndexOf(':') + 1)];
-          return kport === port && (kip === ip || kip === '0.0.0.0' || ip === '0.0.0.0');
-        });
-        if (clash) {
-          err([...base, i], `host port ${port} is already published by ${clash[1]}`, 'pick another host port');
-          break;
-        }
-        taken.set(key, base.join('.').replace(/\.ports$/, ''));
+      const parsed = parsePublishedPort(p);
+      if (typeof parsed === 'string') return err([...base, i], parsed, 'ports are 1-65535; a range is FROM-TO, e.g. "8000-8010:8000-8010"');
+      if (!parsed.host) return;
+      if (replicas > 1) err([...base, i], `publishes host port ${String(p)} but has ${replicas} replicas: only one container can bind it`, 'publish only the container port (e.g. "8000"), or put the service behind the proxy');
+      if (++entries > MAX_PORT_ENTRIES) {
+        if (entries === MAX_PORT_ENTRIES + 1) err([...base, i], `more than ${MAX_PORT_ENTRIES} published host ports`, 'publish a range ("8000-8100:8000-8100") instead of one entry per port');
+        return;
       }
+      const [lo, hi] = parsed.host;
+      const clash = taken.find((t) => t.proto === parsed.proto && t.host[0] <= hi && lo <= t.host[1] && (t.ip === parsed.ip || t.ip === '0.0.0.0' || parsed.ip === '0.0.0.0'));
+      if (clash) err([...base, i], `host port ${Math.max(lo, clash.host[0])}/${parsed.proto} is already published by ${clash.owner}`, 'pick another host port');
+      else taken.push({ ...parsed, host: parsed.host, owner: base.join('.').replace(/\.ports$/, '') });
     });
   };
   for (const [name, s] of Object.entries(spec.services)) checkPorts(s.ports, ['services', name, 'ports'], s.replicas ?? 1);
@@ -178,16 +220,19 @@ export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
   }
 
   // Jobs nothing waits for.
+  const waitedFor = new Set([...graph.nodes.values()].flatMap((n) => n.deps.map((d) => d.on)));
   for (const node of graph.nodes.values()) {
     if (node.kind !== 'job') continue;
-    const waited = [...graph.nodes.values()].some((n) => n.deps.some((d) => d.on === node.name));
-    if (!waited) warn(keysOf(node.path), `job "${node.name}" runs but nothing waits for it`, 'if it must finish before something starts, add it to that service\'s depends_on');
+    if (!waitedFor.has(node.name)) warn(keysOf(node.path), `job "${node.name}" runs but nothing waits for it`, 'if it must finish before something starts, add it to that service\'s depends_on');
   }
 
   // Maintenance tasks and retention.
   for (const [tname, task] of Object.entries(spec.maintenance ?? {})) checkTask(tname, task, spec, err, unknown);
   if (spec.retention) {
     const r = spec.retention;
+    if (parseDuration(r.every) < MIN_RETENTION_EVERY_MS) {
+      err(['retention', 'every'], `runs the task every ${r.every}: at least 1m between runs`, 'each run scans and deletes rows and holds locks on the table: a purge runs every few hours, e.g. every: 24h');
+    }
     const task = spec.maintenance?.[r.task];
     if (!task) {
       const guess = closest(r.task, Object.keys(spec.maintenance ?? {}));
@@ -195,7 +240,7 @@ export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
     } else {
       for (const [k, v] of Object.entries(r.params)) {
         const p = task.params?.[k];
-        if (!p) err(['retention', 'params', k], `task "${r.task}" has no parameter "${k}"`, `parameters: ${Object.keys(task.params ?? {}).join(', ') || '(none)'}`);
+        if (!p) err(['retention', 'params', k], `task "${r.task}" has no parameter "${k}"`, `parameters: ${listSome(Object.keys(task.params ?? {})) || '(none)'}`);
         else if (p.type === 'integer' ? !Number.isInteger(v) : typeof v !== p.type) err(['retention', 'params', k], `expected ${p.type}, got ${JSON.stringify(v)}`);
       }
       for (const [k, p] of Object.entries(task.params ?? {})) {

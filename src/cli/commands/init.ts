@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { detectCompose, detectEngine } from '../../docker/detect.js';
 import { clientIpYaml, generateSecret, renderTemplate, type ClientIpChoice } from '../../init/template.js';
 import { formatEnvValue, mergeEnvFile, parseEnvFile } from '../../init/env-file.js';
+import { hostProblem } from '../../init/host.js';
 import { renderOutputs } from '../../model/outputs.js';
 import { checkSpecText } from '../../spec/check.js';
 import validate from '../../spec/generated/validate-spec.js';
@@ -143,9 +144,10 @@ export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {
   let host = args.host;
   const defaultHost = oldEnv.HOST || 'localhost';
   if (!host) host = interactive ? await ask('Host name users will reach Phase at', defaultHost, streams) : defaultHost;
-  if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(host)) {
+  const badHost = hostProblem(host);
+  if (badHost) {
     const from = args.host || host !== oldEnv.HOST ? '--host' : `HOST in ${displayPath(envPath)}`;
-    throw new CliError(`${from} "${host}" is not a host name`, { exitCode: ExitCode.usage, details: ['give a DNS name or IP, e.g. --host phase.example.com'] });
+    throw new CliError(`${from} "${host}" is not a host name`, { exitCode: ExitCode.usage, details: [badHost] });
   }
   const mode = args.clientIp ?? (interactive ? await ask('Client IP from: direct, cloudflare, or header (another proxy)', 'direct', streams) : 'direct');
   let header = args.proxyHeader;

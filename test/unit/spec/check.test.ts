@@ -19,7 +19,7 @@ const cases: Array<[string, string, string[]]> = [
   [
     'root must be a map',
     '- a\n- b\n',
-    ['spec.yaml:1:1: error: the spec must be a YAML map (name:, services:, ...)'],
+    ['spec.yaml:1:1: error: the spec must be a YAML map (name:, services:, ...)\n    hint: write the spec as top-level keys: name: <project>, services: <map of services>, ...'],
   ],
   [
     'unknown key with a suggestion',
@@ -51,7 +51,7 @@ const cases: Array<[string, string, string[]]> = [
           image: app:1
           replicas: two
     `,
-    ['spec.yaml:5:5: error: services.web.replicas: expected a whole number, got the string "two"'],
+    ['spec.yaml:5:5: error: services.web.replicas: expected a whole number, got the string "two"\n    hint: write a whole number without quotes, e.g. 3. Number of containers (`deploy.replicas`), 0-1000.'],
   ],
   [
     'enum with did-you-mean',
