@@ -1,49 +1,21 @@
-// A small deterministic YAML emitter for Compose data (maps, lists, strings, numbers, booleans).
-// Every string value is double-quoted, so YAML 1.1 readers (docker-compose v1 uses PyYAML) never
-// read "80:80" as a base-60 number or "no" as false.
+// Compose data → YAML text, through the yaml library's emitter with options that keep the output
+// deterministic and safe for YAML 1.1 readers (docker-compose v1 uses PyYAML): every string value is
+// double-quoted, so "80:80" is never read as a base-60 number nor "no" as false, and keys that YAML 1.1
+// would read as something else ("on", "y", "8080") are quoted too.
+import { stringify } from 'yaml';
 
-// Keys YAML 1.1 would read as something other than a string.
-const YAML11_SPECIAL = /^(y|n|yes|no|on|off|true|false|null|~|[-+]?[0-9][0-9_:.eE+-]*|\.inf|\.nan)$/i;
-const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_./-]*$/;
-
-const key = (k: string) => (PLAIN_KEY.test(k) && !YAML11_SPECIAL.test(k) ? k : JSON.stringify(k));
-const scalar = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
-const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
-
-function emit(value: unknown, indent: string, lines: string[]): void {
-  if (isMap(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      if (v === undefined) continue;
-      if (isMap(v) && Object.keys(v).length) {
-        lines.push(`${indent}${key(k)}:`);
-        emit(v, `${indent}  `, lines);
-      } else if (Array.isArray(v) && v.length) {
-        lines.push(`${indent}${key(k)}:`);
-        emit(v, `${indent}  `, lines);
-      } else {
-        lines.push(`${indent}${key(k)}: ${isMap(v) ? '{}' : Array.isArray(v) ? '[]' : scalar(v)}`);
-      }
-    }
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      if (isMap(item) || Array.isArray(item)) {
-        const sub: string[] = [];
-        emit(item, `${indent}  `, sub);
-        lines.push(`${indent}- ${sub[0]!.trimStart()}`, ...sub.slice(1));
-      } else lines.push(`${indent}- ${scalar(item)}`);
-    }
-    return;
-  }
-  lines.push(`${indent}${scalar(value)}`);
-}
+const OPTIONS = {
+  version: '1.1',
+  defaultStringType: 'QUOTE_DOUBLE',
+  defaultKeyType: 'PLAIN',
+  doubleQuotedAsJSON: true,
+  lineWidth: 0,
+  minContentWidth: 0,
+} as const;
 
 /** Serialises data as YAML text, byte-for-byte the same for the same input. */
 export function toYaml(data: unknown): string {
-  const lines: string[] = [];
-  emit(data, '', lines);
-  return `${lines.join('\n')}\n`;
+  return stringify(data, OPTIONS);
 }
 
 /**

@@ -8,9 +8,11 @@ describe('YAML emitter', () => {
   });
 
   it('quotes keys YAML 1.1 would read as booleans, numbers or null', () => {
-    expect(toYaml({ on: 'x', Y: 'x', '8080': 'x', 'MY-VAR.ok/x': 'x', 'a b': 'x' })).toBe(
-      '"8080": "x"\n"on": "x"\n"Y": "x"\nMY-VAR.ok/x: "x"\n"a b": "x"\n',
-    );
+    const data = { on: 'x', Y: 'x', '8080': 'x', 'MY-VAR.ok/x': 'x', 'a b': 'x', null: 'x', '1.5': 'x' };
+    const text = toYaml(data);
+    expect(text).toBe('"8080": "x"\n"on": "x"\n"Y": "x"\nMY-VAR.ok/x: "x"\na b: "x"\n"null": "x"\n"1.5": "x"\n');
+    // Read back the way PyYAML reads it (YAML 1.1), every key is still the same string.
+    expect(parse(text, { version: '1.1' })).toEqual(data);
   });
 
   it('writes empty maps and lists inline, and round-trips', () => {
@@ -20,8 +22,16 @@ describe('YAML emitter', () => {
     expect(parse(text)).toEqual(data);
   });
 
-  it('is byte-for-byte deterministic', () => {
-    const data = { b: { y: ['1', '2'], x: { k: 'v' } }, a: 1 };
-    expect(toYaml(data)).toBe(toYaml(structuredClone(data)));
+  it('keeps key order, nests lists under their key, and never folds long strings', () => {
+    const long = 'x'.repeat(200);
+    expect(toYaml({ b: { y: ['1', { k: 'v', l: [long] }], x: {} }, a: [[1, 'z']] })).toBe(
+      `b:\n  "y":\n    - "1"\n    - k: "v"\n      l:\n        - "${long}"\n  x: {}\na:\n  - - 1\n    - "z"\n`,
+    );
+  });
+
+  it('escapes what would end a string or a line', () => {
+    const text = toYaml({ s: 'a"b\\c\nd\u0001' });
+    expect(text).toBe('s: "a\\"b\\\\c\\nd\\u0001"\n');
+    expect(parse(text)).toEqual({ s: 'a"b\\c\nd\u0001' });
   });
 });
