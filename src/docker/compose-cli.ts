@@ -11,7 +11,7 @@ export type ComposeTarget = {
   cwd: string;
 };
 
-export type ComposeResult = { argv: string[]; exitCode: number; output: string; durationMs: number };
+export type ComposeResult = { argv: string[]; exitCode: number; output: string };
 
 /** `<compose> -p <project> -f <file> <args...>` as an argv array. */
 export function composeArgv(t: Pick<ComposeTarget, 'cli' | 'project' | 'file'>, args: string[]): string[] {
@@ -27,7 +27,6 @@ export function createArgs(services: string[], scale: string[] = []): string[] {
 export async function runCompose(t: ComposeTarget, args: string[], env: Record<string, string> = {}): Promise<ComposeResult> {
   const { execa } = await import('execa');
   const argv = composeArgv(t, args);
-  const started = Date.now();
   const r = await execa(argv[0]!, argv.slice(1), { cwd: t.cwd, reject: false, all: true, env, stdin: 'ignore' });
-  return { argv, exitCode: r.exitCode ?? -1, output: String(r.all ?? ''), durationMs: Date.now() - started };
+  return { argv, exitCode: r.exitCode ?? -1, output: String(r.all ?? '') };
 }

@@ -8,7 +8,6 @@ export type ComposeCli = {
   /** argv prefix: ['docker', 'compose'] or ['docker-compose']. */
   argv: string[];
   version: string;
-  v1: boolean;
 };
 
 const run = (cmd: string, args: string[]) => {
@@ -25,10 +24,10 @@ export function parseComposeVersion(out: string): string | undefined {
 export function detectCompose(): ComposeCli | undefined {
   const v2 = run('docker', ['compose', 'version', '--short']);
   const v2version = v2 && parseComposeVersion(v2);
-  if (v2version) return { argv: ['docker', 'compose'], version: v2version, v1: v2version.startsWith('1.') };
+  if (v2version) return { argv: ['docker', 'compose'], version: v2version };
   const v1 = run('docker-compose', ['version', '--short']);
   const v1version = v1 && parseComposeVersion(v1);
-  if (v1version) return { argv: ['docker-compose'], version: v1version, v1: v1version.startsWith('1.') };
+  if (v1version) return { argv: ['docker-compose'], version: v1version };
   return undefined;
 }
 

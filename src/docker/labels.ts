@@ -5,7 +5,6 @@ export const L_PROJECT = 'com.docker.compose.project';
 export const L_SERVICE = 'com.docker.compose.service';
 export const L_ONEOFF = 'com.docker.compose.oneoff';
 export const L_NUMBER = 'com.docker.compose.container-number';
-export const L_CONFIG_HASH = 'com.docker.compose.config-hash';
 
 /** Compose normalises project names: lower-case, only [a-z0-9_-]. */
 export function normalizeProjectName(name: string): string {

@@ -9,7 +9,6 @@ import { CliError, ExitCode } from '../util/errors.js';
 
 import { POSTGRES_SERVICE } from '../model/compose.js';
 
-export { POSTGRES_SERVICE };
 
 export type PgTarget = { containerId: string; user: string; db: string };
 

@@ -1,7 +1,7 @@
 // Spec → Compose model (a plain object in Compose Specification format). Pure and deterministic.
 import { posix } from 'node:path';
 import type { DeploymentSpec, ServiceSpec, DependsCondition, TaskSpec } from '../spec/types.js';
-import { formatDuration, parseDuration } from '../util/duration.js';
+import { parseDuration } from '../util/duration.js';
 import { buildGraph, migrationsName, postMigrationsName, proxyName, scheduledName, type GraphNode } from './graph.js';
 import { composeHealthcheck, timing, type ComposeHealthcheck } from './healthcheck.js';
 import { features, type Features } from './target.js';
@@ -258,4 +258,3 @@ function order(s: ComposeService): ComposeService {
   return out as ComposeService;
 }
 
-export { formatDuration };

@@ -21,7 +21,18 @@ describe('restore', () => {
     expect(order).toHaveLength(5);
   });
 
-  it('restores all or nothing, dropping what exists', () => {
-    expect(pgRestoreArgv('u', 'd')).toEqual(['pg_restore', '-U', 'u', '-d', 'd', '--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error']);
+  it('restores all or nothing (one transaction, stop at the first error), dropping what exists', () => {
+    const argv = pgRestoreArgv('u', 'd');
+    expect(argv[0]).toBe('pg_restore');
+    expect(argv).toEqual(expect.arrayContaining(['--single-transaction', '--exit-on-error', '--clean', '--if-exists', '--no-owner']));
+  });
+
+  it('passes hostile user and database names as one argv element each, right after their flag', () => {
+    const user = '-x; rm -rf / "$(id)"';
+    const db = "--clean d'b";
+    const argv = pgRestoreArgv(user, db);
+    expect(argv[argv.indexOf('-U') + 1]).toBe(user);
+    expect(argv[argv.indexOf('-d') + 1]).toBe(db);
+    expect(argv.filter((a) => a === user || a === db)).toHaveLength(2);
   });
 });
