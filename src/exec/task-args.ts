@@ -1,4 +1,6 @@
 // Command-line words after `exec <task>` → task parameter values. Pure; values stay strings, verbatim.
+// Hand-written, not node:util parseArgs: Node 20's parseArgs has no --no-<flag> (allowNegative is 22.4+),
+// no `_`/`-` equivalence in names, and no filling of required parameters from positional words.
 import type { TaskSpec } from '../spec/types.js';
 import { CliError, ExitCode } from '../util/errors.js';
 import type { ParamValues } from '../model/task.js';

@@ -13,7 +13,7 @@ export type Features = {
 export const DEFAULT_COMPOSE = '2.20.2';
 export const DEFAULT_ENGINE = '20.10';
 
-/** Compares dotted versions numerically: -1, 0 or 1. */
+/** Compares dotted versions numerically: -1, 0 or 1. Not semver: targets are written "1.29" or "26.1", which semver rejects. */
 export function compareVersions(a: string, b: string): number {
   const pa = a.split('.').map(Number);
   const pb = b.split('.').map(Number);

@@ -48,13 +48,21 @@ export function jsonRenderer(write: (line: string) => void): ProgressRenderer {
   };
 }
 
-/** A live block of lines redrawn in place (ANSI cursor movement); `write` must not add newlines itself. */
-export function ttyRenderer(write: (chunk: string) => void): ProgressRenderer {
+/**
+ * A live block of lines redrawn in place (ANSI cursor movement); `write` must not add newlines itself.
+ * Hand-written, not log-update: each row is cut to the terminal's width, so no row wraps and moving the
+ * cursor up by the number of rows drawn is exact; and it writes through the injected `write`.
+ */
+export function ttyRenderer(write: (chunk: string) => void, columns: () => number | undefined = () => undefined): ProgressRenderer {
   let drawn = 0;
+  const fit = (line: string) => {
+    const c = columns();
+    return c && [...line].length >= c ? [...line].slice(0, c - 1).join('') : line;
+  };
   const draw = (rows: ProgressRow[]) => {
     const w = widthOf(rows);
     const up = drawn ? `\x1b[${drawn}A` : '';
-    write(`${up}${rows.map((r) => `\x1b[2K${formatRow(r, w)}\n`).join('')}`);
+    write(`${up}${rows.map((r) => `\x1b[2K${fit(formatRow(r, w))}\n`).join('')}`);
     drawn = rows.length;
   };
   return {

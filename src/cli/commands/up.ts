@@ -24,7 +24,7 @@ export type UpArgs = {
 /** Picks the renderer: JSON lines, live lines on a TTY, else plain lines. */
 export function rendererFor(io: Io, json: boolean | undefined): ProgressRenderer {
   if (json) return jsonRenderer(io.out);
-  if (io.isTTY) return ttyRenderer((chunk) => io.out(chunk.replace(/\n$/, '')));
+  if (io.isTTY) return ttyRenderer((chunk) => io.out(chunk.replace(/\n$/, '')), () => process.stdout.columns);
   return plainRenderer(io.out);
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { failureReport, lastLines, standingReport } from '../../../src/up/report.js';
-import { formatRow, plainRenderer, jsonRenderer } from '../../../src/up/progress.js';
+import { formatRow, plainRenderer, jsonRenderer, ttyRenderer } from '../../../src/up/progress.js';
 import { statusRows, statusTable } from '../../../src/up/status.js';
 import { buildPlan } from '../../../src/up/plan.js';
 import { specOf, y } from '../helpers.js';
@@ -56,6 +56,17 @@ describe('progress and standing', () => {
     expect(formatRow({ service: 'postgres', state: 'healthy', elapsedMs: 1234 }, 10)).toBe('✔ postgres    healthy      1.2s');
     expect(standingReport([{ service: 'backend', state: 'starting', elapsedMs: 2000 }])).toBe('  backend  starting (2.0s)');
   });
+  it('tty rows never wrap: each is cut to the terminal width, so redrawing moves up exactly the rows drawn', () => {
+    const out: string[] = [];
+    const r = ttyRenderer((c) => out.push(c), () => 12);
+    const rows = [{ service: 'a-very-long-service-name', state: 'running', elapsedMs: 0 }, { service: 'b', state: 'waiting', elapsedMs: 0 }];
+    r.update(rows, 'a-very-long-service-name');
+    r.update(rows, 'b');
+    const lines = out.join('').split('\n').filter(Boolean).map((l) => l.replace(/\x1b\[\d*[A-Z]/g, ''));
+    expect(lines.every((l) => [...l].length <= 11)).toBe(true);
+    expect(out[1]!.startsWith('\x1b[2A')).toBe(true);
+  });
+
   it('plain prints the changed row; json prints objects', () => {
     const out: string[] = [];
     const rows = [{ service: 'a', state: 'running', elapsedMs: 0 }];
