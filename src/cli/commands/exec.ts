@@ -8,10 +8,10 @@ import { findTask, resetTask, runInService, runMaintenance, type ExecIo, type Ma
 import { parseTaskArgs } from '../../exec/task-args.js';
 import type { ParamValues } from '../../model/task.js';
 import { CliError, ExitCode } from '../../util/errors.js';
-import { loadStack } from '../context.js';
+import { openStack, type StackArgs as StackPath } from '../../stack/open.js';
 import type { Io } from '../io.js';
 
-export type StackArgs = { file: string; projectName?: string; yes?: boolean };
+export type StackArgs = StackPath & { yes?: boolean };
 
 const execIo = (io: Io, yes: boolean): ExecIo => ({
   out: io.out,
@@ -22,14 +22,14 @@ const execIo = (io: Io, yes: boolean): ExecIo => ({
 });
 
 async function open(args: StackArgs) {
-  const stack = loadStack(args);
+  const stack = openStack(args);
   const docker = await connectDocker();
   return { stack, docker };
 }
 
 /** `exec <task> [words...]`: any maintenance task, parameters as --name value or positional. */
 export async function runExecTask(args: StackArgs & { task: string; words: string[] }, io: Io): Promise<number> {
-  const stack = loadStack(args);
+  const stack = openStack(args);
   const task = findTask(stack.spec, args.task);
   const values = parseTaskArgs(task, args.task, args.words);
   const docker = await connectDocker();
