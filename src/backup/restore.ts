@@ -9,7 +9,7 @@ import { execIn } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
 import { findPostgres } from '../exec/postgres.js';
 import { LABEL_ROLE, POSTGRES_SERVICE, REDIS_SERVICE } from '../model/compose.js';
-import { buildGraph, waves } from '../model/graph.js';
+import { buildGraph, waves } from '../spec/graph.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import type { Stack } from '../stack/open.js';
 import { CliError, ExitCode } from '../util/errors.js';

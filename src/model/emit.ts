@@ -1,6 +1,7 @@
 // A small deterministic YAML emitter for Compose data (maps, lists, strings, numbers, booleans).
 // Every string value is double-quoted, so YAML 1.1 readers (docker-compose v1 uses PyYAML) never
 // read "80:80" as a base-60 number or "no" as false.
+import { commentText } from '../util/comment.js';
 
 // Keys YAML 1.1 would read as something other than a string.
 const YAML11_SPECIAL = /^(y|n|yes|no|on|off|true|false|null|~|[-+]?[0-9][0-9_:.eE+-]*|\.inf|\.nan)$/i;
@@ -44,14 +45,6 @@ export function toYaml(data: unknown): string {
   const lines: string[] = [];
   emit(data, '', lines);
   return `${lines.join('\n')}\n`;
-}
-
-/**
- * Text made safe for one comment line (YAML or nginx): control characters and the line breaks YAML 1.1
- * readers honour (NEL, LS, PS) become `\uXXXX`, so a file name cannot end the comment and add lines.
- */
-export function commentText(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** The header comment on every generated compose file. */

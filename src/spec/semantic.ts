@@ -1,8 +1,8 @@
 // Semantic rules beyond the schema: references, cycles, health conditions, ports, env names, secrets.
-import { buildGraph, findCycle, migrationsName, postMigrationsName, proxyName, scheduledName } from '../model/graph.js';
+import { buildGraph, findCycle, migrationsName, postMigrationsName, proxyName, scheduledName } from './graph.js';
 import type { DeploymentSpec, TaskSpec } from './types.js';
 import { closest } from './schema-errors.js';
-import { CIDR_HINT, isCidr } from '../proxy/values.js';
+import { CIDR_HINT, isCidr } from './values.js';
 
 /** A problem whose place is a key path (mapped to line:col by the loader). */
 export type RawProblem = {

@@ -11,7 +11,7 @@ import { checkSpecText } from '../../spec/check.js';
 import { renderStackFiles } from '../../stack/outputs.js';
 import validate from '../../spec/generated/validate-spec.js';
 import schema from '../../../schema/phase-compose.schema.json' with { type: 'json' };
-import { CIDR_HINT, HEADER_HINT, HEADER_NAME, isCidr } from '../../proxy/values.js';
+import { CIDR_HINT, HEADER_HINT, HEADER_NAME, isCidr } from '../../spec/values.js';
 import { CliError, ExitCode, SpecError, formatProblem } from '../../util/errors.js';
 import { backupFile, displayPath, makeDirs, writeFileAtomic } from '../../util/fs.js';
 import { writeError } from '../../util/generated-files.js';
