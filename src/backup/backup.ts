@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
 import { execIn } from '../docker/exec.js';
 import { findPostgres, type PgTarget } from '../exec/postgres.js';
-import type { DeploymentSpec } from '../spec/types.js';
+import type { Stack } from '../stack/open.js';
 import { CliError, ExitCode } from '../util/errors.js';
 import { makeDirs, writeFileAtomic } from '../util/fs.js';
 import { backupFileName, checksumLine, countTableData, expiredBackups } from './rotation.js';
@@ -15,7 +15,7 @@ import { backupFileName, checksumLine, countTableData, expiredBackups } from './
 export type BackupResult = { file: string; bytes: number; sha256: string; tables?: number };
 
 export type BackupOptions = {
-  /** Directory for stamped backups (relative: to `ctx.specDir`, else the current directory). */
+  /** Directory for stamped backups (relative: to `stack.specDir`, else the current directory). */
   dir: string;
   /** Keep this many stamped backups of the project in `dir` (older ones and their .sha256 are deleted). */
   keep?: number;
@@ -76,13 +76,13 @@ export async function verifyDump(docker: DockerClient, pg: PgTarget, file: strin
 /** Dumps the stack's database to a verified, checksummed file; returns where and what. */
 export async function backupDatabase(
   docker: DockerClient,
-  ctx: { project: string; spec: DeploymentSpec; specDir?: string },
+  stack: Pick<Stack, 'project' | 'spec'> & Partial<Pick<Stack, 'specDir'>>,
   opts: BackupOptions,
 ): Promise<BackupResult> {
-  const pg = await findPostgres(docker, ctx);
-  const base = ctx.specDir ?? process.cwd();
+  const pg = await findPostgres(docker, stack);
+  const base = stack.specDir ?? process.cwd();
   const dir = resolve(base, opts.dir);
-  const file = opts.out ? resolve(base, opts.out) : join(dir, backupFileName(ctx.project, opts.now ?? new Date()));
+  const file = opts.out ? resolve(base, opts.out) : join(dir, backupFileName(stack.project, opts.now ?? new Date()));
   // Dumps hold every secret in the database: their directory is private whatever the umask.
   makeDirs(dirname(file), 0o700);
   const partial = `${file}.partial`;
@@ -100,7 +100,7 @@ export async function backupDatabase(
   writeFileAtomic(`${file}.sha256`, checksumLine(result.sha256, basename(file)));
   opts.stderr?.write(`backup: ${result.bytes} bytes, ${result.tables} tables with data, sha256 ${result.sha256}\n`);
   if (!opts.out && opts.keep !== undefined) {
-    for (const old of expiredBackups(readdirSync(dir), ctx.project, opts.keep)) {
+    for (const old of expiredBackups(readdirSync(dir), stack.project, opts.keep)) {
       rmSync(join(dir, old), { force: true });
       rmSync(join(dir, `${old}.sha256`), { force: true });
       opts.stderr?.write(`backup: removed old backup ${old} (keeping ${opts.keep})\n`);

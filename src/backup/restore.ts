@@ -9,8 +9,9 @@ import { execIn } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
 import { findPostgres } from '../exec/postgres.js';
 import { LABEL_ROLE, POSTGRES_SERVICE, REDIS_SERVICE } from '../model/compose.js';
-import { buildGraph, waves } from '../model/graph.js';
+import { buildGraph, waves } from '../spec/graph.js';
 import type { DeploymentSpec } from '../spec/types.js';
+import type { Stack } from '../stack/open.js';
 import { CliError, ExitCode } from '../util/errors.js';
 import { verifyDump } from './backup.js';
 import { parseChecksumLine } from './rotation.js';
@@ -54,7 +55,7 @@ export function checkBackupFile(file: string): void {
 
 export async function restoreDatabase(
   docker: DockerClient,
-  ctx: { project: string; spec: DeploymentSpec },
+  stack: Pick<Stack, 'project' | 'spec'>,
   file: string,
   opts: { confirm: (question: string) => Promise<boolean>; log?: (line: string) => void },
 ): Promise<RestoreResult> {
@@ -68,12 +69,12 @@ export async function restoreDatabase(
     log(`restore: checksum ok (${got})`);
   } else log(`restore: no ${sumFile}; checking the dump's table of contents only`);
 
-  const pg = await findPostgres(docker, ctx);
+  const pg = await findPostgres(docker, stack);
   const tables = await verifyDump(docker, pg, file);
-  const apps = startOrder(ctx.spec, appContainers(await listProject(docker, ctx.project)));
+  const apps = startOrder(stack.spec, appContainers(await listProject(docker, stack.project)));
   const names = apps.map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12));
   const ok = await opts.confirm(
-    `Restore ${file} (${tables} tables with data) into database "${pg.db}" of project "${ctx.project}"? This replaces the current data` +
+    `Restore ${file} (${tables} tables with data) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +
       (names.length ? ` and stops ${[...new Set(names)].join(', ')} meanwhile.` : '.'),
   );
   if (!ok) throw new CliError('cancelled: nothing was changed', { exitCode: ExitCode.problem });

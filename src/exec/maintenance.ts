@@ -6,12 +6,12 @@ import { runningContainer } from '../docker/containers.js';
 import { execIn } from '../docker/exec.js';
 import { renderTaskArgv, resolveParams, type ParamValues } from '../model/task.js';
 import type { DeploymentSpec, TaskSpec } from '../spec/types.js';
+import type { Stack } from '../stack/open.js';
 import { CliError, ExitCode } from '../util/errors.js';
 import { formatSizeReport, ORG_APP_SQL, parseTableSize, PURGE_COUNT_SQL, SIZE_SQL, vacuumSql, type TableSize } from './audit-sql.js';
 import { parseResetResult, resetNetworkPoliciesArgv } from './network-reset.js';
 import { findPostgres, runSql, type PgTarget } from './postgres.js';
 
-export type StackRef = { project: string; spec: DeploymentSpec };
 
 /** Where a task's output goes, and how to ask the user. */
 export type ExecIo = {
@@ -46,7 +46,7 @@ export function findTask(spec: DeploymentSpec, name: string): TaskSpec {
 }
 
 /** Runs an argv in a service's running container, streaming its output; returns the exit code. */
-export async function runInService(docker: DockerClient, stack: StackRef, service: string, argv: string[], io: Pick<ExecIo, 'stdout' | 'stderr'>): Promise<number> {
+export async function runInService(docker: DockerClient, stack: Pick<Stack, 'project' | 'spec'>, service: string, argv: string[], io: Pick<ExecIo, 'stdout' | 'stderr'>): Promise<number> {
   const c = await runningContainer(docker, stack.project, service);
   const r = await execIn(docker, c.Id, argv, { stdout: io.stdout, stderr: io.stderr, capture: false });
   return r.exitCode;
@@ -77,7 +77,7 @@ async function preflight(docker: DockerClient, pg: PgTarget, check: { org: strin
 const tableSize = async (docker: DockerClient, pg: PgTarget, table: string): Promise<TableSize> => (await preflight(docker, pg, undefined, table))!;
 
 /** Runs maintenance task `name` with parameter values; returns the exit code to leave with. */
-export async function runMaintenance(docker: DockerClient, stack: StackRef, name: string, given: ParamValues, io: ExecIo, opts: MaintenanceOptions = {}): Promise<number> {
+export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'project' | 'spec'>, name: string, given: ParamValues, io: ExecIo, opts: MaintenanceOptions = {}): Promise<number> {
   const task = findTask(stack.spec, name);
   const kind = task.kind;
   if ((opts.dryRun || opts.vacuum) && kind !== 'phase-purge') {

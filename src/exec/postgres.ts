@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
 import { runningContainer } from '../docker/containers.js';
 import { execIn, type ExecResult } from '../docker/exec.js';
-import type { DeploymentSpec } from '../spec/types.js';
+import type { Stack } from '../stack/open.js';
 import { CliError, ExitCode } from '../util/errors.js';
 
 import { POSTGRES_SERVICE } from '../model/compose.js';
@@ -27,11 +27,11 @@ export function psqlArgv(t: Pick<PgTarget, 'user' | 'db'>, vars: Record<string, 
 }
 
 /** Finds the running postgres container of the project and how to log in to it. */
-export async function findPostgres(docker: DockerClient, ctx: { project: string; spec: DeploymentSpec }): Promise<PgTarget> {
-  if (!ctx.spec.data?.postgres) {
+export async function findPostgres(docker: DockerClient, stack: Pick<Stack, 'project' | 'spec'>): Promise<PgTarget> {
+  if (!stack.spec.data?.postgres) {
     throw new CliError('the spec has no data.postgres service', { exitCode: ExitCode.usage, details: ['add `data: { postgres: ... }` to the spec'] });
   }
-  const c = await runningContainer(docker, ctx.project, POSTGRES_SERVICE);
+  const c = await runningContainer(docker, stack.project, POSTGRES_SERVICE);
   const info = await docker.getContainer(c.Id).inspect();
   return { containerId: c.Id, ...pgLogin(info.Config.Env) };
 }

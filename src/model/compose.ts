@@ -2,9 +2,9 @@
 import { posix } from 'node:path';
 import type { DeploymentSpec, ServiceSpec, DependsCondition, TaskSpec } from '../spec/types.js';
 import { parseDuration } from '../util/duration.js';
-import { buildGraph, migrationsName, postMigrationsName, proxyName, scheduledName, type GraphNode } from './graph.js';
+import { buildGraph, migrationsName, postMigrationsName, proxyName, scheduledName, type GraphNode } from '../spec/graph.js';
 import { composeHealthcheck, timing, type ComposeHealthcheck } from './healthcheck.js';
-import { features, type Features } from './target.js';
+import { features, type Features } from '../spec/target.js';
 import { renderTaskArgv } from './task.js';
 import { composeEscape } from '../util/shell.js';
 

@@ -3,6 +3,7 @@
 // double-quoted, so "80:80" is never read as a base-60 number nor "no" as false, and keys that YAML 1.1
 // would read as something else ("on", "y", "8080") are quoted too.
 import { stringify } from 'yaml';
+import { commentText } from '../util/comment.js';
 
 const OPTIONS = {
   version: '1.1',
@@ -16,14 +17,6 @@ const OPTIONS = {
 /** Serialises data as YAML text, byte-for-byte the same for the same input. */
 export function toYaml(data: unknown): string {
   return stringify(data, OPTIONS);
-}
-
-/**
- * Text made safe for one comment line (YAML or nginx): control characters and the line breaks YAML 1.1
- * readers honour (NEL, LS, PS) become `\uXXXX`, so a file name cannot end the comment and add lines.
- */
-export function commentText(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** The header comment on every generated compose file. */

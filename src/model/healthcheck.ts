@@ -2,7 +2,7 @@
 import type { HealthcheckSpec } from '../spec/types.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { composeEscape, shQuote } from '../util/shell.js';
-import type { Features } from './target.js';
+import type { Features } from '../spec/target.js';
 
 export type ComposeHealthcheck = {
   test?: string[];

@@ -1,5 +1,5 @@
 // Proxy spec → nginx config text. Pure; `generate` writes it beside the compose file.
-import { commentText } from '../model/emit.js';
+import { commentText } from '../util/comment.js';
 import type { ProxySpec } from '../spec/types.js';
 import { nginxCidr, nginxHeaderWord, nginxPath } from './values.js';
 

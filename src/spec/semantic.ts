@@ -1,11 +1,11 @@
 // Semantic rules beyond the schema: references, cycles, health conditions, ports, env names, secrets.
-import { buildGraph, findCycle, migrationsName, postMigrationsName, proxyName, scheduledName } from '../model/graph.js';
+import { buildGraph, findCycle, migrationsName, postMigrationsName, proxyName, scheduledName } from './graph.js';
 import type { DeploymentSpec, HealthcheckSpec, TaskSpec } from './types.js';
 import { parseDuration } from '../util/duration.js';
 import { closest, listSome } from './schema-errors.js';
 import { interpolatedStrings, interpolationProblem } from './interpolation.js';
-import { features } from '../model/target.js';
-import { CIDR_HINT, isCidr } from '../proxy/values.js';
+import { features } from './target.js';
+import { CIDR_HINT, isCidr } from './values.js';
 
 /** A problem whose place is a key path (mapped to line:col by the loader). */
 export type RawProblem = {

@@ -3,6 +3,7 @@
 import type { DockerClient } from '../docker/client.js';
 import { LABEL_PROBE } from '../model/compose.js';
 import type { Argv, DeploymentSpec } from '../spec/types.js';
+import type { Stack } from '../stack/open.js';
 import type { UpEngine } from './engine.js';
 
 /** A phase's answer: pending or not, and whether the database was created by this very run. */
@@ -34,8 +35,8 @@ export function backupSettings(spec: DeploymentSpec): { dir: string; keep: numbe
 }
 
 /** Takes the pre-migration backup; returns the line to show. */
-export async function takeBackup(docker: DockerClient, ctx: { project: string; spec: DeploymentSpec; specDir?: string }, s: { dir: string; keep: number }): Promise<string> {
+export async function takeBackup(docker: DockerClient, stack: Pick<Stack, 'project' | 'spec' | 'specDir'>, s: { dir: string; keep: number }): Promise<string> {
   const { backupDatabase } = await import('../backup/backup.js');
-  const r = await backupDatabase(docker, ctx, { dir: s.dir, keep: s.keep });
+  const r = await backupDatabase(docker, stack, { dir: s.dir, keep: s.keep });
   return `backup before migrations: ${r.file} (${r.bytes} bytes, verified)`;
 }

@@ -1,6 +1,6 @@
 // Spec → start-up plan: every service with what it waits for, what "ready" means for it, and the
 // creation batch it belongs to. Pure.
-import { buildGraph, migrationsName, postMigrationsName, waves, type NodeKind } from '../model/graph.js';
+import { buildGraph, migrationsName, postMigrationsName, waves, type NodeKind } from '../spec/graph.js';
 import type { Argv, DependsCondition, DeploymentSpec } from '../spec/types.js';
 
 export type MigrationPhase = 'pre' | 'post';

@@ -3,7 +3,7 @@
 // `status` and `down`.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,6 +35,8 @@ function events(project: string, since: number): string[] {
 afterAll(() => {
   for (const p of projects) {
     const dir = stackDir();
+    // `down` writes no file, and this directory is new: the compose file must be generated first.
+    spawnSync('node', [cli, 'generate', '-q', '-f', join(dir, 'phase-compose.yaml')]);
     spawnSync('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, 'down', '-v']);
   }
 });
@@ -133,11 +135,16 @@ describe(`phase-compose up ${STACK_LABEL}`, () => {
     const first = spawn('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, 'up'], { stdio: 'ignore' });
     const exited = new Promise<number>((res) => first.on('exit', (c) => res(c ?? -1)));
     await new Promise((res) => setTimeout(res, 1500));
+    // Out of date with the spec (a comment Compose ignores): a second up that took it would rewrite it.
+    const composeFile = join(dir, 'docker-compose.yml');
+    appendFileSync(composeFile, '# edited while the first up runs\n');
+    const before = readFileSync(composeFile);
     const t = Date.now();
     const second = await up(dir, p);
     expect(Date.now() - t).toBeLessThan(5000);
     expect(second.code).toBe(6);
     expect(second.err).toContain('another phase-compose up is running');
+    expect(readFileSync(composeFile)).toEqual(before);
     expect(await exited).toBe(0);
   });
 

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderOutputs } from '../../src/model/outputs.js';
-import { features } from '../../src/model/target.js';
+import { features } from '../../src/spec/target.js';
 import { interpolationProblem } from '../../src/spec/interpolation.js';
 import { check, fuzzedSpec, generatedSpec, mutatedExample } from '../fuzz/specs.js';
 import { composeSpecErrors } from './compose-schema.js';

@@ -5,12 +5,12 @@ import { lstatSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CliError, ExitCode } from '../../util/errors.js';
 import { displayPath } from '../../util/fs.js';
-import { loadStack } from '../context.js';
+import { openStack } from '../../stack/open.js';
 import type { Io } from '../io.js';
 
 /** Writes the backup; prints its path, size and checksum. */
 export async function runBackup(args: { file: string; projectName?: string; out?: string; dir?: string; keep?: number }, io: Io): Promise<number> {
-  const stack = loadStack(args);
+  const stack = openStack(args);
   if (args.out !== undefined) refuseExisting(resolve(stack.specDir, args.out));
   const docker = await connectDocker();
   const conf = typeof stack.spec.migrations?.backup === 'object' ? stack.spec.migrations.backup : {};

@@ -8,10 +8,10 @@ import { findTask, resetTask, runInService, runMaintenance, type ExecIo, type Ma
 import { parseTaskArgs } from '../../exec/task-args.js';
 import type { ParamValues } from '../../model/task.js';
 import { CliError, ExitCode } from '../../util/errors.js';
-import { loadStack } from '../context.js';
+import { openStack, type StackArgs as StackPath } from '../../stack/open.js';
 import type { Io } from '../io.js';
 
-export type StackArgs = { file: string; projectName?: string; yes?: boolean };
+export type StackArgs = StackPath & { yes?: boolean };
 
 const execIo = (io: Io, yes: boolean): ExecIo => ({
   out: io.out,
@@ -21,15 +21,9 @@ const execIo = (io: Io, yes: boolean): ExecIo => ({
   confirm: cliConfirm(yes, io.isTTY),
 });
 
-async function open(args: StackArgs) {
-  const stack = loadStack(args);
-  const docker = await connectDocker();
-  return { stack, docker };
-}
-
 /** `exec <task> [words...]`: any maintenance task, parameters as --name value or positional. */
 export async function runExecTask(args: StackArgs & { task: string; words: string[] }, io: Io): Promise<number> {
-  const stack = loadStack(args);
+  const stack = openStack(args);
   const task = findTask(stack.spec, args.task);
   const values = parseTaskArgs(task, args.task, args.words);
   const docker = await connectDocker();
@@ -42,7 +36,8 @@ export async function runExecPurge(
   io: Io,
 ): Promise<number> {
   if (args.vacuum && args.vacuumFull) throw new CliError('choose one of --vacuum and --vacuum-full', { exitCode: ExitCode.usage });
-  const { stack, docker } = await open(args);
+  const stack = openStack(args);
+  const docker = await connectDocker();
   const values: ParamValues = { org: args.org, retain: args.retain, app_id: args.appId, batch_size: args.batchSize, sleep_ms: args.sleepMs };
   const opts: MaintenanceOptions = { dryRun: args.dryRun, vacuum: args.vacuumFull ? 'full' : args.vacuum ? 'analyze' : undefined };
   return runMaintenance(docker, stack, 'purge', onlyGiven(values), execIo(io, !!args.yes), opts);
@@ -53,14 +48,16 @@ export async function runExecSso(args: StackArgs & { org: string; show?: boolean
   if (!args.show && !args.disableEnforcement && !args.deleteProviders) {
     throw new CliError('say what to do: --show, --disable-enforcement or --delete-providers', { exitCode: ExitCode.usage });
   }
-  const { stack, docker } = await open(args);
+  const stack = openStack(args);
+  const docker = await connectDocker();
   const values: ParamValues = { org: args.org, show: args.show, disable_enforcement: args.disableEnforcement, delete_providers: args.deleteProviders };
   return runMaintenance(docker, stack, 'sso', onlyGiven(values), execIo(io, !!args.yes));
 }
 
 /** `exec reset-network-policies [--service S]`: the spec's reset task, else the built-in one. */
 export async function runExecReset(args: StackArgs & { service?: string }, io: Io): Promise<number> {
-  const { stack, docker } = await open(args);
+  const stack = openStack(args);
+  const docker = await connectDocker();
   const { name, task } = resetTask(stack.spec, args.service);
   const spec = { ...stack.spec, maintenance: { ...stack.spec.maintenance, [name]: task } };
   return runMaintenance(docker, { ...stack, spec }, name, {}, execIo(io, !!args.yes));
@@ -69,13 +66,15 @@ export async function runExecReset(args: StackArgs & { service?: string }, io: I
 /** `exec run <service> -- <argv...>`. */
 export async function runExecRun(args: StackArgs & { service: string; argv: string[] }, io: Io): Promise<number> {
   if (!args.argv.length) throw new CliError('name the command to run after --, e.g. `exec run backend -- python manage.py check`', { exitCode: ExitCode.usage });
-  const { stack, docker } = await open(args);
+  const stack = openStack(args);
+  const docker = await connectDocker();
   return runInService(docker, stack, args.service, args.argv, execIo(io, !!args.yes));
 }
 
 /** `exec shell [service]`: an interactive shell through the docker CLI (it owns the terminal). */
 export async function runExecShell(args: StackArgs & { service?: string; shell: string }, io: Io): Promise<number> {
-  const { stack, docker } = await open(args);
+  const stack = openStack(args);
+  const docker = await connectDocker();
   const service = args.service ?? Object.keys(stack.spec.services)[0]!;
   const c = await runningContainer(docker, stack.project, service);
   io.err(`${service}: ${args.shell} in ${c.Names[0]?.slice(1) ?? c.Id} (exit to leave)`);

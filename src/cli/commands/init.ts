@@ -8,11 +8,11 @@ import { detectCompose, detectEngine } from '../../docker/detect.js';
 import { clientIpYaml, generateSecret, renderTemplate, type ClientIpChoice } from '../../init/template.js';
 import { formatEnvValue, mergeEnvFile, parseEnvFile } from '../../init/env-file.js';
 import { hostProblem } from '../../init/host.js';
-import { renderOutputs } from '../../model/outputs.js';
 import { checkSpecText } from '../../spec/check.js';
+import { renderStackFiles } from '../../stack/outputs.js';
 import validate from '../../spec/generated/validate-spec.js';
 import schema from '../../../schema/phase-compose.schema.json' with { type: 'json' };
-import { CIDR_HINT, HEADER_HINT, HEADER_NAME, isCidr } from '../../proxy/values.js';
+import { CIDR_HINT, HEADER_HINT, HEADER_NAME, isCidr } from '../../spec/values.js';
 import { CliError, ExitCode, SpecError, formatProblem } from '../../util/errors.js';
 import { backupFile, displayPath, makeDirs, writeFileAtomic } from '../../util/fs.js';
 import { writeError } from '../../util/generated-files.js';
@@ -206,11 +206,12 @@ export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {
     }
   }
 
-  const rendered = renderOutputs(checked.spec, 'phase-compose.yaml', undefined, dir);
+  // Init's own write below (every file, with its .bak, under one signal hold) covers the spec and .env too.
+  const rendered = renderStackFiles({ spec: checked.spec, specFile: specPath, specDir: dir });
   const files: Array<{ path: string; content: string; mode?: number }> = [
     { path: specPath, content: specText },
     { path: envPath, content: envText, mode: 0o600 },
-    ...rendered.files.map((f) => ({ path: join(dir, f.path), content: f.content })),
+    ...rendered.files.map((f) => ({ path: f.path, content: f.content })),
   ];
   const certPath = join(dir, 'nginx/tls/cert.pem');
   const keyPath = join(dir, 'nginx/tls/key.pem');

@@ -4,12 +4,12 @@ import { checkBackupFile, restoreDatabase } from '../../backup/restore.js';
 import { connectDocker } from '../../docker/client.js';
 import { cliConfirm } from '../../exec/confirm.js';
 import { ExitCode } from '../../util/errors.js';
-import { loadStack } from '../context.js';
+import { openStack } from '../../stack/open.js';
 import type { Io } from '../io.js';
 
 /** Restores a dump written by `backup`. */
 export async function runRestore(args: { file: string; projectName?: string; backup: string; yes?: boolean }, io: Io): Promise<number> {
-  const stack = loadStack(args);
+  const stack = openStack(args);
   checkBackupFile(resolve(args.backup));
   const docker = await connectDocker();
   const res = await restoreDatabase(docker, stack, resolve(args.backup), { confirm: cliConfirm(!!args.yes, io.isTTY), log: io.err });

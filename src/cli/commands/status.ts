@@ -5,19 +5,21 @@ import { L_SERVICE } from '../../docker/labels.js';
 import { dockerEngine } from '../../up/engine.js';
 import { checkPending } from '../../up/pending.js';
 import { buildPlan } from '../../up/plan.js';
-import { openSession } from '../../up/session.js';
 import { statusRows, statusTable, type ContainerFacts } from '../../up/status.js';
-import { ExitCode } from '../../util/errors.js';
+import { connectDocker } from '../../docker/client.js';
+import { openStack } from '../../stack/open.js';
+import { ExitCode, formatProblem } from '../../util/errors.js';
 import type { Io } from '../io.js';
 
 export type StatusArgs = { file: string; projectName?: string; json?: boolean; checkMigrations?: boolean };
 
-/** Runs status; returns the exit code. */
+/** Runs status (it writes no file and takes no lock); returns the exit code. */
 export async function runStatus(args: StatusArgs, io: Io): Promise<number> {
-  const { ctx, docker, notes } = await openSession(args, undefined);
-  for (const n of notes) io.err(n);
-  const plan = buildPlan(ctx.spec);
-  const list = await listProject(docker, ctx.project);
+  const stack = openStack(args, { compose: true }); // Compose is not run; asking for it keeps status's exit 3 without it
+  const docker = await connectDocker();
+  for (const w of stack.warnings) io.err(formatProblem(w));
+  const plan = buildPlan(stack.spec);
+  const list = await listProject(docker, stack.project);
   const facts: ContainerFacts[] = [];
   for (const c of list) {
     const i = await docker.getContainer(c.Id).inspect();
@@ -32,18 +34,18 @@ export async function runStatus(args: StatusArgs, io: Io): Promise<number> {
     });
   }
   const pending: Record<string, boolean | undefined> = {};
-  const dbUp = facts.some((f) => f.service === POSTGRES_SERVICE && f.status === 'running') || !ctx.spec.data?.postgres;
+  const dbUp = facts.some((f) => f.service === POSTGRES_SERVICE && f.status === 'running') || !stack.spec.data?.postgres;
   for (const step of plan.steps) {
     if (!step.migration) continue;
     pending[step.service] = undefined;
     const base = list.find((c) => c.Labels[L_SERVICE] === step.service) ?? list.find((c) => plan.steps.some((s) => s.migration && s.service === c.Labels[L_SERVICE]));
     if (!args.checkMigrations || !step.migration.check || !base || !dbUp) continue;
-    pending[step.service] = await checkPending(dockerEngine(docker), base.Id, step.migration.check, ctx.project).catch(() => undefined);
+    pending[step.service] = await checkPending(dockerEngine(docker), base.Id, step.migration.check, stack.project).catch(() => undefined);
   }
   const rows = statusRows(plan, facts, pending);
-  if (args.json) io.out(JSON.stringify({ project: ctx.project, services: rows }));
+  if (args.json) io.out(JSON.stringify({ project: stack.project, services: rows }));
   else {
-    io.out(`project ${ctx.project} (${ctx.composeFile})`);
+    io.out(`project ${stack.project} (${stack.composeFile})`);
     io.out(statusTable(rows));
   }
   return ExitCode.ok;

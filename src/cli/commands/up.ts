@@ -6,10 +6,13 @@ import { systemClock } from '../../up/clock.js';
 import { dockerEngine } from '../../up/engine.js';
 import { backupSettings, takeBackup } from '../../up/pending.js';
 import { runUp, type ComposeCreator, type UpOutcome } from '../../up/run.js';
-import { connectStack, gatedCreator, openStack, withPrepared, type Session } from '../../up/session.js';
+import { gatedCreator, withPrepared } from '../../up/compose-creator.js';
+import { connectDocker, type DockerClient } from '../../docker/client.js';
+import { openStack, type Stack } from '../../stack/open.js';
+import { syncStackFiles } from '../../stack/outputs.js';
 import type { DeploymentSpec } from '../../spec/types.js';
 import { parseCliDuration } from '../../util/duration.js';
-import { CliError, ExitCode } from '../../util/errors.js';
+import { CliError, ExitCode, formatProblem } from '../../util/errors.js';
 import type { Io } from '../io.js';
 
 export type UpArgs = {
@@ -36,16 +39,18 @@ const timeoutMs = (t: string | undefined) => {
   }
 };
 
-/** Runs a plan with progress output, Ctrl-C handling and the reports; returns the exit code. */
-export async function runPlan(session: Session, plan: Plan, args: UpArgs, io: Io, verb: string, compose: ComposeCreator): Promise<number> {
-  const { ctx, docker } = session;
+/** Runs a plan with progress output (the `notes` first), Ctrl-C handling and the reports; returns the exit code. */
+export async function runPlan(
+  { stack, docker, notes }: { stack: Stack; docker: DockerClient; notes: string[] },
+  plan: Plan, args: UpArgs, io: Io, verb: string, compose: ComposeCreator,
+): Promise<number> {
   const ms = timeoutMs(args.timeout);
   const progress = rendererFor(io, args.json);
-  for (const n of session.notes) progress.note(n);
+  for (const n of notes) progress.note(n);
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);
-  const settings = backupSettings(ctx.spec);
+  const settings = backupSettings(stack.spec);
   const started = Date.now();
   let outcome: UpOutcome;
   try {
@@ -56,9 +61,9 @@ export async function runPlan(session: Session, plan: Plan, args: UpArgs, io: Io
         clock: systemClock,
         progress,
         signal: abort.signal,
-        ...(settings ? { backup: () => takeBackup(docker, ctx, settings) } : {}),
+        ...(settings ? { backup: () => takeBackup(docker, stack, settings) } : {}),
       },
-      { project: ctx.project, plan, timeoutMs: ms, forceMigrations: args.forceMigrations },
+      { project: stack.project, plan, timeoutMs: ms, forceMigrations: args.forceMigrations },
     );
   } finally {
     process.removeListener('SIGINT', onSigint);
@@ -70,35 +75,38 @@ export async function runPlan(session: Session, plan: Plan, args: UpArgs, io: Io
     return code;
   }
   if (outcome.status === 'ready') {
-    io.out(`${verb} ${ctx.project}: ready in ${secs}s`);
+    io.out(`${verb} ${stack.project}: ready in ${secs}s`);
     return code;
   }
   for (const f of outcome.failures) io.err(failureReport(f));
   if (outcome.status === 'interrupted') io.err(`interrupted after ${secs}s; containers are left as they are. Where each service stood:`);
-  else io.err(`${verb} ${ctx.project}: ${outcome.status === 'timeout' ? `timed out after ${secs}s` : `failed after ${secs}s`}. Where each service stood:`);
+  else io.err(`${verb} ${stack.project}: ${outcome.status === 'timeout' ? `timed out after ${secs}s` : `failed after ${secs}s`}. Where each service stood:`);
   io.err(standingReport(outcome.rows.map((r) => ({ service: r.service, state: r.state, elapsedMs: r.elapsedMs }))));
   return code;
 }
 
 /**
- * Opens the stack and runs the plan `planOf` gives. The first batch's Compose process is started before
- * Docker's client is even loaded: it spends its start-up meanwhile, and the gate holds its changes
- * until the runner listens to events.
+ * Opens the stack, takes its lock, brings the generated files up to date (only now: a refused `up`
+ * changes nothing) and runs the plan `planOf` gives. The first batch's Compose process is started
+ * before Docker's client is even loaded: it spends its start-up meanwhile, and the gate holds its
+ * changes until the runner listens to events.
  */
 async function runStack(args: UpArgs, io: Io, verb: string, planOf: (spec: DeploymentSpec) => Plan): Promise<number> {
-  const stack = openStack(args, verb);
+  const stack = openStack(args, { compose: true, lock: verb });
   try {
-    const plan = planOf(stack.ctx.spec);
-    const creator = gatedCreator(stack.target, plan);
+    const notes = stack.warnings.map(formatProblem);
+    for (const p of syncStackFiles(stack)) notes.push(`wrote ${p} (it was missing or out of date with the spec)`);
+    const plan = planOf(stack.spec);
+    const creator = gatedCreator(stack.compose, plan);
     const first = plan.batches.find((b) => !b.after.length)?.services ?? [];
     const compose = withPrepared(creator, first, creator.prepare(first));
     try {
-      return await runPlan(await connectStack(stack), plan, args, io, verb, compose);
+      return await runPlan({ stack, docker: await connectDocker(), notes }, plan, args, io, verb, compose);
     } finally {
       compose.dispose();
     }
   } finally {
-    stack.lock?.release();
+    stack.lock.release();
   }
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runGenerate, type GenerateArgs } from '../../../src/cli/commands/generate.js';
-import { syncGeneratedFiles } from '../../../src/up/compose-file.js';
+import { syncStackFiles } from '../../../src/stack/outputs.js';
 import { loadSpec } from '../../../src/spec/load.js';
 import { CliError } from '../../../src/util/errors.js';
 
@@ -100,7 +100,7 @@ describe('generate: the user\'s files', () => {
     writeFileSync(join(dir, 'docker-compose.yml'), official);
     const specFile = join(dir, 'phase-compose.yaml');
     const { spec } = loadSpec(specFile);
-    expect(() => syncGeneratedFiles({ spec, specFile, specDir: dir, composeFile: join(dir, 'docker-compose.yml') })).toThrow(/not written by phase-compose/);
+    expect(() => syncStackFiles({ spec, specFile, specDir: dir })).toThrow(/not written by phase-compose/);
     expect(readFileSync(join(dir, 'docker-compose.yml'), 'utf8')).toBe(official);
   });
 

@@ -1,7 +1,6 @@
 // The spec's file name in the generated files' header comments (issue #11, item 5).
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { commentText } from '../../../src/model/emit.js';
 import { renderOutputs } from '../../../src/model/outputs.js';
 import { proxySpecYaml, specOf } from '../helpers.js';
 
@@ -20,10 +19,5 @@ describe('a hostile spec file name', () => {
     const nginx = files.files[1]!.content;
     expect(nginx.split('\n')).toHaveLength(renderOutputs(spec, 'phase-compose.yaml').files[1]!.content.split('\n').length);
     expect(nginx).not.toMatch(/^ *(services|volumes):/m);
-  });
-
-  it('commentText leaves a plain name alone and escapes control characters', () => {
-    expect(commentText('deploy/phase-compose.yaml')).toBe('deploy/phase-compose.yaml');
-    expect(commentText('a\nb\tc\u007fd\u2028')).toBe('a\\u000ab\\u0009c\\u007fd\\u2028');
   });
 });

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import schema from '../../../schema/phase-compose.schema.json' with { type: 'json' };
 import { renderNginx } from '../../../src/proxy/nginx.js';
-import { HEADER_NAME, ROUTE_PATH, isCidr, nginxHeaderWord } from '../../../src/proxy/values.js';
+import { nginxHeaderWord } from '../../../src/proxy/values.js';
+import { HEADER_NAME, ROUTE_PATH, isCidr } from '../../../src/spec/values.js';
 import type { ProxySpec } from '../../../src/spec/types.js';
 import { problemsOf, proxySpecYaml, specOf } from '../helpers.js';
 

@@ -1,6 +1,6 @@
 // Issue #11: validation that matches what Compose accepts, with a located message and a hint for every problem.
 import { describe, expect, it } from 'vitest';
-import { findCycle, waves } from '../../../src/model/graph.js';
+import { findCycle, waves } from '../../../src/spec/graph.js';
 import { parsePublishedPort } from '../../../src/spec/semantic.js';
 import { problemsOf, proxySpecYaml, specOf, y } from '../helpers.js';
 import { generateCompose } from '../../../src/model/compose.js';

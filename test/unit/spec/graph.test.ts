@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildGraph, findCycle, waves } from '../../../src/model/graph.js';
+import { buildGraph, findCycle, waves } from '../../../src/spec/graph.js';
 import { specOf, y } from '../helpers.js';
 
 const stack = specOf(y`

@@ -1,52 +1,10 @@
-// What up, down, migrate and status share at the edge: the stack, the Compose CLI, the Docker client,
-// the lock and the generated files, each acquired with a clear error.
-import { dirname } from 'node:path';
-import { loadStack, type StackContext } from '../cli/context.js';
-import type { DockerClient } from '../docker/client.js';
+// How `up` and `migrate` create services with Compose: one Compose call per batch, started early
+// behind a gate where the Engine is a local socket (see compose-gate).
 import { runCompose, createArgs, type ComposeResult, type ComposeTarget } from '../docker/compose-cli.js';
 import { engineSocket, startGate } from './compose-gate.js';
-import { findCompose } from '../docker/detect.js';
-import { acquireLock, type Lock } from '../docker/lock.js';
-import { CliError, ExitCode, formatProblem } from '../util/errors.js';
-import { syncGeneratedFiles } from './compose-file.js';
+import { CliError, ExitCode } from '../util/errors.js';
 import { scaleArgs, type Plan } from './plan.js';
 import type { ComposeCreator } from './run.js';
-
-export type Stack = { ctx: StackContext; target: ComposeTarget; lock?: Lock; notes: string[] };
-export type Session = Stack & { docker: DockerClient };
-
-/** Loads the stack, writes stale generated files, finds Compose and takes the lock: no Docker yet. */
-export function openStack(args: { file: string; projectName?: string }, command: string | undefined): Stack {
-  const ctx = loadStack(args);
-  const notes = ctx.warnings.map(formatProblem);
-  for (const p of syncGeneratedFiles(ctx)) notes.push(`wrote ${p} (it was missing or out of date with the spec)`);
-  const argv = findCompose();
-  if (!argv) {
-    throw new CliError('Docker Compose was not found', {
-      exitCode: ExitCode.docker,
-      details: ['install the Compose plugin (`docker compose version`) or docker-compose v1 (`docker-compose version`)'],
-    });
-  }
-  const lock = command ? acquireLock(ctx.project, command) : undefined;
-  return { ctx, target: { cli: { argv }, project: ctx.project, file: ctx.composeFile, cwd: dirname(ctx.composeFile) }, lock, notes };
-}
-
-/** Connects to Docker for an open stack. */
-export async function connectStack(stack: Stack): Promise<Session> {
-  const { connectDocker } = await import('../docker/client.js');
-  return { ...stack, docker: await connectDocker() };
-}
-
-/** openStack, then connectStack (the lock is released when that fails). */
-export async function openSession(args: { file: string; projectName?: string }, command: string | undefined): Promise<Session> {
-  const stack = openStack(args, command);
-  try {
-    return await connectStack(stack);
-  } catch (e) {
-    stack.lock?.release();
-    throw e;
-  }
-}
 
 /**
  * Creates services with Compose. Where the Engine is a local socket, each batch's Compose call starts

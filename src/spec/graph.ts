@@ -1,6 +1,7 @@
 // The stack as a dependency graph: every generated service with what it waits for and how.
-// Pure; used by validation (references, cycles), by the generator (depends_on) and by `up` (waves).
-import type { DependsCondition, DeploymentSpec } from '../spec/types.js';
+// Pure, and below the model: validation (references, cycles) needs it, as do the generator (depends_on)
+// and `up` (waves).
+import type { DependsCondition, DeploymentSpec } from './types.js';
 
 export type NodeKind = 'data' | 'service' | 'job' | 'migrations' | 'migrations-post' | 'proxy' | 'scheduled';
 

@@ -1,5 +1,5 @@
 // What the target Compose and Engine support. Keys a target lacks are left out with a warning.
-import type { TargetSpec } from '../spec/types.js';
+import type { TargetSpec } from './types.js';
 
 export type Features = {
   compose: string;

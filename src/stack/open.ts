@@ -1,0 +1,58 @@
+// Opening a stack: the one way every stack command (up, migrate, down, status, exec, backup, restore)
+// starts. Resolves the spec, its paths, the Compose project name and, when asked, the Compose CLI and
+// the lock. Reads only: it writes nothing (generated files are written by ./outputs.ts, under the lock).
+import { dirname, join, resolve } from 'node:path';
+import type { ComposeTarget } from '../docker/compose-cli.js';
+import { findCompose } from '../docker/detect.js';
+import { normalizeProjectName } from '../docker/labels.js';
+import { acquireLock, type Lock } from '../docker/lock.js';
+import { loadSpec } from '../spec/load.js';
+import type { DeploymentSpec } from '../spec/types.js';
+import { CliError, ExitCode, type Problem } from '../util/errors.js';
+
+/** Where a stack command is pointed: `-f` and `-p`. */
+export type StackArgs = { file: string; projectName?: string };
+
+/** A stack as the spec describes it. Functions that need only part of it take a `Pick<Stack, ...>`. */
+export type Stack = {
+  spec: DeploymentSpec;
+  specFile: string;
+  specDir: string;
+  /** Compose project name: `-p`, else COMPOSE_PROJECT_NAME, else the spec's name. */
+  project: string;
+  /** Absolute path of the generated compose file. */
+  composeFile: string;
+  /** The spec's warnings (not yet printed). */
+  warnings: Problem[];
+};
+
+/** How to run Compose on the stack. */
+export type WithCompose = { compose: ComposeTarget };
+/** The stack's lock, held until `lock.release()`. */
+export type WithLock = { lock: Lock };
+
+/**
+ * Opens the stack: loads the spec (throws SpecError/CliError like loadSpec) and resolves the project.
+ * With `compose`, also finds the Compose CLI (exit 3 when there is none); with `lock`, then takes the
+ * stack's lock for that command (exit 6 when another holds it). No Docker, no writes.
+ */
+export function openStack(args: StackArgs): Stack;
+export function openStack(args: StackArgs, want: { compose: true }): Stack & WithCompose;
+export function openStack(args: StackArgs, want: { compose: true; lock: string }): Stack & WithCompose & WithLock;
+export function openStack(args: StackArgs, want: { compose?: true; lock?: string } = {}): Stack & Partial<WithCompose & WithLock> {
+  const specFile = resolve(args.file);
+  const { spec, warnings } = loadSpec(specFile);
+  const specDir = dirname(specFile);
+  const project = normalizeProjectName(args.projectName ?? process.env.COMPOSE_PROJECT_NAME ?? spec.name);
+  const stack: Stack = { spec, specFile, specDir, project, composeFile: join(specDir, spec.output ?? 'docker-compose.yml'), warnings };
+  if (!want.compose) return stack;
+  const argv = findCompose();
+  if (!argv) {
+    throw new CliError('Docker Compose was not found', {
+      exitCode: ExitCode.docker,
+      details: ['install the Compose plugin (`docker compose version`) or docker-compose v1 (`docker-compose version`)'],
+    });
+  }
+  const compose: ComposeTarget = { cli: { argv }, project, file: stack.composeFile, cwd: dirname(stack.composeFile) };
+  return { ...stack, compose, ...(want.lock ? { lock: acquireLock(project, want.lock) } : {}) };
+}
