@@ -17,7 +17,7 @@ export type StackContext = {
   warnings: Problem[];
 };
 
-/** Loads the spec and resolves the project; throws SpecError/CliError like loadSpec. */
+/** Loads the spec and resolves the project; throws SpecError/PhaseComposeError like loadSpec. */
 export function loadStack(args: { file: string; projectName?: string }): StackContext {
   const specFile = resolve(args.file);
   const { spec, warnings } = loadSpec(specFile);

@@ -3,8 +3,10 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { parseCliDuration } from '../util/duration.js';
-import { CliError, ExitCode, SpecError, formatProblem } from '../util/errors.js';
+import { PhaseComposeError, SpecError, formatProblem } from '../util/errors.js';
+import { EXIT_CODES, UNEXPECTED, exitCodeOf, helpTable } from './exit-codes.js';
 import { processIo, type Io } from './io.js';
+import type { Outcome } from './outcome.js';
 
 /** The package's version, put in by scripts/build.mjs (and vitest.config.ts) from package.json. */
 declare const __PHASE_COMPOSE_VERSION__: string | undefined;
@@ -40,17 +42,7 @@ const count = (name: string) => (v: unknown) => {
   return v;
 };
 
-const EXIT_CODES = `Exit codes:
-  0    success
-  1    a problem was found (invalid spec, out-of-date file, refused overwrite, a file that cannot be written, an unforeseen error)
-  2    usage error (unknown option, a missing or bad option value, missing file)
-  3    Docker or Compose cannot be reached
-  4    a service or job failed (a migration exited non-zero, a service turned unhealthy)
-  5    timed out waiting
-  6    another phase-compose run holds the project's lock
-  7    not found: the organisation or app named does not exist
-  (exec <task> and exec run leave with the task's own exit code)
-  130  interrupted (Ctrl-C)`;
+const EXIT_CODES_HELP = helpTable();
 
 /** The global options every stack command takes: the spec and the Compose project name. */
 const stackArgs = (a: Record<string, unknown>) => ({
@@ -59,12 +51,12 @@ const stackArgs = (a: Record<string, unknown>) => ({
 });
 
 /** Every command's help ends with the exit-code table. Use it in each command's builder. */
-export const specOption = (y: Argv) => y.epilogue(EXIT_CODES);
+export const specOption = (y: Argv) => y.epilogue(EXIT_CODES_HELP);
 
 /** Builds the yargs parser; `io` receives all output. */
 export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
-  const run = (fn: () => Promise<number>) => async () => {
-    exit.code = await fn();
+  const run = (fn: () => Promise<Outcome>) => async () => {
+    exit.code = exitCodeOf(await fn());
   };
   return yargs(argv)
     .scriptName('phase-compose')
@@ -286,11 +278,11 @@ Before pending migrations run, the database is backed up when the spec asks for 
 except a database whose volume this very run created: it holds nothing yet, and every migration is
 taken as pending without running the check.
 
-${EXIT_CODES}`),
+${EXIT_CODES_HELP}`),
       (a) =>
         run(async () => {
           const { runUpCommand } = await import('./commands/up.js');
-          return runUpCommand({ ...stackArgs(a), timeout: a.timeout, forceMigrations: a['force-migrations'], json: a.json, services: a.services as string[] | undefined }, io);
+          return runUpCommand({ ...stackArgs(a), timeout: a.timeout, forceMigrations: a['force-migrations'], json: a.json, services: a.services as string[] | undefined }, io, exitCodeOf);
         })(),
     )
     .command(
@@ -307,7 +299,7 @@ ${EXIT_CODES}`),
       (a) =>
         run(async () => {
           const { runMigrateCommand } = await import('./commands/up.js');
-          return runMigrateCommand({ ...stackArgs(a), timeout: a.timeout, forceMigrations: a.force, json: a.json, phase: a.phase as 'pre' | 'post' | undefined }, io);
+          return runMigrateCommand({ ...stackArgs(a), timeout: a.timeout, forceMigrations: a.force, json: a.json, phase: a.phase as 'pre' | 'post' | undefined }, io, exitCodeOf);
         })(),
     )
     .command(
@@ -342,7 +334,7 @@ ${EXIT_CODES}`),
     .demandCommand(1, 'Name a command: init, generate, validate, up, down, status, migrate, ... (see --help)')
     .strict()
     .recommendCommands()
-    .epilogue(EXIT_CODES)
+    .epilogue(EXIT_CODES_HELP)
     // No hard wrap: yargs's ESM build (the fast one to load) breaks lines mid-word; terminals soft-wrap.
     .wrap(null)
     .help()
@@ -353,7 +345,7 @@ ${EXIT_CODES}`),
     .fail((msg, err) => {
       // yargs's own checks (and the argument checks above, which it wraps) are usage errors.
       if (err && err.name !== 'YError') throw err;
-      throw new CliError(err?.message ?? msg, { exitCode: ExitCode.usage, details: ['see `phase-compose --help`'] });
+      throw new PhaseComposeError('usage', err?.message ?? msg, { details: ['see `phase-compose --help`'] });
     });
 }
 
@@ -363,18 +355,18 @@ export function reportError(e: unknown, io: Io): number {
     for (const p of e.problems) io.err(formatProblem(p));
     const n = e.problems.filter((p) => p.severity === 'error').length;
     io.err(`\n${n} error${n === 1 ? '' : 's'}; nothing was written.`);
-    return ExitCode.problem;
+    return EXIT_CODES[e.kind].code;
   }
-  if (e instanceof CliError) {
+  if (e instanceof PhaseComposeError) {
     io.err(`phase-compose: ${e.message}`);
     for (const d of e.details) io.err(`  ${d}`);
-    return e.exitCode;
+    return EXIT_CODES[e.kind].code;
   }
-  // Not a case we foresaw: still a documented exit code (1, a problem), with the message and a way to report it.
+  // Not a case we foresaw: still a documented exit code (a problem), with the message and a way to report it.
   io.err(`phase-compose: unexpected error: ${(e as Error)?.message ?? String(e)}`);
   if (process.env.PHASE_COMPOSE_DEBUG) io.err(String((e as Error)?.stack));
   else io.err('  this is a bug in phase-compose: please report it (set PHASE_COMPOSE_DEBUG=1 for a stack trace)');
-  return ExitCode.problem;
+  return EXIT_CODES[UNEXPECTED].code;
 }
 
 /** Runs the CLI on `argv` (without node and the script); returns the exit code. Everything printed goes to `io`. */

@@ -1,10 +1,10 @@
 // Command-line words after `exec <task>` → task parameter values. Pure; values stay strings, verbatim.
 import type { TaskSpec } from '../spec/types.js';
-import { CliError, ExitCode } from '../util/errors.js';
+import { PhaseComposeError } from '../util/errors.js';
 import type { ParamValues } from '../model/task.js';
 
 const usage = (msg: string, task: string, spec: TaskSpec) =>
-  new CliError(`${task}: ${msg}`, { exitCode: ExitCode.usage, details: [`parameters: ${describeParams(spec) || '(none)'}`] });
+  new PhaseComposeError('usage', `${task}: ${msg}`, { details: [`parameters: ${describeParams(spec) || '(none)'}`] });
 
 /** `--org <string> (required), --dry-run` style summary of a task's parameters. */
 export function describeParams(task: TaskSpec): string {

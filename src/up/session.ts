@@ -7,7 +7,7 @@ import { runCompose, createArgs, type ComposeResult, type ComposeTarget } from '
 import { engineSocket, startGate } from './compose-gate.js';
 import { findCompose } from '../docker/detect.js';
 import { acquireLock, type Lock } from '../docker/lock.js';
-import { CliError, ExitCode, formatProblem } from '../util/errors.js';
+import { PhaseComposeError, formatProblem } from '../util/errors.js';
 import { syncGeneratedFiles } from './compose-file.js';
 import { scaleArgs, type Plan } from './plan.js';
 import type { ComposeCreator } from './run.js';
@@ -22,8 +22,7 @@ export function openStack(args: { file: string; projectName?: string }, command:
   for (const p of syncGeneratedFiles(ctx)) notes.push(`wrote ${p} (it was missing or out of date with the spec)`);
   const argv = findCompose();
   if (!argv) {
-    throw new CliError('Docker Compose was not found', {
-      exitCode: ExitCode.docker,
+    throw new PhaseComposeError('docker', 'Docker Compose was not found', {
       details: ['install the Compose plugin (`docker compose version`) or docker-compose v1 (`docker-compose version`)'],
     });
   }
@@ -81,8 +80,7 @@ export function gatedCreator(target: ComposeTarget, plan: Plan): ComposeCreator 
 
 function checkCreated(services: string[], r: ComposeResult): void {
   if (r.exitCode === 0) return;
-  throw new CliError(`Compose could not create ${services.join(', ')} (exit ${r.exitCode})`, {
-    exitCode: ExitCode.failed,
+  throw new PhaseComposeError('failed', `Compose could not create ${services.join(', ')} (exit ${r.exitCode})`, {
     details: [`command: ${r.argv.join(' ')}`, ...r.output.trim().split('\n').slice(-20)],
   });
 }

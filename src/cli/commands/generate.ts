@@ -3,11 +3,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, posix, relative, resolve } from 'node:path';
 import { renderOutputs } from '../../model/outputs.js';
 import { loadSpec } from '../../spec/load.js';
-import { formatProblem, ExitCode } from '../../util/errors.js';
+import { formatProblem } from '../../util/errors.js';
 import { displayPath } from '../../util/fs.js';
 import { writeGeneratedFiles } from '../../util/generated-files.js';
 import { specEnvFiles } from '../../spec/env-files.js';
 import type { Io } from '../io.js';
+import { OK, reported, type Outcome } from '../outcome.js';
 
 export type GenerateArgs = {
   file: string;
@@ -21,8 +22,8 @@ export type GenerateArgs = {
   allowOutside?: boolean;
 };
 
-/** Runs generate; returns the exit code. */
-export async function runGenerate(args: GenerateArgs, io: Io): Promise<number> {
+/** Runs generate; `--check` reports stale files itself (a problem). */
+export async function runGenerate(args: GenerateArgs, io: Io): Promise<Outcome> {
   const specFile = resolve(args.file);
   const { spec, warnings } = loadSpec(specFile);
   for (const w of warnings) io.err(formatProblem(w));
@@ -45,15 +46,15 @@ export async function runGenerate(args: GenerateArgs, io: Io): Promise<number> {
     }
     if (stale) {
       io.err(`${stale} generated file${stale === 1 ? ' is' : 's are'} out of date with ${shown(basename(specFile))}; run \`phase-compose generate\``);
-      return ExitCode.problem;
+      return reported('problem');
     }
     if (!args.quiet) io.out(`up to date: ${rendered.files.map((f) => shown(f.path)).join(', ')}`);
-    return ExitCode.ok;
+    return OK;
   }
 
   // The compose file named with -o is the user's explicit choice; the spec's own paths are bounded.
   const files = rendered.files.map((f) => ({ path: join(specDir, f.path), content: f.content, explicit: output !== undefined && f.path === posix.normalize(output) }));
   const written = writeGeneratedFiles(files, { specFile, protect: specEnvFiles(spec), force: args.force, allowOutside: args.allowOutside });
   if (!args.quiet) for (const w of written) io.out(`wrote ${displayPath(w.path)}${w.backup ? ` (previous kept as ${displayPath(w.backup)})` : ''}`);
-  return ExitCode.ok;
+  return OK;
 }

@@ -7,13 +7,13 @@ import { checkPending } from '../../up/pending.js';
 import { buildPlan } from '../../up/plan.js';
 import { openSession } from '../../up/session.js';
 import { statusRows, statusTable, type ContainerFacts } from '../../up/status.js';
-import { ExitCode } from '../../util/errors.js';
 import type { Io } from '../io.js';
+import { OK, type Outcome } from '../outcome.js';
 
 export type StatusArgs = { file: string; projectName?: string; json?: boolean; checkMigrations?: boolean };
 
-/** Runs status; returns the exit code. */
-export async function runStatus(args: StatusArgs, io: Io): Promise<number> {
+/** Runs status. */
+export async function runStatus(args: StatusArgs, io: Io): Promise<Outcome> {
   const { ctx, docker, notes } = await openSession(args, undefined);
   for (const n of notes) io.err(n);
   const plan = buildPlan(ctx.spec);
@@ -46,5 +46,5 @@ export async function runStatus(args: StatusArgs, io: Io): Promise<number> {
     io.out(`project ${ctx.project} (${ctx.composeFile})`);
     io.out(statusTable(rows));
   }
-  return ExitCode.ok;
+  return OK;
 }
