@@ -8,7 +8,7 @@ import type { DockerClient } from '../docker/client.js';
 import { execIn } from '../docker/exec.js';
 import { findPostgres, type PgTarget } from '../exec/postgres.js';
 import type { Stack } from '../stack/open.js';
-import { CliError, ExitCode } from '../util/errors.js';
+import { PhaseComposeError } from '../util/errors.js';
 import { makeDirs, writeFileAtomic } from '../util/fs.js';
 import { backupFileName, checksumLine, countTableData, expiredBackups } from './rotation.js';
 
@@ -59,7 +59,7 @@ async function dumpTo(docker: DockerClient, pg: PgTarget, file: string): Promise
   await new Promise<void>((res, rej) => sink.end(() => res()).once('error', rej));
   await new Promise<void>((res, rej) => out.end(() => res()).once('error', rej));
   if (r.exitCode !== 0) {
-    throw new CliError(`pg_dump failed in the postgres container (exit ${r.exitCode})`, { exitCode: ExitCode.failed, details: err.text().trim().split('\n') });
+    throw new PhaseComposeError('failed', `pg_dump failed in the postgres container (exit ${r.exitCode})`, { details: err.text().trim().split('\n') });
   }
   return { bytes, sha256: hash.digest('hex') };
 }
@@ -68,7 +68,7 @@ async function dumpTo(docker: DockerClient, pg: PgTarget, file: string): Promise
 export async function verifyDump(docker: DockerClient, pg: PgTarget, file: string): Promise<number> {
   const r = await execIn(docker, pg.containerId, ['pg_restore', '--list'], { stdin: createReadStream(file) });
   if (r.exitCode !== 0) {
-    throw new CliError(`backup ${file} does not read back: pg_restore --list exited ${r.exitCode}`, { exitCode: ExitCode.failed, details: r.stderr.trim().split('\n') });
+    throw new PhaseComposeError('failed', `backup ${file} does not read back: pg_restore --list exited ${r.exitCode}`, { details: r.stderr.trim().split('\n') });
   }
   return countTableData(r.stdout);
 }

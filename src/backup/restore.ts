@@ -12,7 +12,7 @@ import { LABEL_ROLE, POSTGRES_SERVICE, REDIS_SERVICE } from '../model/compose.js
 import { buildGraph, waves } from '../spec/graph.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import type { Stack } from '../stack/open.js';
-import { CliError, ExitCode } from '../util/errors.js';
+import { PhaseComposeError } from '../util/errors.js';
 import { verifyDump } from './backup.js';
 import { parseChecksumLine } from './rotation.js';
 
@@ -50,7 +50,7 @@ export type RestoreResult = { file: string; tables: number; stopped: string[] };
 /** Restores `file` into the stack's database; `confirm` is asked after the checks, before anything stops. */
 /** The backup named must be a file: a usage error (exit 2) otherwise, found before Docker is asked anything. */
 export function checkBackupFile(file: string): void {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`no backup file ${file}`, { exitCode: ExitCode.usage });
+  if (!existsSync(file) || !statSync(file).isFile()) throw new PhaseComposeError('usage', `no backup file ${file}`);
 }
 
 export async function restoreDatabase(
@@ -65,7 +65,7 @@ export async function restoreDatabase(
   if (existsSync(sumFile)) {
     const want = parseChecksumLine(readFileSync(sumFile, 'utf8'));
     const got = await sha256File(file);
-    if (want !== got) throw new CliError(`checksum mismatch: ${file} is not the file ${sumFile} describes`, { exitCode: ExitCode.problem, details: [`expected ${want}`, `actual   ${got}`] });
+    if (want !== got) throw new PhaseComposeError('problem', `checksum mismatch: ${file} is not the file ${sumFile} describes`, { details: [`expected ${want}`, `actual   ${got}`] });
     log(`restore: checksum ok (${got})`);
   } else log(`restore: no ${sumFile}; checking the dump's table of contents only`);
 
@@ -77,7 +77,7 @@ export async function restoreDatabase(
     `Restore ${file} (${tables} tables with data) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +
       (names.length ? ` and stops ${[...new Set(names)].join(', ')} meanwhile.` : '.'),
   );
-  if (!ok) throw new CliError('cancelled: nothing was changed', { exitCode: ExitCode.problem });
+  if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
 
   for (const c of [...apps].reverse()) {
     log(`restore: stopping ${c.Names[0]?.slice(1) ?? c.Id}`);
@@ -87,8 +87,7 @@ export async function restoreDatabase(
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
     const r = await execIn(docker, pg.containerId, pgRestoreArgv(pg.user, pg.db), { stdin: createReadStream(file) });
     if (r.exitCode !== 0) {
-      throw new CliError(`pg_restore failed (exit ${r.exitCode}); the transaction was rolled back, the database is as before`, {
-        exitCode: ExitCode.failed,
+      throw new PhaseComposeError('failed', `pg_restore failed (exit ${r.exitCode}); the transaction was rolled back, the database is as before`, {
         details: r.stderr.trim().split('\n').slice(-10),
       });
     }

@@ -1,6 +1,6 @@
 // Edge: the Docker Engine client. Created once by the CLI and passed in; nothing here is a singleton.
 import type Dockerode from 'dockerode';
-import { CliError, ExitCode } from '../util/errors.js';
+import { PhaseComposeError } from '../util/errors.js';
 
 export type DockerClient = Dockerode;
 
@@ -11,8 +11,7 @@ export async function connectDocker(): Promise<DockerClient> {
   try {
     await docker.ping();
   } catch (e) {
-    throw new CliError('cannot reach the Docker Engine', {
-      exitCode: ExitCode.docker,
+    throw new PhaseComposeError('docker', 'cannot reach the Docker Engine', {
       details: [
         `${(e as Error).message}`,
         'is dockerd running? check with `docker info` (DOCKER_HOST selects another engine)',

@@ -1,6 +1,6 @@
 // Edge: finding a project's containers through the Engine API by Compose labels.
 import type { ContainerInfo } from 'dockerode';
-import { CliError, ExitCode } from '../util/errors.js';
+import { PhaseComposeError } from '../util/errors.js';
 import type { DockerClient } from './client.js';
 import { pickRunning, projectFilters, L_SERVICE } from './labels.js';
 
@@ -9,22 +9,22 @@ export async function listProject(docker: DockerClient, project: string, service
   return docker.listContainers({ all: true, filters: projectFilters(project, service) });
 }
 
-/** The running container of `service`, or a CliError saying why there is none. */
+/** The running container of `service`, or a PhaseComposeError saying why there is none. */
 export async function runningContainer(docker: DockerClient, project: string, service: string): Promise<ContainerInfo> {
   const all = await listProject(docker, project);
   const c = pickRunning(all, service);
   if (c) return c;
   if (!all.length) {
-    throw new CliError(`the stack "${project}" is not running (no containers with label com.docker.compose.project=${project})`, {
-      exitCode: ExitCode.failed,
+    throw new PhaseComposeError('failed', `the stack "${project}" is not running (no containers with label com.docker.compose.project=${project})`, {
       details: ['start it with `phase-compose up`, or name the project with -p <name>'],
     });
   }
   const mine = all.filter((x) => x.Labels[L_SERVICE] === service);
-  throw new CliError(
+  throw new PhaseComposeError(
+    'failed',
     mine.length
       ? `service "${service}" has no running container (${mine.map((x) => `${x.Names[0]?.slice(1)}: ${x.Status}`).join('; ')})`
       : `project "${project}" has no service "${service}"`,
-    { exitCode: ExitCode.failed, details: [`see \`docker ps -a --filter label=com.docker.compose.project=${project}\``] },
+    { details: [`see \`docker ps -a --filter label=com.docker.compose.project=${project}\``] },
   );
 }

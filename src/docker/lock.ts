@@ -2,7 +2,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliError, ExitCode } from '../util/errors.js';
+import { PhaseComposeError } from '../util/errors.js';
 
 export type Lock = { path: string; release(): void };
 export type LockOwner = { pid: number; command: string; started: string };
@@ -19,7 +19,7 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** Takes the lock or throws CliError(locked) naming the holder; a lock left by a dead process is taken over. */
+/** Takes the lock or throws PhaseComposeError (locked) naming the holder; a lock left by a dead process is taken over. */
 export function acquireLock(project: string, command: string, opts: { dir?: string; pid?: number } = {}): Lock {
   const path = lockPath(project, opts.dir);
   mkdirSync(join(path, '..'), { recursive: true, mode: 0o1777 });
@@ -40,12 +40,11 @@ export function acquireLock(project: string, command: string, opts: { dir?: stri
       owner = undefined; // being written right now, or garbage: treat as held unless it stays unreadable
     }
     if (owner && alive(owner.pid)) {
-      throw new CliError(`another phase-compose ${owner.command} is running on project "${project}" (pid ${owner.pid}, since ${owner.started})`, {
-        exitCode: ExitCode.locked,
+      throw new PhaseComposeError('locked', `another phase-compose ${owner.command} is running on project "${project}" (pid ${owner.pid}, since ${owner.started})`, {
         details: [`wait for it to finish, or stop it (kill ${owner.pid}); lock file: ${path}`],
       });
     }
     if (owner || attempt > 0) rmSync(path, { force: true });
   }
-  throw new CliError(`cannot take the lock ${path}`, { exitCode: ExitCode.locked, details: ['remove the file if no phase-compose is running'] });
+  throw new PhaseComposeError('locked', `cannot take the lock ${path}`, { details: ['remove the file if no phase-compose is running'] });
 }

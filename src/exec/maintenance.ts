@@ -7,7 +7,7 @@ import { execIn } from '../docker/exec.js';
 import { renderTaskArgv, resolveParams, type ParamValues } from '../model/task.js';
 import type { DeploymentSpec, TaskSpec } from '../spec/types.js';
 import type { Stack } from '../stack/open.js';
-import { CliError, ExitCode } from '../util/errors.js';
+import { PhaseComposeError } from '../util/errors.js';
 import { formatSizeReport, ORG_APP_SQL, parseTableSize, PURGE_COUNT_SQL, SIZE_SQL, vacuumSql, type TableSize } from './audit-sql.js';
 import { parseResetResult, resetNetworkPoliciesArgv } from './network-reset.js';
 import { findPostgres, runSql, type PgTarget } from './postgres.js';
@@ -39,8 +39,7 @@ export function findTask(spec: DeploymentSpec, name: string): TaskSpec {
   const task = spec.maintenance?.[name];
   if (task) return task;
   const have = Object.keys(spec.maintenance ?? {});
-  throw new CliError(`the spec has no maintenance task "${name}"`, {
-    exitCode: ExitCode.usage,
+  throw new PhaseComposeError('usage', `the spec has no maintenance task "${name}"`, {
     details: [have.length ? `tasks: ${have.join(', ')}` : 'declare tasks under `maintenance:` in the spec', 'or run any command with `phase-compose exec run <service> -- <argv...>`'],
   });
 }
@@ -63,32 +62,32 @@ async function preflight(docker: DockerClient, pg: PgTarget, check: { org: strin
   const orgRow = check ? rows.shift() : undefined;
   if (check) {
     if (orgRow?.[0] !== '1') {
-      throw new CliError(`organisation ${JSON.stringify(check.org)} does not exist`, { exitCode: ExitCode.notFound, details: ['names are case-sensitive; list them with `phase-compose exec run postgres -- psql ...` or in the Phase console'] });
+      throw new PhaseComposeError('not-found', `organisation ${JSON.stringify(check.org)} does not exist`, { details: ['names are case-sensitive; list them with `phase-compose exec run postgres -- psql ...` or in the Phase console'] });
     }
-    if (check.app && orgRow?.[1] !== '1') throw new CliError(`app ${JSON.stringify(check.app)} is not an app of organisation ${JSON.stringify(check.org)}`, { exitCode: ExitCode.notFound });
+    if (check.app && orgRow?.[1] !== '1') throw new PhaseComposeError('not-found', `app ${JSON.stringify(check.app)} is not an app of organisation ${JSON.stringify(check.org)}`);
   }
   if (!table) return undefined;
   const size = parseTableSize(rows);
-  if (!size) throw new CliError(`table "${table}" (maintenance report.table) does not exist in the database`, { exitCode: ExitCode.problem });
+  if (!size) throw new PhaseComposeError('problem', `table "${table}" (maintenance report.table) does not exist in the database`);
   return size;
 }
 
 /** The table's size (after the task): the same query, alone. */
 const tableSize = async (docker: DockerClient, pg: PgTarget, table: string): Promise<TableSize> => (await preflight(docker, pg, undefined, table))!;
 
-/** Runs maintenance task `name` with parameter values; returns the exit code to leave with. */
-export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'project' | 'spec'>, name: string, given: ParamValues, io: ExecIo, opts: MaintenanceOptions = {}): Promise<number> {
+/** Runs maintenance task `name` with parameter values; returns the task's exit code, undefined for a dry run (no task runs). */
+export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'project' | 'spec'>, name: string, given: ParamValues, io: ExecIo, opts: MaintenanceOptions = {}): Promise<number | undefined> {
   const task = findTask(stack.spec, name);
   const kind = task.kind;
   if ((opts.dryRun || opts.vacuum) && kind !== 'phase-purge') {
-    throw new CliError(`${opts.dryRun ? '--dry-run' : '--vacuum'} needs a purge task of \`kind: phase-purge\` (task "${name}" has ${kind ? `kind ${kind}` : 'no kind'})`, { exitCode: ExitCode.usage });
+    throw new PhaseComposeError('usage', `${opts.dryRun ? '--dry-run' : '--vacuum'} needs a purge task of \`kind: phase-purge\` (task "${name}" has ${kind ? `kind ${kind}` : 'no kind'})`);
   }
   const values = resolveParams(task, given, name);
   const argv = renderTaskArgv(task, values);
 
   if (opts.vacuum === 'full' && !opts.dryRun) {
     const ok = await io.confirm(`VACUUM FULL rewrites ${task.report?.table ?? 'the table'} and holds an exclusive lock on it until done: the app cannot read or write audit events meanwhile. Continue?`);
-    if (!ok) throw new CliError('cancelled: nothing was changed', { exitCode: ExitCode.problem });
+    if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
   }
 
   // Container checks first, so a stopped stack gives one clear error before anything runs; the two
@@ -108,7 +107,7 @@ export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'p
     const retain = values.retain === undefined ? 30 : Number(values.retain);
     const [row] = await runSql(docker, pg, PURGE_COUNT_SQL, { org: String(values.org), app: String(values.app_id ?? ''), retain: String(retain) }, 'dry-run count');
     io.out(`dry run: would delete ${row?.[0] ?? '?'} READ events of ${JSON.stringify(values.org)}${values.app_id ? ` app ${values.app_id}` : ''} with timestamp <= now - ${retain} days; nothing was deleted`);
-    return ExitCode.ok;
+    return undefined;
   }
 
   let output = '';

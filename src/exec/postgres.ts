@@ -5,7 +5,7 @@ import type { DockerClient } from '../docker/client.js';
 import { runningContainer } from '../docker/containers.js';
 import { execIn, type ExecResult } from '../docker/exec.js';
 import type { Stack } from '../stack/open.js';
-import { CliError, ExitCode } from '../util/errors.js';
+import { PhaseComposeError } from '../util/errors.js';
 
 import { POSTGRES_SERVICE } from '../model/compose.js';
 
@@ -29,7 +29,7 @@ export function psqlArgv(t: Pick<PgTarget, 'user' | 'db'>, vars: Record<string, 
 /** Finds the running postgres container of the project and how to log in to it. */
 export async function findPostgres(docker: DockerClient, stack: Pick<Stack, 'project' | 'spec'>): Promise<PgTarget> {
   if (!stack.spec.data?.postgres) {
-    throw new CliError('the spec has no data.postgres service', { exitCode: ExitCode.usage, details: ['add `data: { postgres: ... }` to the spec'] });
+    throw new PhaseComposeError('usage', 'the spec has no data.postgres service', { details: ['add `data: { postgres: ... }` to the spec'] });
   }
   const c = await runningContainer(docker, stack.project, POSTGRES_SERVICE);
   const info = await docker.getContainer(c.Id).inspect();
@@ -37,10 +37,10 @@ export async function findPostgres(docker: DockerClient, stack: Pick<Stack, 'pro
 }
 
 /** A psql run failed: the SQL's error text is in `stderr`. */
-export class SqlError extends CliError {
+export class SqlError extends PhaseComposeError {
   readonly stderr: string;
   constructor(what: string, r: ExecResult) {
-    super(`${what} failed in the postgres container (psql exit ${r.exitCode})`, { exitCode: ExitCode.failed, details: r.stderr.trim().split('\n').filter(Boolean) });
+    super('failed', `${what} failed in the postgres container (psql exit ${r.exitCode})`, { details: r.stderr.trim().split('\n').filter(Boolean) });
     this.name = 'SqlError';
     this.stderr = r.stderr;
   }

@@ -2,11 +2,11 @@
 // Hand-written, not node:util parseArgs: Node 20's parseArgs has no --no-<flag> (allowNegative is 22.4+),
 // no `_`/`-` equivalence in names, and no filling of required parameters from positional words.
 import type { TaskSpec } from '../spec/types.js';
-import { CliError, ExitCode } from '../util/errors.js';
+import { PhaseComposeError } from '../util/errors.js';
 import type { ParamValues } from '../model/task.js';
 
 const usage = (msg: string, task: string, spec: TaskSpec) =>
-  new CliError(`${task}: ${msg}`, { exitCode: ExitCode.usage, details: [`parameters: ${describeParams(spec) || '(none)'}`] });
+  new PhaseComposeError('usage', `${task}: ${msg}`, { details: [`parameters: ${describeParams(spec) || '(none)'}`] });
 
 /** `--org <string> (required), --dry-run` style summary of a task's parameters. */
 export function describeParams(task: TaskSpec): string {

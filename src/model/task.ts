@@ -1,28 +1,28 @@
 // Maintenance task + parameter values → argv. Pure; values are inserted whole, never split or shell-parsed.
 import type { TaskSpec } from '../spec/types.js';
-import { CliError, ExitCode } from '../util/errors.js';
+import { PhaseComposeError } from '../util/errors.js';
 
 export type ParamValues = Record<string, string | number | boolean | undefined>;
 
 const PLACEHOLDER = /\{([a-z][a-z0-9_]*)\}/g;
 
-/** Applies defaults and checks types and required parameters; throws CliError (usage) on a bad value. */
+/** Applies defaults and checks types and required parameters; throws PhaseComposeError (usage) on a bad value. */
 export function resolveParams(task: TaskSpec, given: ParamValues, taskName = 'task'): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (const [name, p] of Object.entries(task.params ?? {})) {
     let v = given[name] ?? p.default;
     if (v === undefined) {
-      if (p.required) throw new CliError(`${taskName}: missing required parameter "${name}"`, { exitCode: ExitCode.usage });
+      if (p.required) throw new PhaseComposeError('usage', `${taskName}: missing required parameter "${name}"`);
       continue;
     }
     if (p.type === 'integer') {
       const n = typeof v === 'number' ? v : /^-?\d+$/.test(String(v)) ? Number(v) : NaN;
-      if (!Number.isInteger(n)) throw new CliError(`${taskName}: parameter "${name}" must be a whole number, got ${JSON.stringify(v)}`, { exitCode: ExitCode.usage });
+      if (!Number.isInteger(n)) throw new PhaseComposeError('usage', `${taskName}: parameter "${name}" must be a whole number, got ${JSON.stringify(v)}`);
       v = n;
     } else if (p.type === 'boolean') {
       if (typeof v !== 'boolean') {
         if (v === 'true' || v === 'false') v = v === 'true';
-        else throw new CliError(`${taskName}: parameter "${name}" must be true or false, got ${JSON.stringify(v)}`, { exitCode: ExitCode.usage });
+        else throw new PhaseComposeError('usage', `${taskName}: parameter "${name}" must be true or false, got ${JSON.stringify(v)}`);
       }
     } else v = String(v);
     out[name] = v;
@@ -37,7 +37,7 @@ export function renderTaskArgv(task: TaskSpec, values: Record<string, string | n
   const sub = (s: string) =>
     s.replace(PLACEHOLDER, (_, name: string) => {
       const v = values[name];
-      if (v === undefined) throw new CliError(`parameter "${name}" has no value`, { exitCode: ExitCode.usage });
+      if (v === undefined) throw new PhaseComposeError('usage', `parameter "${name}" has no value`);
       return String(v);
     });
   const argv: string[] = [];

@@ -1,6 +1,6 @@
 // Edge: reads a spec file from disk and runs the pure check pipeline with the precompiled validator.
 import { readFileSync } from 'node:fs';
-import { CliError, ExitCode, SpecError, type Problem } from '../util/errors.js';
+import { PhaseComposeError, SpecError, type Problem } from '../util/errors.js';
 import { displayPath } from '../util/fs.js';
 import { checkSpecText } from './check.js';
 import validate from './generated/validate-spec.js';
@@ -9,21 +9,17 @@ import type { DeploymentSpec } from './types.js';
 
 export type LoadedSpec = { spec: DeploymentSpec; file: string; warnings: Problem[] };
 
-/** Loads and checks a spec; throws SpecError (all problems) or CliError (unreadable file). */
+/** Loads and checks a spec; throws SpecError (all problems) or PhaseComposeError (unreadable file, a usage error). */
 export function loadSpec(file: string): LoadedSpec {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(
-      code === 'ENOENT' ? `no deployment spec at ${file}` : `cannot read ${file}: ${(e as Error).message}`,
-      {
-        exitCode: ExitCode.usage,
-        details: code === 'ENOENT' ? ['create one with `phase-compose init`, or point to it with -f <file>'] : [],
-        cause: e,
-      },
-    );
+    throw new PhaseComposeError('usage', code === 'ENOENT' ? `no deployment spec at ${file}` : `cannot read ${file}: ${(e as Error).message}`, {
+      details: code === 'ENOENT' ? ['create one with `phase-compose init`, or point to it with -f <file>'] : [],
+      cause: e,
+    });
   }
   const shown = displayPath(file);
   const { spec, problems } = checkSpecText(text, shown, validate, schema as Record<string, unknown>);

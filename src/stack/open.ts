@@ -8,7 +8,7 @@ import { normalizeProjectName } from '../docker/labels.js';
 import { acquireLock, type Lock } from '../docker/lock.js';
 import { loadSpec } from '../spec/load.js';
 import type { DeploymentSpec } from '../spec/types.js';
-import { CliError, ExitCode, type Problem } from '../util/errors.js';
+import { PhaseComposeError, type Problem } from '../util/errors.js';
 
 /** Where a stack command is pointed: `-f` and `-p`. */
 export type StackArgs = { file: string; projectName?: string };
@@ -32,7 +32,7 @@ export type WithCompose = { compose: ComposeTarget };
 export type WithLock = { lock: Lock };
 
 /**
- * Opens the stack: loads the spec (throws SpecError/CliError like loadSpec) and resolves the project.
+ * Opens the stack: loads the spec (throws SpecError/PhaseComposeError like loadSpec) and resolves the project.
  * With `compose`, also finds the Compose CLI (exit 3 when there is none); with `lock`, then takes the
  * stack's lock for that command (exit 6 when another holds it). No Docker, no writes.
  */
@@ -48,8 +48,7 @@ export function openStack(args: StackArgs, want: { compose?: true; lock?: string
   if (!want.compose) return stack;
   const argv = findCompose();
   if (!argv) {
-    throw new CliError('Docker Compose was not found', {
-      exitCode: ExitCode.docker,
+    throw new PhaseComposeError('docker', 'Docker Compose was not found', {
       details: ['install the Compose plugin (`docker compose version`) or docker-compose v1 (`docker-compose version`)'],
     });
   }

@@ -2,7 +2,7 @@
 // behind a gate where the Engine is a local socket (see compose-gate).
 import { runCompose, createArgs, type ComposeResult, type ComposeTarget } from '../docker/compose-cli.js';
 import { engineSocket, startGate } from './compose-gate.js';
-import { CliError, ExitCode } from '../util/errors.js';
+import { PhaseComposeError } from '../util/errors.js';
 import { scaleArgs, type Plan } from './plan.js';
 import type { ComposeCreator } from './run.js';
 
@@ -39,8 +39,7 @@ export function gatedCreator(target: ComposeTarget, plan: Plan): ComposeCreator 
 
 function checkCreated(services: string[], r: ComposeResult): void {
   if (r.exitCode === 0) return;
-  throw new CliError(`Compose could not create ${services.join(', ')} (exit ${r.exitCode})`, {
-    exitCode: ExitCode.failed,
+  throw new PhaseComposeError('failed', `Compose could not create ${services.join(', ')} (exit ${r.exitCode})`, {
     details: [`command: ${r.argv.join(' ')}`, ...r.output.trim().split('\n').slice(-20)],
   });
 }

@@ -1,19 +1,27 @@
-// Named error classes with structured fields. Only the CLI entry point prints them and picks exit codes.
+// Named error classes with structured fields. Only the CLI entry point prints them and picks exit codes
+// (src/cli/exit-codes.ts maps each kind to its code).
 
-/** Exit codes, documented in the README and `--help`. */
-export const ExitCode = {
-  ok: 0,
-  problem: 1,
-  usage: 2,
-  docker: 3,
-  failed: 4,
-  timeout: 5,
-  locked: 6,
+/**
+ * What went wrong, for the user: every error a command reports carries one. The kind names the failure,
+ * never an exit code; the CLI's entry point alone turns it into one.
+ */
+export type ErrorKind =
+  /** Something the user must fix was found: an invalid spec, a refused overwrite, a file that cannot be written. */
+  | 'problem'
+  /** The command line is wrong: an unknown option, a bad value, a missing file or task. */
+  | 'usage'
+  /** Docker or Compose cannot be reached. */
+  | 'docker'
+  /** A service, job or command in the stack failed. */
+  | 'failed'
+  /** Waiting took longer than allowed. */
+  | 'timeout'
+  /** Another phase-compose run holds the project's lock. */
+  | 'locked'
   /** A named thing (organisation, app) does not exist. */
-  notFound: 7,
-  interrupted: 130,
-} as const;
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+  | 'not-found'
+  /** The user stopped it (Ctrl-C, or the end of input at a prompt). */
+  | 'interrupted';
 
 /** One problem found in a spec: where, what, and how to fix it. */
 export type Problem = {
@@ -35,25 +43,28 @@ export function formatProblem(p: Problem): string {
   return `${where}${p.severity}: ${path}${p.message}${hint}`;
 }
 
-/** The spec has errors; `problems` holds all of them (and any warnings). */
-export class SpecError extends Error {
-  readonly problems: Problem[];
-  constructor(problems: Problem[]) {
-    const errors = problems.filter((p) => p.severity === 'error');
-    super(`${errors.length} problem${errors.length === 1 ? '' : 's'} in the deployment spec`);
-    this.name = 'SpecError';
-    this.problems = problems;
+/** A failure the user should see: its kind, a one-line message, and `details` printed under it. */
+export class PhaseComposeError extends Error {
+  readonly kind: ErrorKind;
+  readonly details: string[];
+  constructor(kind: ErrorKind, message: string, opts: { details?: string[]; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'PhaseComposeError';
+    this.kind = kind;
+    this.details = opts.details ?? [];
   }
 }
 
-/** A user-facing failure with a chosen exit code; `details` are printed under the message. */
-export class CliError extends Error {
-  readonly exitCode: ExitCode;
-  readonly details: string[];
-  constructor(message: string, opts: { exitCode?: ExitCode; details?: string[]; cause?: unknown } = {}) {
-    super(message, { cause: opts.cause });
-    this.name = 'CliError';
-    this.exitCode = opts.exitCode ?? ExitCode.problem;
-    this.details = opts.details ?? [];
+/**
+ * The spec has errors; `problems` holds all of them (and any warnings). A kind of PhaseComposeError
+ * (a problem) that carries the located list, printed one problem a line.
+ */
+export class SpecError extends PhaseComposeError {
+  readonly problems: Problem[];
+  constructor(problems: Problem[]) {
+    const errors = problems.filter((p) => p.severity === 'error');
+    super('problem', `${errors.length} problem${errors.length === 1 ? '' : 's'} in the deployment spec`);
+    this.name = 'SpecError';
+    this.problems = problems;
   }
 }

@@ -3,7 +3,7 @@
 // kept as a .bak first). Generated paths stay inside the spec's directory unless the user allows it.
 import { closeSync, lstatSync, openSync, readSync, realpathSync, existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
-import { CliError, ExitCode } from './errors.js';
+import { PhaseComposeError } from './errors.js';
 import { backupFile, displayPath, writeFileAtomic } from './fs.js';
 
 /** The first words of every file phase-compose generates (compose file and proxy config). */
@@ -94,7 +94,7 @@ export function generatedWriteProblems(files: readonly GeneratedFile[], opts: Ge
 }
 
 /** A failed write as the user should see it (read-only file system, permissions, full disk). */
-export function writeError(path: string, e: unknown): CliError {
+export function writeError(path: string, e: unknown): PhaseComposeError {
   const err = e as NodeJS.ErrnoException;
   const why: Record<string, string> = {
     EROFS: 'the file system is read-only',
@@ -105,8 +105,7 @@ export function writeError(path: string, e: unknown): CliError {
     ENOTDIR: 'a part of the path is a file, not a directory',
     EISDIR: 'it is a directory',
   };
-  return new CliError(`cannot write ${displayPath(path)}: ${why[err?.code ?? ''] ?? err?.message ?? String(e)}`, {
-    exitCode: ExitCode.problem,
+  return new PhaseComposeError('problem', `cannot write ${displayPath(path)}: ${why[err?.code ?? ''] ?? err?.message ?? String(e)}`, {
     details: ['nothing else was changed for this file; an earlier version, if any, is intact'],
     cause: e,
   });
@@ -119,8 +118,7 @@ export function writeError(path: string, e: unknown): CliError {
 export function writeGeneratedFiles(files: readonly GeneratedFile[], opts: GeneratedWriteOptions): Array<{ path: string; backup?: string }> {
   const problems = generatedWriteProblems(files, opts);
   if (problems.length) {
-    throw new CliError(problems.length === 1 ? `refusing to write: ${problems[0]}` : `refusing to write ${problems.length} files; nothing was written`, {
-      exitCode: ExitCode.problem,
+    throw new PhaseComposeError('problem', problems.length === 1 ? `refusing to write: ${problems[0]}` : `refusing to write ${problems.length} files; nothing was written`, {
       details: problems.length === 1 ? [] : problems,
     });
   }

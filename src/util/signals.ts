@@ -1,5 +1,5 @@
 // Holding Ctrl-C / SIGTERM back while files are being written, so no half-done write is left behind.
-import { CliError, ExitCode } from './errors.js';
+import { PhaseComposeError } from './errors.js';
 
 /**
  * Runs a synchronous `fn` with SIGINT and SIGTERM held back: a signal that arrives meanwhile takes
@@ -16,7 +16,7 @@ export async function holdingSignals<T>(fn: () => T): Promise<T> {
     const result = fn();
     // A signal that came during `fn` is delivered within a turn or two of the event loop.
     for (let turn = 0; turn < 3 && !got; turn++) await new Promise((res) => setImmediate(res));
-    if (got) throw new CliError(`interrupted (${got}); the files listed above were written completely`, { exitCode: ExitCode.interrupted });
+    if (got) throw new PhaseComposeError('interrupted', `interrupted (${got}); the files listed above were written completely`);
     return result;
   } finally {
     process.off('SIGINT', hold);

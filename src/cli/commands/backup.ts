@@ -3,13 +3,14 @@ import { backupDatabase } from '../../backup/backup.js';
 import { connectDocker } from '../../docker/client.js';
 import { lstatSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CliError, ExitCode } from '../../util/errors.js';
+import { PhaseComposeError } from '../../util/errors.js';
 import { displayPath } from '../../util/fs.js';
 import { openStack } from '../../stack/open.js';
 import type { Io } from '../io.js';
+import { OK, type Outcome } from '../outcome.js';
 
 /** Writes the backup; prints its path, size and checksum. */
-export async function runBackup(args: { file: string; projectName?: string; out?: string; dir?: string; keep?: number }, io: Io): Promise<number> {
+export async function runBackup(args: { file: string; projectName?: string; out?: string; dir?: string; keep?: number }, io: Io): Promise<Outcome> {
   const stack = openStack(args);
   if (args.out !== undefined) refuseExisting(resolve(stack.specDir, args.out));
   const docker = await connectDocker();
@@ -21,7 +22,7 @@ export async function runBackup(args: { file: string; projectName?: string; out?
     stderr: process.stderr,
   });
   io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\tsha256 ${res.sha256}`);
-  return ExitCode.ok;
+  return OK;
 }
 
 /** `--out` names a new file: one that exists (a dump or anything else) is never replaced. Checked before Docker. */
@@ -31,5 +32,5 @@ function refuseExisting(path: string): void {
   } catch {
     return;
   }
-  throw new CliError(`refusing to overwrite ${displayPath(path)}`, { details: ['choose another --out, or move the file away first'] });
+  throw new PhaseComposeError('problem', `refusing to overwrite ${displayPath(path)}`, { details: ['choose another --out, or move the file away first'] });
 }

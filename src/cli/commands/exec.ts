@@ -7,9 +7,10 @@ import { cliConfirm } from '../../exec/confirm.js';
 import { findTask, resetTask, runInService, runMaintenance, type ExecIo, type MaintenanceOptions } from '../../exec/maintenance.js';
 import { parseTaskArgs } from '../../exec/task-args.js';
 import type { ParamValues } from '../../model/task.js';
-import { CliError, ExitCode } from '../../util/errors.js';
+import { PhaseComposeError } from '../../util/errors.js';
 import { openStack, type StackArgs as StackPath } from '../../stack/open.js';
 import type { Io } from '../io.js';
+import { OK, childExit, type Outcome } from '../outcome.js';
 
 export type StackArgs = StackPath & { yes?: boolean };
 
@@ -22,68 +23,71 @@ const execIo = (io: Io, yes: boolean): ExecIo => ({
 });
 
 /** `exec <task> [words...]`: any maintenance task, parameters as --name value or positional. */
-export async function runExecTask(args: StackArgs & { task: string; words: string[] }, io: Io): Promise<number> {
+export async function runExecTask(args: StackArgs & { task: string; words: string[] }, io: Io): Promise<Outcome> {
   const stack = openStack(args);
   const task = findTask(stack.spec, args.task);
   const values = parseTaskArgs(task, args.task, args.words);
   const docker = await connectDocker();
-  return runMaintenance(docker, stack, args.task, values, execIo(io, !!args.yes));
+  return ranTask(await runMaintenance(docker, stack, args.task, values, execIo(io, !!args.yes)));
 }
 
 /** `exec purge <org> ...`: the `purge` task with a dry run, size report and VACUUM. */
 export async function runExecPurge(
   args: StackArgs & { org: string; retain?: number; appId?: string; batchSize?: number; sleepMs?: number; dryRun?: boolean; vacuum?: boolean; vacuumFull?: boolean },
   io: Io,
-): Promise<number> {
-  if (args.vacuum && args.vacuumFull) throw new CliError('choose one of --vacuum and --vacuum-full', { exitCode: ExitCode.usage });
+): Promise<Outcome> {
+  if (args.vacuum && args.vacuumFull) throw new PhaseComposeError('usage', 'choose one of --vacuum and --vacuum-full');
   const stack = openStack(args);
   const docker = await connectDocker();
   const values: ParamValues = { org: args.org, retain: args.retain, app_id: args.appId, batch_size: args.batchSize, sleep_ms: args.sleepMs };
   const opts: MaintenanceOptions = { dryRun: args.dryRun, vacuum: args.vacuumFull ? 'full' : args.vacuum ? 'analyze' : undefined };
-  return runMaintenance(docker, stack, 'purge', onlyGiven(values), execIo(io, !!args.yes), opts);
+  return ranTask(await runMaintenance(docker, stack, 'purge', onlyGiven(values), execIo(io, !!args.yes), opts));
 }
 
 /** `exec sso --org <name> (--show | --disable-enforcement | --delete-providers)`. */
-export async function runExecSso(args: StackArgs & { org: string; show?: boolean; disableEnforcement?: boolean; deleteProviders?: boolean }, io: Io): Promise<number> {
+export async function runExecSso(args: StackArgs & { org: string; show?: boolean; disableEnforcement?: boolean; deleteProviders?: boolean }, io: Io): Promise<Outcome> {
   if (!args.show && !args.disableEnforcement && !args.deleteProviders) {
-    throw new CliError('say what to do: --show, --disable-enforcement or --delete-providers', { exitCode: ExitCode.usage });
+    throw new PhaseComposeError('usage', 'say what to do: --show, --disable-enforcement or --delete-providers');
   }
   const stack = openStack(args);
   const docker = await connectDocker();
   const values: ParamValues = { org: args.org, show: args.show, disable_enforcement: args.disableEnforcement, delete_providers: args.deleteProviders };
-  return runMaintenance(docker, stack, 'sso', onlyGiven(values), execIo(io, !!args.yes));
+  return ranTask(await runMaintenance(docker, stack, 'sso', onlyGiven(values), execIo(io, !!args.yes)));
 }
 
 /** `exec reset-network-policies [--service S]`: the spec's reset task, else the built-in one. */
-export async function runExecReset(args: StackArgs & { service?: string }, io: Io): Promise<number> {
+export async function runExecReset(args: StackArgs & { service?: string }, io: Io): Promise<Outcome> {
   const stack = openStack(args);
   const docker = await connectDocker();
   const { name, task } = resetTask(stack.spec, args.service);
   const spec = { ...stack.spec, maintenance: { ...stack.spec.maintenance, [name]: task } };
-  return runMaintenance(docker, { ...stack, spec }, name, {}, execIo(io, !!args.yes));
+  return ranTask(await runMaintenance(docker, { ...stack, spec }, name, {}, execIo(io, !!args.yes)));
 }
 
 /** `exec run <service> -- <argv...>`. */
-export async function runExecRun(args: StackArgs & { service: string; argv: string[] }, io: Io): Promise<number> {
-  if (!args.argv.length) throw new CliError('name the command to run after --, e.g. `exec run backend -- python manage.py check`', { exitCode: ExitCode.usage });
+export async function runExecRun(args: StackArgs & { service: string; argv: string[] }, io: Io): Promise<Outcome> {
+  if (!args.argv.length) throw new PhaseComposeError('usage', 'name the command to run after --, e.g. `exec run backend -- python manage.py check`');
   const stack = openStack(args);
   const docker = await connectDocker();
-  return runInService(docker, stack, args.service, args.argv, execIo(io, !!args.yes));
+  return childExit(await runInService(docker, stack, args.service, args.argv, execIo(io, !!args.yes)));
 }
 
 /** `exec shell [service]`: an interactive shell through the docker CLI (it owns the terminal). */
-export async function runExecShell(args: StackArgs & { service?: string; shell: string }, io: Io): Promise<number> {
+export async function runExecShell(args: StackArgs & { service?: string; shell: string }, io: Io): Promise<Outcome> {
   const stack = openStack(args);
   const docker = await connectDocker();
   const service = args.service ?? Object.keys(stack.spec.services)[0]!;
   const c = await runningContainer(docker, stack.project, service);
   io.err(`${service}: ${args.shell} in ${c.Names[0]?.slice(1) ?? c.Id} (exit to leave)`);
   const tty = process.stdin.isTTY ? ['-it'] : ['-i'];
-  return new Promise<number>((resolve, reject) => {
+  return new Promise<Outcome>((resolve, reject) => {
     const child = spawn('docker', ['exec', ...tty, c.Id, args.shell], { stdio: 'inherit' });
-    child.on('error', (e) => reject(new CliError(`cannot run the docker CLI: ${e.message}`, { exitCode: ExitCode.docker, cause: e })));
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    child.on('error', (e) => reject(new PhaseComposeError('docker', `cannot run the docker CLI: ${e.message}`, { cause: e })));
+    child.on('exit', (code, signal) => resolve(childExit(code ?? (signal ? 128 : 1))));
   });
 }
+
+/** A task that ran leaves with its own exit code; a dry run, which runs none, is done. */
+const ranTask = (exitCode: number | undefined): Outcome => (exitCode === undefined ? OK : childExit(exitCode));
 
 const onlyGiven = (v: ParamValues): ParamValues => Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined && x !== false));

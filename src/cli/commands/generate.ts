@@ -2,9 +2,10 @@
 import { dirname, resolve } from 'node:path';
 import { loadSpec } from '../../spec/load.js';
 import { renderStackFiles, staleFiles, writeStackFiles } from '../../stack/outputs.js';
-import { formatProblem, ExitCode } from '../../util/errors.js';
+import { formatProblem } from '../../util/errors.js';
 import { displayPath } from '../../util/fs.js';
 import type { Io } from '../io.js';
+import { OK, reported, type Outcome } from '../outcome.js';
 
 export type GenerateArgs = {
   file: string;
@@ -18,8 +19,8 @@ export type GenerateArgs = {
   allowOutside?: boolean;
 };
 
-/** Runs generate; returns the exit code. */
-export async function runGenerate(args: GenerateArgs, io: Io): Promise<number> {
+/** Runs generate; `--check` reports stale files itself (a problem). */
+export async function runGenerate(args: GenerateArgs, io: Io): Promise<Outcome> {
   const specFile = resolve(args.file);
   const { spec, warnings } = loadSpec(specFile);
   for (const w of warnings) io.err(formatProblem(w));
@@ -38,13 +39,13 @@ export async function runGenerate(args: GenerateArgs, io: Io): Promise<number> {
     }
     if (stale.length) {
       io.err(`${stale.length} generated file${stale.length === 1 ? ' is' : 's are'} out of date with ${displayPath(specFile)}; run \`phase-compose generate\``);
-      return ExitCode.problem;
+      return reported('problem');
     }
     if (!args.quiet) io.out(`up to date: ${rendered.files.map((f) => displayPath(f.path)).join(', ')}`);
-    return ExitCode.ok;
+    return OK;
   }
 
   const written = writeStackFiles(source, rendered.files, { force: args.force, allowOutside: args.allowOutside });
   if (!args.quiet) for (const w of written) io.out(`wrote ${displayPath(w.path)}${w.backup ? ` (previous kept as ${displayPath(w.backup)})` : ''}`);
-  return ExitCode.ok;
+  return OK;
 }

@@ -13,12 +13,13 @@ import { renderStackFiles } from '../../stack/outputs.js';
 import validate from '../../spec/generated/validate-spec.js';
 import schema from '../../../schema/phase-compose.schema.json' with { type: 'json' };
 import { CIDR_HINT, HEADER_HINT, HEADER_NAME, isCidr } from '../../spec/values.js';
-import { CliError, ExitCode, SpecError, formatProblem } from '../../util/errors.js';
+import { PhaseComposeError, SpecError, formatProblem } from '../../util/errors.js';
 import { backupFile, displayPath, makeDirs, writeFileAtomic } from '../../util/fs.js';
 import { writeError } from '../../util/generated-files.js';
 import { shQuote } from '../../util/shell.js';
 import { holdingSignals } from '../../util/signals.js';
 import type { Io } from '../io.js';
+import { OK, type Outcome } from '../outcome.js';
 import { selfCommand } from '../invocation.js';
 
 export type InitArgs = {
@@ -58,7 +59,7 @@ async function ask(question: string, def: string, streams: PromptStreams): Promi
   const rl = createInterface({ input, output: streams.output ?? process.stdout, terminal: 'isTTY' in input ? Boolean(input.isTTY) : undefined });
   try {
     return await new Promise<string>((res, rej) => {
-      const stop = (how: string) => () => rej(new CliError(`interrupted (${how}) at a prompt; nothing was written`, { exitCode: ExitCode.interrupted }));
+      const stop = (how: string) => () => rej(new PhaseComposeError('interrupted', `interrupted (${how}) at a prompt; nothing was written`));
       rl.once('SIGINT', stop('Ctrl-C'));
       rl.once('close', stop('end of input'));
       rl.question(`${question} [${def}]: `, (a) => res(a.trim() || def));
@@ -68,7 +69,7 @@ async function ask(question: string, def: string, streams: PromptStreams): Promi
   }
 }
 
-const usage = (message: string, hint?: string) => new CliError(message, { exitCode: ExitCode.usage, details: hint ? [hint] : [] });
+const usage = (message: string, hint?: string) => new PhaseComposeError('usage', message, { details: hint ? [hint] : [] });
 
 /**
  * The client-IP choice from the flags (and answers), checked before anything is written: every value
@@ -98,7 +99,7 @@ function readIfExists(path: string): string | undefined {
     return readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CliError(`cannot read ${displayPath(path)}: ${(e as Error).message}`, { cause: e });
+    throw new PhaseComposeError('problem', `cannot read ${displayPath(path)}: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -121,17 +122,17 @@ function checkDir(dir: string): void {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return;
     isDir = false;
-    if (code !== 'ENOTDIR') throw new CliError(`--dir ${displayPath(dir)}: ${(e as Error).message}`, { exitCode: ExitCode.usage, cause: e });
+    if (code !== 'ENOTDIR') throw new PhaseComposeError('usage', `--dir ${displayPath(dir)}: ${(e as Error).message}`, { cause: e });
   }
-  if (!isDir) throw new CliError(`--dir ${displayPath(dir)} is not a directory`, { exitCode: ExitCode.usage, details: ['give a directory (it is created when missing)'] });
+  if (!isDir) throw new PhaseComposeError('usage', `--dir ${displayPath(dir)} is not a directory`, { details: ['give a directory (it is created when missing)'] });
 }
 
-/** Runs init; returns the exit code. */
-export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {}): Promise<number> {
+/** Runs init. */
+export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {}): Promise<Outcome> {
   const root = packageRoot();
   const tplDir = join(root, 'templates', args.template);
   if (!existsSync(join(tplDir, 'phase-compose.yaml'))) {
-    throw new CliError(`unknown template "${args.template}"`, { exitCode: ExitCode.usage, details: ['available templates: phase'] });
+    throw new PhaseComposeError('usage', `unknown template "${args.template}"`, { details: ['available templates: phase'] });
   }
   const dir = resolve(args.dir);
   checkDir(dir);
@@ -147,7 +148,7 @@ export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {
   const badHost = hostProblem(host);
   if (badHost) {
     const from = args.host || host !== oldEnv.HOST ? '--host' : `HOST in ${displayPath(envPath)}`;
-    throw new CliError(`${from} "${host}" is not a host name`, { exitCode: ExitCode.usage, details: [badHost] });
+    throw new PhaseComposeError('usage', `${from} "${host}" is not a host name`, { details: [badHost] });
   }
   const mode = args.clientIp ?? (interactive ? await ask('Client IP from: direct, cloudflare, or header (another proxy)', 'direct', streams) : 'direct');
   let header = args.proxyHeader;
@@ -161,7 +162,7 @@ export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {
   const haveOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
   let tls = args.tls ?? (haveOpenssl ? 'self-signed' : 'none');
   if (tls === 'self-signed' && !haveOpenssl) {
-    if (args.tls) throw new CliError('--tls self-signed needs openssl on PATH', { exitCode: ExitCode.usage, details: ['install openssl, or use --tls none and add your certificate to the spec later'] });
+    if (args.tls) throw new PhaseComposeError('usage', '--tls self-signed needs openssl on PATH', { details: ['install openssl, or use --tls none and add your certificate to the spec later'] });
     tls = 'none';
   }
 
@@ -202,7 +203,7 @@ export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {
     try {
       envText = mergeEnvFile(oldEnvText, set, parseEnvFile(templateEnv), 'Added by phase-compose init --force');
     } catch (e) {
-      throw new CliError(`cannot update ${displayPath(envPath)}: ${(e as Error).message}`, { details: ['edit it by hand, or move it away and run init again'], cause: e });
+      throw new PhaseComposeError('problem', `cannot update ${displayPath(envPath)}: ${(e as Error).message}`, { details: ['edit it by hand, or move it away and run init again'], cause: e });
     }
   }
 
@@ -220,8 +221,7 @@ export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {
   // Refuse before writing anything, naming every file that exists.
   const existing = [...files.map((f) => f.path), ...tlsFiles].filter(present);
   if (existing.length && !args.force) {
-    throw new CliError(`refusing to overwrite existing file${existing.length === 1 ? '' : 's'}: ${existing.map(displayPath).join(', ')}`, {
-      exitCode: ExitCode.problem,
+    throw new PhaseComposeError('problem', `refusing to overwrite existing file${existing.length === 1 ? '' : 's'}: ${existing.map(displayPath).join(', ')}`, {
       details: ['use --force to overwrite (each file is kept as <file>.bak, or .bak.1, .bak.2, ... when taken; every entry of an existing .env is kept)'],
     });
   }
@@ -257,7 +257,7 @@ export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {
   for (const w of rendered.warnings) io.err(`warning: ${w}`);
   io.out('');
   io.out(`Next: cd ${shQuote(show(dir))} && ${selfCommand(process.argv[1] ?? 'phase-compose', process.env.PATH)} up`);
-  return ExitCode.ok;
+  return OK;
 }
 
 /** A self-signed certificate for `host`, made by openssl (argv, no shell) in a private temp dir. */
@@ -270,7 +270,7 @@ function makeSelfSigned(host: string): { cert: string; key: string } {
       '-keyout', join(tmp, 'key.pem'), '-out', join(tmp, 'cert.pem'),
       '-subj', `/CN=${host}`, '-addext', `subjectAltName=${san}`,
     ], { encoding: 'utf8' });
-    if (r.status !== 0) throw new CliError('openssl could not make a self-signed certificate', { details: [r.stderr.trim()] });
+    if (r.status !== 0) throw new PhaseComposeError('problem', 'openssl could not make a self-signed certificate', { details: [r.stderr.trim()] });
     return { cert: readFileSync(join(tmp, 'cert.pem'), 'utf8'), key: readFileSync(join(tmp, 'key.pem'), 'utf8') };
   } finally {
     rmSync(tmp, { recursive: true, force: true });

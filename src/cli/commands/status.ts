@@ -8,13 +8,14 @@ import { buildPlan } from '../../up/plan.js';
 import { statusRows, statusTable, type ContainerFacts } from '../../up/status.js';
 import { connectDocker } from '../../docker/client.js';
 import { openStack } from '../../stack/open.js';
-import { ExitCode, formatProblem } from '../../util/errors.js';
+import { formatProblem } from '../../util/errors.js';
 import type { Io } from '../io.js';
+import { OK, type Outcome } from '../outcome.js';
 
 export type StatusArgs = { file: string; projectName?: string; json?: boolean; checkMigrations?: boolean };
 
-/** Runs status (it writes no file and takes no lock); returns the exit code. */
-export async function runStatus(args: StatusArgs, io: Io): Promise<number> {
+/** Runs status (it writes no file and takes no lock). */
+export async function runStatus(args: StatusArgs, io: Io): Promise<Outcome> {
   const stack = openStack(args, { compose: true }); // Compose is not run; asking for it keeps status's exit 3 without it
   const docker = await connectDocker();
   for (const w of stack.warnings) io.err(formatProblem(w));
@@ -48,5 +49,5 @@ export async function runStatus(args: StatusArgs, io: Io): Promise<number> {
     io.out(`project ${stack.project} (${stack.composeFile})`);
     io.out(statusTable(rows));
   }
-  return ExitCode.ok;
+  return OK;
 }

@@ -12,8 +12,9 @@ import { openStack, type Stack } from '../../stack/open.js';
 import { syncStackFiles } from '../../stack/outputs.js';
 import type { DeploymentSpec } from '../../spec/types.js';
 import { parseCliDuration } from '../../util/duration.js';
-import { CliError, ExitCode, formatProblem } from '../../util/errors.js';
+import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import type { Io } from '../io.js';
+import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
 
 export type UpArgs = {
   file: string;
@@ -35,15 +36,18 @@ const timeoutMs = (t: string | undefined) => {
   try {
     return parseCliDuration(t ?? '5m');
   } catch (e) {
-    throw new CliError(`--timeout: ${(e as Error).message}`, { exitCode: ExitCode.usage });
+    throw new PhaseComposeError('usage', `--timeout: ${(e as Error).message}`);
   }
 };
 
-/** Runs a plan with progress output (the `notes` first), Ctrl-C handling and the reports; returns the exit code. */
+/**
+ * Runs a plan with progress output (the `notes` first), Ctrl-C handling and the reports; a failure,
+ * time-out or Ctrl-C is reported here. `exitCodeOf` gives the exit code the JSON result names.
+ */
 export async function runPlan(
   { stack, docker, notes }: { stack: Stack; docker: DockerClient; notes: string[] },
-  plan: Plan, args: UpArgs, io: Io, verb: string, compose: ComposeCreator,
-): Promise<number> {
+  plan: Plan, args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: string, compose: ComposeCreator,
+): Promise<Outcome> {
   const ms = timeoutMs(args.timeout);
   const progress = rendererFor(io, args.json);
   for (const n of notes) progress.note(n);
@@ -69,20 +73,20 @@ export async function runPlan(
     process.removeListener('SIGINT', onSigint);
   }
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  const code = outcome.status === 'ready' ? ExitCode.ok : outcome.status === 'timeout' ? ExitCode.timeout : outcome.status === 'interrupted' ? ExitCode.interrupted : ExitCode.failed;
+  const result = outcome.status === 'ready' ? OK : reported(outcome.status);
   if (args.json) {
-    io.out(JSON.stringify({ event: 'result', status: outcome.status, exitCode: code, seconds: Number(secs), services: outcome.rows, migrations: outcome.migrations, backup: outcome.backup, failures: outcome.failures }));
-    return code;
+    io.out(JSON.stringify({ event: 'result', status: outcome.status, exitCode: exitCodeOf(result), seconds: Number(secs), services: outcome.rows, migrations: outcome.migrations, backup: outcome.backup, failures: outcome.failures }));
+    return result;
   }
   if (outcome.status === 'ready') {
     io.out(`${verb} ${stack.project}: ready in ${secs}s`);
-    return code;
+    return result;
   }
   for (const f of outcome.failures) io.err(failureReport(f));
   if (outcome.status === 'interrupted') io.err(`interrupted after ${secs}s; containers are left as they are. Where each service stood:`);
   else io.err(`${verb} ${stack.project}: ${outcome.status === 'timeout' ? `timed out after ${secs}s` : `failed after ${secs}s`}. Where each service stood:`);
   io.err(standingReport(outcome.rows.map((r) => ({ service: r.service, state: r.state, elapsedMs: r.elapsedMs }))));
-  return code;
+  return result;
 }
 
 /**
@@ -91,7 +95,7 @@ export async function runPlan(
  * before Docker's client is even loaded: it spends its start-up meanwhile, and the gate holds its
  * changes until the runner listens to events.
  */
-async function runStack(args: UpArgs, io: Io, verb: string, planOf: (spec: DeploymentSpec) => Plan): Promise<number> {
+async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: string, planOf: (spec: DeploymentSpec) => Plan): Promise<Outcome> {
   const stack = openStack(args, { compose: true, lock: verb });
   try {
     const notes = stack.warnings.map(formatProblem);
@@ -101,7 +105,7 @@ async function runStack(args: UpArgs, io: Io, verb: string, planOf: (spec: Deplo
     const first = plan.batches.find((b) => !b.after.length)?.services ?? [];
     const compose = withPrepared(creator, first, creator.prepare(first));
     try {
-      return await runPlan({ stack, docker: await connectDocker(), notes }, plan, args, io, verb, compose);
+      return await runPlan({ stack, docker: await connectDocker(), notes }, plan, args, io, exitCodeOf, verb, compose);
     } finally {
       compose.dispose();
     }
@@ -110,15 +114,15 @@ async function runStack(args: UpArgs, io: Io, verb: string, planOf: (spec: Deplo
   }
 }
 
-/** Runs `up`; returns the exit code. */
-export async function runUpCommand(args: UpArgs, io: Io): Promise<number> {
-  return runStack(args, io, 'up', (spec) => buildPlan(spec, args.services?.length ? args.services : undefined));
+/** Runs `up`. */
+export async function runUpCommand(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf): Promise<Outcome> {
+  return runStack(args, io, exitCodeOf, 'up', (spec) => buildPlan(spec, args.services?.length ? args.services : undefined));
 }
 
 /** Runs `migrate`: the data services and the chosen migration phases only. */
-export async function runMigrateCommand(args: UpArgs & { phase?: MigrationPhase }, io: Io): Promise<number> {
-  return runStack(args, io, 'migrate', (spec) => {
-    if (!spec.migrations) throw new CliError('the spec has no migrations section', { exitCode: ExitCode.usage });
+export async function runMigrateCommand(args: UpArgs & { phase?: MigrationPhase }, io: Io, exitCodeOf: ExitCodeOf): Promise<Outcome> {
+  return runStack(args, io, exitCodeOf, 'migrate', (spec) => {
+    if (!spec.migrations) throw new PhaseComposeError('usage', 'the spec has no migrations section');
     const phases: MigrationPhase[] = args.phase ? [args.phase] : spec.migrations.post ? ['pre', 'post'] : ['pre'];
     return migrationPlan(spec, phases);
   });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { clientIpChoice, runInit, type InitArgs } from '../../../src/cli/commands/init.js';
-import { CliError } from '../../../src/util/errors.js';
+import { PhaseComposeError } from '../../../src/util/errors.js';
 
 const io = { out: () => {}, err: () => {}, isTTY: false };
 const fresh = () => mkdtempSync(join(tmpdir(), 'pc-init-ip-'));
@@ -14,16 +14,16 @@ const base = { template: 'phase', yes: true, tls: 'none' as const, composeVersio
 const usageError = async (args: Partial<InitArgs>) => {
   const dir = fresh();
   const e = await runInit({ ...base, dir, ...args }, io).catch((x: unknown) => x);
-  expect(e).toBeInstanceOf(CliError);
-  expect((e as CliError).exitCode).toBe(2);
+  expect(e).toBeInstanceOf(PhaseComposeError);
+  expect((e as PhaseComposeError).kind).toBe('usage');
   expect(readdirSync(dir)).toEqual([]);
-  return (e as CliError).message;
+  return (e as PhaseComposeError).message;
 };
 
 describe('init --client-ip and --trusted', () => {
   it('cloudflare with --trusted: every range becomes set_real_ip_from, and the spec keeps them', async () => {
     const dir = fresh();
-    expect(await runInit({ ...base, dir, clientIp: 'cloudflare', trusted: ['173.245.48.0/20', '2400:cb00::/32'] }, io)).toBe(0);
+    expect(await runInit({ ...base, dir, clientIp: 'cloudflare', trusted: ['173.245.48.0/20', '2400:cb00::/32'] }, io)).toEqual({ status: 'ok' });
     const conf = readFileSync(join(dir, 'nginx/default.conf'), 'utf8');
     expect(conf.match(/^set_real_ip_from .*;$/gm)).toEqual(['set_real_ip_from 173.245.48.0/20;', 'set_real_ip_from 2400:cb00::/32;']);
     expect(conf).toContain('real_ip_header CF-Connecting-IP;');
@@ -35,13 +35,13 @@ describe('init --client-ip and --trusted', () => {
   it('cloudflare without --trusted: written, with a warning that the header can be forged', async () => {
     const dir = fresh();
     const err: string[] = [];
-    expect(await runInit({ ...base, dir, clientIp: 'cloudflare' }, { ...io, err: (l: string) => err.push(l) })).toBe(0);
+    expect(await runInit({ ...base, dir, clientIp: 'cloudflare' }, { ...io, err: (l: string) => err.push(l) })).toEqual({ status: 'ok' });
     expect(err.join('\n')).toMatch(/^phase-compose\.yaml:\d+:\d+: warning: proxy\.client_ip: cloudflare mode without trusted ranges/m);
   });
 
   it('header mode writes the header and ranges', async () => {
     const dir = fresh();
-    expect(await runInit({ ...base, dir, clientIp: 'header', proxyHeader: 'X-Real-IP', trusted: ['10.0.0.0/8'] }, io)).toBe(0);
+    expect(await runInit({ ...base, dir, clientIp: 'header', proxyHeader: 'X-Real-IP', trusted: ['10.0.0.0/8'] }, io)).toEqual({ status: 'ok' });
     const conf = readFileSync(join(dir, 'nginx/default.conf'), 'utf8');
     expect(conf).toContain('set_real_ip_from 10.0.0.0/8;\nreal_ip_header X-Real-IP;');
   });

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runInit } from '../../../src/cli/commands/init.js';
 import { parseEnvFile } from '../../../src/init/env-file.js';
-import { CliError } from '../../../src/util/errors.js';
+import { PhaseComposeError } from '../../../src/util/errors.js';
 
 const capture = (isTTY = false) => {
   const out: string[] = [];
@@ -16,8 +16,8 @@ const fresh = () => mkdtempSync(join(tmpdir(), 'pc-init-'));
 const base = { template: 'phase', yes: true, tls: 'none' as const, composeVersion: '1.29.2', engineVersion: '20.10.24' };
 const failure = async (p: Promise<unknown>) => {
   const e = await p.then(() => undefined, (x: unknown) => x);
-  expect(e).toBeInstanceOf(CliError);
-  return e as CliError;
+  expect(e).toBeInstanceOf(PhaseComposeError);
+  return e as PhaseComposeError;
 };
 const tree = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? tree(join(dir, e.name)).map((f) => `${e.name}/${f}`) : [e.name])).sort();
@@ -79,7 +79,7 @@ describe('init leaves nothing behind and never crashes', () => {
     const dir = fresh();
     writeFileSync(join(dir, '.env'), 'HOST="a b"\n');
     const e = await failure(runInit({ ...base, dir, force: true }, capture().io));
-    expect(e.exitCode).toBe(2);
+    expect(e.kind).toBe('usage');
     expect(e.message).toMatch(/^HOST in .*\.env "a b" is not a host name$/);
   });
 
@@ -87,9 +87,9 @@ describe('init leaves nothing behind and never crashes', () => {
     const dir = fresh();
     writeFileSync(join(dir, 'f'), 'x');
     const e = await failure(runInit({ ...base, dir: join(dir, 'f') }, capture().io));
-    expect(e.exitCode).toBe(2);
+    expect(e.kind).toBe('usage');
     expect(e.message).toMatch(/^--dir .*f is not a directory$/);
-    expect((await failure(runInit({ ...base, dir: join(dir, 'f', 'sub') }, capture().io))).exitCode).toBe(2);
+    expect((await failure(runInit({ ...base, dir: join(dir, 'f', 'sub') }, capture().io))).kind).toBe('usage');
     expect(tree(dir)).toEqual(['f']);
   });
 
@@ -98,7 +98,7 @@ describe('init leaves nothing behind and never crashes', () => {
     const target = fresh();
     writeFileSync(join(target, 'nginx'), 'not a directory');
     const e = await failure(runInit({ ...base, dir: target, force: true }, capture().io));
-    expect(e.exitCode).toBe(1);
+    expect(e.kind).toBe('problem');
     expect(e.message).toMatch(/^cannot write .*nginx\/default\.conf: a part of the path is a file, not a directory$/);
     expect(tree(target).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
@@ -109,7 +109,7 @@ describe('init leaves nothing behind and never crashes', () => {
     const dir = root ? '/sys' : fresh();
     if (!root) chmodSync(dir, 0o500);
     const e = await failure(runInit({ ...base, dir: join(dir, 'pc-init-test', 'stack') }, capture().io));
-    expect(e.exitCode).toBe(1);
+    expect(e.kind).toBe('problem');
     expect(e.message).toMatch(root ? /operation not permitted|permission denied/ : /permission denied/);
   });
 
@@ -139,7 +139,7 @@ describe('init leaves nothing behind and never crashes', () => {
     const run = runInit({ ...base, yes: false, dir }, capture(true).io, { input, output });
     setImmediate(() => key(input));
     const e = await failure(run);
-    expect(e.exitCode).toBe(130);
+    expect(e.kind).toBe('interrupted');
     expect(existsSync(dir)).toBe(false);
   });
 
@@ -155,7 +155,7 @@ describe('init leaves nothing behind and never crashes', () => {
       input.write(c.toString().startsWith('Host name') ? '\n' : 'direct\n');
     });
     const run = runInit({ ...base, yes: false, force: true, dir }, capture(true).io, { input, output });
-    expect(await run).toBe(0);
+    expect(await run).toEqual({ status: 'ok' });
     expect(prompts.join('')).toContain('[kept.example]');
     expect(parseEnvFile(readFileSync(join(dir, '.env'), 'utf8')).HOST).toBe('kept.example');
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runInit } from '../../../src/cli/commands/init.js';
-import { CliError } from '../../../src/util/errors.js';
+import { PhaseComposeError } from '../../../src/util/errors.js';
 import { parseEnvFile } from '../../../src/init/env-file.js';
 import { composeSpecErrors } from '../compose-schema.js';
 
@@ -20,7 +20,7 @@ describe('init', () => {
   it('writes spec, .env (0600, strong distinct secrets), compose file and nginx config', async () => {
     const dir = fresh();
     const { io, out } = capture();
-    expect(await runInit({ ...base, dir, host: 'phase.example.com' }, io)).toBe(0);
+    expect(await runInit({ ...base, dir, host: 'phase.example.com' }, io)).toEqual({ status: 'ok' });
     for (const f of ['phase-compose.yaml', '.env', 'docker-compose.yml', 'nginx/default.conf']) expect(existsSync(join(dir, f)), f).toBe(true);
     expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o600);
     const env = parseEnvFile(readFileSync(join(dir, '.env'), 'utf8'));
@@ -52,9 +52,9 @@ describe('init', () => {
     const dir = fresh();
     writeFileSync(join(dir, '.env'), 'SECRET_KEY=keep\n');
     const err = await runInit({ ...base, dir }, capture().io).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(CliError);
-    expect((err as CliError).exitCode).toBe(1);
-    expect((err as CliError).message).toMatch(/^refusing to overwrite existing file: .*\.env$/);
+    expect(err).toBeInstanceOf(PhaseComposeError);
+    expect((err as PhaseComposeError).kind).toBe('problem');
+    expect((err as PhaseComposeError).message).toMatch(/^refusing to overwrite existing file: .*\.env$/);
     expect(existsSync(join(dir, 'phase-compose.yaml'))).toBe(false);
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe('SECRET_KEY=keep\n');
   });

@@ -10,7 +10,7 @@ import { runMigrateCommand, runUpCommand } from '../../../src/cli/commands/up.js
 import { acquireLock } from '../../../src/docker/lock.js';
 import { openStack } from '../../../src/stack/open.js';
 import { renderStackFiles, syncStackFiles } from '../../../src/stack/outputs.js';
-import { CliError, ExitCode } from '../../../src/util/errors.js';
+import { PhaseComposeError } from '../../../src/util/errors.js';
 
 const example = join(import.meta.dirname, '../../../examples/phase-single-host/phase-compose.yaml');
 const quiet = { out: () => {}, err: () => {}, isTTY: false };
@@ -36,8 +36,8 @@ function staleStack(): { dir: string; file: string; compose: string; snapshot: (
 
 const failure = async (p: Promise<unknown>) => {
   const e = await p.then(() => undefined, (x: unknown) => x);
-  expect(e).toBeInstanceOf(CliError);
-  return e as CliError;
+  expect(e).toBeInstanceOf(PhaseComposeError);
+  return e as PhaseComposeError;
 };
 
 let project: string;
@@ -80,8 +80,8 @@ describe('openStack', () => {
       } catch (x) {
         e = x;
       }
-      expect(e).toBeInstanceOf(CliError);
-      expect((e as CliError).exitCode).toBe(ExitCode.locked);
+      expect(e).toBeInstanceOf(PhaseComposeError);
+      expect((e as PhaseComposeError).kind).toBe('locked');
     } finally {
       held.lock.release();
     }
@@ -91,8 +91,8 @@ describe('openStack', () => {
 
 describe('generated files are written only under the lock', () => {
   it.each([
-    ['up', (file: string) => runUpCommand({ file, projectName: project }, quiet)],
-    ['migrate', (file: string) => runMigrateCommand({ file, projectName: project }, quiet)],
+    ['up', (file: string) => runUpCommand({ file, projectName: project }, quiet, () => 0)],
+    ['migrate', (file: string) => runMigrateCommand({ file, projectName: project }, quiet, () => 0)],
     ['down', (file: string) => runDown({ file, projectName: project }, quiet)],
   ])('a %s refused by a held lock leaves the compose file byte-identical and writes nothing', async (_, run) => {
     const s = staleStack();
@@ -100,7 +100,7 @@ describe('generated files are written only under the lock', () => {
     const lock = acquireLock(project, 'up');
     try {
       const e = await failure(run(s.file));
-      expect(e.exitCode).toBe(ExitCode.locked);
+      expect(e.kind).toBe('locked');
     } finally {
       lock.release();
     }
@@ -115,7 +115,7 @@ describe('generated files are written only under the lock', () => {
     const s = staleStack();
     const before = s.snapshot();
     const e = await failure(run(s.file));
-    expect(e.exitCode).toBe(ExitCode.docker);
+    expect(e.kind).toBe('docker');
     expect(s.snapshot()).toEqual(before);
     // down released its lock on the way out
     acquireLock(project, 'up').release();

@@ -8,7 +8,6 @@ import { acquireLock, lockPath } from '../../../src/docker/lock.js';
 import { healthcheckArgv } from '../../../src/docker/waiter.js';
 import { demuxLogs } from '../../../src/up/engine.js';
 import { downArgs } from '../../../src/cli/commands/down.js';
-import { ExitCode } from '../../../src/util/errors.js';
 import { findComposeArgv } from '../../../src/docker/detect.js';
 
 describe('compose argv', () => {
@@ -53,7 +52,7 @@ describe('acquireLock', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pc-lock-'));
   it('refuses a second holder while the first lives, names it, and frees on release', () => {
     const a = acquireLock('fx', 'up', { dir });
-    expect(() => acquireLock('fx', 'up', { dir })).toThrowError(expect.objectContaining({ exitCode: ExitCode.locked, message: expect.stringContaining(`another phase-compose up is running on project "fx" (pid ${process.pid}`) }));
+    expect(() => acquireLock('fx', 'up', { dir })).toThrowError(expect.objectContaining({ kind: 'locked', message: expect.stringContaining(`another phase-compose up is running on project "fx" (pid ${process.pid}`) }));
     a.release();
     acquireLock('fx', 'up', { dir }).release();
   });

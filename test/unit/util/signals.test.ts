@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CliError } from '../../../src/util/errors.js';
+import { PhaseComposeError } from '../../../src/util/errors.js';
 import { writeFileAtomic, type WriteFs } from '../../../src/util/fs.js';
 import { holdingSignals } from '../../../src/util/signals.js';
 
@@ -19,8 +19,8 @@ describe('holdingSignals', () => {
       }) as typeof fs.writeSync,
     };
     const e = await holdingSignals(() => writeFileAtomic(join(dir, '.env'), 'SECRET_KEY=abcdef\n', 0o600, interrupting)).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(CliError);
-    expect((e as CliError).exitCode).toBe(130);
+    expect(e).toBeInstanceOf(PhaseComposeError);
+    expect((e as PhaseComposeError).kind).toBe('interrupted');
     expect(readdirSync(dir)).toEqual(['.env']);
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe('SECRET_KEY=abcdef\n');
     expect(process.listenerCount(signal)).toBe(0);

@@ -1,0 +1,67 @@
+// The one map from what went wrong to the exit code, imported by cli/main.ts alone. The table every
+// `--help` ends with, and README.md's "Exit codes" section (a unit test holds them equal), come from it.
+import type { ErrorKind } from '../util/errors.js';
+import type { Outcome } from './outcome.js';
+
+/** An exit code and what it means: `help` in `--help`, `readme` in README.md. */
+type Meaning = { code: number; help: string; readme: string };
+
+const SUCCESS: Meaning = { code: 0, help: 'success', readme: 'success' };
+
+/** Each error kind's exit code; no two kinds share one. */
+export const EXIT_CODES = {
+  problem: {
+    code: 1,
+    help: 'a problem was found (invalid spec, out-of-date file, refused overwrite, a file that cannot be written, an unforeseen error)',
+    readme: 'a problem was found: invalid spec, stale generated file, refused overwrite, a file that cannot be written (read-only file system, permissions, full disk); also an error phase-compose did not foresee, printed with a request to report it',
+  },
+  usage: {
+    code: 2,
+    help: 'usage error (unknown option, a missing or bad option value, missing file)',
+    readme: 'usage error: unknown option, an option without its value or with a bad one (`--timeout abc`, `--retain -1`, `-p ../x`: a project name matches `[a-z0-9][a-z0-9_-]*`), `init --dir` naming a file, missing spec; found before anything touches Docker or the disk',
+  },
+  docker: { code: 3, help: 'Docker or Compose cannot be reached', readme: 'Docker or Compose cannot be reached' },
+  failed: {
+    code: 4,
+    help: 'a service or job failed (a migration exited non-zero, a service turned unhealthy)',
+    readme: 'a service or job failed (a migration exited non-zero, a service turned unhealthy)',
+  },
+  timeout: { code: 5, help: 'timed out waiting', readme: 'timed out waiting' },
+  locked: { code: 6, help: 'another phase-compose run holds the project\'s lock', readme: 'another `phase-compose` run holds the project\'s lock' },
+  'not-found': { code: 7, help: 'not found: the organisation or app named does not exist', readme: 'not found: the organisation or app named to `exec` does not exist' },
+  interrupted: { code: 130, help: 'interrupted (Ctrl-C)', readme: 'interrupted (Ctrl-C; Ctrl-C or Ctrl-D at an `init` prompt)' },
+} as const satisfies Record<ErrorKind, Meaning>;
+
+/** What an error nobody foresaw leaves with: a problem (1), with a request to report it. */
+export const UNEXPECTED: ErrorKind = 'problem';
+
+/** The codes a child process's own exit code may take instead: the one exception, said under both tables. */
+const PASS_THROUGH = {
+  help: '(exec <task> and exec run leave with the task\'s own exit code)',
+  readme: '`exec <task>` and `exec run` exit with the task\'s own exit code; nothing else uses a code outside\nthis table.',
+};
+
+/** The exit code `o` leaves with. */
+export function exitCodeOf(o: Outcome): number {
+  if (o.status === 'ok') return SUCCESS.code;
+  if (o.status === 'child') return o.exitCode;
+  return EXIT_CODES[o.kind].code;
+}
+
+/** Success, then every kind's code in ascending order. */
+const rows = (): Meaning[] => [SUCCESS, ...Object.values(EXIT_CODES).sort((a, b) => a.code - b.code)];
+
+/** The table every command's `--help` ends with; the pass-through note sits above the signal codes (128 and up). */
+export function helpTable(): string {
+  const all = rows();
+  const lines = all.map((m) => `${String(m.code).padEnd(5)}${m.help}`);
+  const signals = all.findIndex((m) => m.code >= 128);
+  lines.splice(signals < 0 ? lines.length : signals, 0, PASS_THROUGH.help);
+  return `Exit codes:\n${lines.map((l) => `  ${l}`).join('\n')}`;
+}
+
+/** README.md's "Exit codes" section body: the table and the pass-through note. */
+export function readmeTable(): string {
+  const lines = rows().map((m) => `| ${m.code} | ${m.readme} |`);
+  return `| code | meaning |\n|---|---|\n${lines.join('\n')}\n\n${PASS_THROUGH.readme}`;
+}

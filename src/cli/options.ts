@@ -1,0 +1,43 @@
+// The options every command shares and the argument checks yargs runs while parsing: a bad value is a
+// usage error (exit 2) before any command touches Docker or the disk. yargs wraps what the checks
+// throw; main.ts's `.fail` turns it into a usage error.
+import type { Argv } from 'yargs';
+import { parseCliDuration } from '../util/duration.js';
+
+/** `-p`: Compose's own rule for project names, checked instead of silently normalising `../x` to `x`. */
+export const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+const projectName = (v: unknown) => {
+  if (v === undefined) return v;
+  if (typeof v !== 'string' || !PROJECT_NAME.test(v)) {
+    throw new Error(`-p ${JSON.stringify(v)}: a Compose project name is lower-case letters, digits, "_" and "-", starting with a letter or digit`);
+  }
+  return v;
+};
+
+/** A duration option (`--timeout 90s`, a bare number is seconds), more than zero. */
+export const duration = (name: string) => (v: unknown) => {
+  let ms: number;
+  try {
+    ms = parseCliDuration(String(v));
+  } catch (e) {
+    throw new Error(`--${name}: ${(e as Error).message}`);
+  }
+  if (!(ms > 0)) throw new Error(`--${name}: must be more than zero, got ${JSON.stringify(v)}`);
+  return String(v);
+};
+
+/** A whole number option (`--retain 90`), zero or more. */
+export const count = (name: string) => (v: unknown) => {
+  if (v === undefined) return v;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new Error(`--${name}: expected a whole number (0 or more)`);
+  return v;
+};
+
+/** The global options: the spec and the Compose project name. Global, so they work before or after the command. */
+export const globalOptions = (y: Argv) =>
+  y
+    .option('file', { alias: 'f', type: 'string', default: 'phase-compose.yaml', requiresArg: true, describe: 'Deployment spec', normalize: true, global: true })
+    .option('project-name', { alias: 'p', type: 'string', requiresArg: true, coerce: projectName, describe: 'Compose project name: [a-z0-9][a-z0-9_-]* (default: COMPOSE_PROJECT_NAME, else the spec\'s name)', global: true });
+
+/** What every command's parser holds besides its own options. */
+export type GlobalArgv = ReturnType<typeof globalOptions>;

@@ -1,0 +1,29 @@
+// `phase-compose up`: its options and help; the implementation is src/cli/commands/up.ts.
+import { defineCommand, stackArgs } from '../command.js';
+import { duration } from '../options.js';
+
+export default defineCommand({
+  command: 'up [services..]',
+  describe: 'Start the stack in dependency order: data, pre-deploy migrations, app, post-deploy migrations, proxy',
+  builder: (y, exitCodes) =>
+    y
+      .positional('services', { type: 'string', array: true, describe: 'Only these services (and what they wait for)' })
+      .option('timeout', { type: 'string', default: '5m', requiresArg: true, coerce: duration('timeout'), describe: 'Give up when not everything is ready after this long (e.g. 90s, 5m; a bare number is seconds)' })
+      .option('force-migrations', { type: 'boolean', default: false, describe: 'Run the migration jobs even when their check says nothing is pending' })
+      .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout (state changes, then one result object)' })
+      .example('$0 up', 'Start ./phase-compose.yaml\'s stack; migrations run only when pending, after a backup')
+      .example('$0 -f deploy/phase-compose.yaml -p phase-staging up --timeout 2m', 'Another spec and project name')
+      .example('$0 up --json | jq -c .', 'Machine-readable progress')
+      .epilogue(`Compose creates every container (a plain \`docker compose up\` on the generated file keeps working);
+phase-compose starts each one as soon as what it waits for is ready, seen from Docker events and from
+running the service's own healthcheck at a short cadence. Nothing that waits on a failed job is created.
+On a failure it prints the service, exit code, health log, last 50 lines and the \`docker logs\` command,
+and keeps the failed container. Ctrl-C stops waiting and leaves containers as they are.
+Before pending migrations run, the database is backed up when the spec asks for it (migrations.backup),
+except a database whose volume this very run created: it holds nothing yet, and every migration is
+taken as pending without running the check.
+
+${exitCodes}`),
+  run: async (a, { io, exitCodeOf }) =>
+    (await import('../commands/up.js')).runUpCommand({ ...stackArgs(a), timeout: a.timeout, forceMigrations: a.forceMigrations, json: a.json, services: a.services }, io, exitCodeOf),
+});
