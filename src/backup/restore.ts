@@ -10,7 +10,7 @@ import { L_SERVICE } from '../docker/labels.js';
 import { findPostgres } from '../exec/postgres.js';
 import { LABEL_ROLE, POSTGRES_SERVICE, REDIS_SERVICE } from '../model/compose.js';
 import { buildGraph, waves } from '../spec/graph.js';
-import type { DeploymentSpec } from '../spec/types.js';
+import type { NormalisedSpec } from '../spec/normalise.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { verifyDump } from './backup.js';
@@ -27,7 +27,7 @@ export function appContainers(all: ContainerInfo[]): ContainerInfo[] {
  * Containers in start order: by the spec's dependency waves (backend before the proxy that resolves its
  * name at start-up), unknown services last, ties by name. Stop them in the reverse order. Pure.
  */
-export function startOrder(spec: DeploymentSpec, containers: ContainerInfo[]): ContainerInfo[] {
+export function startOrder(spec: NormalisedSpec, containers: ContainerInfo[]): ContainerInfo[] {
   const rank = new Map<string, number>();
   waves(buildGraph(spec)).forEach((wave, i) => wave.forEach((s) => rank.set(s, i)));
   const key = (c: ContainerInfo) => rank.get(c.Labels[L_SERVICE] ?? '') ?? Number.MAX_SAFE_INTEGER;

@@ -5,7 +5,8 @@ import type { DockerClient } from '../docker/client.js';
 import { runningContainer } from '../docker/containers.js';
 import { execIn } from '../docker/exec.js';
 import { renderTaskArgv, resolveParams, type ParamValues } from '../model/task.js';
-import type { DeploymentSpec, TaskSpec } from '../spec/types.js';
+import type { TaskSpec } from '../spec/types.js';
+import type { NormalisedSpec } from '../spec/normalise.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { formatSizeReport, ORG_APP_SQL, parseTableSize, PURGE_COUNT_SQL, SIZE_SQL, vacuumSql, type TableSize } from './audit-sql.js';
@@ -35,7 +36,7 @@ export type MaintenanceOptions = {
 };
 
 /** The task named `name`, or a usage error listing the ones the spec has. */
-export function findTask(spec: DeploymentSpec, name: string): TaskSpec {
+export function findTask(spec: NormalisedSpec, name: string): TaskSpec {
   const task = spec.maintenance?.[name];
   if (task) return task;
   const have = Object.keys(spec.maintenance ?? {});
@@ -136,7 +137,7 @@ export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'p
 }
 
 /** The reset task: the spec's, else the built-in one run in `service` (default: the first app service). */
-export function resetTask(spec: DeploymentSpec, service?: string): { name: string; task: TaskSpec } {
+export function resetTask(spec: NormalisedSpec, service?: string): { name: string; task: TaskSpec } {
   const found = Object.entries(spec.maintenance ?? {}).find(([, t]) => t.kind === 'phase-reset-network-policies');
   if (found && !service) return { name: found[0], task: found[1] };
   const svc = service ?? found?.[1].service ?? Object.keys(spec.services)[0]!;

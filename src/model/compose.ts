@@ -1,6 +1,7 @@
 // Spec → Compose model (a plain object in Compose Specification format). Pure and deterministic.
 import { posix } from 'node:path';
-import type { DeploymentSpec, ServiceSpec, DependsCondition, TaskSpec } from '../spec/types.js';
+import type { DependsCondition, TaskSpec } from '../spec/types.js';
+import type { NormalisedService, NormalisedSpec } from '../spec/normalise.js';
 import { parseDuration } from '../util/duration.js';
 import { buildGraph, migrationsName, postMigrationsName, proxyName, scheduledName, type GraphNode } from '../spec/graph.js';
 import { composeHealthcheck, timing, type ComposeHealthcheck } from './healthcheck.js';
@@ -80,7 +81,7 @@ export function namedVolume(v: string): string | undefined {
 // `$` rule (README, "The deployment spec"): Compose-terms values (image, command, environment, ...) go out as written, so `${VAR}` interpolates; values phase-compose gives meaning to (task argv and params, files it writes) reach the container verbatim: `$` → `$$`.
 
 /** Generates the Compose model from a validated spec. */
-export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}): GenerateResult {
+export function generateCompose(spec: NormalisedSpec, opts: GenerateOptions = {}): GenerateResult {
   const f = features(spec.target);
   const warnings: string[] = [];
   const warn = (m: string) => warnings.push(m);
@@ -107,18 +108,18 @@ export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}
   };
 
   const services: Record<string, ComposeService> = {};
-  const data = spec.data ?? {};
+  const data = spec.data;
   if (data.postgres) {
     const pg = data.postgres;
     services[POSTGRES_SERVICE] = finish(POSTGRES_SERVICE, {
       image: pg.image,
       restart: 'unless-stopped',
       environment: { POSTGRES_DB: pg.database, POSTGRES_USER: pg.user, POSTGRES_PASSWORD: pg.password },
-      volumes: [`${pg.volume ?? `${spec.name}-postgres-data`}:/var/lib/postgresql/data`],
+      volumes: [`${pg.volume}:/var/lib/postgresql/data`],
       // Over TCP, so the image's temporary init server (socket only) is not mistaken for the real one.
       healthcheck: {
         test: ['CMD-SHELL', 'pg_isready -h 127.0.0.1 -U "$${POSTGRES_USER}" -d "$${POSTGRES_DB}"'],
-        ...timing(pg.healthcheck ?? {}, f, warn, 'data.postgres.healthcheck'),
+        ...timing(pg.healthcheck, f, warn, 'data.postgres.healthcheck'),
       },
     }, 'data');
   }
@@ -132,19 +133,18 @@ export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}
       ...(r.volume ? { volumes: [`${r.volume}:/data`] } : {}),
       healthcheck: {
         test: ['CMD-SHELL', 'redis-cli -h 127.0.0.1 ping | grep -q PONG'],
-        ...timing(r.healthcheck ?? {}, f, warn, 'data.redis.healthcheck'),
+        ...timing(r.healthcheck, f, warn, 'data.redis.healthcheck'),
       },
     }, 'data');
   }
 
-  const appService = (name: string, s: ServiceSpec, extraEnv: Record<string, string> = {}): ComposeService => {
-    const role = s.role ?? 'service';
+  const appService = (name: string, s: NormalisedService, extraEnv: Record<string, string> = {}): ComposeService => {
     const out: ComposeService = { image: s.image };
     if (s.command) out.command = s.command;
     if (s.entrypoint) out.entrypoint = s.entrypoint;
     if (s.working_dir) out.working_dir = s.working_dir;
     if (s.user) out.user = s.user;
-    out.restart = s.restart ?? (role === 'job' ? 'no' : 'unless-stopped');
+    out.restart = s.restart;
     const envFiles = s.env_file !== undefined ? toList(s.env_file) : defaultEnvFiles;
     if (envFiles.length) out.env_file = envFiles.map(rel);
     const env = { ...envStrings(s.environment), ...extraEnv };
@@ -160,15 +160,13 @@ export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}
 
   const mig = spec.migrations;
   const ext = mig?.external;
-  const extVar = typeof ext === 'object' ? (ext.variable ?? 'EXTERNAL_MIGRATION') : 'EXTERNAL_MIGRATION';
-  const extVal = typeof ext === 'object' ? (ext.value ?? 'true') : 'true';
   const base = mig?.same_image_as ? spec.services[mig.same_image_as] : undefined;
   const migrationJob = (command: string[], phaseEnv: Record<string, string | number | boolean> | undefined): ComposeService => {
     const out: ComposeService = { image: mig!.image ?? base!.image, command, restart: 'no' };
     const envFiles = mig!.env_file !== undefined ? toList(mig!.env_file) : base?.env_file !== undefined ? toList(base.env_file) : defaultEnvFiles;
     if (envFiles.length) out.env_file = envFiles.map(rel);
     const env = { ...envStrings(base?.environment), ...envStrings(mig!.environment), ...envStrings(phaseEnv) };
-    delete env[extVar];
+    if (ext) delete env[ext.variable];
     if (Object.keys(env).length) out.environment = env;
     if (base?.volumes?.length) out.volumes = base.volumes.map(relMount);
     return out;
@@ -179,8 +177,8 @@ export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}
   }
 
   for (const [name, s] of Object.entries(spec.services)) {
-    const gated = !!ext && !!mig?.before.includes(name);
-    services[name] = finish(name, appService(name, s, gated ? { [extVar]: extVal } : {}), s.role ?? 'service');
+    const gated = ext && mig?.before.includes(name);
+    services[name] = finish(name, appService(name, s, gated ? { [ext.variable]: ext.value } : {}), s.role);
   }
 
   if (mig?.post) {
@@ -195,9 +193,7 @@ export function generateCompose(spec: DeploymentSpec, opts: GenerateOptions = {}
     const file = (path: string) => composeEscape(rel(path));
     const volumes = [`${file(p.config)}:/etc/nginx/conf.d/default.conf:ro`];
     if (p.tls) volumes.push(`${file(p.tls.cert)}:/etc/nginx/tls/cert.pem:ro`, `${file(p.tls.key)}:/etc/nginx/tls/key.pem:ro`);
-    const hc = p.healthcheck
-      ? composeHealthcheck(p.healthcheck, f, warn, 'proxy.healthcheck')
-      : composeHealthcheck({ http: { port: 8080, path: '/nginx-health' } }, f, warn, 'proxy.healthcheck');
+    const hc = composeHealthcheck(p.healthcheck, f, warn, 'proxy.healthcheck');
     services[name] = finish(name, {
       image: p.image,
       restart: 'unless-stopped',

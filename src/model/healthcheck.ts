@@ -1,5 +1,5 @@
 // Healthcheck shorthands (http / tcp / command) → Compose healthcheck, with timing tuned for a fast start.
-import type { HealthcheckSpec } from '../spec/types.js';
+import type { NormalisedHealthcheck, Timing } from '../spec/normalise.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { composeEscape, shQuote } from '../util/shell.js';
 import type { Features } from '../spec/target.js';
@@ -13,8 +13,6 @@ export type ComposeHealthcheck = {
   start_period?: string;
   start_interval?: string;
 };
-
-type Timing = Pick<HealthcheckSpec, 'interval' | 'timeout' | 'retries' | 'start_period' | 'start_interval'>;
 
 /**
  * Probe an HTTP URL with whatever the image has: curl, wget, python3 or node. The script is fixed;
@@ -40,36 +38,25 @@ export function tcpProbe(host: string, port: number): string {
   ].join('; ');
 }
 
-/** Default timing: with start_interval, probe every 1s while starting; without it, a short interval. */
+/** The timing normaliseSpec filled (its defaults: a fast start); start_interval only where the target reads it. */
 export function timing(t: Timing, f: Features, warn: (msg: string) => void, where: string): Omit<ComposeHealthcheck, 'test' | 'disable'> {
-  const d = (s: string | undefined, def: string) => formatDuration(parseDuration(s ?? def));
-  const out: Omit<ComposeHealthcheck, 'test' | 'disable'> = {};
-  if (f.startInterval) {
-    out.interval = d(t.interval, '10s');
-    out.timeout = d(t.timeout, '5s');
-    out.retries = t.retries ?? 3;
-    out.start_period = d(t.start_period, '120s');
-    out.start_interval = d(t.start_interval, '1s');
-  } else {
-    if (t.start_interval) warn(`${where}.start_interval left out: it needs Compose >= 2.20.2 and Engine >= 25 (target: Compose ${f.compose}, Engine ${f.engine}); using a short interval instead`);
-    out.interval = d(t.interval, '2s');
-    out.timeout = d(t.timeout, '5s');
-    out.retries = t.retries ?? 3;
-    out.start_period = d(t.start_period, '120s');
-  }
+  const d = (s: string) => formatDuration(parseDuration(s));
+  const out: Omit<ComposeHealthcheck, 'test' | 'disable'> = { interval: d(t.interval), timeout: d(t.timeout), retries: t.retries, start_period: d(t.start_period) };
+  if (f.startInterval && t.start_interval) out.start_interval = d(t.start_interval);
+  else if (t.start_interval) warn(`${where}.start_interval left out: it needs Compose >= 2.20.2 and Engine >= 25 (target: Compose ${f.compose}, Engine ${f.engine}); using a short interval instead`);
   return out;
 }
 
 /** Builds the Compose healthcheck for a spec healthcheck (undefined when none is given). */
-export function composeHealthcheck(hc: HealthcheckSpec | undefined, f: Features, warn: (msg: string) => void, where: string): ComposeHealthcheck | undefined {
+export function composeHealthcheck(hc: NormalisedHealthcheck | undefined, f: Features, warn: (msg: string) => void, where: string): ComposeHealthcheck | undefined {
   if (!hc) return undefined;
   if (hc.disable) return { disable: true };
   let test: string[];
   if (hc.http) {
-    const url = `http://${hc.http.host ?? '127.0.0.1'}:${hc.http.port}${hc.http.path ?? '/'}`;
+    const url = `http://${hc.http.host}:${hc.http.port}${hc.http.path}`;
     test = ['CMD-SHELL', composeEscape(httpProbe(url))];
   } else if (hc.tcp) {
-    test = ['CMD-SHELL', composeEscape(tcpProbe(hc.tcp.host ?? '127.0.0.1', hc.tcp.port))];
+    test = ['CMD-SHELL', composeEscape(tcpProbe(hc.tcp.host, hc.tcp.port))];
   } else if (hc.command) {
     test = ['CMD', ...hc.command];
   } else {

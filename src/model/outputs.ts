@@ -1,7 +1,7 @@
 // Spec → the files `generate` writes (compose file, proxy config). Pure.
 import { posix } from 'node:path';
 import { renderNginx } from '../proxy/nginx.js';
-import type { DeploymentSpec } from '../spec/types.js';
+import type { NormalisedSpec } from '../spec/normalise.js';
 import { generateCompose, relativeToOutput } from './compose.js';
 import { header, toYaml } from './emit.js';
 
@@ -12,8 +12,8 @@ export type RenderedOutputs = { files: OutputFile[]; warnings: string[] };
  * Renders every generated file. `specName` is the spec's file name; `output` (relative to the spec's
  * directory) overrides `spec.output`; `specDir` is the spec's absolute directory (POSIX).
  */
-export function renderOutputs(spec: DeploymentSpec, specName: string, output?: string, specDir = '/spec'): RenderedOutputs {
-  const composePath = posix.normalize(output ?? spec.output ?? 'docker-compose.yml');
+export function renderOutputs(spec: NormalisedSpec, specName: string, output?: string, specDir = '/spec'): RenderedOutputs {
+  const composePath = posix.normalize(output ?? spec.output);
   const outDir = posix.dirname(composePath);
   const { compose, warnings, features } = generateCompose(spec, { outputDirFromSpec: outDir, specDir });
   const specFromOut = relativeToOutput(specName, outDir, specDir).replace(/^\.\//, '');

@@ -1,13 +1,14 @@
-// The spec pipeline as one pure function: parse YAML → schema → semantic rules → problems with positions.
+// The spec pipeline as one pure function: parse YAML → schema → defaults filled → semantic rules → problems with positions.
 import type { Problem } from '../util/errors.js';
 import { parseYaml } from './parse.js';
 import { resetSuggestionBudget, schemaProblems, type SchemaError } from './schema-errors.js';
 import { semanticProblems } from './semantic.js';
+import { normaliseSpec, type NormalisedSpec } from './normalise.js';
 import type { DeploymentSpec } from './types.js';
 
 export type Validator = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
 
-export type CheckResult = { spec?: DeploymentSpec; problems: Problem[] };
+export type CheckResult = { spec?: NormalisedSpec; problems: Problem[] };
 
 const byPosition = (a: Problem, b: Problem) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0);
 
@@ -39,7 +40,7 @@ export function checkSpecText(text: string, file: string, validate: Validator, s
     }));
     return { problems: problems.sort(byPosition) };
   }
-  const spec = parsed.data as DeploymentSpec;
+  const spec = normaliseSpec(parsed.data as DeploymentSpec);
   const problems: Problem[] = semanticProblems(spec).map((r) => ({
     severity: r.severity,
     path: r.keys.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join(''),

@@ -1,7 +1,8 @@
 // The stack as a dependency graph: every generated service with what it waits for and how.
 // Pure, and below the model: validation (references, cycles) needs it, as do the generator (depends_on)
 // and `up` (waves).
-import type { DependsCondition, DeploymentSpec } from './types.js';
+import type { DependsCondition } from './types.js';
+import type { NormalisedSpec } from './normalise.js';
 
 export type NodeKind = 'data' | 'service' | 'job' | 'migrations' | 'migrations-post' | 'proxy' | 'scheduled';
 
@@ -26,26 +27,26 @@ export type GraphNode = {
 
 export type Graph = { nodes: Map<string, GraphNode> };
 
-export const migrationsName = (spec: DeploymentSpec): string => spec.migrations?.service ?? 'migrations';
-export const postMigrationsName = (spec: DeploymentSpec): string => `${migrationsName(spec)}-post`;
-export const proxyName = (spec: DeploymentSpec): string => spec.proxy?.service ?? 'nginx';
-export const scheduledName = (spec: DeploymentSpec): string => `${spec.retention?.task ?? 'task'}-schedule`;
+export const migrationsName = (spec: NormalisedSpec): string => spec.migrations?.service ?? 'migrations'; // a name even when the spec has no migrations: callers compare with it
+export const postMigrationsName = (spec: NormalisedSpec): string => `${migrationsName(spec)}-post`;
+export const proxyName = (spec: NormalisedSpec): string => spec.proxy?.service ?? 'nginx'; // as above, for a spec without a proxy
+export const scheduledName = (spec: NormalisedSpec): string => `${spec.retention?.task ?? 'task'}-schedule`; // as above, without retention
 
 /** The services of the `before` list that have a healthcheck: what the post phase waits for by default. */
-export function postPhaseAfter(spec: DeploymentSpec): string[] {
+export function postPhaseAfter(spec: NormalisedSpec): string[] {
   const m = spec.migrations;
   if (!m?.post) return [];
   if (m.post.after) return m.post.after;
   return m.before.filter((s) => hasServiceHealthcheck(spec, s));
 }
 
-function hasServiceHealthcheck(spec: DeploymentSpec, name: string): boolean {
+function hasServiceHealthcheck(spec: NormalisedSpec, name: string): boolean {
   const hc = spec.services[name]?.healthcheck;
   return !!hc && !hc.disable && !!(hc.http || hc.tcp || hc.command);
 }
 
-function dataNames(spec: DeploymentSpec): string[] {
-  return Object.keys(spec.data ?? {}).filter((k) => (spec.data as Record<string, unknown>)[k]);
+function dataNames(spec: NormalisedSpec): string[] {
+  return Object.keys(spec.data).filter((k) => (spec.data as Record<string, unknown>)[k]);
 }
 
 function normalizeDeps(
@@ -59,7 +60,7 @@ function normalizeDeps(
 }
 
 /** Builds the graph. Unknown references are kept (validation reports them). */
-export function buildGraph(spec: DeploymentSpec): Graph {
+export function buildGraph(spec: NormalisedSpec): Graph {
   const nodes = new Map<string, GraphNode>();
   const data = dataNames(spec);
   const mig = spec.migrations;
@@ -73,14 +74,14 @@ export function buildGraph(spec: DeploymentSpec): Graph {
     healthy.add(d);
   }
   for (const [name, s] of Object.entries(spec.services)) {
-    role.set(name, s.role ?? 'service');
+    role.set(name, s.role);
     if (hasServiceHealthcheck(spec, name)) healthy.add(name);
   }
   if (mig) role.set(migName, 'job');
   if (mig?.post) role.set(postMigrationsName(spec), 'job');
   if (spec.proxy) {
     role.set(proxyName(spec), 'service');
-    if (!spec.proxy.healthcheck?.disable) healthy.add(proxyName(spec));
+    if (!spec.proxy.healthcheck.disable) healthy.add(proxyName(spec));
   }
   const defaultCondition = (on: string): DependsCondition =>
     role.get(on) === 'job' ? 'completed' : healthy.has(on) ? 'healthy' : 'started';
@@ -107,8 +108,7 @@ export function buildGraph(spec: DeploymentSpec): Graph {
         .map((d) => ({ ...d, from: 'migrations.before', implicit: true }));
       deps.unshift(gate, ...dataDeps);
     }
-    const r = s.role ?? 'service';
-    nodes.set(name, { name, kind: r === 'job' ? 'job' : 'service', role: r, hasHealthcheck: healthy.has(name), deps, path });
+    nodes.set(name, { name, kind: s.role === 'job' ? 'job' : 'service', role: s.role, hasHealthcheck: healthy.has(name), deps, path });
   }
 
   if (mig?.post) {

@@ -5,9 +5,9 @@ import { displayPath } from '../util/fs.js';
 import { checkSpecText } from './check.js';
 import validate from './generated/validate-spec.js';
 import schema from '../../schema/phase-compose.schema.json' with { type: 'json' };
-import type { DeploymentSpec } from './types.js';
+import type { NormalisedSpec } from './normalise.js';
 
-export type LoadedSpec = { spec: DeploymentSpec; file: string; warnings: Problem[] };
+export type LoadedSpec = { spec: NormalisedSpec; file: string; warnings: Problem[] };
 
 /** Loads and checks a spec; throws SpecError (all problems) or PhaseComposeError (unreadable file, a usage error). */
 export function loadSpec(file: string): LoadedSpec {

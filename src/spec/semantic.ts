@@ -1,6 +1,7 @@
 // Semantic rules beyond the schema: references, cycles, health conditions, ports, env names, secrets.
 import { buildGraph, findCycle, migrationsName, postMigrationsName, proxyName, scheduledName } from './graph.js';
-import type { DeploymentSpec, HealthcheckSpec, TaskSpec } from './types.js';
+import type { HealthcheckSpec, TaskSpec } from './types.js';
+import type { NormalisedSpec } from './normalise.js';
 import { parseDuration } from '../util/duration.js';
 import { closest, listSome } from './schema-errors.js';
 import { interpolatedStrings, interpolationProblem } from './interpolation.js';
@@ -65,7 +66,7 @@ const HEALTH_KINDS = ['http', 'tcp', 'command', 'disable'] as const;
 export const MIN_RETENTION_EVERY_MS = 60_000;
 
 /** Runs every semantic rule and returns all problems found. */
-export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
+export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
   const out: RawProblem[] = [];
   const err = (keys: Array<string | number>, message: string, hint?: string) => out.push({ severity: 'error', keys, message, hint });
   const warn = (keys: Array<string | number>, message: string, hint?: string) => out.push({ severity: 'warning', keys, message, hint });
@@ -76,7 +77,7 @@ export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
 
   // Generated names must not clash with declared services.
   const generated: Array<[string, string]> = [];
-  for (const d of Object.keys(spec.data ?? {})) generated.push([d, `data.${d}`]);
+  for (const d of Object.keys(spec.data)) generated.push([d, `data.${d}`]);
   if (mig) generated.push([migrationsName(spec), 'migrations']);
   if (mig?.post) generated.push([postMigrationsName(spec), 'migrations.post']);
   if (spec.proxy) generated.push([proxyName(spec), 'proxy']);
@@ -138,9 +139,8 @@ export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
         err(['migrations', 'post'], 'the post phase has nothing healthy to wait for: none of migrations.before has a healthcheck', 'add a healthcheck to the app service, or list services in migrations.post.after');
       }
     }
-    const ext = mig.external;
-    if (ext) {
-      const variable = typeof ext === 'object' ? (ext.variable ?? 'EXTERNAL_MIGRATION') : 'EXTERNAL_MIGRATION';
+    if (mig.external) {
+      const { variable } = mig.external;
       for (const b of mig.before) {
         const v = spec.services[b]?.environment?.[variable];
         if (v !== undefined) warn(['services', b, 'environment', variable], `is set here and by migrations.external; the generated value wins`, `remove ${variable} from services.${b}.environment`);
@@ -254,12 +254,12 @@ export function semanticProblems(spec: DeploymentSpec): RawProblem[] {
 function checkTask(
   tname: string,
   task: TaskSpec,
-  spec: DeploymentSpec,
+  spec: NormalisedSpec,
   err: (keys: Array<string | number>, message: string, hint?: string) => void,
   unknown: (keys: Array<string | number>, ref: string, what?: string) => void,
 ): void {
   const base = ['maintenance', tname];
-  const runnable = new Set([...Object.keys(spec.services), ...Object.keys(spec.data ?? {})]);
+  const runnable = new Set([...Object.keys(spec.services), ...Object.keys(spec.data)]);
   if (!runnable.has(task.service)) unknown([...base, 'service'], task.service);
   const params = task.params ?? {};
   task.argv.forEach((item, i) => {

@@ -10,9 +10,6 @@ export type Features = {
   startInterval: boolean;
 };
 
-export const DEFAULT_COMPOSE = '2.20.2';
-export const DEFAULT_ENGINE = '20.10';
-
 /** Compares dotted versions numerically: -1, 0 or 1. Not semver: targets are written "1.29" or "26.1", which semver rejects. */
 export function compareVersions(a: string, b: string): number {
   const pa = a.split('.').map(Number);
@@ -24,10 +21,8 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** Resolves the target's features. */
-export function features(target: TargetSpec | undefined): Features {
-  const compose = target?.compose ?? DEFAULT_COMPOSE;
-  const engine = target?.engine ?? DEFAULT_ENGINE;
+/** Resolves the features of a target (its versions filled by normaliseSpec). */
+export function features({ compose, engine }: Required<TargetSpec>): Features {
   return {
     compose,
     engine,

@@ -7,7 +7,7 @@ import { findCompose } from '../docker/detect.js';
 import { normalizeProjectName } from '../docker/labels.js';
 import { acquireLock, type Lock } from '../docker/lock.js';
 import { loadSpec } from '../spec/load.js';
-import type { DeploymentSpec } from '../spec/types.js';
+import type { NormalisedSpec } from '../spec/normalise.js';
 import { PhaseComposeError, type Problem } from '../util/errors.js';
 
 /** Where a stack command is pointed: `-f` and `-p`. */
@@ -15,7 +15,7 @@ export type StackArgs = { file: string; projectName?: string };
 
 /** A stack as the spec describes it. Functions that need only part of it take a `Pick<Stack, ...>`. */
 export type Stack = {
-  spec: DeploymentSpec;
+  spec: NormalisedSpec;
   specFile: string;
   specDir: string;
   /** Compose project name: `-p`, else COMPOSE_PROJECT_NAME, else the spec's name. */
@@ -44,7 +44,7 @@ export function openStack(args: StackArgs, want: { compose?: true; lock?: string
   const { spec, warnings } = loadSpec(specFile);
   const specDir = dirname(specFile);
   const project = normalizeProjectName(args.projectName ?? process.env.COMPOSE_PROJECT_NAME ?? spec.name);
-  const stack: Stack = { spec, specFile, specDir, project, composeFile: join(specDir, spec.output ?? 'docker-compose.yml'), warnings };
+  const stack: Stack = { spec, specFile, specDir, project, composeFile: join(specDir, spec.output), warnings };
   if (!want.compose) return stack;
   const argv = findCompose();
   if (!argv) {

@@ -2,7 +2,8 @@
 // by `up`/`migrate` (which run the phase only when something is pending) and `status` (which shows it).
 import type { DockerClient } from '../docker/client.js';
 import { LABEL_PROBE } from '../model/compose.js';
-import type { Argv, DeploymentSpec } from '../spec/types.js';
+import type { Argv } from '../spec/types.js';
+import type { NormalisedSpec } from '../spec/normalise.js';
 import type { Stack } from '../stack/open.js';
 import type { UpEngine } from './engine.js';
 
@@ -28,10 +29,8 @@ export async function checkPending(engine: Pick<UpEngine, 'runLike'>, baseId: st
 export const NO_BACKUP_FRESH = 'no backup before migrations: the database was created by this run and holds nothing yet';
 
 /** The backup settings of the spec, or undefined when it asks for none. */
-export function backupSettings(spec: DeploymentSpec): { dir: string; keep: number } | undefined {
-  const b = spec.migrations?.backup;
-  if (!b || !spec.data?.postgres) return undefined;
-  return { dir: (b === true ? undefined : b.dir) ?? 'backups', keep: (b === true ? undefined : b.keep) ?? 5 };
+export function backupSettings(spec: NormalisedSpec): { dir: string; keep: number } | undefined {
+  return spec.migrations?.backup;
 }
 
 /** Takes the pre-migration backup; returns the line to show. */

@@ -1,7 +1,8 @@
 // Spec → start-up plan: every service with what it waits for, what "ready" means for it, and the
 // creation batch it belongs to. Pure.
 import { buildGraph, migrationsName, postMigrationsName, waves, type NodeKind } from '../spec/graph.js';
-import type { Argv, DependsCondition, DeploymentSpec } from '../spec/types.js';
+import type { Argv, DependsCondition } from '../spec/types.js';
+import type { NormalisedSpec } from '../spec/normalise.js';
 
 export type MigrationPhase = 'pre' | 'post';
 
@@ -28,13 +29,13 @@ export type Batch = { services: string[]; after: string[] };
 export type Plan = { steps: Step[]; waves: string[][]; batches: Batch[] };
 
 /** Pending-migration probe per phase; undefined when the spec has no check (always run). */
-export function migrationChecks(spec: DeploymentSpec): Record<MigrationPhase, Argv | undefined> {
+export function migrationChecks(spec: NormalisedSpec): Record<MigrationPhase, Argv | undefined> {
   const m = spec.migrations;
   return { pre: m?.pre?.check ?? m?.check, post: m?.post?.check };
 }
 
 /** Builds the plan. `only` limits it to those services plus everything they depend on. */
-export function buildPlan(spec: DeploymentSpec, only?: string[]): Plan {
+export function buildPlan(spec: NormalisedSpec, only?: string[]): Plan {
   const graph = buildGraph(spec);
   const checks = migrationChecks(spec);
   const keep = only ? closure(graph.nodes, only) : undefined;
@@ -97,7 +98,7 @@ export function scaleArgs(steps: Step[], services: string[]): string[] {
  * The plan for `phase-compose migrate`: the data services and the chosen migration phases only; the
  * post phase then runs right after the pre phase instead of waiting for the app.
  */
-export function migrationPlan(spec: DeploymentSpec, phases: MigrationPhase[]): Plan {
+export function migrationPlan(spec: NormalisedSpec, phases: MigrationPhase[]): Plan {
   const full = buildPlan(spec);
   const keep = new Set(full.steps.filter((s) => s.kind === 'data' || (s.migration && phases.includes(s.migration.phase))).map((s) => s.service));
   const steps = full.steps

@@ -3,7 +3,7 @@ import { checkSpecText } from '../../src/spec/check.js';
 import validate from '../../src/spec/generated/validate-spec.js';
 import schema from '../../schema/phase-compose.schema.json' with { type: 'json' };
 import { formatProblem } from '../../src/util/errors.js';
-import type { DeploymentSpec } from '../../src/spec/types.js';
+import type { NormalisedSpec } from '../../src/spec/normalise.js';
 
 /** Every problem of a spec, formatted as the CLI prints them. */
 export function problemsOf(yaml: string): string[] {
@@ -11,7 +11,7 @@ export function problemsOf(yaml: string): string[] {
 }
 
 /** Parses a spec that must be valid. */
-export function specOf(yaml: string): DeploymentSpec {
+export function specOf(yaml: string): NormalisedSpec {
   const r = checkSpecText(yaml, 'spec.yaml', validate, schema as Record<string, unknown>);
   if (!r.spec) throw new Error(`spec has problems:\n${r.problems.map(formatProblem).join('\n')}`);
   return r.spec;

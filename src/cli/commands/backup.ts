@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { PhaseComposeError } from '../../util/errors.js';
 import { displayPath } from '../../util/fs.js';
 import { openStack } from '../../stack/open.js';
+import { DEFAULT_BACKUP_DIR } from '../../spec/normalise.js';
 import type { Io } from '../io.js';
 import { OK, type Outcome } from '../outcome.js';
 
@@ -14,10 +15,11 @@ export async function runBackup(args: { file: string; projectName?: string; out?
   const stack = openStack(args);
   if (args.out !== undefined) refuseExisting(resolve(stack.specDir, args.out));
   const docker = await connectDocker();
-  const conf = typeof stack.spec.migrations?.backup === 'object' ? stack.spec.migrations.backup : {};
+  // The flags win; else the spec's migrations.backup (keep filled: 5); else ./backups, every backup kept.
+  const conf = stack.spec.migrations?.backup;
   const res = await backupDatabase(docker, stack, {
-    dir: args.dir ?? conf.dir ?? 'backups',
-    keep: args.keep ?? conf.keep,
+    dir: args.dir ?? conf?.dir ?? DEFAULT_BACKUP_DIR,
+    keep: args.keep ?? conf?.keep,
     out: args.out,
     stderr: process.stderr,
   });

@@ -9,6 +9,7 @@ import { clientIpYaml, generateSecret, renderTemplate, type ClientIpChoice } fro
 import { formatEnvValue, mergeEnvFile, parseEnvFile } from '../../init/env-file.js';
 import { hostProblem } from '../../init/host.js';
 import { checkSpecText } from '../../spec/check.js';
+import { DEFAULT_COMPOSE, DEFAULT_ENGINE } from '../../spec/normalise.js';
 import { renderStackFiles } from '../../stack/outputs.js';
 import validate from '../../spec/generated/validate-spec.js';
 import schema from '../../../schema/phase-compose.schema.json' with { type: 'json' };
@@ -170,8 +171,8 @@ export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {
   for (const [flag, v] of [['--compose-version', args.composeVersion], ['--engine-version', args.engineVersion]] as const) {
     if (v !== undefined && !/^[0-9]+(\.[0-9]+){0,2}$/.test(v)) throw usage(`${flag} ${JSON.stringify(v)} is not a version`, 'give a version such as 2.20.2 or 1.29');
   }
-  const compose = args.composeVersion ?? detectCompose()?.version ?? '2.20.2';
-  const engine = args.engineVersion ?? detectEngine() ?? '20.10';
+  const compose = args.composeVersion ?? detectCompose()?.version ?? DEFAULT_COMPOSE;
+  const engine = args.engineVersion ?? detectEngine() ?? DEFAULT_ENGINE;
 
   const specPath = join(dir, 'phase-compose.yaml');
   const schemaPath = join(root, 'schema', 'phase-compose.schema.json');

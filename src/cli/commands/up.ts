@@ -10,7 +10,7 @@ import { gatedCreator, withPrepared } from '../../up/compose-creator.js';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
 import { openStack, type Stack } from '../../stack/open.js';
 import { syncStackFiles } from '../../stack/outputs.js';
-import type { DeploymentSpec } from '../../spec/types.js';
+import type { NormalisedSpec } from '../../spec/normalise.js';
 import { parseCliDuration } from '../../util/duration.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import type { Io } from '../io.js';
@@ -95,7 +95,7 @@ export async function runPlan(
  * before Docker's client is even loaded: it spends its start-up meanwhile, and the gate holds its
  * changes until the runner listens to events.
  */
-async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: string, planOf: (spec: DeploymentSpec) => Plan): Promise<Outcome> {
+async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: string, planOf: (spec: NormalisedSpec) => Plan): Promise<Outcome> {
   const stack = openStack(args, { compose: true, lock: verb });
   try {
     const notes = stack.warnings.map(formatProblem);
