@@ -5,8 +5,7 @@ import type { DockerClient } from '../docker/client.js';
 import { runningContainer } from '../docker/containers.js';
 import { execIn } from '../docker/exec.js';
 import { renderTaskArgv, resolveParams, type ParamValues } from '../model/task.js';
-import type { TaskSpec } from '../spec/types.js';
-import type { NormalisedSpec } from '../spec/normalise.js';
+import type { NormalisedSpec, NormalisedTask } from '../spec/normalise.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { formatSizeReport, ORG_APP_SQL, parseTableSize, PURGE_COUNT_SQL, SIZE_SQL, vacuumSql, type TableSize } from './audit-sql.js';
@@ -36,10 +35,10 @@ export type MaintenanceOptions = {
 };
 
 /** The task named `name`, or a usage error listing the ones the spec has. */
-export function findTask(spec: NormalisedSpec, name: string): TaskSpec {
+export function findTask(spec: NormalisedSpec, name: string): NormalisedTask {
   const task = spec.maintenance?.[name];
   if (task) return task;
-  const have = Object.keys(spec.maintenance ?? {});
+  const have = Object.keys(spec.maintenance);
   throw new PhaseComposeError('usage', `the spec has no maintenance task "${name}"`, {
     details: [have.length ? `tasks: ${have.join(', ')}` : 'declare tasks under `maintenance:` in the spec', 'or run any command with `phase-compose exec run <service> -- <argv...>`'],
   });
@@ -137,9 +136,9 @@ export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'p
 }
 
 /** The reset task: the spec's, else the built-in one run in `service` (default: the first app service). */
-export function resetTask(spec: NormalisedSpec, service?: string): { name: string; task: TaskSpec } {
-  const found = Object.entries(spec.maintenance ?? {}).find(([, t]) => t.kind === 'phase-reset-network-policies');
+export function resetTask(spec: NormalisedSpec, service?: string): { name: string; task: NormalisedTask } {
+  const found = Object.entries(spec.maintenance).find(([, t]) => t.kind === 'phase-reset-network-policies');
   if (found && !service) return { name: found[0], task: found[1] };
   const svc = service ?? found?.[1].service ?? Object.keys(spec.services)[0]!;
-  return { name: 'reset-network-policies', task: { service: svc, kind: 'phase-reset-network-policies', argv: resetNetworkPoliciesArgv() } };
+  return { name: 'reset-network-policies', task: { service: svc, kind: 'phase-reset-network-policies', argv: resetNetworkPoliciesArgv(), params: {} } };
 }

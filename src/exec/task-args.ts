@@ -1,16 +1,16 @@
 // Command-line words after `exec <task>` → task parameter values. Pure; values stay strings, verbatim.
 // Hand-written, not node:util parseArgs: Node 20's parseArgs has no --no-<flag> (allowNegative is 22.4+),
 // no `_`/`-` equivalence in names, and no filling of required parameters from positional words.
-import type { TaskSpec } from '../spec/types.js';
+import type { NormalisedTask } from '../spec/normalise.js';
 import { PhaseComposeError } from '../util/errors.js';
 import type { ParamValues } from '../model/task.js';
 
-const usage = (msg: string, task: string, spec: TaskSpec) =>
+const usage = (msg: string, task: string, spec: NormalisedTask) =>
   new PhaseComposeError('usage', `${task}: ${msg}`, { details: [`parameters: ${describeParams(spec) || '(none)'}`] });
 
 /** `--org <string> (required), --dry-run` style summary of a task's parameters. */
-export function describeParams(task: TaskSpec): string {
-  return Object.entries(task.params ?? {})
+export function describeParams(task: NormalisedTask): string {
+  return Object.entries(task.params)
     .map(([n, p]) => `--${n.replace(/_/g, '-')}${p.type === 'boolean' ? '' : ` <${p.type}>`}${p.required ? ' (required)' : ''}`)
     .join(', ');
 }
@@ -19,8 +19,8 @@ export function describeParams(task: TaskSpec): string {
  * Parses `--name value`, `--name=value`, `--flag`, `--no-flag` (names with - or _), and positional words
  * filling the task's required non-boolean parameters in order. Anything after `--` is positional.
  */
-export function parseTaskArgs(task: TaskSpec, taskName: string, words: readonly string[]): ParamValues {
-  const params = task.params ?? {};
+export function parseTaskArgs(task: NormalisedTask, taskName: string, words: readonly string[]): ParamValues {
+  const params = task.params;
   const byFlag = new Map(Object.keys(params).map((n) => [n.replace(/_/g, '-'), n]));
   const positional = Object.entries(params).filter(([, p]) => p.required && p.type !== 'boolean').map(([n]) => n);
   const out: ParamValues = {};

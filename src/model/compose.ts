@@ -1,7 +1,7 @@
 // Spec → Compose model (a plain object in Compose Specification format). Pure and deterministic.
 import { posix } from 'node:path';
-import type { DependsCondition, TaskSpec } from '../spec/types.js';
-import type { NormalisedService, NormalisedSpec } from '../spec/normalise.js';
+import type { DependsCondition } from '../spec/types.js';
+import type { NormalisedService, NormalisedSpec, NormalisedTask } from '../spec/normalise.js';
 import { parseDuration } from '../util/duration.js';
 import { buildGraph, migrationsName, postMigrationsName, proxyName, scheduledName, type GraphNode } from '../spec/graph.js';
 import { composeHealthcheck, timing, type ComposeHealthcheck } from './healthcheck.js';
@@ -237,7 +237,7 @@ export function generateCompose(spec: NormalisedSpec, opts: GenerateOptions = {}
  * The scheduled retention service: runs the task's argv every N seconds, forever, without building a
  * shell string. The argv is `$`-escaped: it must reach the container exactly as `phase-compose exec` runs it.
  */
-export function scheduledJob(task: TaskSpec, params: Record<string, string | number | boolean>, everySeconds: number): Pick<ComposeService, 'entrypoint' | 'command'> {
+export function scheduledJob(task: NormalisedTask, params: Record<string, string | number | boolean>, everySeconds: number): Pick<ComposeService, 'entrypoint' | 'command'> {
   const argv = renderTaskArgv(task, params).map(composeEscape);
   // The loop script is fixed; the task's argv reaches it as "$@", word for word.
   const loop = `while :; do echo "[$$(date -u +%FT%TZ)] running: $$*"; "$$@" || echo "[$$(date -u +%FT%TZ)] exited with $$?"; sleep ${everySeconds}; done`;

@@ -1,5 +1,5 @@
 // Maintenance task + parameter values → argv. Pure; values are inserted whole, never split or shell-parsed.
-import type { TaskSpec } from '../spec/types.js';
+import type { NormalisedTask } from '../spec/normalise.js';
 import { PhaseComposeError } from '../util/errors.js';
 
 export type ParamValues = Record<string, string | number | boolean | undefined>;
@@ -7,9 +7,9 @@ export type ParamValues = Record<string, string | number | boolean | undefined>;
 const PLACEHOLDER = /\{([a-z][a-z0-9_]*)\}/g;
 
 /** Applies defaults and checks types and required parameters; throws PhaseComposeError (usage) on a bad value. */
-export function resolveParams(task: TaskSpec, given: ParamValues, taskName = 'task'): Record<string, string | number | boolean> {
+export function resolveParams(task: NormalisedTask, given: ParamValues, taskName = 'task'): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
-  for (const [name, p] of Object.entries(task.params ?? {})) {
+  for (const [name, p] of Object.entries(task.params)) {
     let v = given[name] ?? p.default;
     if (v === undefined) {
       if (p.required) throw new PhaseComposeError('usage', `${taskName}: missing required parameter "${name}"`);
@@ -33,7 +33,7 @@ export function resolveParams(task: TaskSpec, given: ParamValues, taskName = 'ta
 const isSet = (v: string | number | boolean | undefined) => v !== undefined && v !== false;
 
 /** Renders the argv template with resolved parameter values. */
-export function renderTaskArgv(task: TaskSpec, values: Record<string, string | number | boolean>): string[] {
+export function renderTaskArgv(task: NormalisedTask, values: Record<string, string | number | boolean>): string[] {
   const sub = (s: string) =>
     s.replace(PLACEHOLDER, (_, name: string) => {
       const v = values[name];

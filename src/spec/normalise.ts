@@ -3,7 +3,7 @@
 // required: nobody writes `?? default` for a spec field again (the compiler refuses a missing one).
 import { features } from './target.js';
 import type {
-  DeploymentSpec, HealthcheckSpec, MigrationsSpec, PostgresSpec, ProxySpec, RedisSpec, ServiceSpec, TargetSpec,
+  ClientIpSpec, DeploymentSpec, HealthcheckSpec, MigrationsSpec, PostgresSpec, ProxySpec, RedisSpec, ServiceSpec, TargetSpec, TaskParamSpec, TaskSpec,
 } from './types.js';
 
 /** Target versions assumed when the spec names none (and `init` cannot detect them). */
@@ -36,15 +36,19 @@ export type NormalisedMigrations = Omit<MigrationsSpec, 'service' | 'external' |
 };
 export type NormalisedPostgres = Omit<PostgresSpec, 'volume' | 'healthcheck'> & { volume: string; healthcheck: Timing };
 export type NormalisedRedis = Omit<RedisSpec, 'healthcheck'> & { healthcheck: Timing };
-export type NormalisedProxy = Omit<ProxySpec, 'service' | 'healthcheck'> & { service: string; healthcheck: NormalisedHealthcheck };
+/** Client IP mode, with `trusted` always a list (empty: trust nobody's header). */
+export type NormalisedClientIp = { mode: 'direct' } | { mode: 'cloudflare'; trusted: string[] } | { mode: 'header'; header: string; trusted: string[] };
+export type NormalisedProxy = Omit<ProxySpec, 'service' | 'healthcheck' | 'client_ip'> & { service: string; healthcheck: NormalisedHealthcheck; client_ip: NormalisedClientIp };
+export type NormalisedTask = Omit<TaskSpec, 'params'> & { params: Record<string, TaskParamSpec> };
 
-export type NormalisedSpec = Omit<DeploymentSpec, 'target' | 'output' | 'services' | 'migrations' | 'data' | 'proxy'> & {
+export type NormalisedSpec = Omit<DeploymentSpec, 'target' | 'output' | 'services' | 'migrations' | 'data' | 'proxy' | 'maintenance'> & {
   target: Required<TargetSpec>;
   output: string;
   services: Record<string, NormalisedService>;
   migrations?: NormalisedMigrations;
   data: { postgres?: NormalisedPostgres; redis?: NormalisedRedis };
   proxy?: NormalisedProxy;
+  maintenance: Record<string, NormalisedTask>;
 };
 
 const mapValues = <T, U>(o: Record<string, T>, f: (v: T) => U): Record<string, U> =>
@@ -83,11 +87,19 @@ export function normaliseSpec(spec: DeploymentSpec): NormalisedSpec {
     if (b && spec.data?.postgres) out.backup = { dir: DEFAULT_BACKUP_DIR, keep: DEFAULT_BACKUP_KEEP, ...(b === true ? {} : b) };
     return out;
   };
-  const { migrations: m, proxy: p, data: d, ...rest } = spec;
-  const out: NormalisedSpec = { ...rest, target, output: spec.output ?? 'docker-compose.yml', services: mapValues(spec.services, service), data: {} };
+  const clientIp = (c: ClientIpSpec = { mode: 'direct' }): NormalisedClientIp => (c.mode === 'direct' ? c : { ...c, trusted: c.trusted ?? [] });
+  const { migrations: m, proxy: p, data: d, maintenance, ...rest } = spec;
+  const out: NormalisedSpec = {
+    ...rest,
+    target,
+    output: spec.output ?? 'docker-compose.yml',
+    services: mapValues(spec.services, service),
+    data: {},
+    maintenance: mapValues(maintenance ?? {}, (t) => ({ ...t, params: t.params ?? {} })),
+  };
   if (d?.postgres) out.data.postgres = { ...d.postgres, volume: d.postgres.volume ?? `${spec.name}-postgres-data`, healthcheck: timing(d.postgres.healthcheck) };
   if (d?.redis) out.data.redis = { ...d.redis, healthcheck: timing(d.redis.healthcheck) };
   if (m) out.migrations = migrations(m);
-  if (p) out.proxy = { ...p, service: p.service ?? 'nginx', healthcheck: healthcheck(p.healthcheck ?? { http: { port: 8080, path: '/nginx-health' } }) };
+  if (p) out.proxy = { ...p, service: p.service ?? 'nginx', client_ip: clientIp(p.client_ip), healthcheck: healthcheck(p.healthcheck ?? { http: { port: 8080, path: '/nginx-health' } }) };
   return out;
 }

@@ -1,7 +1,7 @@
 // Semantic rules beyond the schema: references, cycles, health conditions, ports, env names, secrets.
 import { buildGraph, findCycle, migrationsName, postMigrationsName, proxyName, scheduledName } from './graph.js';
-import type { HealthcheckSpec, TaskSpec } from './types.js';
-import type { NormalisedSpec } from './normalise.js';
+import type { HealthcheckSpec } from './types.js';
+import type { NormalisedSpec, NormalisedTask } from './normalise.js';
 import { parseDuration } from '../util/duration.js';
 import { closest, listSome } from './schema-errors.js';
 import { interpolatedStrings, interpolationProblem } from './interpolation.js';
@@ -211,10 +211,10 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
   // Values written into the nginx config (route paths and header names are checked by the schema).
   const ci = spec.proxy?.client_ip;
   if (ci && ci.mode !== 'direct') {
-    (ci.trusted ?? []).forEach((c, i) => {
+    ci.trusted.forEach((c, i) => {
       if (!isCidr(c)) err(['proxy', 'client_ip', 'trusted', i], `${JSON.stringify(c)} is not a CIDR range`, CIDR_HINT);
     });
-    if (ci.mode === 'cloudflare' && !ci.trusted?.length) {
+    if (ci.mode === 'cloudflare' && !ci.trusted.length) {
       warn(['proxy', 'client_ip'], 'cloudflare mode without trusted ranges: nginx takes CF-Connecting-IP from anyone who reaches it, so clients can forge their IP', 'list Cloudflare\'s ranges (https://www.cloudflare.com/ips/) in trusted, or accept connections from Cloudflare alone');
     }
   }
@@ -227,7 +227,7 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
   }
 
   // Maintenance tasks and retention.
-  for (const [tname, task] of Object.entries(spec.maintenance ?? {})) checkTask(tname, task, spec, err, unknown);
+  for (const [tname, task] of Object.entries(spec.maintenance)) checkTask(tname, task, spec, err, unknown);
   if (spec.retention) {
     const r = spec.retention;
     if (parseDuration(r.every) < MIN_RETENTION_EVERY_MS) {
@@ -235,15 +235,15 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
     }
     const task = spec.maintenance?.[r.task];
     if (!task) {
-      const guess = closest(r.task, Object.keys(spec.maintenance ?? {}));
+      const guess = closest(r.task, Object.keys(spec.maintenance));
       err(['retention', 'task'], `task "${r.task}" is not defined in maintenance`, guess ? `did you mean "${guess}"?` : 'add the task under maintenance:');
     } else {
       for (const [k, v] of Object.entries(r.params)) {
-        const p = task.params?.[k];
-        if (!p) err(['retention', 'params', k], `task "${r.task}" has no parameter "${k}"`, `parameters: ${listSome(Object.keys(task.params ?? {})) || '(none)'}`);
+        const p = task.params[k];
+        if (!p) err(['retention', 'params', k], `task "${r.task}" has no parameter "${k}"`, `parameters: ${listSome(Object.keys(task.params)) || '(none)'}`);
         else if (p.type === 'integer' ? !Number.isInteger(v) : typeof v !== p.type) err(['retention', 'params', k], `expected ${p.type}, got ${JSON.stringify(v)}`);
       }
-      for (const [k, p] of Object.entries(task.params ?? {})) {
+      for (const [k, p] of Object.entries(task.params)) {
         if (p.required && r.params[k] === undefined) err(['retention', 'params'], `missing required parameter "${k}" of task "${r.task}"`, `add ${k}: <value>`);
       }
     }
@@ -253,7 +253,7 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
 
 function checkTask(
   tname: string,
-  task: TaskSpec,
+  task: NormalisedTask,
   spec: NormalisedSpec,
   err: (keys: Array<string | number>, message: string, hint?: string) => void,
   unknown: (keys: Array<string | number>, ref: string, what?: string) => void,
@@ -261,7 +261,7 @@ function checkTask(
   const base = ['maintenance', tname];
   const runnable = new Set([...Object.keys(spec.services), ...Object.keys(spec.data)]);
   if (!runnable.has(task.service)) unknown([...base, 'service'], task.service);
-  const params = task.params ?? {};
+  const params = task.params;
   task.argv.forEach((item, i) => {
     const strings = typeof item === 'string' ? [item] : item.args;
     if (typeof item !== 'string' && !params[item.if]) err([...base, 'argv', i, 'if'], `parameter "${item.if}" is not declared`, `declare it under maintenance.${tname}.params`);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseTaskArgs } from '../../../src/exec/task-args.js';
-import type { TaskSpec } from '../../../src/spec/types.js';
+import type { NormalisedTask } from '../../../src/spec/normalise.js';
 
-const task: TaskSpec = {
+const task: NormalisedTask = {
   service: 'backend',
   argv: ['x'],
   params: {

@@ -4,13 +4,14 @@ import schema from '../../../schema/phase-compose.schema.json' with { type: 'jso
 import { renderNginx } from '../../../src/proxy/nginx.js';
 import { nginxHeaderWord } from '../../../src/proxy/values.js';
 import { HEADER_NAME, ROUTE_PATH, isCidr } from '../../../src/spec/values.js';
+import { normaliseSpec, type NormalisedProxy } from '../../../src/spec/normalise.js';
 import type { ProxySpec } from '../../../src/spec/types.js';
 import { problemsOf, proxySpecYaml, specOf } from '../helpers.js';
 
 const spec = proxySpecYaml;
-const proxy = (over: Partial<ProxySpec> = {}): ProxySpec => ({
-  image: 'nginx:1', config: 'nginx/default.conf', routes: [{ path: '/', to: 'web:80' }], ...over,
-});
+const proxy = (over: Partial<ProxySpec> = {}): NormalisedProxy => normaliseSpec({
+  name: 'p', services: {}, proxy: { image: 'nginx:1', config: 'nginx/default.conf', routes: [{ path: '/', to: 'web:80' }], ...over },
+}).proxy!;
 
 describe('isCidr', () => {
   it.each(['10.0.0.0/8', '0.0.0.0/0', '192.0.2.1', '192.0.2.1/32', '2400:cb00::/32', '::/0', '::1', '::ffff:10.0.0.1/128'])('accepts %s', (c) => {

@@ -37,6 +37,10 @@ const rows: Array<[string, DeploymentSpec, (s: NormalisedSpec) => unknown, unkno
   ['backup without postgres: none', { ...base, data: {}, migrations: { ...base.migrations!, backup: true } }, (s) => s.migrations!.backup, undefined],
   ['data: absent is empty', { name: 'x', services: {} }, (s) => s.data, {}],
   ['proxy service name', base, (s) => s.proxy!.service, 'nginx'],
+  ['proxy client_ip: direct', base, (s) => s.proxy!.client_ip, { mode: 'direct' }],
+  ['proxy client_ip: cloudflare trusts no range', { ...base, proxy: { ...base.proxy!, client_ip: { mode: 'cloudflare' } } }, (s) => s.proxy!.client_ip, { mode: 'cloudflare', trusted: [] }],
+  ['maintenance: absent is empty', base, (s) => s.maintenance, {}],
+  ['task params: absent are empty', { ...base, maintenance: { t: { service: 'web', argv: ['x'] } } }, (s) => s.maintenance.t!.params, {}],
   ['proxy healthcheck', base, (s) => s.proxy!.healthcheck.http, { port: 8080, path: '/nginx-health', host: '127.0.0.1' }],
 ];
 
