@@ -36,7 +36,7 @@ export type MaintenanceOptions = {
 
 /** The task named `name`, or a usage error listing the ones the spec has. */
 export function findTask(spec: NormalisedSpec, name: string): NormalisedTask {
-  const task = spec.maintenance?.[name];
+  const task = spec.maintenance[name];
   if (task) return task;
   const have = Object.keys(spec.maintenance);
   throw new PhaseComposeError('usage', `the spec has no maintenance task "${name}"`, {
@@ -139,6 +139,6 @@ export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'p
 export function resetTask(spec: NormalisedSpec, service?: string): { name: string; task: NormalisedTask } {
   const found = Object.entries(spec.maintenance).find(([, t]) => t.kind === 'phase-reset-network-policies');
   if (found && !service) return { name: found[0], task: found[1] };
-  const svc = service ?? found?.[1].service ?? Object.keys(spec.services)[0]!;
+  const svc = service ?? found?.[1].service ?? Object.keys(spec.services)[0]!; // --service, else the spec's task's, else the first app service: a choice of target, not a spec default
   return { name: 'reset-network-policies', task: { service: svc, kind: 'phase-reset-network-policies', argv: resetNetworkPoliciesArgv(), params: {} } };
 }

@@ -28,7 +28,7 @@ export function psqlArgv(t: Pick<PgTarget, 'user' | 'db'>, vars: Record<string, 
 
 /** Finds the running postgres container of the project and how to log in to it. */
 export async function findPostgres(docker: DockerClient, stack: Pick<Stack, 'project' | 'spec'>): Promise<PgTarget> {
-  if (!stack.spec.data?.postgres) {
+  if (!stack.spec.data.postgres) {
     throw new PhaseComposeError('usage', 'the spec has no data.postgres service', { details: ['add `data: { postgres: ... }` to the spec'] });
   }
   const c = await runningContainer(docker, stack.project, POSTGRES_SERVICE);

@@ -69,6 +69,7 @@ const CONDITION: Record<DependsCondition, string> = {
 };
 
 const toList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+// Absent environment (of a spec section, or of no base service at all) adds no variables.
 const envStrings = (e: Record<string, string | number | boolean> | undefined): Record<string, string> =>
   Object.fromEntries(Object.entries(e ?? {}).map(([k, v]) => [k, String(v)]));
 
@@ -153,7 +154,7 @@ export function generateCompose(spec: NormalisedSpec, opts: GenerateOptions = {}
     if (s.volumes?.length) out.volumes = s.volumes.map(relMount);
     const hc = composeHealthcheck(s.healthcheck, f, warn, `services.${name}.healthcheck`);
     if (hc) out.healthcheck = hc;
-    if (s.replicas !== undefined) out.deploy = { replicas: s.replicas };
+    if (s.replicas !== undefined) out.deploy = { replicas: s.replicas }; // left unfilled: deploy: is written only when the spec writes replicas
     if (s.labels) out.labels = s.labels;
     return out;
   };
@@ -162,6 +163,7 @@ export function generateCompose(spec: NormalisedSpec, opts: GenerateOptions = {}
   const ext = mig?.external;
   const base = mig?.same_image_as ? spec.services[mig.same_image_as] : undefined;
   const migrationJob = (command: string[], phaseEnv: Record<string, string | number | boolean> | undefined): ComposeService => {
+    // Not a default: same_image_as names another service's image, known only once semantic checked the name.
     const out: ComposeService = { image: mig!.image ?? base!.image, command, restart: 'no' };
     const envFiles = mig!.env_file !== undefined ? toList(mig!.env_file) : base?.env_file !== undefined ? toList(base.env_file) : defaultEnvFiles;
     if (envFiles.length) out.env_file = envFiles.map(rel);
@@ -172,6 +174,7 @@ export function generateCompose(spec: NormalisedSpec, opts: GenerateOptions = {}
     return out;
   };
   if (mig) {
+    // Not a default: without a pre phase, migrations.command is it (semantic needs to see which one was written).
     const cmd = mig.pre?.command ?? mig.command!;
     services[migrationsName(spec)] = finish(migrationsName(spec), migrationJob(cmd, mig.pre?.environment), 'migrations', 'pre');
   }
@@ -211,7 +214,7 @@ export function generateCompose(spec: NormalisedSpec, opts: GenerateOptions = {}
     const every = Math.max(1, Math.round(parseDuration(r.every) / 1000));
     const job = scheduledJob(task, r.params, every);
     services[name] = finish(name, {
-      ...(target ? appService(task.service, { ...target, command: undefined, healthcheck: undefined, ports: undefined, replicas: undefined }) : { image: spec.data?.postgres?.image ?? '' }),
+      ...(target ? appService(task.service, { ...target, command: undefined, healthcheck: undefined, ports: undefined, replicas: undefined }) : { image: spec.data.postgres?.image ?? '' }),
       restart: 'unless-stopped',
       ...job,
     }, 'scheduled');

@@ -13,7 +13,7 @@ export type RenderedOutputs = { files: OutputFile[]; warnings: string[] };
  * directory) overrides `spec.output`; `specDir` is the spec's absolute directory (POSIX).
  */
 export function renderOutputs(spec: NormalisedSpec, specName: string, output?: string, specDir = '/spec'): RenderedOutputs {
-  const composePath = posix.normalize(output ?? spec.output);
+  const composePath = posix.normalize(output ?? spec.output); // -o overrides the spec (whose default normaliseSpec filled)
   const outDir = posix.dirname(composePath);
   const { compose, warnings, features } = generateCompose(spec, { outputDirFromSpec: outDir, specDir });
   const specFromOut = relativeToOutput(specName, outDir, specDir).replace(/^\.\//, '');

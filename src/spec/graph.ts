@@ -138,7 +138,7 @@ export function buildGraph(spec: NormalisedSpec): Graph {
   }
 
   if (spec.retention) {
-    const task = spec.maintenance?.[spec.retention.task];
+    const task = spec.maintenance[spec.retention.task];
     const name = scheduledName(spec);
     const deps: Dependency[] = task
       ? [{ on: task.service, condition: defaultCondition(task.service), from: `maintenance.${spec.retention.task}.service`, implicit: false }]

@@ -167,7 +167,7 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
 
   // Environment: names and secrets.
   const checkEnv = (env: Record<string, unknown> | undefined, base: Array<string | number>) => {
-    for (const [k, v] of Object.entries(env ?? {})) {
+    for (const [k, v] of Object.entries(env ?? {})) { // an absent map has nothing to check
       if (!ENV_NAME.test(k)) err([...base, k], `"${k}" is not a valid environment variable name`, 'use letters, digits and _, not starting with a digit');
       else if (SECRET_NAME.test(k) && typeof v === 'string' && v !== '' && !v.includes('${')) {
         err([...base, k], `looks like a secret written as a value`, `put it in your env file and write "\${${k}}" here`);
@@ -180,9 +180,9 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
     checkEnv(mig.pre?.environment, ['migrations', 'pre', 'environment']);
     checkEnv(mig.post?.environment, ['migrations', 'post', 'environment']);
   }
-  const pg = spec.data?.postgres;
+  const pg = spec.data.postgres;
   if (pg && !ENV_REF.test(pg.password)) err(['data', 'postgres', 'password'], 'must be a ${VAR} reference, not the password itself', 'write password: ${DATABASE_PASSWORD} and put the value in your env file');
-  const redis = spec.data?.redis;
+  const redis = spec.data.redis;
   if (redis?.password !== undefined && !ENV_REF.test(redis.password)) err(['data', 'redis', 'password'], 'must be a ${VAR} reference, not the password itself', 'write password: ${REDIS_PASSWORD} and put the value in your env file');
 
   // Published ports: in range; no host port twice; no fixed host port on a replicated service. Ranges are
@@ -190,7 +190,7 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
   const taken: Array<PublishedPort & { host: [number, number]; owner: string }> = [];
   let entries = 0;
   const checkPorts = (ports: Array<string | number> | undefined, base: Array<string | number>, replicas = 1) => {
-    (ports ?? []).forEach((p, i) => {
+    (ports ?? []).forEach((p, i) => { // an absent list has nothing to check
       const parsed = parsePublishedPort(p);
       if (typeof parsed === 'string') return err([...base, i], parsed, 'ports are 1-65535; a range is FROM-TO, e.g. "8000-8010:8000-8010"');
       if (!parsed.host) return;
@@ -205,7 +205,7 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
       else taken.push({ ...parsed, host: parsed.host, owner: base.join('.').replace(/\.ports$/, '') });
     });
   };
-  for (const [name, s] of Object.entries(spec.services)) checkPorts(s.ports, ['services', name, 'ports'], s.replicas ?? 1);
+  for (const [name, s] of Object.entries(spec.services)) checkPorts(s.ports, ['services', name, 'ports'], s.replicas ?? 1); // replicas stays as written (see compose.ts)
   if (spec.proxy) checkPorts(spec.proxy.ports, ['proxy', 'ports']);
 
   // Values written into the nginx config (route paths and header names are checked by the schema).
@@ -233,7 +233,7 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
     if (parseDuration(r.every) < MIN_RETENTION_EVERY_MS) {
       err(['retention', 'every'], `runs the task every ${r.every}: at least 1m between runs`, 'each run scans and deletes rows and holds locks on the table: a purge runs every few hours, e.g. every: 24h');
     }
-    const task = spec.maintenance?.[r.task];
+    const task = spec.maintenance[r.task];
     if (!task) {
       const guess = closest(r.task, Object.keys(spec.maintenance));
       err(['retention', 'task'], `task "${r.task}" is not defined in maintenance`, guess ? `did you mean "${guess}"?` : 'add the task under maintenance:');

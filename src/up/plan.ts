@@ -31,7 +31,7 @@ export type Plan = { steps: Step[]; waves: string[][]; batches: Batch[] };
 /** Pending-migration probe per phase; undefined when the spec has no check (always run). */
 export function migrationChecks(spec: NormalisedSpec): Record<MigrationPhase, Argv | undefined> {
   const m = spec.migrations;
-  return { pre: m?.pre?.check ?? m?.check, post: m?.post?.check };
+  return { pre: m?.pre?.check ?? m?.check, post: m?.post?.check }; // without a pre phase, migrations.check is its check
 }
 
 /** Builds the plan. `only` limits it to those services plus everything they depend on. */
@@ -67,7 +67,7 @@ export function buildPlan(spec: NormalisedSpec, only?: string[]): Plan {
       role: node.role,
       deps: node.deps.filter((d) => graph.nodes.has(d.on)).map((d) => ({ on: d.on, condition: d.condition })),
       readyWhen: node.role === 'job' ? 'completed' : node.hasHealthcheck ? 'healthy' : 'started',
-      replicas: spec.services[name]?.replicas ?? 1,
+      replicas: spec.services[name]?.replicas ?? 1, // generated services (data, migrations, proxy) run one; replicas stays as written (see compose.ts)
       batch,
     };
     if (name === migrationsName(spec) && spec.migrations) step.migration = { phase: 'pre', check: checks.pre };

@@ -35,7 +35,7 @@ export async function runStatus(args: StatusArgs, io: Io): Promise<Outcome> {
     });
   }
   const pending: Record<string, boolean | undefined> = {};
-  const dbUp = facts.some((f) => f.service === POSTGRES_SERVICE && f.status === 'running') || !stack.spec.data?.postgres;
+  const dbUp = facts.some((f) => f.service === POSTGRES_SERVICE && f.status === 'running') || !stack.spec.data.postgres;
   for (const step of plan.steps) {
     if (!step.migration) continue;
     pending[step.service] = undefined;
