@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { PhaseComposeError } from '../../util/errors.js';
 import { displayPath } from '../../util/fs.js';
 import { openStack } from '../../stack/open.js';
-import { DEFAULT_BACKUP_DIR } from '../../spec/normalise.js';
+import { DEFAULT_BACKUP_DIR, type NormalisedSpec } from '../../spec/normalise.js';
 import type { Io } from '../io.js';
 import { OK, type Outcome } from '../outcome.js';
 
@@ -15,16 +15,22 @@ export async function runBackup(args: { file: string; projectName?: string; out?
   const stack = openStack(args);
   if (args.out !== undefined) refuseExisting(resolve(stack.specDir, args.out));
   const docker = await connectDocker();
-  // The flags win; else the spec's migrations.backup (keep filled: 5); else ./backups, every backup kept.
-  const conf = stack.spec.migrations?.backup;
   const res = await backupDatabase(docker, stack, {
-    dir: args.dir ?? conf?.dir ?? DEFAULT_BACKUP_DIR,
-    keep: args.keep ?? conf?.keep,
+    ...backupPlace(args, stack.spec),
     out: args.out,
     stderr: process.stderr,
   });
   io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\tsha256 ${res.sha256}`);
   return OK;
+}
+
+/**
+ * Where stamped backups go and how many are kept: the flags win; else the spec's migrations.backup (its
+ * keep filled with 5 by normaliseSpec, the same rule as before migrations in `up`); else ./backups, all kept.
+ */
+export function backupPlace(args: { dir?: string; keep?: number }, spec: Pick<NormalisedSpec, 'migrations'>): { dir: string; keep?: number } {
+  const conf = spec.migrations?.backup;
+  return { dir: args.dir ?? conf?.dir ?? DEFAULT_BACKUP_DIR, keep: args.keep ?? conf?.keep };
 }
 
 /** `--out` names a new file: one that exists (a dump or anything else) is never replaced. Checked before Docker. */

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { backupPlace } from '../../../src/cli/commands/backup.js';
+import { specOf, y } from '../helpers.js';
+
+const withBackup = (backup: string) => specOf(y`
+  name: demo
+  data:
+    postgres: { image: pg, database: app, user: app, password: "\${P}" }
+  services:
+    web: { image: app }
+  migrations: { same_image_as: web, command: [migrate], before: [web], backup: ${backup} }
+`);
+const without = specOf(y`
+  name: demo
+  data:
+    postgres: { image: pg, database: app, user: app, password: "\${P}" }
+  services:
+    web: { image: app }
+`);
+
+describe('backup: one rule for where and how many', () => {
+  it.each([
+    ['migrations.backup: true keeps 5, as up does', {}, withBackup('true'), { dir: 'backups', keep: 5 }],
+    ['the spec\'s dir and keep', {}, withBackup('{ dir: b, keep: 2 }'), { dir: 'b', keep: 2 }],
+    ['the flags win', { dir: 'x', keep: 9 }, withBackup('{ dir: b, keep: 2 }'), { dir: 'x', keep: 9 }],
+    ['without migrations.backup: ./backups, every backup kept', {}, without, { dir: 'backups', keep: undefined }],
+  ])('%s', (_, args, spec, want) => expect(backupPlace(args, spec)).toEqual(want));
+});
