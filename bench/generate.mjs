@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Benchmark: median wall time of `phase-compose generate` on the phase template, beside a bare
 // `node -e ''` and `docker-compose config -q` on the same output, interleaved in one run.
-// Usage: node bench/generate.mjs [runs=31]
+// Usage: node bench/generate.mjs [runs=31] [--baseline <another build's dist/cli.js>]
+// --baseline adds that build's `generate` on the same spec, interleaved, for a before/after in one run.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli.js');
-const runs = Number(process.argv[2] ?? 31);
+const baselineAt = process.argv.indexOf('--baseline');
+const baseline = baselineAt > 0 ? process.argv[baselineAt + 1] : undefined;
+const runs = Number(process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 31);
 const dir = mkdtempSync(join(tmpdir(), 'pc-bench-'));
 
 const sh = (cmd, args) => spawnSync(cmd, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
@@ -21,6 +24,7 @@ const haveCompose = sh('docker-compose', ['version', '--short']).status === 0;
 const cases = [
   ['node -e \'\'', process.execPath, ['-e', '']],
   ['phase-compose generate', process.execPath, [cli, 'generate', '-q', '-f', join(dir, 'phase-compose.yaml')]],
+  ...(baseline ? [['baseline generate', process.execPath, [baseline, 'generate', '-q', '-f', join(dir, 'phase-compose.yaml')]]] : []),
   ...(haveCompose ? [['docker-compose config -q', 'docker-compose', ['-p', 'bench', '-f', join(dir, 'docker-compose.yml'), 'config', '-q']]] : []),
 ];
 

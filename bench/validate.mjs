@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Benchmark: wall time of `phase-compose validate` on generated hostile specs: tiny ones that used to
-// expand port ranges, ones just under the 128 KiB cap that stress every check that grows with input,
+// expand port ranges, ones just under the 64 KiB cap that stress every check that grows with input,
 // and 1 MB ones (refused by the cap). Target: < 1 s each.
 // Usage: node bench/validate.mjs   (after `node scripts/build.mjs`)
 import { spawnSync } from 'node:child_process';
@@ -30,8 +30,8 @@ const fill = (prefix, unit, size = MB) => {
 const cases = [
   ['port range 1-4000000000:80', `${head}  web:\n    image: app\n    ports: ["1-4000000000:80"]\n`],
   ['port range 49152-65535/udp', `${head}  web:\n    image: app\n    ports: ["49152-65535:49152-65535/udp"]\n`],
-  ...[128 * 1024 - 64, MB].flatMap((size) => {
-    const label = size === MB ? '1 MB' : '128 KiB';
+  ...[64 * 1024 - 64, MB].flatMap((size) => {
+    const label = size === MB ? '1 MB' : '64 KiB';
     return [
       [`${label}: services with env and ports`, fill(head, (i) => `  s${i}:\n    image: app:${i}\n    environment: { A_${i}: "${i}", B: x }\n    ports: ["${1 + (i % 60000)}:80"]\n`, size)],
       [`${label}: overlapping port ranges`, fill(`${head}  web:\n    image: app\n    ports:\n`, (i) => `      - "${1 + (i % 1000)}-65535:80"\n`, size)],
