@@ -20,7 +20,7 @@
 // around the API call. No orchestrator's gap to the `start` event can be shorter than that.
 //
 //   node scripts/build.mjs && node bench/up.mjs [--rounds 3]
-//   set -a; eval "$(bash scripts/testbed.sh v2)"; set +a; node bench/up.mjs --rounds 5
+//   set -a; eval "$(PHASE_COMPOSE_SWITCH_ENGINE=1 bash scripts/testbed.sh v2)"; set +a; node bench/up.mjs --rounds 5
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -22,7 +22,9 @@
 #   PHASE_COMPOSE_STACK            v1 or v2
 #   DOCKER_CONFIG                  a directory whose cli-plugins/ holds this stack's Compose (empty for v1)
 #   PHASE_COMPOSE_COMPOSE_ARGV     the Compose command as a JSON array
-# e.g.  set -a; eval "$(bash scripts/testbed.sh v2)"; set +a; npx vitest run --project e2e
+# e.g.  set -a; eval "$(PHASE_COMPOSE_SWITCH_ENGINE=1 bash scripts/testbed.sh v2)"; set +a; npx vitest run --project e2e
+# It stops a running Engine of the other stack only with CI=true or PHASE_COMPOSE_SWITCH_ENGINE=1: outside
+# CI that Engine may be the user's own.
 # The cache is $PHASE_COMPOSE_CACHE (default /var/cache/phase-compose), outside the repository.
 set -euo pipefail
 
@@ -131,6 +133,10 @@ start_engine() {
 }
 cur=$(engine_major || true)
 if [ "$cur" != "$want_major" ]; then
+  if [ -n "$cur" ] && [ "${CI:-}" != true ] && [ "${PHASE_COMPOSE_SWITCH_ENGINE:-}" != 1 ]; then
+    # Never stop an Engine that may be the user's own, unless told to.
+    die "stack $STACK needs Engine $want_major, but Engine $cur answers; switching stops the running dockerd: run with CI=true or PHASE_COMPOSE_SWITCH_ENGINE=1 to allow it"
+  fi
   [ -z "$cur" ] || log "Engine $cur answers; this stack needs Engine $want_major"
   stop_engine /var/run/docker.pid
   stop_engine /var/run/docker-26.pid

@@ -10,7 +10,7 @@ import { REPO_ROOT } from './helpers/stack.js';
 
 export default function setup(): void {
   const want = STACKS[STACK];
-  const bed = `Start the test bed with: set -a; eval "$(bash scripts/testbed.sh ${STACK})"; set +a`;
+  const bed = `Start the test bed with: set -a; eval "$(PHASE_COMPOSE_SWITCH_ENGINE=1 bash scripts/testbed.sh ${STACK})"; set +a`;
   const info = run('docker', ['version', '--format', '{{.Server.Version}}']);
   if (info.code !== 0) {
     throw new Error(`Docker end-to-end tests need a Docker Engine, but \`docker version\` failed:\n${info.stderr.trim()}\n${bed}`);
