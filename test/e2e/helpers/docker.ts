@@ -26,24 +26,21 @@ export interface Stack {
   composeFile: string;
 }
 
+/** The Compose argv and options for `args` on the stack's project, its directory and its file. */
+function composeCall(stack: Stack, args: readonly string[], extraEnv: NodeJS.ProcessEnv) {
+  const [cmd, ...pre] = composeArgv();
+  const argv = [...pre, '-p', stack.project, '-f', stack.composeFile, '--project-directory', stack.dir, ...args];
+  return [cmd!, argv, { cwd: stack.dir, env: { ...process.env, ...extraEnv } }] as const;
+}
+
 /** <compose> -p <project> -f <file> --project-directory <dir> ...args; extraEnv is added to the environment. */
 export function compose(stack: Stack, args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): RunResult {
-  const [cmd, ...pre] = composeArgv();
-  return run(
-    cmd!,
-    [...pre, '-p', stack.project, '-f', stack.composeFile, '--project-directory', stack.dir, ...args],
-    { cwd: stack.dir, env: { ...process.env, ...extraEnv } },
-  );
+  return run(...composeCall(stack, args, extraEnv));
 }
 
 /** compose(), without blocking the test worker (for `up -d` and anything else that can take a minute). */
 export function composeAsync(stack: Stack, args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-  const [cmd, ...pre] = composeArgv();
-  return runAsync(
-    cmd!,
-    [...pre, '-p', stack.project, '-f', stack.composeFile, '--project-directory', stack.dir, ...args],
-    { cwd: stack.dir, env: { ...process.env, ...extraEnv } },
-  );
+  return runAsync(...composeCall(stack, args, extraEnv));
 }
 
 /**
