@@ -1,50 +1,87 @@
-// Edge: a per-project lock file so a second `up` (or `down`, `migrate`) fails at once instead of racing.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Edge: a per-project lock so a second `up` (or `upgrade`, `down`, `migrate`) fails at once instead of racing.
+//
+// The lock is an advisory flock(2) on an open file description that this process keeps open: the kernel
+// releases it when the process dies, however it dies (kill -9 included, and before it is even reaped), so
+// no process id is ever trusted and a reused pid can never hold a project. Node has no flock call, so
+// util-linux's `flock` takes it on our descriptor (passed as its fd 3) and exits: a flock belongs to the
+// open file description, which stays ours. The file only says who holds it, for the message.
+// It lives in a directory only this user can write (0700, checked), never in the shared temporary directory.
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { PhaseComposeError } from '../util/errors.js';
 
 export type Lock = { path: string; release(): void };
 export type LockOwner = { pid: number; command: string; started: string };
 
-/** Where the lock of `project` lives (one per Docker project on this machine). */
-export const lockPath = (project: string, dir = join(tmpdir(), 'phase-compose-locks')) => join(dir, `${project}.lock`);
+/** The private directory of this user's locks: $XDG_RUNTIME_DIR/phase-compose, else ~/.local/state/phase-compose. */
+export function defaultLockDir(env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'phase-compose', 'locks');
+  return join(env.XDG_STATE_HOME || join(home, '.local', 'state'), 'phase-compose', 'locks');
+}
 
-const alive = (pid: number): boolean => {
+/** Where the lock of `project` lives (one per Docker project and user on this machine). */
+export const lockPath = (project: string, dir = defaultLockDir()) => join(dir, `${project}.lock`);
+
+/** Exit code `flock` is told to use when another holds the lock. */
+const HELD = 75;
+
+/** Makes `dir` (0700) and refuses one that is a symlink, another user's, or writable by others. */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  const uid = process.getuid?.();
+  const bad = !st.isDirectory() ? 'is not a directory (a symlink?)'
+    : uid !== undefined && st.uid !== uid ? `belongs to uid ${st.uid}, not to you (uid ${uid})`
+    : (st.mode & 0o022) !== 0 ? `is writable by others (mode ${(st.mode & 0o777).toString(8)})`
+    : undefined;
+  if (bad) throw new PhaseComposeError('problem', `the lock directory ${dir} ${bad}`, { details: ['remove it; phase-compose makes it again, private to you'] });
+}
+
+const readOwner = (path: string): LockOwner | undefined => {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    const o = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockOwner>;
+    return typeof o.pid === 'number' && typeof o.command === 'string' && typeof o.started === 'string' ? (o as LockOwner) : undefined;
+  } catch {
+    return undefined;
   }
 };
 
-/** Takes the lock or throws PhaseComposeError (locked) naming the holder; a lock left by a dead process is taken over. */
-export function acquireLock(project: string, command: string, opts: { dir?: string; pid?: number } = {}): Lock {
-  const path = lockPath(project, opts.dir);
-  mkdirSync(join(path, '..'), { recursive: true, mode: 0o1777 });
-  const me: LockOwner = { pid: opts.pid ?? process.pid, command, started: new Date().toISOString() };
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o644);
-      writeSync(fd, JSON.stringify(me));
-      closeSync(fd);
-      return { path, release: () => rmSync(path, { force: true }) };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+/** Takes the lock or throws PhaseComposeError (locked) naming the holder. The lock ends with `release()` or with this process. */
+export function acquireLock(project: string, command: string, opts: { dir?: string } = {}): Lock {
+  const dir = opts.dir ?? defaultLockDir();
+  ensurePrivateDir(dir);
+  const path = lockPath(project, dir);
+  const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  try {
+    if (!fstatSync(fd).isFile()) throw new PhaseComposeError('problem', `the lock ${path} is not a regular file`, { details: ['remove it'] });
+    const r = spawnSync('flock', ['--nonblock', '--conflict-exit-code', String(HELD), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd], timeout: 10_000 });
+    if (r.error) {
+      throw new PhaseComposeError('problem', `cannot take the lock ${path}: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'the `flock` command (util-linux) is not installed' : r.error.message}`);
     }
-    let owner: LockOwner | undefined;
-    try {
-      owner = JSON.parse(readFileSync(path, 'utf8')) as LockOwner;
-    } catch {
-      owner = undefined; // being written right now, or garbage: treat as held unless it stays unreadable
-    }
-    if (owner && alive(owner.pid)) {
-      throw new PhaseComposeError('locked', `another phase-compose ${owner.command} is running on project "${project}" (pid ${owner.pid}, since ${owner.started})`, {
-        details: [`wait for it to finish, or stop it (kill ${owner.pid}); lock file: ${path}`],
+    if (r.status === HELD) {
+      const owner = readOwner(path);
+      const who = owner ? `another phase-compose ${owner.command} (pid ${owner.pid}, since ${owner.started})` : 'another phase-compose';
+      throw new PhaseComposeError('locked', `${who} is running on project "${project}"`, {
+        details: [`wait for it to finish, or stop it${owner ? ` (kill ${owner.pid})` : ''}; the lock ends with that process (lock file: ${path})`],
       });
     }
-    if (owner || attempt > 0) rmSync(path, { force: true });
+    if (r.status !== 0) throw new PhaseComposeError('problem', `cannot take the lock ${path}: flock exited ${r.status}: ${r.stderr.toString().trim()}`);
+    const me: LockOwner = { pid: process.pid, command, started: new Date().toISOString() };
+    ftruncateSync(fd, 0);
+    writeSync(fd, JSON.stringify(me), 0);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
   }
-  throw new PhaseComposeError('locked', `cannot take the lock ${path}`, { details: ['remove the file if no phase-compose is running'] });
+  let held = true;
+  return {
+    path,
+    release: () => {
+      if (!held) return;
+      held = false;
+      closeSync(fd); // the file stays: unlinking it would let a waiter lock an inode nobody else opens
+    },
+  };
 }

@@ -143,7 +143,7 @@ describe(`phase-compose up ${STACK_LABEL}`, () => {
     const second = await up(dir, p);
     expect(Date.now() - t).toBeLessThan(5000);
     expect(second.code).toBe(6);
-    expect(second.err).toContain('another phase-compose up is running');
+    expect(second.err).toContain('is running on project');
     expect(readFileSync(composeFile)).toEqual(before);
     expect(await exited).toBe(0);
   });

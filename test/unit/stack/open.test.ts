@@ -1,6 +1,7 @@
 // Opening a stack writes nothing; generated files are written by `up` only once it holds the lock, so
 // a refused second `up` leaves the compose file byte-identical; `status` and `down` write nothing.
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -48,6 +49,7 @@ beforeEach(() => {
   const bin = mkdtempSync(join(tmpdir(), 'pc-open-bin-'));
   writeFileSync(join(bin, 'docker-compose'), '#!/bin/sh\nexit 99\n');
   chmodSync(join(bin, 'docker-compose'), 0o755);
+  symlinkSync(execFileSync('sh', ['-c', 'command -v flock']).toString().trim(), join(bin, 'flock')); // the lock needs util-linux's flock
   vi.stubEnv('PATH', bin);
   vi.stubEnv('DOCKER_HOST', `unix://${join(bin, 'no-such.sock')}`);
   vi.stubEnv('COMPOSE_PROJECT_NAME', undefined);

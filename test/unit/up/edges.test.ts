@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -49,18 +50,50 @@ describe('demuxLogs', () => {
 });
 
 describe('acquireLock', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pc-lock-'));
+  const dir = join(mkdtempSync(join(tmpdir(), 'pc-lock-')), 'locks');
   it('refuses a second holder while the first lives, names it, and frees on release', () => {
     const a = acquireLock('fx', 'up', { dir });
-    expect(() => acquireLock('fx', 'up', { dir })).toThrowError(expect.objectContaining({ kind: 'locked', message: expect.stringContaining(`another phase-compose up is running on project "fx" (pid ${process.pid}`) }));
+    expect(() => acquireLock('fx', 'upgrade', { dir })).toThrowError(expect.objectContaining({ kind: 'locked', message: `another phase-compose up (pid ${process.pid}, since ${JSON.parse(readFileSync(a.path, 'utf8')).started}) is running on project "fx"` }));
+    a.release();
     a.release();
     acquireLock('fx', 'up', { dir }).release();
   });
-  it('takes over a lock left by a dead process', () => {
-    writeFileSync(lockPath('gone', dir), JSON.stringify({ pid: 2 ** 22 + 12345, command: 'up', started: 'x' }));
-    const l = acquireLock('gone', 'migrate', { dir });
+  it('keeps its directory private (0700) and the lock file 0600', () => {
+    acquireLock('mode', 'up', { dir }).release();
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(lockPath('mode', dir)).mode & 0o777).toBe(0o600);
+  });
+  it('does not trust a pid in the file: a live pid written there holds nothing', () => {
+    writeFileSync(lockPath('pid', dir), JSON.stringify({ pid: process.pid, command: 'up', started: 'x' }));
+    const l = acquireLock('pid', 'migrate', { dir });
     expect(JSON.parse(readFileSync(l.path, 'utf8')).command).toBe('migrate');
     l.release();
+  });
+  it('is released by the kernel when its holder is killed with SIGKILL', async () => {
+    const lockModule = new URL('../../../src/docker/lock.ts', import.meta.url).pathname;
+    const script = `import { acquireLock } from ${JSON.stringify(lockModule)}; acquireLock('killed', 'up', { dir: ${JSON.stringify(dir)} }); console.log('held'); setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((res, rej) => {
+      child.stdout!.on('data', (b: Buffer) => b.toString().includes('held') && res());
+      child.on('exit', (c) => rej(new Error(`child exited ${c}`)));
+    });
+    expect(() => acquireLock('killed', 'up', { dir })).toThrowError(expect.objectContaining({ kind: 'locked', message: expect.stringContaining(`(pid ${child.pid},`) }));
+    const exited = new Promise((res) => child.on('exit', res));
+    child.kill('SIGKILL');
+    await exited;
+    acquireLock('killed', 'up', { dir }).release();
+  });
+  it('refuses a lock directory that others may write', () => {
+    const open = join(mkdtempSync(join(tmpdir(), 'pc-lock-')), 'open');
+    mkdirSync(open, { mode: 0o777 });
+    chmodSync(open, 0o777);
+    expect(() => acquireLock('x', 'up', { dir: open })).toThrowError(expect.objectContaining({ kind: 'problem', message: `the lock directory ${open} is writable by others (mode 777)` }));
+  });
+  it('refuses a lock directory that is a symlink', () => {
+    const base = mkdtempSync(join(tmpdir(), 'pc-lock-'));
+    mkdirSync(join(base, 'real'), { mode: 0o700 });
+    symlinkSync(join(base, 'real'), join(base, 'link'));
+    expect(() => acquireLock('x', 'up', { dir: join(base, 'link') })).toThrowError(expect.objectContaining({ kind: 'problem', message: expect.stringContaining('is not a directory (a symlink?)') }));
   });
 });
 
