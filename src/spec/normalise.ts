@@ -27,8 +27,9 @@ export type NormalisedService = Omit<ServiceSpec, 'role' | 'restart' | 'healthch
   restart: NonNullable<ServiceSpec['restart']>;
   healthcheck?: NormalisedHealthcheck;
 };
-export type NormalisedMigrations = Omit<MigrationsSpec, 'service' | 'external' | 'backup'> & {
+export type NormalisedMigrations = Omit<MigrationsSpec, 'service' | 'external' | 'backup' | 'run'> & {
   service: string;
+  run: NonNullable<MigrationsSpec['run']>;
   /** Set on the `before` services; undefined when `external` is off. */
   external?: { variable: string; value: string };
   /** Undefined when no backup is taken before migrations. */
@@ -81,7 +82,7 @@ export function normaliseSpec(spec: DeploymentSpec): NormalisedSpec {
   };
   const migrations = (m: MigrationsSpec): NormalisedMigrations => {
     const { external: ext, backup: b, ...rest } = m;
-    const out: NormalisedMigrations = { ...rest, service: m.service ?? 'migrations' };
+    const out: NormalisedMigrations = { ...rest, service: m.service ?? 'migrations', run: m.run ?? 'when-pending' };
     if (ext) out.external = { ...DEFAULT_EXTERNAL_MIGRATION, ...(typeof ext === 'object' ? ext : {}) };
     // Only a database can be backed up: without data.postgres the setting has nothing to act on.
     if (b && spec.data?.postgres) out.backup = { dir: DEFAULT_BACKUP_DIR, keep: DEFAULT_BACKUP_KEEP, ...(b === true ? {} : b) };

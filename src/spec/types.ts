@@ -77,6 +77,8 @@ export type MigrationsSpec = {
   depends_on?: string[] | Record<string, DependsCondition>;
   pre?: MigrationPhaseSpec;
   post?: PostMigrationPhaseSpec;
+  /** `when-pending` (default): skip a phase whose check finds nothing pending; `always`: run it on every start. */
+  run?: 'always' | 'when-pending';
   /** Take a database backup before pending migrations run. */
   backup?: boolean | { dir?: string; keep?: number };
 };

@@ -17,7 +17,7 @@ export type Step = {
   /** Index into `Plan.batches`: the Compose call that creates this service's containers. */
   batch: number;
   /** Set on migration jobs. */
-  migration?: { phase: MigrationPhase; check?: Argv };
+  migration?: { phase: MigrationPhase; check?: Argv; run: 'always' | 'when-pending' };
 };
 
 /**
@@ -70,8 +70,8 @@ export function buildPlan(spec: NormalisedSpec, only?: string[]): Plan {
       replicas: spec.services[name]?.replicas ?? 1, // generated services (data, migrations, proxy) run one; replicas stays as written (see compose.ts)
       batch,
     };
-    if (name === migrationsName(spec) && spec.migrations) step.migration = { phase: 'pre', check: checks.pre };
-    if (name === postMigrationsName(spec) && spec.migrations?.post) step.migration = { phase: 'post', check: checks.post };
+    if (name === migrationsName(spec) && spec.migrations) step.migration = { phase: 'pre', check: checks.pre, run: spec.migrations.run };
+    if (name === postMigrationsName(spec) && spec.migrations?.post) step.migration = { phase: 'post', check: checks.post, run: spec.migrations.run };
     return step;
   });
   const w = waves(graph).map((wave) => wave.filter((n) => !keep || keep.has(n))).filter((wave) => wave.length);

@@ -45,6 +45,7 @@ function afterCheck(s: RunnerState, step: Step): Action | undefined {
   const r = s.checks.get(service);
   if (!r) return checkAction(s, step);
   if (r === 'running') return undefined;
+  if (!r.pending && m.run === 'always') return { type: 'start', service, notes: [`${service}: no ${m.phase}-deploy migrations pending; running anyway (migrations.run: always)`] };
   if (!r.pending) return { type: 'skip', service, phase: m.phase, notes: [`${service}: no ${m.phase}-deploy migrations pending; skipped (--force-migrations runs them anyway)`] };
   const notes = r.fresh ? [`${service}: the database was created by this run; every ${m.phase}-deploy migration is pending`] : [];
   if (s.opts.backup && !r.fresh) return { type: 'backup', service, take: s.backup === 'none' };

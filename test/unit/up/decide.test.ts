@@ -53,7 +53,7 @@ const set = (f: (s: RunnerState) => void): Fact => f;
 const dataUp: Fact[] = [stage(0, 'tracking'), stage(1, 'prepared'), ...up('postgres', 'p1'), ...up('redis', 'r1'), container('migrations', 'm1', 'created'), tracked('migrations', 'm1')];
 
 function state(facts: Fact[], o: { backup?: boolean; force?: boolean } = {}): RunnerState {
-  const s = runnerState(plan, { project: 'demo', timeoutMs: TIMEOUT, forceMigrations: !!o.force, probeIntervalMs: 250, backup: o.backup ?? true }, T0);
+  const s = runnerState(structuredClone(plan), { project: 'demo', timeoutMs: TIMEOUT, forceMigrations: !!o.force, probeIntervalMs: 250, backup: o.backup ?? true }, T0);
   for (const f of facts) f(s);
   return s;
 }
@@ -74,6 +74,7 @@ const rows: Array<[string, Fact[], Action[], { backup?: boolean; force?: boolean
   ['an existing database: the check runs in a copy of the migration container', dataUp, [{ type: 'check', service: 'migrations', baseId: 'm1', argv: ['migrate', 'pre', '--check'] }, { type: 'begin', service: 'migrations' }]],
   ['--force-migrations: pending without a check', dataUp, [{ type: 'checked', service: 'migrations', answer: { pending: true, fresh: false } }, { type: 'begin', service: 'migrations' }], { force: true }],
   ['the check under way: wait for it', [...dataUp, phase('migrations', 'checking'), (s) => apply(s, { type: 'check', service: 'migrations', baseId: 'm1', argv: [] })], [{ type: 'wait', until: T0 + 250 }]],
+  ['migrations.run: always, nothing pending: run anyway, without a backup', [...dataUp, phase('migrations', 'checking'), checked('migrations', false), (s) => void (s.plan.steps.find((x) => x.service === 'migrations')!.migration!.run = 'always')], [{ type: 'start', service: 'migrations', notes: ['migrations: no pre-deploy migrations pending; running anyway (migrations.run: always)'] }]],
   ['nothing pending: skip, and say so', [...dataUp, phase('migrations', 'checking'), checked('migrations', false)], [{ type: 'skip', service: 'migrations', phase: 'pre', notes: ['migrations: no pre-deploy migrations pending; skipped (--force-migrations runs them anyway)'] }]],
   ['pending on an existing database: the first takes the backup', [...dataUp, phase('migrations', 'checking'), checked('migrations', true)], [{ type: 'backup', service: 'migrations', take: true }]],
   ['pending, no backup configured: start', [...dataUp, phase('migrations', 'checking'), checked('migrations', true)], [{ type: 'start', service: 'migrations', notes: [] }], { backup: false }],

@@ -28,8 +28,8 @@ describe('buildPlan', () => {
   });
 
   it('carries the migration checks', () => {
-    expect(step('migrations').migration).toEqual({ phase: 'pre', check: ['migrate', 'pre', '--check'] });
-    expect(step('migrations-post').migration).toEqual({ phase: 'post', check: ['migrate', 'post', '--check'] });
+    expect(step('migrations').migration).toEqual({ phase: 'pre', check: ['migrate', 'pre', '--check'], run: 'when-pending' });
+    expect(step('migrations-post').migration).toEqual({ phase: 'post', check: ['migrate', 'post', '--check'], run: 'when-pending' });
   });
 
   it('limits to services and what they wait for', () => {
