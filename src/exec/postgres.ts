@@ -52,3 +52,18 @@ export async function runSql(docker: DockerClient, t: PgTarget, sql: string, var
   if (r.exitCode !== 0) throw new SqlError(what, r);
   return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
 }
+
+/** Indexes PostgreSQL marks invalid (`pg_index.indisvalid = false`): what a failed CREATE INDEX CONCURRENTLY leaves. */
+export async function invalidIndexes(docker: DockerClient, stack: Pick<Stack, 'project' | 'spec'>): Promise<string[]> {
+  const rows = await runSql(docker, await findPostgres(docker, stack), 'SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid ORDER BY 1;\n', {}, 'listing invalid indexes');
+  return rows.map((r) => r[0]!);
+}
+
+/** The lines to print after a failed migration: the invalid indexes, or that there are none. */
+export function invalidIndexLines(names: string[]): string[] {
+  if (!names.length) return ['invalid indexes: none (pg_index.indisvalid is true for every index)'];
+  return [
+    `invalid indexes left in the database (a non-atomic migration building them CONCURRENTLY failed): ${names.join(', ')}`,
+    '  drop each with DROP INDEX CONCURRENTLY <name>; before the migration runs again',
+  ];
+}

@@ -25,7 +25,9 @@ export function timedOut(s: RunnerState): FailureSpec[] {
   for (const step of s.plan.steps) {
     if (isReady(s, step) || s.phase.get(step.service) === 'waiting') continue;
     const id = (s.tracked.get(step.service) ?? []).find((x) => !satisfies(serviceStatus(s.containers, [x], step.role, step.readyWhen === 'healthy'), step.readyWhen));
-    const what = `not ${step.readyWhen} after ${Math.round(s.opts.timeoutMs / 1000)}s (last state: ${stepStatus(s, step.service).state})`;
+    const state = stepStatus(s, step.service).state;
+    const left = step.migration && state === 'running' ? '; the migration is left running (never killed: a half-built index would wedge the next deploy), and the next run waits for it' : '';
+    const what = `not ${step.readyWhen} after ${Math.round(s.opts.timeoutMs / 1000)}s (last state: ${state})${left}`;
     out.push({ service: step.service, what, ...(id ? { id } : {}) });
   }
   return out;

@@ -5,6 +5,8 @@ import { failureReport, standingReport } from '../../up/report.js';
 import { systemClock } from '../../up/clock.js';
 import { dockerEngine } from '../../up/engine.js';
 import { backupSettings, takeBackup } from '../../up/pending.js';
+import { waitForEarlierMigrations } from '../../up/earlier-migration.js';
+import { migrationsName, postMigrationsName } from '../../spec/graph.js';
 import { runUp, type ComposeCreator, type UpOutcome } from '../../up/run.js';
 import { gatedCreator, withPrepared } from '../../up/compose-creator.js';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
@@ -24,6 +26,8 @@ export type UpArgs = {
   json?: boolean;
   services?: string[];
 };
+
+const isMigration = (spec: NormalisedSpec, service: string) => service === migrationsName(spec) || (!!spec.migrations?.post && service === postMigrationsName(spec));
 
 /** Picks the renderer: JSON lines, live lines on a TTY, else plain lines. */
 export function rendererFor(io: Io, json: boolean | undefined): ProgressRenderer {
@@ -83,10 +87,42 @@ export async function runPlan(
     return result;
   }
   for (const f of outcome.failures) io.err(failureReport(f));
+  if (outcome.failures.some((f) => isMigration(stack.spec, f.service)) && stack.spec.data.postgres) {
+    const { invalidIndexes, invalidIndexLines } = await import('../../exec/postgres.js');
+    const lines = await invalidIndexes(docker, stack).then(invalidIndexLines, (e: Error) => [`invalid indexes: could not look (${e.message})`]);
+    for (const l of lines) io.err(l);
+  }
   if (outcome.status === 'interrupted') io.err(`interrupted after ${secs}s; containers are left as they are. Where each service stood:`);
   else io.err(`${verb} ${stack.project}: ${outcome.status === 'timeout' ? `timed out after ${secs}s` : `failed after ${secs}s`}. Where each service stood:`);
   io.err(standingReport(outcome.rows.map((r) => ({ service: r.service, state: r.state, elapsedMs: r.elapsedMs }))));
   return result;
+}
+
+/**
+ * Waits for a migration container that an earlier run left running (it is never stopped, and nothing
+ * may replace it while it runs); throws `timeout` when it still runs at the end of `--timeout`.
+ */
+export async function awaitEarlierMigrations(docker: DockerClient, stack: Stack, args: Pick<UpArgs, 'timeout' | 'json'>, io: Io): Promise<void> {
+  const mig = stack.spec.migrations;
+  if (!mig) return;
+  const ms = timeoutMs(args.timeout);
+  const note = rendererFor(io, args.json).note;
+  const services = [migrationsName(stack.spec), ...(mig.post ? [postMigrationsName(stack.spec)] : [])];
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const found = await waitForEarlierMigrations(dockerEngine(docker), { project: stack.project, migrationServices: services, deadline: systemClock.now() + ms, clock: systemClock, signal: abort.signal, note });
+    const left = found.find((f) => f.stillRunning);
+    if (abort.signal.aborted) throw new PhaseComposeError('interrupted', `interrupted while an earlier run's migration still runs in ${left?.container ?? 'its container'}; it was left running`);
+    if (left) {
+      throw new PhaseComposeError('timeout', `an earlier run's migration still runs in ${left.container} after ${args.timeout ?? '5m'}; it was left running (a migration is never killed: a half-built index would wedge the next deploy)`, {
+        details: [`follow it: docker logs -f ${left.container}`, 'run the command again once it has ended'],
+      });
+    }
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
 }
 
 /**
@@ -105,7 +141,10 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
     const first = plan.batches.find((b) => !b.after.length)?.services ?? [];
     const compose = withPrepared(creator, first, creator.prepare(first));
     try {
-      return await runPlan({ stack, docker: await connectDocker(), notes }, plan, args, io, exitCodeOf, verb, compose);
+      const docker = await connectDocker();
+      // Before the gate opens (nothing can replace a container until then): an earlier run's migration ends first.
+      await awaitEarlierMigrations(docker, stack, args, io);
+      return await runPlan({ stack, docker, notes }, plan, args, io, exitCodeOf, verb, compose);
     } finally {
       compose.dispose();
     }

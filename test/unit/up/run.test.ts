@@ -242,7 +242,7 @@ describe('runUp', () => {
     const { outcome, elapsed } = await run(plan, { hang: ['migrations'] });
     expect(outcome.status).toBe('timeout');
     expect(elapsed).toBe(300_000);
-    expect(outcome.failures.map((x) => [x.service, x.what])).toEqual([['migrations', 'not completed after 300s (last state: running)']]);
+    expect(outcome.failures.map((x) => [x.service, x.what])).toEqual([['migrations', 'not completed after 300s (last state: running); the migration is left running (never killed: a half-built index would wedge the next deploy), and the next run waits for it']]);
   });
 
   it('interrupted: stops waiting and says where each service stood', async () => {
