@@ -9,6 +9,8 @@ export type ComposeTarget = {
   file: string;
   /** Working directory: the compose file's directory, so `.env` interpolation matches a plain `compose up`. */
   cwd: string;
+  /** Variables for Compose's interpolation that win over `.env` (`upgrade --to` sets the version variable this way). */
+  env?: Record<string, string>;
 };
 
 export type ComposeResult = { argv: string[]; exitCode: number; output: string };
@@ -27,6 +29,6 @@ export function createArgs(services: string[], scale: string[] = []): string[] {
 export async function runCompose(t: ComposeTarget, args: string[], env: Record<string, string> = {}): Promise<ComposeResult> {
   const { execa } = await import('execa');
   const argv = composeArgv(t, args);
-  const r = await execa(argv[0]!, argv.slice(1), { cwd: t.cwd, reject: false, all: true, env, stdin: 'ignore' });
+  const r = await execa(argv[0]!, argv.slice(1), { cwd: t.cwd, reject: false, all: true, env: { ...t.env, ...env }, stdin: 'ignore' });
   return { argv, exitCode: r.exitCode ?? -1, output: String(r.all ?? '') };
 }

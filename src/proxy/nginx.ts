@@ -40,8 +40,9 @@ export function renderNginx(p: NormalisedProxy, specPath: string): string {
     "    '' close;",
     '}',
     '',
-    '# Docker\'s DNS; re-resolve so recreated or scaled containers are found.',
-    'resolver 127.0.0.11 valid=10s ipv6=off;',
+    '# Docker\'s DNS, asked again every second, so containers an upgrade adds are used at once and those it',
+    '# removes are dropped; every address of a service name is used in turn.',
+    'resolver 127.0.0.11 valid=1s ipv6=off;',
     '',
     '# Health endpoint for the container healthcheck (not published).',
     'server {',
@@ -74,6 +75,11 @@ export function renderNginx(p: NormalisedProxy, specPath: string): string {
     if (r.strip && r.path !== '/') L.push(`        rewrite ^${escapeRegex(prefix)}(.*)$ /$1 break;`);
     L.push(
       '        proxy_pass $upstream;',
+      '        # A replica that is draining refuses connections: try the next address (a request is never',
+      '        # sent twice unless it is idempotent), and give up on an address that does not answer quickly.',
+      '        proxy_next_upstream error timeout http_502 http_503;',
+      '        proxy_next_upstream_timeout 15s;',
+      '        proxy_connect_timeout 2s;',
       '        proxy_http_version 1.1;',
       '        proxy_set_header Host $host;',
       '        proxy_set_header X-Real-IP $client_real_ip;',

@@ -116,13 +116,13 @@ export async function containerLogs(docker: DockerClient, id: string, tail = 50)
 }
 
 /**
- * Runs `argv` once in a throwaway container made from `baseId`'s image, environment, mounts and
+ * Runs `argv` once in a throwaway container made from `baseId`'s image (or `image`), environment, mounts and
  * network (the migrations container is not running, and a Compose call would cost more). Removed after.
  */
-export async function runLike(docker: DockerClient, baseId: string, argv: string[], label: Record<string, string>): Promise<{ exitCode: number; output: string }> {
+export async function runLike(docker: DockerClient, baseId: string, argv: string[], label: Record<string, string>, image?: string): Promise<{ exitCode: number; output: string }> {
   const b = await docker.getContainer(baseId).inspect();
   const c = await docker.createContainer({
-    Image: b.Config.Image,
+    Image: image ?? b.Config.Image,
     Cmd: argv,
     Entrypoint: b.Config.Entrypoint as string[] | undefined,
     Env: b.Config.Env,

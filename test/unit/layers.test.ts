@@ -12,6 +12,7 @@ const LAYERS: Record<string, number> = {
   up: 5, //     ops: start-up runner, plan, status
   exec: 5, //   ops: maintenance tasks, SQL, exec in containers
   backup: 5, // ops: pg_dump / restore
+  upgrade: 5, // ops: upgrade plan, rolling replacement, rollback record
   stack: 4, //  opening a stack (spec, paths, project, Compose, lock) and writing its generated files
   model: 3, //  pure: spec -> compose, task -> argv
   proxy: 3, //  pure: spec -> nginx config

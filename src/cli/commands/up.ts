@@ -51,7 +51,7 @@ const timeoutMs = (t: string | undefined) => {
 export async function runPlan(
   { stack, docker, notes }: { stack: Stack; docker: DockerClient; notes: string[] },
   plan: Plan, args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: string, compose: ComposeCreator,
-): Promise<Outcome> {
+): Promise<{ result: Outcome; outcome: UpOutcome }> {
   const ms = timeoutMs(args.timeout);
   const progress = rendererFor(io, args.json);
   for (const n of notes) progress.note(n);
@@ -80,11 +80,11 @@ export async function runPlan(
   const result = outcome.status === 'ready' ? OK : reported(outcome.status);
   if (args.json) {
     io.out(JSON.stringify({ event: 'result', status: outcome.status, exitCode: exitCodeOf(result), seconds: Number(secs), services: outcome.rows, migrations: outcome.migrations, backup: outcome.backup, failures: outcome.failures }));
-    return result;
+    return { result, outcome };
   }
   if (outcome.status === 'ready') {
     io.out(`${verb} ${stack.project}: ready in ${secs}s`);
-    return result;
+    return { result, outcome };
   }
   for (const f of outcome.failures) io.err(failureReport(f));
   if (outcome.failures.some((f) => isMigration(stack.spec, f.service)) && stack.spec.data.postgres) {
@@ -95,7 +95,7 @@ export async function runPlan(
   if (outcome.status === 'interrupted') io.err(`interrupted after ${secs}s; containers are left as they are. Where each service stood:`);
   else io.err(`${verb} ${stack.project}: ${outcome.status === 'timeout' ? `timed out after ${secs}s` : `failed after ${secs}s`}. Where each service stood:`);
   io.err(standingReport(outcome.rows.map((r) => ({ service: r.service, state: r.state, elapsedMs: r.elapsedMs }))));
-  return result;
+  return { result, outcome };
 }
 
 /**
@@ -144,7 +144,7 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       const docker = await connectDocker();
       // Before the gate opens (nothing can replace a container until then): an earlier run's migration ends first.
       await awaitEarlierMigrations(docker, stack, args, io);
-      return await runPlan({ stack, docker, notes }, plan, args, io, exitCodeOf, verb, compose);
+      return (await runPlan({ stack, docker, notes }, plan, args, io, exitCodeOf, verb, compose)).result;
     } finally {
       compose.dispose();
     }

@@ -8,7 +8,9 @@ import init from './init.js';
 import migrate from './migrate.js';
 import restore from './restore.js';
 import status from './status.js';
+import rollback from './rollback.js';
 import up from './up.js';
+import upgrade from './upgrade.js';
 import validate from './validate.js';
 
-export const COMMANDS: readonly CommandDef[] = [init, generate, validate, exec, backup, restore, up, migrate, down, status];
+export const COMMANDS: readonly CommandDef[] = [init, generate, validate, exec, backup, restore, up, upgrade, rollback, migrate, down, status];

@@ -1,0 +1,284 @@
+// `phase-compose upgrade` and `rollback`: plan, back up, pre-deploy migrations with the new image while
+// the old app serves, rolling replacement of each changed long-running service, post-deploy migrations.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectDocker, type DockerClient } from '../../docker/client.js';
+import type { ComposeTarget } from '../../docker/compose-cli.js';
+import { listProject } from '../../docker/containers.js';
+import { L_SERVICE } from '../../docker/labels.js';
+import { cliConfirm } from '../../exec/confirm.js';
+import { mergeEnvFile, parseEnvFile } from '../../init/env-file.js';
+import { LABEL_PROBE } from '../../model/compose.js';
+import { migrationsName } from '../../spec/graph.js';
+import type { NormalisedSpec } from '../../spec/normalise.js';
+import { openStack, type Stack, type WithCompose } from '../../stack/open.js';
+import { syncStackFiles } from '../../stack/outputs.js';
+import { systemClock } from '../../up/clock.js';
+import { gatedCreator, withPrepared } from '../../up/compose-creator.js';
+import { runLike } from '../../up/engine.js';
+import { migrationChecks, migrationPlan, type MigrationPhase } from '../../up/plan.js';
+import { failureReport } from '../../up/report.js';
+import type { UpOutcome } from '../../up/run.js';
+import { rollEdges, runningContainers, wantedServices } from '../../upgrade/observe.js';
+import { planLines, upgradePlan, type UpgradePlan } from '../../upgrade/plan.js';
+import { previousComposePath, readRecord, savePreviousCompose, writeRecord, type UpgradeRecord } from '../../upgrade/record.js';
+import { rollingReplace, type RollResult } from '../../upgrade/rolling.js';
+import { parseCliDuration } from '../../util/duration.js';
+import { PhaseComposeError, formatProblem } from '../../util/errors.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import type { Io } from '../io.js';
+import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
+import { awaitEarlierMigrations, rendererFor, runPlan, type UpArgs } from './up.js';
+
+export type UpgradeArgs = UpArgs & { to?: string; dryRun?: boolean; yes?: boolean; skipPost?: boolean; isTTY?: boolean };
+
+/** A Docker image tag: what `--to` may be. */
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const VAR_IN_IMAGE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?:[:?+-][^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+
+/** The variables the app's images name (`phasehq/backend:${PHASE_VERSION}` → PHASE_VERSION). */
+export function versionVariables(spec: NormalisedSpec): string[] {
+  const images = [...Object.values(spec.services).map((s) => s.image), ...(spec.migrations?.image ? [spec.migrations.image] : [])];
+  const vars = new Set<string>();
+  for (const image of images) for (const m of image.replaceAll('$$', '').matchAll(VAR_IN_IMAGE)) vars.add(m[1] ?? m[2]!);
+  return [...vars].sort();
+}
+
+/** `--to`: the version variable and its new value. */
+function versionChange(spec: NormalisedSpec, to: string): { name: string; to: string } {
+  if (!TAG.test(to)) throw new PhaseComposeError('usage', `--to: ${JSON.stringify(to)} is not an image tag (letters, digits, _ . -; at most 128; not starting with . or -)`);
+  const vars = versionVariables(spec);
+  if (vars.length !== 1) {
+    throw new PhaseComposeError('usage', vars.length ? `--to: the images name ${vars.length} variables (${vars.join(', ')}); it needs exactly one` : '--to: no image in the spec names a version variable', {
+      details: ['write the version as a variable in the image, e.g. `image: phasehq/backend:${PHASE_VERSION}`, and set it in .env; or edit the spec and run `upgrade` without --to'],
+    });
+  }
+  return { name: vars[0]!, to };
+}
+
+/** The `.env` Compose reads beside the compose file, and a variable's value there (the shell's wins, as in Compose). */
+const dotEnvPath = (t: ComposeTarget) => join(t.cwd, '.env');
+const currentValue = (t: ComposeTarget, name: string): string | undefined =>
+  process.env[name] ?? (existsSync(dotEnvPath(t)) ? parseEnvFile(readFileSync(dotEnvPath(t), 'utf8'))[name] : undefined);
+
+/** Writes `name=value` into the `.env` beside the compose file, every other line kept; 0600. */
+function setDotEnv(t: ComposeTarget, name: string, value: string): void {
+  const p = dotEnvPath(t);
+  const text = existsSync(p) ? readFileSync(p, 'utf8') : '';
+  writeFileAtomic(p, mergeEnvFile(text, { [name]: value }, {}, 'set by phase-compose upgrade'), 0o600);
+}
+
+const timeoutMs = (t: string | undefined) => parseCliDuration(t ?? '5m');
+
+/** Runs one migration phase through the start-up runner (data services, the phase's job, its backup). */
+async function runPhase(stack: Stack & WithCompose, docker: DockerClient, phase: MigrationPhase, args: UpgradeArgs, io: Io, exitCodeOf: ExitCodeOf): Promise<{ result: Outcome; outcome: UpOutcome }> {
+  const plan = migrationPlan(stack.spec, [phase]);
+  const creator = gatedCreator(stack.compose, plan);
+  const first = plan.batches.find((b) => !b.after.length)?.services ?? [];
+  const compose = withPrepared(creator, first, creator.prepare(first));
+  try {
+    return await runPlan({ stack, docker, notes: [] }, plan, { ...args, json: args.json }, io, exitCodeOf, `${phase}-deploy migrations`, compose);
+  } finally {
+    compose.dispose();
+  }
+}
+
+/** Pending per phase, checked with the new image (`image`) in a copy of the existing migrations container. */
+async function pendingWithImage(docker: DockerClient, stack: Stack, image: string | undefined): Promise<{ pre?: boolean; post?: boolean }> {
+  const checks = migrationChecks(stack.spec);
+  if (!stack.spec.migrations) return {};
+  const base = (await listProject(docker, stack.project, migrationsName(stack.spec))).find((c) => c.Labels[L_SERVICE] === migrationsName(stack.spec) && c.State !== 'running');
+  if (!base) return {};
+  const one = async (argv: string[] | undefined) => (argv ? (await runLike(docker, base.Id, argv, { [LABEL_PROBE]: stack.project }, image)).exitCode !== 0 : undefined);
+  const pre = await one(checks.pre);
+  const post = await one(checks.post);
+  return { ...(pre !== undefined ? { pre } : {}), ...(post !== undefined ? { post } : {}) };
+}
+
+const migrationCount = async (docker: DockerClient, stack: Stack): Promise<number | undefined> => {
+  if (!stack.spec.data.postgres) return undefined;
+  const { findPostgres, runSql } = await import('../../exec/postgres.js');
+  return runSql(docker, await findPostgres(docker, stack), 'SELECT count(*) FROM django_migrations;\n').then((r) => Number(r[0]?.[0]), () => undefined);
+};
+
+/** What the user sees about a failed rolling step. */
+function rollFailureLines(r: Exclude<RollResult, { status: 'done' }>, from: string): string[] {
+  const out: string[] = [];
+  if (r.failure) out.push(failureReport(r.failure));
+  if (r.removed.length) out.push(`removed the ${r.removed.length} new ${r.service} container(s)`);
+  out.push(r.oldKept ? `${r.service}: the old containers were never stopped; ${from} still serves` : `${r.service}: it was replaced in place and is not serving; fix the cause and run upgrade again`);
+  if (r.steps.length) out.push(`already replaced (now on the new version): ${r.steps.map((s) => s.service).join(', ')}; run \`phase-compose rollback\` to return them, or upgrade again`);
+  return out;
+}
+
+/** Resolves what runs and what is wanted under `target`, and plans. */
+async function observe(docker: DockerClient, stack: Stack, target: ComposeTarget): Promise<UpgradePlan> {
+  const [running, wanted] = await Promise.all([runningContainers(docker, stack.project), wantedServices(docker, target)]);
+  const plan = upgradePlan(stack.spec, running, wanted);
+  if (!running.length) throw new PhaseComposeError('usage', `the stack "${stack.project}" is not running: start it with \`phase-compose up\``);
+  if (plan.notRunning.length) throw new PhaseComposeError('failed', `not running: ${plan.notRunning.join(', ')}; an upgrade replaces running services`, { details: ['bring the stack up first (`phase-compose up`)'] });
+  if (plan.missingImages.length) {
+    throw new PhaseComposeError('problem', `not on this host: ${plan.missingImages.join(', ')}`, { details: ['pull or build the new images first (`docker compose pull`, `docker load`); an upgrade never pulls'] });
+  }
+  return plan;
+}
+
+/** Runs `upgrade`. */
+export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCodeOf): Promise<Outcome> {
+  const started = Date.now();
+  const stack = openStack(args, { compose: true, lock: 'upgrade' });
+  try {
+    const change = args.to !== undefined ? versionChange(stack.spec, args.to) : undefined;
+    const from = change ? currentValue(stack.compose, change.name) : undefined;
+    const target: ComposeTarget = { ...stack.compose, ...(change ? { env: { [change.name]: change.to } } : {}) };
+    const up = { ...stack, compose: target };
+    const note = rendererFor(io, args.json).note;
+    for (const w of stack.warnings) note(formatProblem(w));
+    const previousText = existsSync(stack.composeFile) ? readFileSync(stack.composeFile, 'utf8') : undefined;
+    for (const p of syncStackFiles(stack)) note(`wrote ${p} (it was missing or out of date with the spec)`);
+    const docker = await connectDocker();
+    await awaitEarlierMigrations(docker, stack, args, io);
+    const plan = await observe(docker, stack, target);
+    const newImage = plan.replace.find((r) => r.service === stack.spec.migrations?.same_image_as)?.toImage.split(' ')[0];
+    const pending = await pendingWithImage(docker, stack, newImage);
+    const settings = stack.spec.migrations?.backup;
+    const backup = settings ? (pending.pre || pending.post ? `backup: taken before the migrations run, into ${settings.dir}/` : 'backup: none needed (nothing pending)') : undefined;
+    note(`upgrade ${stack.project}${change ? `: ${change.name} ${from ?? '(unset)'} -> ${change.to}` : ''}`);
+    for (const l of planLines(plan, pending, backup)) note(`  ${l}`);
+    if (args.skipPost) note('  post-deploy migrations: held (--skip-post); run `phase-compose migrate --phase post` once the new version is confirmed');
+    if (args.dryRun) return OK;
+    if (!plan.replace.length && !pending.pre && !pending.post) {
+      note('nothing to upgrade');
+      if (change) setDotEnv(stack.compose, change.name, change.to);
+      return OK;
+    }
+    if (!(await cliConfirm(!!args.yes, !!args.isTTY)(`Upgrade project ${stack.project} as above?`))) throw new PhaseComposeError('interrupted', 'upgrade not confirmed; nothing was changed');
+
+    const record: UpgradeRecord = {
+      project: stack.project,
+      at: new Date().toISOString(),
+      ...(change ? { variable: { name: change.name, ...(from !== undefined ? { from } : {}), to: change.to } } : {}),
+      previousCompose: previousText !== undefined ? savePreviousCompose(stack.specDir, stack.project, previousText) : previousComposePath(stack.specDir, stack.project),
+      services: Object.fromEntries(plan.replace.map((r) => [r.service, { from: r.fromImage, to: r.toImage }])),
+      ...(pending.post !== undefined ? { postPending: pending.post } : {}),
+      postRan: false,
+    };
+    const timings: string[] = [];
+    const fromName = change ? `${change.name}=${from ?? '(unset)'}` : 'the old version';
+
+    // 1. Pre-deploy migrations with the new image, while the old app serves.
+    if (stack.spec.migrations) {
+      const before = await migrationCount(docker, stack);
+      const t = Date.now();
+      const pre = await runPhase(up, docker, 'pre', args, io, exitCodeOf);
+      if (pre.outcome.backup) record.backup = pre.outcome.backup;
+      timings.push(`pre-deploy migrations ${pre.outcome.migrations.pre ?? 'ran'} in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+      if (pre.result.status !== 'ok') {
+        const after = await migrationCount(docker, stack);
+        io.err(`upgrade ${stack.project}: the pre-deploy migrations did not complete; no app container was replaced, ${fromName} still serves`);
+        io.err(after !== undefined && before !== undefined
+          ? after === before
+            ? 'the database: no migration was recorded (each Django migration on PostgreSQL runs in a transaction and rolls back on failure; one marked atomic = False may still have left part of its work: see the invalid indexes above)'
+            : `the database changed: ${after - before} migration(s) were applied before the failure (migrations are one-way)`
+          : 'the database: could not count django_migrations to say whether it changed');
+        if (record.backup) io.err(record.backup);
+        return pre.result;
+      }
+    }
+
+    // 2. Rolling replacement.
+    const abort = new AbortController();
+    const onSigint = () => abort.abort();
+    process.once('SIGINT', onSigint);
+    let roll: RollResult;
+    try {
+      roll = await rollingReplace(rollEdges(docker, target, { clock: systemClock, signal: abort.signal, note }), plan.replace, systemClock.now() + timeoutMs(args.timeout));
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
+    for (const s of roll.steps) timings.push(`${s.service}: ${s.old.length} old -> ${s.new.length} new in ${(s.ms / 1000).toFixed(1)}s`);
+    if (roll.status !== 'done') {
+      for (const l of rollFailureLines(roll, fromName)) io.err(l);
+      if (roll.steps.length) writeRecord(stack.specDir, record);
+      if (roll.status === 'interrupted') io.err(`interrupted; to go on: run \`phase-compose upgrade${args.to ? ` --to ${args.to}` : ''}\` again`);
+      return reported(roll.status === 'interrupted' ? 'interrupted' : roll.status === 'timeout' ? 'timeout' : 'failed');
+    }
+    // The new version serves everywhere: it is now what .env says.
+    if (change) setDotEnv(stack.compose, change.name, change.to);
+    writeRecord(stack.specDir, record);
+
+    // 3. Post-deploy migrations, once every replica runs the new code.
+    if (stack.spec.migrations?.post && !args.skipPost) {
+      const t = Date.now();
+      const post = await runPhase(up, docker, 'post', args, io, exitCodeOf);
+      timings.push(`post-deploy migrations ${post.outcome.migrations.post ?? 'ran'} in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+      if (post.outcome.migrations.post === 'ran' || post.result.status !== 'ok') record.postRan = true; // a failed one may have applied some
+      writeRecord(stack.specDir, record);
+      if (post.result.status !== 'ok') {
+        io.err(`upgrade ${stack.project}: the post-deploy migrations failed; the new version keeps serving. Fix the cause and run \`phase-compose migrate --phase post\``);
+        return post.result;
+      }
+    }
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    const summary = [
+      `upgrade ${stack.project}: done in ${secs}s`,
+      ...Object.entries(record.services).map(([s, v]) => `  ${s}: ${v.from} -> ${v.to}`),
+      ...timings.map((t) => `  ${t}`),
+      ...(record.backup ? [`  ${record.backup}`] : []),
+    ];
+    if (args.json) io.out(JSON.stringify({ event: 'upgrade-result', status: 'ready', exitCode: 0, seconds: Number(secs), services: record.services, timings, backup: record.backup }));
+    else for (const l of summary) io.out(l);
+    return OK;
+  } finally {
+    stack.lock.release();
+  }
+}
+
+/** Runs `rollback`: back to what the last upgrade replaced, by the same rolling replacement. */
+export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
+  const stack = openStack(args, { compose: true, lock: 'rollback' });
+  try {
+    const record = readRecord(stack.specDir, stack.project);
+    const restoreHint = record.backup ? `restore the pre-upgrade backup instead (${record.backup.replace(/^backup before migrations: /, '')}): phase-compose restore <file>` : 'restore a backup taken before the upgrade instead (phase-compose restore <file>)';
+    if (record.postRan) {
+      throw new PhaseComposeError('problem', 'refused: the post-deploy migrations ran after the upgrade, and migrations are one-way (the old version may read what they dropped)', { details: [restoreHint] });
+    }
+    const docker = await connectDocker();
+    if (record.postPending) {
+      const now = await pendingWithImage(docker, stack, undefined);
+      if (now.post === false) throw new PhaseComposeError('problem', 'refused: the post-deploy migrations have run since the upgrade (nothing is pending any more), and migrations are one-way', { details: [restoreHint] });
+    }
+    const target: ComposeTarget = record.variable
+      ? { ...stack.compose, env: { [record.variable.name]: record.variable.from ?? '' } }
+      : { ...stack.compose, file: record.previousCompose };
+    if (!record.variable && !existsSync(record.previousCompose)) throw new PhaseComposeError('problem', `the saved compose file ${record.previousCompose} is missing`);
+    const note = rendererFor(io, args.json).note;
+    const plan = await observe(docker, stack, target);
+    note(`rollback ${stack.project} to the version before the upgrade of ${record.at}${record.variable ? ` (${record.variable.name}=${record.variable.from ?? '(unset)'})` : ''}`);
+    for (const l of planLines(plan, {}, undefined).slice(0, -1)) note(`  ${l}`);
+    if (args.dryRun) return OK;
+    if (!(await cliConfirm(!!args.yes, !!args.isTTY)(`Roll project ${stack.project} back as above?`))) throw new PhaseComposeError('interrupted', 'rollback not confirmed; nothing was changed');
+    const abort = new AbortController();
+    const onSigint = () => abort.abort();
+    process.once('SIGINT', onSigint);
+    let roll: RollResult;
+    try {
+      roll = await rollingReplace(rollEdges(docker, target, { clock: systemClock, signal: abort.signal, note }), plan.replace, systemClock.now() + timeoutMs(args.timeout));
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
+    if (roll.status !== 'done') {
+      for (const l of rollFailureLines(roll, 'the upgraded version')) io.err(l);
+      return reported(roll.status === 'interrupted' ? 'interrupted' : roll.status === 'timeout' ? 'timeout' : 'failed');
+    }
+    if (record.variable) {
+      if (record.variable.from !== undefined) setDotEnv(stack.compose, record.variable.name, record.variable.from);
+      io.out(`rollback ${stack.project}: done; ${record.variable.name} is ${record.variable.from ?? '(unset)'} again in ${dotEnvPath(stack.compose)}`);
+    } else {
+      io.out(`rollback ${stack.project}: done, from the compose file saved before the upgrade (${record.previousCompose}). The spec still names the new version: change it back, or the next \`up\` or \`upgrade\` returns to it`);
+    }
+    return OK;
+  } finally {
+    stack.lock.release();
+  }
+}

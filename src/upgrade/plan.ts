@@ -1,0 +1,125 @@
+// What an upgrade (or a rollback) changes, from what runs and what Compose would now create. Pure.
+import { buildGraph, waves, type NodeKind } from '../spec/graph.js';
+import type { NormalisedSpec } from '../spec/normalise.js';
+
+/** A running container of the project: its image and the parts of its config an upgrade changes. */
+export type RunningContainer = { id: string; name: string; service: string; imageId: string; env: string[]; cmd?: string[]; entrypoint?: string[] };
+
+/**
+ * What Compose would create now, per service (from `compose config`, interpolated): image name, that
+ * image's ID here (undefined: not on this host), environment, command and entrypoint.
+ */
+export type Wanted = { image: string; imageId?: string; environment: Record<string, string>; command?: string[]; entrypoint?: string[] };
+
+const sameArgv = (want: string[] | undefined, have: string[] | undefined) => want === undefined || JSON.stringify(want) === JSON.stringify(have ?? []);
+
+/** Why a container differs from what is wanted: `image`, `environment`, `command` (empty: it does not). */
+export function differences(c: RunningContainer, w: Wanted): string[] {
+  const why: string[] = [];
+  if (w.imageId && c.imageId !== w.imageId) why.push('image');
+  const env = new Set(c.env);
+  if (Object.entries(w.environment).some(([k, v]) => !env.has(`${k}=${v}`))) why.push('environment');
+  if (!sameArgv(w.command, c.cmd) || !sameArgv(w.entrypoint, c.entrypoint)) why.push('command');
+  return why;
+}
+
+/** One service to replace: its old containers, how many new ones, and how readiness is judged. */
+export type Replacement = {
+  service: string;
+  /** `healthy`: waits for the healthcheck; `running`: a service without one (a worker) must stay up. */
+  readyWhen: 'healthy' | 'running';
+  /** A published fixed host port is held by one container at a time: it cannot run old and new side by side. */
+  inPlace: boolean;
+  old: RunningContainer[];
+  replicas: number;
+  why: string[];
+  fromImage: string;
+  toImage: string;
+};
+
+export type UpgradePlan = {
+  replace: Replacement[];
+  unchanged: string[];
+  /** Data services whose config changed: never restarted by an upgrade (that is downtime). */
+  dataChanged: string[];
+  /** Images the change needs that are not on this host. */
+  missingImages: string[];
+  /** Long-running services with no running container: the stack is not (fully) up. */
+  notRunning: string[];
+};
+
+const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+
+/** A fixed host port (`8080:80`, `127.0.0.1:8080:80`); `127.0.0.1::80` and `80` are ephemeral. */
+export function fixedHostPort(p: string | number): boolean {
+  const parts = String(p).split('/')[0]!.split(':');
+  return parts.length >= 2 && parts[parts.length - 2] !== '';
+}
+
+/**
+ * Compares what runs with what is wanted. Long-running services (app services with role `service`, and
+ * the proxy) are replaced when a container's config hash or image differs; jobs and migrations are left
+ * to their own runs. Order: services in dependency order, those with a healthcheck first, the proxy last.
+ */
+export function upgradePlan(spec: NormalisedSpec, running: RunningContainer[], wanted: Record<string, Wanted>): UpgradePlan {
+  const graph = buildGraph(spec);
+  const kind = (s: string): NodeKind | undefined => graph.nodes.get(s)?.kind;
+  const order = waves(graph).flat();
+  const plan: UpgradePlan = { replace: [], unchanged: [], dataChanged: [], missingImages: [], notRunning: [] };
+  const later: Replacement[] = [];
+  for (const service of order) {
+    const k = kind(service);
+    const w = wanted[service];
+    if (!w || (k !== 'service' && k !== 'proxy' && k !== 'data')) continue;
+    const old = running.filter((c) => c.service === service);
+    const why = new Set<string>();
+    for (const c of old) for (const d of differences(c, w)) why.add(d);
+    if (!old.length) {
+      if (k !== 'data') plan.notRunning.push(service);
+      continue;
+    }
+    if (!why.size) {
+      plan.unchanged.push(service);
+      continue;
+    }
+    if (k === 'data') {
+      plan.dataChanged.push(service);
+      continue;
+    }
+    if (!w.imageId) plan.missingImages.push(w.image);
+    const s = spec.services[service];
+    const hasHealth = k === 'proxy' ? true : !!s?.healthcheck && !s.healthcheck.disable;
+    const ports = k === 'proxy' ? spec.proxy?.ports ?? [] : s?.ports ?? [];
+    const r: Replacement = {
+      service,
+      readyWhen: hasHealth ? 'healthy' : 'running',
+      inPlace: ports.some(fixedHostPort),
+      old,
+      replicas: k === 'proxy' ? 1 : s?.replicas ?? 1, // Compose's own default: one container (replicas is left unfilled, see compose.ts)
+      why: [...why].sort(),
+      fromImage: [...new Set(old.map((c) => short(c.imageId)))].join(','),
+      toImage: w.imageId ? `${w.image} (${short(w.imageId)})` : `${w.image} (not on this host)`,
+    };
+    (hasHealth && k !== 'proxy' ? plan.replace : later).push(r);
+  }
+  plan.replace.push(...later.filter((r) => kind(r.service) !== 'proxy'), ...later.filter((r) => kind(r.service) === 'proxy'));
+  return plan;
+}
+
+/** The plan as lines for the user. */
+export function planLines(p: UpgradePlan, pending: { pre?: boolean; post?: boolean }, backup: string | undefined): string[] {
+  const out: string[] = [];
+  if (!p.replace.length) out.push('no long-running service changes');
+  for (const r of p.replace) {
+    const how = r.inPlace
+      ? 'in place: it publishes a fixed host port, which one container holds at a time (a short gap)'
+      : `rolling: ${r.replicas} new beside ${r.old.length} old, ${r.readyWhen === 'healthy' ? 'each new one healthy' : 'each new one running'} before the old ones drain`;
+    out.push(`replace ${r.service} (${r.why.join(' and ')} changed): ${r.fromImage} -> ${r.toImage}; ${how}`);
+  }
+  if (p.unchanged.length) out.push(`unchanged, not touched: ${p.unchanged.join(', ')}`);
+  for (const d of p.dataChanged) out.push(`${d}: its config changed, but an upgrade never restarts a data service (that is downtime); do it in a maintenance window with \`phase-compose up --recreate\``);
+  const say = (v: boolean | undefined) => (v === undefined ? 'unknown until it runs' : v ? 'pending' : 'nothing pending');
+  if (pending.pre !== undefined || pending.post !== undefined) out.push(`migrations (checked with the new image against the live database): pre-deploy ${say(pending.pre)}, post-deploy ${say(pending.post)}`);
+  out.push(backup ?? 'backup: none (the spec asks for no backup before migrations)');
+  return out;
+}

@@ -1,0 +1,137 @@
+// Rolling replacement of long-running services: new containers start beside the old ones (Compose
+// creates them: `up -d --no-deps --no-recreate --scale S=old+new`), each new one must turn healthy (or,
+// without a healthcheck, stay running), and only then are the old ones drained: stopped gracefully within
+// their grace period (the app closes its listener, so new connections are refused and go to another
+// address, and requests in flight finish), which also takes them out of the service name's DNS answers,
+// then removed. A new container that crashes or never turns healthy is removed, and the old ones are
+// never touched. Waits only on the clock it is given; every edge is passed in.
+import type { ComposeResult } from '../docker/compose-cli.js';
+import { healthcheckArgv } from '../docker/waiter.js';
+import type { Clock } from '../up/clock.js';
+import type { Inspected } from '../up/engine.js';
+import type { FailureFacts } from '../up/report.js';
+import type { Replacement, RunningContainer } from './plan.js';
+
+export type RollEdges = {
+  compose(args: string[]): Promise<ComposeResult>;
+  /** Running (or restarting) containers of a service. */
+  containers(service: string): Promise<Array<Pick<RunningContainer, 'id' | 'name'>>>;
+  inspect(id: string, now: number): Promise<Inspected>;
+  exec(id: string, argv: string[]): Promise<{ exitCode: number; output: string }>;
+  /** Stops gracefully: SIGTERM, then SIGKILL at the end of the container's grace period. */
+  stop(id: string): Promise<void>;
+  remove(id: string): Promise<void>;
+  logs(id: string, tail: number): Promise<string>;
+  clock: Clock;
+  signal: AbortSignal;
+  note(line: string): void;
+};
+
+export type StepTiming = { service: string; ms: number; old: string[]; new: string[] };
+
+export type RollResult =
+  | { status: 'done'; steps: StepTiming[] }
+  | { status: 'failed' | 'timeout' | 'interrupted'; steps: StepTiming[]; service: string; failure?: FailureFacts; removed: string[]; oldKept: boolean };
+
+/** How often new containers are looked at (and probed) while they start. */
+export const ROLL_POLL_MS = 500;
+/** A service without a healthcheck is ready once it has run this long without exiting or restarting. */
+export const STABLE_MS = 3000;
+
+type Wait = { ok: true } | { ok: false; status: 'failed' | 'timeout' | 'interrupted'; id?: string; what: string; exitCode?: number; probeOutput?: string; health?: Inspected };
+
+/** Waits until every container in `ids` is ready, or the first one fails. */
+async function waitReady(e: RollEdges, ids: string[], readyWhen: Replacement['readyWhen'], deadline: number): Promise<Wait> {
+  const runningSince = new Map<string, number>();
+  const lastProbe = new Map<string, string>();
+  const ready = new Set<string>();
+  for (;;) {
+    if (e.signal.aborted) return { ok: false, status: 'interrupted', what: 'interrupted' };
+    const now = e.clock.now();
+    for (const id of ids) {
+      if (ready.has(id)) continue;
+      const i = await e.inspect(id, now).catch(() => undefined);
+      if (!i || i.obs.status === 'exited' || i.obs.status === 'removed' || i.obs.status === 'other') {
+        return { ok: false, status: 'failed', id, what: i?.obs.status === 'exited' ? `exited with code ${i.obs.exitCode}` : 'was removed', ...(i?.obs.exitCode !== undefined ? { exitCode: i.obs.exitCode } : {}), ...(i ? { health: i } : {}) };
+      }
+      if (i.obs.status === 'restarting') {
+        runningSince.delete(id);
+        continue;
+      }
+      if (readyWhen === 'running') {
+        const since = runningSince.get(id) ?? now;
+        runningSince.set(id, since);
+        if (now - since >= STABLE_MS) ready.add(id);
+        continue;
+      }
+      if (i.obs.health === 'unhealthy') return { ok: false, status: 'failed', id, what: 'turned unhealthy', health: i };
+      if (i.obs.health === 'healthy') {
+        ready.add(id);
+        continue;
+      }
+      // Our own run of its healthcheck: Docker's interval can be long; the container is the same either way.
+      const argv = healthcheckArgv(i.healthTest);
+      if (argv && i.obs.status === 'running') {
+        const r = await e.exec(id, argv).catch((err: Error) => ({ exitCode: -1, output: err.message }));
+        lastProbe.set(id, r.output);
+        if (r.exitCode === 0) ready.add(id);
+      }
+    }
+    if (ready.size === ids.length) return { ok: true };
+    if (e.clock.now() >= deadline) {
+      const id = ids.find((x) => !ready.has(x))!;
+      const health = await e.inspect(id, e.clock.now()).catch(() => undefined);
+      return { ok: false, status: 'timeout', id, what: `not ${readyWhen} by the deadline`, probeOutput: lastProbe.get(id), ...(health ? { health } : {}) };
+    }
+    await e.clock.sleep(Math.min(ROLL_POLL_MS, Math.max(0, deadline - e.clock.now())), e.signal);
+  }
+}
+
+async function facts(e: RollEdges, service: string, w: Extract<Wait, { ok: false }>): Promise<FailureFacts | undefined> {
+  if (!w.id) return undefined;
+  return {
+    service,
+    container: w.health?.obs.name ?? w.id.slice(0, 12),
+    what: w.what,
+    ...(w.exitCode !== undefined ? { exitCode: w.exitCode } : {}),
+    ...(w.health?.obs.healthLog ? { healthLog: w.health.obs.healthLog } : {}),
+    ...(w.probeOutput !== undefined ? { probeOutput: w.probeOutput } : {}),
+    logs: await e.logs(w.id, 50).catch(() => ''),
+    blocked: [],
+    kept: false,
+  };
+}
+
+/** Replaces each service in turn; stops at the first failure with the old containers of that service serving. */
+export async function rollingReplace(e: RollEdges, replacements: Replacement[], deadline: number): Promise<RollResult> {
+  const steps: StepTiming[] = [];
+  for (const r of replacements) {
+    const t0 = e.clock.now();
+    const oldIds = new Set(r.old.map((c) => c.id));
+    e.note(r.inPlace
+      ? `${r.service}: replacing in place (a fixed host port is held by one container at a time)`
+      : `${r.service}: starting ${r.replicas} new container(s) beside ${r.old.length} old`);
+    const scale = r.inPlace ? r.replicas : r.old.length + r.replicas;
+    const res = await e.compose(['up', '-d', '--no-deps', r.inPlace ? '--force-recreate' : '--no-recreate', '--scale', `${r.service}=${scale}`, r.service]);
+    const fresh = (await e.containers(r.service)).filter((c) => !oldIds.has(c.id)).map((c) => c.id);
+    const fail = async (w: Extract<Wait, { ok: false }>): Promise<RollResult> => {
+      const failure = await facts(e, r.service, w);
+      if (!r.inPlace) for (const id of fresh) await e.remove(id).catch(() => {});
+      return { status: w.status, steps, service: r.service, ...(failure ? { failure } : {}), removed: r.inPlace ? [] : fresh, oldKept: !r.inPlace };
+    };
+    if (res.exitCode !== 0) {
+      return fail({ ok: false, status: 'failed', what: `Compose failed (exit ${res.exitCode}): ${res.output.trim().split('\n').slice(-5).join(' | ')}` });
+    }
+    if (!fresh.length && !r.inPlace) return fail({ ok: false, status: 'failed', what: 'Compose created no new container' });
+    const w = await waitReady(e, fresh, r.readyWhen, deadline);
+    if (!w.ok) return fail(w);
+    const old = r.inPlace ? [] : [...oldIds];
+    if (old.length) e.note(`${r.service}: ${fresh.length} new ${r.readyWhen}; draining ${old.length} old (graceful stop, then remove)`);
+    await Promise.all(old.map(async (id) => {
+      await e.stop(id);
+      await e.remove(id);
+    }));
+    steps.push({ service: r.service, ms: e.clock.now() - t0, old: r.old.map((c) => c.name), new: fresh });
+  }
+  return { status: 'done', steps };
+}
