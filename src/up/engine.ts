@@ -121,13 +121,17 @@ export async function containerLogs(docker: DockerClient, id: string, tail = 50)
  */
 export async function runLike(docker: DockerClient, baseId: string, argv: string[], label: Record<string, string>, image?: string): Promise<{ exitCode: number; output: string }> {
   const b = await docker.getContainer(baseId).inspect();
+  // Another image: leave out what the old image's own ENV put in the container, so the new image's applies.
+  const old = image ? (await docker.getImage(b.Image).inspect()).Config : undefined;
+  const oldImageEnv = new Set(old?.Env ?? []);
+  const own = <T>(v: T, fromImage: unknown): T | undefined => (old && JSON.stringify(v) === JSON.stringify(fromImage) ? undefined : v);
   const c = await docker.createContainer({
     Image: image ?? b.Config.Image,
     Cmd: argv,
-    Entrypoint: b.Config.Entrypoint as string[] | undefined,
-    Env: b.Config.Env,
-    WorkingDir: b.Config.WorkingDir,
-    User: b.Config.User,
+    Entrypoint: own(b.Config.Entrypoint as string[] | undefined, old?.Entrypoint),
+    Env: (b.Config.Env ?? []).filter((e) => !oldImageEnv.has(e)),
+    WorkingDir: own(b.Config.WorkingDir, old?.WorkingDir),
+    User: own(b.Config.User, old?.User),
     Labels: label,
     HostConfig: { NetworkMode: b.HostConfig.NetworkMode, Binds: b.HostConfig.Binds ?? undefined, Mounts: b.HostConfig.Mounts },
   });

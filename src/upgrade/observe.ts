@@ -7,7 +7,7 @@ import { listProject } from '../docker/containers.js';
 import { execIn } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
 import type { Clock } from '../up/clock.js';
-import { containerLogs, inspectContainer } from '../up/engine.js';
+import { containerLogs, inspectContainer, startContainer } from '../up/engine.js';
 import { PhaseComposeError } from '../util/errors.js';
 import type { RunningContainer, Wanted } from './plan.js';
 import type { RollEdges } from './rolling.js';
@@ -69,7 +69,23 @@ export async function wantedServices(docker: DockerClient, target: ComposeTarget
 
 /** The rolling replacement's edges on the real Engine and Compose. */
 export function rollEdges(docker: DockerClient, target: ComposeTarget, o: { clock: Clock; signal: AbortSignal; note(line: string): void }): RollEdges {
+  const aliases = new Map<string, Array<{ network: string; aliases: string[] }>>();
+  const remake = async (id: string, keep: (network: string, a: string[]) => string[]) => {
+    for (const { network, aliases: a } of aliases.get(id) ?? []) {
+      const n = docker.getNetwork(network);
+      await n.disconnect({ Container: id, Force: true });
+      await n.connect({ Container: id, EndpointConfig: { Aliases: keep(network, a) } });
+    }
+  };
   return {
+    start: (id) => startContainer(docker, id),
+    hide: async (id, service) => {
+      const i = await docker.getContainer(id).inspect();
+      const nets = Object.entries(i.NetworkSettings.Networks ?? {}).map(([network, ep]) => ({ network, aliases: ep.Aliases ?? [] }));
+      aliases.set(id, nets);
+      await remake(id, (_, a) => a.filter((x) => x !== service));
+    },
+    reveal: (id) => remake(id, (_, a) => a),
     compose: (args) => runCompose(target, args),
     containers: async (service) => (await listProject(docker, target.project, service))
       .filter((c) => c.State === 'running' || c.State === 'restarting' || c.State === 'created')

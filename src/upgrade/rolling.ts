@@ -1,6 +1,8 @@
 // Rolling replacement of long-running services: new containers start beside the old ones (Compose
-// creates them: `up -d --no-deps --no-recreate --scale S=old+new`), each new one must turn healthy (or,
-// without a healthcheck, stay running), and only then are the old ones drained: stopped gracefully within
+// creates them: `up --no-start --no-deps --no-recreate --scale S=old+new`), each new one must turn
+// healthy (or, without a healthcheck, stay running) while the service's name does not yet answer with
+// it (its network endpoint is made without the service alias, so nobody but its healthcheck reaches it),
+// then it joins the name, and only then are the old ones drained: stopped gracefully within
 // their grace period (the app closes its listener, so new connections are refused and go to another
 // address, and requests in flight finish), which also takes them out of the service name's DNS answers,
 // then removed. A new container that crashes or never turns healthy is removed, and the old ones are
@@ -20,6 +22,11 @@ export type RollEdges = {
   exec(id: string, argv: string[]): Promise<{ exitCode: number; output: string }>;
   /** Stops gracefully: SIGTERM, then SIGKILL at the end of the container's grace period. */
   stop(id: string): Promise<void>;
+  start(id: string): Promise<void>;
+  /** Re-makes the container's network endpoints without the service's name (before it starts: nothing is cut). */
+  hide(id: string, service: string): Promise<void>;
+  /** Re-makes them with every alias Compose gave (it served only its healthcheck while hidden). */
+  reveal(id: string): Promise<void>;
   remove(id: string): Promise<void>;
   logs(id: string, tail: number): Promise<string>;
   clock: Clock;
@@ -112,8 +119,9 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
       ? `${r.service}: replacing in place (a fixed host port is held by one container at a time)`
       : `${r.service}: starting ${r.replicas} new container(s) beside ${r.old.length} old`);
     const scale = r.inPlace ? r.replicas : r.old.length + r.replicas;
-    const res = await e.compose(['up', '-d', '--no-deps', r.inPlace ? '--force-recreate' : '--no-recreate', '--scale', `${r.service}=${scale}`, r.service]);
+    const res = await e.compose(['up', r.inPlace ? '-d' : '--no-start', '--no-deps', r.inPlace ? '--force-recreate' : '--no-recreate', '--scale', `${r.service}=${scale}`, r.service]);
     const fresh = (await e.containers(r.service)).filter((c) => !oldIds.has(c.id)).map((c) => c.id);
+    const hidden = !r.inPlace && r.readyWhen === 'healthy';
     const fail = async (w: Extract<Wait, { ok: false }>): Promise<RollResult> => {
       const failure = await facts(e, r.service, w);
       if (!r.inPlace) for (const id of fresh) await e.remove(id).catch(() => {});
@@ -123,10 +131,22 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
       return fail({ ok: false, status: 'failed', what: `Compose failed (exit ${res.exitCode}): ${res.output.trim().split('\n').slice(-5).join(' | ')}` });
     }
     if (!fresh.length && !r.inPlace) return fail({ ok: false, status: 'failed', what: 'Compose created no new container' });
+    try {
+      for (const id of r.inPlace ? [] : fresh) {
+        if (hidden) await e.hide(id, r.service);
+        await e.start(id);
+      }
+    } catch (err) {
+      return fail({ ok: false, status: 'failed', what: `could not start the new containers: ${(err as Error).message}` });
+    }
     const w = await waitReady(e, fresh, r.readyWhen, deadline);
     if (!w.ok) return fail(w);
+    if (hidden) {
+      for (const id of fresh) await e.reveal(id);
+      e.note(`${r.service}: ${fresh.length} new healthy, now answering to the name "${r.service}"`);
+    }
     const old = r.inPlace ? [] : [...oldIds];
-    if (old.length) e.note(`${r.service}: ${fresh.length} new ${r.readyWhen}; draining ${old.length} old (graceful stop, then remove)`);
+    if (old.length) e.note(`${r.service}: draining ${old.length} old (graceful stop: no new connections, requests in flight finish; then removed)`);
     await Promise.all(old.map(async (id) => {
       await e.stop(id);
       await e.remove(id);

@@ -10,7 +10,7 @@ import { migrationsName, postMigrationsName } from '../../spec/graph.js';
 import { runUp, type ComposeCreator, type UpOutcome } from '../../up/run.js';
 import { gatedCreator, withPrepared } from '../../up/compose-creator.js';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
-import { openStack, type Stack } from '../../stack/open.js';
+import { openStack, type Stack, type WithCompose } from '../../stack/open.js';
 import { syncStackFiles } from '../../stack/outputs.js';
 import type { NormalisedSpec } from '../../spec/normalise.js';
 import { parseCliDuration } from '../../util/duration.js';
@@ -25,6 +25,8 @@ export type UpArgs = {
   forceMigrations?: boolean;
   json?: boolean;
   services?: string[];
+  /** `up` on a running stack: recreate changed services at once (an outage) instead of refusing. */
+  recreate?: boolean;
 };
 
 const isMigration = (spec: NormalisedSpec, service: string) => service === migrationsName(spec) || (!!spec.migrations?.post && service === postMigrationsName(spec));
@@ -126,6 +128,23 @@ export async function awaitEarlierMigrations(docker: DockerClient, stack: Stack,
 }
 
 /**
+ * `up` on a running stack whose long-running services changed would have Compose stop every replica
+ * before the new ones start: refuse, and point to `upgrade` (rolling, no outage) or `--recreate`.
+ */
+async function refuseOutage(docker: DockerClient, stack: Stack & WithCompose): Promise<void> {
+  const { runningContainers, wantedServices } = await import('../../upgrade/observe.js');
+  const running = await runningContainers(docker, stack.project);
+  const { upgradePlan } = await import('../../upgrade/plan.js');
+  const longRunning = (s: string) => stack.spec.services[s]?.role === 'service' || s === stack.spec.proxy?.service;
+  if (!running.some((c) => longRunning(c.service))) return;
+  const changed = upgradePlan(stack.spec, running, await wantedServices(docker, stack.compose)).replace;
+  if (!changed.length) return;
+  throw new PhaseComposeError('problem', `the stack is running and ${changed.map((r) => `${r.service} (${r.why.join(' and ')})`).join(', ')} changed: Compose would stop every replica before the new ones start`, {
+    details: ['`phase-compose upgrade` replaces them without an outage (rolling, with the migrations in order)', '`phase-compose up --recreate` recreates them at once, accepting the outage'],
+  });
+}
+
+/**
  * Opens the stack, takes its lock, brings the generated files up to date (only now: a refused `up`
  * changes nothing) and runs the plan `planOf` gives. The first batch's Compose process is started
  * before Docker's client is even loaded: it spends its start-up meanwhile, and the gate holds its
@@ -144,6 +163,7 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       const docker = await connectDocker();
       // Before the gate opens (nothing can replace a container until then): an earlier run's migration ends first.
       await awaitEarlierMigrations(docker, stack, args, io);
+      if (verb === 'up' && !args.recreate) await refuseOutage(docker, stack);
       return (await runPlan({ stack, docker, notes }, plan, args, io, exitCodeOf, verb, compose)).result;
     } finally {
       compose.dispose();

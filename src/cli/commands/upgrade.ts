@@ -1,6 +1,6 @@
 // `phase-compose upgrade` and `rollback`: plan, back up, pre-deploy migrations with the new image while
 // the old app serves, rolling replacement of each changed long-running service, post-deploy migrations.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
 import type { ComposeTarget } from '../../docker/compose-cli.js';
@@ -21,7 +21,7 @@ import { failureReport } from '../../up/report.js';
 import type { UpOutcome } from '../../up/run.js';
 import { rollEdges, runningContainers, wantedServices } from '../../upgrade/observe.js';
 import { planLines, upgradePlan, type UpgradePlan } from '../../upgrade/plan.js';
-import { previousComposePath, readRecord, savePreviousCompose, writeRecord, type UpgradeRecord } from '../../upgrade/record.js';
+import { previousComposePath, readRecord, recordPath, savePreviousCompose, writeRecord, type UpgradeRecord } from '../../upgrade/record.js';
 import { rollingReplace, type RollResult } from '../../upgrade/rolling.js';
 import { parseCliDuration } from '../../util/duration.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
@@ -171,7 +171,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
       const before = await migrationCount(docker, stack);
       const t = Date.now();
       const pre = await runPhase(up, docker, 'pre', args, io, exitCodeOf);
-      if (pre.outcome.backup) record.backup = pre.outcome.backup;
+      if (pre.outcome.backup) record.backup = pre.outcome.backup.replace(/^backup before migrations: /, '').replace(/ \(\d+ bytes, verified\)$/, '');
       timings.push(`pre-deploy migrations ${pre.outcome.migrations.pre ?? 'ran'} in ${((Date.now() - t) / 1000).toFixed(1)}s`);
       if (pre.result.status !== 'ok') {
         const after = await migrationCount(docker, stack);
@@ -181,7 +181,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
             ? 'the database: no migration was recorded (each Django migration on PostgreSQL runs in a transaction and rolls back on failure; one marked atomic = False may still have left part of its work: see the invalid indexes above)'
             : `the database changed: ${after - before} migration(s) were applied before the failure (migrations are one-way)`
           : 'the database: could not count django_migrations to say whether it changed');
-        if (record.backup) io.err(record.backup);
+        if (record.backup) io.err(`backup taken before the migrations: ${record.backup}`);
         return pre.result;
       }
     }
@@ -224,7 +224,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
       `upgrade ${stack.project}: done in ${secs}s`,
       ...Object.entries(record.services).map(([s, v]) => `  ${s}: ${v.from} -> ${v.to}`),
       ...timings.map((t) => `  ${t}`),
-      ...(record.backup ? [`  ${record.backup}`] : []),
+      ...(record.backup ? [`  backup before migrations: ${record.backup}`] : []),
     ];
     if (args.json) io.out(JSON.stringify({ event: 'upgrade-result', status: 'ready', exitCode: 0, seconds: Number(secs), services: record.services, timings, backup: record.backup }));
     else for (const l of summary) io.out(l);
@@ -239,7 +239,7 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
   const stack = openStack(args, { compose: true, lock: 'rollback' });
   try {
     const record = readRecord(stack.specDir, stack.project);
-    const restoreHint = record.backup ? `restore the pre-upgrade backup instead (${record.backup.replace(/^backup before migrations: /, '')}): phase-compose restore <file>` : 'restore a backup taken before the upgrade instead (phase-compose restore <file>)';
+    const restoreHint = record.backup ? `restore the pre-upgrade backup instead: phase-compose restore ${record.backup}` : 'restore a backup taken before the upgrade instead (phase-compose restore <file>)';
     if (record.postRan) {
       throw new PhaseComposeError('problem', 'refused: the post-deploy migrations ran after the upgrade, and migrations are one-way (the old version may read what they dropped)', { details: [restoreHint] });
     }
@@ -271,6 +271,7 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
       for (const l of rollFailureLines(roll, 'the upgraded version')) io.err(l);
       return reported(roll.status === 'interrupted' ? 'interrupted' : roll.status === 'timeout' ? 'timeout' : 'failed');
     }
+    rmSync(recordPath(stack.specDir, stack.project), { force: true }); // rolled back: there is nothing left to return to
     if (record.variable) {
       if (record.variable.from !== undefined) setDotEnv(stack.compose, record.variable.name, record.variable.from);
       io.out(`rollback ${stack.project}: done; ${record.variable.name} is ${record.variable.from ?? '(unset)'} again in ${dotEnvPath(stack.compose)}`);

@@ -17,6 +17,7 @@ vi.mock('../../../src/cli/commands/restore.js', () => ({ runRestore: record('res
 vi.mock('../../../src/cli/commands/down.js', () => ({ runDown: record('down') }));
 vi.mock('../../../src/cli/commands/status.js', () => ({ runStatus: record('status') }));
 vi.mock('../../../src/cli/commands/up.js', () => ({ runUpCommand: record('up'), runMigrateCommand: record('migrate') }));
+vi.mock('../../../src/cli/commands/upgrade.js', () => ({ runUpgrade: record('upgrade'), runRollback: record('rollback') }));
 vi.mock('../../../src/cli/commands/exec.js', () => ({
   runExecPurge: record('purge'),
   runExecSso: record('sso'),
@@ -88,10 +89,15 @@ describe('arguments reach the implementations camel-cased', () => {
   });
 
   it('up, migrate, down, status, backup, restore', async () => {
-    expect(await parsed(['-p', 'stage', 'up', 'backend', '--timeout', '90s', '--force-migrations', '--json'])).toEqual([
+    expect(await parsed(['-p', 'stage', 'up', 'backend', '--timeout', '90s', '--force-migrations', '--json', '--recreate'])).toEqual([
       'up',
-      { file: 'phase-compose.yaml', projectName: 'stage', services: ['backend'], timeout: '90s', forceMigrations: true, json: true },
+      { file: 'phase-compose.yaml', projectName: 'stage', services: ['backend'], timeout: '90s', forceMigrations: true, json: true, recreate: true },
     ]);
+    expect(await parsed(['upgrade', '--to', '2.74.0', '--dry-run', '--skip-post', '-y', '--timeout', '2m'])).toEqual([
+      'upgrade',
+      { file: 'phase-compose.yaml', projectName: undefined, to: '2.74.0', dryRun: true, skipPost: true, yes: true, timeout: '2m', json: false, isTTY: false },
+    ]);
+    expect(await parsed(['rollback', '--yes'])).toEqual(['rollback', { file: 'phase-compose.yaml', projectName: undefined, dryRun: false, yes: true, timeout: '5m', isTTY: false }]);
     expect(await parsed(['migrate', '--phase', 'post', '--force'])).toEqual([
       'migrate',
       { file: 'phase-compose.yaml', projectName: undefined, phase: 'post', timeout: '10m', forceMigrations: true, json: false },

@@ -1,0 +1,74 @@
+// What an upgrade replaces, from what runs and what Compose would create now. Pure.
+import { describe, expect, it } from 'vitest';
+import { normaliseSpec } from '../../../src/spec/normalise.js';
+import type { DeploymentSpec } from '../../../src/spec/types.js';
+import { differences, fixedHostPort, planLines, upgradePlan, type RunningContainer, type Wanted } from '../../../src/upgrade/plan.js';
+
+const spec = normaliseSpec({
+  name: 'fx',
+  data: { postgres: { image: 'pg', database: '${D}', user: '${U}', password: '${P}' } },
+  services: {
+    backend: { image: 'app:${V}', replicas: 2, healthcheck: { http: { port: 8000, path: '/health/' } } },
+    worker: { image: 'app:${V}', command: ['rq'] },
+    once: { image: 'app:${V}', role: 'job' },
+  },
+  migrations: { same_image_as: 'backend', command: ['migrate'], before: ['backend', 'worker'] },
+  proxy: { image: 'nginx', config: 'nginx.conf', ports: ['80:80'], routes: [{ path: '/', to: 'backend:8000' }] },
+} as DeploymentSpec);
+
+const c = (service: string, n: number, imageId: string, env: string[] = []): RunningContainer => ({ id: `${service}${n}`, name: `fx-${service}-${n}`, service, imageId, env });
+const running = [c('postgres', 1, 'sha256:pg'), c('backend', 1, 'sha256:v1'), c('backend', 2, 'sha256:v1'), c('worker', 1, 'sha256:v1'), c('nginx', 1, 'sha256:ngx')];
+const want = (image: string, imageId?: string, environment: Record<string, string> = {}): Wanted => ({ image, ...(imageId ? { imageId } : {}), environment });
+const v2: Record<string, Wanted> = { postgres: want('pg', 'sha256:pg'), backend: want('app:v2', 'sha256:v2'), worker: want('app:v2', 'sha256:v2', {}), once: want('app:v2', 'sha256:v2'), nginx: want('nginx', 'sha256:ngx') };
+
+describe('upgradePlan', () => {
+  it('replaces the changed long-running services, healthchecked ones first, and leaves the rest', () => {
+    const p = upgradePlan(spec, running, v2);
+    expect(p.replace.map((r) => [r.service, r.readyWhen, r.replicas, r.old.map((o) => o.id), r.why, r.inPlace])).toEqual([
+      ['backend', 'healthy', 2, ['backend1', 'backend2'], ['image'], false],
+      ['worker', 'running', 1, ['worker1'], ['image'], false],
+    ]);
+    expect(p.unchanged).toEqual(['postgres', 'nginx']);
+    expect(p).toMatchObject({ dataChanged: [], missingImages: [], notRunning: [] });
+  });
+  it('a changed data service is reported, never replaced; a missing image and a stopped service are named', () => {
+    const p = upgradePlan(spec, running.filter((x) => x.service !== 'worker'), { ...v2, postgres: want('pg:16', 'sha256:pg16'), backend: want('app:v3') });
+    expect(p.replace.map((r) => r.service)).toEqual([]);
+    expect(p).toMatchObject({ dataChanged: ['postgres'], notRunning: ['worker'], unchanged: ['backend', 'nginx'] });
+    const q = upgradePlan(spec, running, { ...v2, backend: want('app:v3', undefined, { X: '1' }) });
+    expect(q.missingImages).toEqual(['app:v3']);
+    expect(q.replace[0]!.toImage).toBe('app:v3 (not on this host)');
+  });
+  it('the proxy, with a fixed host port, goes last and in place', () => {
+    const p = upgradePlan(spec, running, { ...v2, nginx: want('nginx:2', 'sha256:ngx2') });
+    expect(p.replace.map((r) => [r.service, r.inPlace])).toEqual([['backend', false], ['worker', false], ['nginx', true]]);
+  });
+  it('says what it will do', () => {
+    expect(planLines(upgradePlan(spec, running, v2), { pre: true, post: false }, 'backup: taken before the migrations run, into backups/')).toEqual([
+      'replace backend (image changed): v1 -> app:v2 (v2); rolling: 2 new beside 2 old, each new one healthy before the old ones drain',
+      'replace worker (image changed): v1 -> app:v2 (v2); rolling: 1 new beside 1 old, each new one running before the old ones drain',
+      'unchanged, not touched: postgres, nginx',
+      'migrations (checked with the new image against the live database): pre-deploy pending, post-deploy nothing pending',
+      'backup: taken before the migrations run, into backups/',
+    ]);
+  });
+});
+
+describe('differences', () => {
+  const base = c('backend', 1, 'sha256:v1', ['A=1', 'PATH=/bin']);
+  it.each([
+    ['nothing', want('app', 'sha256:v1', { A: '1' }), []],
+    ['an image', want('app', 'sha256:v2', { A: '1' }), ['image']],
+    ['an environment value', want('app', 'sha256:v1', { A: '2' }), ['environment']],
+    ['a command', { ...want('app', 'sha256:v1'), command: ['x'] }, ['command']],
+    ['an image not on this host is not a difference by itself', want('app', undefined, { A: '1' }), []],
+  ])('%s', (_, w, why) => {
+    expect(differences({ ...base, cmd: ['y'] }, w as Wanted)).toEqual(why);
+  });
+});
+
+describe('fixedHostPort', () => {
+  it.each([['80:80', true], ['127.0.0.1:8080:80', true], ['127.0.0.1::80', false], ['80', false], [8000, false], ['8080:80/udp', true]])('%s', (p, fixed) => {
+    expect(fixedHostPort(p)).toBe(fixed);
+  });
+});

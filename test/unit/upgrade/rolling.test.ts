@@ -1,0 +1,93 @@
+// The rolling replacement on fake edges and a fake clock: new beside old, hidden until healthy, then the
+// old drained; a failure removes the new ones and never touches the old.
+import { describe, expect, it } from 'vitest';
+import type { Inspected } from '../../../src/up/engine.js';
+import type { Replacement } from '../../../src/upgrade/plan.js';
+import { rollingReplace, STABLE_MS, type RollEdges } from '../../../src/upgrade/rolling.js';
+import { FakeClock } from '../up/fake-clock.js';
+
+type Fake = { healthyAt?: number; exitAt?: number; exitCode?: number; health?: boolean };
+
+function edges(clock: FakeClock, fresh: Record<string, Fake>, composeExit = 0) {
+  const calls: string[] = [];
+  const alive = new Set(['b1', 'b2', 'w1']);
+  const created: string[] = [];
+  const e: RollEdges = {
+    compose: async (args) => {
+      calls.push(`compose ${args.join(' ')}`);
+      const service = args.at(-1)!;
+      for (const id of Object.keys(fresh)) if (id.startsWith(service[0]!)) created.push(id);
+      return { argv: args, exitCode: composeExit, output: composeExit ? 'boom' : '' };
+    },
+    containers: async (service) => [...alive, ...created].filter((id) => id.startsWith(service[0]!)).map((id) => ({ id, name: `fx-${id}` })),
+    inspect: async (id, now): Promise<Inspected> => {
+      const f = fresh[id] ?? {};
+      const exited = f.exitAt !== undefined && now >= f.exitAt;
+      const health = f.health === false ? undefined : f.healthyAt !== undefined && now >= f.healthyAt ? 'healthy' : 'starting';
+      return { obs: { type: 'inspect', id, name: `fx-${id}`, service: '', status: exited ? 'exited' : 'running', ...(exited ? { exitCode: f.exitCode ?? 1 } : {}), ...(health ? { health } : {}), ...(health ? { healthLog: [{ exitCode: 1, output: 'not yet' }] } : {}), time: now }, volumes: [], ...(health ? { healthTest: ['CMD', 'probe'] } : {}) };
+    },
+    exec: async () => ({ exitCode: 1, output: '503' }),
+    stop: async (id) => void calls.push(`stop ${id}`),
+    start: async (id) => void calls.push(`start ${id}`),
+    hide: async (id, s) => void calls.push(`hide ${id} from ${s}`),
+    reveal: async (id) => void calls.push(`reveal ${id}`),
+    remove: async (id) => {
+      calls.push(`remove ${id}`);
+      alive.delete(id);
+    },
+    logs: async (id) => `logs of ${id}`,
+    clock,
+    signal: new AbortController().signal,
+    note: (l) => calls.push(`note ${l}`),
+  };
+  return { e, calls };
+}
+
+const T0 = 1_700_000_000_000;
+const backend: Replacement = { service: 'backend', readyWhen: 'healthy', inPlace: false, old: [{ id: 'b1', name: 'fx-b1', service: 'backend', imageId: 'v1', env: [] }, { id: 'b2', name: 'fx-b2', service: 'backend', imageId: 'v1', env: [] }], replicas: 2, why: ['image'], fromImage: 'v1', toImage: 'v2' };
+const worker: Replacement = { service: 'worker', readyWhen: 'running', inPlace: false, old: [{ id: 'w1', name: 'fx-w1', service: 'worker', imageId: 'v1', env: [] }], replicas: 1, why: ['image'], fromImage: 'v1', toImage: 'v2' };
+
+describe('rollingReplace', () => {
+  it('starts the new ones hidden, reveals them once healthy, then drains the old; a worker must stay up 3 s', async () => {
+    const clock = new FakeClock(T0);
+    const { e, calls } = edges(clock, { b3: { healthyAt: T0 + 1200 }, b4: { healthyAt: T0 + 1700 }, w2: { health: false } });
+    const r = await clock.run(rollingReplace(e, [backend, worker], T0 + 60_000));
+    expect(r.status).toBe('done');
+    expect(calls.filter((c) => !c.startsWith('note'))).toEqual([
+      'compose up --no-start --no-deps --no-recreate --scale backend=4 backend',
+      'hide b3 from backend', 'start b3', 'hide b4 from backend', 'start b4',
+      'reveal b3', 'reveal b4',
+      'stop b1', 'stop b2', 'remove b1', 'remove b2',
+      'compose up --no-start --no-deps --no-recreate --scale worker=2 worker',
+      'start w2',
+      'stop w1', 'remove w1',
+    ]);
+    expect(r.steps.map((s) => [s.service, s.ms])).toEqual([['backend', 2000], ['worker', STABLE_MS]]);
+  });
+
+  it('a new container that never turns healthy is removed at the deadline; the old ones are never stopped', async () => {
+    const clock = new FakeClock(T0);
+    const { e, calls } = edges(clock, { b3: { healthyAt: T0 + 500 }, b4: {} });
+    const r = await clock.run(rollingReplace(e, [backend, worker], T0 + 10_000));
+    expect(r).toMatchObject({ status: 'timeout', service: 'backend', removed: ['b3', 'b4'], oldKept: true, steps: [] });
+    expect(r.status !== 'done' && r.failure).toMatchObject({ container: 'fx-b4', what: 'not healthy by the deadline', probeOutput: '503', logs: 'logs of b4' });
+    expect(calls.filter((c) => /^(stop|remove|reveal)/.test(c))).toEqual(['remove b3', 'remove b4']);
+    expect(clock.now()).toBe(T0 + 10_000);
+  });
+
+  it('a new container that crashes fails at once with its exit code', async () => {
+    const clock = new FakeClock(T0);
+    const { e, calls } = edges(clock, { b3: { exitAt: T0 + 1000, exitCode: 3 }, b4: { healthyAt: T0 } });
+    const r = await clock.run(rollingReplace(e, [backend], T0 + 60_000));
+    expect(r).toMatchObject({ status: 'failed', service: 'backend', failure: { what: 'exited with code 3', exitCode: 3 } });
+    expect(clock.now()).toBe(T0 + 1000);
+    expect(calls.filter((c) => c.startsWith('stop'))).toEqual([]);
+  });
+
+  it('Compose failing creates nothing to wait for', async () => {
+    const clock = new FakeClock(T0);
+    const { e } = edges(clock, {}, 1);
+    const r = await clock.run(rollingReplace(e, [backend], T0 + 60_000));
+    expect(r).toMatchObject({ status: 'failed', oldKept: true });
+  });
+});
