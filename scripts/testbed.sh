@@ -11,10 +11,12 @@
 # 2. makes the wanted Engine the one answering /var/run/docker.sock: it stops the other one (each has
 #    its own data root, so neither reads the other's state) and starts the wanted one;
 # 3. builds the fixture images offline (no registry is ever contacted):
-#      phase-compose-fixture-base:<hash>     debootstrap'd Debian bookworm with postgres, redis, Django
+#      phase-compose-fixture-base:<hash>     debootstrap'd Debian bookworm with postgres, redis, Django, nginx
 #      phase-compose-fixture-postgres:latest
 #      phase-compose-fixture-redis:latest
-#      phase-compose-fixture-app:latest      small Django app shaped like Phase's backend
+#      phase-compose-fixture-app:v1, :v2     small Django app shaped like Phase's backend, two versions
+#                                            of one recipe (build-arg APP_VERSION); :latest is v1
+#      phase-compose-fixture-nginx:latest    Debian's nginx-light, config in conf.d/default.conf
 #    Every image is cached by a hash of its recipe; the debootstrap'd root file system is kept as a
 #    tar in the cache, so the second Engine imports it instead of building it again.
 #
@@ -161,7 +163,7 @@ trap '[ -z "$ROOTFS_DIR" ] || { log "cleaning $ROOTFS_DIR"; $SUDO rm -rf "$ROOTF
 
 # BEGIN base recipe (the text between these markers is part of the base image's hash)
 SUITE=bookworm
-PACKAGES="postgresql,redis-server,python3-django,python3-psycopg2,python3-gunicorn,curl,ca-certificates"
+PACKAGES="postgresql,redis-server,python3-django,python3-psycopg2,python3-gunicorn,curl,ca-certificates,nginx-light"
 mirror() {
   # The first URI of the first deb822 source that carries the main suite; fall back to one-line sources.
   local m
@@ -215,15 +217,18 @@ fi
 for f in "$CACHE"/rootfs-*.tar; do [ "$f" = "$ROOTFS_TAR" ] || [ ! -e "$f" ] || $SUDO rm -f "$f"; done
 
 # Derived images: context dir under test/fixtures, Dockerfile there, FROM ${BASE}.
-recipe_hash() { # $1 = context dir
+recipe_hash() { # $1 = context dir, then the build arguments (KEY=VALUE), which are part of the recipe
   {
     echo "$BASE_HASH"
+    printf '%s\n' "${@:2}"
     (cd "$1" && find . -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
   } | sha
 }
-build_derived() { # $1 = image name, $2 = context dir
-  local name="$1" ctx="$2" h cur t
-  h=$(recipe_hash "$ctx")
+build_derived() { # $1 = image name, $2 = context dir, then build arguments KEY=VALUE
+  local name="$1" ctx="$2" h cur t a bargs=()
+  shift 2
+  for a in "$@"; do bargs+=(--build-arg "$a"); done
+  h=$(recipe_hash "$ctx" "$@")
   cur=$(docker image inspect -f '{{ index .Config.Labels "phase-compose.recipe" }}' "$name" 2>/dev/null || true)
   if [ "$cur" = "$h" ]; then
     log "$name cached (recipe $h)"
@@ -231,14 +236,19 @@ build_derived() { # $1 = image name, $2 = context dir
   fi
   t=$(date +%s)
   log "building $name (recipe $h)"
-  local blog="/tmp/phase-compose-build-${name%%:*}.log"
-  docker build --force-rm --network none --build-arg "BASE=$BASE" --label "phase-compose.recipe=$h" -t "$name" "$ctx" >"$blog" 2>&1 \
+  local blog="/tmp/phase-compose-build-${name//[:\/]/-}.log"
+  docker build --force-rm --network none --build-arg "BASE=$BASE" ${bargs[@]+"${bargs[@]}"} --label "phase-compose.recipe=$h" -t "$name" "$ctx" >"$blog" 2>&1 \
     || { tail -n 30 "$blog" >&2; die "docker build of $name failed (context $ctx, log $blog)"; }
   log "$name built in $(( $(date +%s) - t ))s"
 }
 build_derived phase-compose-fixture-postgres:latest "$FIXTURES/postgres"
 build_derived phase-compose-fixture-redis:latest "$FIXTURES/redis"
-build_derived phase-compose-fixture-app:latest "$FIXTURES/app"
+# Two versions of the app from one recipe (test/fixtures/app/fixture/settings.py reads the baked APP_VERSION):
+# v2 adds a pre-deploy and a post-deploy migration. :latest is v1, the version the older tests use.
+build_derived phase-compose-fixture-app:v1 "$FIXTURES/app" APP_VERSION=v1
+build_derived phase-compose-fixture-app:v2 "$FIXTURES/app" APP_VERSION=v2
+docker tag phase-compose-fixture-app:v1 phase-compose-fixture-app:latest
+build_derived phase-compose-fixture-nginx:latest "$FIXTURES/nginx"
 
 # Old base images and dangling layers from earlier recipes.
 for img in $(docker images --format '{{.Repository}}:{{.Tag}}' phase-compose-fixture-base); do

@@ -8,6 +8,9 @@ export const FIXTURE_IMAGES = [
   'phase-compose-fixture-postgres:latest',
   'phase-compose-fixture-redis:latest',
   'phase-compose-fixture-app:latest',
+  'phase-compose-fixture-app:v1',
+  'phase-compose-fixture-app:v2',
+  'phase-compose-fixture-nginx:latest',
 ] as const;
 
 /** All test projects share this prefix, so leftovers are easy to find: docker ps -a --filter label=com.docker.compose.project */

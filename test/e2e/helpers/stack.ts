@@ -17,20 +17,27 @@ export interface GeneratedStack extends Stack {
   cleanup(): void;
 }
 
+/** A fixture: a directory with phase-compose.yaml and .env, and an edit of the spec's text (after retarget). */
+export interface Fixture {
+  dir: string;
+  edit?: (spec: string) => string;
+}
+
 /** Writes the fixture spec (targeted at the stack under test) and its .env into `dir`; returns the spec's path. */
-export function copyFixtureSpec(dir: string): string {
+export function copyFixtureSpec(dir: string, fixture: Fixture = { dir: FIXTURE_STACK_DIR }): string {
   const spec = join(dir, 'phase-compose.yaml');
-  writeFileSync(spec, retarget(readFileSync(join(FIXTURE_STACK_DIR, 'phase-compose.yaml'), 'utf8')));
-  cpSync(join(FIXTURE_STACK_DIR, '.env'), join(dir, '.env'));
+  const text = retarget(readFileSync(join(fixture.dir, 'phase-compose.yaml'), 'utf8'));
+  writeFileSync(spec, fixture.edit ? fixture.edit(text) : text);
+  cpSync(join(fixture.dir, '.env'), join(dir, '.env'));
   return spec;
 }
 
-export function generateFixtureStack(label: string): GeneratedStack {
+export function generateFixtureStack(label: string, fixture?: Fixture): GeneratedStack {
   if (!existsSync(CLI)) {
     throw new Error(`${CLI} is missing: run \`npm run build\` before the e2e tests`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'phase-compose-e2e-'));
-  copyFixtureSpec(dir);
+  copyFixtureSpec(dir, fixture);
   const composeFile = join(dir, 'docker-compose.yml');
   mustRun('node', [CLI, 'generate', '-q', '-f', join(dir, 'phase-compose.yaml'), '-o', composeFile], { cwd: dir });
   if (!existsSync(composeFile)) throw new Error(`generate did not write ${composeFile}`);

@@ -1,0 +1,64 @@
+// The generated nginx config on a real nginx (phase-compose-fixture-nginx: Debian's nginx-light): `nginx -t`
+// accepts it, `phase-compose up` brings the proxy up in front of two backend replicas, and real requests
+// flow through it to the backend and its database.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STACK_LABEL } from './helpers/compose.js';
+import { composeDown, containerId, psql } from './helpers/docker.js';
+import { formatLoad, runLoad } from './helpers/load.js';
+import { run, runAsync } from './helpers/run.js';
+import { NGINX_IMAGE, cliArgv, generateUpgradeStack, serviceContainers, stackEnv, type UpgradeStack } from './helpers/upgrade.js';
+
+describe(`nginx fixture in front of the backend ${STACK_LABEL}`, () => {
+  let stack: UpgradeStack;
+  let nginx = '';
+
+  beforeAll(async () => {
+    stack = await generateUpgradeStack('nginx');
+  });
+  afterAll(() => {
+    if (stack) {
+      composeDown(stack);
+      stack.cleanup();
+    }
+  });
+
+  it('nginx -t accepts the generated config, mounted where the compose file mounts it', () => {
+    const conf = `${stack.dir}/nginx/default.conf`;
+    const r = run('docker', ['run', '--rm', '--network', 'none', '-v', `${conf}:/etc/nginx/conf.d/default.conf:ro`, NGINX_IMAGE, 'nginx', '-t']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('nginx: configuration file /etc/nginx/nginx.conf test is successful');
+  });
+
+  it('up brings nginx up healthy; nginx -t passes in the running container', async () => {
+    const r = await runAsync('node', cliArgv(stack, 'up'), { env: stackEnv() });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const [proxy] = serviceContainers(stack.project, 'nginx');
+    expect(proxy?.health).toBe('healthy');
+    nginx = containerId(stack.project, 'nginx');
+    const t = run('docker', ['exec', nginx, 'nginx', '-t']);
+    expect(t.code, t.stderr).toBe(0);
+    // The one server on 80 is the generated one: Debian's default site is gone.
+    const dump = run('docker', ['exec', nginx, 'nginx', '-T']).stdout;
+    expect(dump).toContain('# configuration file /etc/nginx/conf.d/default.conf:');
+    expect(dump).not.toContain('sites-enabled/default');
+  });
+
+  it('real traffic flows through nginx to both backend replicas and writes the database', async () => {
+    expect(nginx, 'up did not run').not.toBe('');
+    const before = Number(psql(stack.project, 'SELECT count(*) FROM load_probe')[0]?.[0]);
+    const result = await runLoad({ port: stack.port, rate: 50, durationMs: 4000 });
+    console.log(`through nginx: ${formatLoad(result)}`);
+    expect(result.failures).toEqual([]);
+    expect(result.sent).toBe(200);
+    expect(result.ok).toBe(200);
+    expect(result.versions).toEqual({ v1: 200 });
+    const after = Number(psql(stack.project, 'SELECT count(*) FROM load_probe')[0]?.[0]);
+    expect(after - before).toBe(200);
+    // nginx resolves `backend` through Docker's DNS (resolver 127.0.0.11) and balances over both replicas.
+    const hosts = psql(stack.project, `SELECT legacy_note FROM load_probe ORDER BY id DESC LIMIT 200`).map((r) => r[0]!.split(' on ')[1]);
+    expect(new Set(hosts).size).toBe(2);
+    // Its access log goes to the container's stdout.
+    const logs = run('docker', ['logs', '--since', '1m', nginx]);
+    expect(logs.stdout).toMatch(/"GET \/load\/ HTTP\/1\.1" 200 /);
+  });
+});
