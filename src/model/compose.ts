@@ -154,7 +154,7 @@ export function generateCompose(spec: NormalisedSpec, opts: GenerateOptions = {}
     if (s.volumes?.length) out.volumes = s.volumes.map(relMount);
     const hc = composeHealthcheck(s.healthcheck, f, warn, `services.${name}.healthcheck`);
     if (hc) out.healthcheck = hc;
-    if (s.replicas !== undefined) out.deploy = { replicas: s.replicas }; // left unfilled: deploy: is written only when the spec writes replicas
+    if (s.replicas !== undefined) out.deploy = { replicas: s.replicas }; // as written: `scale` is the count
     if (s.labels) out.labels = s.labels;
     return out;
   };

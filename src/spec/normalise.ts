@@ -24,6 +24,8 @@ export type NormalisedHealthcheck = Omit<HealthcheckSpec, 'http' | 'tcp'> & Timi
 };
 export type NormalisedService = Omit<ServiceSpec, 'role' | 'restart' | 'healthcheck'> & {
   role: NonNullable<ServiceSpec['role']>;
+  /** How many containers run: `replicas`, 1 when the spec says nothing (`replicas` itself stays as written: the compose file gets `deploy:` only then). */
+  scale: number;
   restart: NonNullable<ServiceSpec['restart']>;
   healthcheck?: NormalisedHealthcheck;
 };
@@ -76,7 +78,7 @@ export function normaliseSpec(spec: DeploymentSpec): NormalisedSpec {
   };
   const service = ({ healthcheck: hc, ...s }: ServiceSpec): NormalisedService => {
     const role = s.role ?? 'service';
-    const out: NormalisedService = { ...s, role, restart: s.restart ?? (role === 'job' ? 'no' : 'unless-stopped') };
+    const out: NormalisedService = { ...s, role, restart: s.restart ?? (role === 'job' ? 'no' : 'unless-stopped'), scale: s.replicas ?? 1 };
     if (hc) out.healthcheck = healthcheck(hc);
     return out;
   };

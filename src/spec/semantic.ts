@@ -205,7 +205,7 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
       else taken.push({ ...parsed, host: parsed.host, owner: base.join('.').replace(/\.ports$/, '') });
     });
   };
-  for (const [name, s] of Object.entries(spec.services)) checkPorts(s.ports, ['services', name, 'ports'], s.replicas ?? 1); // replicas stays as written (see compose.ts)
+  for (const [name, s] of Object.entries(spec.services)) checkPorts(s.ports, ['services', name, 'ports'], s.scale);
   if (spec.proxy) checkPorts(spec.proxy.ports, ['proxy', 'ports']);
 
   // Values written into the nginx config (route paths and header names are checked by the schema).

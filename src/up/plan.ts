@@ -67,7 +67,7 @@ export function buildPlan(spec: NormalisedSpec, only?: string[]): Plan {
       role: node.role,
       deps: node.deps.filter((d) => graph.nodes.has(d.on)).map((d) => ({ on: d.on, condition: d.condition })),
       readyWhen: node.role === 'job' ? 'completed' : node.hasHealthcheck ? 'healthy' : 'started',
-      replicas: spec.services[name]?.replicas ?? 1, // generated services (data, migrations, proxy) run one; replicas stays as written (see compose.ts)
+      replicas: spec.services[name]?.scale ?? 1, // a generated service (data, migrations, proxy) is not in spec.services: it runs one
       batch,
     };
     if (name === migrationsName(spec) && spec.migrations) step.migration = { phase: 'pre', check: checks.pre, run: spec.migrations.run };

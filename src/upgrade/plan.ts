@@ -95,7 +95,7 @@ export function upgradePlan(spec: NormalisedSpec, running: RunningContainer[], w
       readyWhen: hasHealth ? 'healthy' : 'running',
       inPlace: ports.some(fixedHostPort),
       old,
-      replicas: k === 'proxy' ? 1 : s?.replicas ?? 1, // Compose's own default: one container (replicas is left unfilled, see compose.ts)
+      replicas: s?.scale ?? 1, // the proxy is not in spec.services: it runs one
       why: [...why].sort(),
       fromImage: [...new Set(old.map((c) => short(c.imageId)))].join(','),
       toImage: w.imageId ? `${w.image} (${short(w.imageId)})` : `${w.image} (not on this host)`,

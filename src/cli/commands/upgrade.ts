@@ -201,7 +201,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
       for (const l of rollFailureLines(roll, fromName)) io.err(l);
       if (roll.steps.length) writeRecord(stack.specDir, record);
       if (roll.status === 'interrupted') io.err(`interrupted; to go on: run \`phase-compose upgrade${args.to ? ` --to ${args.to}` : ''}\` again`);
-      return reported(roll.status === 'interrupted' ? 'interrupted' : roll.status === 'timeout' ? 'timeout' : 'failed');
+      return reported(roll.status === 'interrupted' ? 'interrupted' : 'failed'); // never healthy by the deadline is a failure of the new version (exit 4)
     }
     // The new version serves everywhere: it is now what .env says.
     if (change) setDotEnv(stack.compose, change.name, change.to);
@@ -269,7 +269,7 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
     }
     if (roll.status !== 'done') {
       for (const l of rollFailureLines(roll, 'the upgraded version')) io.err(l);
-      return reported(roll.status === 'interrupted' ? 'interrupted' : roll.status === 'timeout' ? 'timeout' : 'failed');
+      return reported(roll.status === 'interrupted' ? 'interrupted' : 'failed'); // never healthy by the deadline is a failure of the new version (exit 4)
     }
     rmSync(recordPath(stack.specDir, stack.project), { force: true }); // rolled back: there is nothing left to return to
     if (record.variable) {
