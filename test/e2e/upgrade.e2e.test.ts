@@ -1,0 +1,150 @@
+// `phase-compose upgrade` and `rollback` on the upgrade fixture stack (2 backend replicas behind a real
+// nginx), under load through nginx (50 requests/s) and from a client calling backend:8000 by name inside
+// the network. One stack, in order: a failing pre-deploy migration, a v2 that never turns healthy, an
+// upgrade with the post phase held, a rollback, the full upgrade; then `up` on the changed stack.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STACK_LABEL } from './helpers/compose.js';
+import { composeDown, psql } from './helpers/docker.js';
+import { firstIndex, formatEvents, lastIndex, recordEvents, type EventRecorder, type StackEvent } from './helpers/events.js';
+import { formatLoad, formatPoll, removePollers, startLoad, startPoller, type LoadResult, type PollResult } from './helpers/load.js';
+import { runAsync } from './helpers/run.js';
+import { APP_IMAGES, cliArgv, generateUpgradeStack, projectNetwork, serviceContainers, stackEnv, type UpgradeStack } from './helpers/upgrade.js';
+
+let stack: UpgradeStack;
+let rec: EventRecorder | undefined;
+
+beforeAll(async () => {
+  stack = await generateUpgradeStack('upgrade');
+  // Phase's template runs migrate on every start (post_migrate handlers): so does this stack.
+  const spec = readFileSync(stack.spec, 'utf8');
+  writeFileSync(stack.spec, spec.replace(/^migrations:\n/m, 'migrations:\n  run: always\n'));
+  const r = await runAsync('node', cliArgv(stack, 'up'), { env: stackEnv() });
+  if (r.code !== 0) throw new Error(`up failed:\n${r.stdout}\n${r.stderr}`);
+});
+afterAll(async () => {
+  await rec?.stop(0);
+  if (stack) {
+    removePollers(stack.project);
+    composeDown(stack);
+    stack.cleanup();
+  }
+});
+
+type Loaded = { code: number; out: string; err: string; load: LoadResult; poll: PollResult; events: StackEvent[] };
+/** Runs the CLI with `args` while both clients send; returns its result, both counts and the Docker events. */
+async function underLoad(args: string[], env: Record<string, string> = {}): Promise<Loaded> {
+  rec = await recordEvents(stack.project, { network: projectNetwork(stack.project) });
+  const poller = await startPoller({ project: stack.project, network: projectNetwork(stack.project) });
+  const load = startLoad({ port: stack.port, rate: 50, durationMs: 600_000 });
+  await new Promise((r) => setTimeout(r, 1000));
+  const r = await runAsync('node', cliArgv(stack, ...args), { env: stackEnv(env) });
+  await new Promise((r) => setTimeout(r, 2000));
+  const [l, p] = [await load.stop(), await poller.stop()];
+  const events = await rec.stop();
+  rec = undefined;
+  console.log([
+    `phase-compose ${args.join(' ')}: exit ${r.code}`,
+    `  through nginx:           ${formatLoad(l)}`,
+    `  backend:8000 in network: ${formatPoll(p)}`,
+    ...(l.failures.length ? [`  failures (nginx): ${JSON.stringify(l.failures.slice(0, 5))}`] : []),
+    ...(p.failures.length ? [`  failures (by name): ${JSON.stringify(p.failures.slice(0, 5))}`] : []),
+  ].join('\n'));
+  return { code: r.code, out: r.stdout, err: r.stderr, load: l, poll: p, events };
+}
+
+const images = (service: string) => serviceContainers(stack.project, service).map((c) => c.image);
+const is = (service: string, action: string) => (e: StackEvent) => e.type === 'container' && e.service === service && e.action === action;
+const v2Started = (e: StackEvent) => is('backend', 'start')(e) && e.image === APP_IMAGES.v2;
+const applied = () => psql(stack.project, "SELECT app || '.' || name FROM django_migrations WHERE app IN ('release_v2', 'postdeploy_v2') ORDER BY id").map((r) => r[0]);
+
+/** No request failed on either path, and the clients really sent. */
+function noFailures(r: Loaded) {
+  expect(r.load.failures, formatLoad(r.load)).toEqual([]);
+  expect(r.load.ok).toBeGreaterThan(100);
+  expect(r.poll.failures, formatPoll(r.poll)).toEqual([]);
+  expect(r.poll.sent).toBeGreaterThan(20);
+}
+
+describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
+  it('a failing pre-deploy migration: exit 4 with its output, nothing replaced, v1 serves throughout', async () => {
+    const r = await underLoad(['upgrade', '--to', 'v2', '--yes'], { FIXTURE_FAIL_MIGRATION: '1' });
+    expect(r.code, r.err).toBe(4);
+    expect(r.err).toContain('fixture: migration failed on purpose');
+    expect(r.err).toContain('no app container was replaced, FIXTURE_APP_VERSION=v1 still serves');
+    expect(r.err).toContain('the database: no migration was recorded');
+    expect(r.err).toContain('invalid indexes: none');
+    expect(r.events.filter(v2Started)).toEqual([]);
+    expect(images('backend')).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
+    expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v1$/m);
+    noFailures(r);
+  });
+
+  it('v2 never healthy: exit 4, the v2 containers removed, every v1 replica still serving', async () => {
+    const r = await underLoad(['upgrade', '--to', 'v2', '--yes', '--timeout', '60s'], { FIXTURE_NEVER_HEALTHY: 'v2' });
+    expect(r.code, r.err).toBe(4);
+    expect(r.err).toMatch(/✗ backend \(\S+\) not healthy by the deadline/);
+    expect(r.err).toContain('removed the 2 new backend container(s)');
+    expect(r.err).toContain('backend: the old containers were never stopped; FIXTURE_APP_VERSION=v1 still serves');
+    expect(r.events.filter(v2Started)).toHaveLength(2);
+    expect(r.events.filter((e) => is('backend', 'die')(e) && e.image === APP_IMAGES.v1)).toEqual([]);
+    expect(images('backend')).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
+    expect(images('worker')).toEqual([APP_IMAGES.v1]);
+    noFailures(r);
+  });
+
+  it('upgrade with the post phase held: pre ran before the first v2 container, every v1 gone, 0 failed requests', async () => {
+    const r = await underLoad(['upgrade', '--to', 'v2', '--yes', '--skip-post']);
+    expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+    const ev = r.events;
+    expect(firstIndex(ev, v2Started), formatEvents(ev)).toBeGreaterThan(lastIndex(ev, (e) => is('migrations', 'die')(e) && e.exitCode === 0));
+    expect(images('backend')).toEqual([APP_IMAGES.v2, APP_IMAGES.v2]);
+    expect(images('worker')).toEqual([APP_IMAGES.v2]);
+    expect(applied()).toEqual(['release_v2.0001_probe_note']);
+    expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v2$/m);
+    noFailures(r);
+  });
+
+  it('rollback (the post phase did not run): back on v1, 0 failed requests', async () => {
+    const r = await underLoad(['rollback', '--yes']);
+    expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+    expect(images('backend')).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
+    expect(images('worker')).toEqual([APP_IMAGES.v1]);
+    expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v1$/m);
+    noFailures(r);
+  });
+
+  it('the full upgrade: backup before pre, pre before the first v2 container, post after every v2 healthy and every v1 gone', async () => {
+    const backupsBefore = existsSync(join(stack.dir, 'backups')) ? readdirSync(join(stack.dir, 'backups')) : [];
+    const r = await underLoad(['upgrade', '--to', 'v2', '--yes']);
+    expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+    const ev = r.events;
+    const postStart = firstIndex(ev, is('migrations-post', 'start'));
+    expect(postStart, formatEvents(ev)).toBeGreaterThan(lastIndex(ev, (e) => is('backend', 'health_status')(e) && e.health === 'healthy' && e.image === APP_IMAGES.v2));
+    expect(postStart).toBeGreaterThan(lastIndex(ev, (e) => is('backend', 'destroy')(e) && e.image === APP_IMAGES.v1));
+    expect(ev.filter((e) => is('backend', 'destroy')(e) && e.image === APP_IMAGES.v1)).toHaveLength(2);
+    expect(applied()).toEqual(['release_v2.0001_probe_note', 'postdeploy_v2.0001_drop_probe_legacy_note']);
+    // The post phase was pending: a backup was taken before it (pre had nothing left to apply).
+    const backups = readdirSync(join(stack.dir, 'backups')).filter((f) => !backupsBefore.includes(f) && f.endsWith('.dump'));
+    expect(backups.length).toBeGreaterThanOrEqual(1);
+    expect(r.out).toMatch(/upgrade \S+: done in [\d.]+s/);
+    noFailures(r);
+    // Migrations are one-way: no rollback past the post phase.
+    const back = await runAsync('node', cliArgv(stack, 'rollback', '--yes'), { env: stackEnv() });
+    expect(back.code).toBe(1);
+    expect(back.stderr).toContain('refused: the post-deploy migrations ran after the upgrade');
+  });
+
+  it('up with run: always runs the migrations again; up on a changed running stack refuses and points to upgrade', async () => {
+    const again = await runAsync('node', cliArgv(stack, 'up'), { env: stackEnv() });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('migrations: no pre-deploy migrations pending; running anyway (migrations.run: always)');
+    stack.setVersion('v1');
+    const refused = await runAsync('node', cliArgv(stack, 'up'), { env: stackEnv() });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/the stack is running and backend \(image\), worker \(image\) changed: Compose would stop every replica before the new ones start/);
+    expect(refused.stderr).toContain('`phase-compose upgrade` replaces them without an outage');
+    expect(images('backend')).toEqual([APP_IMAGES.v2, APP_IMAGES.v2]);
+  });
+});
