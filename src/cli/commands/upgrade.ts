@@ -111,6 +111,18 @@ function rollFailureLines(r: Exclude<RollResult, { status: 'done' }>, from: stri
   return out;
 }
 
+/** The rolling replacement of the plan's services, with Ctrl-C ending the wait (a drain under way finishes). */
+async function replaceRolling(docker: DockerClient, target: ComposeTarget, plan: UpgradePlan, args: UpgradeArgs, note: (l: string) => void): Promise<RollResult> {
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    return await rollingReplace(rollEdges(docker, target, { clock: systemClock, signal: abort.signal, note }), plan.replace, systemClock.now() + timeoutMs(args.timeout));
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
 /** Resolves what runs and what is wanted under `target`, and plans. */
 async function observe(docker: DockerClient, stack: Stack, target: ComposeTarget): Promise<UpgradePlan> {
   const [running, wanted] = await Promise.all([runningContainers(docker, stack.project), wantedServices(docker, target)]);
@@ -187,15 +199,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     }
 
     // 2. Rolling replacement.
-    const abort = new AbortController();
-    const onSigint = () => abort.abort();
-    process.once('SIGINT', onSigint);
-    let roll: RollResult;
-    try {
-      roll = await rollingReplace(rollEdges(docker, target, { clock: systemClock, signal: abort.signal, note }), plan.replace, systemClock.now() + timeoutMs(args.timeout));
-    } finally {
-      process.removeListener('SIGINT', onSigint);
-    }
+    const roll = await replaceRolling(docker, target, plan, args, note);
     for (const s of roll.steps) timings.push(`${s.service}: ${s.old.length} old -> ${s.new.length} new in ${(s.ms / 1000).toFixed(1)}s`);
     if (roll.status !== 'done') {
       for (const l of rollFailureLines(roll, fromName)) io.err(l);
@@ -258,15 +262,7 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
     for (const l of planLines(plan, {}, undefined).slice(0, -1)) note(`  ${l}`);
     if (args.dryRun) return OK;
     if (!(await cliConfirm(!!args.yes, !!args.isTTY)(`Roll project ${stack.project} back as above?`))) throw new PhaseComposeError('interrupted', 'rollback not confirmed; nothing was changed');
-    const abort = new AbortController();
-    const onSigint = () => abort.abort();
-    process.once('SIGINT', onSigint);
-    let roll: RollResult;
-    try {
-      roll = await rollingReplace(rollEdges(docker, target, { clock: systemClock, signal: abort.signal, note }), plan.replace, systemClock.now() + timeoutMs(args.timeout));
-    } finally {
-      process.removeListener('SIGINT', onSigint);
-    }
+    const roll = await replaceRolling(docker, target, plan, args, note);
     if (roll.status !== 'done') {
       for (const l of rollFailureLines(roll, 'the upgraded version')) io.err(l);
       return reported(roll.status === 'interrupted' ? 'interrupted' : 'failed'); // never healthy by the deadline is a failure of the new version (exit 4)
