@@ -125,6 +125,32 @@ describe(`upgrade test bed: v1 under load, then Compose's own upgrade to v2 ${ST
     expect(Object.keys(poll.peers)).toHaveLength(2);
   });
 
+  it("v2's fault switches: a failing pre migration changes nothing and v1 keeps serving; crash on start; never healthy", async () => {
+    expect(upEvents.length, 'up did not run').toBeGreaterThan(0);
+    const network = projectNetwork(stack.project);
+    const v2 = (env: string[], ...argv: string[]) => runAsync('docker', [
+      'run', '--rm', '--network', network, '--env-file', `${stack.dir}/.env`, ...env.flatMap((e) => ['-e', e]), APP_IMAGES.v2, ...argv,
+    ]);
+    const failed = await v2(['FIXTURE_FAIL_MIGRATION=v2'], 'python', 'manage.py', 'migrate_phase', 'pre');
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('fixture: migration failed on purpose (release_v2.0001_probe_note)');
+    // Atomic: the column it added first is gone again, nothing is recorded, and v1 still writes and reads.
+    expect(psql(stack.project, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'load_probe' AND column_name = 'note'")).toEqual([['0']]);
+    const check = await v2([], 'python', 'manage.py', 'migrate_phase', 'pre', '--check');
+    expect(check.code).toBe(1);
+    expect(check.stdout).toBe('pre-deploy migrations pending: 1\n  release_v2.0001_probe_note\n');
+    const load = await runLoad({ port: stack.port, rate: 50, maxRequests: 20 });
+    expect(load.versions).toEqual({ v1: 20 });
+
+    const crash = await v2(['FIXTURE_CRASH_ON_START=v2'], 'timeout', '60', '/app/scripts/start.sh');
+    expect(crash.code).toBe(1);
+    expect(crash.stderr).toContain('start.sh: crashing on purpose (FIXTURE_CRASH_ON_START=v2)');
+    const sick = await v2(['FIXTURE_NEVER_HEALTHY=v2', 'EXTERNAL_MIGRATION=true'], 'sh', '-c',
+      'python -m gunicorn fixture.wsgi:application --bind 127.0.0.1:8000 --daemon && sleep 3 && ' +
+      'curl -s -o /dev/null -w "%{http_code}" http://127.0.0.1:8000/health/');
+    expect(sick.stdout).toBe('503');
+  });
+
   it("baseline: Compose's own `up -d` after FIXTURE_APP_VERSION=v2, under the same load (failures printed, not asserted)", async () => {
     expect(upEvents.length, 'up did not run').toBeGreaterThan(0);
     rec = await recordEvents(stack.project, { network: projectNetwork(stack.project) });
