@@ -42,6 +42,8 @@ export type RollResult =
 
 /** How often new containers are looked at (and probed) while they start. */
 export const ROLL_POLL_MS = 500;
+/** How long the new containers answer to the name before the old ones drain (nginx's resolver caches 1 s). */
+export const DNS_SETTLE_MS = 2000;
 /** A service without a healthcheck is ready once it has run this long without exiting or restarting. */
 export const STABLE_MS = 3000;
 
@@ -144,6 +146,8 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
     if (hidden) {
       for (const id of fresh) await e.reveal(id);
       e.note(`${r.service}: ${fresh.length} new healthy, now answering to the name "${r.service}"`);
+      // Let DNS caches (nginx re-resolves every second) learn the new addresses before the old ones go.
+      await e.clock.sleep(DNS_SETTLE_MS);
     }
     const old = r.inPlace ? [] : [...oldIds];
     if (old.length) e.note(`${r.service}: draining ${old.length} old (graceful stop: no new connections, requests in flight finish; then removed)`);

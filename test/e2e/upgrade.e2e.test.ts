@@ -9,7 +9,7 @@ import { STACK_LABEL } from './helpers/compose.js';
 import { composeDown, psql } from './helpers/docker.js';
 import { firstIndex, formatEvents, lastIndex, recordEvents, type EventRecorder, type StackEvent } from './helpers/events.js';
 import { formatLoad, formatPoll, removePollers, startLoad, startPoller, type LoadResult, type PollResult } from './helpers/load.js';
-import { runAsync } from './helpers/run.js';
+import { run, runAsync } from './helpers/run.js';
 import { APP_IMAGES, cliArgv, generateUpgradeStack, projectNetwork, serviceContainers, stackEnv, type UpgradeStack } from './helpers/upgrade.js';
 
 let stack: UpgradeStack;
@@ -55,6 +55,8 @@ async function underLoad(args: string[], env: Record<string, string> = {}): Prom
 }
 
 const images = (service: string) => serviceContainers(stack.project, service).map((c) => c.image);
+/** Every container of the project with its state, for a failure message. */
+const psAll = () => run('docker', ['ps', '-a', '--filter', `label=com.docker.compose.project=${stack.project}`, '--format', '{{.Names}} {{.Image}} {{.Status}}']).stdout;
 const is = (service: string, action: string) => (e: StackEvent) => e.type === 'container' && e.service === service && e.action === action;
 const v2Started = (e: StackEvent) => is('backend', 'start')(e) && e.image === APP_IMAGES.v2;
 const applied = () => psql(stack.project, "SELECT app || '.' || name FROM django_migrations WHERE app IN ('release_v2', 'postdeploy_v2') ORDER BY id").map((r) => r[0]);
@@ -76,7 +78,7 @@ describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
     expect(r.err).toContain('the database: no migration was recorded');
     expect(r.err).toContain('invalid indexes: none');
     expect(r.events.filter(v2Started)).toEqual([]);
-    expect(images('backend')).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
+    expect(images('backend'), psAll()).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
     expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v1$/m);
     noFailures(r);
   });
@@ -89,8 +91,8 @@ describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
     expect(r.err).toContain('backend: the old containers were never stopped; FIXTURE_APP_VERSION=v1 still serves');
     expect(r.events.filter(v2Started)).toHaveLength(2);
     expect(r.events.filter((e) => is('backend', 'die')(e) && e.image === APP_IMAGES.v1)).toEqual([]);
-    expect(images('backend')).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
-    expect(images('worker')).toEqual([APP_IMAGES.v1]);
+    expect(images('backend'), psAll()).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
+    expect(images('worker'), psAll()).toEqual([APP_IMAGES.v1]);
     noFailures(r);
   });
 
@@ -99,8 +101,8 @@ describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
     expect(r.code, `${r.out}\n${r.err}`).toBe(0);
     const ev = r.events;
     expect(firstIndex(ev, v2Started), formatEvents(ev)).toBeGreaterThan(lastIndex(ev, (e) => is('migrations', 'die')(e) && e.exitCode === 0));
-    expect(images('backend')).toEqual([APP_IMAGES.v2, APP_IMAGES.v2]);
-    expect(images('worker')).toEqual([APP_IMAGES.v2]);
+    expect(images('backend'), psAll()).toEqual([APP_IMAGES.v2, APP_IMAGES.v2]);
+    expect(images('worker'), psAll()).toEqual([APP_IMAGES.v2]);
     expect(applied()).toEqual(['release_v2.0001_probe_note']);
     expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v2$/m);
     noFailures(r);
@@ -109,8 +111,8 @@ describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
   it('rollback (the post phase did not run): back on v1, 0 failed requests', async () => {
     const r = await underLoad(['rollback', '--yes']);
     expect(r.code, `${r.out}\n${r.err}`).toBe(0);
-    expect(images('backend')).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
-    expect(images('worker')).toEqual([APP_IMAGES.v1]);
+    expect(images('backend'), psAll()).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
+    expect(images('worker'), psAll()).toEqual([APP_IMAGES.v1]);
     expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v1$/m);
     noFailures(r);
   });
@@ -145,6 +147,6 @@ describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/the stack is running and backend \(image\), worker \(image\) changed: Compose would stop every replica before the new ones start/);
     expect(refused.stderr).toContain('`phase-compose upgrade` replaces them without an outage');
-    expect(images('backend')).toEqual([APP_IMAGES.v2, APP_IMAGES.v2]);
+    expect(images('backend'), psAll()).toEqual([APP_IMAGES.v2, APP_IMAGES.v2]);
   });
 });

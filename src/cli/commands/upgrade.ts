@@ -61,14 +61,19 @@ const dotEnvPath = (t: ComposeTarget) => join(t.cwd, '.env');
 const currentValue = (t: ComposeTarget, name: string): string | undefined =>
   process.env[name] ?? (existsSync(dotEnvPath(t)) ? parseEnvFile(readFileSync(dotEnvPath(t), 'utf8'))[name] : undefined);
 
-/** Writes `name=value` into the `.env` beside the compose file, every other line kept; 0600. */
-function setDotEnv(t: ComposeTarget, name: string, value: string): void {
+/**
+ * Writes `name=value` into the `.env` beside the compose file, every other line kept; 0600. Returns
+ * how to put the file back as it was (the text, or its absence).
+ */
+function setDotEnv(t: ComposeTarget, name: string, value: string): () => void {
   const p = dotEnvPath(t);
-  const text = existsSync(p) ? readFileSync(p, 'utf8') : '';
-  writeFileAtomic(p, mergeEnvFile(text, { [name]: value }, {}, 'set by phase-compose upgrade'), 0o600);
+  const before = existsSync(p) ? readFileSync(p, 'utf8') : undefined;
+  writeFileAtomic(p, mergeEnvFile(before ?? '', { [name]: value }, {}, 'set by phase-compose upgrade'), 0o600);
+  return () => (before === undefined ? rmSync(p, { force: true }) : writeFileAtomic(p, before, 0o600));
 }
 
 const timeoutMs = (t: string | undefined) => parseCliDuration(t ?? '5m');
+const MIGRATION_WAIT_MS = 10 * 60_000;
 
 /** Runs one migration phase through the start-up runner (data services, the phase's job, its backup). */
 async function runPhase(stack: Stack & WithCompose, docker: DockerClient, phase: MigrationPhase, args: UpgradeArgs, io: Io, exitCodeOf: ExitCodeOf): Promise<{ result: Outcome; outcome: UpOutcome }> {
@@ -77,7 +82,9 @@ async function runPhase(stack: Stack & WithCompose, docker: DockerClient, phase:
   const first = plan.batches.find((b) => !b.after.length)?.services ?? [];
   const compose = withPrepared(creator, first, creator.prepare(first));
   try {
-    return await runPlan({ stack, docker, notes: [] }, plan, { ...args, json: args.json }, io, exitCodeOf, `${phase}-deploy migrations`, compose);
+    // A migration phase waits at least 10 minutes (as `migrate` does), whatever --timeout gives new containers.
+    const timeout = timeoutMs(args.timeout) > MIGRATION_WAIT_MS ? args.timeout : '10m';
+    return await runPlan({ stack, docker, notes: [] }, plan, { ...args, timeout }, io, exitCodeOf, `${phase}-deploy migrations`, compose);
   } finally {
     compose.dispose();
   }
@@ -123,9 +130,14 @@ async function replaceRolling(docker: DockerClient, target: ComposeTarget, plan:
   }
 }
 
-/** Resolves what runs and what is wanted under `target`, and plans. */
-async function observe(docker: DockerClient, stack: Stack, target: ComposeTarget): Promise<UpgradePlan> {
+/**
+ * Resolves what runs and what is wanted under `target`, and plans. `dotEnv`: the version variable as
+ * `.env` will hold it: services that read `.env` (env_file) get that value too, so they are replaced
+ * now rather than found changed by the next `up`.
+ */
+async function observe(docker: DockerClient, stack: Stack, target: ComposeTarget, dotEnv?: { name: string; value: string }): Promise<UpgradePlan> {
   const [running, wanted] = await Promise.all([runningContainers(docker, stack.project), wantedServices(docker, target)]);
+  if (dotEnv) for (const w of Object.values(wanted)) if (dotEnv.name in w.environment) w.environment[dotEnv.name] = dotEnv.value;
   const plan = upgradePlan(stack.spec, running, wanted);
   if (!running.length) throw new PhaseComposeError('usage', `the stack "${stack.project}" is not running: start it with \`phase-compose up\``);
   if (plan.notRunning.length) throw new PhaseComposeError('failed', `not running: ${plan.notRunning.join(', ')}; an upgrade replaces running services`, { details: ['bring the stack up first (`phase-compose up`)'] });
@@ -150,7 +162,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     for (const p of syncStackFiles(stack)) note(`wrote ${p} (it was missing or out of date with the spec)`);
     const docker = await connectDocker();
     await awaitEarlierMigrations(docker, stack, args, io);
-    const plan = await observe(docker, stack, target);
+    const plan = await observe(docker, stack, target, change && { name: change.name, value: change.to });
     const newImage = plan.replace.find((r) => r.service === stack.spec.migrations?.same_image_as)?.toImage.split(' ')[0];
     const pending = await pendingWithImage(docker, stack, newImage);
     const settings = stack.spec.migrations?.backup;
@@ -198,17 +210,18 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
       }
     }
 
-    // 2. Rolling replacement.
+    // 2. Rolling replacement. The new containers read .env too (env_file): it must already hold the new
+    // version, or they would differ from what the next `up` wants. It is put back if nothing was replaced.
+    const undoEnv = change ? setDotEnv(stack.compose, change.name, change.to) : undefined;
     const roll = await replaceRolling(docker, target, plan, args, note);
     for (const s of roll.steps) timings.push(`${s.service}: ${s.old.length} old -> ${s.new.length} new in ${(s.ms / 1000).toFixed(1)}s`);
     if (roll.status !== 'done') {
+      if (undoEnv && roll.oldKept && !roll.steps.length) undoEnv(); // nothing replaced: .env names the version that serves
       for (const l of rollFailureLines(roll, fromName)) io.err(l);
       if (roll.steps.length) writeRecord(stack.specDir, record);
       if (roll.status === 'interrupted') io.err(`interrupted; to go on: run \`phase-compose upgrade${args.to ? ` --to ${args.to}` : ''}\` again`);
       return reported(roll.status === 'interrupted' ? 'interrupted' : 'failed'); // never healthy by the deadline is a failure of the new version (exit 4)
     }
-    // The new version serves everywhere: it is now what .env says.
-    if (change) setDotEnv(stack.compose, change.name, change.to);
     writeRecord(stack.specDir, record);
 
     // 3. Post-deploy migrations, once every replica runs the new code.
@@ -257,19 +270,20 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
       : { ...stack.compose, file: record.previousCompose };
     if (!record.variable && !existsSync(record.previousCompose)) throw new PhaseComposeError('problem', `the saved compose file ${record.previousCompose} is missing`);
     const note = rendererFor(io, args.json).note;
-    const plan = await observe(docker, stack, target);
+    const plan = await observe(docker, stack, target, record.variable?.from !== undefined ? { name: record.variable.name, value: record.variable.from } : undefined);
     note(`rollback ${stack.project} to the version before the upgrade of ${record.at}${record.variable ? ` (${record.variable.name}=${record.variable.from ?? '(unset)'})` : ''}`);
     for (const l of planLines(plan, {}, undefined).slice(0, -1)) note(`  ${l}`);
     if (args.dryRun) return OK;
     if (!(await cliConfirm(!!args.yes, !!args.isTTY)(`Roll project ${stack.project} back as above?`))) throw new PhaseComposeError('interrupted', 'rollback not confirmed; nothing was changed');
+    const undoEnv = record.variable?.from !== undefined ? setDotEnv(stack.compose, record.variable.name, record.variable.from) : undefined;
     const roll = await replaceRolling(docker, target, plan, args, note);
     if (roll.status !== 'done') {
+      if (undoEnv && roll.oldKept && !roll.steps.length) undoEnv();
       for (const l of rollFailureLines(roll, 'the upgraded version')) io.err(l);
       return reported(roll.status === 'interrupted' ? 'interrupted' : 'failed'); // never healthy by the deadline is a failure of the new version (exit 4)
     }
     rmSync(recordPath(stack.specDir, stack.project), { force: true }); // rolled back: there is nothing left to return to
     if (record.variable) {
-      if (record.variable.from !== undefined) setDotEnv(stack.compose, record.variable.name, record.variable.from);
       io.out(`rollback ${stack.project}: done; ${record.variable.name} is ${record.variable.from ?? '(unset)'} again in ${dotEnvPath(stack.compose)}`);
     } else {
       io.out(`rollback ${stack.project}: done, from the compose file saved before the upgrade (${record.previousCompose}). The spec still names the new version: change it back, or the next \`up\` or \`upgrade\` returns to it`);

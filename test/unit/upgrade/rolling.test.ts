@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Inspected } from '../../../src/up/engine.js';
 import type { Replacement } from '../../../src/upgrade/plan.js';
-import { rollingReplace, STABLE_MS, type RollEdges } from '../../../src/upgrade/rolling.js';
+import { DNS_SETTLE_MS, rollingReplace, STABLE_MS, type RollEdges } from '../../../src/upgrade/rolling.js';
 import { FakeClock } from '../up/fake-clock.js';
 
 type Fake = { healthyAt?: number; exitAt?: number; exitCode?: number; health?: boolean };
@@ -62,7 +62,7 @@ describe('rollingReplace', () => {
       'start w2',
       'stop w1', 'remove w1',
     ]);
-    expect(r.steps.map((s) => [s.service, s.ms])).toEqual([['backend', 2000], ['worker', STABLE_MS]]);
+    expect(r.steps.map((s) => [s.service, s.ms])).toEqual([['backend', 2000 + DNS_SETTLE_MS], ['worker', STABLE_MS]]);
   });
 
   it('a new container that never turns healthy is removed at the deadline; the old ones are never stopped', async () => {
