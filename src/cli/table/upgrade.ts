@@ -7,7 +7,7 @@ export default defineCommand({
   describe: 'Upgrade a running stack without downtime: backup, pre-deploy migrations, rolling replacement, post-deploy migrations',
   builder: (y, exitCodes) =>
     y
-      .option('to', { type: 'string', requiresArg: true, describe: 'New version: the value of the one variable the images name (e.g. PHASE_VERSION in phasehq/backend:${PHASE_VERSION}); written to .env once the upgrade succeeded' })
+      .option('to', { type: 'string', requiresArg: true, describe: 'New version: the value of the one variable the images name (e.g. PHASE_VERSION in phasehq/backend:${PHASE_VERSION}); written to .env once the pre-deploy migrations succeeded, put back if nothing could be replaced' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan (what changes, what is pending with the new image, the backup) and stop' })
       .option('skip-post', { type: 'boolean', default: false, describe: 'Hold the post-deploy migrations (rollback stays possible); run them later with `migrate --phase post`' })
       .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation (needed without a terminal)' })
