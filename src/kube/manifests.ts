@@ -293,7 +293,8 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
           automountServiceAccountToken: false,
           ...pod,
           initContainers: [...dataWaits(migrationsName(spec)), ...extraInit],
-          containers: [{ name: 'migrate', image: migImage, imagePullPolicy: PULL, args: convArgv(command, `${where}.command`), ...withEnv(migEnv(phaseEnv)) }],
+          // The migration's last log lines become the pod's termination message (kubectl describe shows them).
+          containers: [{ name: 'migrate', image: migImage, imagePullPolicy: PULL, args: convArgv(command, `${where}.command`), ...withEnv(migEnv(phaseEnv)), terminationMessagePolicy: 'FallbackToLogsOnError' }],
         },
       },
     },
