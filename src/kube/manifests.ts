@@ -44,6 +44,8 @@ export const GATE_DEADLINE_S = 1200;
 /** Finished Jobs are removed after a day (re-applying then creates the same Job again: migrate is idempotent). */
 export const JOB_TTL_S = 86_400;
 export const JOB_BACKOFF_LIMIT = 2;
+/** Seconds a pod behind a Service keeps serving once it is told to stop (preStop). */
+export const PRESTOP_S = 5;
 const PULL = 'IfNotPresent';
 const MANAGED_BY = 'phase-compose';
 
@@ -380,7 +382,14 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
           spec: {
             automountServiceAccountToken: false,
             ...initContainers(gate(name)),
-            containers: [{ ...c, ...(ps.length ? { ports: ps.map((p) => ({ containerPort: p.port, protocol: p.protocol })) } : {}), ...probes(s.healthcheck) }],
+            containers: [{
+              ...c,
+              ...(ps.length ? { ports: ps.map((p) => ({ containerPort: p.port, protocol: p.protocol })) } : {}),
+              ...probes(s.healthcheck),
+              // Behind a Service: keep serving a few seconds after the pod is marked for deletion, while
+              // kube-proxy removes it from the endpoints, so a rollout drops no request.
+              ...(ps.length ? { lifecycle: { preStop: { exec: { command: ['sleep', String(PRESTOP_S)] } } } } : {}),
+            }],
           },
         },
       },

@@ -158,18 +158,21 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
 
   /** Requests through the backend's Service, from inside the node, until stopped: counts ok and failed. */
   function load(): { stop: () => Promise<{ ok: number; failed: number; errors: string[] }> } {
+    // A new connection per request (agent: false), as a client behind a proxy would open.
     const script = `
+      const http = require('node:http');
       let ok = 0, failed = 0, stop = false; const errors = [];
       process.on('SIGTERM', () => { stop = true; });
+      const once = () => new Promise((resolve) => {
+        const req = http.get({ host: '${serviceIp}', port: 8000, path: '/health/', agent: false, timeout: 5000 }, (res) => {
+          res.resume();
+          res.on('end', () => { if (res.statusCode === 200) ok++; else { failed++; errors.push('HTTP ' + res.statusCode); } resolve(); });
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', (e) => { failed++; errors.push(String(e.message)); resolve(); });
+      });
       (async () => {
-        while (!stop) {
-          try {
-            const r = await fetch('http://${serviceIp}:8000/health/', { signal: AbortSignal.timeout(5000) });
-            if (r.ok) ok++; else { failed++; errors.push('HTTP ' + r.status); }
-            await r.arrayBuffer();
-          } catch (e) { failed++; errors.push(String(e.cause ?? e)); }
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        while (!stop) { await once(); await new Promise((r) => setTimeout(r, 100)); }
         console.log(JSON.stringify({ ok, failed, errors: errors.slice(0, 5) }));
       })();`;
     const child = spawn('nsenter', [`--net=/run/netns/${netns}`, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });

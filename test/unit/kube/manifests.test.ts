@@ -109,6 +109,9 @@ describe('a long-running service', () => {
     expect(find(objs, 'Service', 'worker')).toBeUndefined();
     expect(find(objs, 'PodDisruptionBudget', 'worker')).toBeUndefined();
     expect(podOf(find(objs, 'Deployment', 'worker')).containers[0]!.args).toEqual(['python', 'manage.py', 'rqworker']);
+    // Behind a Service, a pod keeps serving while it leaves the endpoints; without one it stops at once.
+    expect(podOf(dep).containers[0]!.lifecycle).toEqual({ preStop: { exec: { command: ['sleep', '5'] } } });
+    expect(podOf(find(objs, 'Deployment', 'worker')).containers[0]!.lifecycle).toBeUndefined();
   });
 });
 
