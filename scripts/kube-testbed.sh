@@ -234,7 +234,7 @@ start kube-apiserver "$BIN/kube-apiserver" --etcd-servers=http://127.0.0.1:23790
   --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-cluster-ip-range="$SERVICE_CIDR" --allow-privileged=true \
-  --kubelet-preferred-address-types=InternalIP --insecure-port=0
+  --kubelet-preferred-address-types=InternalIP --insecure-port=0 --feature-gates=TTLAfterFinished=true
 wait_for "kube-apiserver" 60 kc get --raw /readyz
 log "API server ready: $(kc version --short 2>/dev/null | tr '\n' ' ')"
 
@@ -335,7 +335,7 @@ start kube-proxy nsenter --net="/run/netns/$NETNS" "$BIN/kube-proxy" --config="$
 # No CoreDNS: dnsmasq (Debian's dnsmasq-base, unpacked) answers for <service>.<namespace>.svc.cluster.local
 # from a hosts directory that a small loop keeps in step with the Services.
 mkdir -p "$STATE/dns"
-start dnsmasq nsenter --net="/run/netns/$NETNS" "$KCACHE/debs/usr/sbin/dnsmasq" --keep-in-foreground --no-resolv --no-hosts \
+start dnsmasq nsenter --net="/run/netns/$NETNS" "$KCACHE/debs/usr/sbin/dnsmasq" --conf-file=/dev/null --keep-in-foreground --no-resolv --no-hosts \
   --listen-address="$NODE_IP" --bind-interfaces --hostsdir="$STATE/dns" --user=root --pid-file="$STATE/dnsmasq.pid" \
   --server=/cluster.local/ --local-ttl=1 --log-facility=-
 cat >"$STATE/svc-dns.sh" <<'LOOP'

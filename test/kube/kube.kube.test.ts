@@ -74,7 +74,7 @@ describe.runIf(HAVE_API || CI)('Kubernetes 1.20.2 API server (kubectl apply --dr
   it.each(specs)('accepts every object of %s generated with --kube-version 1.20', (spec) => {
     const dir = mkdtempSync(join(tmpdir(), 'pc-kube-dry-'));
     generate(spec, dir, '--kube-version', '1.20', '--namespace', ns);
-    kubectl('create', 'namespace', ns); // the dry run cannot create it
+    ok(kubectl('apply', '-f', join(dir, 'namespace.yaml')), 'create the namespace'); // a dry run cannot create it
     const r = kubectl('apply', '--dry-run=server', '-k', dir);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -88,10 +88,10 @@ describe.runIf(HAVE_API || CI)('Kubernetes 1.20.2 API server (kubectl apply --dr
     const dir = mkdtempSync(join(tmpdir(), 'pc-kube-dry-'));
     generate(specs.at(-1)!, dir, '--kube-version', '1.20', '--namespace', ns);
     const f = join(dir, 'backend.yaml');
-    writeFileSync(f, readFileSync(f, 'utf8').replace('maxUnavailable: 0', 'maxUnavailable: 0\n      maxSurge: -3'));
+    writeFileSync(f, readFileSync(f, 'utf8').replace('maxSurge: 1', 'maxSurge: -3'));
     const r = kubectl('apply', '--dry-run=server', '-f', f);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('spec.strategy.rollingUpdate.maxSurge: Invalid value: -3');
+    expect(r.stderr).toContain('The Deployment "backend" is invalid: spec.strategy.rollingUpdate.maxSurge: Invalid value: -3: must be greater than or equal to 0');
   });
 });
 
