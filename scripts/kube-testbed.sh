@@ -174,6 +174,8 @@ stop_all() {
     rm -f "$RUN/$p.pid"
   done
   sleep 1
+  # Leftover mounts of pods (shm, volumes) under the state directory, deepest first.
+  awk -v s="$STATE/" 'index($2, s) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -f "$STATE/env"
 }
 if [ "$MODE" = stop ]; then stop_all; exit 0; fi
@@ -193,9 +195,8 @@ EXT
   chmod 600 "$PKI"/*.key "$PKI/tokens.csv"
 fi
 TOKEN=$(cut -d, -f1 "$PKI/tokens.csv")
-kubeconfig() { # <file> <server>
-  umask 077
-  cat >"$1" <<KC
+kubeconfig() { # <file> <server>; 0600 (a subshell: the umask must not reach containerd's snapshots)
+  ( umask 077; cat >"$1" ) <<KC
 apiVersion: v1
 kind: Config
 clusters: [{name: pc, cluster: {server: "$2", certificate-authority: "$PKI/ca.crt"}}]

@@ -47,6 +47,12 @@ export const JOB_BACKOFF_LIMIT = 2;
 /** Seconds a pod behind a Service keeps serving once it is told to stop (preStop). */
 export const PRESTOP_S = 5;
 const PULL = 'IfNotPresent';
+/**
+ * On every pod: no API token (only the post Job's wait gets one), and no Service environment variables:
+ * Kubernetes would set e.g. REDIS_PORT=tcp://10.0.0.5:6379 for a Service named redis, which Phase's
+ * backend (and the fixture) read as the port number. Compose sets no such variables either.
+ */
+const POD_DEFAULTS = { automountServiceAccountToken: false, enableServiceLinks: false } as const;
 const MANAGED_BY = 'phase-compose';
 
 /** The initContainer of every gated pod: the migration check, again and again until it passes. */
@@ -224,7 +230,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
           template: {
             metadata: { labels: selector(name) },
             spec: {
-              automountServiceAccountToken: false,
+              ...POD_DEFAULTS,
               containers: [{ name, imagePullPolicy: PULL, ...container, ports: [{ name: 'main', containerPort: port }], ...(volume ? { volumeMounts: [{ name: 'data', mountPath: name === 'postgres' ? '/var/lib/postgresql/data' : '/data' }] } : {}) }],
             },
           },
@@ -292,7 +298,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
         metadata: { labels: { ...selector(component), 'phase-compose.dev/phase': phase } },
         spec: {
           restartPolicy: 'Never',
-          automountServiceAccountToken: false,
+          ...POD_DEFAULTS,
           ...pod,
           initContainers: [...dataWaits(migrationsName(spec)), ...extraInit],
           // The migration's last log lines become the pod's termination message (kubectl describe shows them).
@@ -357,7 +363,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
             backoffLimit: JOB_BACKOFF_LIMIT,
             activeDeadlineSeconds: JOB_DEADLINE_S,
             ttlSecondsAfterFinished: JOB_TTL_S,
-            template: { metadata: { labels: selector(name) }, spec: { restartPolicy: 'Never', automountServiceAccountToken: false, ...initContainers(gate(name)), containers: [c] } },
+            template: { metadata: { labels: selector(name) }, spec: { restartPolicy: 'Never', ...POD_DEFAULTS, ...initContainers(gate(name)), containers: [c] } },
           },
         }],
       });
@@ -380,7 +386,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
         template: {
           metadata: { labels: selector(name) },
           spec: {
-            automountServiceAccountToken: false,
+            ...POD_DEFAULTS,
             ...initContainers(gate(name)),
             containers: [{
               ...c,
@@ -464,7 +470,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
           jobTemplate: {
             spec: {
               backoffLimit: 1,
-              template: { metadata: { labels: selector(name) }, spec: { restartPolicy: 'Never', automountServiceAccountToken: false, containers: [c] } },
+              template: { metadata: { labels: selector(name) }, spec: { restartPolicy: 'Never', ...POD_DEFAULTS, containers: [c] } },
             },
           },
         },

@@ -6,7 +6,7 @@
 // writes ($PHASE_COMPOSE_KUBE_STATE/env, default /var/lib/phase-compose-kube/env). With CI=true a missing
 // test bed fails the run; locally these tests are skipped with the command that starts it.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +46,12 @@ const ok = (r: SpawnSyncReturns<string>, what: string) => {
 const json = <T = any>(...args: string[]): T => JSON.parse(ok(kubectl(...args, '-o', 'json'), `kubectl ${args.join(' ')}`)) as T; // eslint-disable-line @typescript-eslint/no-explicit-any
 const generate = (spec: string, dir: string, ...extra: string[]) =>
   ok(sh(process.execPath, [CLI, 'generate', '-q', '-f', spec, '--target', 'kubernetes', '-o', dir, ...extra]), `generate ${spec}`);
+let built = false;
+/** Tests the current sources, not a stale dist/ (as the e2e project's global setup does). */
+const build = () => {
+  if (!built) ok(sh(process.execPath, [join(ROOT, 'scripts/build.mjs')]), 'build (node scripts/build.mjs)');
+  built = true;
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until<T>(what: string, secs: number, f: () => T | undefined | false): Promise<T> {
   const end = Date.now() + secs * 1000;
@@ -60,7 +66,7 @@ async function until<T>(what: string, secs: number, f: () => T | undefined | fal
 describe.runIf(HAVE_API || CI)('Kubernetes 1.20.2 API server (kubectl apply --dry-run=server)', () => {
   beforeAll(() => {
     if (!HAVE_API) throw new Error(`CI=true but the Kubernetes test bed is not running: ${START}`);
-    if (!existsSync(CLI)) ok(sh(process.execPath, [join(ROOT, 'scripts/build.mjs')]), 'build');
+    build();
   });
   const specs = [
     ...readdirSync(join(ROOT, 'examples'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(ROOT, 'examples', d.name, 'phase-compose.yaml')),
@@ -188,10 +194,14 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
 
   beforeAll(async () => {
     if (!HAVE_NODE) throw new Error(`CI=true but the Kubernetes test bed runs no node: ${START}`);
-    if (!existsSync(CLI)) ok(sh(process.execPath, [join(ROOT, 'scripts/build.mjs')]), 'build');
+    build();
     writeFileSync(join(work, '.env'), 'DATABASE_NAME=fixture\nDATABASE_USER=fixture\nDATABASE_PASSWORD=kube-test-pw\nREDIS_PASSWORD=kube-redis-pw\nDATABASE_HOST=postgres\nREDIS_HOST=redis\nSECRET_KEY=kube-test-key\n');
     // No storage provisioner in the test bed: a hostPath volume bound to the StatefulSet's claim.
-    const pv = { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `${ns}-postgres` }, spec: { capacity: { storage: '10Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Delete', hostPath: { path: join(STATE, 'pv', ns), type: 'DirectoryOrCreate' }, claimRef: { namespace: ns, name: 'data-postgres-0' } } };
+    // Writable by the database's own user, as a provisioner's volume would be.
+    const pvDir = join(STATE, 'pv', ns);
+    mkdirSync(pvDir, { recursive: true, mode: 0o777 });
+    chmodSync(pvDir, 0o777);
+    const pv = { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `${ns}-postgres` }, spec: { capacity: { storage: '10Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Delete', hostPath: { path: pvDir, type: 'Directory' }, claimRef: { namespace: ns, name: 'data-postgres-0' } } };
     ok(sh(BED.PHASE_COMPOSE_KUBECTL!, ['--kubeconfig', BED.PHASE_COMPOSE_KUBE!, 'apply', '-f', '-'], JSON.stringify(pv)), 'create the PersistentVolume');
   });
   afterAll(() => {

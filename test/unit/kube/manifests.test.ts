@@ -158,6 +158,8 @@ describe('migration Jobs', () => {
     expect((wait.command as string[]).slice(3)).toEqual(['840', 'backend=app:1.0']);
     // App pods get no API token at all.
     expect(podOf(find(objs, 'Deployment', 'backend')).automountServiceAccountToken).toBe(false);
+    // No Service environment variables: REDIS_PORT=tcp://... would shadow the app's own REDIS_PORT.
+    expect(podOf(find(objs, 'Deployment', 'backend')).enableServiceLinks).toBe(false);
   });
 });
 
