@@ -135,10 +135,9 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
     const image = `phase-compose-kube-test-app:${tag}`;
     ok(sh('docker', ['build', '--network', 'none', '-q', '-t', image, ctx]), `docker build ${image}`);
     tags.push(image);
-    const save = spawnSync('docker', ['save', image], { maxBuffer: 2 << 30 });
-    if (save.status !== 0) throw new Error(`docker save ${image} failed`);
-    const imp = spawnSync('ctr', ['-a', BED.PHASE_COMPOSE_KUBE_CTRD ?? '', '-n', 'k8s.io', 'images', 'import', '-'], { input: save.stdout, encoding: 'utf8' });
-    if (imp.status !== 0) throw new Error(`ctr images import ${image} failed: ${imp.stderr}`);
+    // docker save | ctr import, streamed (the image is hundreds of MB); argv only, no shell string built.
+    const imp = sh('bash', ['-c', 'set -o pipefail; docker save "$1" | ctr -a "$2" -n k8s.io images import -', 'import', image, BED.PHASE_COMPOSE_KUBE_CTRD ?? '']);
+    if (imp.status !== 0) throw new Error(`docker save | ctr images import ${image} failed: ${imp.stderr}`);
     return image;
   }
   const writeSpec = (image: string) =>
