@@ -36,6 +36,24 @@ const HAVE_NODE = HAVE_API && BED.PHASE_COMPOSE_KUBE_NODE === '1';
 const START = 'start it with: bash scripts/kube-testbed.sh node   (or `api` for the API server alone)';
 if (!HAVE_API && !CI) console.log(`Kubernetes tests SKIPPED: no test bed (${join(STATE, 'env')} missing); ${START}`);
 
+/**
+ * A long command without blocking the worker (vitest's RPC to the main process times out when the
+ * event loop is blocked for a minute): image builds and imports, applies.
+ */
+const shAsync = (cmd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+const okAsync = async (p: ReturnType<typeof shAsync>, what: string) => {
+  const r = await p;
+  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+};
 const sh = (cmd: string, args: string[], input?: string): SpawnSyncReturns<string> =>
   spawnSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 64 << 20, timeout: 300_000 });
 const kubectl = (...args: string[]) => sh(BED.PHASE_COMPOSE_KUBECTL ?? 'kubectl', ['--kubeconfig', BED.PHASE_COMPOSE_KUBE ?? '', ...args]);
@@ -121,7 +139,7 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
   let serviceIp = '';
 
   /** A test-only app image with one more migration (sleeping `slow` seconds, or failing), imported into the node. */
-  function appImage(tag: string, migration: string, prev: string, body: string): string {
+  async function appImage(tag: string, migration: string, prev: string, body: string): Promise<string> {
     const ctx = join(work, `img-${tag}`);
     mkdirSync(ctx, { recursive: true });
     writeFileSync(join(ctx, `${migration}.py`), [
@@ -133,19 +151,19 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
     ].join('\n'));
     writeFileSync(join(ctx, 'Dockerfile'), `FROM ${tags.at(-1) ?? 'phase-compose-fixture-app:latest'}\nCOPY ${migration}.py /app/api/migrations/${migration}.py\n`);
     const image = `phase-compose-kube-test-app:${tag}`;
-    ok(sh('docker', ['build', '--network', 'none', '-q', '-t', image, ctx]), `docker build ${image}`);
+    await okAsync(shAsync('docker', ['build', '--network', 'none', '-q', '-t', image, ctx]), `docker build ${image}`);
     tags.push(image);
     // docker save | ctr import, streamed (the image is hundreds of MB); argv only, no shell string built.
-    const imp = sh('bash', ['-c', 'set -o pipefail; docker save "$1" | ctr -a "$2" -n k8s.io images import -', 'import', image, BED.PHASE_COMPOSE_KUBE_CTRD ?? '']);
+    const imp = await shAsync('bash', ['-c', 'set -o pipefail; docker save "$1" | ctr -a "$2" -n k8s.io images import -', 'import', image, BED.PHASE_COMPOSE_KUBE_CTRD ?? '']);
     if (imp.status !== 0) throw new Error(`docker save | ctr images import ${image} failed: ${imp.stderr}`);
     return image;
   }
   const writeSpec = (image: string) =>
     writeFileSync(spec, readFileSync(join(ROOT, 'test/fixtures/stack/phase-compose.yaml'), 'utf8').replaceAll('image: phase-compose-fixture-app:latest', `image: ${image}`));
-  const apply = (image: string) => {
+  const apply = async (image: string) => {
     writeSpec(image);
     generate(spec, manifests, '--kube-version', '1.20', '--namespace', ns, '--with-secrets');
-    ok(kubectl('apply', '-k', manifests), 'kubectl apply -k');
+    await okAsync(shAsync(BED.PHASE_COMPOSE_KUBECTL!, ['--kubeconfig', BED.PHASE_COMPOSE_KUBE!, 'apply', '-k', manifests]), 'kubectl apply -k');
   };
   const jobs = () => json<{ items: Job[] }>('-n', ns, 'get', 'jobs').items;
   const pods = (name: string) => json<{ items: Pod[] }>('-n', ns, 'get', 'pods', '-l', `app.kubernetes.io/name=${name}`).items;
@@ -216,7 +234,7 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
 
   it('first install: the migration Job completes before any backend pod is Ready; the backend answers through its Service', async () => {
     const v1 = 'phase-compose-fixture-app:latest';
-    apply(v1);
+    await apply(v1);
     const job = await until('the v1 migration Job completes', 300, () => (preJob(v1)?.status.completionTime ? preJob(v1) : undefined));
     const ready = await until('backend Ready', 300, () => rolledOut(v1) && pods('backend'));
     const firstReady = Math.min(...ready.map((p) => readyAt(p)!));
@@ -230,11 +248,11 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
   });
 
   it('upgrade to v2 with a new migration: no v2 pod Ready before the v2 Job completed, 0 failed requests', async () => {
-    const v2 = appImage('v2', '0004_kube_v2', '0003_fixture_faults', 'print("v2 migration: 15 s", file=sys.stderr, flush=True); time.sleep(15)');
+    const v2 = await appImage('v2', '0004_kube_v2', '0003_fixture_faults', 'print("v2 migration: 15 s", file=sys.stderr, flush=True); time.sleep(15)');
     const traffic = load();
     await sleep(2000);
     const t0 = Date.now();
-    apply(v2);
+    await apply(v2);
     const job = await until('the v2 migration Job completes', 300, () => (preJob(v2)?.status.completionTime ? preJob(v2) : undefined));
     await until('the v2 rollout completes', 300, () => rolledOut(v2));
     await sleep(2000);
@@ -248,7 +266,7 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
   });
 
   it("for comparison, Phase's gate (SELECT 1 FROM django_migrations) lets v3 pods become Ready before the v3 migration ran", async () => {
-    const v3 = appImage('v3', '0005_kube_v3', '0004_kube_v2', 'print("v3 migration: 20 s", file=sys.stderr, flush=True); time.sleep(20)');
+    const v3 = await appImage('v3', '0005_kube_v3', '0004_kube_v2', 'print("v3 migration: 45 s", file=sys.stderr, flush=True); time.sleep(45)');
     writeSpec(v3);
     generate(spec, manifests, '--kube-version', '1.20', '--namespace', ns, '--with-secrets');
     // Replace the gate's check with the Helm chart's query, run with the same image and env.
@@ -258,7 +276,7 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
     expect(text).not.toContain('"--check"');
     writeFileSync(f, text);
     const t0 = Date.now();
-    ok(kubectl('apply', '-k', manifests), 'kubectl apply -k (Phase gate)');
+    await okAsync(shAsync(BED.PHASE_COMPOSE_KUBECTL!, ['--kubeconfig', BED.PHASE_COMPOSE_KUBE!, 'apply', '-k', manifests]), 'kubectl apply -k (Phase gate)');
     const job = await until('the v3 migration Job completes', 300, () => (preJob(v3)?.status.completionTime ? preJob(v3) : undefined));
     await until('the v3 rollout completes', 300, () => rolledOut(v3));
     const v3Ready = pods('backend').filter((p) => p.spec.containers[0]!.image === v3).map((p) => readyAt(p)!);
@@ -269,9 +287,9 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
   });
 
   it('a failing migration: the new pods stay gated, the old ones keep serving, and the pod shows the migration\'s error', async () => {
-    const v4 = appImage('v4', '0006_kube_v4', '0005_kube_v3', 'print("v4 migration: failing on purpose", file=sys.stderr, flush=True); raise RuntimeError("kube test: v4 migration failed on purpose")');
+    const v4 = await appImage('v4', '0006_kube_v4', '0005_kube_v3', 'print("v4 migration: failing on purpose", file=sys.stderr, flush=True); raise RuntimeError("kube test: v4 migration failed on purpose")');
     const traffic = load();
-    apply(v4);
+    await apply(v4);
     const job = await until('the v4 migration Job fails', 400, () => (preJob(v4)?.status.conditions?.some((c) => c.type === 'Failed' && c.status === 'True') ? preJob(v4) : undefined));
     await sleep(5000);
     const counts = await traffic.stop();
