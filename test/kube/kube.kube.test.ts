@@ -63,11 +63,12 @@ const ok = (r: SpawnSyncReturns<string>, what: string) => {
 };
 const json = <T = any>(...args: string[]): T => JSON.parse(ok(kubectl(...args, '-o', 'json'), `kubectl ${args.join(' ')}`)) as T; // eslint-disable-line @typescript-eslint/no-explicit-any
 const generate = (spec: string, dir: string, ...extra: string[]) =>
-  ok(sh(process.execPath, [CLI, 'generate', '-q', '-f', spec, '--target', 'kubernetes', '-o', dir, ...extra]), `generate ${spec}`);
+  okAsync(shAsync(process.execPath, [CLI, 'generate', '-q', '-f', spec, '--target', 'kubernetes', '-o', dir, ...extra]), `generate ${spec}`);
+const kubectlAsync = (...args: string[]) => shAsync(BED.PHASE_COMPOSE_KUBECTL ?? 'kubectl', ['--kubeconfig', BED.PHASE_COMPOSE_KUBE ?? '', ...args]);
 let built = false;
 /** Tests the current sources, not a stale dist/ (as the e2e project's global setup does). */
-const build = () => {
-  if (!built) ok(sh(process.execPath, [join(ROOT, 'scripts/build.mjs')]), 'build (node scripts/build.mjs)');
+const build = async () => {
+  if (!built) await okAsync(shAsync(process.execPath, [join(ROOT, 'scripts/build.mjs')]), 'build (node scripts/build.mjs)');
   built = true;
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -82,9 +83,9 @@ async function until<T>(what: string, secs: number, f: () => T | undefined | fal
 }
 
 describe.runIf(HAVE_API || CI)('Kubernetes 1.20.2 API server (kubectl apply --dry-run=server)', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     if (!HAVE_API) throw new Error(`CI=true but the Kubernetes test bed is not running: ${START}`);
-    build();
+    await build();
   });
   const specs = [
     ...readdirSync(join(ROOT, 'examples'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(ROOT, 'examples', d.name, 'phase-compose.yaml')),
@@ -95,11 +96,11 @@ describe.runIf(HAVE_API || CI)('Kubernetes 1.20.2 API server (kubectl apply --dr
     if (HAVE_API) kubectl('delete', 'namespace', ns, '--wait=false');
   });
 
-  it.each(specs)('accepts every object of %s generated with --kube-version 1.20', (spec) => {
+  it.each(specs)('accepts every object of %s generated with --kube-version 1.20', async (spec) => {
     const dir = mkdtempSync(join(tmpdir(), 'pc-kube-dry-'));
-    generate(spec, dir, '--kube-version', '1.20', '--namespace', ns);
+    await generate(spec, dir, '--kube-version', '1.20', '--namespace', ns);
     ok(kubectl('apply', '-f', join(dir, 'namespace.yaml')), 'create the namespace'); // a dry run cannot create it
-    const r = kubectl('apply', '--dry-run=server', '-k', dir);
+    const r = await kubectlAsync('apply', '--dry-run=server', '-k', dir);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const kinds = r.stdout.split('\n').filter(Boolean);
@@ -108,9 +109,9 @@ describe.runIf(HAVE_API || CI)('Kubernetes 1.20.2 API server (kubectl apply --dr
     expect(kinds.some((l) => l.startsWith('job.batch/') || !readFileSync(spec, 'utf8').includes('migrations:'))).toBe(true);
   });
 
-  it('rejects a broken manifest (the dry run can fail)', () => {
+  it('rejects a broken manifest (the dry run can fail)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pc-kube-dry-'));
-    generate(specs.at(-1)!, dir, '--kube-version', '1.20', '--namespace', ns);
+    await generate(specs.at(-1)!, dir, '--kube-version', '1.20', '--namespace', ns);
     const f = join(dir, 'backend.yaml');
     writeFileSync(f, readFileSync(f, 'utf8').replace('maxSurge: 1', 'maxSurge: -3'));
     const r = kubectl('apply', '--dry-run=server', '-f', f);
@@ -162,7 +163,7 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
     writeFileSync(spec, readFileSync(join(ROOT, 'test/fixtures/stack/phase-compose.yaml'), 'utf8').replaceAll('image: phase-compose-fixture-app:latest', `image: ${image}`));
   const apply = async (image: string) => {
     writeSpec(image);
-    generate(spec, manifests, '--kube-version', '1.20', '--namespace', ns, '--with-secrets');
+    await generate(spec, manifests, '--kube-version', '1.20', '--namespace', ns, '--with-secrets');
     await okAsync(shAsync(BED.PHASE_COMPOSE_KUBECTL!, ['--kubeconfig', BED.PHASE_COMPOSE_KUBE!, 'apply', '-k', manifests]), 'kubectl apply -k');
   };
   const jobs = () => json<{ items: Job[] }>('-n', ns, 'get', 'jobs').items;
@@ -211,7 +212,7 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
 
   beforeAll(async () => {
     if (!HAVE_NODE) throw new Error(`CI=true but the Kubernetes test bed runs no node: ${START}`);
-    build();
+    await build();
     writeFileSync(join(work, '.env'), 'DATABASE_NAME=fixture\nDATABASE_USER=fixture\nDATABASE_PASSWORD=kube-test-pw\nREDIS_PASSWORD=kube-redis-pw\nDATABASE_HOST=postgres\nREDIS_HOST=redis\nSECRET_KEY=kube-test-key\n');
     // No storage provisioner in the test bed: a hostPath volume bound to the StatefulSet's claim.
     // Writable by the database's own user, as a provisioner's volume would be.
@@ -268,7 +269,7 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
   it("for comparison, Phase's gate (SELECT 1 FROM django_migrations) lets v3 pods become Ready before the v3 migration ran", async () => {
     const v3 = await appImage('v3', '0005_kube_v3', '0004_kube_v2', 'print("v3 migration: 45 s", file=sys.stderr, flush=True); time.sleep(45)');
     writeSpec(v3);
-    generate(spec, manifests, '--kube-version', '1.20', '--namespace', ns, '--with-secrets');
+    await generate(spec, manifests, '--kube-version', '1.20', '--namespace', ns, '--with-secrets');
     // Replace the gate's check with the Helm chart's query, run with the same image and env.
     const phaseCheck = ['python', 'manage.py', 'shell', '-c', "from django.db import connection; connection.cursor().execute('SELECT 1 FROM django_migrations LIMIT 1')"];
     const f = join(manifests, 'backend.yaml');
