@@ -144,7 +144,14 @@ KUBECONFIG_FILE="$STATE/admin.kubeconfig"
 KUBECTL="$KCACHE/debs/usr/bin/kubectl"
 mkdir -p "$PKI" "$LOGS" "$RUN"
 
-alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+# Running, and really ours: after a reboot or a killed session the recorded pid may belong to another
+# process, so its command line must name this test bed's state or cache directory.
+alive() {
+  local pid
+  pid=$(cat "$RUN/$1.pid" 2>/dev/null) || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -e "$STATE/" -e "$KCACHE/"
+}
 start() { # <name> <argv...>: started in its own session, logs in $LOGS/<name>.log
   local name="$1"; shift
   if alive "$name"; then log "$name already running (pid $(cat "$RUN/$name.pid"))"; return; fi
