@@ -32,6 +32,19 @@ export default defineConfig({
           globalSetup: ['test/e2e/global-setup.ts'],
         },
       },
+      {
+        define,
+        test: {
+          // The Kubernetes test bed (scripts/kube-testbed.sh): run once, not per Docker stack.
+          name: 'kube',
+          include: ['test/kube/**/*.kube.test.ts'],
+          environment: 'node',
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
+        },
+      },
     ],
   },
 });

@@ -3,8 +3,12 @@
 // all render here; `generate` and `up` write here. Opening a stack (./open.ts) never writes.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, posix, relative, resolve } from 'node:path';
+import { parseEnvFile } from '../init/env-file.js';
+import { renderKube } from '../kube/render.js';
 import { renderOutputs } from '../model/outputs.js';
 import { specEnvFiles } from '../spec/env-files.js';
+import { PhaseComposeError } from '../util/errors.js';
+import { displayPath } from '../util/fs.js';
 import { writeGeneratedFiles, type GeneratedFile, type GeneratedWriteOptions } from '../util/generated-files.js';
 import type { Stack } from './open.js';
 
@@ -25,6 +29,54 @@ export function renderStackFiles(s: Source, output?: string): { files: Generated
     ...(out !== undefined && f.path === posix.normalize(out) ? { explicit: true } : {}),
   }));
   return { files, warnings: rendered.warnings };
+}
+
+/** Where `generate --target kubernetes` writes when no -o is given: beside the spec. */
+export const DEFAULT_KUBE_DIR = 'kubernetes';
+
+export type KubeRenderOptions = {
+  /** `-o DIR` (relative to the current directory): the user's explicit choice. */
+  dir?: string;
+  kubeVersion?: string;
+  namespace?: string;
+  /** Also write the Secret, from the spec's env files, to a 0600 file. */
+  withSecrets?: boolean;
+};
+
+/** The env files' values, later files winning (as Compose's env_file list); a missing file is a problem. */
+function secretValues(s: Source): Record<string, string> {
+  const out: Record<string, string> = {};
+  const files = [...new Set(specEnvFiles(s.spec))];
+  if (!files.length) throw new PhaseComposeError('usage', '--with-secrets: the spec names no env_file to take the Secret\'s values from');
+  for (const f of files) {
+    const path = resolve(s.specDir, f);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new PhaseComposeError('problem', `--with-secrets: cannot read ${displayPath(path)}: ${(e as Error).message}`, { details: ['create it (phase-compose init writes one), or leave out --with-secrets and create the Secret yourself'] });
+    }
+    Object.assign(out, parseEnvFile(text));
+  }
+  return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]!]));
+}
+
+/** Renders the Kubernetes manifests of the stack, paths absolute. */
+export function renderKubeStackFiles(s: Source, o: KubeRenderOptions = {}): { files: GeneratedFile[]; warnings: string[]; dir: string; secretName: string; namespace: string } {
+  const dir = o.dir === undefined ? join(s.specDir, DEFAULT_KUBE_DIR) : resolve(o.dir);
+  const specFromDir = posixPath(relative(dir, s.specFile));
+  const r = renderKube(s.spec, specFromDir, {
+    kubeVersion: o.kubeVersion,
+    namespace: o.namespace,
+    ...(o.withSecrets ? { secretValues: secretValues(s) } : {}),
+  });
+  const files = r.files.map((f) => ({
+    path: join(dir, f.name),
+    content: f.content,
+    ...(o.dir !== undefined ? { explicit: true } : {}),
+    ...(f.secret ? { mode: 0o600, secret: true } : {}),
+  }));
+  return { files, warnings: r.warnings, dir, secretName: r.secretName, namespace: r.namespace };
 }
 
 /** The files whose bytes on disk differ from `files` (missing ones included), with what is on disk. */

@@ -31,6 +31,10 @@ export type GeneratedFile = {
   content: string;
   /** The user named this path on the command line (`-o`): it may lie outside the spec's directory. */
   explicit?: boolean;
+  /** File mode (default 0644); 0600 for a file that holds secret values. */
+  mode?: number;
+  /** Holds secret values: never printed (`generate --check` shows no diff for it). */
+  secret?: boolean;
 };
 
 export type GeneratedWriteOptions = {
@@ -127,7 +131,7 @@ export function writeGeneratedFiles(files: readonly GeneratedFile[], opts: Gener
     const path = resolve(f.path);
     try {
       const backup = isGeneratedFile(path) ? undefined : backupFile(path);
-      writeFileAtomic(path, f.content);
+      writeFileAtomic(path, f.content, f.mode);
       done.push({ path, ...(backup ? { backup } : {}) });
     } catch (e) {
       throw writeError(path, e);

@@ -15,6 +15,7 @@ const LAYERS: Record<string, number> = {
   upgrade: 5, // ops: upgrade plan, rolling replacement, rollback record
   stack: 4, //  opening a stack (spec, paths, project, Compose, lock) and writing its generated files
   model: 3, //  pure: spec -> compose, task -> argv
+  kube: 3, //   pure: spec -> Kubernetes manifests (imports model's YAML emitter and task argv)
   proxy: 3, //  pure: spec -> nginx config
   init: 3, //   pure: templates and .env for `init`
   docker: 3, // edge: Engine client, Compose CLI, labels, lock

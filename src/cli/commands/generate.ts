@@ -1,8 +1,9 @@
 // `phase-compose generate`: spec → compose file (and proxy config), written atomically; `--check` for CI.
 import { dirname, resolve } from 'node:path';
+import { specEnvFiles } from '../../spec/env-files.js';
 import { loadSpec } from '../../spec/load.js';
-import { renderStackFiles, staleFiles, writeStackFiles } from '../../stack/outputs.js';
-import { formatProblem } from '../../util/errors.js';
+import { renderKubeStackFiles, renderStackFiles, staleFiles, writeStackFiles } from '../../stack/outputs.js';
+import { formatProblem, PhaseComposeError } from '../../util/errors.js';
 import { displayPath } from '../../util/fs.js';
 import type { Io } from '../io.js';
 import { OK, reported, type Outcome } from '../outcome.js';
@@ -17,6 +18,11 @@ export type GenerateArgs = {
   force?: boolean;
   /** Let the spec's `output:` and `proxy.config:` point outside its directory. */
   allowOutside?: boolean;
+  /** `compose` (default) or `kubernetes`: then `output` is a directory. */
+  target?: 'compose' | 'kubernetes';
+  kubeVersion?: string;
+  namespace?: string;
+  withSecrets?: boolean;
 };
 
 /** Runs generate; `--check` reports stale files itself (a problem). */
@@ -25,8 +31,14 @@ export async function runGenerate(args: GenerateArgs, io: Io): Promise<Outcome> 
   const { spec, warnings } = loadSpec(specFile);
   for (const w of warnings) io.err(formatProblem(w));
   const source = { spec, specFile, specDir: dirname(specFile) };
-  // The compose file named with -o is the user's explicit choice; the spec's own paths are bounded.
-  const rendered = renderStackFiles(source, args.output || undefined);
+  const kube = args.target === 'kubernetes';
+  if (!kube) {
+    const only = [args.kubeVersion !== undefined && '--kube-version', args.namespace !== undefined && '--namespace', args.withSecrets && '--with-secrets'].filter(Boolean);
+    if (only.length) throw new PhaseComposeError('usage', `${only.join(', ')} ${only.length === 1 ? 'is' : 'are'} for --target kubernetes`);
+  }
+  // The compose file (or manifest directory) named with -o is the user's explicit choice; the spec's own paths are bounded.
+  const k = kube ? renderKubeStackFiles(source, { dir: args.output || undefined, kubeVersion: args.kubeVersion, namespace: args.namespace, withSecrets: args.withSecrets }) : undefined;
+  const rendered = k ?? renderStackFiles(source, args.output || undefined);
   for (const w of rendered.warnings) io.err(`warning: ${w}`);
 
   if (args.check) {
@@ -35,6 +47,7 @@ export async function runGenerate(args: GenerateArgs, io: Io): Promise<Outcome> 
     for (const f of stale) {
       const shown = displayPath(f.path);
       if (f.current === undefined) io.out(`${shown}: missing (run \`phase-compose generate\`)`);
+      else if (f.secret) io.out(`${shown}: out of date (it holds secret values: no diff shown)`);
       else io.out(createTwoFilesPatch(`${shown} (on disk)`, `${shown} (from spec)`, f.current, f.content, '', '', { context: 3 }).trimEnd());
     }
     if (stale.length) {
@@ -47,5 +60,15 @@ export async function runGenerate(args: GenerateArgs, io: Io): Promise<Outcome> 
 
   const written = writeStackFiles(source, rendered.files, { force: args.force, allowOutside: args.allowOutside });
   if (!args.quiet) for (const w of written) io.out(`wrote ${displayPath(w.path)}${w.backup ? ` (previous kept as ${displayPath(w.backup)})` : ''}`);
+  if (k && !args.quiet) {
+    const dir = displayPath(k.dir);
+    if (!args.withSecrets) {
+      io.out(`next: create the Secret the manifests refer to, then apply:`);
+      io.out(`  kubectl create namespace ${k.namespace} --dry-run=client -o yaml | kubectl apply -f -`);
+      const env = specEnvFiles(spec).map((f) => `--from-env-file=${displayPath(resolve(source.specDir, f))}`).join(' ') || '--from-literal=KEY=value';
+      io.out(`  kubectl -n ${k.namespace} create secret generic ${k.secretName} ${env}`);
+    } else io.out(`${dir}/secret.yaml holds the env file's values (mode 0600): keep it out of version control`);
+    io.out(`  kubectl apply -k ${dir}`);
+  }
   return OK;
 }

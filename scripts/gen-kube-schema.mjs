@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// Generates schema/vendor/kubernetes-1.30-strict.schema.json: a strict JSON Schema (every object
+// `additionalProperties: false`) of the Kubernetes 1.30 objects phase-compose writes, derived from the
+// npm package `kubernetes-types` 1.30.0 (TypeScript definitions generated from Kubernetes' own OpenAPI).
+// Only the definitions reachable from the kinds below are kept; descriptions are dropped; read-only
+// fields (`status`) are left out, so a manifest that sets them is rejected too.
+//   node scripts/gen-kube-schema.mjs            # write the file
+//   node scripts/gen-kube-schema.mjs --check    # exit 1 when the file differs from what would be written
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const PKG = join(ROOT, 'node_modules/kubernetes-types');
+const OUT = join(ROOT, 'schema/vendor/kubernetes-1.30-strict.schema.json');
+/** apiVersion/kind → [file under kubernetes-types, interface]. */
+const KINDS = {
+  'v1/Namespace': ['core/v1', 'Namespace'],
+  'v1/ConfigMap': ['core/v1', 'ConfigMap'],
+  'v1/Secret': ['core/v1', 'Secret'],
+  'v1/Service': ['core/v1', 'Service'],
+  'v1/ServiceAccount': ['core/v1', 'ServiceAccount'],
+  'apps/v1/Deployment': ['apps/v1', 'Deployment'],
+  'apps/v1/StatefulSet': ['apps/v1', 'StatefulSet'],
+  'batch/v1/Job': ['batch/v1', 'Job'],
+  'batch/v1/CronJob': ['batch/v1', 'CronJob'],
+  'policy/v1/PodDisruptionBudget': ['policy/v1', 'PodDisruptionBudget'],
+  'rbac.authorization.k8s.io/v1/Role': ['rbac/v1', 'Role'],
+  'rbac.authorization.k8s.io/v1/RoleBinding': ['rbac/v1', 'RoleBinding'],
+};
+
+const files = [...new Set(Object.values(KINDS).map(([f]) => join(PKG, `${f}.d.ts`)))];
+const program = ts.createProgram(files, { strict: true, noEmit: true, types: [], skipLibCheck: true });
+const checker = program.getTypeChecker();
+const definitions = {};
+const sources = new Set();
+
+const defName = (decl) => `${relative(PKG, decl.getSourceFile().fileName).replace(/\.d\.ts$/, '').replace(/\//g, '.')}.${decl.name.text}`;
+
+function schemaOf(type) {
+  if (type.flags & ts.TypeFlags.Any || type.flags & ts.TypeFlags.Unknown) return {};
+  if (type.flags & ts.TypeFlags.String) return { type: 'string' };
+  if (type.flags & ts.TypeFlags.Number) return { type: 'number' };
+  if (type.flags & ts.TypeFlags.Boolean) return { type: 'boolean' };
+  if (type.flags & ts.TypeFlags.StringLiteral) return { const: type.value };
+  if (type.isUnion()) {
+    const parts = type.types.filter((t) => !(t.flags & ts.TypeFlags.Undefined));
+    if (parts.every((t) => t.flags & ts.TypeFlags.BooleanLiteral)) return { type: 'boolean' };
+    if (parts.length === 1) return schemaOf(parts[0]);
+    return { anyOf: parts.map(schemaOf) };
+  }
+  if (checker.isArrayType(type)) return { type: 'array', items: schemaOf(checker.getTypeArguments(type)[0]) };
+  const decl = type.getSymbol()?.declarations?.find((d) => ts.isInterfaceDeclaration(d));
+  if (decl) {
+    const name = defName(decl);
+    if (!(name in definitions)) {
+      definitions[name] = null; // placeholder: recursion
+      definitions[name] = objectSchema(type);
+    }
+    return { $ref: `#/definitions/${name}` };
+  }
+  const index = checker.getIndexInfoOfType(type, ts.IndexKind.String);
+  if (index) return { type: 'object', additionalProperties: schemaOf(index.type) };
+  throw new Error(`no schema for type ${checker.typeToString(type)}`);
+}
+
+function objectSchema(type) {
+  const properties = {};
+  const required = [];
+  for (const p of checker.getPropertiesOfType(type)) {
+    const d = p.valueDeclaration;
+    sources.add(d.getSourceFile().fileName);
+    if (d.modifiers?.some((m) => m.kind === ts.SyntaxKind.ReadonlyKeyword)) continue; // status: set by the server
+    properties[p.name] = schemaOf(checker.getTypeOfSymbolAtLocation(p, d));
+    if (!(p.flags & ts.SymbolFlags.Optional)) required.push(p.name);
+  }
+  const index = checker.getIndexInfoOfType(type, ts.IndexKind.String);
+  return { type: 'object', properties, ...(required.length ? { required } : {}), additionalProperties: index ? schemaOf(index.type) : false };
+}
+
+const kinds = {};
+for (const [key, [file, name]] of Object.entries(KINDS)) {
+  const sf = program.getSourceFile(join(PKG, `${file}.d.ts`));
+  const decl = sf.statements.find((s) => ts.isInterfaceDeclaration(s) && s.name.text === name);
+  kinds[key] = schemaOf(checker.getTypeAtLocation(decl)).$ref;
+}
+const pkg = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8'));
+const hash = createHash('sha256');
+for (const f of [...sources].sort()) hash.update(readFileSync(f));
+const schema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'phase-compose:kubernetes-1.30-strict',
+  $comment: `Generated by scripts/gen-kube-schema.mjs from ${pkg.name} ${pkg.version} (sha256 of the .d.ts files read: ${hash.digest('hex')}). Do not edit.`,
+  kinds,
+  definitions: Object.fromEntries(Object.keys(definitions).sort().map((k) => [k, definitions[k]])),
+};
+const text = `${JSON.stringify(schema, null, 1)}\n`;
+if (process.argv.includes('--check')) {
+  let current = '';
+  try { current = readFileSync(OUT, 'utf8'); } catch { /* missing */ }
+  if (current !== text) { console.error(`${relative(ROOT, OUT)} is out of date: run node scripts/gen-kube-schema.mjs`); process.exit(1); }
+  console.log(`${relative(ROOT, OUT)} is up to date`);
+} else {
+  writeFileSync(OUT, text);
+  console.log(`wrote ${relative(ROOT, OUT)}: ${Object.keys(definitions).length} definitions, ${text.length} bytes`);
+}

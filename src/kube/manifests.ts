@@ -1,0 +1,501 @@
+// Spec → Kubernetes manifests (plain objects, grouped by file). Pure and deterministic.
+//
+// The shape (issue #15):
+// - each long-running service: a Deployment (readiness + startup probes from its healthcheck,
+//   RollingUpdate with maxUnavailable 0), a Service when it has a port, a PodDisruptionBudget from 2 replicas;
+// - each migration phase: a Job whose name carries a hash of its image and command (Jobs are immutable:
+//   a new version gets a new Job), restartPolicy Never, a small backoffLimit, a deadline and a TTL;
+// - the gate: every pod of a `migrations.before` service first runs the migration *check* (e.g.
+//   `migrate --check`) in an initContainer until it exits 0 (or a deadline passes, and the pod retries).
+//   It asks "is anything pending?", so it holds on upgrades too: Phase's chart asks "does the
+//   django_migrations table exist?", which is true at once on an upgrade;
+// - the post phase: a Job whose initContainer waits, through the API with a read-only Role on the named
+//   Deployments, until their rollout to this version is complete. Nothing outside the cluster waits,
+//   so no `helm --wait`-style deadlock is possible;
+// - data services: a StatefulSet (+ PVC) and a Service; `retention:` a CronJob (concurrencyPolicy Forbid).
+// Values from the env file are never written here: containers take them from a Secret (envFrom).
+import { createHash } from 'node:crypto';
+import { buildGraph, migrationsName, postMigrationsName, postPhaseAfter, proxyName, scheduledName } from '../spec/graph.js';
+import type { NormalisedHealthcheck, NormalisedService, NormalisedSpec, Timing } from '../spec/normalise.js';
+import { parseDuration } from '../util/duration.js';
+import { renderTaskArgv } from '../model/task.js';
+import { kubeApis, type KubeApis } from './versions.js';
+import { kubeEscape, kubeImage, toKube } from './values.js';
+
+export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;
+/** One file of the output: a name (no directory) and the objects it holds, in order. */
+export type KubeFile = { name: string; objects: KubeObject[] };
+
+export type KubeOptions = {
+  /** `--kube-version` (default: a currently supported Kubernetes). */
+  kubeVersion?: string;
+  /** Namespace of every object (default: the spec's name). */
+  namespace?: string;
+  /** The env file's values: given only with `--with-secrets`, then written into the Secret's own file. */
+  secretValues?: Record<string, string>;
+};
+
+export type KubeResult = { files: KubeFile[]; warnings: string[]; apis: KubeApis; namespace: string; secretName: string };
+
+/** Seconds a migration Job may run (waiting for the database included). */
+export const JOB_DEADLINE_S = 900;
+/** How long a gate checks before it exits 1 (the kubelet then restarts it, with back-off). */
+export const GATE_DEADLINE_S = 1200;
+/** Finished Jobs are removed after a day (re-applying then creates the same Job again: migrate is idempotent). */
+export const JOB_TTL_S = 86_400;
+export const JOB_BACKOFF_LIMIT = 2;
+/** Seconds a pod behind a Service keeps serving once it is told to stop (preStop). */
+export const PRESTOP_S = 5;
+const PULL = 'IfNotPresent';
+/**
+ * On every pod: no API token (only the post Job's wait gets one), and no Service environment variables:
+ * Kubernetes would set e.g. REDIS_PORT=tcp://10.0.0.5:6379 for a Service named redis, which Phase's
+ * backend (and the fixture) read as the port number. Compose sets no such variables either.
+ */
+const POD_DEFAULTS = { automountServiceAccountToken: false, enableServiceLinks: false } as const;
+const MANAGED_BY = 'phase-compose';
+
+/** The initContainer of every gated pod: the migration check, again and again until it passes. */
+export const GATE_SCRIPT = [
+  'deadline=$(( $(date +%s) + $1 )); shift; n=0',
+  'until "$@"; do',
+  '  n=$((n + 1))',
+  '  if [ "$(date +%s)" -ge "$deadline" ]; then echo "phase-compose gate: migrations still pending after $n checks; giving up (the pod restarts and checks again)" >&2; exit 1; fi',
+  '  echo "phase-compose gate: migrations pending or database not reachable (check $n); next check in 3s" >&2; sleep 3',
+  'done',
+  'echo "phase-compose gate: no migrations pending"',
+].join('\n');
+
+/** The post phase's wait: polls the named Deployments (read-only) until each runs the wanted image, fully rolled out. */
+export const ROLLOUT_WAIT_SCRIPT = [
+  'import json, os, ssl, sys, time, urllib.request',
+  "SA = '/var/run/secrets/kubernetes.io/serviceaccount/'",
+  "ns = open(SA + 'namespace').read().strip()",
+  "host = os.environ['KUBERNETES_SERVICE_HOST']",
+  "host = '[' + host + ']' if ':' in host else host",
+  "base = 'https://%s:%s/apis/apps/v1/namespaces/%s/deployments/' % (host, os.environ['KUBERNETES_SERVICE_PORT'], ns)",
+  "ctx = ssl.create_default_context(cafile=SA + 'ca.crt')",
+  'deadline = time.time() + int(sys.argv[1])',
+  'def pending(name, image):',
+  "    token = open(SA + 'token').read().strip()",
+  "    req = urllib.request.Request(base + name, headers={'Authorization': 'Bearer ' + token})",
+  '    d = json.load(urllib.request.urlopen(req, context=ctx, timeout=10))',
+  "    spec, st, want = d['spec'], d.get('status', {}), d['spec'].get('replicas', 1)",
+  "    images = [c['image'] for c in spec['template']['spec']['containers']]",
+  '    if image not in images:',
+  "        return 'it runs %s, not %s yet' % (', '.join(images), image)",
+  "    if st.get('observedGeneration', 0) < d['metadata']['generation']:",
+  "        return 'its controller has not seen the change yet'",
+  "    if st.get('updatedReplicas', 0) < want or st.get('availableReplicas', 0) < want:",
+  "        return '%d of %d new replicas available' % (min(st.get('updatedReplicas', 0), st.get('availableReplicas', 0)), want)",
+  "    if st.get('replicas', 0) > st.get('updatedReplicas', 0):",
+  "        return '%d old replicas still running' % (st['replicas'] - st.get('updatedReplicas', 0))",
+  '    return None',
+  'for arg in sys.argv[2:]:',
+  "    name, image = arg.split('=', 1)",
+  '    while True:',
+  '        try:',
+  '            why = pending(name, image)',
+  '        except Exception as e:',
+  "            why = 'cannot read it: %s' % e",
+  '        if why is None:',
+  "            print('phase-compose: rollout of deployment %s to %s is complete' % (name, image), flush=True)",
+  '            break',
+  '        if time.time() > deadline:',
+  "            print('phase-compose: gave up waiting for deployment %s: %s' % (name, why), file=sys.stderr)",
+  '            sys.exit(1)',
+  "        print('phase-compose: waiting for deployment %s: %s' % (name, why), flush=True)",
+  '        time.sleep(3)',
+].join('\n');
+
+const seconds = (d: string) => Math.max(1, Math.ceil(parseDuration(d) / 1000));
+
+/** A Job name: the phase's name and a hash of its image and command (at most 63 characters). */
+export function jobName(base: string, image: string, command: readonly string[]): string {
+  const hash = createHash('sha256').update(JSON.stringify([image, ...command])).digest('hex').slice(0, 10);
+  return `${base.slice(0, 52).replace(/-+$/, '')}-${hash}`;
+}
+
+/** `cron` for `every`: exact when the period divides an hour or a day, else the nearest such period (with a warning). */
+export function cronSchedule(every: string, warn: (m: string) => void): string {
+  const minutes = Math.max(1, Math.round(parseDuration(every) / 60_000));
+  if (minutes < 60) {
+    const m = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30].filter((x) => x <= minutes).pop()!;
+    if (m !== minutes) warn(`retention.every ${every}: cron cannot repeat every ${minutes} minutes evenly; the CronJob runs every ${m} minutes`);
+    return m === 1 ? '* * * * *' : `*/${m} * * * *`;
+  }
+  const hours = Math.round(minutes / 60);
+  if (hours < 24) {
+    const h = [1, 2, 3, 4, 6, 8, 12].filter((x) => x <= hours).pop()!;
+    if (h * 60 !== minutes) warn(`retention.every ${every}: cron cannot repeat every ${minutes} minutes evenly; the CronJob runs every ${h} hours`);
+    return h === 1 ? '0 * * * *' : `0 */${h} * * *`;
+  }
+  const days = Math.round(hours / 24);
+  if (days * 1440 !== minutes) warn(`retention.every ${every}: the CronJob runs every ${days} days, at midnight (UTC)`);
+  if (days === 7) return '0 0 * * 0';
+  return days === 1 ? '0 0 * * *' : `0 0 */${days} * *`;
+}
+
+/** The container port of a Compose port entry (`8000`, `80:8000`, `127.0.0.1:80:8000/tcp`); undefined for a range. */
+export function containerPort(p: string | number): { port: number; protocol: 'TCP' | 'UDP' } | undefined {
+  const [spec, proto] = String(p).split('/');
+  const last = spec!.split(':').pop()!;
+  if (!/^[0-9]+$/.test(last)) return undefined;
+  return { port: Number(last), protocol: proto === 'udp' ? 'UDP' : 'TCP' };
+}
+
+/** Generates the manifests of a validated, normalised spec. */
+export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): KubeResult {
+  const apis = kubeApis(opts.kubeVersion);
+  const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
+  const namespace = opts.namespace ?? spec.name;
+  const secretName = `${spec.name}-env`;
+  const defaultsName = `${spec.name}-env-defaults`;
+  const defaults: Record<string, string> = {};
+  const graph = buildGraph(spec);
+
+  const meta = (name: string, component: string, extra: Record<string, string> = {}) => ({
+    name,
+    namespace,
+    labels: { ...selector(component), 'app.kubernetes.io/managed-by': MANAGED_BY, ...extra },
+  });
+  const selector = (component: string) => ({ 'app.kubernetes.io/name': component, 'app.kubernetes.io/instance': spec.name });
+
+  // Compose-terms strings → $(VAR) form, their defaults collected for the defaults ConfigMap.
+  const conv = (s: string, where: string): string => {
+    const c = toKube(s, where);
+    for (const [k, v] of Object.entries(c.defaults)) {
+      if (defaults[k] !== undefined && defaults[k] !== v) warn(`${where}: \${${k}} has two different defaults in the spec; the manifests use ${JSON.stringify(defaults[k])}`);
+      else defaults[k] = v;
+    }
+    return c.value;
+  };
+  const convArgv = (argv: readonly string[] | undefined, where: string) => argv?.map((a, i) => conv(a, `${where}[${i}]`));
+  const image = (s: string, where: string) => {
+    const r = kubeImage(s, where);
+    if (r.replaced.length) warn(`${where}: ${r.replaced.map((v) => `\${${v}}`).join(', ')} in the image replaced by the default (${r.image}); change it with \`kustomize edit set image\``);
+    return r.image;
+  };
+  const envList = (env: Record<string, string | number | boolean>, where: string) =>
+    Object.entries(env).map(([name, v]) => ({ name, value: conv(String(v), `${where}.${name}`) }));
+  const envFrom = () => [{ configMapRef: { name: defaultsName } }, { secretRef: { name: secretName } }];
+  const withEnv = (env: Array<{ name: string; value: string }>) => ({ envFrom: envFrom(), ...(env.length ? { env } : {}) });
+
+  const securityContext = (user: string | undefined, where: string) => {
+    if (!user) return {};
+    const m = /^([0-9]+)(?::([0-9]+))?$/.exec(user);
+    if (!m) {
+      warn(`${where}: user ${JSON.stringify(user)} left out: Kubernetes takes only numeric ids (runAsUser), write e.g. "10001" or "10001:10001"`);
+      return {};
+    }
+    return { securityContext: { runAsUser: Number(m[1]), ...(m[2] ? { runAsGroup: Number(m[2]) } : {}) } };
+  };
+
+  const probes = (hc: NormalisedHealthcheck | undefined) => {
+    if (!hc || hc.disable) return {};
+    let handler: Record<string, unknown>;
+    if (hc.http) handler = { httpGet: { path: hc.http.path, port: hc.http.port } };
+    else if (hc.tcp) handler = { tcpSocket: { port: hc.tcp.port } };
+    else if (hc.command) handler = { exec: { command: hc.command } };
+    else return {};
+    return probePair(handler, hc);
+  };
+
+  const files: KubeFile[] = [];
+  files.push({ name: 'namespace.yaml', objects: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } } }] });
+  const defaultsFile: KubeFile = { name: 'env-defaults.yaml', objects: [] };
+  files.push(defaultsFile);
+  if (opts.secretValues) {
+    files.push({
+      name: 'secret.yaml',
+      objects: [{ apiVersion: 'v1', kind: 'Secret', metadata: meta(secretName, 'env'), type: 'Opaque', stringData: opts.secretValues }],
+    });
+  }
+
+  // ---- data services
+  const data = spec.data;
+  const dataSet = (name: string, container: Record<string, unknown>, port: number, volume: boolean): KubeFile => ({
+    name: `${name}.yaml`,
+    objects: [
+      { apiVersion: 'v1', kind: 'Service', metadata: meta(name, name), spec: { selector: selector(name), ports: [{ name: 'main', port, targetPort: port }] } },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: meta(name, name),
+        spec: {
+          serviceName: name,
+          replicas: 1,
+          selector: { matchLabels: selector(name) },
+          template: {
+            metadata: { labels: selector(name) },
+            spec: {
+              ...POD_DEFAULTS,
+              containers: [{ name, imagePullPolicy: PULL, ...container, ports: [{ name: 'main', containerPort: port }], ...(volume ? { volumeMounts: [{ name: 'data', mountPath: name === 'postgres' ? '/var/lib/postgresql/data' : '/data' }] } : {}) }],
+            },
+          },
+          ...(volume ? { volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } } }] } : {}),
+        },
+      },
+    ],
+  });
+  if (data.postgres) {
+    const pg = data.postgres;
+    files.push(dataSet('postgres', {
+      image: image(pg.image, 'data.postgres.image'),
+      ...withEnv([
+        ...envList({ POSTGRES_DB: pg.database, POSTGRES_USER: pg.user, POSTGRES_PASSWORD: pg.password }, 'data.postgres'),
+        // A subdirectory: a fresh volume's root may hold lost+found, which initdb refuses.
+        { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
+      ]),
+      // Over TCP, so the image's temporary init server (socket only) is not mistaken for the real one.
+      ...probePair({ exec: { command: ['/bin/sh', '-c', 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'] } }, pg.healthcheck),
+    }, 5432, true));
+  }
+  if (data.redis) {
+    const r = data.redis;
+    const pw = r.password ? conv(r.password, 'data.redis.password') : undefined;
+    files.push(dataSet('redis', {
+      image: image(r.image, 'data.redis.image'),
+      ...(pw ? { args: ['redis-server', '--requirepass', pw] } : {}),
+      ...withEnv(pw ? [{ name: 'REDISCLI_AUTH', value: pw }] : []),
+      ...probePair({ exec: { command: ['/bin/sh', '-c', 'redis-cli -h 127.0.0.1 ping | grep -q PONG'] } }, r.healthcheck),
+    }, 6379, !!r.volume));
+  }
+
+  // ---- migrations: image, env, the Jobs and the gate
+  const mig = spec.migrations;
+  const base = mig?.same_image_as ? spec.services[mig.same_image_as] : undefined;
+  const migImage = mig ? image(mig.image ?? base!.image, 'migrations.image') : '';
+  const migEnv = (phaseEnv: Record<string, string | number | boolean> | undefined) => {
+    const env = { ...(base?.environment ?? {}), ...(mig!.environment ?? {}), ...(phaseEnv ?? {}) };
+    if (mig!.external) delete env[mig!.external.variable];
+    return envList(env, 'migrations.environment');
+  };
+  if (mig && (mig.env_file !== undefined || base?.env_file !== undefined)) {
+    warn('migrations: env_file of its own is not kept apart: every container takes the one env Secret');
+  }
+  const dataWaits = (node: string) => {
+    const deps = graph.nodes.get(node)?.deps ?? [];
+    return data.postgres && deps.some((d) => d.on === 'postgres')
+      ? [{
+          name: 'wait-for-postgres',
+          image: image(data.postgres.image, 'data.postgres.image'),
+          imagePullPolicy: PULL,
+          command: ['/bin/sh', '-c', kubeEscape('until pg_isready -q -h postgres -p 5432; do echo "waiting for postgres"; sleep 2; done')],
+        }]
+      : [];
+  };
+  const job = (name: string, component: string, phase: string, command: string[], phaseEnv: Record<string, string | number | boolean> | undefined, where: string, extraInit: unknown[] = [], pod: Record<string, unknown> = {}): KubeObject => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: meta(jobName(name, migImage, command), component, { 'phase-compose.dev/phase': phase }),
+    spec: {
+      backoffLimit: JOB_BACKOFF_LIMIT,
+      activeDeadlineSeconds: JOB_DEADLINE_S,
+      ttlSecondsAfterFinished: JOB_TTL_S,
+      template: {
+        metadata: { labels: { ...selector(component), 'phase-compose.dev/phase': phase } },
+        spec: {
+          restartPolicy: 'Never',
+          ...POD_DEFAULTS,
+          ...pod,
+          initContainers: [...dataWaits(migrationsName(spec)), ...extraInit],
+          // The migration's last log lines become the pod's termination message (kubectl describe shows them).
+          containers: [{ name: 'migrate', image: migImage, imagePullPolicy: PULL, args: convArgv(command, `${where}.command`), ...withEnv(migEnv(phaseEnv)), terminationMessagePolicy: 'FallbackToLogsOnError' }],
+        },
+      },
+    },
+  });
+  if (mig) {
+    const name = migrationsName(spec);
+    const j = job(name, name, 'pre', mig.pre?.command ?? mig.command!, mig.pre?.environment, mig.pre ? 'migrations.pre' : 'migrations');
+    const spec0 = j.spec as { template: { spec: { initContainers: unknown[] } } };
+    if (!spec0.template.spec.initContainers.length) delete (spec0.template.spec as Record<string, unknown>).initContainers;
+    files.push({ name: `${name}.yaml`, objects: [j] });
+  }
+  const check = mig ? (mig.pre?.check ?? mig.check) : undefined;
+  if (mig && !check) warn(`migrations: no check command, so app pods are not gated on migrations: add migrations.${mig.pre ? 'pre.' : ''}check (e.g. [python, manage.py, migrate, --check])`);
+  const gate = (service: string) =>
+    mig && check && mig.before.includes(service)
+      ? [{
+          name: 'wait-for-migrations',
+          image: migImage,
+          imagePullPolicy: PULL,
+          command: ['/bin/sh', '-c', kubeEscape(GATE_SCRIPT), 'phase-compose-gate', String(GATE_DEADLINE_S), ...convArgv(check, mig.pre?.check ? 'migrations.pre.check' : 'migrations.check')!],
+          ...withEnv(migEnv(mig.pre?.environment)),
+        }]
+      : [];
+
+  // ---- app services
+  const container = (name: string, s: NormalisedService, where: string, extraEnv: Record<string, string> = {}) => ({
+    name,
+    image: image(s.image, `${where}.image`),
+    imagePullPolicy: PULL,
+    ...(s.entrypoint ? { command: convArgv(s.entrypoint, `${where}.entrypoint`) } : {}),
+    ...(s.command ? { args: convArgv(s.command, `${where}.command`) } : {}),
+    ...(s.working_dir ? { workingDir: conv(s.working_dir, `${where}.working_dir`) } : {}),
+    ...withEnv(envList({ ...(s.environment ?? {}), ...extraEnv }, `${where}.environment`)),
+    ...securityContext(s.user, `${where}.user`),
+  });
+  const ports = (s: NormalisedService) => {
+    const out = new Map<string, { port: number; protocol: 'TCP' | 'UDP' }>();
+    for (const p of s.ports ?? []) {
+      const c = containerPort(p);
+      if (c) out.set(`${c.port}/${c.protocol}`, c);
+    }
+    const hcPort = s.healthcheck?.http?.port ?? s.healthcheck?.tcp?.port;
+    if (hcPort) out.set(`${hcPort}/TCP`, { port: hcPort, protocol: 'TCP' });
+    return [...out.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
+  };
+  for (const [name, s] of Object.entries(spec.services)) {
+    const where = `services.${name}`;
+    if (s.volumes?.length) warn(`${where}.volumes left out: a Compose volume shared between containers has no direct Kubernetes form; mount a PersistentVolumeClaim with a kustomize patch`);
+    if (s.role === 'job') {
+      const c = container(name, s, where);
+      files.push({
+        name: `${name}.yaml`,
+        objects: [{
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          metadata: meta(jobName(name, c.image, s.command ?? []), name),
+          spec: {
+            backoffLimit: JOB_BACKOFF_LIMIT,
+            activeDeadlineSeconds: JOB_DEADLINE_S,
+            ttlSecondsAfterFinished: JOB_TTL_S,
+            template: { metadata: { labels: selector(name) }, spec: { restartPolicy: 'Never', ...POD_DEFAULTS, ...initContainers(gate(name)), containers: [c] } },
+          },
+        }],
+      });
+      continue;
+    }
+    const gated = !!mig?.external && mig.before.includes(name);
+    const c = container(name, s, where, gated ? { [mig!.external!.variable]: mig!.external!.value } : {});
+    const ps = ports(s);
+    const replicas = s.replicas ?? 1;
+    const objects: KubeObject[] = [{
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { ...meta(name, name), ...(s.labels ? { annotations: s.labels } : {}) },
+      spec: {
+        replicas,
+        selector: { matchLabels: selector(name) },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        // Gated pods may wait for a migration Job: give the rollout as long as the gate.
+        progressDeadlineSeconds: GATE_DEADLINE_S,
+        template: {
+          metadata: { labels: selector(name) },
+          spec: {
+            ...POD_DEFAULTS,
+            ...initContainers(gate(name)),
+            containers: [{
+              ...c,
+              ...(ps.length ? { ports: ps.map((p) => ({ containerPort: p.port, protocol: p.protocol })) } : {}),
+              ...probes(s.healthcheck),
+              // Behind a Service: keep serving a few seconds after the pod is marked for deletion, while
+              // kube-proxy removes it from the endpoints, so a rollout drops no request.
+              ...(ps.length ? { lifecycle: { preStop: { exec: { command: ['sleep', String(PRESTOP_S)] } } } } : {}),
+            }],
+          },
+        },
+      },
+    }];
+    if (ps.length) {
+      objects.push({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: meta(name, name),
+        spec: { selector: selector(name), ports: ps.map((p) => ({ name: `${p.protocol.toLowerCase()}-${p.port}`, port: p.port, targetPort: p.port, protocol: p.protocol })) },
+      });
+    }
+    if (replicas >= 2) {
+      objects.push({ apiVersion: apis.pdb, kind: 'PodDisruptionBudget', metadata: meta(name, name), spec: { maxUnavailable: 1, selector: { matchLabels: selector(name) } } });
+    }
+    if (s.ports?.some((p) => /:/.test(String(p)))) warn(`${where}.ports: published ports become the Service's ports (ClusterIP); expose them with an Ingress or a LoadBalancer Service`);
+    files.push({ name: `${name}.yaml`, objects });
+  }
+
+  // ---- post phase: waits in the cluster for the rollout, with a Role that can read only those Deployments
+  if (mig?.post) {
+    const name = postMigrationsName(spec);
+    const after = postPhaseAfter(spec).filter((a) => spec.services[a]?.role === 'service');
+    const reader = `${name}-rollout-reader`;
+    const waitFor = after.map((a) => `${a}=${image(spec.services[a]!.image, `services.${a}.image`)}`);
+    const objects: KubeObject[] = [];
+    const extraInit: unknown[] = [];
+    const pod: Record<string, unknown> = {};
+    if (after.length) {
+      objects.push(
+        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(reader, name), automountServiceAccountToken: false },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(reader, name), rules: [{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: after, verbs: ['get'] }] },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta(reader, name), roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: reader }, subjects: [{ kind: 'ServiceAccount', name: reader, namespace }] },
+      );
+      extraInit.push({
+        name: 'wait-for-rollout',
+        image: migImage,
+        imagePullPolicy: PULL,
+        command: ['python3', '-c', kubeEscape(ROLLOUT_WAIT_SCRIPT), String(JOB_DEADLINE_S - 60), ...waitFor.map(kubeEscape)],
+      });
+      // The token is mounted in this pod only, for the wait; the migration container does not need it.
+      Object.assign(pod, { serviceAccountName: reader, automountServiceAccountToken: true });
+    } else warn('migrations.post: no long-running service to wait for; the post Job runs at once');
+    objects.push(job(name, name, 'post', mig.post.command, mig.post.environment, 'migrations.post', extraInit, pod));
+    files.push({ name: `${name}.yaml`, objects });
+  }
+
+  if (spec.proxy) warn(`proxy "${proxyName(spec)}" left out: in Kubernetes, route to the Services with your cluster's Ingress controller`);
+
+  // ---- retention: a CronJob that never overlaps itself
+  if (spec.retention) {
+    const r = spec.retention;
+    const task = spec.maintenance[r.task]!;
+    const target = spec.services[task.service];
+    const name = scheduledName(spec);
+    const argv = renderTaskArgv(task, r.params).map(kubeEscape);
+    const c = target
+      ? { ...container('task', { ...target, command: undefined, entrypoint: undefined }, `services.${task.service}`), args: argv }
+      : { name: 'task', image: image(data.postgres!.image, 'data.postgres.image'), imagePullPolicy: PULL, args: argv, ...withEnv([]) };
+    files.push({
+      name: `${name}.yaml`,
+      objects: [{
+        apiVersion: apis.cronJob,
+        kind: 'CronJob',
+        metadata: meta(name, name),
+        spec: {
+          schedule: cronSchedule(r.every, warn),
+          concurrencyPolicy: 'Forbid',
+          startingDeadlineSeconds: 300,
+          successfulJobsHistoryLimit: 3,
+          failedJobsHistoryLimit: 3,
+          jobTemplate: {
+            spec: {
+              backoffLimit: 1,
+              template: { metadata: { labels: selector(name) }, spec: { restartPolicy: 'Never', ...POD_DEFAULTS, containers: [c] } },
+            },
+          },
+        },
+      }],
+    });
+  }
+
+  defaultsFile.objects.push({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(defaultsName, 'env'),
+    data: Object.fromEntries(Object.keys(defaults).sort().map((k) => [k, defaults[k]!])),
+  });
+  return { files, warnings, apis, namespace, secretName };
+}
+
+const initContainers = (list: unknown[]) => (list.length ? { initContainers: list } : {});
+
+/** Readiness and startup probes from a healthcheck's timing: startup allows start_period, readiness `retries` misses. */
+function probePair(handler: Record<string, unknown>, t: Timing): Record<string, unknown> {
+  const period = seconds(t.interval);
+  const timeout = seconds(t.timeout);
+  const startPeriod = Math.min(period, seconds(t.start_interval ?? '2s'));
+  return {
+    readinessProbe: { ...handler, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: t.retries },
+    startupProbe: { ...handler, periodSeconds: startPeriod, timeoutSeconds: timeout, failureThreshold: Math.ceil(seconds(t.start_period) / startPeriod) + t.retries },
+  };
+}

@@ -1,0 +1,66 @@
+// generate --target kubernetes: the directory, --check, --with-secrets at 0600, secrets never printed.
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runGenerate, type GenerateArgs } from '../../../src/cli/commands/generate.js';
+import { PhaseComposeError } from '../../../src/util/errors.js';
+
+const fixture = join(import.meta.dirname, '../../fixtures/stack/phase-compose.yaml');
+const stack = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pc-kube-'));
+  cpSync(fixture, join(dir, 'phase-compose.yaml'));
+  writeFileSync(join(dir, '.env'), 'DATABASE_NAME=fx\nDATABASE_USER=fx\nDATABASE_PASSWORD=very-secret-pw\nREDIS_PASSWORD=redis-secret-pw\n');
+  return dir;
+};
+const run = async (dir: string, a: Partial<GenerateArgs> = {}) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const r = await runGenerate({ file: join(dir, 'phase-compose.yaml'), target: 'kubernetes', ...a }, { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false });
+  return { r, out: out.join('\n'), err: err.join('\n') };
+};
+
+describe('generate --target kubernetes', () => {
+  it('writes kubernetes/ beside the spec, names the Secret command, and --check then passes', async () => {
+    const dir = stack();
+    const { r, out } = await run(dir);
+    expect(r).toEqual({ status: 'ok' });
+    expect(readdirSync(join(dir, 'kubernetes')).sort()).toEqual(['backend.yaml', 'env-defaults.yaml', 'kustomization.yaml', 'migrations-post.yaml', 'migrations.yaml', 'namespace.yaml', 'postgres.yaml', 'redis.yaml', 'worker.yaml']);
+    expect(out).toContain(`kubectl -n fixture create secret generic fixture-env --from-env-file=${join(dir, '.env')}`);
+    expect(out).not.toContain('very-secret-pw');
+    expect((await run(dir, { check: true, quiet: true })).r).toEqual({ status: 'ok' });
+    // Another version is another output: --check says so.
+    const stale = await run(dir, { check: true, kubeVersion: '1.20' });
+    expect(stale.r).toEqual({ status: 'reported', kind: 'problem' });
+    expect(stale.err).toBe(`9 generated files are out of date with ${join(dir, 'phase-compose.yaml')}; run \`phase-compose generate\``);
+  });
+
+  it('--with-secrets writes secret.yaml at 0600, lists it, and --check never prints its values', async () => {
+    const dir = stack();
+    await run(dir, { withSecrets: true, quiet: true });
+    const secret = join(dir, 'kubernetes', 'secret.yaml');
+    expect(statSync(secret).mode & 0o777).toBe(0o600);
+    expect(readFileSync(secret, 'utf8')).toContain('DATABASE_PASSWORD: "very-secret-pw"');
+    expect(statSync(join(dir, 'kubernetes', 'backend.yaml')).mode & 0o777).toBe(0o644);
+    expect(readFileSync(join(dir, 'kubernetes', 'kustomization.yaml'), 'utf8')).toContain('- "secret.yaml"');
+    for (const f of readdirSync(join(dir, 'kubernetes')).filter((f) => f !== 'secret.yaml')) {
+      expect(readFileSync(join(dir, 'kubernetes', f), 'utf8')).not.toMatch(/very-secret-pw|redis-secret-pw/);
+    }
+    writeFileSync(join(dir, '.env'), 'DATABASE_PASSWORD=changed-secret\n');
+    const c = await run(dir, { withSecrets: true, check: true });
+    expect(c.r).toEqual({ status: 'reported', kind: 'problem' });
+    expect(c.out).toBe(`${secret}: out of date (it holds secret values: no diff shown)`);
+    expect(c.out + c.err).not.toMatch(/secret-pw|changed-secret/);
+  });
+
+  it('never replaces a file it did not write; kube-only options need --target kubernetes', async () => {
+    const dir = stack();
+    await run(dir, { quiet: true });
+    writeFileSync(join(dir, 'kubernetes', 'backend.yaml'), 'mine\n');
+    const e = await run(dir, { quiet: true }).then(() => undefined, (x: unknown) => x as PhaseComposeError);
+    expect(e?.message).toContain('backend.yaml exists and was not written by phase-compose');
+    expect(readFileSync(join(dir, 'kubernetes', 'backend.yaml'), 'utf8')).toBe('mine\n');
+    const u = await run(dir, { target: 'compose', withSecrets: true, kubeVersion: '1.20' }).then(() => undefined, (x: unknown) => x as PhaseComposeError);
+    expect([u?.kind, u?.message]).toEqual(['usage', '--kube-version, --with-secrets are for --target kubernetes']);
+  });
+});

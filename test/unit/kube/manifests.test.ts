@@ -1,0 +1,219 @@
+// The Kubernetes generator (issue #15): pure spec -> manifests, asserted as objects.
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { cronSchedule, containerPort, generateKube, jobName, GATE_SCRIPT, type KubeObject } from '../../../src/kube/manifests.js';
+import { renderKube } from '../../../src/kube/render.js';
+import { kubeApis } from '../../../src/kube/versions.js';
+import { kubeImage, toKube } from '../../../src/kube/values.js';
+import { specOf, y } from '../helpers.js';
+
+const SPEC = y`
+  name: demo
+  env_file: .env
+  data:
+    postgres: { image: "postgres:16", database: "\${DB_NAME}", user: "\${DB_USER}", password: "\${DB_PASSWORD}" }
+    redis: { image: "redis:7", password: "\${REDIS_PASSWORD}" }
+  services:
+    backend:
+      image: "app:\${APP_TAG:-1.0}"
+      replicas: 2
+      ports: ["8000"]
+      environment: { ALLOWED_HOSTS: "backend", PRICE: "$$5", GREETING: "\${GREETING:-hello}" }
+      healthcheck: { http: { port: 8000, path: /health/ }, interval: 5s, start_period: 60s }
+    worker:
+      image: "app:\${APP_TAG:-1.0}"
+      command: [python, manage.py, rqworker]
+  migrations:
+    same_image_as: backend
+    before: [backend, worker]
+    external: true
+    pre: { command: [python, manage.py, migrate], check: [python, manage.py, migrate, --check] }
+    post: { command: [python, manage.py, migrate_post], after: [backend] }
+  maintenance:
+    purge: { service: backend, argv: [python, manage.py, purge, "{org}"], params: { org: { type: string, required: true } } }
+  retention: { task: purge, every: 24h, params: { org: "Acme $ Inc" } }
+`;
+const spec = specOf(SPEC);
+const all = (r = generateKube(spec)) => r.files.flatMap((f) => f.objects);
+const find = (objs: KubeObject[], kind: string, name: string | RegExp) =>
+  objs.find((o) => o.kind === kind && (typeof name === 'string' ? o.metadata.name === name : name.test(o.metadata.name)))!;
+type Pod = { initContainers?: Array<Record<string, unknown>>; containers: Array<Record<string, unknown>> } & Record<string, unknown>;
+const podOf = (o: KubeObject) => (o.spec as { template: { spec: Pod } }).template.spec;
+
+describe('values: Compose ${VAR} -> Kubernetes $(VAR)', () => {
+  it('converts references, keeps $$ as the escape, collects defaults', () => {
+    expect(toKube('a ${X} $Y $$Z ${D:-dflt} ${E-e} ${R:?must}', 'w')).toEqual({
+      value: 'a $(X) $(Y) $$Z $(D) $(E) $(R)',
+      vars: ['X', 'Y', 'D', 'E', 'R'],
+      defaults: { D: 'dflt', E: 'e' },
+    });
+  });
+  it('refuses what Kubernetes cannot express', () => {
+    expect(() => toKube('${X:+set}', 'services.a.environment.X')).toThrow('services.a.environment.X: "${X:+set}" cannot be written for Kubernetes: "${X:+...}" (Kubernetes has no "use this when set")');
+    expect(() => toKube('${X:-${Y}}', 'w')).toThrow('a variable inside the default of ${X}');
+  });
+  it('fills an image from its defaults; an image variable without a default is refused', () => {
+    expect(kubeImage('reg/app:${TAG:-2.1}', 'w')).toEqual({ image: 'reg/app:2.1', replaced: ['TAG'] });
+    expect(() => kubeImage('reg/app:${TAG}', 'services.web.image')).toThrow('services.web.image: the image "reg/app:${TAG}" uses ${TAG} without a default; Kubernetes cannot fill an image from variables');
+  });
+});
+
+describe('--kube-version', () => {
+  it('picks policy/v1 and batch/v1 by default, the v1beta1 APIs for 1.20', () => {
+    expect(kubeApis()).toEqual({ version: '1.30', pdb: 'policy/v1', cronJob: 'batch/v1' });
+    expect(kubeApis('1.20')).toEqual({ version: '1.20', pdb: 'policy/v1beta1', cronJob: 'batch/v1beta1' });
+    expect(kubeApis('v1.21.3')).toEqual({ version: '1.21.3', pdb: 'policy/v1', cronJob: 'batch/v1' });
+    expect(() => kubeApis('1.19')).toThrow('--kube-version 1.19 is too old: the manifests need Kubernetes 1.20 or later (startup probes)');
+    expect(() => kubeApis('latest')).toThrow('--kube-version "latest" is not a Kubernetes version: write it like 1.20 or 1.30.2');
+  });
+  it('writes those versions into the PDB and the CronJob', () => {
+    for (const [v, pdb, cron] of [[undefined, 'policy/v1', 'batch/v1'], ['1.20', 'policy/v1beta1', 'batch/v1beta1']] as const) {
+      const objs = all(generateKube(spec, { kubeVersion: v }));
+      expect(find(objs, 'PodDisruptionBudget', 'backend').apiVersion).toBe(pdb);
+      expect(find(objs, 'CronJob', 'purge-schedule').apiVersion).toBe(cron);
+    }
+  });
+});
+
+describe('a long-running service', () => {
+  const objs = all();
+  const dep = find(objs, 'Deployment', 'backend');
+  it('is a Deployment that never goes below its replicas during a rollout', () => {
+    expect((dep.spec as Record<string, unknown>).strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    expect((dep.spec as Record<string, unknown>).replicas).toBe(2);
+  });
+  it('gets readiness and startup probes from its healthcheck', () => {
+    const c = podOf(dep).containers[0]!;
+    expect(c.readinessProbe).toEqual({ httpGet: { path: '/health/', port: 8000 }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 });
+    // start_period 60s at one probe every 2s, plus the retries.
+    expect(c.startupProbe).toEqual({ httpGet: { path: '/health/', port: 8000 }, periodSeconds: 2, timeoutSeconds: 5, failureThreshold: 33 });
+  });
+  it('takes its env from the Secret and the defaults ConfigMap, with $(VAR) references and EXTERNAL_MIGRATION', () => {
+    const c = podOf(dep).containers[0]!;
+    expect(c.envFrom).toEqual([{ configMapRef: { name: 'demo-env-defaults' } }, { secretRef: { name: 'demo-env' } }]);
+    expect(c.env).toEqual([
+      { name: 'ALLOWED_HOSTS', value: 'backend' },
+      { name: 'PRICE', value: '$$5' },
+      { name: 'GREETING', value: '$(GREETING)' },
+      { name: 'EXTERNAL_MIGRATION', value: 'true' },
+    ]);
+    expect(c.image).toBe('app:1.0');
+    expect(find(objs, 'ConfigMap', 'demo-env-defaults').data).toEqual({ GREETING: 'hello' }); // image defaults are resolved, not looked up
+  });
+  it('has a Service for its port and a PDB from 2 replicas; a worker with 1 replica and no port has neither', () => {
+    expect(find(objs, 'Service', 'backend').spec).toEqual({
+      selector: { 'app.kubernetes.io/name': 'backend', 'app.kubernetes.io/instance': 'demo' },
+      ports: [{ name: 'tcp-8000', port: 8000, targetPort: 8000, protocol: 'TCP' }],
+    });
+    expect(find(objs, 'PodDisruptionBudget', 'backend').spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'backend', 'app.kubernetes.io/instance': 'demo' } } });
+    expect(find(objs, 'Service', 'worker')).toBeUndefined();
+    expect(find(objs, 'PodDisruptionBudget', 'worker')).toBeUndefined();
+    expect(podOf(find(objs, 'Deployment', 'worker')).containers[0]!.args).toEqual(['python', 'manage.py', 'rqworker']);
+    // Behind a Service, a pod keeps serving while it leaves the endpoints; without one it stops at once.
+    expect(podOf(dep).containers[0]!.lifecycle).toEqual({ preStop: { exec: { command: ['sleep', '5'] } } });
+    expect(podOf(find(objs, 'Deployment', 'worker')).containers[0]!.lifecycle).toBeUndefined();
+  });
+});
+
+describe('the migration gate', () => {
+  const objs = all();
+  it('is an initContainer on every gated pod running the check with the migration image and env until it passes', () => {
+    for (const name of ['backend', 'worker']) {
+      const init = podOf(find(objs, 'Deployment', name)).initContainers!;
+      expect(init.map((c) => c.name)).toEqual(['wait-for-migrations']);
+      expect(init[0]!.image).toBe('app:1.0');
+      expect((init[0]!.command as string[]).slice(3)).toEqual(['phase-compose-gate', '1200', 'python', 'manage.py', 'migrate', '--check']);
+      expect((init[0]!.command as string[])[2]).toBe(GATE_SCRIPT.replace(/\$/g, '$$$$'));
+      // The app's env minus EXTERNAL_MIGRATION, as the migration Job has it.
+      expect(init[0]!.env).toEqual(podOf(find(objs, 'Job', /^migrations-[0-9a-f]{10}$/)).containers[0]!.env);
+    }
+  });
+  it('the gate script loops until the check exits 0 or the deadline passes', () => {
+    expect(GATE_SCRIPT).toContain('until "$@"; do');
+    expect(GATE_SCRIPT).toContain('exit 1');
+  });
+});
+
+describe('migration Jobs', () => {
+  const objs = all();
+  const pre = find(objs, 'Job', /^migrations-[0-9a-f]{10}$/);
+  it('run once, with a deadline, a small backoffLimit and a TTL, after postgres answers', () => {
+    expect(pre.spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 900, ttlSecondsAfterFinished: 86400 });
+    expect(podOf(pre).restartPolicy).toBe('Never');
+    expect(podOf(pre).initContainers!.map((c) => c.name)).toEqual(['wait-for-postgres']);
+    expect(podOf(pre).containers[0]!.args).toEqual(['python', 'manage.py', 'migrate']);
+    expect((podOf(pre).containers[0]!.env as Array<{ name: string }>).map((e) => e.name)).not.toContain('EXTERNAL_MIGRATION');
+  });
+  it('carry a hash of image and command in their name: a new version is a new Job', () => {
+    expect(pre.metadata.name).toBe(jobName('migrations', 'app:1.0', ['python', 'manage.py', 'migrate']));
+    expect(jobName('migrations', 'app:1.0', ['x'])).not.toBe(jobName('migrations', 'app:1.1', ['x']));
+    expect(jobName('m'.repeat(80), 'a', [])).toHaveLength(63);
+  });
+  it('the post Job waits for the rollout with a Role that can only read the named Deployments', () => {
+    expect(find(objs, 'Role', 'migrations-post-rollout-reader').rules).toEqual([{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: ['backend'], verbs: ['get'] }]);
+    expect(find(objs, 'RoleBinding', 'migrations-post-rollout-reader').subjects).toEqual([{ kind: 'ServiceAccount', name: 'migrations-post-rollout-reader', namespace: 'demo' }]);
+    const post = podOf(find(objs, 'Job', /^migrations-post-/));
+    expect(post.serviceAccountName).toBe('migrations-post-rollout-reader');
+    const wait = post.initContainers!.find((c) => c.name === 'wait-for-rollout')!;
+    expect((wait.command as string[]).slice(3)).toEqual(['840', 'backend=app:1.0']);
+    // App pods get no API token at all.
+    expect(podOf(find(objs, 'Deployment', 'backend')).automountServiceAccountToken).toBe(false);
+    // No Service environment variables: REDIS_PORT=tcp://... would shadow the app's own REDIS_PORT.
+    expect(podOf(find(objs, 'Deployment', 'backend')).enableServiceLinks).toBe(false);
+  });
+});
+
+describe('data services, retention, secrets', () => {
+  const objs = all();
+  it('postgres is a StatefulSet with a PVC, its password from the Secret', () => {
+    const ss = find(objs, 'StatefulSet', 'postgres');
+    expect(podOf(ss).containers[0]!.env).toContainEqual({ name: 'POSTGRES_PASSWORD', value: '$(DB_PASSWORD)' });
+    expect((ss.spec as { volumeClaimTemplates: unknown[] }).volumeClaimTemplates).toEqual([
+      { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } } },
+    ]);
+    expect(podOf(find(objs, 'StatefulSet', 'redis')).containers[0]!.args).toEqual(['redis-server', '--requirepass', '$(REDIS_PASSWORD)']);
+  });
+  it('retention is a CronJob that never overlaps, its task argv verbatim', () => {
+    const cj = find(objs, 'CronJob', 'purge-schedule');
+    expect(cj.spec).toMatchObject({ schedule: '0 0 * * *', concurrencyPolicy: 'Forbid' });
+    const c = (cj.spec as { jobTemplate: { spec: { template: { spec: Pod } } } }).jobTemplate.spec.template.spec.containers[0]!;
+    expect(c.args).toEqual(['python', 'manage.py', 'purge', 'Acme $$ Inc']);
+  });
+  it('secret values appear only in secret.yaml, and only with --with-secrets', () => {
+    const plain = renderKube(spec, 'phase-compose.yaml');
+    expect(plain.files.map((f) => f.name)).not.toContain('secret.yaml');
+    const r = renderKube(spec, 'phase-compose.yaml', { secretValues: { DB_PASSWORD: 's3cr3t-value' } });
+    for (const f of r.files) expect(f.content.includes('s3cr3t-value')).toBe(f.name === 'secret.yaml');
+    expect(r.files.find((f) => f.name === 'secret.yaml')!.secret).toBe(true);
+  });
+});
+
+describe('rendered files', () => {
+  it('are deterministic, headed, alias-free, and listed in kustomization.yaml', () => {
+    const a = renderKube(spec, 'phase-compose.yaml');
+    expect(renderKube(specOf(SPEC), 'phase-compose.yaml')).toEqual(a);
+    for (const f of a.files) {
+      expect(f.content.startsWith('# Generated by phase-compose from phase-compose.yaml.')).toBe(true);
+      expect(f.content).not.toMatch(/[&*]a[0-9]/);
+      for (const d of parseAllDocuments(f.content)) expect(d.errors).toEqual([]);
+    }
+    const k = parseAllDocuments(a.files.at(-1)!.content)[0]!.toJS();
+    expect(k).toEqual({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: a.files.slice(0, -1).map((f) => f.name) });
+    expect(a.files.map((f) => f.name)).toEqual(['namespace.yaml', 'env-defaults.yaml', 'postgres.yaml', 'redis.yaml', 'migrations.yaml', 'backend.yaml', 'worker.yaml', 'migrations-post.yaml', 'purge-schedule.yaml', 'kustomization.yaml']);
+  });
+});
+
+describe('helpers', () => {
+  it('cron schedules', () => {
+    const w: string[] = [];
+    expect([cronSchedule('15m', (m) => w.push(m)), cronSchedule('1h', (m) => w.push(m)), cronSchedule('6h', (m) => w.push(m)), cronSchedule('7d', (m) => w.push(m))]).toEqual(['*/15 * * * *', '0 * * * *', '0 */6 * * *', '0 0 * * 0']);
+    expect(w).toEqual([]);
+    expect(cronSchedule('7m', (m) => w.push(m))).toBe('*/6 * * * *');
+    expect(w).toEqual(['retention.every 7m: cron cannot repeat every 7 minutes evenly; the CronJob runs every 6 minutes']);
+  });
+  it('container ports of Compose port entries', () => {
+    expect(['8000', 80, '127.0.0.1:80:8000', '53:53/udp', '8000-8010'].map(containerPort)).toEqual([
+      { port: 8000, protocol: 'TCP' }, { port: 80, protocol: 'TCP' }, { port: 8000, protocol: 'TCP' }, { port: 53, protocol: 'UDP' }, undefined,
+    ]);
+  });
+});
