@@ -1,0 +1,68 @@
+// Passphrase encryption of the archive: OpenPGP (RFC 9580) as OpenPGP.js writes it, symmetric only:
+// an Argon2 S2K (memory-hard: 3 passes, 64 MiB, the RFC's second recommended setting) wraps the session
+// key, and the data is one AEAD-protected packet (SEIPD v2, AES-256-GCM) cut into 256 KiB chunks, each
+// authenticated before a byte of it is released. So a stream is decrypted in bounded memory, a flipped
+// byte fails the chunk that holds it, and a truncated file fails at its end (the final tag covers the
+// length). Any RFC 9580 implementation reads it, e.g. `sq decrypt` (Sequoia) or OpenPGP.js itself.
+import { Readable } from 'node:stream';
+import { PhaseComposeError } from '../util/errors.js';
+
+/** Binary OpenPGP starts with a packet tag (high bit set); a tar starts with a file name (ASCII). */
+export function looksEncrypted(head: Buffer): boolean {
+  return head.length > 0 && (head[0]! & 0x80) !== 0;
+}
+
+/** A tar member header holds "ustar" at offset 257. */
+export function looksLikeTar(head: Buffer): boolean {
+  return head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+type OpenPgp = typeof import('openpgp');
+const load = (): Promise<OpenPgp> => import('openpgp');
+
+const CONFIG = (pgp: OpenPgp) => ({
+  aeadProtect: true,
+  preferredAEADAlgorithm: pgp.enums.aead.gcm,
+  preferredSymmetricAlgorithm: pgp.enums.symmetric.aes256,
+  s2kType: pgp.enums.s2k.argon2,
+});
+
+/** Encrypts a byte stream with the passphrase; returns the ciphertext stream. */
+export async function encryptStream(plain: AsyncIterable<Uint8Array>, passphrase: string): Promise<Readable> {
+  const pgp = await load();
+  const source = Readable.toWeb(Readable.from(plain)) as ReadableStream<Uint8Array>;
+  const message = await pgp.createMessage({ binary: source, format: 'binary' });
+  const out = await pgp.encrypt({ message, passwords: [passphrase], format: 'binary', config: CONFIG(pgp) });
+  return Readable.fromWeb(out as import('node:stream/web').ReadableStream<Uint8Array>);
+}
+
+/**
+ * Decrypts a ciphertext stream. A wrong passphrase is known before the promise resolves (the key
+ * packet does not open); damage is reported by the returned stream as it reaches it.
+ */
+export async function decryptStream(cipher: Readable, passphrase: string, file: string): Promise<Readable> {
+  const pgp = await load();
+  let message;
+  try {
+    message = await pgp.readMessage({ binaryMessage: Readable.toWeb(cipher) as ReadableStream<Uint8Array> });
+  } catch (e) {
+    throw damagedError(file, e);
+  }
+  try {
+    const { data } = await pgp.decrypt({ message, passwords: [passphrase], format: 'binary', config: { allowUnauthenticatedStream: false } });
+    return Readable.fromWeb(data as import('node:stream/web').ReadableStream<Uint8Array>);
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (/session key decryption failed|password|passphrase/i.test(msg)) {
+      throw new PhaseComposeError('problem', `wrong passphrase for ${file}`, { details: ['the archive stays as it is; nothing was changed'] });
+    }
+    throw damagedError(file, e);
+  }
+}
+
+/** A decryption failure after the key opened: the ciphertext was altered or cut short. */
+export function damagedError(file: string, e: unknown): PhaseComposeError {
+  return new PhaseComposeError('problem', `the archive ${file} is damaged or truncated: ${(e as Error).message}`, {
+    details: ['its authentication failed, so none of it is used; nothing was changed'],
+  });
+}
