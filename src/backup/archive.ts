@@ -9,6 +9,7 @@
 //   MANIFEST.json               last: the sha256 and size of every member before it, and of the whole dump.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
+import { formatEnvValue } from '../init/env-file.js';
 import { PhaseComposeError } from '../util/errors.js';
 
 export const FORMAT = 'phase-compose-backup/1';
@@ -20,6 +21,8 @@ export const DUMP_PREFIX = 'db/dump.';
 export const CHUNK_BYTES = 8 << 20;
 /** Largest metadata or stack member read (they are held in memory): a bound on hostile input. */
 export const MAX_SMALL_MEMBER = 16 << 20;
+/** Stamped archives: `<project>-<UTC time>.pcbak`. */
+export const ARCHIVE_EXT = '.pcbak';
 
 export type ImageInfo = { service: string; image: string; id: string; digests: string[]; version?: string };
 export type Migration = { app: string; name: string };
@@ -87,26 +90,10 @@ export function newerDatabaseError(unknown: readonly string[]): PhaseComposeErro
   });
 }
 
-/**
- * Keeps only `keys` of an env file's text, in the file's order, as `KEY=value` lines read by dotenv-like
- * parsing of `parse`. Returns the text and the keys that were asked for but not found.
- */
-export function pickEnv(values: Record<string, string>, keys: readonly string[]): { text: string; missing: string[] } {
-  const lines: string[] = [];
-  const missing: string[] = [];
-  for (const k of keys) {
-    const v = values[k];
-    if (v === undefined) missing.push(k);
-    else lines.push(`${k}=${quoteEnv(v)}`);
-  }
-  return { text: `# Only the keys backups.env lists (phase-compose backup); add the rest before \`up\`.\n${lines.join('\n')}\n`, missing };
-}
-
-/** A value as dotenv and Compose read it back unchanged: bare when plain, else single-quoted (no escapes inside). */
-export function quoteEnv(v: string): string {
-  if (/^[A-Za-z0-9_./:@+,-]*$/.test(v)) return v;
-  if (!v.includes("'") && !v.includes('\n')) return `'${v}'`;
-  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\$/g, '\\$')}"`;
+/** Keeps only `keys` of an env file's values, in the order given, as `KEY=value` lines. */
+export function pickEnv(values: Record<string, string>, keys: readonly string[]): string {
+  const lines = keys.filter((k) => values[k] !== undefined).map((k) => `${k}=${formatEnvValue(values[k]!)}`);
+  return `# Only the keys backups.env lists (from phase-compose backup): add the rest before \`up\`.\n${lines.join('\n')}\n`;
 }
 
 /** Builds the manifest from the members as written. */
@@ -161,6 +148,3 @@ function parseJson(text: string, name: string): unknown {
     throw damaged(`${name} is not JSON (${(e as Error).message})`);
   }
 }
-
-/** `<project>-20250102T030405Z.pcbak`: sorts by time as a string. */
-export const ARCHIVE_EXT = '.pcbak';

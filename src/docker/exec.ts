@@ -110,10 +110,16 @@ export function demuxer(stdout: (b: Buffer) => Writable | undefined, stderr: (b:
         buf = buf.subarray(part.length);
         left -= part.length;
         const to = type === 2 ? stderr(part) : stdout(part);
-        if (to && !to.write(part)) wait = to;
+        // A destination that failed is skipped: the command runs to its end, its caller reports the failure.
+        if (to && !to.destroyed && !to.write(part)) wait = to;
       }
-      if (wait) wait.once('drain', () => cb());
-      else cb();
+      if (!wait) return cb();
+      const w = wait;
+      const go = () => {
+        w.off('drain', go).off('error', go).off('close', go);
+        cb();
+      };
+      w.on('drain', go).on('error', go).on('close', go);
     },
   });
 }
