@@ -99,6 +99,16 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
   const now = opts.now ?? new Date();
   const dir = resolve(stack.specDir, opts.dir);
   const file = opts.out ? resolve(stack.specDir, opts.out) : join(dir, backupFileName(stack.project, now, ARCHIVE_EXT));
+  // Archives hold every secret of the instance: their directory is private whatever the umask.
+  makeDirs(dirname(file), 0o700);
+  log(`backup: pg_dump -Fc ${pg.db} -> ${file}${opts.passphrase === undefined ? ' (NOT encrypted: --no-encrypt)' : ' (encrypted)'}`);
+  // The passphrase's Argon2 step (about a second of CPU) runs while the facts are asked of Docker.
+  const [w, version, images, migrations] = await Promise.all([
+    openArchiveWriter(file, { passphrase: opts.passphrase }),
+    serverVersion(docker, pg),
+    projectImages(docker, stack.project),
+    appliedMigrations(docker, pg),
+  ]);
   const meta: BackupMeta = {
     format: FORMAT,
     created: now.toISOString(),
@@ -106,18 +116,14 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
     spec: members.spec,
     env: members.env,
     generated: members.generated,
-    postgres: { version: await serverVersion(docker, pg), database: pg.db },
-    images: await projectImages(docker, stack.project),
-    migrations: await appliedMigrations(docker, pg),
+    postgres: { version, database: pg.db },
+    images,
+    migrations,
   };
   const mig = stack.spec.migrations;
   const appImage = meta.images.find((i) => i.service === (mig?.same_image_as ?? Object.keys(stack.spec.services)[0]));
   if (appImage?.version) meta.appVersion = appImage.version;
 
-  // Archives hold every secret of the instance: their directory is private whatever the umask.
-  makeDirs(dirname(file), 0o700);
-  log(`backup: pg_dump -Fc ${pg.db} -> ${file}${opts.passphrase === undefined ? ' (NOT encrypted: --no-encrypt)' : ' (encrypted)'}`);
-  const w = await openArchiveWriter(file, { passphrase: opts.passphrase });
   let written: { bytes: number };
   try {
     await w.add(META_MEMBER, `${JSON.stringify(meta, null, 2)}\n`);
@@ -128,19 +134,18 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
     await w.abort(e as Error);
     throw e;
   }
-  // Read back what is on disk, as a restore will: a passphrase typo or a bad disk shows now, not on the day it is needed.
-  let head: Buffer | undefined;
+  // Read back what is on disk, as a restore will (with the session key: the passphrase was just used), while
+  // pg_restore --list reads the dump's table of contents: a bad disk shows now, not on the day it is needed.
   let tables: number;
   let dumpBytes: number;
   try {
-    const back = await readArchive(file, {
-      passphrase: async () => opts.passphrase ?? '',
-      dump: async (chunk) => {
-        head ??= chunk;
-      },
-    });
+    const head = w.head();
+    const [back, listed] = await Promise.all([
+      readArchive(file, { passphrase: async () => opts.passphrase ?? '', ...(w.sessionKey ? { sessionKey: w.sessionKey } : {}) }),
+      head ? listDump(docker, pg, head, file) : Promise.resolve(0),
+    ]);
     dumpBytes = back.manifest.dump.bytes;
-    tables = head ? await listDump(docker, pg, head, file) : 0;
+    tables = listed;
   } catch (e) {
     rmSync(file, { force: true });
     throw new PhaseComposeError('failed', `the archive did not read back and was removed: ${(e as Error).message}`, { details: (e as PhaseComposeError).details ?? [] });

@@ -10,7 +10,7 @@ import {
   CHUNK_BYTES, DUMP_PREFIX, MANIFEST_MEMBER, MAX_SMALL_MEMBER, META_MEMBER, STACK_PREFIX, buildManifest, checkManifest, dumpChunkName, parseManifest, parseMeta, sha256,
   type BackupMeta, type Manifest, type ManifestEntry,
 } from './archive.js';
-import { damagedError, decryptStream, encryptStream, looksEncrypted, looksLikeTar } from './crypto.js';
+import { damagedError, decryptStream, encryptStream, looksEncrypted, looksLikeTar, type SessionKey } from './crypto.js';
 
 type TarStream = typeof import('tar-stream');
 const loadTar = async (): Promise<TarStream> => {
@@ -27,6 +27,10 @@ export type ArchiveWriter = {
   finish(): Promise<{ manifest: Manifest; bytes: number }>;
   /** Gives up: nothing keeps the final name, the temp file is removed. */
   abort(e: Error): Promise<void>;
+  /** The encrypted archive's session key (for a read-back without the passphrase's Argon2 step). */
+  sessionKey?: SessionKey;
+  /** The dump's first chunk, once it is written (pg_dump -Fc's table of contents is at its start). */
+  head(): Buffer | undefined;
 };
 
 /** Disk full (or any other write failure) while writing `file`: nothing was kept. */
@@ -51,7 +55,8 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
   pack.on('error', () => undefined); // reported through the write's promise
   let aborted: Error | undefined;
   const plain = pack as unknown as AsyncIterable<Uint8Array>;
-  const encrypted: AsyncIterable<Uint8Array> = opts.passphrase !== undefined ? await encryptStream(plain, opts.passphrase) : plain;
+  const enc = opts.passphrase !== undefined ? await encryptStream(plain, opts.passphrase) : undefined;
+  const encrypted: AsyncIterable<Uint8Array> = enc?.stream ?? plain;
   // An archive given up on ends normally (so every stream drains) and then fails here: the temp file goes.
   const output = (async function* () {
     for await (const c of encrypted) yield c;
@@ -70,9 +75,11 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
   let chunks = 0;
   let buf = Buffer.allocUnsafe(CHUNK_BYTES);
   let fill = 0;
+  let first: Buffer | undefined;
   const flush = async () => {
     if (!fill) return;
     const body = buf.subarray(0, fill);
+    first ??= body;
     buf = Buffer.allocUnsafe(CHUNK_BYTES);
     fill = 0;
     await entry(dumpChunkName(++chunks), body);
@@ -104,6 +111,8 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
       await entry(name, Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8'));
     },
     dump,
+    ...(enc ? { sessionKey: enc.sessionKey } : {}),
+    head: () => first,
     async finish() {
       check();
       const manifest = buildManifest([...members], { bytes: dumpBytes, sha256: whole.digest('hex'), chunks });
@@ -130,11 +139,15 @@ export type ArchiveContents = {
   files: Map<string, Buffer>;
   manifest: Manifest;
   encrypted: boolean;
+  /** The session key that opened an encrypted archive: a second read needs no passphrase step. */
+  sessionKey?: SessionKey;
 };
 
 export type ReadOptions = {
-  /** Asked only when the archive is encrypted. */
+  /** Asked only when the archive is encrypted (and no session key is given). */
   passphrase: () => Promise<string>;
+  /** The session key of an earlier read or of the writer. */
+  sessionKey?: SessionKey;
   /** Each dump chunk, in order, checked first against `expect` when given; its promise is waited for. */
   dump?: (chunk: Buffer) => Promise<void>;
   /** The manifest of an earlier full read: each chunk is checked against it before `dump` sees it. */
@@ -172,7 +185,8 @@ export async function readArchive(file: string, opts: ReadOptions): Promise<Arch
   }
   const tar = await loadTar();
   const raw = createReadStream(file);
-  const source: Readable = kind === 'encrypted' ? await decryptStream(raw, await opts.passphrase(), file) : raw;
+  const dec = kind === 'encrypted' ? await decryptStream(raw, { passphrase: opts.passphrase, sessionKey: opts.sessionKey }, file) : undefined;
+  const source: Readable = dec?.stream ?? raw;
   const extract = tar.extract();
   source.on('error', (e) => extract.destroy(e));
   source.pipe(extract);
@@ -227,5 +241,5 @@ export async function readArchive(file: string, opts: ReadOptions): Promise<Arch
   }
   if (!manifest || !meta) throw damaged(file, `it ends before its ${manifest ? META_MEMBER : MANIFEST_MEMBER} (truncated?)`);
   checkManifest(manifest, seen, { bytes: dumpBytes, sha256: whole.digest('hex'), chunks });
-  return { meta, files, manifest, encrypted: kind === 'encrypted' };
+  return { meta, files, manifest, encrypted: kind === 'encrypted', ...(dec ? { sessionKey: dec.sessionKey } : {}) };
 }

@@ -47,6 +47,7 @@ export async function pipeDump(docker: DockerClient, pg: Pick<PgTarget, 'contain
   try {
     await readArchive(file, {
       passphrase,
+      ...(checked.sessionKey ? { sessionKey: checked.sessionKey } : {}),
       expect: checked.manifest,
       dump: async (chunk) => {
         if (ended) throw new PhaseComposeError('failed', `${argv[0]} ended before the dump did`);

@@ -92,7 +92,15 @@ export function newerDatabaseError(unknown: readonly string[]): PhaseComposeErro
 
 /** Keeps only `keys` of an env file's values, in the order given, as `KEY=value` lines. */
 export function pickEnv(values: Record<string, string>, keys: readonly string[]): string {
-  const lines = keys.filter((k) => values[k] !== undefined).map((k) => `${k}=${formatEnvValue(values[k]!)}`);
+  const lines = keys.filter((k) => values[k] !== undefined).map((k) => {
+    try {
+      return `${k}=${formatEnvValue(values[k]!)}`;
+    } catch {
+      throw new PhaseComposeError('problem', `backups.env: the value of ${k} cannot be copied into a new env file unchanged (a quote, backslash or newline)`, {
+        details: ['leave backups.env out: the whole env file then travels byte for byte'],
+      });
+    }
+  });
   return `# Only the keys backups.env lists (from phase-compose backup): add the rest before \`up\`.\n${lines.join('\n')}\n`;
 }
 

@@ -4,6 +4,7 @@
 // authenticated before a byte of it is released. So a stream is decrypted in bounded memory, a flipped
 // byte fails the chunk that holds it, and a truncated file fails at its end (the final tag covers the
 // length). Any RFC 9580 implementation reads it, e.g. `sq decrypt` (Sequoia) or OpenPGP.js itself.
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { PhaseComposeError } from '../util/errors.js';
 
@@ -19,6 +20,14 @@ export function looksLikeTar(head: Buffer): boolean {
 
 type OpenPgp = typeof import('openpgp');
 const load = (): Promise<OpenPgp> => import('openpgp');
+type WebStream = import('node:stream/web').ReadableStream<Uint8Array>;
+
+/**
+ * The archive's session key (AES-256, GCM): random, wrapped in the file by the passphrase. Kept by the
+ * process that holds it so that a second read (backup's read-back, restore's second pass) skips the
+ * Argon2 step, a second or more of CPU each time. Opaque outside this module.
+ */
+export type SessionKey = { data: Uint8Array; algorithm: 'aes256'; aeadAlgorithm: 'gcm' };
 
 const CONFIG = (pgp: OpenPgp) => ({
   aeadProtect: true,
@@ -27,20 +36,22 @@ const CONFIG = (pgp: OpenPgp) => ({
   s2kType: pgp.enums.s2k.argon2,
 });
 
-/** Encrypts a byte stream with the passphrase; returns the ciphertext stream. */
-export async function encryptStream(plain: AsyncIterable<Uint8Array>, passphrase: string): Promise<Readable> {
+/** Encrypts a byte stream with the passphrase; returns the ciphertext stream and the session key. */
+export async function encryptStream(plain: AsyncIterable<Uint8Array>, passphrase: string): Promise<{ stream: Readable; sessionKey: SessionKey }> {
   const pgp = await load();
+  const sessionKey: SessionKey = { data: new Uint8Array(randomBytes(32)), algorithm: 'aes256', aeadAlgorithm: 'gcm' };
   const source = Readable.toWeb(Readable.from(plain)) as ReadableStream<Uint8Array>;
   const message = await pgp.createMessage({ binary: source, format: 'binary' });
-  const out = await pgp.encrypt({ message, passwords: [passphrase], format: 'binary', config: CONFIG(pgp) });
-  return Readable.fromWeb(out as import('node:stream/web').ReadableStream<Uint8Array>);
+  const out = await pgp.encrypt({ message, passwords: [passphrase], sessionKey, format: 'binary', config: CONFIG(pgp) });
+  return { stream: Readable.fromWeb(out as WebStream), sessionKey };
 }
 
 /**
- * Decrypts a ciphertext stream. A wrong passphrase is known before the promise resolves (the key
- * packet does not open); damage is reported by the returned stream as it reaches it.
+ * Decrypts a ciphertext stream with the passphrase, or with a session key an earlier read found. A wrong
+ * passphrase is known before the promise resolves (the key packet does not open); damage is reported by
+ * the returned stream as it reaches it.
  */
-export async function decryptStream(cipher: Readable, passphrase: string, file: string): Promise<Readable> {
+export async function decryptStream(cipher: Readable, key: { passphrase: () => Promise<string>; sessionKey?: SessionKey }, file: string): Promise<{ stream: Readable; sessionKey: SessionKey }> {
   const pgp = await load();
   let message;
   try {
@@ -48,14 +59,24 @@ export async function decryptStream(cipher: Readable, passphrase: string, file: 
   } catch (e) {
     throw damagedError(file, e);
   }
-  try {
-    const { data } = await pgp.decrypt({ message, passwords: [passphrase], format: 'binary', config: { allowUnauthenticatedStream: false } });
-    return Readable.fromWeb(data as import('node:stream/web').ReadableStream<Uint8Array>);
-  } catch (e) {
-    const msg = (e as Error).message;
-    if (/session key decryption failed|password|passphrase/i.test(msg)) {
-      throw new PhaseComposeError('problem', `wrong passphrase for ${file}`, { details: ['the archive stays as it is; nothing was changed'] });
+  let sessionKey = key.sessionKey;
+  if (!sessionKey) {
+    const passphrase = await key.passphrase();
+    try {
+      const [k] = await pgp.decryptSessionKeys({ message, passwords: [passphrase] });
+      sessionKey = { data: k!.data, algorithm: 'aes256', aeadAlgorithm: 'gcm', ...(k!.algorithm ? { algorithm: k!.algorithm as 'aes256' } : {}) };
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (/session key decryption failed|password|passphrase/i.test(msg)) {
+        throw new PhaseComposeError('problem', `wrong passphrase for ${file}`, { details: ['the archive stays as it is; nothing was changed'] });
+      }
+      throw damagedError(file, e);
     }
+  }
+  try {
+    const { data } = await pgp.decrypt({ message, sessionKeys: [sessionKey], format: 'binary', config: { allowUnauthenticatedStream: false } });
+    return { stream: Readable.fromWeb(data as WebStream), sessionKey };
+  } catch (e) {
     throw damagedError(file, e);
   }
 }
