@@ -3,6 +3,7 @@
 // checksum, pg_restore --list on the dump's table of contents) before it gets its name's rotation.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
 import { execIn } from '../docker/exec.js';
 import { findPostgres, type PgTarget } from '../exec/postgres.js';
@@ -15,7 +16,7 @@ import { makeDirs } from '../util/fs.js';
 import { ARCHIVE_EXT, FORMAT, META_MEMBER, STACK_PREFIX, pickEnv, safeRelativePath, type BackupMeta } from './archive.js';
 import { openArchiveWriter, readArchive } from './archive-io.js';
 import { tail } from './backup.js';
-import { appliedMigrations, projectImages, serverVersion } from './instance.js';
+import { databaseFacts, projectImages } from './instance.js';
 import { backupFileName, countTableData, expiredBackups } from './rotation.js';
 
 export type ArchiveOptions = {
@@ -75,11 +76,12 @@ export function stackMembers(s: StackSource): { files: Array<[string, Buffer]>; 
 }
 
 /** Streams `pg_dump -Fc` from the container into `sink`; throws when pg_dump fails. */
-export async function streamDump(docker: DockerClient, pg: PgTarget, sink: NodeJS.WritableStream & { end: (cb: () => void) => unknown }): Promise<void> {
+export async function streamDump(docker: DockerClient, pg: PgTarget, sink: Writable): Promise<void> {
   const err = tail();
-  const r = await execIn(docker, pg.containerId, ['pg_dump', '-U', pg.user, '-d', pg.db, '-Fc'], { stdout: sink as never, stderr: err, capture: false });
+  const r = await execIn(docker, pg.containerId, ['pg_dump', '-U', pg.user, '-d', pg.db, '-Fc'], { stdout: sink, stderr: err, capture: false });
   if (r.exitCode !== 0) throw new PhaseComposeError('failed', `pg_dump failed in the postgres container (exit ${r.exitCode})`, { details: err.text().trim().split('\n') });
-  await new Promise<void>((res) => sink.end(() => res()));
+  // A sink that failed (the disk filled up) is not ended: the writer reports its error.
+  if (!sink.destroyed) await new Promise<void>((res) => sink.end(() => res()));
 }
 
 /** `pg_restore --list` of a dump's first chunk: pg_dump -Fc writes its table of contents first. Returns the tables with data. */
@@ -103,11 +105,10 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
   makeDirs(dirname(file), 0o700);
   log(`backup: pg_dump -Fc ${pg.db} -> ${file}${opts.passphrase === undefined ? ' (NOT encrypted: --no-encrypt)' : ' (encrypted)'}`);
   // The passphrase's Argon2 step (about a second of CPU) runs while the facts are asked of Docker.
-  const [w, version, images, migrations] = await Promise.all([
+  const [w, { version, migrations }, images] = await Promise.all([
     openArchiveWriter(file, { passphrase: opts.passphrase }),
-    serverVersion(docker, pg),
+    databaseFacts(docker, pg),
     projectImages(docker, stack.project),
-    appliedMigrations(docker, pg),
   ]);
   const meta: BackupMeta = {
     format: FORMAT,

@@ -6,17 +6,27 @@ import { L_SERVICE } from '../docker/labels.js';
 import { runSql, type PgTarget } from '../exec/postgres.js';
 import type { ImageInfo, Migration } from './archive.js';
 
-/** `SHOW server_version`, e.g. `15.4 (Debian 15.4-1)`. */
-export async function serverVersion(docker: DockerClient, pg: PgTarget): Promise<string> {
-  return (await runSql(docker, pg, 'SHOW server_version;', {}, 'reading the server version'))[0]?.[0] ?? '';
+/**
+ * PostgreSQL's version and every applied migration in the order applied (none when the database has no
+ * django_migrations table), in one psql run: each docker exec costs a round trip to the Engine.
+ */
+export async function databaseFacts(docker: DockerClient, pg: PgTarget): Promise<{ version: string; migrations: Migration[] }> {
+  const sql = `SELECT to_regclass('public.django_migrations') IS NOT NULL AS has_migrations \\gset
+SELECT 'v', current_setting('server_version');
+\\if :has_migrations
+SELECT 'm', app, name FROM django_migrations ORDER BY id;
+\\endif
+`;
+  const rows = await runSql(docker, pg, sql, {}, 'reading the server version and django_migrations');
+  return {
+    version: rows.find(([k]) => k === 'v')?.[1] ?? '',
+    migrations: rows.filter(([k]) => k === 'm').map(([, app, name]) => ({ app: app!, name: name! })),
+  };
 }
 
 /** Every applied migration in the order applied; none when the database has no django_migrations table. */
 export async function appliedMigrations(docker: DockerClient, pg: PgTarget): Promise<Migration[]> {
-  const [[exists] = []] = await runSql(docker, pg, `SELECT to_regclass('public.django_migrations') IS NOT NULL;`, {}, 'looking for django_migrations');
-  if (exists !== 't') return [];
-  const rows = await runSql(docker, pg, 'SELECT app, name FROM django_migrations ORDER BY id;', {}, 'reading django_migrations');
-  return rows.map(([app, name]) => ({ app: app!, name: name! }));
+  return (await databaseFacts(docker, pg)).migrations;
 }
 
 /** Rows of every table outside the system schemas (`schema.table` -> count), exact (count(*)). */
@@ -32,10 +42,12 @@ ORDER BY 1;`;
 /** The image (name, ID, digests, version label) of each service with a container in the project. */
 export async function projectImages(docker: DockerClient, project: string): Promise<ImageInfo[]> {
   const byService = new Map<string, ImageInfo>();
+  const inspected = new Map<string, ReturnType<ReturnType<DockerClient['getImage']>['inspect']>>();
   for (const c of await listProject(docker, project)) {
     const service = c.Labels[L_SERVICE];
     if (!service || byService.has(service)) continue;
-    const info = await docker.getImage(c.ImageID).inspect().catch(() => undefined);
+    if (!inspected.has(c.ImageID)) inspected.set(c.ImageID, docker.getImage(c.ImageID).inspect());
+    const info = await inspected.get(c.ImageID)!.catch(() => undefined);
     const version = info?.Config?.Labels?.['org.opencontainers.image.version'];
     byService.set(service, { service, image: c.Image, id: c.ImageID, digests: info?.RepoDigests ?? [], ...(version ? { version } : {}) });
   }

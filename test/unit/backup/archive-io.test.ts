@@ -96,3 +96,23 @@ describe('archive files', () => {
     expect(readdirSync(sub)).toEqual([]);
   });
 });
+
+describe('a full disk while writing', () => {
+  it('the write fails with a clear problem; neither the final name nor a temp file is left', async () => {
+    const { writeStreamAtomic } = await import('../../../src/util/fs.js');
+    const { writeError } = await import('../../../src/backup/archive-io.js');
+    const sub = mkdtempSync(join(dir, 'enospc-'));
+    const file = join(sub, 'x.pcbak');
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    async function* source() {
+      yield Buffer.alloc(1 << 20, 1);
+      throw full;
+    }
+    await expect(writeStreamAtomic(file, source())).rejects.toBe(full);
+    expect(readdirSync(sub)).toEqual([]);
+    const e = writeError(file, full);
+    expect(e.kind).toBe('problem');
+    expect(e.message).toBe(`could not write ${file}: the disk is full`);
+    expect(e.details).toEqual(['the half-written archive was removed; no file has its name']);
+  });
+});
