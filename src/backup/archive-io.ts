@@ -10,7 +10,7 @@ import {
   CHUNK_BYTES, DUMP_PREFIX, MANIFEST_MEMBER, MAX_SMALL_MEMBER, META_MEMBER, STACK_PREFIX, buildManifest, checkManifest, dumpChunkName, parseManifest, parseMeta, sha256,
   type BackupMeta, type Manifest, type ManifestEntry,
 } from './archive.js';
-import { damagedError, decryptStream, encryptStream, looksEncrypted, looksLikeTar, type SessionKey } from './crypto.js';
+import { PIECE, damagedError, decryptStream, encryptStream, looksEncrypted, looksLikeTar, type SessionKey } from './crypto.js';
 
 type TarStream = typeof import('tar-stream');
 const loadTar = async (): Promise<TarStream> => {
@@ -184,7 +184,7 @@ export async function readArchive(file: string, opts: ReadOptions): Promise<Arch
     throw damaged(file, kind === 'pg-dump' ? 'it is a plain pg_dump file, not an archive' : 'it is neither an encrypted nor a plain phase-compose archive');
   }
   const tar = await loadTar();
-  const raw = createReadStream(file);
+  const raw = createReadStream(file, { highWaterMark: PIECE });
   const dec = kind === 'encrypted' ? await decryptStream(raw, { passphrase: opts.passphrase, sessionKey: opts.sessionKey }, file) : undefined;
   const source: Readable = dec?.stream ?? raw;
   const extract = tar.extract();

