@@ -44,12 +44,13 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     mustRun('mkdir', ['-p', dirA]);
     const spec = copyFixtureSpec(dirA);
     writeFileSync(spec, readFileSync(spec, 'utf8').replaceAll('phase-compose-fixture-app:latest', image));
-    const up = await cliA(['up', '--timeout', '4m'], { FIXTURE_FAIL_MIGRATION: '', FIXTURE_SLOW_MIGRATION_S: '', FIXTURE_NEVER_HEALTHY: '' });
+    const up = await cliA(['up', '--timeout', '8m'], { FIXTURE_FAIL_MIGRATION: '', FIXTURE_SLOW_MIGRATION_S: '', FIXTURE_NEVER_HEALTHY: '' });
     if (up.code !== 0) throw new Error(`up failed:\n${up.stdout}\n${up.stderr}`);
     const backend = containerId(projectA, 'backend');
     mustRun('docker', ['exec', backend, 'python', 'manage.py', 'seed_events', 'Recovery Org', '--count', '30000', '--days', '30']);
     mustRun('docker', ['exec', backend, 'python', 'manage.py', 'vault_put', 'greeting', 'only SECRET_KEY opens this']);
-  });
+    // On a loaded test bed (2 cores shared) postgres alone has taken 2 minutes to be healthy.
+  }, 900_000);
 
   afterAll(() => {
     composeDown(projectA);
@@ -115,7 +116,7 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     rmSync(dirA, { recursive: true, force: true });
     expect(existsSync(dirA)).toBe(false);
 
-    const r = await cli(['-p', projectB, 'restore', archive, '--dir', dirB, '--timeout', '4m'], work);
+    const r = await cli(['-p', projectB, 'restore', archive, '--dir', dirB, '--timeout', '8m'], work);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     // The database came back before any app container started.
     const restored = r.stderr.indexOf('restore: database restored; starting the stack with up');
@@ -131,7 +132,7 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     const again = await cli(['-p', projectB, 'restore', archive, '--dir', dirB], work);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("the new stack's database already holds");
-  });
+  }, 900_000);
 
   it('without the same SECRET_KEY the app cannot read the restored value (the key had to travel)', () => {
     // Proves the round trip above tested something: the value is sealed with SECRET_KEY.
