@@ -27,7 +27,7 @@ export type BackupOptions = {
 };
 
 /** Collects a little text (stderr of pg_dump) without holding a whole stream. */
-function tail(limit = 64 * 1024): Writable & { text: () => string } {
+export function tail(limit = 64 * 1024): Writable & { text: () => string } {
   let buf = '';
   const w = new Writable({
     write(chunk: Buffer, _e, cb) {

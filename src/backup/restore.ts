@@ -79,11 +79,7 @@ export async function restoreDatabase(
   );
   if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
 
-  for (const c of [...apps].reverse()) {
-    log(`restore: stopping ${c.Names[0]?.slice(1) ?? c.Id}`);
-    await docker.getContainer(c.Id).stop({ t: 10 });
-  }
-  try {
+  await withStopped(docker, apps, log, async () => {
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
     const r = await execIn(docker, pg.containerId, pgRestoreArgv(pg.user, pg.db), { stdin: createReadStream(file) });
     if (r.exitCode !== 0) {
@@ -91,11 +87,22 @@ export async function restoreDatabase(
         details: r.stderr.trim().split('\n').slice(-10),
       });
     }
+  });
+  return { file, tables, stopped: names };
+}
+
+/** Stops `apps` (dependents first), runs `f`, starts them again in dependency order whatever happened. */
+export async function withStopped(docker: DockerClient, apps: ContainerInfo[], log: (l: string) => void, f: () => Promise<void>): Promise<void> {
+  for (const c of [...apps].reverse()) {
+    log(`restore: stopping ${c.Names[0]?.slice(1) ?? c.Id}`);
+    await docker.getContainer(c.Id).stop({ t: 10 });
+  }
+  try {
+    await f();
   } finally {
     for (const c of apps) {
       log(`restore: starting ${c.Names[0]?.slice(1) ?? c.Id}`);
       await docker.getContainer(c.Id).start().catch((e: Error) => log(`restore: could not start ${c.Id}: ${e.message}`));
     }
   }
-  return { file, tables, stopped: names };
 }

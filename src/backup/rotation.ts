@@ -1,17 +1,18 @@
 // Pure rules for backup file names and which old backups to delete.
 
-/** `<project>-20250102T030405Z.dump`: sorts by time as a string. */
-export function backupFileName(project: string, now: Date): string {
+/** `<project>-20250102T030405Z.dump` (or another extension: archives are `.pcbak`): sorts by time as a string. */
+export function backupFileName(project: string, now: Date, ext = '.dump'): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${project}-${stamp}.dump`;
+  return `${project}-${stamp}${ext}`;
 }
 
-const STAMPED = (project: string) => new RegExp(`^${project.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{8}T\\d{6}Z\\.dump$`);
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const STAMPED = (project: string, ext: string) => new RegExp(`^${escapeRe(project)}-\\d{8}T\\d{6}Z${escapeRe(ext)}$`);
 
-/** File names (in one directory) of this project's stamped backups beyond the newest `keep`. */
-export function expiredBackups(names: string[], project: string, keep: number): string[] {
+/** File names (in one directory) of this project's stamped backups (with extension `ext`) beyond the newest `keep`. */
+export function expiredBackups(names: string[], project: string, keep: number, ext = '.dump'): string[] {
   if (keep < 1) return [];
-  const mine = names.filter((n) => STAMPED(project).test(n)).sort().reverse();
+  const mine = names.filter((n) => STAMPED(project, ext).test(n)).sort().reverse();
   return mine.slice(keep);
 }
 

@@ -1,5 +1,5 @@
 // Edge: run an argv inside a container through the Engine's exec API (no shell), with separated streams.
-import { PassThrough, type Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import type { DockerClient } from './client.js';
 
 export type ExecOptions = {
@@ -39,23 +39,26 @@ export async function execIn(docker: DockerClient, containerId: string, argv: st
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const all: Buffer[] = [];
-  const sink = (keep: Buffer[], live?: Writable) => {
-    const p = new PassThrough();
-    p.on('data', (b: Buffer) => {
-      if (capture) {
-        keep.push(b);
-        all.push(b);
-      }
-      live?.write(b);
-    });
-    return p;
+  const keep = (into: Buffer[], b: Buffer) => {
+    if (!capture) return;
+    into.push(b);
+    all.push(b);
   };
+  const demux = demuxer(
+    (b) => (keep(out, b), opts.stdout),
+    (b) => (keep(err, b), opts.stderr),
+  );
   const done = new Promise<void>((resolve, reject) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
+    demux.on('finish', resolve);
+    stream.on('close', () => {
+      if (!demux.writableEnded) demux.end();
+    });
     stream.on('error', reject);
+    demux.on('error', reject);
   });
-  docker.modem.demuxStream(stream, sink(out, opts.stdout), sink(err, opts.stderr));
+  // pipe() honours the demuxer's back-pressure: a slow consumer (a dump being encrypted and written) pauses
+  // the socket, and with it the command in the container, instead of piling its output up in memory.
+  stream.pipe(demux);
   if (opts.stdin !== undefined) {
     if (typeof opts.stdin === 'string' || Buffer.isBuffer(opts.stdin)) stream.end(opts.stdin);
     else opts.stdin.pipe(stream);
@@ -76,4 +79,47 @@ export async function execIn(docker: DockerClient, containerId: string, argv: st
     stderr: Buffer.concat(err).toString('utf8'),
     output: Buffer.concat(all).toString('utf8'),
   };
+}
+
+/**
+ * A Writable that splits Docker's multiplexed stream (8-byte frame headers: type, 0, 0, 0, big-endian
+ * length) into stdout and stderr payloads. `route` is told each payload and returns where it goes live;
+ * a write that the destination refuses holds the next frame until it drains (back-pressure end to end).
+ */
+export function demuxer(stdout: (b: Buffer) => Writable | undefined, stderr: (b: Buffer) => Writable | undefined): Writable {
+  let pending = Buffer.alloc(0);
+  let type = -1;
+  let left = 0;
+  return new Writable({
+    write(chunk: Buffer, _e, cb) {
+      let buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      pending = Buffer.alloc(0);
+      let wait: Writable | undefined;
+      while (buf.length) {
+        if (left === 0) {
+          if (buf.length < 8) {
+            pending = Buffer.from(buf);
+            break;
+          }
+          type = buf[0]!;
+          left = buf.readUInt32BE(4);
+          buf = buf.subarray(8);
+          continue;
+        }
+        const part = buf.subarray(0, left);
+        buf = buf.subarray(part.length);
+        left -= part.length;
+        const to = type === 2 ? stderr(part) : stdout(part);
+        // A destination that failed is skipped: the command runs to its end, its caller reports the failure.
+        if (to && !to.destroyed && !to.write(part)) wait = to;
+      }
+      if (!wait) return cb();
+      const w = wait;
+      const go = () => {
+        w.off('drain', go).off('error', go).off('close', go);
+        cb();
+      };
+      w.on('drain', go).on('error', go).on('close', go);
+    },
+  });
 }

@@ -3,7 +3,7 @@
 // required: nobody writes `?? default` for a spec field again (the compiler refuses a missing one).
 import { features } from './target.js';
 import type {
-  ClientIpSpec, DeploymentSpec, HealthcheckSpec, MigrationsSpec, PostgresSpec, ProxySpec, RedisSpec, ServiceSpec, TargetSpec, TaskParamSpec, TaskSpec,
+  BackupsSpec, ClientIpSpec, DeploymentSpec, HealthcheckSpec, MigrationsSpec, PostgresSpec, ProxySpec, RedisSpec, ServiceSpec, TargetSpec, TaskParamSpec, TaskSpec,
 } from './types.js';
 
 /** Target versions assumed when the spec names none (and `init` cannot detect them). */
@@ -42,9 +42,11 @@ export type NormalisedRedis = Omit<RedisSpec, 'healthcheck'> & { healthcheck: Ti
 /** Client IP mode, with `trusted` always a list (empty: trust nobody's header). */
 export type NormalisedClientIp = { mode: 'direct' } | { mode: 'cloudflare'; trusted: string[] } | { mode: 'header'; header: string; trusted: string[] };
 export type NormalisedProxy = Omit<ProxySpec, 'service' | 'healthcheck' | 'client_ip'> & { service: string; healthcheck: NormalisedHealthcheck; client_ip: NormalisedClientIp };
+/** `backups`, always present: `env` undefined means the whole env files travel with the archive. */
+export type NormalisedBackups = Omit<BackupsSpec, 'dir' | 'keep'> & { dir: string; keep: number };
 export type NormalisedTask = Omit<TaskSpec, 'params'> & { params: Record<string, TaskParamSpec> };
 
-export type NormalisedSpec = Omit<DeploymentSpec, 'target' | 'output' | 'services' | 'migrations' | 'data' | 'proxy' | 'maintenance'> & {
+export type NormalisedSpec = Omit<DeploymentSpec, 'target' | 'output' | 'services' | 'migrations' | 'data' | 'proxy' | 'maintenance' | 'backups'> & {
   target: Required<TargetSpec>;
   output: string;
   services: Record<string, NormalisedService>;
@@ -52,6 +54,7 @@ export type NormalisedSpec = Omit<DeploymentSpec, 'target' | 'output' | 'service
   data: { postgres?: NormalisedPostgres; redis?: NormalisedRedis };
   proxy?: NormalisedProxy;
   maintenance: Record<string, NormalisedTask>;
+  backups: NormalisedBackups;
 };
 
 const mapValues = <T, U>(o: Record<string, T>, f: (v: T) => U): Record<string, U> =>
@@ -91,7 +94,7 @@ export function normaliseSpec(spec: DeploymentSpec): NormalisedSpec {
     return out;
   };
   const clientIp = (c: ClientIpSpec = { mode: 'direct' }): NormalisedClientIp => (c.mode === 'direct' ? c : { ...c, trusted: c.trusted ?? [] });
-  const { migrations: m, proxy: p, data: d, maintenance, ...rest } = spec;
+  const { migrations: m, proxy: p, data: d, maintenance, backups: bk, ...rest } = spec;
   const out: NormalisedSpec = {
     ...rest,
     target,
@@ -99,6 +102,12 @@ export function normaliseSpec(spec: DeploymentSpec): NormalisedSpec {
     services: mapValues(spec.services, service),
     data: {},
     maintenance: mapValues(maintenance ?? {}, (t) => ({ ...t, params: t.params ?? {} })),
+    // Plain `backup` rotates like the pre-migration backup: migrations.backup's place unless backups names its own.
+    backups: {
+      ...bk,
+      dir: bk?.dir ?? (typeof m?.backup === 'object' ? m.backup.dir : undefined) ?? DEFAULT_BACKUP_DIR,
+      keep: bk?.keep ?? (typeof m?.backup === 'object' ? m.backup.keep : undefined) ?? DEFAULT_BACKUP_KEEP,
+    },
   };
   if (d?.postgres) out.data.postgres = { ...d.postgres, volume: d.postgres.volume ?? `${spec.name}-postgres-data`, healthcheck: timing(d.postgres.healthcheck) };
   if (d?.redis) out.data.redis = { ...d.redis, healthcheck: timing(d.redis.healthcheck) };

@@ -152,6 +152,16 @@ export type RetentionSpec = {
   params: Record<string, string | number | boolean>;
 };
 
+/** Whole-instance backups (`phase-compose backup`). */
+export type BackupsSpec = {
+  /** Directory for stamped archives (relative to the spec). */
+  dir?: string;
+  /** Keep the newest N stamped archives. */
+  keep?: number;
+  /** Only these keys of the env file(s) go into the archive (default: the whole files). */
+  env?: string[];
+};
+
 export type TargetSpec = {
   /** Compose version the file is for: `1.29` (docker-compose v1) or a v2+ version like `2.20.2`. */
   compose?: string;
@@ -173,4 +183,5 @@ export type DeploymentSpec = {
   proxy?: ProxySpec;
   maintenance?: Record<string, TaskSpec>;
   retention?: RetentionSpec;
+  backups?: BackupsSpec;
 };

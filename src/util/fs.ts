@@ -91,3 +91,40 @@ export function displayPath(p: string): string {
   const rel = relative(process.cwd(), abs);
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
 }
+
+/**
+ * Streams `source` into `path` atomically: a temp file (created 0600, exclusive) in the same directory,
+ * every byte written, fsync, chmod to `mode`, rename, then fsync of the directory so the name survives a
+ * crash. On any failure (the source's, or the disk's: ENOSPC) the temp file is removed and no file has
+ * the final name. Returns the bytes written.
+ */
+export async function writeStreamAtomic(path: string, source: AsyncIterable<Uint8Array>, mode = 0o600): Promise<number> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fh = await nodeFs.promises.open(tmp, 'wx', 0o600);
+  let open = true;
+  let bytes = 0;
+  try {
+    for await (const chunk of source) {
+      for (let off = 0; off < chunk.length; ) {
+        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+        if (!(bytesWritten > 0)) throw Object.assign(new Error(`short write to ${tmp}`), { code: 'EIO' });
+        off += bytesWritten;
+      }
+      bytes += chunk.length;
+    }
+    await fh.sync();
+    await fh.chmod(mode);
+    open = false;
+    await fh.close();
+    nodeFs.renameSync(tmp, path);
+  } catch (e) {
+    if (open) await fh.close().catch(() => undefined);
+    nodeFs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  try {
+    const dfd = nodeFs.openSync(dirname(path), 'r');
+    try { nodeFs.fsyncSync(dfd); } finally { nodeFs.closeSync(dfd); }
+  } catch { /* a directory that cannot be fsync-ed (some file systems): the rename is done */ }
+  return bytes;
+}

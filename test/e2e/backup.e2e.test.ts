@@ -1,4 +1,4 @@
-// End-to-end: `phase-compose backup`, then dropping a table, then `restore`: every table's row count is back,
+// End-to-end: `phase-compose backup --dump-only` (the plain dump `up` also writes before migrations), then dropping a table, then `restore`: every table's row count is back,
 // the checksum file matches, the app services were stopped and started again.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -45,7 +45,7 @@ describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
     expect(before.find(([t]) => t === 'api_secretevent')?.[1]).toBe('50000');
 
     const t0 = Date.now();
-    const b = await cli(['backup']);
+    const b = await cli(['backup', '--dump-only']);
     expect(b.code, b.stderr).toBe(0);
     // Not a speed target: a hang check. The 1 MB dump takes ~0.4 s; with an exec's hijacked socket left
     // half-open the process lingered ~24 s after finishing.
@@ -59,11 +59,11 @@ describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
     // Rotation: migrations.backup.keep is 3 in the fixture spec.
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setTimeout(r, 1100));
-      expect((await cli(['backup'])).code).toBe(0);
+      expect((await cli(['backup', '--dump-only'])).code).toBe(0);
     }
     expect(readdirSync(join(stack.dir, 'backups')).filter((f) => f.endsWith('.dump'))).toHaveLength(3);
     expect(existsSync(file)).toBe(false);
-    const keep = (await cli(['backup', '--out', 'manual/keep.dump'])).stdout.split('\t')[0]!;
+    const keep = (await cli(['backup', '--dump-only', '--out', 'manual/keep.dump'])).stdout.split('\t')[0]!;
     expect(keep).toBe(join(stack.dir, 'manual/keep.dump'));
 
     psql(stack.project, 'DROP TABLE api_secretevent; DELETE FROM api_secret WHERE key = $$SECRET_1$$;');
@@ -85,7 +85,7 @@ describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
   });
 
   it('a corrupted backup is refused before anything stops', async () => {
-    const b = await cli(['backup', '--out', 'bad.dump']);
+    const b = await cli(['backup', '--dump-only', '--out', 'bad.dump']);
     expect(b.code).toBe(0);
     const f = join(stack.dir, 'bad.dump');
     const { writeFileSync } = await import('node:fs');

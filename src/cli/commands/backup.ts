@@ -1,4 +1,7 @@
-// `phase-compose backup [--out FILE]`: a verified, checksummed pg_dump of the stack's database.
+// `phase-compose backup [--out FILE]`: the whole instance in one archive (encrypted unless --no-encrypt);
+// `backup --dump-only`: the database alone, as the pre-migration backup writes it; `backup verify FILE`.
+import { backupInstance } from '../../backup/archive-backup.js';
+import { verifyArchive } from '../../backup/archive-restore.js';
 import { backupDatabase } from '../../backup/backup.js';
 import { connectDocker } from '../../docker/client.js';
 import { lstatSync } from 'node:fs';
@@ -6,31 +9,47 @@ import { resolve } from 'node:path';
 import { PhaseComposeError } from '../../util/errors.js';
 import { displayPath } from '../../util/fs.js';
 import { openStack } from '../../stack/open.js';
-import { DEFAULT_BACKUP_DIR, type NormalisedSpec } from '../../spec/normalise.js';
+import type { NormalisedSpec } from '../../spec/normalise.js';
 import type { Io } from '../io.js';
 import { OK, type Outcome } from '../outcome.js';
+import { decryptPassphrase, encryptPassphrase } from '../passphrase.js';
+import { checkBackupFile } from '../../backup/restore.js';
+import { newestMigrations as newest } from '../../backup/archive.js';
 
-/** Writes the backup; prints its path, size and checksum. */
-export async function runBackup(args: { file: string; projectName?: string; out?: string; dir?: string; keep?: number }, io: Io): Promise<Outcome> {
+export type BackupArgs = {
+  file: string;
+  projectName?: string;
+  out?: string;
+  dir?: string;
+  keep?: number;
+  encrypt?: boolean;
+  passphraseFile?: string;
+  dumpOnly?: boolean;
+};
+
+/** Writes the archive (or, with --dump-only, the plain dump); prints its path and size. */
+export async function runBackup(args: BackupArgs, io: Io): Promise<Outcome> {
   const stack = openStack(args);
   if (args.out !== undefined) refuseExisting(resolve(stack.specDir, args.out));
+  const place = backupPlace(args, stack.spec);
+  if (args.dumpOnly) {
+    const docker = await connectDocker();
+    const res = await backupDatabase(docker, stack, { ...place, out: args.out, stderr: process.stderr });
+    io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\tsha256 ${res.sha256}`);
+    return OK;
+  }
+  // The passphrase first: a missing one is refused before Docker is asked anything.
+  const passphrase = args.encrypt === false ? undefined : await encryptPassphrase({ file: args.passphraseFile, env: process.env, isTTY: io.isTTY });
+  if (passphrase === undefined) io.err('backup: --no-encrypt: the archive holds the database and the .env in the clear; keep it somewhere only you can read');
   const docker = await connectDocker();
-  const res = await backupDatabase(docker, stack, {
-    ...backupPlace(args, stack.spec),
-    out: args.out,
-    stderr: process.stderr,
-  });
-  io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\tsha256 ${res.sha256}`);
+  const res = await backupInstance(docker, stack, { ...place, out: args.out, passphrase, log: io.err });
+  io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\t${res.encrypted ? 'encrypted' : 'NOT encrypted'}`);
   return OK;
 }
 
-/**
- * Where stamped backups go and how many are kept: the flags win; else the spec's migrations.backup (its
- * keep filled with 5 by normaliseSpec, the same rule as before migrations in `up`); else ./backups, all kept.
- */
-export function backupPlace(args: { dir?: string; keep?: number }, spec: Pick<NormalisedSpec, 'migrations'>): { dir: string; keep?: number } {
-  const conf = spec.migrations?.backup;
-  return { dir: args.dir ?? conf?.dir ?? DEFAULT_BACKUP_DIR, keep: args.keep ?? conf?.keep };
+/** Where stamped backups go and how many are kept: the flags win, else the spec's backups section (normalised). */
+export function backupPlace(args: { dir?: string; keep?: number }, spec: Pick<NormalisedSpec, 'backups'>): { dir: string; keep: number } {
+  return { dir: args.dir ?? spec.backups.dir, keep: args.keep ?? spec.backups.keep };
 }
 
 /** `--out` names a new file: one that exists (a dump or anything else) is never replaced. Checked before Docker. */
@@ -41,4 +60,26 @@ function refuseExisting(path: string): void {
     return;
   }
   throw new PhaseComposeError('problem', `refusing to overwrite ${displayPath(path)}`, { details: ['choose another --out, or move the file away first'] });
+}
+
+/** `backup verify FILE [--deep]`: prints what the archive holds; with --deep, row counts per table. */
+export async function runBackupVerify(args: { archive: string; deep?: boolean; image?: string; passphraseFile?: string }, io: Io): Promise<Outcome> {
+  const file = resolve(args.archive);
+  checkBackupFile(file);
+  const passphrase = decryptPassphrase({ file: args.passphraseFile, env: process.env, isTTY: io.isTTY });
+  const docker = await connectDocker();
+  const v = await verifyArchive(docker, file, { passphrase, deep: !!args.deep, image: args.image, log: io.err });
+  const m = v.checked.meta;
+  io.out(`archive ${file}: ok (${v.checked.encrypted ? 'encrypted' : 'not encrypted'})`);
+  io.out(`  made ${m.created} from project ${m.project}; PostgreSQL ${m.postgres.version}; ${v.checked.manifest.members.length} members, every sha256 matches`);
+  io.out(`  database dump: ${v.checked.manifest.dump.bytes} bytes, ${v.checked.tables} tables with data (pg_restore --list)`);
+  io.out(`  env: ${m.env.files.join(', ') || '(none)'}${m.env.keys ? ` (only ${m.env.keys.join(', ')})` : ''}`);
+  for (const i of m.images) io.out(`  image ${i.service}: ${i.image} ${i.id}${i.digests.length ? ` ${i.digests.join(' ')}` : ''}`);
+  if (m.appVersion) io.out(`  app version: ${m.appVersion}`);
+  for (const n of newest(m.migrations)) io.out(`  newest migration: ${n}`);
+  if (v.counts) {
+    io.out(`rows per table (restored into a throwaway ${v.image}):`);
+    for (const [t, n] of v.counts) io.out(`${t}\t${n}`);
+  }
+  return OK;
 }

@@ -1,18 +1,94 @@
-// `phase-compose restore FILE`: confirm, stop the app services, restore, start them again.
-import { resolve } from 'node:path';
+// `phase-compose restore FILE`: an archive (or a plain dump) into the running stack; with --dir, a new
+// stack built from the archive alone (files, then postgres alone, the database, then `up`).
+import { join, resolve } from 'node:path';
+import { listDump } from '../../backup/archive-backup.js';
+import { readArchive, sniff } from '../../backup/archive-io.js';
+import { newestMigrations } from '../../backup/archive.js';
+import {
+  pipeDump, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
+} from '../../backup/archive-restore.js';
 import { checkBackupFile, restoreDatabase } from '../../backup/restore.js';
 import { connectDocker } from '../../docker/client.js';
+import { runCompose } from '../../docker/compose-cli.js';
 import { cliConfirm } from '../../exec/confirm.js';
+import { findPostgres } from '../../exec/postgres.js';
+import { POSTGRES_SERVICE } from '../../model/compose.js';
 import { openStack } from '../../stack/open.js';
+import { syncStackFiles } from '../../stack/outputs.js';
+import { parseCliDuration } from '../../util/duration.js';
+import { PhaseComposeError } from '../../util/errors.js';
 import type { Io } from '../io.js';
-import { OK, type Outcome } from '../outcome.js';
+import { OK, type ExitCodeOf, type Outcome } from '../outcome.js';
+import { decryptPassphrase } from '../passphrase.js';
 
-/** Restores a dump written by `backup`. */
-export async function runRestore(args: { file: string; projectName?: string; backup: string; yes?: boolean }, io: Io): Promise<Outcome> {
+export type RestoreArgs = {
+  file: string;
+  projectName?: string;
+  backup: string;
+  yes?: boolean;
+  dir?: string;
+  force?: boolean;
+  passphraseFile?: string;
+  timeout?: string;
+};
+
+/** Restores an archive (or a dump written by `backup --dump-only` or before migrations). */
+export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCodeOf): Promise<Outcome> {
+  const file = resolve(args.backup);
+  checkBackupFile(file);
+  const passphrase = decryptPassphrase({ file: args.passphraseFile, env: process.env, isTTY: io.isTTY });
+  if (args.dir !== undefined) return restoreToDir(args, file, passphrase, io, exitCodeOf);
   const stack = openStack(args);
-  checkBackupFile(resolve(args.backup));
   const docker = await connectDocker();
-  const res = await restoreDatabase(docker, stack, resolve(args.backup), { confirm: cliConfirm(!!args.yes, io.isTTY), log: io.err });
-  io.out(`restored ${res.file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${[...new Set(res.stopped)].join(', ')}` : ''}`);
+  const confirm = cliConfirm(!!args.yes, io.isTTY);
+  if (sniff(file) === 'pg-dump') {
+    const res = await restoreDatabase(docker, stack, file, { confirm, log: io.err });
+    io.out(`restored ${res.file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${[...new Set(res.stopped)].join(', ')}` : ''}`);
+    return OK;
+  }
+  const res = await restoreArchiveLive(docker, stack, file, { passphrase, force: !!args.force, confirm, log: io.err });
+  io.out(`restored ${file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${res.stopped.join(', ')}` : ''}`);
   return OK;
+}
+
+/**
+ * restore --dir: the archive is read in full first (nothing is written when it is unusable); then the
+ * files, postgres alone, the database (into an empty one only), and `up` for everything else.
+ */
+async function restoreToDir(args: RestoreArgs, file: string, passphrase: () => Promise<string>, io: Io, exitCodeOf: ExitCodeOf): Promise<Outcome> {
+  if (sniff(file) === 'pg-dump') throw new PhaseComposeError('usage', `${file} is a plain database dump: restore --dir needs an archive written by \`backup\` (it carries the spec and the env values)`);
+  let head: Buffer | undefined;
+  const contents = await readArchive(file, { passphrase, dump: async (b) => void (head ??= b) });
+  if (!head) throw new PhaseComposeError('problem', `the archive ${file} holds no database dump`, { details: ['nothing was written'] });
+  const first = head;
+  const dir = resolve(args.dir!);
+  const project = args.projectName ?? contents.meta.project;
+  io.err(`restore: archive ok: made ${contents.meta.created} from project ${contents.meta.project}; newest migrations ${newestMigrations(contents.meta.migrations).join(', ') || '(none)'}`);
+  for (const p of writeStackFromArchive(dir, contents)) io.err(`restore: wrote ${p}`);
+  const specFile = join(dir, contents.meta.spec);
+  const timeoutMs = parseCliDuration(args.timeout ?? '5m');
+  const stack = openStack({ file: specFile, projectName: project }, { compose: true, lock: 'restore' });
+  try {
+    for (const p of syncStackFiles(stack)) io.err(`restore: wrote ${p}`);
+    io.err(`restore: starting postgres alone (project ${project})`);
+    const up = await runCompose(stack.compose, ['up', '-d', '--no-deps', POSTGRES_SERVICE]);
+    if (up.exitCode !== 0) throw new PhaseComposeError('failed', `could not start postgres (compose exit ${up.exitCode})`, { details: up.output.trim().split('\n').slice(-10) });
+    const docker = await connectDocker();
+    await waitPostgresHealthy(docker, project, timeoutMs);
+    const pg = await findPostgres(docker, stack);
+    await refuseNonEmpty(docker, pg);
+    const checked = { ...contents, tables: await listDump(docker, pg, first, file) };
+    io.err(`restore: pg_restore --single-transaction into ${pg.db} (${checked.tables} tables with data)`);
+    const r = await pipeDump(docker, pg, file, checked, passphrase, restoreArgv(pg));
+    if (r.exitCode !== 0) {
+      throw new PhaseComposeError('failed', `pg_restore failed (exit ${r.exitCode}); the transaction was rolled back, the database is empty`, {
+        details: [...r.stderr.trim().split('\n').slice(-10), `the files in ${dir} and the postgres container stay; run the same command again once fixed`],
+      });
+    }
+  } finally {
+    stack.lock.release();
+  }
+  io.err('restore: database restored; starting the stack with up');
+  const { runUpCommand } = await import('./up.js');
+  return runUpCommand({ file: specFile, projectName: project, timeout: args.timeout }, io, exitCodeOf);
 }

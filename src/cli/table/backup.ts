@@ -1,17 +1,57 @@
-// `phase-compose backup`: its options and help; the implementation is src/cli/commands/backup.ts.
+// `phase-compose backup` and `backup verify`: options and help; the implementation is src/cli/commands/backup.ts.
 import { defineCommand, stackArgs } from '../command.js';
 import { count } from '../options.js';
+import { MIN_PASSPHRASE, PASSPHRASE_ENV } from '../passphrase.js';
+
+const load = () => import('../commands/backup.js');
+
+const passphraseFile = { type: 'string', requiresArg: true, normalize: true, describe: `Read the passphrase from the first line of this file (else $${PASSPHRASE_ENV}, else a prompt on a terminal)` } as const;
+
+const verify = defineCommand({
+  command: 'verify <archive>',
+  describe: 'Check an archive: decrypt it, check every sha256, pg_restore --list in a throwaway PostgreSQL container; --deep restores it there and prints row counts',
+  builder: (y, exitCodes) =>
+    y
+      .positional('archive', { type: 'string', describe: 'Archive written by `backup`' })
+      .option('deep', { type: 'boolean', default: false, describe: 'Restore into the throwaway container and print the rows of every table' })
+      .option('image', { type: 'string', requiresArg: true, describe: 'PostgreSQL image for the throwaway container (default: the archived postgres image, by ID when it is here)' })
+      .option('passphrase-file', passphraseFile)
+      .example('$0 backup verify backups/phase-20261126T080000Z.pcbak', 'Quick: checksums and the dump\'s table of contents')
+      .example('$0 backup verify --deep /mnt/offsite/phase.pcbak', 'A real restore, elsewhere: compare its row counts with production')
+      .epilogue(`Needs Docker (the throwaway container has no network and is removed afterwards), but no stack: the
+archive alone is enough. Exit 1: wrong passphrase, damaged or truncated archive.
+
+${exitCodes}`),
+  run: async (a, { io }) => (await load()).runBackupVerify({ archive: String(a.archive), deep: a.deep, image: a.image, passphraseFile: a.passphraseFile }, io),
+});
 
 export default defineCommand({
   command: 'backup',
-  describe: 'Dump the database (pg_dump -Fc in the postgres container) to a verified file with a .sha256 beside it',
+  describe: 'Back the whole instance up into one encrypted archive: database, env values, spec, generated files, image IDs, migrations',
   builder: (y, exitCodes) =>
     y
-      .epilogue(exitCodes)
-      .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'File to write (default: <dir>/<project>-<UTC time>.dump)', normalize: true })
-      .option('dir', { type: 'string', requiresArg: true, describe: 'Directory for stamped backups (default: migrations.backup.dir, else backups/)' })
-      .option('keep', { type: 'number', requiresArg: true, coerce: count('keep'), describe: 'Keep the newest N stamped backups (default: migrations.backup.keep, which is 5 when migrations.backup is on, as for up; without migrations.backup, all)' })
-      .example('$0 backup', 'Write backups/<project>-<time>.dump and its .sha256')
-      .example('$0 backup --out /srv/phase.dump', 'A file of your choice (never rotated)'),
-  run: async (a, { io }) => (await import('../commands/backup.js')).runBackup({ ...stackArgs(a), out: a.out, dir: a.dir, keep: a.keep }, io),
+      .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'File to write (default: <dir>/<project>-<UTC time>.pcbak; never replaced, never rotated)', normalize: true })
+      .option('dir', { type: 'string', requiresArg: true, describe: 'Directory for stamped archives (default: backups.dir, else migrations.backup.dir, else backups/)' })
+      .option('keep', { type: 'number', requiresArg: true, coerce: count('keep'), describe: 'Keep the newest N stamped archives (default: backups.keep, else migrations.backup.keep, else 5)' })
+      .option('encrypt', { type: 'boolean', default: true, describe: 'Encrypt the archive (--no-encrypt writes it in the clear)' })
+      .option('passphrase-file', passphraseFile)
+      .option('dump-only', { type: 'boolean', default: false, describe: 'Only the database: a plain pg_dump -Fc file with a .sha256 beside it (what `up` writes before migrations)' })
+      .example('$0 backup', `Write backups/<project>-<time>.pcbak (passphrase from $${PASSPHRASE_ENV} or asked), read it back, drop the oldest beyond keep`)
+      .example('$0 backup --passphrase-file /root/phase-backup.key --out /srv/phase.pcbak', 'A file of your choice')
+      .example('$0 backup verify --deep backups/phase-20261126T080000Z.pcbak', 'Prove an archive restores')
+      .epilogue(`The archive is one file (mode 0600, written under a temp name and renamed when complete): a tar
+holding phase-compose-backup.json (PostgreSQL version, every image's ID and digest, the applied Django
+migrations), stack/ (the spec, the env files or only the keys backups.env lists, the generated files),
+the pg_dump -Fc streamed in 8 MiB chunks (db/dump.*), and MANIFEST.json with every member's sha256.
+It is encrypted with OpenPGP (RFC 9580: Argon2 passphrase, AES-256-GCM in authenticated chunks); any
+RFC 9580 tool opens it, e.g. \`sq decrypt\`. The passphrase: --passphrase-file, else $${PASSPHRASE_ENV},
+else asked twice on a terminal; at least ${MIN_PASSPHRASE} characters. Keep it apart from the archives:
+without it they cannot be read, and with the env values inside, they open every secret of the instance.
+Bring the instance back with \`phase-compose restore FILE\` (into the running stack) or
+\`phase-compose restore FILE --dir DIR\` (a new stack from the archive alone, e.g. on a fresh host).
+
+${exitCodes}`),
+  run: async (a, { io }) =>
+    (await load()).runBackup({ ...stackArgs(a), out: a.out, dir: a.dir, keep: a.keep, encrypt: a.encrypt, passphraseFile: a.passphraseFile, dumpOnly: a.dumpOnly }, io),
+  commands: [verify],
 });

@@ -1,14 +1,37 @@
 // `phase-compose restore`: its options and help; the implementation is src/cli/commands/restore.ts.
 import { defineCommand, stackArgs } from '../command.js';
+import { duration } from '../options.js';
+import { PASSPHRASE_ENV } from '../passphrase.js';
 
 export default defineCommand({
   command: 'restore <backup>',
-  describe: 'Restore a backup: confirm, stop the app services (dependents first), pg_restore --clean in one transaction, start them again in dependency order',
+  describe: 'Restore an archive into the running stack (app stopped meanwhile, all or nothing), or with --dir build a new stack from it',
   builder: (y, exitCodes) =>
     y
-      .epilogue(exitCodes)
-      .positional('backup', { type: 'string', describe: 'Dump file written by `backup`' })
+      .positional('backup', { type: 'string', describe: 'Archive written by `backup` (or a plain dump from `backup --dump-only` / before migrations)' })
+      .option('dir', { type: 'string', requiresArg: true, describe: 'Build a new stack in DIR from the archive alone: spec, .env (0600), generated files, database; then `up`' })
+      .option('force', { type: 'boolean', default: false, describe: 'Restore even when the live database has migrations the archive does not know' })
+      .option('passphrase-file', { type: 'string', requiresArg: true, normalize: true, describe: `Read the passphrase from the first line of this file (else $${PASSPHRASE_ENV}, else a prompt on a terminal)` })
       .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask' })
-      .example('$0 restore backups/phase-20261123T120000Z.dump', 'Asks first; checks the .sha256 and the dump before stopping anything'),
-  run: async (a, { io }) => (await import('../commands/restore.js')).runRestore({ ...stackArgs(a), backup: String(a.backup), yes: a.yes }, io),
+      .option('timeout', { type: 'string', default: '5m', requiresArg: true, coerce: duration('timeout'), describe: 'With --dir: how long `up` may take' })
+      .example('$0 restore backups/phase-20261126T080000Z.pcbak', 'Into the running stack: asks first; checks the archive before stopping anything')
+      .example('$0 -p phase restore /mnt/offsite/phase.pcbak --dir /srv/phase', 'A fresh host: writes /srv/phase, restores the database, then starts the stack')
+      .epilogue(`Into the running stack: the archive is read in full first (passphrase, every sha256, pg_restore --list)
+and the live database compared with it. A live database with migrations the archive does not know is
+refused unless --force: migrations are one-way, and the app now running expects the newer schema. Only
+then are the app services stopped (dependents first), the dump restored with pg_restore --clean in one
+transaction, and the services started again in dependency order. Nothing is changed by a refusal.
+
+With --dir: writes the archive's spec, env files (0600) and generated files into DIR (never replacing a
+file that differs), starts only postgres (-p names the project; default: the archived one), restores the
+database into it, and then runs \`up\`: no app container starts before the data is back, and migrations
+newer than the archive run as on any upgrade.
+
+${exitCodes}`),
+  run: async (a, { io, exitCodeOf }) =>
+    (await import('../commands/restore.js')).runRestore(
+      { ...stackArgs(a), backup: String(a.backup), yes: a.yes, dir: a.dir, force: a.force, passphraseFile: a.passphraseFile, timeout: a.timeout },
+      io,
+      exitCodeOf,
+    ),
 });

@@ -23,6 +23,15 @@ describe('backup: one rule for where and how many', () => {
     ['migrations.backup: true keeps 5, as up does', {}, withBackup('true'), { dir: 'backups', keep: 5 }],
     ['the spec\'s dir and keep', {}, withBackup('{ dir: b, keep: 2 }'), { dir: 'b', keep: 2 }],
     ['the flags win', { dir: 'x', keep: 9 }, withBackup('{ dir: b, keep: 2 }'), { dir: 'x', keep: 9 }],
-    ['without migrations.backup: ./backups, every backup kept', {}, without, { dir: 'backups', keep: undefined }],
+    ['without migrations.backup: ./backups, the newest 5 kept', {}, without, { dir: 'backups', keep: 5 }],
+    ['backups: wins over migrations.backup', {}, specOf(y`
+      name: demo
+      data:
+        postgres: { image: pg, database: app, user: app, password: "\${P}" }
+      services:
+        web: { image: app }
+      migrations: { same_image_as: web, command: [migrate], before: [web], backup: { dir: b, keep: 2 } }
+      backups: { dir: archives, keep: 7, env: [SECRET_KEY] }
+    `), { dir: 'archives', keep: 7 }],
   ])('%s', (_, args, spec, want) => expect(backupPlace(args, spec)).toEqual(want));
 });

@@ -1,0 +1,164 @@
+// `phase-compose backup`: the whole instance in one archive. The dump streams from pg_dump in the postgres
+// container through the tar and the encryption into a temp file, which is read back (decrypted, every
+// checksum, pg_restore --list on the dump's table of contents) before it gets its name's rotation.
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { DockerClient } from '../docker/client.js';
+import { execIn } from '../docker/exec.js';
+import { findPostgres, type PgTarget } from '../exec/postgres.js';
+import { parseEnvFile } from '../init/env-file.js';
+import { specEnvFiles } from '../spec/env-files.js';
+import type { Stack } from '../stack/open.js';
+import { renderStackFiles } from '../stack/outputs.js';
+import { PhaseComposeError } from '../util/errors.js';
+import { makeDirs } from '../util/fs.js';
+import { ARCHIVE_EXT, FORMAT, META_MEMBER, STACK_PREFIX, pickEnv, safeRelativePath, type BackupMeta } from './archive.js';
+import { openArchiveWriter, readArchive } from './archive-io.js';
+import { tail } from './backup.js';
+import { databaseFacts, projectImages } from './instance.js';
+import { backupFileName, countTableData, expiredBackups } from './rotation.js';
+
+export type ArchiveOptions = {
+  /** Exact file to write; else a stamped name in `dir` (relative paths: to the spec's directory). */
+  out?: string;
+  dir: string;
+  keep: number;
+  /** Undefined: not encrypted (--no-encrypt). */
+  passphrase?: string;
+  log?: (line: string) => void;
+  now?: Date;
+};
+
+export type ArchiveResult = { file: string; bytes: number; dumpBytes: number; tables: number; encrypted: boolean; removed: string[] };
+
+type StackSource = Pick<Stack, 'project' | 'spec' | 'specFile' | 'specDir'>;
+
+/** A path of the stack as it is stored under stack/: relative to the spec's directory, never outside it. */
+function inStack(s: StackSource, path: string, what: string): string {
+  const rel = relative(s.specDir, resolve(s.specDir, path)).split(sep).join('/');
+  if (rel.startsWith('..')) throw new PhaseComposeError('problem', `${what} ${path} is outside the spec's directory: the archive keeps only files beside the spec`);
+  return safeRelativePath(rel);
+}
+
+/** The spec, the env files (whole, or backups.env's keys only) and the generated files, as archive members. Reads only. */
+export function stackMembers(s: StackSource): { files: Array<[string, Buffer]>; env: BackupMeta['env']; generated: string[]; spec: string } {
+  const spec = inStack(s, s.specFile, 'the spec');
+  const files: Array<[string, Buffer]> = [[spec, readFileSync(s.specFile)]];
+  const keys = s.spec.backups.env;
+  const envFiles = [...new Set(specEnvFiles(s.spec).map((f) => inStack(s, f, 'env file')))];
+  const found = new Set<string>();
+  for (const f of envFiles) {
+    const path = join(s.specDir, f);
+    if (!existsSync(path)) throw new PhaseComposeError('problem', `the env file ${f} is missing: the archive would not bring the app back without it`);
+    const text = readFileSync(path);
+    if (!keys) {
+      files.push([f, text]);
+      continue;
+    }
+    const values = parseEnvFile(text.toString('utf8'));
+    for (const k of keys) if (values[k] !== undefined) found.add(k);
+    files.push([f, Buffer.from(pickEnv(values, keys.filter((k) => values[k] !== undefined)))]);
+  }
+  const missing = (keys ?? []).filter((k) => !found.has(k));
+  if (missing.length) {
+    throw new PhaseComposeError('problem', `backups.env lists keys that no env file defines: ${missing.join(', ')}`, { details: ['an archive without them could not decrypt the app\'s data'] });
+  }
+  const generated: string[] = [];
+  for (const g of renderStackFiles(s).files) {
+    if (!existsSync(g.path)) continue;
+    const rel = relative(s.specDir, g.path).split(sep).join('/');
+    if (rel.startsWith('..')) continue; // written outside the spec's directory: `up` renders it again from the spec
+    generated.push(safeRelativePath(rel));
+    files.push([rel, readFileSync(g.path)]);
+  }
+  return { files, env: { files: envFiles, ...(keys ? { keys } : {}) }, generated, spec };
+}
+
+/** Streams `pg_dump -Fc` from the container into `sink`; throws when pg_dump fails. */
+export async function streamDump(docker: DockerClient, pg: PgTarget, sink: Writable): Promise<void> {
+  const err = tail();
+  const r = await execIn(docker, pg.containerId, ['pg_dump', '-U', pg.user, '-d', pg.db, '-Fc'], { stdout: sink, stderr: err, capture: false });
+  if (r.exitCode !== 0) throw new PhaseComposeError('failed', `pg_dump failed in the postgres container (exit ${r.exitCode})`, { details: err.text().trim().split('\n') });
+  // A sink that failed (the disk filled up) is not ended: the writer reports its error.
+  if (!sink.destroyed) await new Promise<void>((res) => sink.end(() => res()));
+}
+
+/** `pg_restore --list` of a dump's first chunk: pg_dump -Fc writes its table of contents first. Returns the tables with data. */
+export async function listDump(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, head: Buffer, file: string): Promise<number> {
+  const r = await execIn(docker, pg.containerId, ['pg_restore', '--list'], { stdin: head });
+  if (r.exitCode !== 0) {
+    throw new PhaseComposeError('problem', `the database dump in ${file} does not read back: pg_restore --list exited ${r.exitCode}`, { details: [...r.stderr.trim().split('\n'), 'nothing was changed'] });
+  }
+  return countTableData(r.stdout);
+}
+
+/** Writes the archive, reads it back, rotates; returns where and what. */
+export async function backupInstance(docker: DockerClient, stack: StackSource, opts: ArchiveOptions): Promise<ArchiveResult> {
+  const log = opts.log ?? (() => {});
+  const members = stackMembers(stack);
+  const pg = await findPostgres(docker, stack);
+  const now = opts.now ?? new Date();
+  const dir = resolve(stack.specDir, opts.dir);
+  const file = opts.out ? resolve(stack.specDir, opts.out) : join(dir, backupFileName(stack.project, now, ARCHIVE_EXT));
+  // Archives hold every secret of the instance: their directory is private whatever the umask.
+  makeDirs(dirname(file), 0o700);
+  log(`backup: pg_dump -Fc ${pg.db} -> ${file}${opts.passphrase === undefined ? ' (NOT encrypted: --no-encrypt)' : ' (encrypted)'}`);
+  // The passphrase's Argon2 step (about a second of CPU) runs while the facts are asked of Docker.
+  const [w, { version, migrations }, images] = await Promise.all([
+    openArchiveWriter(file, { passphrase: opts.passphrase }),
+    databaseFacts(docker, pg),
+    projectImages(docker, stack.project),
+  ]);
+  const meta: BackupMeta = {
+    format: FORMAT,
+    created: now.toISOString(),
+    project: stack.project,
+    spec: members.spec,
+    env: members.env,
+    generated: members.generated,
+    postgres: { version, database: pg.db },
+    images,
+    migrations,
+  };
+  const mig = stack.spec.migrations;
+  const appImage = meta.images.find((i) => i.service === (mig?.same_image_as ?? Object.keys(stack.spec.services)[0]));
+  if (appImage?.version) meta.appVersion = appImage.version;
+
+  let written: { bytes: number };
+  try {
+    await w.add(META_MEMBER, `${JSON.stringify(meta, null, 2)}\n`);
+    for (const [name, body] of members.files) await w.add(`${STACK_PREFIX}${name}`, body);
+    await streamDump(docker, pg, w.dump);
+    written = await w.finish();
+  } catch (e) {
+    await w.abort(e as Error);
+    throw e;
+  }
+  // Read back what is on disk, as a restore will (with the session key: the passphrase was just used), while
+  // pg_restore --list reads the dump's table of contents: a bad disk shows now, not on the day it is needed.
+  let tables: number;
+  let dumpBytes: number;
+  try {
+    const head = w.head();
+    const [back, listed] = await Promise.all([
+      readArchive(file, { passphrase: async () => opts.passphrase ?? '', ...(w.sessionKey ? { sessionKey: w.sessionKey } : {}) }),
+      head ? listDump(docker, pg, head, file) : Promise.resolve(0),
+    ]);
+    dumpBytes = back.manifest.dump.bytes;
+    tables = listed;
+  } catch (e) {
+    rmSync(file, { force: true });
+    throw new PhaseComposeError('failed', `the archive did not read back and was removed: ${(e as Error).message}`, { details: (e as PhaseComposeError).details ?? [] });
+  }
+  log(`backup: ${written.bytes} bytes (dump ${dumpBytes} bytes, ${tables} tables with data), every checksum read back`);
+  const removed: string[] = [];
+  if (!opts.out) {
+    for (const old of expiredBackups(readdirSync(dir), stack.project, opts.keep, ARCHIVE_EXT)) {
+      rmSync(join(dir, old), { force: true });
+      removed.push(old);
+      log(`backup: removed old archive ${old} (keeping ${opts.keep})`);
+    }
+  }
+  return { file, bytes: written.bytes, dumpBytes, tables, encrypted: opts.passphrase !== undefined, removed };
+}

@@ -1,0 +1,245 @@
+// Writing and reading the archive (./archive.ts describes its members) as streams: nothing that grows
+// with the database is held in memory (one dump chunk at most), and the file appears under its name only
+// once complete (temp name, fsync, rename).
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { Readable, Writable } from 'node:stream';
+import { PhaseComposeError } from '../util/errors.js';
+import { writeStreamAtomic } from '../util/fs.js';
+import {
+  CHUNK_BYTES, DUMP_PREFIX, MANIFEST_MEMBER, MAX_SMALL_MEMBER, META_MEMBER, STACK_PREFIX, buildManifest, checkManifest, dumpChunkName, parseManifest, parseMeta, sha256,
+  type BackupMeta, type Manifest, type ManifestEntry,
+} from './archive.js';
+import { PIECE, damagedError, decryptStream, encryptStream, looksEncrypted, looksLikeTar, type SessionKey } from './crypto.js';
+
+type TarStream = typeof import('tar-stream');
+const loadTar = async (): Promise<TarStream> => {
+  const m = (await import('tar-stream')) as TarStream & { default?: TarStream };
+  return m.default ?? m;
+};
+
+export type ArchiveWriter = {
+  /** Adds a small member (metadata, a stack file). */
+  add(name: string, content: Buffer | string): Promise<void>;
+  /** A Writable for the dump's bytes; end it when the dump is done. */
+  dump: Writable;
+  /** Writes the manifest, closes the archive and gives it its name; returns the manifest and the file's size. */
+  finish(): Promise<{ manifest: Manifest; bytes: number }>;
+  /** Gives up: nothing keeps the final name, the temp file is removed. */
+  abort(e: Error): Promise<void>;
+  /** The encrypted archive's session key (for a read-back without the passphrase's Argon2 step). */
+  sessionKey?: SessionKey;
+  /** The dump's first chunk, once it is written (pg_dump -Fc's table of contents is at its start). */
+  head(): Buffer | undefined;
+};
+
+/** Disk full (or any other write failure) while writing `file`: nothing was kept. */
+export function writeError(file: string, e: unknown): PhaseComposeError {
+  if (e instanceof PhaseComposeError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  const what = code === 'ENOSPC' ? 'the disk is full' : code === 'EDQUOT' ? 'the disk quota is exceeded' : (e as Error).message;
+  return new PhaseComposeError('problem', `could not write ${file}: ${what}`, { details: ['the half-written archive was removed; no file has its name'], cause: e });
+}
+
+/** Opens an archive for writing at `file` (encrypted when a passphrase is given), mode 0600. */
+export async function openArchiveWriter(file: string, opts: { passphrase?: string }): Promise<ArchiveWriter> {
+  const tar = await loadTar();
+  const pack = tar.pack();
+  const members: ManifestEntry[] = [];
+  const mtime = new Date();
+  const entry = (name: string, body: Buffer) =>
+    new Promise<void>((res, rej) => {
+      pack.entry({ name, size: body.length, mode: 0o600, mtime, type: 'file' }, body, (e) => (e ? rej(e) : res()));
+      members.push({ name, size: body.length, sha256: sha256(body) });
+    });
+  pack.on('error', () => undefined); // reported through the write's promise
+  let aborted: Error | undefined;
+  const plain = pack as unknown as AsyncIterable<Uint8Array>;
+  const enc = opts.passphrase !== undefined ? await encryptStream(plain, opts.passphrase) : undefined;
+  const encrypted: AsyncIterable<Uint8Array> = enc?.stream ?? plain;
+  // An archive given up on ends normally (so every stream drains) and then fails here: the temp file goes.
+  const output = (async function* () {
+    for await (const c of encrypted) yield c;
+    if (aborted) throw aborted;
+  })();
+  let failed: Error | undefined;
+  const written = writeStreamAtomic(file, output, 0o600);
+  // A write that fails (a full disk) must also stop whoever feeds the archive, or they wait for room forever.
+  written.catch((e: Error) => {
+    failed = e;
+    pack.destroy(e);
+  });
+
+  const whole = createHash('sha256');
+  let dumpBytes = 0;
+  let chunks = 0;
+  let buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  let fill = 0;
+  let first: Buffer | undefined;
+  const flush = async () => {
+    if (!fill) return;
+    const body = buf.subarray(0, fill);
+    first ??= body;
+    buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    fill = 0;
+    await entry(dumpChunkName(++chunks), body);
+  };
+  const dump = new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _e, cb) {
+      whole.update(chunk);
+      dumpBytes += chunk.length;
+      (async () => {
+        for (let off = 0; off < chunk.length; ) {
+          const n = chunk.copy(buf, fill, off);
+          fill += n;
+          off += n;
+          if (fill === CHUNK_BYTES) await flush();
+        }
+      })().then(() => cb(), cb);
+    },
+    final(cb) {
+      flush().then(() => cb(), cb);
+    },
+  });
+  const check = () => {
+    if (failed) throw writeError(file, failed);
+  };
+  return {
+    async add(name, content) {
+      check();
+      await entry(name, Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8'));
+    },
+    dump,
+    ...(enc ? { sessionKey: enc.sessionKey } : {}),
+    head: () => first,
+    async finish() {
+      check();
+      const manifest = buildManifest([...members], { bytes: dumpBytes, sha256: whole.digest('hex'), chunks });
+      await entry(MANIFEST_MEMBER, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
+      pack.finalize();
+      try {
+        return { manifest, bytes: await written };
+      } catch (e) {
+        throw writeError(file, e);
+      }
+    },
+    async abort(e) {
+      aborted = e;
+      dump.destroy();
+      if (!failed) pack.finalize();
+      await written.catch(() => undefined);
+    },
+  };
+}
+
+export type ArchiveContents = {
+  meta: BackupMeta;
+  /** stack/ members, by their path inside stack/. */
+  files: Map<string, Buffer>;
+  manifest: Manifest;
+  encrypted: boolean;
+  /** The session key that opened an encrypted archive: a second read needs no passphrase step. */
+  sessionKey?: SessionKey;
+};
+
+export type ReadOptions = {
+  /** Asked only when the archive is encrypted (and no session key is given). */
+  passphrase: () => Promise<string>;
+  /** The session key of an earlier read or of the writer. */
+  sessionKey?: SessionKey;
+  /** Each dump chunk, in order, checked first against `expect` when given; its promise is waited for. */
+  dump?: (chunk: Buffer) => Promise<void>;
+  /** The manifest of an earlier full read: each chunk is checked against it before `dump` sees it. */
+  expect?: Manifest;
+};
+
+/** What the first bytes of a file say it is. */
+export function sniff(file: string): 'encrypted' | 'tar' | 'pg-dump' | 'unknown' {
+  const head = Buffer.alloc(512);
+  const fd = openSync(file, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const h = head.subarray(0, n);
+  if (h.subarray(0, 5).toString('latin1') === 'PGDMP') return 'pg-dump';
+  if (looksLikeTar(h)) return 'tar';
+  if (looksEncrypted(h)) return 'encrypted';
+  return 'unknown';
+}
+
+const damaged = (file: string, what: string) => new PhaseComposeError('problem', `the archive ${file} is damaged: ${what}`, { details: ['nothing was changed'] });
+
+/**
+ * Reads the whole archive: decrypts it (when encrypted), checks every member against the manifest and the
+ * order of members, and hands the dump's chunks to `opts.dump`. Throws a PhaseComposeError (a problem)
+ * for a wrong passphrase, damage or truncation.
+ */
+export async function readArchive(file: string, opts: ReadOptions): Promise<ArchiveContents> {
+  const kind = sniff(file);
+  if (kind === 'unknown' || kind === 'pg-dump') {
+    throw damaged(file, kind === 'pg-dump' ? 'it is a plain pg_dump file, not an archive' : 'it is neither an encrypted nor a plain phase-compose archive');
+  }
+  const tar = await loadTar();
+  const raw = createReadStream(file, { highWaterMark: PIECE });
+  const dec = kind === 'encrypted' ? await decryptStream(raw, { passphrase: opts.passphrase, sessionKey: opts.sessionKey }, file) : undefined;
+  const source: Readable = dec?.stream ?? raw;
+  const extract = tar.extract();
+  source.on('error', (e) => extract.destroy(e));
+  source.pipe(extract);
+
+  const seen: ManifestEntry[] = [];
+  const files = new Map<string, Buffer>();
+  const whole = createHash('sha256');
+  let dumpBytes = 0;
+  let chunks = 0;
+  let meta: BackupMeta | undefined;
+  let manifest: Manifest | undefined;
+  try {
+    for await (const entry of extract) {
+      const { name, size = 0, type } = entry.header;
+      if (manifest) throw damaged(file, `member ${name} follows the manifest`);
+      if (type !== 'file') throw damaged(file, `member ${name} is a ${type}, not a file`);
+      const isChunk = name.startsWith(DUMP_PREFIX);
+      const limit = isChunk ? CHUNK_BYTES : MAX_SMALL_MEMBER;
+      if (size > limit) throw damaged(file, `member ${name} is ${size} bytes (at most ${limit})`);
+      const parts: Buffer[] = [];
+      for await (const b of entry) parts.push(b as Buffer);
+      const body = Buffer.concat(parts);
+      if (body.length !== size) throw damaged(file, `member ${name} is cut short`);
+      if (name === MANIFEST_MEMBER) {
+        manifest = parseManifest(body.toString('utf8'));
+        continue;
+      }
+      const got = { name, size, sha256: sha256(body) };
+      if (!seen.length && name !== META_MEMBER) throw damaged(file, `its first member is ${name}, not ${META_MEMBER}`);
+      if (name === META_MEMBER) {
+        if (seen.length) throw damaged(file, `${META_MEMBER} appears twice`);
+        meta = parseMeta(body.toString('utf8'));
+      } else if (isChunk) {
+        if (name !== dumpChunkName(chunks + 1)) throw damaged(file, `dump chunk ${name} is out of order (expected ${dumpChunkName(chunks + 1)})`);
+        chunks++;
+        const want = opts.expect?.members[seen.length];
+        if (opts.expect && (want?.name !== name || want.sha256 !== got.sha256 || want.size !== size)) {
+          throw damaged(file, `${name} differs from what the first read of the archive checked (was the file changed meanwhile?)`);
+        }
+        whole.update(body);
+        dumpBytes += size;
+        if (opts.dump) await opts.dump(body);
+      } else if (name.startsWith(STACK_PREFIX) && !chunks) {
+        files.set(name.slice(STACK_PREFIX.length), body);
+      } else throw damaged(file, `unexpected member ${name}`);
+      seen.push(got);
+    }
+  } catch (e) {
+    throw e instanceof PhaseComposeError ? e : kind === 'encrypted' ? damagedError(file, e) : damaged(file, (e as Error).message);
+  } finally {
+    raw.destroy();
+  }
+  if (!manifest || !meta) throw damaged(file, `it ends before its ${manifest ? META_MEMBER : MANIFEST_MEMBER} (truncated?)`);
+  checkManifest(manifest, seen, { bytes: dumpBytes, sha256: whole.digest('hex'), chunks });
+  return { meta, files, manifest, encrypted: kind === 'encrypted', ...(dec ? { sessionKey: dec.sessionKey } : {}) };
+}

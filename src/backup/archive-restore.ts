@@ -1,0 +1,195 @@
+// Reading an archive back into PostgreSQL: `backup verify` (checksums, pg_restore --list, --deep: a full
+// restore into a throwaway container with row counts), `restore FILE` into the running stack and the
+// database half of `restore FILE --dir DIR`. Every path reads the archive twice: the first read checks
+// everything (passphrase, every checksum, the dump's table of contents) before anything is changed;
+// the second streams the dump into pg_restore, each chunk checked against the first read's manifest.
+import { lstatSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { DockerClient } from '../docker/client.js';
+import { listProject } from '../docker/containers.js';
+import { execIn, type ExecResult } from '../docker/exec.js';
+import { L_SERVICE } from '../docker/labels.js';
+import { findPostgres, runSql, type PgTarget } from '../exec/postgres.js';
+import { POSTGRES_SERVICE } from '../model/compose.js';
+import type { Stack } from '../stack/open.js';
+import { PhaseComposeError } from '../util/errors.js';
+import { makeDirs, writeFileAtomic } from '../util/fs.js';
+import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigrations } from './archive.js';
+import { readArchive, type ArchiveContents } from './archive-io.js';
+import { listDump } from './archive-backup.js';
+import { appliedMigrations, rowCounts } from './instance.js';
+import { appContainers, pgRestoreArgv, startOrder, withStopped } from './restore.js';
+import { startScratchPostgres } from './scratch.js';
+
+export type Checked = ArchiveContents & { tables: number };
+
+/** The first read: passphrase, every checksum, and pg_restore --list of the dump's table of contents in `pg`. */
+export async function checkArchive(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: string, passphrase: () => Promise<string>): Promise<Checked> {
+  let head: Buffer | undefined;
+  const c = await readArchive(file, { passphrase, dump: async (b) => void (head ??= b) });
+  if (!head) throw new PhaseComposeError('problem', `the archive ${file} holds no database dump`, { details: ['nothing was changed'] });
+  return { ...c, tables: await listDump(docker, pg, head, file) };
+}
+
+/**
+ * The second read: streams the dump (each chunk checked against `checked.manifest`) into `argv` run in
+ * `pg`'s container. When the archive fails midway, pg_restore is fed bytes no dump holds so that it
+ * fails too and its transaction rolls back; the archive's error is thrown.
+ */
+export async function pipeDump(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: string, checked: Checked, passphrase: () => Promise<string>, argv: string[]): Promise<ExecResult> {
+  const stdin = new PassThrough({ highWaterMark: 1 << 20 });
+  let ended = false;
+  const run = execIn(docker, pg.containerId, argv, { stdin }).finally(() => {
+    ended = true;
+    stdin.emit('drain');
+  });
+  try {
+    await readArchive(file, {
+      passphrase,
+      ...(checked.sessionKey ? { sessionKey: checked.sessionKey } : {}),
+      expect: checked.manifest,
+      dump: async (chunk) => {
+        if (ended) throw new PhaseComposeError('failed', `${argv[0]} ended before the dump did`);
+        if (!stdin.write(chunk)) await new Promise<void>((res) => stdin.once('drain', () => res()));
+      },
+    });
+    stdin.end();
+  } catch (e) {
+    if (!ended) stdin.end(Buffer.alloc(4096, 0xff));
+    const r = await run;
+    if (r.exitCode === 0) throw new PhaseComposeError('failed', `${argv[0]} exited 0 although the archive failed midway: check the database`, { cause: e });
+    throw e;
+  }
+  return run;
+}
+
+/** Image for a throwaway server: the archived postgres image by ID when it is here, else `fallback`. */
+async function scratchImage(docker: DockerClient, c: ArchiveContents, fallback: string | undefined): Promise<string> {
+  const id = c.meta.images.find((i) => i.service === POSTGRES_SERVICE)?.id;
+  if (id && (await docker.getImage(id).inspect().then(() => true, () => false))) return id;
+  const name = fallback ?? c.meta.images.find((i) => i.service === POSTGRES_SERVICE)?.image;
+  if (!name) throw new PhaseComposeError('usage', 'no PostgreSQL image to verify with: pass --image');
+  return name;
+}
+
+export type VerifyResult = { checked: Checked; counts?: Array<[string, number]>; image: string };
+
+/** `backup verify`: checks in a throwaway PostgreSQL container; `deep` restores there and counts rows. */
+export async function verifyArchive(
+  docker: DockerClient, file: string, opts: { passphrase: () => Promise<string>; deep: boolean; image?: string; log?: (l: string) => void },
+): Promise<VerifyResult> {
+  const log = opts.log ?? (() => {});
+  // The first read needs no server: run it before one is started, so a wrong passphrase fails at once.
+  const first = await readArchive(file, { passphrase: opts.passphrase });
+  const image = await scratchImage(docker, first, opts.image);
+  log(`verify: checksums ok; starting a throwaway PostgreSQL container (${image})`);
+  const scratch = await startScratchPostgres(docker, image);
+  try {
+    const checked = await checkArchive(docker, scratch.pg, file, opts.passphrase);
+    if (!opts.deep) return { checked, image };
+    log('verify: restoring into the throwaway container');
+    const r = await pipeDump(docker, scratch.pg, file, checked, opts.passphrase, restoreArgv(scratch.pg));
+    if (r.exitCode !== 0) throw new PhaseComposeError('failed', `pg_restore into the throwaway container failed (exit ${r.exitCode})`, { details: r.stderr.trim().split('\n').slice(-10) });
+    return { checked, image, counts: await rowCounts(docker, scratch.pg) };
+  } finally {
+    await scratch.remove();
+  }
+}
+
+/** pg_restore into an empty database: all or nothing. */
+export const restoreArgv = (pg: Pick<PgTarget, 'user' | 'db'>): string[] =>
+  ['pg_restore', '-U', pg.user, '-d', pg.db, '--no-owner', '--single-transaction', '--exit-on-error'];
+
+export type RestoreArchiveResult = { tables: number; stopped: string[]; archived: string[] };
+
+/**
+ * `restore FILE` into the running stack: the archive is checked, the live database compared (a migration
+ * the archive does not know refuses unless `force`), the user asked; only then are the app services
+ * stopped, the dump restored in one transaction, and they are started again.
+ */
+export async function restoreArchiveLive(
+  docker: DockerClient,
+  stack: Pick<Stack, 'project' | 'spec'>,
+  file: string,
+  opts: { passphrase: () => Promise<string>; force: boolean; confirm: (q: string) => Promise<boolean>; log?: (l: string) => void },
+): Promise<RestoreArchiveResult> {
+  const log = opts.log ?? (() => {});
+  const pg = await findPostgres(docker, stack);
+  const checked = await checkArchive(docker, pg, file, opts.passphrase);
+  log(`restore: archive ok: made ${checked.meta.created} from project ${checked.meta.project}, every checksum matches`);
+  const unknown = unknownMigrations(await appliedMigrations(docker, pg), checked.meta.migrations);
+  if (unknown.length && !opts.force) throw newerDatabaseError(unknown);
+  if (unknown.length) log(`restore: --force: the live database has ${unknown.length} migrations the archive does not know`);
+  const apps = startOrder(stack.spec, appContainers(await listProject(docker, stack.project)));
+  const names = [...new Set(apps.map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12)))];
+  const ok = await opts.confirm(
+    `Restore ${file} (${checked.tables} tables with data, made ${checked.meta.created}) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +
+      (names.length ? ` and stops ${names.join(', ')} meanwhile.` : '.'),
+  );
+  if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
+  await withStopped(docker, apps, log, async () => {
+    log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
+    const r = await pipeDump(docker, pg, file, checked, opts.passphrase, pgRestoreArgv(pg.user, pg.db));
+    if (r.exitCode !== 0) {
+      throw new PhaseComposeError('failed', `pg_restore failed (exit ${r.exitCode}); the transaction was rolled back, the database is as before`, { details: r.stderr.trim().split('\n').slice(-10) });
+    }
+  });
+  return { tables: checked.tables, stopped: names, archived: newestMigrations(checked.meta.migrations) };
+}
+
+/**
+ * The files `restore --dir` writes from the archive: spec, env files (0600) and generated files. Every
+ * path is checked, and nothing is written when any of them exists with other bytes (a file with the
+ * archive's very bytes is left as it is, so a restore that failed later can run again). Returns the paths written.
+ */
+export function writeStackFromArchive(dir: string, c: ArchiveContents): string[] {
+  const env = new Set(c.meta.env.files);
+  const plan = [...c.files.entries()].map(([name, body]) => ({ path: join(dir, safeRelativePath(name)), body, mode: env.has(name) ? 0o600 : 0o644 }));
+  if (!c.files.has(c.meta.spec)) throw new PhaseComposeError('problem', `the archive lacks its spec stack/${c.meta.spec}`, { details: ['nothing was written'] });
+  const there = (path: string) => {
+    try {
+      lstatSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const todo = plan.filter((p) => !there(p.path) || !lstatSync(p.path).isFile() || !readFileSync(p.path).equals(p.body));
+  const exist = todo.filter((p) => there(p.path));
+  if (exist.length) {
+    throw new PhaseComposeError('problem', `refusing to overwrite files in ${dir}`, { details: [...exist.map((p) => `exists: ${p.path}`), 'restore --dir builds a new stack: name an empty or new directory; nothing was written'] });
+  }
+  makeDirs(dir, 0o700);
+  for (const p of todo) {
+    makeDirs(dirname(p.path), 0o755);
+    writeFileAtomic(p.path, p.body, p.mode);
+  }
+  return todo.map((p) => p.path);
+}
+
+/** The fresh stack's database must be empty: restore --dir never merges into data. */
+export async function refuseNonEmpty(docker: DockerClient, pg: PgTarget): Promise<void> {
+  const [[n] = []] = await runSql(docker, pg, `SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema');`);
+  if (Number(n) > 0) {
+    throw new PhaseComposeError('problem', `the new stack's database already holds ${n} tables: restore --dir restores only into an empty database`, {
+      details: ['use a new project name (-p), or `phase-compose restore FILE` to replace a running stack\'s data'],
+    });
+  }
+}
+
+
+/** Waits until the project's postgres container reports healthy (its healthcheck is generated for it). */
+export async function waitPostgresHealthy(docker: DockerClient, project: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [c] = await listProject(docker, project, POSTGRES_SERVICE);
+    const state = c ? (await docker.getContainer(c.Id).inspect()).State : undefined;
+    if (state?.Health?.Status === 'healthy' || (state?.Running && !state.Health)) return;
+    if (c && state && !state.Running && state.Status !== 'created') {
+      throw new PhaseComposeError('failed', `postgres of project ${project} stopped (exit ${state.ExitCode}) before it was healthy`, { details: [`see docker logs ${c.Id.slice(0, 12)}`] });
+    }
+    if (Date.now() > deadline) throw new PhaseComposeError('timeout', `postgres of project ${project} was not healthy after ${Math.round(timeoutMs / 1000)}s`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

@@ -1,0 +1,158 @@
+// The whole-instance archive, pure parts: its members, the metadata and manifest it carries, and the rules
+// that check them. One tar (encrypted as a whole unless --no-encrypt), members in this order:
+//
+//   phase-compose-backup.json   what was backed up: project, time, PostgreSQL version, images, migrations
+//   stack/<path>                the spec, the env file(s) (whole, or only backups.env's keys), generated files
+//   db/dump.000001 ...          pg_dump -Fc, cut into chunks of at most CHUNK_BYTES: a stream's length is not
+//                               known in advance, and a tar member needs it in its header. `cat db/dump.*`
+//                               is the dump.
+//   MANIFEST.json               last: the sha256 and size of every member before it, and of the whole dump.
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { formatEnvValue } from '../init/env-file.js';
+import { PhaseComposeError } from '../util/errors.js';
+
+export const FORMAT = 'phase-compose-backup/1';
+export const META_MEMBER = 'phase-compose-backup.json';
+export const MANIFEST_MEMBER = 'MANIFEST.json';
+export const STACK_PREFIX = 'stack/';
+export const DUMP_PREFIX = 'db/dump.';
+/** Dump chunk size: the most of the dump held in memory at once. */
+export const CHUNK_BYTES = 8 << 20;
+/** Largest metadata or stack member read (they are held in memory): a bound on hostile input. */
+export const MAX_SMALL_MEMBER = 16 << 20;
+/** Stamped archives: `<project>-<UTC time>.pcbak`. */
+export const ARCHIVE_EXT = '.pcbak';
+
+export type ImageInfo = { service: string; image: string; id: string; digests: string[]; version?: string };
+export type Migration = { app: string; name: string };
+
+export type BackupMeta = {
+  format: typeof FORMAT;
+  created: string;
+  project: string;
+  /** Spec file name inside stack/. */
+  spec: string;
+  /** Env files inside stack/ (paths relative to the spec); `keys`: only these keys were kept. */
+  env: { files: string[]; keys?: string[] };
+  /** Generated files inside stack/. */
+  generated: string[];
+  postgres: { version: string; database: string };
+  images: ImageInfo[];
+  /** The app's version: the image label org.opencontainers.image.version of the migrations' image, if any. */
+  appVersion?: string;
+  /** Every applied Django migration (django_migrations), in the order applied. */
+  migrations: Migration[];
+};
+
+export type ManifestEntry = { name: string; size: number; sha256: string };
+export type Manifest = { format: typeof FORMAT; members: ManifestEntry[]; dump: { bytes: number; sha256: string; chunks: number } };
+
+export const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+
+/** The n-th (1-based) dump chunk's member name; sorts in order up to 999999 chunks (8 TB). */
+export const dumpChunkName = (n: number): string => `${DUMP_PREFIX}${String(n).padStart(6, '0')}`;
+
+/**
+ * A relative path from the archive, checked before anything is written with it: no absolute path, no
+ * `..`, no empty or `.` segment, no backslash or NUL. Returns it normalised.
+ */
+export function safeRelativePath(p: string): string {
+  const n = posix.normalize(p);
+  if (!p || p.includes('\0') || p.includes('\\') || posix.isAbsolute(p) || n !== p || n.split('/').some((s) => s === '..' || s === '.' || s === '')) {
+    throw new PhaseComposeError('problem', `the archive names an unsafe path: ${JSON.stringify(p)}`, { details: ['it was not written by phase-compose, or it was altered'] });
+  }
+  return n;
+}
+
+/** The newest applied migration of each app, `app.name`, sorted by app. */
+export function newestMigrations(ms: readonly Migration[]): string[] {
+  const last = new Map<string, string>();
+  for (const m of ms) last.set(m.app, m.name);
+  return [...last.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([a, n]) => `${a}.${n}`);
+}
+
+/** Migrations applied in the live database that the archive does not know (`app.name`). */
+export function unknownMigrations(live: readonly Migration[], archived: readonly Migration[]): string[] {
+  const known = new Set(archived.map((m) => `${m.app}.${m.name}`));
+  return live.map((m) => `${m.app}.${m.name}`).filter((k) => !known.has(k));
+}
+
+/** The refusal for a live database newer than the archive. */
+export function newerDatabaseError(unknown: readonly string[]): PhaseComposeError {
+  return new PhaseComposeError('problem', `the live database has ${unknown.length} migration${unknown.length === 1 ? '' : 's'} the archive does not know: it is newer than the backup`, {
+    details: [
+      ...unknown.slice(0, 10).map((m) => `applied since the backup: ${m}`),
+      ...(unknown.length > 10 ? [`... and ${unknown.length - 10} more`] : []),
+      'migrations are one-way: the app now running expects that schema, and the restored data lacks it',
+      'nothing was changed; pass --force to restore anyway (then run the app version the archive was made with)',
+    ],
+  });
+}
+
+/** Keeps only `keys` of an env file's values, in the order given, as `KEY=value` lines. */
+export function pickEnv(values: Record<string, string>, keys: readonly string[]): string {
+  const lines = keys.filter((k) => values[k] !== undefined).map((k) => {
+    try {
+      return `${k}=${formatEnvValue(values[k]!)}`;
+    } catch {
+      throw new PhaseComposeError('problem', `backups.env: the value of ${k} cannot be copied into a new env file unchanged (a quote, backslash or newline)`, {
+        details: ['leave backups.env out: the whole env file then travels byte for byte'],
+      });
+    }
+  });
+  return `# Only the keys backups.env lists (from phase-compose backup): add the rest before \`up\`.\n${lines.join('\n')}\n`;
+}
+
+/** Builds the manifest from the members as written. */
+export function buildManifest(members: ManifestEntry[], dump: Manifest['dump']): Manifest {
+  return { format: FORMAT, members, dump };
+}
+
+const damaged = (what: string, details: string[] = []) =>
+  new PhaseComposeError('problem', `the archive is damaged: ${what}`, { details: [...details, 'nothing was changed'] });
+
+/**
+ * Compares what was read (every member but the manifest, in order) with the manifest: same names, order,
+ * sizes and hashes, and a dump whose hash and length match. Throws a PhaseComposeError (a problem) naming
+ * the first difference.
+ */
+export function checkManifest(m: Manifest, seen: readonly ManifestEntry[], dump: Manifest['dump']): void {
+  if (m.format !== FORMAT) throw damaged(`unknown format ${JSON.stringify(m.format)} (this phase-compose reads ${FORMAT})`);
+  if (m.members.length !== seen.length) throw damaged(`the manifest lists ${m.members.length} members, the archive holds ${seen.length}`);
+  m.members.forEach((want, i) => {
+    const got = seen[i]!;
+    if (want.name !== got.name) throw damaged(`member ${i + 1} is ${got.name}, the manifest says ${want.name}`);
+    if (want.size !== got.size || want.sha256 !== got.sha256) {
+      throw damaged(`checksum mismatch in ${got.name}`, [`expected ${want.sha256} (${want.size} bytes)`, `actual   ${got.sha256} (${got.size} bytes)`]);
+    }
+  });
+  if (m.dump.sha256 !== dump.sha256 || m.dump.bytes !== dump.bytes || m.dump.chunks !== dump.chunks) {
+    throw damaged('the database dump does not match the manifest', [`expected ${m.dump.sha256} (${m.dump.bytes} bytes)`, `actual   ${dump.sha256} (${dump.bytes} bytes)`]);
+  }
+}
+
+/** Parses and shape-checks the metadata member. */
+export function parseMeta(text: string): BackupMeta {
+  const m = parseJson(text, META_MEMBER) as Partial<BackupMeta>;
+  if (m.format !== FORMAT) throw damaged(`unknown format ${JSON.stringify(m.format)} (this phase-compose reads ${FORMAT})`);
+  const ok = typeof m.project === 'string' && typeof m.spec === 'string' && typeof m.created === 'string' && Array.isArray(m.migrations) &&
+    Array.isArray(m.images) && Array.isArray(m.generated) && !!m.env && Array.isArray(m.env.files) && !!m.postgres;
+  if (!ok) throw damaged(`${META_MEMBER} lacks fields`);
+  return m as BackupMeta;
+}
+
+/** Parses and shape-checks the manifest member. */
+export function parseManifest(text: string): Manifest {
+  const m = parseJson(text, MANIFEST_MEMBER) as Partial<Manifest>;
+  if (!Array.isArray(m.members) || !m.dump || typeof m.dump.sha256 !== 'string') throw damaged(`${MANIFEST_MEMBER} lacks fields`);
+  return m as Manifest;
+}
+
+function parseJson(text: string, name: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw damaged(`${name} is not JSON (${(e as Error).message})`);
+  }
+}

@@ -1,0 +1,55 @@
+// Facts about a running instance that an archive records and a restore compares: PostgreSQL's version,
+// the applied Django migrations, the images of the project's containers; and row counts per table.
+import type { DockerClient } from '../docker/client.js';
+import { listProject } from '../docker/containers.js';
+import { L_SERVICE } from '../docker/labels.js';
+import { runSql, type PgTarget } from '../exec/postgres.js';
+import type { ImageInfo, Migration } from './archive.js';
+
+/**
+ * PostgreSQL's version and every applied migration in the order applied (none when the database has no
+ * django_migrations table), in one psql run: each docker exec costs a round trip to the Engine.
+ */
+export async function databaseFacts(docker: DockerClient, pg: PgTarget): Promise<{ version: string; migrations: Migration[] }> {
+  const sql = `SELECT to_regclass('public.django_migrations') IS NOT NULL AS has_migrations \\gset
+SELECT 'v', current_setting('server_version');
+\\if :has_migrations
+SELECT 'm', app, name FROM django_migrations ORDER BY id;
+\\endif
+`;
+  const rows = await runSql(docker, pg, sql, {}, 'reading the server version and django_migrations');
+  return {
+    version: rows.find(([k]) => k === 'v')?.[1] ?? '',
+    migrations: rows.filter(([k]) => k === 'm').map(([, app, name]) => ({ app: app!, name: name! })),
+  };
+}
+
+/** Every applied migration in the order applied; none when the database has no django_migrations table. */
+export async function appliedMigrations(docker: DockerClient, pg: PgTarget): Promise<Migration[]> {
+  return (await databaseFacts(docker, pg)).migrations;
+}
+
+/** Rows of every table outside the system schemas (`schema.table` -> count), exact (count(*)). */
+export async function rowCounts(docker: DockerClient, pg: PgTarget): Promise<Array<[string, number]>> {
+  const sql = `SELECT format('%s.%s', table_schema, table_name),
+  (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text
+FROM information_schema.tables
+WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1;`;
+  return (await runSql(docker, pg, sql, {}, 'counting rows')).map(([t, c]) => [t!, Number(c)]);
+}
+
+/** The image (name, ID, digests, version label) of each service with a container in the project. */
+export async function projectImages(docker: DockerClient, project: string): Promise<ImageInfo[]> {
+  const byService = new Map<string, ImageInfo>();
+  const inspected = new Map<string, ReturnType<ReturnType<DockerClient['getImage']>['inspect']>>();
+  for (const c of await listProject(docker, project)) {
+    const service = c.Labels[L_SERVICE];
+    if (!service || byService.has(service)) continue;
+    if (!inspected.has(c.ImageID)) inspected.set(c.ImageID, docker.getImage(c.ImageID).inspect());
+    const info = await inspected.get(c.ImageID)!.catch(() => undefined);
+    const version = info?.Config?.Labels?.['org.opencontainers.image.version'];
+    byService.set(service, { service, image: c.Image, id: c.ImageID, digests: info?.RepoDigests ?? [], ...(version ? { version } : {}) });
+  }
+  return [...byService.values()].sort((a, b) => a.service.localeCompare(b.service));
+}

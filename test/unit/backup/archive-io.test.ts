@@ -1,0 +1,118 @@
+// The archive written and read back on disk (no Docker): encrypted and plain, a wrong passphrase, one
+// flipped byte, a cut-short file, and a failing disk: each refused with its own error, no file left behind.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CHUNK_BYTES, FORMAT, META_MEMBER, type BackupMeta } from '../../../src/backup/archive.js';
+import { openArchiveWriter, readArchive } from '../../../src/backup/archive-io.js';
+import { PhaseComposeError } from '../../../src/util/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pc-archive-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const meta: BackupMeta = {
+  format: FORMAT, created: '2026-11-26T08:00:00.000Z', project: 'p', spec: 'phase-compose.yaml', env: { files: ['.env'] }, generated: [],
+  postgres: { version: '15.4', database: 'phase' }, images: [], migrations: [{ app: 'api', name: '0001_initial' }],
+};
+// More than one chunk, not a whole number of them.
+const dump = randomBytes(CHUNK_BYTES + 12345);
+
+async function write(file: string, passphrase?: string): Promise<void> {
+  const w = await openArchiveWriter(file, { passphrase });
+  await w.add(META_MEMBER, JSON.stringify(meta));
+  await w.add('stack/.env', 'SECRET_KEY=k\n');
+  await new Promise<void>((res, rej) => {
+    w.dump.on('error', rej);
+    w.dump.end(dump, () => res());
+  });
+  await w.finish();
+}
+
+const read = (file: string, pass = 'correct horse', sink?: Buffer[]) =>
+  readArchive(file, { passphrase: async () => pass, ...(sink ? { dump: async (b: Buffer) => void sink.push(b) } : {}) });
+
+const failure = async (p: Promise<unknown>): Promise<PhaseComposeError> => {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(PhaseComposeError);
+    return e as PhaseComposeError;
+  }
+  throw new Error('expected a failure');
+};
+
+describe('archive files', () => {
+  const enc = join(dir, 'a.pcbak');
+  it('an encrypted archive reads back: metadata, stack files and every dump byte, mode 0600', async () => {
+    await write(enc, 'correct horse');
+    expect(statSync(enc).mode & 0o777).toBe(0o600);
+    expect(readFileSync(enc).includes(Buffer.from('SECRET_KEY'))).toBe(false);
+    const chunks: Buffer[] = [];
+    const r = await read(enc, 'correct horse', chunks);
+    expect(r.encrypted).toBe(true);
+    expect(r.meta).toEqual(meta);
+    expect(r.files.get('.env')?.toString()).toBe('SECRET_KEY=k\n');
+    expect(chunks).toHaveLength(2);
+    expect(Buffer.concat(chunks).equals(dump)).toBe(true);
+    expect(r.manifest.dump.bytes).toBe(dump.length);
+  }, 30_000);
+
+  it('a wrong passphrase is refused by name', async () => {
+    const e = await failure(read(enc, 'wrong'));
+    expect(e.message).toBe(`wrong passphrase for ${enc}`);
+  }, 30_000);
+
+  it('one flipped byte, or a cut, is refused as damage', async () => {
+    const bytes = readFileSync(enc);
+    const flipped = join(dir, 'flipped.pcbak');
+    const b = Buffer.from(bytes);
+    b[Math.floor(b.length / 2)]! ^= 0x01;
+    writeFileSync(flipped, b);
+    expect((await failure(read(flipped))).message).toMatch(/is damaged or truncated/);
+    const cut = join(dir, 'cut.pcbak');
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 100));
+    expect((await failure(read(cut))).message).toMatch(/is damaged or truncated/);
+  }, 30_000);
+
+  it('a plain (--no-encrypt) archive is a tar; a flipped byte fails its checksum', async () => {
+    const plain = join(dir, 'plain.pcbak');
+    await write(plain);
+    expect(readFileSync(plain).subarray(257, 262).toString()).toBe('ustar');
+    expect((await read(plain)).encrypted).toBe(false);
+    const b = readFileSync(plain);
+    b[4096]! ^= 0x01; // inside the first dump chunk
+    writeFileSync(plain, b);
+    expect((await failure(read(plain))).message).toMatch(/checksum mismatch in db\/dump.000001/);
+  });
+
+  it('a write that fails leaves no file under the final name and no temp file', async () => {
+    const sub = mkdtempSync(join(dir, 'full-'));
+    const file = join(sub, 'x.pcbak');
+    const w = await openArchiveWriter(file, {});
+    await w.add(META_MEMBER, JSON.stringify(meta));
+    await w.abort(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+    expect(readdirSync(sub)).toEqual([]);
+  });
+});
+
+describe('a full disk while writing', () => {
+  it('the write fails with a clear problem; neither the final name nor a temp file is left', async () => {
+    const { writeStreamAtomic } = await import('../../../src/util/fs.js');
+    const { writeError } = await import('../../../src/backup/archive-io.js');
+    const sub = mkdtempSync(join(dir, 'enospc-'));
+    const file = join(sub, 'x.pcbak');
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    async function* source() {
+      yield Buffer.alloc(1 << 20, 1);
+      throw full;
+    }
+    await expect(writeStreamAtomic(file, source())).rejects.toBe(full);
+    expect(readdirSync(sub)).toEqual([]);
+    const e = writeError(file, full);
+    expect(e.kind).toBe('problem');
+    expect(e.message).toBe(`could not write ${file}: the disk is full`);
+    expect(e.details).toEqual(['the half-written archive was removed; no file has its name']);
+  });
+});

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import {
+  FORMAT, buildManifest, checkManifest, dumpChunkName, newerDatabaseError, newestMigrations, parseMeta, pickEnv, safeRelativePath, unknownMigrations,
+} from '../../../src/backup/archive.js';
+import { parseEnvFile } from '../../../src/init/env-file.js';
+import { expiredBackups, backupFileName } from '../../../src/backup/rotation.js';
+
+const m = (app: string, name: string) => ({ app, name });
+
+describe('archive rules', () => {
+  it('paths from an archive: relative, normalised, inside', () => {
+    expect(safeRelativePath('phase-compose.yaml')).toBe('phase-compose.yaml');
+    expect(safeRelativePath('nginx/default.conf')).toBe('nginx/default.conf');
+    for (const bad of ['', '/etc/passwd', '../x', 'a/../../x', './x', 'a//b', 'a\\b', 'a\0b', 'a/.', 'x/..']) {
+      expect(() => safeRelativePath(bad), bad).toThrow(/unsafe path/);
+    }
+  });
+
+  it('dump chunks sort in order', () => {
+    expect(dumpChunkName(1)).toBe('db/dump.000001');
+    expect([dumpChunkName(10), dumpChunkName(9)].sort()).toEqual([dumpChunkName(9), dumpChunkName(10)]);
+  });
+
+  it('migrations: the newest per app, and those the archive does not know', () => {
+    const archived = [m('api', '0001_initial'), m('vault', '0001_initial'), m('api', '0002_more')];
+    expect(newestMigrations(archived)).toEqual(['api.0002_more', 'vault.0001_initial']);
+    expect(unknownMigrations(archived, archived)).toEqual([]);
+    expect(unknownMigrations([...archived, m('api', '0003_new')], archived)).toEqual(['api.0003_new']);
+    // An older live database (the archive knows more) is fine: restoring brings it forward.
+    expect(unknownMigrations(archived.slice(0, 1), archived)).toEqual([]);
+    const e = newerDatabaseError(['api.0003_new']);
+    expect(e.kind).toBe('problem');
+    expect(e.message).toBe('the live database has 1 migration the archive does not know: it is newer than the backup');
+    expect(e.details.join('\n')).toContain('migrations are one-way');
+  });
+
+  it('backups.env keeps only the listed keys, values read back identically', () => {
+    const text = pickEnv({ SECRET_KEY: 'a b c', SERVER_SECRET: 'ff00', OTHER: 'x' }, ['SECRET_KEY', 'SERVER_SECRET']);
+    expect(() => pickEnv({ K: "it's" }, ['K'])).toThrow('backups.env: the value of K cannot be copied into a new env file unchanged (a quote, backslash or newline)');
+    expect(parseEnvFile(pickEnv({ SECRET_KEY: 'a b c$x', SERVER_SECRET: 'ff00' }, ['SECRET_KEY', 'SERVER_SECRET']))).toEqual({ SECRET_KEY: 'a b c$x', SERVER_SECRET: 'ff00' });
+    expect(text).not.toContain('OTHER');
+  });
+
+  it('the manifest check names the first difference', () => {
+    const members = [{ name: 'phase-compose-backup.json', size: 2, sha256: 'a' }, { name: 'db/dump.000001', size: 3, sha256: 'b' }];
+    const dump = { bytes: 3, sha256: 'c', chunks: 1 };
+    const man = buildManifest(members, dump);
+    expect(() => checkManifest(man, members, dump)).not.toThrow();
+    expect(() => checkManifest(man, [members[0]!, { ...members[1]!, sha256: 'x' }], dump)).toThrow('the archive is damaged: checksum mismatch in db/dump.000001');
+    expect(() => checkManifest(man, members.slice(0, 1), dump)).toThrow('the manifest lists 2 members, the archive holds 1');
+    expect(() => checkManifest(man, members, { ...dump, bytes: 2 })).toThrow('the database dump does not match the manifest');
+    expect(() => checkManifest({ ...man, format: 'other' as typeof FORMAT }, members, dump)).toThrow(/unknown format/);
+  });
+
+  it('metadata of another format or lacking fields is refused', () => {
+    expect(() => parseMeta('{')).toThrow(/is not JSON/);
+    expect(() => parseMeta(JSON.stringify({ format: 'x' }))).toThrow(/unknown format/);
+    expect(() => parseMeta(JSON.stringify({ format: FORMAT }))).toThrow(/lacks fields/);
+  });
+
+  it('archives rotate apart from plain dumps', () => {
+    const now = new Date('2026-11-26T08:00:00Z');
+    expect(backupFileName('phase', now, '.pcbak')).toBe('phase-20261126T080000Z.pcbak');
+    const names = ['phase-20261124T080000Z.pcbak', 'phase-20261125T080000Z.pcbak', 'phase-20261126T080000Z.pcbak', 'phase-20261101T080000Z.dump', '.phase-20261120T080000Z.pcbak.1.ab.tmp'];
+    expect(expiredBackups(names, 'phase', 2, '.pcbak')).toEqual(['phase-20261124T080000Z.pcbak']);
+    expect(expiredBackups(names, 'phase', 2)).toEqual([]);
+  });
+});
