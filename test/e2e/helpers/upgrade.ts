@@ -78,11 +78,15 @@ export function serviceContainers(project: string, service: string): Array<{ id:
   const ids = run('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`])
     .stdout.split('\n').map((s) => s.trim()).filter(Boolean);
   if (!ids.length) return [];
-  const r = run('docker', ['inspect', '-f', '{{.Id}} {{.Config.Image}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{index .Config.Labels "com.docker.compose.container-number"}}', ...ids]);
-  return r.stdout.split('\n').filter(Boolean).map((l) => {
-    const [id, image, health, number] = l.split(' ');
-    return { id: id!, image: image!, health: health!, number: Number(number) };
-  }).sort((a, b) => a.number - b.number);
+  // JSON, not a -f template: a container without a healthcheck has no State.Health, and the template fails on it.
+  const r = run('docker', ['inspect', ...ids]);
+  type Inspect = { Id: string; Config: { Image: string; Labels: Record<string, string> }; State: { Health?: { Status: string } } };
+  return (JSON.parse(r.stdout || '[]') as Inspect[]).map((i) => ({
+    id: i.Id,
+    image: i.Config.Image,
+    health: i.State.Health?.Status ?? 'none',
+    number: Number(i.Config.Labels['com.docker.compose.container-number']),
+  })).sort((a, b) => a.number - b.number);
 }
 
 /**
