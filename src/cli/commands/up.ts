@@ -38,7 +38,8 @@ export function rendererFor(io: Io, json: boolean | undefined): ProgressRenderer
   return plainRenderer(io.out);
 }
 
-const timeoutMs = (t: string | undefined) => {
+/** `--timeout` in ms (default 5m); a bad value is a usage error. */
+export const timeoutMs = (t: string | undefined) => {
   try {
     return parseCliDuration(t ?? '5m');
   } catch (e) {

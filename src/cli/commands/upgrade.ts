@@ -23,12 +23,11 @@ import { rollEdges, runningContainers, wantedServices } from '../../upgrade/obse
 import { planLines, upgradePlan, type UpgradePlan } from '../../upgrade/plan.js';
 import { previousComposePath, readRecord, recordPath, savePreviousCompose, writeRecord, type UpgradeRecord } from '../../upgrade/record.js';
 import { rollingReplace, type RollResult } from '../../upgrade/rolling.js';
-import { parseCliDuration } from '../../util/duration.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import type { Io } from '../io.js';
 import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
-import { awaitEarlierMigrations, rendererFor, runPlan, type UpArgs } from './up.js';
+import { awaitEarlierMigrations, rendererFor, runPlan, timeoutMs, type UpArgs } from './up.js';
 
 export type UpgradeArgs = UpArgs & { to?: string; dryRun?: boolean; yes?: boolean; skipPost?: boolean; isTTY?: boolean };
 
@@ -72,7 +71,6 @@ function setDotEnv(t: ComposeTarget, name: string, value: string): () => void {
   return () => (before === undefined ? rmSync(p, { force: true }) : writeFileAtomic(p, before, 0o600));
 }
 
-const timeoutMs = (t: string | undefined) => parseCliDuration(t ?? '5m');
 const MIGRATION_WAIT_MS = 10 * 60_000;
 
 /** Runs one migration phase through the start-up runner (data services, the phase's job, its backup). */
