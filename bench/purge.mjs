@@ -15,7 +15,8 @@
 //
 //   node scripts/build.mjs && node bench/purge.mjs [--rounds 4] [--count 1000000] [--retain 30] [--batch-size 10000] [--sleep-ms 500]
 // The defaults are the purge command's own (batch 10000, 500 ms between batches); --sleep-ms 0 measures the
-// database work alone.
+// database work alone. --baseline <another build's dist/cli.js> adds that build's `exec purge` on a third
+// organisation of the same data, in the same rounds (the order rotates), for a before/after in one run.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,7 @@ const count = Number(arg('count', 1_000_000));
 const retain = String(arg('retain', 30));
 const batch = String(arg('batch-size', 10000));
 const sleepMs = String(arg('sleep-ms', 500));
+const baseline = arg('baseline', undefined);
 const project = `pcbenchpurge${process.pid}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'pc-bench-purge-'));
@@ -55,7 +57,7 @@ const timed = (cmd, args) => {
   return { wall, rows: Number(m[1]), app: Number(m[2]), purge: task ? Number(task[1]) : wall };
 };
 
-const methods = ['docker exec', 'phase-compose exec purge'];
+const methods = ['docker exec', 'phase-compose exec purge', ...(baseline ? ['baseline exec purge'] : [])];
 const results = Object.fromEntries(methods.map((m) => [m, []]));
 try {
   must('node', [cli, '-f', spec, '-p', project, 'up', '--timeout', '3m']);
@@ -67,11 +69,12 @@ try {
   const run = {
     'docker exec': (org) => timed('docker', ['exec', backend, 'python', 'manage.py', 'purge_app_logs', org, ...flags]),
     'phase-compose exec purge': (org) => timed('node', [cli, '-f', spec, '-p', project, 'exec', 'purge', org, ...flags]),
+    'baseline exec purge': (org) => timed('node', [baseline, '-f', spec, '-p', project, 'exec', 'purge', org, ...flags]),
   };
   for (let round = 1; round <= rounds; round++) {
-    const orgs = [`Bench ${round}a; "x"`, `Bench ${round}b; 'y'`];
+    const orgs = [`Bench ${round}a; "x"`, `Bench ${round}b; 'y'`, `Bench ${round}c; $z`].slice(0, methods.length);
     for (const org of orgs) must('docker', ['exec', backend, 'python', 'manage.py', 'seed_events', org, '--count', String(count), '--days', '60']);
-    const order = round % 2 ? methods : [...methods].reverse();
+    const order = methods.length === 2 ? (round % 2 ? methods : [...methods].reverse()) : methods.map((_, i) => methods[(i + round) % methods.length]);
     const got = order.map((name, i) => {
       settle();
       const r = run[name](orgs[i]);
@@ -81,7 +84,7 @@ try {
     });
     // Events are ~5 s apart and the cutoff is now - retain days at each purge's own start, so the two may differ
     // by the event or two that crossed the cutoff meanwhile; anything more means the data was not the same.
-    if (Math.abs(got[0] - got[1]) > Math.max(5, got[0] * 1e-4)) throw new Error(`round ${round}: the two purges deleted ${got[0]} and ${got[1]} rows of identical data`);
+    if (got.some((g) => Math.abs(g - got[0]) > Math.max(5, got[0] * 1e-4))) throw new Error(`round ${round}: the purges deleted ${got.join(', ')} rows of identical data`);
   }
 } finally {
   sh('node', [cli, '-f', spec, '-p', project, 'down', '-v']);
@@ -110,5 +113,10 @@ for (const [name, xs] of Object.entries(results)) {
 }
 console.log(`| Phase docs (db.t3.micro, 2.5 min per 1M) | 1000000 | | 150.00 | | ${Math.round(1_000_000 / 150)} | | |`);
 const ours = results['phase-compose exec purge'];
+if (baseline) {
+  const theirs = results['baseline exec purge'];
+  console.log(`\nbaseline: ${baseline}; phase-compose / baseline, whole command per round: ${ours.map((x, i) => (x.wall / theirs[i].wall).toFixed(3)).join(', ')}`);
+  console.log(`baseline's fixed cost (whole command - its purge exec), median per run: ${median(theirs.map((x) => x.wall - x.purge)).toFixed(2)} s`);
+}
 console.log(`\nphase-compose's fixed cost (whole command - its purge exec), median per run: ${median(ours.map((x) => x.wall - x.purge)).toFixed(2)} s`);
 console.log(`docker exec's whole run vs the app's own timing, median per run: ${median(base.map((x) => x.wall - x.app)).toFixed(2)} s`);

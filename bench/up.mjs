@@ -21,6 +21,8 @@
 //
 //   node scripts/build.mjs && node bench/up.mjs [--rounds 3]
 //   set -a; eval "$(PHASE_COMPOSE_SWITCH_ENGINE=1 bash scripts/testbed.sh v2)"; set +a; node bench/up.mjs --rounds 5
+// --baseline <another build's dist/cli.js> adds that build's `up` on the same file, in the same rounds
+// (the order rotates), for a before/after in one run.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +34,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli.js');
 const arg = (name, dflt) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : dflt);
 const rounds = Number(arg('rounds', 3)) || 1;
+const baseline = arg('baseline', undefined);
 const docker = new Docker();
 
 // The fixture stack with the phase template's healthcheck timing (the generator's defaults).
@@ -53,7 +56,7 @@ const gen = sh('node', [cli, 'generate', '-q', '-f', join(dir, 'phase-compose.ya
 if (gen.status !== 0) throw new Error(gen.stderr);
 const file = join(dir, 'docker-compose.yml');
 const startInterval = readFileSync(file, 'utf8').includes('start_interval');
-const exits = { compose: [], phase: [] };
+const exits = { compose: [], phase: [], baseline: [] };
 
 // What each service waits for, and what "ready" means (the same rules as phase-compose's plan).
 const deps = {
@@ -147,16 +150,19 @@ const median = (xs) => {
 };
 const f = (x, w = 7) => (Number.isFinite(x) ? `${Math.round(x)}` : '-').padStart(w);
 
-const runs = { compose: [], phase: [] };
+const runs = { compose: [], phase: [], baseline: [] };
 const floor = [];
-const label = { compose: `${compose.join(' ')} up -d${v2 ? ' --wait' : ''}`, phase: 'phase-compose up' };
+const label = { compose: `${compose.join(' ')} up -d${v2 ? ' --wait' : ''}`, phase: 'phase-compose up', baseline: 'baseline up' };
 const how = {
   compose: (p) => [...compose, '-p', p, '-f', file, 'up', '-d', ...(v2 ? ['--wait'] : [])],
   phase: (p) => ['node', cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, 'up', '--timeout', '3m'],
+  baseline: (p) => ['node', baseline, '-f', join(dir, 'phase-compose.yaml'), '-p', p, 'up', '--timeout', '3m'],
 };
+const contenders = ['compose', 'phase', ...(baseline ? ['baseline'] : [])];
 try {
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 ? ['phase', 'compose'] : ['compose', 'phase'];
+    // Alternate (two contenders) or rotate (three), so no one always runs first.
+    const order = contenders.length === 2 ? (round % 2 ? ['phase', 'compose'] : ['compose', 'phase']) : contenders.map((_, i) => contenders[(i + round) % contenders.length]);
     for (const who of order) {
       const project = `bench${who}${round}`;
       down(project);
@@ -185,9 +191,10 @@ try {
 }
 
 console.log(`\nEngine ${engineVersion}, Compose ${composeVersion} (${compose.join(' ')}); phase template healthcheck timing${startInterval ? ' with start_interval' : ''}; ${rounds} round(s), order alternating.`);
-console.log(`exit codes: ${label.compose}: ${exits.compose.join(', ')}; phase-compose up: ${exits.phase.join(', ')}`);
+console.log(`exit codes: ${contenders.map((w) => `${label[w]}: ${exits[w].join(', ')}`).join('; ')}`);
+if (baseline) console.log(`baseline: ${baseline}`);
 console.log('Times in ms from the command\'s start, from Docker event timestamps; each cell is the median over the rounds.\n');
-for (const who of ['compose', 'phase']) {
+for (const who of contenders) {
   const rs = runs[who];
   const col = (k, s) => median(rs.map((r) => r[k][s]));
   console.log(`${label[who]}`);
@@ -209,3 +216,7 @@ console.log(`| median Engine container start (begun -> start event) | ${f(median
 console.log(`\nEngine floor: docker start of a minimal container on a user-defined network, median of ${floor.length}: ${Math.round(median(floor))} ms (min ${Math.round(Math.min(...floor))}).`);
 const per = runs.phase.map((r, i) => (r.total / runs.compose[i].total).toFixed(2)).join(', ');
 console.log(`\nper round, phase-compose / compose total: ${per}`);
+if (baseline) {
+  console.log(`baseline total to ready (median of rounds): ${f(total('baseline'))} ms = ${(total('baseline') / total('compose')).toFixed(2)}x compose; phase-compose / baseline: ${(total('phase') / total('baseline')).toFixed(2)}x`);
+  console.log(`per round, phase-compose / baseline total: ${runs.phase.map((r, i) => (r.total / runs.baseline[i].total).toFixed(2)).join(', ')}`);
+}

@@ -107,3 +107,17 @@ export function migrationPlan(spec: NormalisedSpec, phases: MigrationPhase[]): P
   // Migration jobs of one phase never gate another's creation here: one Compose call creates all.
   return { steps, waves: full.waves.map((w) => w.filter((n) => keep.has(n))).filter((w) => w.length), batches: [{ services: steps.map((s) => s.service), after: [] }] };
 }
+
+/**
+ * The plan when no app container runs (a first start, or after `down`): nothing serves the old code, so
+ * the post phase has no replica to wait for. It then waits only for the jobs and data services before it
+ * (the pre phase), and runs beside the app's start instead of after it.
+ */
+export function coldStart(plan: Plan): Plan {
+  const kind = new Map(plan.steps.map((s) => [s.service, s.kind]));
+  const app = (on: string) => kind.get(on) === 'service' || kind.get(on) === 'proxy' || kind.get(on) === 'scheduled';
+  return {
+    ...plan,
+    steps: plan.steps.map((s) => (s.migration?.phase === 'post' ? { ...s, deps: s.deps.filter((d) => !app(d.on)) } : s)),
+  };
+}

@@ -1,5 +1,5 @@
 // `phase-compose up`: ordered, event-driven start-up with migration gating and failure reports.
-import { buildPlan, migrationPlan, type MigrationPhase, type Plan } from '../../up/plan.js';
+import { buildPlan, coldStart, migrationPlan, type MigrationPhase, type Plan } from '../../up/plan.js';
 import { jsonRenderer, plainRenderer, ttyRenderer, type ProgressRenderer } from '../../up/progress.js';
 import { failureReport, standingReport } from '../../up/report.js';
 import { systemClock } from '../../up/clock.js';
@@ -13,6 +13,7 @@ import { connectDocker, type DockerClient } from '../../docker/client.js';
 import { openStack, type Stack, type WithCompose } from '../../stack/open.js';
 import { syncStackFiles } from '../../stack/outputs.js';
 import type { NormalisedSpec } from '../../spec/normalise.js';
+import type { RunningContainer } from '../../upgrade/plan.js';
 import { parseCliDuration } from '../../util/duration.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import type { Io } from '../io.js';
@@ -128,16 +129,17 @@ export async function awaitEarlierMigrations(docker: DockerClient, stack: Stack,
   }
 }
 
+/** Whether `service` serves requests (an app service or the proxy), as against a job or a data service. */
+const longRunning = (spec: NormalisedSpec, service: string) => spec.services[service]?.role === 'service' || service === spec.proxy?.service;
+
 /**
  * `up` on a running stack whose long-running services changed would have Compose stop every replica
  * before the new ones start: refuse, and point to `upgrade` (rolling, no outage) or `--recreate`.
  */
-async function refuseOutage(docker: DockerClient, stack: Stack & WithCompose): Promise<void> {
-  const { runningContainers, wantedServices } = await import('../../upgrade/observe.js');
-  const running = await runningContainers(docker, stack.project);
+async function refuseOutage(docker: DockerClient, stack: Stack & WithCompose, running: RunningContainer[]): Promise<void> {
+  if (!running.some((c) => longRunning(stack.spec, c.service))) return;
+  const { wantedServices } = await import('../../upgrade/observe.js');
   const { upgradePlan } = await import('../../upgrade/plan.js');
-  const longRunning = (s: string) => stack.spec.services[s]?.role === 'service' || s === stack.spec.proxy?.service;
-  if (!running.some((c) => longRunning(c.service))) return;
   const changed = upgradePlan(stack.spec, running, await wantedServices(docker, stack.compose)).replace;
   if (!changed.length) return;
   throw new PhaseComposeError('problem', `the stack is running and ${changed.map((r) => `${r.service} (${r.why.join(' and ')})`).join(', ')} changed: Compose would stop every replica before the new ones start`, {
@@ -164,8 +166,14 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       const docker = await connectDocker();
       // Before the gate opens (nothing can replace a container until then): an earlier run's migration ends first.
       await awaitEarlierMigrations(docker, stack, args, io);
-      if (verb === 'up' && !args.recreate) await refuseOutage(docker, stack);
-      return (await runPlan({ stack, docker, notes }, plan, args, io, exitCodeOf, verb, compose)).result;
+      const { runningContainers } = await import('../../upgrade/observe.js');
+      const running = await runningContainers(docker, stack.project);
+      if (verb === 'up' && !args.recreate) await refuseOutage(docker, stack, running);
+      // No app container runs: nothing serves the old code, so the post phase need not wait for the app.
+      const cold = !running.some((c) => longRunning(stack.spec, c.service));
+      const post = plan.steps.find((s) => s.migration?.phase === 'post' && s.deps.some((d) => longRunning(stack.spec, d.on)));
+      if (cold && post) notes.push(`${post.service}: no app container was running, so no old code serves; the post-deploy phase runs once the pre-deploy phase is done, beside the app's start`);
+      return (await runPlan({ stack, docker, notes }, cold ? coldStart(plan) : plan, args, io, exitCodeOf, verb, compose)).result;
     } finally {
       compose.dispose();
     }

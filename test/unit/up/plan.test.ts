@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan, migrationPlan, scaleArgs } from '../../../src/up/plan.js';
+import { buildPlan, coldStart, migrationPlan, scaleArgs } from '../../../src/up/plan.js';
 import { demoSpec } from './demo-spec.js';
 
 const spec = demoSpec;
@@ -52,5 +52,21 @@ describe('migrationPlan', () => {
 
   it('runs the post phase alone', () => {
     expect(migrationPlan(spec, ['post']).steps.map((s) => s.service)).toEqual(['postgres', 'redis', 'migrations-post']);
+  });
+});
+
+describe('coldStart', () => {
+  const plan = buildPlan(spec);
+  const depsOf = (p: ReturnType<typeof buildPlan>, s: string) => p.steps.find((x) => x.service === s)!.deps.map((d) => `${d.on}:${d.condition}`);
+
+  it('the post phase waits for the app on a warm start, and only for the pre phase on a cold one', () => {
+    expect(depsOf(plan, 'migrations-post')).toEqual(['backend:healthy', 'migrations:completed']);
+    expect(depsOf(coldStart(plan), 'migrations-post')).toEqual(['migrations:completed']);
+  });
+
+  it('changes nothing else: the app still waits for the pre phase, and the batches stay', () => {
+    const cold = coldStart(plan);
+    for (const s of plan.steps.filter((x) => x.service !== 'migrations-post')) expect(depsOf(cold, s.service)).toEqual(depsOf(plan, s.service));
+    expect(cold.batches).toEqual(plan.batches);
   });
 });
