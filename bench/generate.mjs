@@ -17,7 +17,8 @@ const runs = Number(process.argv[2] && !process.argv[2].startsWith('--') ? proce
 const dir = mkdtempSync(join(tmpdir(), 'pc-bench-'));
 
 const sh = (cmd, args) => spawnSync(cmd, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-const init = sh(process.execPath, [cli, 'init', '--dir', dir, '--yes', '--tls', 'none', '--compose-version', '1.29.2', '--engine-version', '20.10']);
+// With a baseline, its own `init` writes the spec: an older build may not know keys a newer `init` writes.
+const init = sh(process.execPath, [baseline ?? cli, 'init', '--dir', dir, '--yes', '--tls', 'none', '--compose-version', '1.29.2', '--engine-version', '20.10']);
 if (init.status !== 0) throw new Error(`init failed: ${init.stderr}`);
 
 const haveCompose = sh('docker-compose', ['version', '--short']).status === 0;

@@ -1,7 +1,7 @@
 // Edge: writes the files phase-compose generates, and only those. A file on disk may be replaced when it
 // carries phase-compose's own header or does not exist yet; anything else is refused (or, with --force,
 // kept as a .bak first). Generated paths stay inside the spec's directory unless the user allows it.
-import { closeSync, lstatSync, openSync, readSync, realpathSync, existsSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, readSync, realpathSync, existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { PhaseComposeError } from './errors.js';
 import { backupFile, displayPath, writeFileAtomic } from './fs.js';
@@ -116,8 +116,24 @@ export function writeError(path: string, e: unknown): PhaseComposeError {
 }
 
 /**
- * Writes generated files after checking all of them (nothing is written when one is refused).
- * Returns, per file written, its path and the backup kept (with --force), in order.
+ * Whether `f` is on disk already, byte for byte, as a regular file (not a symlink) with its mode. Such a
+ * file is left alone: no fsync and no rename, so a container that bind-mounts it keeps the same inode.
+ */
+export function unchangedOnDisk(f: GeneratedFile): boolean {
+  try {
+    const st = lstatSync(f.path);
+    const data = Buffer.from(f.content, 'utf8');
+    if (!st.isFile() || (st.mode & 0o777) !== (f.mode ?? 0o644) || st.size !== data.length) return false;
+    return readFileSync(f.path).equals(data);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes generated files after checking all of them (nothing is written when one is refused); a file
+ * already on disk as rendered (see `unchangedOnDisk`) is not written again. Returns, per file written,
+ * its path and the backup kept (with --force), in order.
  */
 export function writeGeneratedFiles(files: readonly GeneratedFile[], opts: GeneratedWriteOptions): Array<{ path: string; backup?: string }> {
   const problems = generatedWriteProblems(files, opts);
@@ -129,6 +145,7 @@ export function writeGeneratedFiles(files: readonly GeneratedFile[], opts: Gener
   const done: Array<{ path: string; backup?: string }> = [];
   for (const f of files) {
     const path = resolve(f.path);
+    if (unchangedOnDisk({ ...f, path })) continue;
     try {
       const backup = isGeneratedFile(path) ? undefined : backupFile(path);
       writeFileAtomic(path, f.content, f.mode);

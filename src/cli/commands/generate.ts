@@ -60,6 +60,8 @@ export async function runGenerate(args: GenerateArgs, io: Io): Promise<Outcome> 
 
   const written = writeStackFiles(source, rendered.files, { force: args.force, allowOutside: args.allowOutside });
   if (!args.quiet) for (const w of written) io.out(`wrote ${displayPath(w.path)}${w.backup ? ` (previous kept as ${displayPath(w.backup)})` : ''}`);
+  const same = rendered.files.filter((f) => !written.some((w) => w.path === resolve(f.path)));
+  if (!args.quiet && same.length) io.out(`unchanged: ${same.map((f) => displayPath(f.path)).join(', ')}`);
   if (k && !args.quiet) {
     const dir = displayPath(k.dir);
     if (!args.withSecrets) {

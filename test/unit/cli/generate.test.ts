@@ -1,5 +1,5 @@
 // generate writes only its own files: refusals, --force backups, paths kept inside the spec's directory.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,6 +66,31 @@ describe('generate: the user\'s files', () => {
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe('SECRET_KEY=s\n');
     expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o600);
     expect(readdirSync(dir).sort()).toEqual(['.env', 'phase-compose.yaml']);
+  });
+
+  it('a file already as rendered is left alone (same inode, for a container that bind-mounts it); a changed mode is rewritten, a symlink still refused', async () => {
+    const dir = stack();
+    await gen(dir);
+    const file = join(dir, 'docker-compose.yml');
+    const before = statSync(file).ino;
+    const lines: string[] = [];
+    await runGenerate({ file: join(dir, 'phase-compose.yaml') }, { out: (l: string) => lines.push(l), err: () => {}, isTTY: false });
+    expect(statSync(file).ino).toBe(before);
+    expect(lines.some((l) => l.startsWith('unchanged: ') && l.includes('docker-compose.yml'))).toBe(true);
+    expect(lines.filter((l) => l.startsWith('wrote '))).toEqual([]);
+
+    chmodSync(file, 0o600);
+    await gen(dir);
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+    expect(statSync(file).ino).not.toBe(before);
+
+    const content = readFileSync(file, 'utf8');
+    writeFileSync(join(dir, 'elsewhere.yml'), content);
+    rmSync(file);
+    symlinkSync(join(dir, 'elsewhere.yml'), file);
+    // A symlink is not a file phase-compose wrote, even to the same bytes: refused, as before, not skipped.
+    expect((await failure(gen(dir))).message).toContain('docker-compose.yml exists and was not written by phase-compose');
+    expect(lstatSync(file).isSymbolicLink()).toBe(true);
   });
 
   it('an env_file the spec names is never replaced', async () => {
