@@ -34,7 +34,7 @@ export function failureReport(f: FailureFacts): string {
     out.push('  health log (newest last):');
     for (const h of log.slice(-5)) out.push(`    [exit ${h.exitCode}${h.start ? ` at ${h.start}` : ''}] ${h.output.trim().split('\n').join(' | ') || '(no output)'}`);
   }
-  // Our own probe runs every 250 ms; Docker's log can be older (Engine 26 with start_interval logged a
+  // Our own probe runs every second; Docker's log can be older (Engine 26 with start_interval logged a
   // single probe before the app listened), so show the newest result too when it says something else.
   if (f.probeOutput !== undefined && f.probeOutput.trim() !== log.at(-1)?.output.trim()) {
     out.push('  last healthcheck run:', indent(f.probeOutput.trim() || '(no output)'));
