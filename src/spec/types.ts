@@ -160,6 +160,8 @@ export type BackupsSpec = {
   keep?: number;
   /** Only these keys of the env file(s) go into the archive (default: the whole files). */
   env?: string[];
+  /** The period `phase-compose backup schedule` gives the host's timer (default: the --every flag). */
+  every?: Duration;
 };
 
 export type TargetSpec = {

@@ -4,15 +4,18 @@ import { backupInstance } from '../../backup/archive-backup.js';
 import { verifyArchive } from '../../backup/archive-restore.js';
 import { backupDatabase } from '../../backup/backup.js';
 import { connectDocker } from '../../docker/client.js';
-import { lstatSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { PhaseComposeError } from '../../util/errors.js';
 import { displayPath } from '../../util/fs.js';
+import { writeGeneratedFiles } from '../../util/generated-files.js';
+import { renderSchedule } from '../../backup/schedule.js';
 import { openStack } from '../../stack/open.js';
 import type { NormalisedSpec } from '../../spec/normalise.js';
 import type { Io } from '../io.js';
 import { OK, type Outcome } from '../outcome.js';
-import { decryptPassphrase, encryptPassphrase } from '../passphrase.js';
+import { decryptPassphrase, encryptPassphrase, MIN_PASSPHRASE, readPassphraseFile } from '../passphrase.js';
 import { checkBackupFile } from '../../backup/restore.js';
 import { newestMigrations as newest } from '../../backup/archive.js';
 
@@ -83,3 +86,59 @@ export async function runBackupVerify(args: { archive: string; deep?: boolean; i
   }
   return OK;
 }
+
+export type ScheduleArgs = { file: string; projectName?: string; every?: string; passphraseFile: string; unitDir?: string; print?: boolean };
+
+/** Writes (or prints) the systemd service and timer that run `backup` every period. */
+export async function runBackupSchedule(args: ScheduleArgs, io: Io): Promise<Outcome> {
+  const stack = openStack(args);
+  const every = args.every ?? stack.spec.backups.every;
+  if (!every) throw new PhaseComposeError('usage', 'how often? pass --every (e.g. 24h) or set backups.every in the spec');
+  const passphraseFile = resolve(args.passphraseFile);
+  privateFile(passphraseFile);
+  const env = Object.fromEntries(['DOCKER_CONFIG', 'DOCKER_HOST'].filter((k) => process.env[k]).map((k) => [k, resolveIfPath(k, process.env[k]!)]));
+  const units = renderSchedule({
+    project: stack.project,
+    node: process.execPath,
+    cli: realpathSync(process.argv[1] ?? ''),
+    specFile: stack.specFile,
+    passphraseFile,
+    every,
+    env: { HOME: homedir(), ...env },
+  });
+  if (args.print) {
+    io.out(`# ${units.service.name}\n${units.service.content}\n# ${units.timer.name}\n${units.timer.content}`);
+    return OK;
+  }
+  const root = process.getuid?.() === 0;
+  const dir = resolve(args.unitDir ?? (root ? '/etc/systemd/system' : join(homedir(), '.config/systemd/user')));
+  const files = [units.service, units.timer].map((u) => ({ path: join(dir, u.name), content: u.content, explicit: true }));
+  const written = writeGeneratedFiles(files, { specFile: stack.specFile, protect: [] });
+  for (const w of written) io.out(`wrote ${displayPath(w.path)}`);
+  const unchanged = files.filter((f) => !written.some((w) => w.path === f.path));
+  if (unchanged.length) io.out(`unchanged: ${unchanged.map((f) => displayPath(f.path)).join(', ')}`);
+  const ctl = root && args.unitDir === undefined ? 'systemctl' : 'systemctl --user';
+  io.out(`next: ${ctl} daemon-reload && ${ctl} enable --now ${units.timer.name}`);
+  if (!root) io.out('  (a user timer runs while you are logged in, unless: loginctl enable-linger)');
+  return OK;
+}
+
+/** The passphrase file must be a regular file of ours that nobody else can read: the timer reads it for years. */
+function privateFile(path: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    throw new PhaseComposeError('usage', `--passphrase-file: cannot read ${displayPath(path)}: ${(e as Error).message}`);
+  }
+  if (!st.isFile()) throw new PhaseComposeError('usage', `--passphrase-file: ${displayPath(path)} is not a file`);
+  const uid = process.getuid?.();
+  if ((st.mode & 0o077) !== 0 || (uid !== undefined && st.uid !== uid)) {
+    throw new PhaseComposeError('usage', `--passphrase-file: ${displayPath(path)} must be yours and private (it is mode ${(st.mode & 0o777).toString(8)})`, { details: [`chmod 600 ${displayPath(path)}`] });
+  }
+  // Checked now, not at the first run in the night.
+  if (readPassphraseFile(path).length < MIN_PASSPHRASE) throw new PhaseComposeError('usage', `--passphrase-file: the passphrase in ${displayPath(path)} is shorter than ${MIN_PASSPHRASE} characters`);
+}
+
+/** DOCKER_CONFIG is a directory: made absolute, since the service does not start where you stand. */
+const resolveIfPath = (k: string, v: string) => (k === 'DOCKER_CONFIG' ? resolve(v) : v);

@@ -25,6 +25,30 @@ ${exitCodes}`),
   run: async (a, { io }) => (await load()).runBackupVerify({ archive: String(a.archive), deep: a.deep, image: a.image, passphraseFile: a.passphraseFile }, io),
 });
 
+const schedule = defineCommand({
+  command: 'schedule',
+  describe: 'Run `backup` on a schedule: write a systemd service and timer for this stack (rotation as backups.keep says)',
+  builder: (y, exitCodes) =>
+    y
+      .option('every', { type: 'string', requiresArg: true, describe: 'How often (at least 15m; default: backups.every in the spec)' })
+      .option('passphrase-file', { ...passphraseFile, describe: 'The passphrase for every archive: the first line of this file, which must be yours and private (mode 0600)' })
+      .option('unit-dir', { type: 'string', requiresArg: true, normalize: true, describe: 'Where to write the units (default: /etc/systemd/system as root, else ~/.config/systemd/user)' })
+      .option('print', { type: 'boolean', default: false, describe: 'Print the two units instead of writing them' })
+      .demandOption('passphrase-file', 'a scheduled backup has nobody to ask: pass --passphrase-file FILE (mode 0600)')
+      .example('$0 backup schedule --every 24h --passphrase-file /root/phase-backup.key', 'Write phase-compose-backup-<project>.service and .timer, then enable the timer as printed')
+      .example('$0 backup schedule --passphrase-file ~/.phase.key --print', 'See the units first (every: backups.every in the spec)')
+      .epilogue(`The backup runs on the host, not in a container: it needs the Docker socket, the spec, the env
+files and the archive directory. The service runs \`phase-compose backup\` with this stack's spec and
+project, by the absolute paths of node and of this phase-compose, and the HOME, DOCKER_CONFIG and
+DOCKER_HOST you have now (so Compose and the Engine are the ones you use). Each run writes a stamped
+archive into backups.dir and keeps the newest backups.keep, like a plain \`backup\`. The timer starts it
+\`--every\` after it is enabled, then every period after the last run began. A file there that
+phase-compose did not write is never replaced.
+
+${exitCodes}`),
+  run: async (a, { io }) => (await load()).runBackupSchedule({ ...stackArgs(a), every: a.every, passphraseFile: String(a.passphraseFile), unitDir: a.unitDir, print: a.print }, io),
+});
+
 export default defineCommand({
   command: 'backup',
   describe: 'Back the whole instance up into one encrypted archive: database, env values, spec, generated files, image IDs, migrations',
@@ -53,5 +77,5 @@ Bring the instance back with \`phase-compose restore FILE\` (into the running st
 ${exitCodes}`),
   run: async (a, { io }) =>
     (await load()).runBackup({ ...stackArgs(a), out: a.out, dir: a.dir, keep: a.keep, encrypt: a.encrypt, passphraseFile: a.passphraseFile, dumpOnly: a.dumpOnly }, io),
-  commands: [verify],
+  commands: [verify, schedule],
 });
