@@ -29,6 +29,7 @@ const KINDS = {
   'policy/v1/PodDisruptionBudget': ['policy/v1', 'PodDisruptionBudget'],
   'rbac.authorization.k8s.io/v1/Role': ['rbac/v1', 'Role'],
   'rbac.authorization.k8s.io/v1/RoleBinding': ['rbac/v1', 'RoleBinding'],
+  'discovery.k8s.io/v1/EndpointSlice': ['discovery/v1', 'EndpointSlice'],
 };
 
 const files = [...new Set(Object.values(KINDS).map(([f]) => join(PKG, `${f}.d.ts`)))];

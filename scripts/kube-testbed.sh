@@ -24,7 +24,8 @@
 # - the kubelet's cgroupRoot must exist in every cgroup v1 hierarchy (cgroupfs driver);
 # - the node gets a non-loopback IP from a veth pair (no `dummy` device); the apiserver prefers InternalIP;
 # - the node.kubernetes.io/not-ready taint is removed; a pause image is built from busybox-static;
-# - there is no cluster DNS: pods find Services through the Service environment variables.
+# - no CoreDNS: dnsmasq answers <service>.<namespace>.svc.cluster.local from a hosts file a loop keeps in
+#   step with the Services; an ExternalName Service gets its target Service's address (a flattened CNAME).
 #
 # Logs go to stderr. Standard output is the environment for the tests, one KEY=VALUE a line:
 #   PHASE_COMPOSE_KUBE          the kubeconfig (admin token) of the running API server
@@ -341,17 +342,24 @@ KP
 start kube-proxy nsenter --net="/run/netns/$NETNS" "$BIN/kube-proxy" --config="$STATE/kube-proxy.yaml"
 
 # No CoreDNS: dnsmasq (Debian's dnsmasq-base, unpacked) answers for <service>.<namespace>.svc.cluster.local
-# from a hosts directory that a small loop keeps in step with the Services.
+# from a hosts directory that a small loop keeps in step with the Services. An ExternalName Service
+# (CoreDNS: a CNAME to its externalName) is answered with the address its target has here, a flattened
+# CNAME, so only targets that are Services of this cluster resolve (the test bed is offline; dnsmasq's
+# own --cname cannot be reloaded while it runs).
 mkdir -p "$STATE/dns"
 start dnsmasq nsenter --net="/run/netns/$NETNS" "$KCACHE/debs/usr/sbin/dnsmasq" --conf-file=/dev/null --keep-in-foreground --no-resolv --no-hosts \
   --listen-address="$NODE_IP" --bind-interfaces --hostsdir="$STATE/dns" --user=root --pid-file="$STATE/dnsmasq.pid" \
   --server=/cluster.local/ --local-ttl=1 --log-facility=-
-cat >"$STATE/svc-dns.sh" <<'LOOP'
+# Written only when the loop is not running: a shell reads its script while it runs.
+alive svc-dns || cat >"$STATE/svc-dns.sh" <<'LOOP'
 #!/bin/sh
-# Keeps $2/services (hosts format) in step with the cluster's Services.
+# Keeps $2/services (hosts format) in step with the cluster's Services; ExternalName ones get their target's address.
 while :; do
-  "$1" --kubeconfig "$3" get svc -A -o 'jsonpath={range .items[*]}{.spec.clusterIP} {.metadata.name}.{.metadata.namespace}.svc.cluster.local{"\n"}{end}' >"$2/.services.tmp" 2>/dev/null \
-    && grep -v '^None ' "$2/.services.tmp" >"$2/.services.new"; mv -f "$2/.services.new" "$2/services" 2>/dev/null
+  "$1" --kubeconfig "$3" get svc -A -o 'jsonpath={range .items[*]}{.spec.type}|{.spec.clusterIP}|{.spec.externalName}|{.metadata.name}.{.metadata.namespace}.svc.cluster.local{"\n"}{end}' >"$2/.services.tmp" 2>/dev/null \
+    && awk -F'|' '$1 == "ExternalName" { ext[$4] = $3; next }
+                  $2 != "" && $2 != "None" { ip[$4] = $2; print $2, $4 }
+                  END { for (n in ext) { t = ext[n]; sub(/[.]$/, "", t); if (t in ip) print ip[t], n } }' "$2/.services.tmp" >"$2/.services.new" \
+    && mv -f "$2/.services.new" "$2/services"
   sleep 1
 done
 LOOP

@@ -12,11 +12,13 @@
 // - the post phase: a Job whose initContainer waits, through the API with a read-only Role on the named
 //   Deployments, until their rollout to this version is complete. Nothing outside the cluster waits,
 //   so no `helm --wait`-style deadlock is possible;
-// - data services: a StatefulSet (+ PVC) and a Service; `retention:` a CronJob (concurrencyPolicy Forbid).
+// - data services: a StatefulSet (+ PVC) and a Service, or for `data.<name>.external` (a managed
+//   database) only a Service of the same name that points at it; `retention:` a CronJob (concurrencyPolicy Forbid).
 // Values from the env file are never written here: containers take them from a Secret (envFrom).
 import { createHash } from 'node:crypto';
 import { buildGraph, migrationsName, postMigrationsName, postPhaseAfter, proxyName, scheduledName } from '../spec/graph.js';
-import type { NormalisedHealthcheck, NormalisedService, NormalisedSpec, Timing } from '../spec/normalise.js';
+import { DATA_PORTS, type NormalisedExternal, type NormalisedHealthcheck, type NormalisedService, type NormalisedSpec, type Timing } from '../spec/normalise.js';
+import { hostKind } from '../spec/values.js';
 import { parseDuration } from '../util/duration.js';
 import { renderTaskArgv } from '../model/task.js';
 import { kubeApis, type KubeApis } from './versions.js';
@@ -239,7 +241,35 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
       },
     ],
   });
-  if (data.postgres) {
+  // A managed database: a Service of the same name, so the app's host name (e.g. DATABASE_HOST=postgres)
+  // keeps working. A DNS name becomes an ExternalName Service: cluster DNS answers with a CNAME, and
+  // nothing proxies, so no port is mapped (the app must use the real port; the Service lists it for
+  // readers). An IP address cannot be an ExternalName: a selector-less Service with an EndpointSlice
+  // that holds the address, which kube-proxy routes to like any endpoint.
+  const externalData = (name: 'postgres' | 'redis', ext: NormalisedExternal): KubeFile => {
+    const kind = hostKind(ext.host);
+    const ports = [{ name: 'main', port: ext.port, protocol: 'TCP' }];
+    if (kind === 'FQDN') {
+      return { name: `${name}.yaml`, objects: [{ apiVersion: 'v1', kind: 'Service', metadata: meta(name, name), spec: { type: 'ExternalName', externalName: ext.host, ports } }] };
+    }
+    return {
+      name: `${name}.yaml`,
+      objects: [
+        { apiVersion: 'v1', kind: 'Service', metadata: meta(name, name), spec: { ports: ports.map((p) => ({ ...p, targetPort: ext.port })) } },
+        {
+          apiVersion: apis.endpointSlice,
+          kind: 'EndpointSlice',
+          // Not managed by the EndpointSlice controller (it manages only Services with a selector).
+          metadata: meta(`${name}-external`, name, { 'kubernetes.io/service-name': name, 'endpointslice.kubernetes.io/managed-by': MANAGED_BY }),
+          addressType: kind,
+          endpoints: [{ addresses: [ext.host] }],
+          ports,
+        },
+      ],
+    };
+  };
+  if (data.postgres?.external) files.push(externalData('postgres', data.postgres.external));
+  else if (data.postgres) {
     const pg = data.postgres;
     files.push(dataSet('postgres', {
       image: image(pg.image, 'data.postgres.image'),
@@ -250,9 +280,10 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
       ]),
       // Over TCP, so the image's temporary init server (socket only) is not mistaken for the real one.
       ...probePair({ exec: { command: ['/bin/sh', '-c', 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'] } }, pg.healthcheck),
-    }, 5432, true));
+    }, DATA_PORTS.postgres, true));
   }
-  if (data.redis) {
+  if (data.redis?.external) files.push(externalData('redis', data.redis.external));
+  else if (data.redis) {
     const r = data.redis;
     const pw = r.password ? conv(r.password, 'data.redis.password') : undefined;
     files.push(dataSet('redis', {
@@ -260,7 +291,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
       ...(pw ? { args: ['redis-server', '--requirepass', pw] } : {}),
       ...withEnv(pw ? [{ name: 'REDISCLI_AUTH', value: pw }] : []),
       ...probePair({ exec: { command: ['/bin/sh', '-c', 'redis-cli -h 127.0.0.1 ping | grep -q PONG'] } }, r.healthcheck),
-    }, 6379, !!r.volume));
+    }, DATA_PORTS.redis, !!r.volume));
   }
 
   // ---- migrations: image, env, the Jobs and the gate
@@ -275,14 +306,20 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   if (mig && (mig.env_file !== undefined || base?.env_file !== undefined)) {
     warn('migrations: env_file of its own is not kept apart: every container takes the one env Secret');
   }
+  // The migration Job waits for the database with pg_isready from the postgres image, through the
+  // Service `postgres` (an external database too, on its own port). An external one without an image: no wait.
+  const postgres = data.postgres;
+  if (postgres?.external && postgres.image === undefined && mig) {
+    warn('data.postgres.external has no image: the migration Job does not wait for the database (add data.postgres.image, e.g. postgres:16, to wait with its pg_isready)');
+  }
   const dataWaits = (node: string) => {
     const deps = graph.nodes.get(node)?.deps ?? [];
-    return data.postgres && deps.some((d) => d.on === 'postgres')
+    return postgres?.image !== undefined && deps.some((d) => d.on === 'postgres')
       ? [{
           name: 'wait-for-postgres',
-          image: image(data.postgres.image, 'data.postgres.image'),
+          image: image(postgres.image, 'data.postgres.image'),
           imagePullPolicy: PULL,
-          command: ['/bin/sh', '-c', kubeEscape('until pg_isready -q -h postgres -p 5432; do echo "waiting for postgres"; sleep 2; done')],
+          command: ['/bin/sh', '-c', kubeEscape(`until pg_isready -q -h postgres -p ${postgres.external?.port ?? DATA_PORTS.postgres}; do echo "waiting for postgres"; sleep 2; done`)],
         }]
       : [];
   };
@@ -454,7 +491,8 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
     const argv = renderTaskArgv(task, r.params).map(kubeEscape);
     const c = target
       ? { ...container('task', { ...target, command: undefined, entrypoint: undefined }, `services.${task.service}`), args: argv }
-      : { name: 'task', image: image(data.postgres!.image, 'data.postgres.image'), imagePullPolicy: PULL, args: argv, ...withEnv([]) };
+      // The semantic rules make sure an external postgres that runs a task has an image.
+      : { name: 'task', image: image(data.postgres!.image!, 'data.postgres.image'), imagePullPolicy: PULL, args: argv, ...withEnv([]) };
     files.push({
       name: `${name}.yaml`,
       objects: [{

@@ -13,6 +13,8 @@ export type KubeApis = {
   pdb: 'policy/v1' | 'policy/v1beta1';
   /** CronJob: batch/v1 from 1.21, batch/v1beta1 before. */
   cronJob: 'batch/v1' | 'batch/v1beta1';
+  /** EndpointSlice: discovery.k8s.io/v1 from 1.21, v1beta1 before (kube-proxy reads slices by default from 1.19). */
+  endpointSlice: 'discovery.k8s.io/v1' | 'discovery.k8s.io/v1beta1';
 };
 
 /** Resolves a version written `1.20` or `1.20.2` (a leading `v` is accepted); a usage error otherwise. */
@@ -25,5 +27,10 @@ export function kubeApis(version: string = DEFAULT_KUBE_VERSION): KubeApis {
     throw new PhaseComposeError('usage', `--kube-version ${v} is too old: the manifests need Kubernetes ${OLDEST_KUBE_VERSION} or later (startup probes)`);
   }
   const v121 = compareVersions(v, '1.21') >= 0;
-  return { version: v, pdb: v121 ? 'policy/v1' : 'policy/v1beta1', cronJob: v121 ? 'batch/v1' : 'batch/v1beta1' };
+  return {
+    version: v,
+    pdb: v121 ? 'policy/v1' : 'policy/v1beta1',
+    cronJob: v121 ? 'batch/v1' : 'batch/v1beta1',
+    endpointSlice: v121 ? 'discovery.k8s.io/v1' : 'discovery.k8s.io/v1beta1',
+  };
 }

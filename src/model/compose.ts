@@ -1,13 +1,14 @@
 // Spec → Compose model (a plain object in Compose Specification format). Pure and deterministic.
 import { posix } from 'node:path';
 import type { DependsCondition } from '../spec/types.js';
-import type { NormalisedService, NormalisedSpec, NormalisedTask } from '../spec/normalise.js';
+import type { InClusterPostgres, InClusterRedis, NormalisedService, NormalisedSpec, NormalisedTask } from '../spec/normalise.js';
 import { parseDuration } from '../util/duration.js';
 import { buildGraph, migrationsName, postMigrationsName, proxyName, scheduledName, type GraphNode } from '../spec/graph.js';
 import { composeHealthcheck, timing, type ComposeHealthcheck } from './healthcheck.js';
 import { features, type Features } from '../spec/target.js';
 import { renderTaskArgv } from './task.js';
 import { composeEscape } from '../util/shell.js';
+import { PhaseComposeError } from '../util/errors.js';
 
 export type ComposeService = {
   image?: string;
@@ -81,8 +82,29 @@ export function namedVolume(v: string): string | undefined {
 
 // `$` rule (README, "The deployment spec"): Compose-terms values (image, command, environment, ...) go out as written, so `${VAR}` interpolates; values phase-compose gives meaning to (task argv and params, files it writes) reach the container verbatim: `$` → `$$`.
 
-/** Generates the Compose model from a validated spec. */
+/** A spec whose data services (if any) run in the stack: what Compose can run. */
+export type ComposeSpec = NormalisedSpec & { data: { postgres?: InClusterPostgres; redis?: InClusterRedis } };
+
+/**
+ * Refuses a spec with an external data service (`data.<name>.external`): Compose runs postgres and redis
+ * itself, and up, backup, restore and exec use their containers. Only `generate --target kubernetes`
+ * takes a managed database, for now. A usage error (exit 2).
+ */
+export function assertComposeData(spec: NormalisedSpec): asserts spec is ComposeSpec {
+  const external = (['postgres', 'redis'] as const).filter((n) => spec.data[n]?.external);
+  if (!external.length) return;
+  const keys = external.map((n) => `data.${n}.external`).join(' and ');
+  throw new PhaseComposeError('usage', `${keys} ${external.length === 1 ? '(a managed database) is' : '(managed databases) are'} only for \`generate --target kubernetes\`, for now`, {
+    details: [
+      'Compose runs postgres and redis itself, and up, backup, restore and exec use their containers',
+      `remove ${keys} to run the stack with Compose, or run \`phase-compose generate --target kubernetes\``,
+    ],
+  });
+}
+
+/** Generates the Compose model from a validated spec; a usage error for a spec with an external data service. */
 export function generateCompose(spec: NormalisedSpec, opts: GenerateOptions = {}): GenerateResult {
+  assertComposeData(spec);
   const f = features(spec.target);
   const warnings: string[] = [];
   const warn = (m: string) => warnings.push(m);

@@ -64,6 +64,8 @@ const INTERPOLATED = new Set(['env_file', 'data', 'services', 'migrations', 'pro
 const PROXY_NOT_INTERPOLATED = new Set(['routes', 'client_ip', 'config', 'tls']);
 const notInterpolated = (path: ReadonlyArray<string | number>, key: string) =>
   (path.length === 1 && path[0] === 'proxy' && PROXY_NOT_INTERPOLATED.has(key)) ||
+  // data.<name>.external never reaches a compose file (a managed database is for Kubernetes only).
+  (path.length === 2 && path[0] === 'data' && key === 'external') ||
   (path[path.length - 1] === 'healthcheck' && (key === 'http' || key === 'tcp'));
 
 /** Every string of the spec that Compose will interpolate, with its key path. Iterative. */

@@ -3,7 +3,7 @@
 // required: nobody writes `?? default` for a spec field again (the compiler refuses a missing one).
 import { features } from './target.js';
 import type {
-  BackupsSpec, ClientIpSpec, DeploymentSpec, HealthcheckSpec, MigrationsSpec, PostgresSpec, ProxySpec, RedisSpec, ServiceSpec, TargetSpec, TaskParamSpec, TaskSpec,
+  BackupsSpec, ClientIpSpec, DeploymentSpec, ExternalDataSpec, HealthcheckSpec, MigrationsSpec, PostgresSpec, ProxySpec, RedisSpec, ServiceSpec, TargetSpec, TaskParamSpec, TaskSpec,
 } from './types.js';
 
 /** Target versions assumed when the spec names none (and `init` cannot detect them). */
@@ -37,8 +37,18 @@ export type NormalisedMigrations = Omit<MigrationsSpec, 'service' | 'external' |
   /** Undefined when no backup is taken before migrations. */
   backup?: { dir: string; keep: number };
 };
-export type NormalisedPostgres = Omit<PostgresSpec, 'volume' | 'healthcheck'> & { volume: string; healthcheck: Timing };
-export type NormalisedRedis = Omit<RedisSpec, 'healthcheck'> & { healthcheck: Timing };
+/** The standard ports, the default of `data.<name>.external.port`. */
+export const DATA_PORTS = { postgres: 5432, redis: 6379 } as const;
+/** `data.<name>.external` with its port filled. */
+export type NormalisedExternal = { host: string; port: number };
+/** A database the stack runs. */
+export type InClusterPostgres = Omit<PostgresSpec, 'image' | 'volume' | 'healthcheck' | 'external'> & { external?: undefined; image: string; volume: string; healthcheck: Timing };
+/** A managed database: `volume` and `healthcheck` stay as written (the semantic rules refuse them). */
+export type ExternalPostgres = Omit<PostgresSpec, 'external'> & { external: NormalisedExternal };
+export type NormalisedPostgres = InClusterPostgres | ExternalPostgres;
+export type InClusterRedis = Omit<RedisSpec, 'image' | 'healthcheck' | 'external'> & { external?: undefined; image: string; healthcheck: Timing };
+export type ExternalRedis = Omit<RedisSpec, 'external'> & { external: NormalisedExternal };
+export type NormalisedRedis = InClusterRedis | ExternalRedis;
 /** Client IP mode, with `trusted` always a list (empty: trust nobody's header). */
 export type NormalisedClientIp = { mode: 'direct' } | { mode: 'cloudflare'; trusted: string[] } | { mode: 'header'; header: string; trusted: string[] };
 export type NormalisedProxy = Omit<ProxySpec, 'service' | 'healthcheck' | 'client_ip'> & { service: string; healthcheck: NormalisedHealthcheck; client_ip: NormalisedClientIp };
@@ -109,8 +119,16 @@ export function normaliseSpec(spec: DeploymentSpec): NormalisedSpec {
       keep: bk?.keep ?? (typeof m?.backup === 'object' ? m.backup.keep : undefined) ?? DEFAULT_BACKUP_KEEP,
     },
   };
-  if (d?.postgres) out.data.postgres = { ...d.postgres, volume: d.postgres.volume ?? `${spec.name}-postgres-data`, healthcheck: timing(d.postgres.healthcheck) };
-  if (d?.redis) out.data.redis = { ...d.redis, healthcheck: timing(d.redis.healthcheck) };
+  // Without `external` the schema requires `image`.
+  const external = (e: ExternalDataSpec, name: keyof typeof DATA_PORTS): NormalisedExternal => ({ host: e.host, port: e.port ?? DATA_PORTS[name] });
+  const pg = d?.postgres;
+  if (pg) {
+    out.data.postgres = pg.external
+      ? { ...pg, external: external(pg.external, 'postgres') }
+      : { ...pg, external: undefined, image: pg.image!, volume: pg.volume ?? `${spec.name}-postgres-data`, healthcheck: timing(pg.healthcheck) };
+  }
+  const r = d?.redis;
+  if (r) out.data.redis = r.external ? { ...r, external: external(r.external, 'redis') } : { ...r, external: undefined, image: r.image!, healthcheck: timing(r.healthcheck) };
   if (m) out.migrations = migrations(m);
   if (p) out.proxy = { ...p, service: p.service ?? 'nginx', client_ip: clientIp(p.client_ip), healthcheck: healthcheck(p.healthcheck ?? { http: { port: 8080, path: '/nginx-health' } }) };
   return out;

@@ -224,6 +224,8 @@ function one(e: SchemaError, data: unknown, schema: JsonSchema): Omit<Problem, '
       return { path: dottedPath(path), message: `has duplicate items (items ${String(e.params.j)} and ${String(e.params.i)})`, hint: 'remove one of them' };
     case 'propertyNames':
       return undefined; // the pattern error on the name itself says it better
+    case 'if':
+      return undefined; // the failing `then` branch (e.g. a missing key) says it better
     case 'oneOf':
     case 'anyOf':
       return { path: dottedPath(path), message: `${describeValue(value)} does not fit any allowed form`, hint: description ?? 'see the schema: schema/phase-compose.schema.json' };

@@ -6,7 +6,7 @@ import { parseDuration } from '../util/duration.js';
 import { closest, listSome } from './schema-errors.js';
 import { interpolatedStrings, interpolationProblem } from './interpolation.js';
 import { features } from './target.js';
-import { CIDR_HINT, isCidr } from './values.js';
+import { CIDR_HINT, EXTERNAL_HOST_HINT, externalHostProblem, isCidr } from './values.js';
 
 /** A problem whose place is a key path (mapped to line:col by the loader). */
 export type RawProblem = {
@@ -180,6 +180,7 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
     checkEnv(mig.pre?.environment, ['migrations', 'pre', 'environment']);
     checkEnv(mig.post?.environment, ['migrations', 'post', 'environment']);
   }
+  checkExternalData(spec, err, warn);
   const pg = spec.data.postgres;
   if (pg && !ENV_REF.test(pg.password)) err(['data', 'postgres', 'password'], 'must be a ${VAR} reference, not the password itself', 'write password: ${DATABASE_PASSWORD} and put the value in your env file');
   const redis = spec.data.redis;
@@ -250,6 +251,29 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
   }
   return out;
 }
+
+/** `data.<name>.external`: a reachable host; nothing that only a database the stack runs would use. */
+function checkExternalData(spec: NormalisedSpec, err: Report, warn: Report): void {
+  for (const name of ['postgres', 'redis'] as const) {
+    const d = spec.data[name];
+    if (!d?.external) continue;
+    const base = ['data', name];
+    const why = externalHostProblem(d.external.host);
+    if (why) err([...base, 'external', 'host'], `${JSON.stringify(d.external.host.length > 80 ? `${d.external.host.slice(0, 80)}...` : d.external.host)} ${why}`, EXTERNAL_HOST_HINT);
+    const unused = 'the managed database is not run by the stack';
+    if (d.volume !== undefined) err([...base, 'volume'], `is not used with external: ${unused}, so it keeps its own storage`, `remove data.${name}.volume`);
+    if (d.healthcheck !== undefined) err([...base, 'healthcheck'], `is not used with external: ${unused}, so nothing probes it`, `remove data.${name}.healthcheck`);
+    if (name === 'redis' && d.image !== undefined) warn([...base, 'image'], `is not used with external: ${unused}`, 'remove data.redis.image');
+  }
+  const pg = spec.data.postgres;
+  if (pg?.external && pg.image === undefined) {
+    for (const [tname, task] of Object.entries(spec.maintenance)) {
+      if (task.service === 'postgres') err(['maintenance', tname, 'service'], 'runs in data.postgres, which is external and has no image to run the task in', 'add data.postgres.image (its client tools run the task), or run the task in an app service');
+    }
+  }
+}
+
+type Report = (keys: Array<string | number>, message: string, hint?: string) => void;
 
 function checkTask(
   tname: string,

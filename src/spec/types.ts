@@ -83,21 +83,35 @@ export type MigrationsSpec = {
   backup?: boolean | { dir?: string; keep?: number };
 };
 
+/** A managed database outside the stack (`generate --target kubernetes` only, for now). */
+export type ExternalDataSpec = {
+  /** A lower-case, fully qualified DNS name, or an IPv4/IPv6 address. */
+  host: string;
+  /** The port the database listens on, which the app must use (default: the service's standard port). */
+  port?: number;
+};
+
 export type PostgresSpec = {
-  image: string;
+  /** Required unless `external` (the schema says so); with `external`, only its `pg_isready` is used. */
+  image?: string;
   /** `${VAR}` references: the value must never be written into the spec. */
   database: string;
   user: string;
   password: string;
   volume?: string;
   healthcheck?: Omit<HealthcheckSpec, 'http' | 'tcp' | 'command' | 'disable'>;
+  /** Use this database instead of running one: no volume, no healthcheck. */
+  external?: ExternalDataSpec;
 };
 
 export type RedisSpec = {
-  image: string;
+  /** Required unless `external` (the schema says so). */
+  image?: string;
   password?: string;
   volume?: string;
   healthcheck?: Omit<HealthcheckSpec, 'http' | 'tcp' | 'command' | 'disable'>;
+  /** Use this redis instead of running one: no image, volume or healthcheck. */
+  external?: ExternalDataSpec;
 };
 
 export type ProxyRoute = {

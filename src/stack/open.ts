@@ -6,6 +6,7 @@ import type { ComposeTarget } from '../docker/compose-cli.js';
 import { findCompose } from '../docker/detect.js';
 import { normalizeProjectName } from '../docker/labels.js';
 import { acquireLock, type Lock } from '../docker/lock.js';
+import { assertComposeData } from '../model/compose.js';
 import { loadSpec } from '../spec/load.js';
 import type { NormalisedSpec } from '../spec/normalise.js';
 import { PhaseComposeError, type Problem } from '../util/errors.js';
@@ -42,6 +43,8 @@ export function openStack(args: StackArgs, want: { compose: true; lock: string }
 export function openStack(args: StackArgs, want: { compose?: true; lock?: string } = {}): Stack & Partial<WithCompose & WithLock> {
   const specFile = resolve(args.file);
   const { spec, warnings } = loadSpec(specFile);
+  // Every stack command runs the stack with Compose, which cannot take a managed database (yet).
+  assertComposeData(spec);
   const specDir = dirname(specFile);
   const project = normalizeProjectName(args.projectName ?? process.env.COMPOSE_PROJECT_NAME ?? spec.name);
   const stack: Stack = { spec, specFile, specDir, project, composeFile: join(specDir, spec.output), warnings };

@@ -1,86 +1,13 @@
 // Issue #15 against a real Kubernetes 1.20.2 (scripts/kube-testbed.sh): the API server accepts every
 // example's manifests (--kube-version 1.20), and, when the test bed runs a node, the migration gate holds
 // on first install, on an upgrade, and when the migration fails; Phase's own gate is measured beside it.
-//
-// The test bed's environment comes from the process (PHASE_COMPOSE_KUBE, ...) or from the file the script
-// writes ($PHASE_COMPOSE_KUBE_STATE/env, default /var/lib/phase-compose-kube/env). With CI=true a missing
-// test bed fails the run; locally these tests are skipped with the command that starts it.
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// The test bed's environment and the shared runners: ./helpers.ts.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const ROOT = join(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'dist/cli.js');
-const CI = process.env.CI === 'true' || process.env.CI === '1';
-const STATE = process.env.PHASE_COMPOSE_KUBE_STATE ?? '/var/lib/phase-compose-kube';
-
-function bedEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  const file = join(STATE, 'env');
-  if (existsSync(file)) {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const m = /^([A-Z_]+)=(.*)$/.exec(line);
-      if (m) env[m[1]!] = m[2]!;
-    }
-  }
-  for (const k of ['PHASE_COMPOSE_KUBE', 'PHASE_COMPOSE_KUBECTL', 'PHASE_COMPOSE_KUBE_NODE', 'PHASE_COMPOSE_KUBE_NETNS', 'PHASE_COMPOSE_KUBE_CTRD']) {
-    if (process.env[k]) env[k] = process.env[k]!;
-  }
-  return env;
-}
-const BED = bedEnv();
-const HAVE_API = !!BED.PHASE_COMPOSE_KUBE && existsSync(BED.PHASE_COMPOSE_KUBE);
-const HAVE_NODE = HAVE_API && BED.PHASE_COMPOSE_KUBE_NODE === '1';
-const START = 'start it with: bash scripts/kube-testbed.sh node   (or `api` for the API server alone)';
-if (!HAVE_API && !CI) console.log(`Kubernetes tests SKIPPED: no test bed (${join(STATE, 'env')} missing); ${START}`);
-
-/**
- * A long command without blocking the worker (vitest's RPC to the main process times out when the
- * event loop is blocked for a minute): image builds and imports, applies.
- */
-const shAsync = (cmd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
-  new Promise((resolve) => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-const okAsync = async (p: ReturnType<typeof shAsync>, what: string) => {
-  const r = await p;
-  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-};
-const sh = (cmd: string, args: string[], input?: string): SpawnSyncReturns<string> =>
-  spawnSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 64 << 20, timeout: 300_000 });
-const kubectl = (...args: string[]) => sh(BED.PHASE_COMPOSE_KUBECTL ?? 'kubectl', ['--kubeconfig', BED.PHASE_COMPOSE_KUBE ?? '', ...args]);
-const ok = (r: SpawnSyncReturns<string>, what: string) => {
-  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-};
-const json = <T = any>(...args: string[]): T => JSON.parse(ok(kubectl(...args, '-o', 'json'), `kubectl ${args.join(' ')}`)) as T; // eslint-disable-line @typescript-eslint/no-explicit-any
-const generate = (spec: string, dir: string, ...extra: string[]) =>
-  okAsync(shAsync(process.execPath, [CLI, 'generate', '-q', '-f', spec, '--target', 'kubernetes', '-o', dir, ...extra]), `generate ${spec}`);
-const kubectlAsync = (...args: string[]) => shAsync(BED.PHASE_COMPOSE_KUBECTL ?? 'kubectl', ['--kubeconfig', BED.PHASE_COMPOSE_KUBE ?? '', ...args]);
-let built = false;
-/** Tests the current sources, not a stale dist/ (as the e2e project's global setup does). */
-const build = async () => {
-  if (!built) await okAsync(shAsync(process.execPath, [join(ROOT, 'scripts/build.mjs')]), 'build (node scripts/build.mjs)');
-  built = true;
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, secs: number, f: () => T | undefined | false): Promise<T> {
-  const end = Date.now() + secs * 1000;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what}: not within ${secs}s`);
-    await sleep(1000);
-  }
-}
+import { BED, CI, HAVE_API, HAVE_NODE, ROOT, START, build, generate, json, kubectl, kubectlAsync, ok, okAsync, postgresVolume, readyAt, sh, shAsync, sleep, until, type Job, type Pod } from './helpers.js';
 
 describe.runIf(HAVE_API || CI)('Kubernetes 1.20.2 API server (kubectl apply --dry-run=server)', () => {
   beforeAll(async () => {
@@ -123,13 +50,6 @@ describe.runIf(HAVE_API || CI)('Kubernetes 1.20.2 API server (kubectl apply --dr
 // ---------------------------------------------------------------------------------------------------------
 // A node that runs pods: the fixture stack, installed, upgraded twice and broken once.
 
-type Pod = { metadata: { name: string; labels: Record<string, string> }; spec: { containers: Array<{ image: string }> }; status: { phase: string; conditions?: Array<{ type: string; status: string; lastTransitionTime: string }>; initContainerStatuses?: Array<{ state: Record<string, unknown> }> } };
-type Job = { metadata: { name: string; creationTimestamp: string }; status: { succeeded?: number; failed?: number; completionTime?: string; conditions?: Array<{ type: string; status: string; reason?: string }> } };
-const readyAt = (p: Pod) => {
-  const c = p.status.conditions?.find((x) => x.type === 'Ready' && x.status === 'True');
-  return c ? Date.parse(c.lastTransitionTime) : undefined;
-};
-
 describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 1.20.2', () => {
   const ns = `pc-gate-${process.pid}`;
   const work = mkdtempSync(join(tmpdir(), 'pc-kube-node-'));
@@ -138,6 +58,7 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
   const netns = BED.PHASE_COMPOSE_KUBE_NETNS ?? 'pckube';
   const tags: string[] = [];
   let serviceIp = '';
+  let dropVolume = () => {};
 
   /** A test-only app image with one more migration (sleeping `slow` seconds, or failing), imported into the node. */
   async function appImage(tag: string, migration: string, prev: string, body: string): Promise<string> {
@@ -215,17 +136,12 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
     await build();
     writeFileSync(join(work, '.env'), 'DATABASE_NAME=fixture\nDATABASE_USER=fixture\nDATABASE_PASSWORD=kube-test-pw\nREDIS_PASSWORD=kube-redis-pw\nDATABASE_HOST=postgres\nREDIS_HOST=redis\nSECRET_KEY=kube-test-key\n');
     // No storage provisioner in the test bed: a hostPath volume bound to the StatefulSet's claim.
-    // Writable by the database's own user, as a provisioner's volume would be.
-    const pvDir = join(STATE, 'pv', ns);
-    mkdirSync(pvDir, { recursive: true, mode: 0o777 });
-    chmodSync(pvDir, 0o777);
-    const pv = { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `${ns}-postgres` }, spec: { capacity: { storage: '10Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Delete', hostPath: { path: pvDir, type: 'Directory' }, claimRef: { namespace: ns, name: 'data-postgres-0' } } };
-    ok(sh(BED.PHASE_COMPOSE_KUBECTL!, ['--kubeconfig', BED.PHASE_COMPOSE_KUBE!, 'apply', '-f', '-'], JSON.stringify(pv)), 'create the PersistentVolume');
+    dropVolume = postgresVolume(ns);
   });
   afterAll(() => {
     if (!HAVE_NODE) return;
     kubectl('delete', 'namespace', ns, '--wait=false');
-    kubectl('delete', 'pv', `${ns}-postgres`, '--wait=false');
+    dropVolume();
     for (const t of tags) {
       sh('docker', ['rmi', t]);
       sh('ctr', ['-a', BED.PHASE_COMPOSE_KUBE_CTRD ?? '', '-n', 'k8s.io', 'images', 'rm', `docker.io/library/${t}`]);

@@ -63,4 +63,22 @@ describe('generate --target kubernetes', () => {
     const u = await run(dir, { target: 'compose', withSecrets: true, kubeVersion: '1.20' }).then(() => undefined, (x: unknown) => x as PhaseComposeError);
     expect([u?.kind, u?.message]).toEqual(['usage', '--kube-version, --with-secrets are for --target kubernetes']);
   });
+
+  it('data.postgres.external: Kubernetes takes it (and --check holds); the compose target refuses it with a usage error', async () => {
+    const dir = stack();
+    const file = join(dir, 'phase-compose.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('    volume: fixture-postgres-data\n', '    external: { host: db.example.com }\n'));
+    expect((await run(dir, { quiet: true })).r).toEqual({ status: 'ok' });
+    expect(readFileSync(join(dir, 'kubernetes', 'postgres.yaml'), 'utf8')).toContain('externalName: "db.example.com"');
+    expect((await run(dir, { check: true, quiet: true })).r).toEqual({ status: 'ok' });
+    for (const target of ['compose', undefined] as const) {
+      const e = await run(dir, { target }).then(() => undefined, (x: unknown) => x as PhaseComposeError);
+      expect([e?.kind, e?.message, e?.details]).toEqual([
+        'usage',
+        'data.postgres.external (a managed database) is only for `generate --target kubernetes`, for now',
+        ['Compose runs postgres and redis itself, and up, backup, restore and exec use their containers', 'remove data.postgres.external to run the stack with Compose, or run `phase-compose generate --target kubernetes`'],
+      ]);
+    }
+    expect(readdirSync(dir).sort()).toEqual(['.env', 'kubernetes', 'phase-compose.yaml']);
+  });
 });

@@ -60,9 +60,9 @@ describe('values: Compose ${VAR} -> Kubernetes $(VAR)', () => {
 
 describe('--kube-version', () => {
   it('picks policy/v1 and batch/v1 by default, the v1beta1 APIs for 1.20', () => {
-    expect(kubeApis()).toEqual({ version: '1.30', pdb: 'policy/v1', cronJob: 'batch/v1' });
-    expect(kubeApis('1.20')).toEqual({ version: '1.20', pdb: 'policy/v1beta1', cronJob: 'batch/v1beta1' });
-    expect(kubeApis('v1.21.3')).toEqual({ version: '1.21.3', pdb: 'policy/v1', cronJob: 'batch/v1' });
+    expect(kubeApis()).toEqual({ version: '1.30', pdb: 'policy/v1', cronJob: 'batch/v1', endpointSlice: 'discovery.k8s.io/v1' });
+    expect(kubeApis('1.20')).toEqual({ version: '1.20', pdb: 'policy/v1beta1', cronJob: 'batch/v1beta1', endpointSlice: 'discovery.k8s.io/v1beta1' });
+    expect(kubeApis('v1.21.3')).toEqual({ version: '1.21.3', pdb: 'policy/v1', cronJob: 'batch/v1', endpointSlice: 'discovery.k8s.io/v1' });
     expect(() => kubeApis('1.19')).toThrow('--kube-version 1.19 is too old: the manifests need Kubernetes 1.20 or later (startup probes)');
     expect(() => kubeApis('latest')).toThrow('--kube-version "latest" is not a Kubernetes version: write it like 1.20 or 1.30.2');
   });

@@ -10,10 +10,12 @@ import { describe, expect, it } from 'vitest';
 import * as apps from 'kubernetes-models/apps/v1';
 import * as batch from 'kubernetes-models/batch/v1';
 import * as core from 'kubernetes-models/v1';
+import * as discovery from 'kubernetes-models/discovery.k8s.io/v1';
 import * as policy from 'kubernetes-models/policy/v1';
 import * as rbac from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { generateKube, type KubeObject } from '../../../src/kube/manifests.js';
 import { loadSpec } from '../../../src/spec/load.js';
+import { specOf } from '../helpers.js';
 import schema from '../../../schema/vendor/kubernetes-1.30-strict.schema.json' with { type: 'json' };
 
 const ROOT = join(import.meta.dirname, '../../..');
@@ -42,6 +44,7 @@ const MODELS: Record<string, Model> = {
   'v1/ServiceAccount': core.ServiceAccount, 'apps/v1/Deployment': apps.Deployment, 'apps/v1/StatefulSet': apps.StatefulSet,
   'batch/v1/Job': batch.Job, 'batch/v1/CronJob': batch.CronJob, 'policy/v1/PodDisruptionBudget': policy.PodDisruptionBudget,
   'rbac.authorization.k8s.io/v1/Role': rbac.Role, 'rbac.authorization.k8s.io/v1/RoleBinding': rbac.RoleBinding,
+  'discovery.k8s.io/v1/EndpointSlice': discovery.EndpointSlice,
 };
 /** kubernetes-models' verdict on one object: undefined when valid, else its message. */
 function modelError(o: KubeObject): string | undefined {
@@ -64,6 +67,21 @@ describe('default-version manifests of every example', () => {
   it.each(specs)('%s: kubernetes-models and the strict schema accept every object', (file) => {
     const objs = objectsOf(file);
     expect(objs.length).toBeGreaterThan(3);
+    for (const o of objs) {
+      expect([`${o.kind}/${o.metadata.name}`, modelError(o)]).toEqual([`${o.kind}/${o.metadata.name}`, undefined]);
+      expect([`${o.kind}/${o.metadata.name}`, strictErrors(o)]).toEqual([`${o.kind}/${o.metadata.name}`, []]);
+    }
+  });
+});
+
+describe('default-version manifests of external data services (data.<name>.external)', () => {
+  // The fixture stack with postgres at a DNS name (ExternalName) and redis at an IP (Service + EndpointSlice).
+  const fixture = readFileSync(join(ROOT, 'test/fixtures/stack/phase-compose.yaml'), 'utf8')
+    .replace('    volume: fixture-postgres-data\n', '    external: { host: db.example.com, port: 6432 }\n')
+    .replace('    image: phase-compose-fixture-redis:latest\n', '    external: { host: "10.0.3.7" }\n');
+  it('kubernetes-models and the strict schema accept every object', () => {
+    const objs = generateKube(specOf(fixture)).files.flatMap((f) => f.objects);
+    expect(objs.filter((o) => o.metadata.name === 'postgres' || o.metadata.name.startsWith('redis')).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Service/postgres', 'Service/redis', 'EndpointSlice/redis-external']);
     for (const o of objs) {
       expect([`${o.kind}/${o.metadata.name}`, modelError(o)]).toEqual([`${o.kind}/${o.metadata.name}`, undefined]);
       expect([`${o.kind}/${o.metadata.name}`, strictErrors(o)]).toEqual([`${o.kind}/${o.metadata.name}`, []]);

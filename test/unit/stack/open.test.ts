@@ -130,4 +130,19 @@ describe('generated files are written only under the lock', () => {
     expect(written.sort()).toEqual(renderStackFiles(stack).files.map((f) => f.path).sort());
     expect(syncStackFiles(stack)).toEqual([]);
   });
+
+  it('refuses a spec with an external data service before any Docker call: every stack command runs Compose', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-open-'));
+    const file = join(dir, 'phase-compose.yaml');
+    writeFileSync(file, readFileSync(example, 'utf8').replace(/^  redis:\n(    .*\n)+/m, '  redis:\n    external: { host: 10.0.0.9 }\n'));
+    const e = (() => {
+      try {
+        openStack({ file });
+      } catch (x) {
+        return x as PhaseComposeError;
+      }
+      return undefined;
+    })();
+    expect([e?.kind, e?.message]).toEqual(['usage', 'data.redis.external (a managed database) is only for `generate --target kubernetes`, for now']);
+  });
 });
