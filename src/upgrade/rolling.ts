@@ -111,20 +111,9 @@ async function facts(e: RollEdges, service: string, w: Extract<Wait, { ok: false
   };
 }
 
-/**
- * Replaces each service in turn; stops at the first failure with the old containers of that service
- * serving. A service's old containers drain (graceful stop, then removal) while the next service is
- * replaced: the services are independent, and a drain is mostly the app's own grace period. Every drain
- * has ended before this returns, whatever the outcome, so the caller's report (and the post phase) sees
- * no old container left behind.
- */
+/** Replaces each service in turn; stops at the first failure with the old containers of that service serving. */
 export async function rollingReplace(e: RollEdges, replacements: Replacement[], deadline: number): Promise<RollResult> {
   const steps: StepTiming[] = [];
-  const drains: Array<Promise<void>> = [];
-  const drained = async () => {
-    await Promise.all(drains);
-    steps.sort((a, b) => replacements.findIndex((r) => r.service === a.service) - replacements.findIndex((r) => r.service === b.service));
-  };
   for (const r of replacements) {
     const t0 = e.clock.now();
     const oldIds = new Set(r.old.map((c) => c.id));
@@ -138,7 +127,6 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
     const fail = async (w: Extract<Wait, { ok: false }>): Promise<RollResult> => {
       const failure = await facts(e, r.service, w);
       if (!r.inPlace) for (const id of fresh) await e.remove(id).catch(() => {});
-      await drained();
       return { status: w.status, steps, service: r.service, ...(failure ? { failure } : {}), removed: r.inPlace ? [] : fresh, oldKept: !r.inPlace };
     };
     if (res.exitCode !== 0) {
@@ -163,15 +151,11 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
     }
     const old = r.inPlace ? [] : [...oldIds];
     if (old.length) e.note(`${r.service}: draining ${old.length} old (graceful stop: no new connections, requests in flight finish; then removed)`);
-    const drain = Promise.all(old.map(async (id) => {
+    await Promise.all(old.map(async (id) => {
       await e.stop(id);
       await e.remove(id);
-    })).then(() => {
-      steps.push({ service: r.service, ms: e.clock.now() - t0, old: r.old.map((c) => c.name), new: fresh });
-    });
-    drain.catch(() => {}); // handled: awaited (and its error thrown) by drained()
-    drains.push(drain);
+    }));
+    steps.push({ service: r.service, ms: e.clock.now() - t0, old: r.old.map((c) => c.name), new: fresh });
   }
-  await drained();
   return { status: 'done', steps };
 }
