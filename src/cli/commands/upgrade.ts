@@ -74,7 +74,7 @@ function setDotEnv(t: ComposeTarget, name: string, value: string): () => void {
 const MIGRATION_WAIT_MS = 10 * 60_000;
 
 /** Runs one migration phase through the start-up runner (data services, the phase's job, its backup). */
-async function runPhase(stack: Stack & WithCompose, docker: DockerClient, phase: MigrationPhase, args: UpgradeArgs, io: Io, exitCodeOf: ExitCodeOf): Promise<{ result: Outcome; outcome: UpOutcome }> {
+async function runPhase(stack: Stack & WithCompose, docker: DockerClient, phase: MigrationPhase, args: UpgradeArgs, io: Io, exitCodeOf: ExitCodeOf, pending: boolean | undefined): Promise<{ result: Outcome; outcome: UpOutcome }> {
   const plan = migrationPlan(stack.spec, [phase]);
   const creator = gatedCreator(stack.compose, plan);
   const first = plan.batches.find((b) => !b.after.length)?.services ?? [];
@@ -82,7 +82,9 @@ async function runPhase(stack: Stack & WithCompose, docker: DockerClient, phase:
   try {
     // A migration phase waits at least 10 minutes (as `migrate` does), whatever --timeout gives new containers.
     const timeout = timeoutMs(args.timeout) > MIGRATION_WAIT_MS ? args.timeout : '10m';
-    return await runPlan({ stack, docker, notes: [] }, plan, { ...args, timeout }, io, exitCodeOf, `${phase}-deploy migrations`, compose);
+    // The plan checked this phase with the new image under the lock: when it found migrations pending, the
+    // runner does not check again (a container start and the app's boot) and goes straight to the backup.
+    return await runPlan({ stack, docker, notes: [] }, plan, { ...args, timeout, forceMigrations: pending === true }, io, exitCodeOf, `${phase}-deploy migrations`, compose);
   } finally {
     compose.dispose();
   }
@@ -95,8 +97,8 @@ async function pendingWithImage(docker: DockerClient, stack: Stack, image: strin
   const base = (await listProject(docker, stack.project, migrationsName(stack.spec))).find((c) => c.Labels[L_SERVICE] === migrationsName(stack.spec) && c.State !== 'running');
   if (!base) return {};
   const one = async (argv: string[] | undefined) => (argv ? (await runLike(docker, base.Id, argv, { [LABEL_PROBE]: stack.project }, image)).exitCode !== 0 : undefined);
-  const pre = await one(checks.pre);
-  const post = await one(checks.post);
+  // Both read only; each is a container start and the app's boot, so they run side by side.
+  const [pre, post] = await Promise.all([one(checks.pre), one(checks.post)]);
   return { ...(pre !== undefined ? { pre } : {}), ...(post !== undefined ? { post } : {}) };
 }
 
@@ -192,7 +194,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     if (stack.spec.migrations) {
       const before = await migrationCount(docker, stack);
       const t = Date.now();
-      const pre = await runPhase(up, docker, 'pre', args, io, exitCodeOf);
+      const pre = await runPhase(up, docker, 'pre', args, io, exitCodeOf, pending.pre);
       if (pre.outcome.backup) record.backup = pre.outcome.backup.replace(/^backup before migrations: /, '').replace(/ \(\d+ bytes, verified\)$/, '');
       timings.push(`pre-deploy migrations ${pre.outcome.migrations.pre ?? 'ran'} in ${((Date.now() - t) / 1000).toFixed(1)}s`);
       if (pre.result.status !== 'ok') {
@@ -225,7 +227,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     // 3. Post-deploy migrations, once every replica runs the new code.
     if (stack.spec.migrations?.post && !args.skipPost) {
       const t = Date.now();
-      const post = await runPhase(up, docker, 'post', args, io, exitCodeOf);
+      const post = await runPhase(up, docker, 'post', args, io, exitCodeOf, pending.post);
       timings.push(`post-deploy migrations ${post.outcome.migrations.post ?? 'ran'} in ${((Date.now() - t) / 1000).toFixed(1)}s`);
       if (post.outcome.migrations.post === 'ran' || post.result.status !== 'ok') record.postRan = true; // a failed one may have applied some
       writeRecord(stack.specDir, record);
