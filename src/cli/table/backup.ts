@@ -2,10 +2,21 @@
 import { defineCommand, stackArgs } from '../command.js';
 import { count } from '../options.js';
 import { MIN_PASSPHRASE, PASSPHRASE_ENV } from '../passphrase.js';
+import { PhaseComposeError } from '../../util/errors.js';
 
 const load = () => import('../commands/backup.js');
 
 const passphraseFile = { type: 'string', requiresArg: true, normalize: true, describe: `Read the passphrase from the first line of this file (else $${PASSPHRASE_ENV}, else a prompt on a terminal)` } as const;
+
+/**
+ * yargs hands `backup`'s own options to its subcommands too; given there, they would be ignored without a
+ * word. A usage error instead.
+ */
+function refuseBackupOptions(args: object, sub: string): void {
+  const a = args as { out?: unknown; dir?: unknown; keep?: unknown; encrypt?: unknown; dumpOnly?: unknown };
+  const given = [a.out !== undefined && '--out', a.dir !== undefined && '--dir', a.keep !== undefined && '--keep', a.encrypt === false && '--no-encrypt', a.dumpOnly === true && '--dump-only'].filter(Boolean);
+  if (given.length) throw new PhaseComposeError('usage', `${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} for \`backup\`, not \`backup ${sub}\``);
+}
 
 const verify = defineCommand({
   command: 'verify <archive>',
@@ -22,7 +33,7 @@ const verify = defineCommand({
 archive alone is enough. Exit 1: wrong passphrase, damaged or truncated archive.
 
 ${exitCodes}`),
-  run: async (a, { io }) => (await load()).runBackupVerify({ archive: String(a.archive), deep: a.deep, image: a.image, passphraseFile: a.passphraseFile }, io),
+  run: async (a, { io }) => (refuseBackupOptions(a, 'verify'), (await load()).runBackupVerify({ archive: String(a.archive), deep: a.deep, image: a.image, passphraseFile: a.passphraseFile }, io)),
 });
 
 const schedule = defineCommand({
@@ -46,7 +57,7 @@ archive into backups.dir and keeps the newest backups.keep, like a plain \`backu
 phase-compose did not write is never replaced.
 
 ${exitCodes}`),
-  run: async (a, { io }) => (await load()).runBackupSchedule({ ...stackArgs(a), every: a.every, passphraseFile: String(a.passphraseFile), unitDir: a.unitDir, print: a.print }, io),
+  run: async (a, { io }) => (refuseBackupOptions(a, 'schedule'), (await load()).runBackupSchedule({ ...stackArgs(a), every: a.every, passphraseFile: String(a.passphraseFile), unitDir: a.unitDir, print: a.print }, io)),
 });
 
 export default defineCommand({

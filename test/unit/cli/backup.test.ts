@@ -35,3 +35,16 @@ describe('backup: one rule for where and how many', () => {
     `), { dir: 'archives', keep: 7 }],
   ])('%s', (_, args, spec, want) => expect(backupPlace(args, spec)).toEqual(want));
 });
+
+describe('backup subcommands refuse backup\'s own options (yargs hands them down)', () => {
+  it.each([
+    [['backup', 'schedule', '--every', '6h', '--passphrase-file', '/k', '--out', 'x'], '--out is for `backup`, not `backup schedule`'],
+    [['backup', 'verify', 'a.pcbak', '--keep', '3', '--no-encrypt'], '--keep, --no-encrypt are for `backup`, not `backup verify`'],
+  ])('%j', async (argv, message) => {
+    const { runCli } = await import('../../../src/cli/main.js');
+    const err: string[] = [];
+    const code = await runCli(argv, { out: () => {}, err: (l: string) => err.push(l), isTTY: false });
+    expect(code).toBe(2);
+    expect(err[0]).toBe(`phase-compose: ${message}`);
+  });
+});
