@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PhaseComposeError } from '../../util/errors.js';
 import { displayPath } from '../../util/fs.js';
+import { shQuote } from '../../util/shell.js';
 import { writeGeneratedFiles } from '../../util/generated-files.js';
 import { renderSchedule } from '../../backup/schedule.js';
 import { openStack } from '../../stack/open.js';
@@ -117,8 +118,10 @@ export async function runBackupSchedule(args: ScheduleArgs, io: Io): Promise<Out
   for (const w of written) io.out(`wrote ${displayPath(w.path)}`);
   const unchanged = files.filter((f) => !written.some((w) => w.path === f.path));
   if (unchanged.length) io.out(`unchanged: ${unchanged.map((f) => displayPath(f.path)).join(', ')}`);
-  const ctl = root && args.unitDir === undefined ? 'systemctl' : 'systemctl --user';
-  io.out(`next: ${ctl} daemon-reload && ${ctl} enable --now ${units.timer.name}`);
+  const ctl = root ? 'systemctl' : 'systemctl --user';
+  // A directory of systemd's own takes the unit names; any other needs the units linked first, by path.
+  if (args.unitDir === undefined) io.out(`next: ${ctl} daemon-reload && ${ctl} enable --now ${units.timer.name}`);
+  else io.out(`next: ${ctl} link ${shQuote(files[0]!.path)} ${shQuote(files[1]!.path)} && ${ctl} enable --now ${units.timer.name}`);
   if (!root) io.out('  (a user timer runs while you are logged in, unless: loginctl enable-linger)');
   return OK;
 }
