@@ -110,6 +110,63 @@ export const ROLLOUT_WAIT_SCRIPT = [
   '        time.sleep(3)',
 ].join('\n');
 
+/**
+ * A second container of each migration Job's pod: waits for the `migrate` container to end and, if it
+ * failed, posts a Warning Event on the Job with the migration's last output lines (its termination
+ * message), so `kubectl describe job` shows the error itself, not only BackoffLimitExceeded.
+ * It reads only its own pod (its name comes from the downward API) and always exits 0: a report that
+ * cannot be made never fails the Job, and if the API stays unreachable for a minute it gives up.
+ */
+export const FAILURE_REPORT_SCRIPT = [
+  'import json, os, ssl, sys, time, urllib.request',
+  "SA = '/var/run/secrets/kubernetes.io/serviceaccount/'",
+  'def main():',
+  "    ns = open(SA + 'namespace').read().strip()",
+  "    host = os.environ['KUBERNETES_SERVICE_HOST']",
+  "    host = '[' + host + ']' if ':' in host else host",
+  "    base = 'https://%s:%s/api/v1/namespaces/%s/' % (host, os.environ['KUBERNETES_SERVICE_PORT'], ns)",
+  "    ctx = ssl.create_default_context(cafile=SA + 'ca.crt')",
+  '    def call(path, body=None):',
+  "        token = open(SA + 'token').read().strip()",
+  "        data = json.dumps(body).encode() if body is not None else None",
+  "        req = urllib.request.Request(base + path, data=data, method='POST' if data else 'GET', headers={'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json'})",
+  '        return json.load(urllib.request.urlopen(req, context=ctx, timeout=10))',
+  "    me, failing_since = os.environ['PHASE_COMPOSE_POD'], None",
+  '    while True:',
+  '        try:',
+  "            pod = call('pods/' + me)",
+  '            failing_since = None',
+  '        except Exception as e:',
+  '            failing_since = failing_since or time.time()',
+  '            if time.time() - failing_since > 60:',
+  "                print('phase-compose: cannot read this pod (%s); not reporting' % e, file=sys.stderr)",
+  '                return',
+  '            time.sleep(2)',
+  '            continue',
+  "        st = [c for c in pod.get('status', {}).get('containerStatuses', []) if c['name'] == 'migrate']",
+  "        ended = st and st[0].get('state', {}).get('terminated')",
+  '        if ended:',
+  '            break',
+  '        time.sleep(1)',
+  "    if ended.get('exitCode') == 0:",
+  '        return',
+  "    jobs = [o for o in pod['metadata'].get('ownerReferences', []) if o.get('kind') == 'Job']",
+  '    if not jobs:',
+  '        return',
+  "    tail = (ended.get('message') or '').strip().splitlines()[-15:]",
+  "    text = 'migration failed (exit code %s) in pod %s; its last output:\\n%s' % (ended.get('exitCode'), me, '\\n'.join(tail) or '(none)')",
+  "    now = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())",
+  "    call('events', {'metadata': {'generateName': jobs[0]['name'] + '.'},",
+  "        'involvedObject': {'apiVersion': 'batch/v1', 'kind': 'Job', 'name': jobs[0]['name'], 'namespace': ns, 'uid': jobs[0]['uid']},",
+  "        'reason': 'MigrationFailed', 'message': text[-3000:], 'type': 'Warning', 'source': {'component': 'phase-compose'},",
+  "        'firstTimestamp': now, 'lastTimestamp': now, 'count': 1})",
+  "    print('phase-compose: reported the failed migration on job %s' % jobs[0]['name'])",
+  'try:',
+  '    main()',
+  'except Exception as e:',
+  "    print('phase-compose: could not report the failed migration: %s' % e, file=sys.stderr)",
+].join('\n');
+
 const seconds = (d: string) => Math.max(1, Math.ceil(parseDuration(d) / 1000));
 
 /** A Job name: the phase's name and a hash of its image and command (at most 63 characters). */
@@ -323,6 +380,8 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
         }]
       : [];
   };
+  /** Where a container that calls the API finds its token (the projected volume of jobAccount below). */
+  const apiAccess = { volumeMounts: [{ name: 'api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }] };
   const job = (name: string, component: string, phase: string, command: string[], phaseEnv: Record<string, string | number | boolean> | undefined, where: string, extraInit: unknown[] = [], pod: Record<string, unknown> = {}): KubeObject => ({
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -338,18 +397,60 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
           ...POD_DEFAULTS,
           ...pod,
           initContainers: [...dataWaits(migrationsName(spec)), ...extraInit],
-          // The migration's last log lines become the pod's termination message (kubectl describe shows them).
-          containers: [{ name: 'migrate', image: migImage, imagePullPolicy: PULL, args: convArgv(command, `${where}.command`), ...withEnv(migEnv(phaseEnv)), terminationMessagePolicy: 'FallbackToLogsOnError' }],
+          containers: [
+            // The migration's last log lines become the pod's termination message (kubectl describe pod
+            // shows them), and the reporter posts them on the Job as an Event (kubectl describe job).
+            { name: 'migrate', image: migImage, imagePullPolicy: PULL, args: convArgv(command, `${where}.command`), ...withEnv(migEnv(phaseEnv)), terminationMessagePolicy: 'FallbackToLogsOnError' },
+            {
+              name: 'report-failure',
+              image: migImage,
+              imagePullPolicy: PULL,
+              command: ['python3', '-c', kubeEscape(FAILURE_REPORT_SCRIPT)],
+              env: [{ name: 'PHASE_COMPOSE_POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+              ...apiAccess,
+            },
+          ],
         },
       },
     },
   });
+  // The account of a migration Job's pod: its reporter reads that pod and posts Events; the post
+  // phase's wait also reads the Deployments it waits for. The token is mounted in these pods only.
+  const jobAccount = (account: string, component: string, extraRules: unknown[] = []) => ({
+    objects: [
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(account, component), automountServiceAccountToken: false },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: meta(account, component),
+        rules: [...extraRules, { apiGroups: [''], resources: ['pods'], verbs: ['get'] }, { apiGroups: [''], resources: ['events'], verbs: ['create'] }],
+      },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta(account, component), roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: account }, subjects: [{ kind: 'ServiceAccount', name: account, namespace }] },
+    ] as KubeObject[],
+    // The token is mounted only where it is used (the reporter, the rollout wait), not in the migration's
+    // own container: the same projected volume that Kubernetes >= 1.21 mounts by itself.
+    pod: {
+      serviceAccountName: account,
+      automountServiceAccountToken: false,
+      volumes: [{
+        name: 'api-access',
+        projected: {
+          sources: [
+            { serviceAccountToken: { path: 'token', expirationSeconds: 3600 } },
+            { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+            { downwardAPI: { items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
+          ],
+        },
+      }],
+    },
+  });
   if (mig) {
     const name = migrationsName(spec);
-    const j = job(name, name, 'pre', mig.pre?.command ?? mig.command!, mig.pre?.environment, mig.pre ? 'migrations.pre' : 'migrations');
+    const account = jobAccount(`${name}-reporter`, name);
+    const j = job(name, name, 'pre', mig.pre?.command ?? mig.command!, mig.pre?.environment, mig.pre ? 'migrations.pre' : 'migrations', [], account.pod);
     const spec0 = j.spec as { template: { spec: { initContainers: unknown[] } } };
     if (!spec0.template.spec.initContainers.length) delete (spec0.template.spec as Record<string, unknown>).initContainers;
-    files.push({ name: `${name}.yaml`, objects: [j] });
+    files.push({ name: `${name}.yaml`, objects: [...account.objects, j] });
   }
   const check = mig ? (mig.pre?.check ?? mig.check) : undefined;
   if (mig && !check) warn(`migrations: no check command, so app pods are not gated on migrations: add migrations.${mig.pre ? 'pre.' : ''}check (e.g. [python, manage.py, migrate, --check])`);
@@ -456,27 +557,22 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   if (mig?.post) {
     const name = postMigrationsName(spec);
     const after = postPhaseAfter(spec).filter((a) => spec.services[a]?.role === 'service');
-    const reader = `${name}-rollout-reader`;
     const waitFor = after.map((a) => `${a}=${image(spec.services[a]!.image, `services.${a}.image`)}`);
-    const objects: KubeObject[] = [];
+    const account = after.length
+      ? jobAccount(`${name}-rollout-reader`, name, [{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: after, verbs: ['get'] }])
+      : jobAccount(`${name}-reporter`, name);
+    const objects: KubeObject[] = [...account.objects];
     const extraInit: unknown[] = [];
-    const pod: Record<string, unknown> = {};
     if (after.length) {
-      objects.push(
-        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(reader, name), automountServiceAccountToken: false },
-        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(reader, name), rules: [{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: after, verbs: ['get'] }] },
-        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta(reader, name), roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: reader }, subjects: [{ kind: 'ServiceAccount', name: reader, namespace }] },
-      );
       extraInit.push({
         name: 'wait-for-rollout',
         image: migImage,
         imagePullPolicy: PULL,
         command: ['python3', '-c', kubeEscape(ROLLOUT_WAIT_SCRIPT), String(JOB_DEADLINE_S - 60), ...waitFor.map(kubeEscape)],
+        ...apiAccess,
       });
-      // The token is mounted in this pod only, for the wait; the migration container does not need it.
-      Object.assign(pod, { serviceAccountName: reader, automountServiceAccountToken: true });
     } else warn('migrations.post: no long-running service to wait for; the post Job runs at once');
-    objects.push(job(name, name, 'post', mig.post.command, mig.post.environment, 'migrations.post', extraInit, pod));
+    objects.push(job(name, name, 'post', mig.post.command, mig.post.environment, 'migrations.post', extraInit, account.pod));
     files.push({ name: `${name}.yaml`, objects });
   }
 

@@ -203,7 +203,7 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
     expect(Math.min(...v3Ready)).toBeLessThan(done);
   });
 
-  it('a failing migration: the new pods stay gated, the old ones keep serving, and the pod shows the migration\'s error', async () => {
+  it('a failing migration: the new pods stay gated, the old ones keep serving, and describe shows the migration\'s error on the pod and on the Job', async () => {
     const v4 = await appImage('v4', '0006_kube_v4', '0005_kube_v3', 'print("v4 migration: failing on purpose", file=sys.stderr, flush=True); raise RuntimeError("kube test: v4 migration failed on purpose")');
     const traffic = load();
     await apply(v4);
@@ -220,6 +220,11 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
     expect(counts.failed).toBe(0);
     const describe = ok(kubectl('-n', ns, 'describe', 'pods', '-l', `job-name=${job.metadata.name}`), 'describe the Job\'s pods');
     expect(describe).toContain('kube test: v4 migration failed on purpose');
-    expect(ok(kubectl('-n', ns, 'describe', 'job', job.metadata.name), 'describe job')).toContain('BackoffLimitExceeded');
+    // The Job itself shows the migration's own error: its pods' reporter posted it as a Warning Event.
+    const describeJob = ok(kubectl('-n', ns, 'describe', 'job', job.metadata.name), 'describe job');
+    console.log(`kubectl describe job ${job.metadata.name}, its events:\n${describeJob.slice(describeJob.indexOf('Events:'))}`);
+    expect(describeJob).toContain('BackoffLimitExceeded');
+    expect(describeJob).toContain('MigrationFailed');
+    expect(describeJob).toContain('kube test: v4 migration failed on purpose');
   });
 });

@@ -1,7 +1,8 @@
 // The Kubernetes generator (issue #15): pure spec -> manifests, asserted as objects.
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { cronSchedule, containerPort, generateKube, jobName, GATE_SCRIPT, type KubeObject } from '../../../src/kube/manifests.js';
+import { cronSchedule, containerPort, generateKube, jobName, GATE_SCRIPT, FAILURE_REPORT_SCRIPT, ROLLOUT_WAIT_SCRIPT, type KubeObject } from '../../../src/kube/manifests.js';
 import { renderKube } from '../../../src/kube/render.js';
 import { kubeApis } from '../../../src/kube/versions.js';
 import { kubeImage, toKube } from '../../../src/kube/values.js';
@@ -134,6 +135,8 @@ describe('the migration gate', () => {
   });
 });
 
+const REPORTER_RULES = [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }, { apiGroups: [''], resources: ['events'], verbs: ['create'] }];
+
 describe('migration Jobs', () => {
   const objs = all();
   const pre = find(objs, 'Job', /^migrations-[0-9a-f]{10}$/);
@@ -144,13 +147,43 @@ describe('migration Jobs', () => {
     expect(podOf(pre).containers[0]!.args).toEqual(['python', 'manage.py', 'migrate']);
     expect((podOf(pre).containers[0]!.env as Array<{ name: string }>).map((e) => e.name)).not.toContain('EXTERNAL_MIGRATION');
   });
+  it('report a failed migration on the Job itself, with a token mounted only in the reporter', () => {
+    for (const job of [pre, find(objs, 'Job', /^migrations-post-/)]) {
+      const pod = podOf(job);
+      expect(pod.containers.map((c) => c.name)).toEqual(['migrate', 'report-failure']);
+      const [migrate, reporter] = pod.containers as [Record<string, unknown>, Record<string, unknown>];
+      expect(migrate.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+      expect(reporter.command).toEqual(['python3', '-c', FAILURE_REPORT_SCRIPT]);
+      expect(reporter.env).toEqual([{ name: 'PHASE_COMPOSE_POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]);
+      // No automatic token: the migration's own container (and the database wait) cannot call the API.
+      expect(pod.automountServiceAccountToken).toBe(false);
+      expect(migrate.volumeMounts).toBeUndefined();
+      expect(reporter.volumeMounts).toEqual([{ name: 'api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }]);
+      expect((pod.initContainers ?? []).filter((c) => c.volumeMounts).map((c) => c.name)).toEqual(job === pre ? [] : ['wait-for-rollout']);
+    }
+    expect(podOf(pre).serviceAccountName).toBe('migrations-reporter');
+    expect(find(objs, 'Role', 'migrations-reporter').rules).toEqual(REPORTER_RULES);
+    expect(find(objs, 'RoleBinding', 'migrations-reporter').subjects).toEqual([{ kind: 'ServiceAccount', name: 'migrations-reporter', namespace: 'demo' }]);
+  });
+  it('the reporter posts a Warning Event on the Job that owns its pod, and never fails the Job', () => {
+    expect(FAILURE_REPORT_SCRIPT).toContain("'involvedObject': {'apiVersion': 'batch/v1', 'kind': 'Job'");
+    expect(FAILURE_REPORT_SCRIPT).toContain("'type': 'Warning'");
+    expect(FAILURE_REPORT_SCRIPT).not.toContain('sys.exit(1)');
+    expect(FAILURE_REPORT_SCRIPT).not.toContain('$(');
+  });
+  it('the scripts run in the image are valid Python', () => {
+    for (const script of [FAILURE_REPORT_SCRIPT, ROLLOUT_WAIT_SCRIPT]) {
+      expect(() => execFileSync('python3', ['-c', 'import ast, sys; ast.parse(sys.argv[1])', script], { stdio: 'pipe' })).not.toThrow();
+    }
+    expect(() => execFileSync('python3', ['-c', 'import ast, sys; ast.parse(sys.argv[1])', 'if x'], { stdio: 'pipe' })).toThrow();
+  });
   it('carry a hash of image and command in their name: a new version is a new Job', () => {
     expect(pre.metadata.name).toBe(jobName('migrations', 'app:1.0', ['python', 'manage.py', 'migrate']));
     expect(jobName('migrations', 'app:1.0', ['x'])).not.toBe(jobName('migrations', 'app:1.1', ['x']));
     expect(jobName('m'.repeat(80), 'a', [])).toHaveLength(63);
   });
   it('the post Job waits for the rollout with a Role that can only read the named Deployments', () => {
-    expect(find(objs, 'Role', 'migrations-post-rollout-reader').rules).toEqual([{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: ['backend'], verbs: ['get'] }]);
+    expect(find(objs, 'Role', 'migrations-post-rollout-reader').rules).toEqual([{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: ['backend'], verbs: ['get'] }, ...REPORTER_RULES]);
     expect(find(objs, 'RoleBinding', 'migrations-post-rollout-reader').subjects).toEqual([{ kind: 'ServiceAccount', name: 'migrations-post-rollout-reader', namespace: 'demo' }]);
     const post = podOf(find(objs, 'Job', /^migrations-post-/));
     expect(post.serviceAccountName).toBe('migrations-post-rollout-reader');
