@@ -11,7 +11,8 @@
 //
 //   set -a; eval "$(PHASE_COMPOSE_SWITCH_ENGINE=1 bash scripts/testbed.sh v2)"; set +a
 //   node scripts/build.mjs && node --import tsx bench/upgrade.mjs [--rounds 1] [--rate 50] [--settle 5]
-//        [--cmd '["node","{cli}","-f","{spec}","-p","{project}","upgrade","--yes"]'] [--no-edit]
+//        [--cmd '["node","{cli}","-f","{spec}","-p","{project}","upgrade","--yes"]'] [--no-edit] [--show]
+// --show prints the command's own output (its summary: the time of each step) after each round.
 // --cmd is a JSON argv; {cli} {spec} {project} {dir} {compose_file} {version} are replaced. By default the
 // bench writes FIXTURE_APP_VERSION=v2 into the stack's .env before the command; --no-edit leaves that to
 // the command (e.g. `upgrade --to {version}`). The order of the two ways alternates between rounds.
@@ -28,6 +29,7 @@ const rounds = Math.max(1, Number(arg('rounds', 1)) || 1);
 const rate = Number(arg('rate', 50)) || 50;
 const settleMs = (Number(arg('settle', 5)) || 0) * 1000;
 const edit = !process.argv.includes('--no-edit');
+const show = process.argv.includes('--show');
 const cmdTemplate = JSON.parse(arg('cmd', JSON.stringify(['node', '{cli}', '-f', '{spec}', '-p', '{project}', 'upgrade', '--yes'])));
 if (!Array.isArray(cmdTemplate) || !cmdTemplate.length || !cmdTemplate.every((a) => typeof a === 'string')) {
   throw new Error('--cmd must be a JSON array of strings');
@@ -58,6 +60,7 @@ async function once(way, round) {
     const p = await poller.stop();
     const images = serviceContainers(stack.project, 'backend').map((c) => c.image.replace(/^.*:/, '')).join(',');
     if (r.code !== 0) console.error(`[${way} round ${round}] ${argv.join(' ')} exited ${r.code}:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+    else if (show && way === 'upgrade') console.error(`[${way} round ${round}] its output:\n${r.stdout.slice(-4000)}${r.stderr.slice(-4000)}`);
     console.error(`[${way} round ${round}] nginx: ${formatLoad(l)}\n[${way} round ${round}] in network: ${formatPoll(p)}`);
     return { way, round, code: r.code, total, l, p, images };
   } finally {

@@ -6,9 +6,11 @@ import { runCompose, type ComposeTarget } from '../docker/compose-cli.js';
 import { listProject } from '../docker/containers.js';
 import { execIn } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
+import { LABEL_PROBE } from '../model/compose.js';
 import type { Clock } from '../up/clock.js';
 import { containerLogs, inspectContainer, startContainer } from '../up/engine.js';
 import { PhaseComposeError } from '../util/errors.js';
+import { firstAddress, freeBelow } from '../util/ipv4.js';
 import type { RunningContainer, Wanted } from './plan.js';
 import type { RollEdges } from './rolling.js';
 
@@ -69,23 +71,75 @@ export async function wantedServices(docker: DockerClient, target: ComposeTarget
 
 /** The rolling replacement's edges on the real Engine and Compose. */
 export function rollEdges(docker: DockerClient, target: ComposeTarget, o: { clock: Clock; signal: AbortSignal; note(line: string): void }): RollEdges {
-  const aliases = new Map<string, Array<{ network: string; aliases: string[] }>>();
-  const remake = async (id: string, keep: (network: string, a: string[]) => string[]) => {
-    for (const { network, aliases: a } of aliases.get(id) ?? []) {
+  type Endpoint = { network: string; aliases: string[]; ip: string; ipv6: string };
+  const aliases = new Map<string, Endpoint[]>();
+  const endpoints = async (id: string): Promise<{ image: string; eps: Endpoint[] }> => {
+    const i = await docker.getContainer(id).inspect();
+    return { image: i.Image, eps: Object.entries(i.NetworkSettings.Networks ?? {}).map(([network, ep]) => ({ network, aliases: ep.Aliases ?? [], ip: ep.IPAddress ?? '', ipv6: ep.GlobalIPv6Address ?? '' })) };
+  };
+  const remake = async (id: string, eps: Endpoint[], keep: (a: string[]) => string[]) => {
+    for (const { network, aliases: a } of eps) {
       const n = docker.getNetwork(network);
       await n.disconnect({ Container: id, Force: true });
-      await n.connect({ Container: id, EndpointConfig: { Aliases: keep(network, a) } });
+      await n.connect({ Container: id, EndpointConfig: { Aliases: keep(a) } });
     }
+  };
+  /** The free addresses below the endpoint's own (Docker would hand out the lowest instead), or why that cannot be known. */
+  const lowerFree = async (ep: Endpoint): Promise<string[] | string> => {
+    if (ep.ipv6) return `it has an IPv6 address on ${ep.network}`;
+    const n = await docker.getNetwork(ep.network).inspect() as { IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> }; Containers?: Record<string, { IPv4Address?: string }> };
+    const config = (n.IPAM?.Config ?? []).find((c) => c.Subnet && !c.Subnet.includes(':'));
+    // No gateway named: Docker takes the subnet's first address.
+    const used = [...Object.values(n.Containers ?? {}).map((c) => c.IPv4Address ?? ''), config?.Gateway || (config?.Subnet ? firstAddress(config.Subnet) : '')];
+    return (config?.Subnet && freeBelow(ep.ip, config.Subnet, used)) || `the free addresses of ${ep.network} below its own could not be told`;
+  };
+  /**
+   * Idle containers (`sleep`, in `image`) that take `count` free addresses of a network, lowest first, so
+   * that an endpoint made again gets its own address back. Removed by the caller; gone by themselves
+   * within two minutes if this process dies.
+   */
+  const hold = (network: string, image: string, count: number): Promise<string[]> =>
+    Promise.all(Array.from({ length: count }, async () => {
+      const c = await docker.createContainer({ Image: image, Entrypoint: ['sleep'], Cmd: ['120'], Labels: { [LABEL_PROBE]: target.project }, HostConfig: { NetworkMode: network, AutoRemove: true } });
+      await c.start().catch(async (err: Error) => {
+        await c.remove({ force: true }).catch(() => {});
+        throw err;
+      });
+      return c.id;
+    }));
+  /** Retires one container from `service`'s name; see RollEdges.retire. */
+  const retire = async (id: string, service: string): Promise<string | undefined> => {
+    const { image, eps: all } = await endpoints(id);
+    const eps = all.filter((ep) => ep.aliases.includes(service));
+    const holds: string[] = [];
+    try {
+      for (const ep of eps) {
+        let free = await lowerFree(ep);
+        if (typeof free !== 'string' && free.length) {
+          holds.push(...await hold(ep.network, image, free.length).catch(() => []));
+          o.note(`${service}: holding ${free.length} lower free address(es) of ${ep.network} while ${id.slice(0, 12)} leaves the name, so it keeps ${ep.ip}`);
+          free = await lowerFree(ep);
+        }
+        if (typeof free === 'string') return free;
+        if (free.length) return `on ${ep.network} a lower address (${free[0]}) is free and could not be held, so Docker would give it another address (cutting its requests in flight)`;
+      }
+      await remake(id, eps, (a) => a.filter((x) => x !== service));
+    } finally {
+      await Promise.all(holds.map((h) => docker.getContainer(h).remove({ force: true }).catch(() => {})));
+    }
+    const now = new Map((await endpoints(id)).eps.map((ep) => [ep.network, ep.ip]));
+    const moved = eps.find((ep) => now.get(ep.network) !== ep.ip);
+    return moved ? `its address on ${moved.network} changed (${moved.ip} -> ${now.get(moved.network) ?? 'none'}): requests in flight to it were cut` : undefined;
   };
   return {
     start: (id) => startContainer(docker, id),
     hide: async (id, service) => {
-      const i = await docker.getContainer(id).inspect();
-      const nets = Object.entries(i.NetworkSettings.Networks ?? {}).map(([network, ep]) => ({ network, aliases: ep.Aliases ?? [] }));
-      aliases.set(id, nets);
-      await remake(id, (_, a) => a.filter((x) => x !== service));
+      const { eps } = await endpoints(id);
+      aliases.set(id, eps);
+      await remake(id, eps, (a) => a.filter((x) => x !== service));
     },
-    reveal: (id) => remake(id, (_, a) => a),
+    reveal: (id) => remake(id, aliases.get(id) ?? [], (a) => a),
+    retire,
     compose: (args) => runCompose(target, args),
     containers: async (service) => (await listProject(docker, target.project, service))
       .filter((c) => c.State === 'running' || c.State === 'restarting' || c.State === 'created')

@@ -2,10 +2,10 @@
 // creates them: `up --no-start --no-deps --no-recreate --scale S=old+new`), each new one must turn
 // healthy (or, without a healthcheck, stay running) while the service's name does not yet answer with
 // it (its network endpoint is made without the service alias, so nobody but its healthcheck reaches it),
-// then it joins the name, and only then are the old ones drained: stopped gracefully within
-// their grace period (the app closes its listener, so new connections are refused and go to another
-// address, and requests in flight finish), which also takes them out of the service name's DNS answers,
-// then removed. A new container that crashes or never turns healthy is removed, and the old ones are
+// then it joins the name and the old ones leave it (their endpoints re-made without the service alias,
+// at the same address, so requests in flight go on), and only then are the old ones drained: stopped
+// gracefully within their grace period (requests in flight finish), then removed, while the next service
+// is replaced. A new container that crashes or never turns healthy is removed, and the old ones are
 // never touched. Waits only on the clock it is given; every edge is passed in.
 import type { ComposeResult } from '../docker/compose-cli.js';
 import { healthcheckArgv } from '../docker/waiter.js';
@@ -27,6 +27,13 @@ export type RollEdges = {
   hide(id: string, service: string): Promise<void>;
   /** Re-makes them with every alias Compose gave (it served only its healthcheck while hidden). */
   reveal(id: string): Promise<void>;
+  /**
+   * Takes an old container out of the service name's DNS answers while it keeps serving at its address
+   * (its endpoints re-made without the service alias, only where Docker gives the same address back, so
+   * requests in flight continue). Returns why it did not, if it did not: it then leaves the name only
+   * when it stops.
+   */
+  retire(id: string, service: string): Promise<string | undefined>;
   remove(id: string): Promise<void>;
   logs(id: string, tail: number): Promise<string>;
   clock: Clock;
@@ -111,9 +118,20 @@ async function facts(e: RollEdges, service: string, w: Extract<Wait, { ok: false
   };
 }
 
-/** Replaces each service in turn; stops at the first failure with the old containers of that service serving. */
+/**
+ * Replaces each service in turn; stops at the first failure with the old containers of that service
+ * serving. Once a service's new containers are ready (and the old ones have left its name), the next
+ * service is replaced while the old ones wait for DNS caches and drain (graceful stop, then removal):
+ * the services are independent, and a drain is mostly waiting. Every drain has ended before this
+ * returns, whatever the outcome, so the caller's report (and the post phase) sees no old container left.
+ */
 export async function rollingReplace(e: RollEdges, replacements: Replacement[], deadline: number): Promise<RollResult> {
   const steps: StepTiming[] = [];
+  const drains: Array<Promise<void>> = [];
+  const drained = async () => {
+    await Promise.all(drains);
+    steps.sort((a, b) => replacements.findIndex((r) => r.service === a.service) - replacements.findIndex((r) => r.service === b.service));
+  };
   for (const r of replacements) {
     const t0 = e.clock.now();
     const oldIds = new Set(r.old.map((c) => c.id));
@@ -127,6 +145,7 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
     const fail = async (w: Extract<Wait, { ok: false }>): Promise<RollResult> => {
       const failure = await facts(e, r.service, w);
       if (!r.inPlace) for (const id of fresh) await e.remove(id).catch(() => {});
+      await drained();
       return { status: w.status, steps, service: r.service, ...(failure ? { failure } : {}), removed: r.inPlace ? [] : fresh, oldKept: !r.inPlace };
     };
     if (res.exitCode !== 0) {
@@ -134,10 +153,11 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
     }
     if (!fresh.length && !r.inPlace) return fail({ ok: false, status: 'failed', what: 'Compose created no new container' });
     try {
-      for (const id of r.inPlace ? [] : fresh) {
+      // Side by side: each is a few Engine calls and the app's boot.
+      await Promise.all((r.inPlace ? [] : fresh).map(async (id) => {
         if (hidden) await e.hide(id, r.service);
         await e.start(id);
-      }
+      }));
     } catch (err) {
       return fail({ ok: false, status: 'failed', what: `could not start the new containers: ${(err as Error).message}` });
     }
@@ -146,16 +166,27 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
     if (hidden) {
       for (const id of fresh) await e.reveal(id);
       e.note(`${r.service}: ${fresh.length} new healthy, now answering to the name "${r.service}"`);
-      // Let DNS caches (nginx re-resolves every second) learn the new addresses before the old ones go.
-      await e.clock.sleep(DNS_SETTLE_MS);
+      // The old ones leave the name now, before they are told to stop: an app that stops accepting
+      // (gunicorn does) resets a connection that reached it in between. They keep serving at their address.
+      for (const c of r.old) {
+        const why = await e.retire(c.id, r.service).catch((err: Error) => `could not: ${err.message}`);
+        if (why) e.note(`${r.service}: ${c.name} answers to the name until it stops: ${why}`);
+      }
     }
     const old = r.inPlace ? [] : [...oldIds];
-    if (old.length) e.note(`${r.service}: draining ${old.length} old (graceful stop: no new connections, requests in flight finish; then removed)`);
-    await Promise.all(old.map(async (id) => {
-      await e.stop(id);
-      await e.remove(id);
-    }));
-    steps.push({ service: r.service, ms: e.clock.now() - t0, old: r.old.map((c) => c.name), new: fresh });
+    const drain = (async () => {
+      // Let DNS caches (nginx re-resolves every second) learn the new set before the old ones go.
+      if (hidden) await e.clock.sleep(DNS_SETTLE_MS);
+      if (old.length) e.note(`${r.service}: draining ${old.length} old (graceful stop: requests in flight finish; then removed)`);
+      await Promise.all(old.map(async (id) => {
+        await e.stop(id);
+        await e.remove(id);
+      }));
+      steps.push({ service: r.service, ms: e.clock.now() - t0, old: r.old.map((c) => c.name), new: fresh });
+    })();
+    drain.catch(() => {}); // handled: awaited (and its error thrown) by drained()
+    drains.push(drain);
   }
+  await drained();
   return { status: 'done', steps };
 }

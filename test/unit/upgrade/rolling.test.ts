@@ -8,7 +8,8 @@ import { FakeClock } from '../up/fake-clock.js';
 
 type Fake = { healthyAt?: number; exitAt?: number; exitCode?: number; health?: boolean };
 
-function edges(clock: FakeClock, fresh: Record<string, Fake>, composeExit = 0) {
+/** `stopMs`: how long a graceful stop takes (the app's grace period). */
+function edges(clock: FakeClock, fresh: Record<string, Fake>, composeExit = 0, stopMs = 0) {
   const calls: string[] = [];
   const alive = new Set(['b1', 'b2', 'w1']);
   const created: string[] = [];
@@ -27,10 +28,17 @@ function edges(clock: FakeClock, fresh: Record<string, Fake>, composeExit = 0) {
       return { obs: { type: 'inspect', id, name: `fx-${id}`, service: '', status: exited ? 'exited' : 'running', ...(exited ? { exitCode: f.exitCode ?? 1 } : {}), ...(health ? { health } : {}), ...(health ? { healthLog: [{ exitCode: 1, output: 'not yet' }] } : {}), time: now }, volumes: [], ...(health ? { healthTest: ['CMD', 'probe'] } : {}) };
     },
     exec: async () => ({ exitCode: 1, output: '503' }),
-    stop: async (id) => void calls.push(`stop ${id}`),
+    stop: async (id) => {
+      calls.push(`stop ${id}`);
+      if (stopMs) await clock.sleep(stopMs);
+    },
     start: async (id) => void calls.push(`start ${id}`),
     hide: async (id, s) => void calls.push(`hide ${id} from ${s}`),
     reveal: async (id) => void calls.push(`reveal ${id}`),
+    retire: async (id, s) => {
+      calls.push(`retire ${id} from ${s}`);
+      return id === 'b2' ? 'a lower address is free' : undefined;
+    },
     remove: async (id) => {
       calls.push(`remove ${id}`);
       alive.delete(id);
@@ -48,21 +56,45 @@ const backend: Replacement = { service: 'backend', readyWhen: 'healthy', inPlace
 const worker: Replacement = { service: 'worker', readyWhen: 'running', inPlace: false, old: [{ id: 'w1', name: 'fx-w1', service: 'worker', imageId: 'v1', env: [] }], replicas: 1, why: ['image'], fromImage: 'v1', toImage: 'v2' };
 
 describe('rollingReplace', () => {
-  it('starts the new ones hidden, reveals them once healthy, then drains the old; a worker must stay up 3 s', async () => {
+  it('starts the new ones hidden, reveals them once healthy, takes the old out of the name, then drains them; a worker must stay up 3 s', async () => {
     const clock = new FakeClock(T0);
     const { e, calls } = edges(clock, { b3: { healthyAt: T0 + 1200 }, b4: { healthyAt: T0 + 1700 }, w2: { health: false } });
     const r = await clock.run(rollingReplace(e, [backend, worker], T0 + 60_000));
     expect(r.status).toBe('done');
     expect(calls.filter((c) => !c.startsWith('note'))).toEqual([
       'compose up --no-start --no-deps --no-recreate --scale backend=4 backend',
-      'hide b3 from backend', 'start b3', 'hide b4 from backend', 'start b4',
+      // The new ones start side by side.
+      'hide b3 from backend', 'hide b4 from backend', 'start b3', 'start b4',
       'reveal b3', 'reveal b4',
-      'stop b1', 'stop b2', 'remove b1', 'remove b2',
+      // The old leave the name before they are stopped (a worker, without a healthcheck, is not hidden nor retired).
+      'retire b1 from backend', 'retire b2 from backend',
+      // The worker is replaced while the old backends wait 2 s for DNS caches, then drain.
       'compose up --no-start --no-deps --no-recreate --scale worker=2 worker',
       'start w2',
+      'stop b1', 'stop b2', 'remove b1', 'remove b2',
       'stop w1', 'remove w1',
     ]);
     expect(r.steps.map((s) => [s.service, s.ms])).toEqual([['backend', 2000 + DNS_SETTLE_MS], ['worker', STABLE_MS]]);
+    expect(clock.now()).toBe(T0 + 2000 + STABLE_MS);
+    // One that could not leave the name (its address would change) is said so, and drained all the same.
+    expect(calls).toContain('note backend: fx-b2 answers to the name until it stops: a lower address is free');
+    expect(calls.filter((c) => c.startsWith('retire')).length).toBe(2);
+  });
+
+  it('the old backend drains (a 5 s grace period) while the worker is replaced; every drain ends before it returns', async () => {
+    const clock = new FakeClock(T0);
+    const { e, calls } = edges(clock, { b3: { healthyAt: T0 + 1200 }, b4: { healthyAt: T0 + 1700 }, w2: { health: false } }, 0, 5000);
+    const r = await clock.run(rollingReplace(e, [backend, worker], T0 + 60_000));
+    expect(r.status).toBe('done');
+    const at = (c: string) => calls.indexOf(c);
+    // The worker's new container starts before the old backends are gone (even before they are stopped).
+    expect(at('start w2')).toBeLessThan(at('stop b1'));
+    expect(at('start w2')).toBeLessThan(at('remove b1'));
+    // Old backends gone at 2 s (healthy) + settle + 5 s; the worker stable 3 s after its start, then its 5 s stop.
+    expect(r.steps.map((s) => [s.service, s.ms])).toEqual([['backend', 2000 + DNS_SETTLE_MS + 5000], ['worker', STABLE_MS + 5000]]);
+    // The whole: the later of the two (the backend's settle and drain overlap the worker's wait).
+    expect(clock.now()).toBe(T0 + 2000 + Math.max(DNS_SETTLE_MS + 5000, STABLE_MS + 5000));
+    expect(calls.filter((c) => c.startsWith('remove'))).toEqual(['remove b1', 'remove b2', 'remove w1']);
   });
 
   it('a new container that never turns healthy is removed at the deadline; the old ones are never stopped', async () => {
