@@ -62,6 +62,8 @@ async function once(way, round) {
     if (r.code !== 0) console.error(`[${way} round ${round}] ${argv.join(' ')} exited ${r.code}:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
     else if (show && way === 'upgrade') console.error(`[${way} round ${round}] its output:\n${r.stdout.slice(-4000)}${r.stderr.slice(-4000)}`);
     console.error(`[${way} round ${round}] nginx: ${formatLoad(l)}\n[${way} round ${round}] in network: ${formatPoll(p)}`);
+    if (way === 'upgrade' && p.failures.length) console.error(`[${way} round ${round}] failures in network: ${JSON.stringify(p.failures.slice(0, 5))}`);
+    if (way === 'upgrade' && r.code === 0) for (const line of r.stdout.split('\n').filter((x) => /answers to the name until it stops|holding/.test(x))) console.error(`[${way} round ${round}] it said: ${line}`);
     return { way, round, code: r.code, total, l, p, images };
   } finally {
     removePollers(stack.project);

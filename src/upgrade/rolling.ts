@@ -70,10 +70,8 @@ async function waitReady(e: RollEdges, ids: string[], readyWhen: Replacement['re
       if (!i || i.obs.status === 'exited' || i.obs.status === 'removed' || i.obs.status === 'other') {
         return { ok: false, status: 'failed', id, what: i?.obs.status === 'exited' ? `exited with code ${i.obs.exitCode}` : 'was removed', ...(i?.obs.exitCode !== undefined ? { exitCode: i.obs.exitCode } : {}), ...(i ? { health: i } : {}) };
       }
-      if (i.obs.status === 'restarting') {
-        runningSince.delete(id);
-        continue;
-      }
+      // It exited and its restart policy starts it again: a crash, whatever comes next.
+      if (i.obs.status === 'restarting') return { ok: false, status: 'failed', id, what: 'crashed (its restart policy is starting it again)', health: i };
       if (readyWhen === 'running') {
         const since = runningSince.get(id) ?? now;
         runningSince.set(id, since);

@@ -1,7 +1,7 @@
 // `phase-compose upgrade` and `rollback` on the upgrade fixture stack (2 backend replicas behind a real
 // nginx), under load through nginx (50 requests/s) and from a client calling backend:8000 by name inside
-// the network. One stack, in order: a failing pre-deploy migration, a v2 that never turns healthy, an
-// upgrade killed (kill -9) during its pre-deploy migration and run again with the post phase held, a
+// the network. One stack, in order: a failing pre-deploy migration, a v2 that never turns healthy, a v2
+// worker that crashes once the backend was replaced (rolled back by itself), an upgrade killed (kill -9) during its pre-deploy migration and run again with the post phase held, a
 // rollback, the full upgrade; then `up` on the changed stack.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -106,6 +106,19 @@ describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
     expect(r.events.filter((e) => is('backend', 'die')(e) && e.image === APP_IMAGES.v1)).toEqual([]);
     expect(images('backend'), psAll()).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
     expect(images('worker'), psAll()).toEqual([APP_IMAGES.v1]);
+    noFailures(r);
+  });
+
+  it('the worker crashes on v2 after the backend was replaced: exit 4, the backend rolled back by itself, v1 everywhere, 0 failed requests', async () => {
+    const r = await underLoad(['upgrade', '--to', 'v2', '--yes', '--skip-post', '--timeout', '40s'], { FIXTURE_WORKER_CRASH: 'v2' });
+    expect(r.code, `${r.out}\n${r.err}`).toBe(4);
+    expect(r.err).toContain('already replaced (now on the new version): backend');
+    expect(r.err).toContain('worker failed: rolling backend back to FIXTURE_APP_VERSION=v1, so that one version serves');
+    expect(r.err).toContain('rolled backend back: FIXTURE_APP_VERSION=v1 serves everywhere again');
+    expect(r.events.filter(v2Started)).toHaveLength(2);
+    expect(images('backend'), psAll()).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
+    expect(images('worker'), psAll()).toEqual([APP_IMAGES.v1]);
+    expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v1$/m);
     noFailures(r);
   });
 

@@ -114,7 +114,7 @@ function rollFailureLines(r: Exclude<RollResult, { status: 'done' }>, from: stri
   if (r.failure) out.push(failureReport(r.failure));
   if (r.removed.length) out.push(`removed the ${r.removed.length} new ${r.service} container(s)`);
   out.push(r.oldKept ? `${r.service}: the old containers were never stopped; ${from} still serves` : `${r.service}: it was replaced in place and is not serving; fix the cause and run upgrade again`);
-  if (r.steps.length) out.push(`already replaced (now on the new version): ${r.steps.map((s) => s.service).join(', ')}; run \`phase-compose rollback\` to return them, or upgrade again`);
+  if (r.steps.length) out.push(`already replaced (now on the new version): ${r.steps.map((s) => s.service).join(', ')}`);
   return out;
 }
 
@@ -218,9 +218,31 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     if (roll.status !== 'done') {
       if (undoEnv && roll.oldKept && !roll.steps.length) undoEnv(); // nothing replaced: .env names the version that serves
       for (const l of rollFailureLines(roll, fromName)) io.err(l);
+      const outcome = reported(roll.status === 'interrupted' ? 'interrupted' : 'failed'); // never healthy by the deadline is a failure of the new version (exit 4)
+      if (roll.steps.length && roll.oldKept) {
+        // A later service failed after earlier ones were replaced: put those back, so one whole version serves.
+        undoEnv?.();
+        const oldTarget: ComposeTarget = change
+          ? { ...stack.compose, env: { [change.name]: from ?? '' } }
+          : { ...stack.compose, file: record.previousCompose };
+        const replaced = roll.steps.map((st) => st.service).join(', ');
+        io.err(`${roll.status === 'interrupted' ? 'interrupted' : `${roll.service} failed`}: rolling ${replaced} back to ${fromName}, so that one version serves${roll.status === 'interrupted' ? ' (Ctrl-C again stops that too)' : ''}`);
+        const back = await observe(docker, stack, oldTarget, change && from !== undefined ? { name: change.name, value: from } : undefined)
+          .then((p) => replaceRolling(docker, oldTarget, p, args, note))
+          .catch((e: Error) => e);
+        if (!(back instanceof Error) && back.status === 'done') {
+          io.err(`rolled ${replaced} back: ${fromName} serves everywhere again${roll.status === 'interrupted' ? `; to go on: run \`phase-compose upgrade${args.to ? ` --to ${args.to}` : ''}\` again` : ''}`);
+          return outcome;
+        }
+        if (back instanceof Error) io.err(`could not roll ${replaced} back: ${back.message}`);
+        else for (const l of rollFailureLines(back, 'the new version')) io.err(l);
+        writeRecord(stack.specDir, record);
+        io.err(`the stack may run both versions: run \`phase-compose rollback\` to return to ${fromName}, or \`phase-compose upgrade${args.to ? ` --to ${args.to}` : ''}\` again`);
+        return outcome;
+      }
       if (roll.steps.length) writeRecord(stack.specDir, record);
       if (roll.status === 'interrupted') io.err(`interrupted; to go on: run \`phase-compose upgrade${args.to ? ` --to ${args.to}` : ''}\` again`);
-      return reported(roll.status === 'interrupted' ? 'interrupted' : 'failed'); // never healthy by the deadline is a failure of the new version (exit 4)
+      return outcome;
     }
     writeRecord(stack.specDir, record);
 

@@ -6,7 +6,7 @@ import type { Replacement } from '../../../src/upgrade/plan.js';
 import { DNS_SETTLE_MS, rollingReplace, STABLE_MS, type RollEdges } from '../../../src/upgrade/rolling.js';
 import { FakeClock } from '../up/fake-clock.js';
 
-type Fake = { healthyAt?: number; exitAt?: number; exitCode?: number; health?: boolean };
+type Fake = { healthyAt?: number; exitAt?: number; exitCode?: number; health?: boolean; restartingAt?: number };
 
 /** `stopMs`: how long a graceful stop takes (the app's grace period). */
 function edges(clock: FakeClock, fresh: Record<string, Fake>, composeExit = 0, stopMs = 0) {
@@ -24,8 +24,9 @@ function edges(clock: FakeClock, fresh: Record<string, Fake>, composeExit = 0, s
     inspect: async (id, now): Promise<Inspected> => {
       const f = fresh[id] ?? {};
       const exited = f.exitAt !== undefined && now >= f.exitAt;
+      const restarting = f.restartingAt !== undefined && now >= f.restartingAt;
       const health = f.health === false ? undefined : f.healthyAt !== undefined && now >= f.healthyAt ? 'healthy' : 'starting';
-      return { obs: { type: 'inspect', id, name: `fx-${id}`, service: '', status: exited ? 'exited' : 'running', ...(exited ? { exitCode: f.exitCode ?? 1 } : {}), ...(health ? { health } : {}), ...(health ? { healthLog: [{ exitCode: 1, output: 'not yet' }] } : {}), time: now }, volumes: [], ...(health ? { healthTest: ['CMD', 'probe'] } : {}) };
+      return { obs: { type: 'inspect', id, name: `fx-${id}`, service: '', status: exited ? 'exited' : restarting ? 'restarting' : 'running', ...(exited ? { exitCode: f.exitCode ?? 1 } : {}), ...(health ? { health } : {}), ...(health ? { healthLog: [{ exitCode: 1, output: 'not yet' }] } : {}), time: now }, volumes: [], ...(health ? { healthTest: ['CMD', 'probe'] } : {}) };
     },
     exec: async () => ({ exitCode: 1, output: '503' }),
     stop: async (id) => {
@@ -105,6 +106,16 @@ describe('rollingReplace', () => {
     expect(r.status !== 'done' && r.failure).toMatchObject({ container: 'fx-b4', what: 'not healthy by the deadline', probeOutput: '503', logs: 'logs of b4' });
     expect(calls.filter((c) => /^(stop|remove|reveal)/.test(c))).toEqual(['remove b3', 'remove b4']);
     expect(clock.now()).toBe(T0 + 10_000);
+  });
+
+  it('a worker that crashes and is restarted by its policy fails at once, without waiting for the deadline', async () => {
+    const clock = new FakeClock(T0);
+    const { e, calls } = edges(clock, { w2: { health: false, restartingAt: T0 + 1000 } });
+    const r = await clock.run(rollingReplace(e, [worker], T0 + 60_000));
+    expect(r).toMatchObject({ status: 'failed', service: 'worker', removed: ['w2'], oldKept: true });
+    expect(r.status !== 'done' && r.failure).toMatchObject({ container: 'fx-w2', what: 'crashed (its restart policy is starting it again)', logs: 'logs of w2' });
+    expect(calls.filter((c) => /^(stop|remove)/.test(c))).toEqual(['remove w2']);
+    expect(clock.now()).toBeLessThan(T0 + 2000);
   });
 
   it('a new container that crashes fails at once with its exit code', async () => {
