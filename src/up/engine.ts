@@ -47,6 +47,8 @@ export type Inspected = {
   healthTimeoutMs?: number;
   /** Names of the named volumes mounted in the container. */
   volumes: string[];
+  /** How often its restart policy has restarted it (Docker's RestartCount). */
+  restarts?: number;
 };
 
 /** Inspects a container into an observation (plus its healthcheck test, for our own probe). */
@@ -71,6 +73,7 @@ export async function inspectContainer(docker: DockerClient, id: string, now: nu
     healthTest: hc?.Test,
     healthTimeoutMs: hc?.Timeout ? Math.round(hc.Timeout / 1e6) : undefined,
     volumes: (i.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
+    ...(i.RestartCount ? { restarts: i.RestartCount } : {}),
   };
 }
 

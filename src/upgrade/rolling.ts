@@ -70,8 +70,11 @@ async function waitReady(e: RollEdges, ids: string[], readyWhen: Replacement['re
       if (!i || i.obs.status === 'exited' || i.obs.status === 'removed' || i.obs.status === 'other') {
         return { ok: false, status: 'failed', id, what: i?.obs.status === 'exited' ? `exited with code ${i.obs.exitCode}` : 'was removed', ...(i?.obs.exitCode !== undefined ? { exitCode: i.obs.exitCode } : {}), ...(i ? { health: i } : {}) };
       }
-      // It exited and its restart policy starts it again: a crash, whatever comes next.
-      if (i.obs.status === 'restarting') return { ok: false, status: 'failed', id, what: 'crashed (its restart policy is starting it again)', health: i };
+      // It exited and its restart policy starts it again: a crash, whatever comes next. Between two polls it
+      // may be back to running, so its restart count says so too.
+      if (i.obs.status === 'restarting' || (i.restarts ?? 0) > 0) {
+        return { ok: false, status: 'failed', id, what: `crashed (its restart policy has restarted it${i.restarts ? ` ${i.restarts} time(s)` : ''})`, health: i };
+      }
       if (readyWhen === 'running') {
         const since = runningSince.get(id) ?? now;
         runningSince.set(id, since);

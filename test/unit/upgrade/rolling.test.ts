@@ -6,7 +6,7 @@ import type { Replacement } from '../../../src/upgrade/plan.js';
 import { DNS_SETTLE_MS, rollingReplace, STABLE_MS, type RollEdges } from '../../../src/upgrade/rolling.js';
 import { FakeClock } from '../up/fake-clock.js';
 
-type Fake = { healthyAt?: number; exitAt?: number; exitCode?: number; health?: boolean; restartingAt?: number };
+type Fake = { healthyAt?: number; exitAt?: number; exitCode?: number; health?: boolean; restartingAt?: number; restartedAt?: number };
 
 /** `stopMs`: how long a graceful stop takes (the app's grace period). */
 function edges(clock: FakeClock, fresh: Record<string, Fake>, composeExit = 0, stopMs = 0) {
@@ -26,7 +26,7 @@ function edges(clock: FakeClock, fresh: Record<string, Fake>, composeExit = 0, s
       const exited = f.exitAt !== undefined && now >= f.exitAt;
       const restarting = f.restartingAt !== undefined && now >= f.restartingAt;
       const health = f.health === false ? undefined : f.healthyAt !== undefined && now >= f.healthyAt ? 'healthy' : 'starting';
-      return { obs: { type: 'inspect', id, name: `fx-${id}`, service: '', status: exited ? 'exited' : restarting ? 'restarting' : 'running', ...(exited ? { exitCode: f.exitCode ?? 1 } : {}), ...(health ? { health } : {}), ...(health ? { healthLog: [{ exitCode: 1, output: 'not yet' }] } : {}), time: now }, volumes: [], ...(health ? { healthTest: ['CMD', 'probe'] } : {}) };
+      return { obs: { type: 'inspect', id, name: `fx-${id}`, service: '', status: exited ? 'exited' : restarting ? 'restarting' : 'running', ...(exited ? { exitCode: f.exitCode ?? 1 } : {}), ...(health ? { health } : {}), ...(health ? { healthLog: [{ exitCode: 1, output: 'not yet' }] } : {}), time: now }, volumes: [], ...(f.restartedAt !== undefined && now >= f.restartedAt ? { restarts: 1 } : {}), ...(health ? { healthTest: ['CMD', 'probe'] } : {}) };
     },
     exec: async () => ({ exitCode: 1, output: '503' }),
     stop: async (id) => {
@@ -113,8 +113,16 @@ describe('rollingReplace', () => {
     const { e, calls } = edges(clock, { w2: { health: false, restartingAt: T0 + 1000 } });
     const r = await clock.run(rollingReplace(e, [worker], T0 + 60_000));
     expect(r).toMatchObject({ status: 'failed', service: 'worker', removed: ['w2'], oldKept: true });
-    expect(r.status !== 'done' && r.failure).toMatchObject({ container: 'fx-w2', what: 'crashed (its restart policy is starting it again)', logs: 'logs of w2' });
+    expect(r.status !== 'done' && r.failure).toMatchObject({ container: 'fx-w2', what: 'crashed (its restart policy has restarted it)', logs: 'logs of w2' });
     expect(calls.filter((c) => /^(stop|remove)/.test(c))).toEqual(['remove w2']);
+    expect(clock.now()).toBeLessThan(T0 + 2000);
+  });
+  it('so does one seen running again between two polls: its restart count tells', async () => {
+    const clock = new FakeClock(T0);
+    const { e } = edges(clock, { w2: { health: false, restartedAt: T0 + 1000 } });
+    const r = await clock.run(rollingReplace(e, [worker], T0 + 60_000));
+    expect(r).toMatchObject({ status: 'failed', service: 'worker', removed: ['w2'], oldKept: true });
+    expect(r.status !== 'done' && r.failure).toMatchObject({ what: 'crashed (its restart policy has restarted it 1 time(s))' });
     expect(clock.now()).toBeLessThan(T0 + 2000);
   });
 
