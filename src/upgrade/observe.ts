@@ -116,8 +116,9 @@ export function rollEdges(docker: DockerClient, target: ComposeTarget, o: { cloc
       for (const ep of eps) {
         let free = await lowerFree(ep);
         if (typeof free !== 'string' && free.length) {
-          holds.push(...await hold(ep.network, image, free.length).catch(() => []));
-          o.note(`${service}: holding ${free.length} lower free address(es) of ${ep.network} while ${id.slice(0, 12)} leaves the name, so it keeps ${ep.ip}`);
+          const held = await hold(ep.network, image, free.length).catch(() => []);
+          holds.push(...held);
+          if (held.length) o.note(`${service}: holding ${held.length} lower free address(es) of ${ep.network} while ${id.slice(0, 12)} leaves the name, so it keeps ${ep.ip}`);
           free = await lowerFree(ep);
         }
         if (typeof free === 'string') return free;

@@ -108,6 +108,13 @@ const migrationCount = async (docker: DockerClient, stack: Stack): Promise<numbe
   return runSql(docker, await findPostgres(docker, stack), 'SELECT count(*) FROM django_migrations;\n').then((r) => Number(r[0]?.[0]), () => undefined);
 };
 
+/** The command that runs the same upgrade again. */
+const upgradeAgain = (args: UpgradeArgs) => `phase-compose upgrade${args.to ? ` --to ${args.to}` : ''}`;
+
+/** The Compose target of the version an upgrade replaced: its variable's old value, or the compose file saved before it. */
+const oldVersionTarget = (stack: Stack & WithCompose, variable: { name: string; from?: string } | undefined, previousCompose: string): ComposeTarget =>
+  variable ? { ...stack.compose, env: { [variable.name]: variable.from ?? '' } } : { ...stack.compose, file: previousCompose };
+
 /** What the user sees about a failed rolling step. */
 function rollFailureLines(r: Exclude<RollResult, { status: 'done' }>, from: string): string[] {
   const out: string[] = [];
@@ -222,26 +229,24 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
       if (roll.steps.length && roll.oldKept) {
         // A later service failed after earlier ones were replaced: put those back, so one whole version serves.
         undoEnv?.();
-        const oldTarget: ComposeTarget = change
-          ? { ...stack.compose, env: { [change.name]: from ?? '' } }
-          : { ...stack.compose, file: record.previousCompose };
+        const oldTarget = oldVersionTarget(stack, record.variable, record.previousCompose);
         const replaced = roll.steps.map((st) => st.service).join(', ');
         io.err(`${roll.status === 'interrupted' ? 'interrupted' : `${roll.service} failed`}: rolling ${replaced} back to ${fromName}, so that one version serves${roll.status === 'interrupted' ? ' (Ctrl-C again stops that too)' : ''}`);
         const back = await observe(docker, stack, oldTarget, change && from !== undefined ? { name: change.name, value: from } : undefined)
           .then((p) => replaceRolling(docker, oldTarget, p, args, note))
           .catch((e: Error) => e);
         if (!(back instanceof Error) && back.status === 'done') {
-          io.err(`rolled ${replaced} back: ${fromName} serves everywhere again${roll.status === 'interrupted' ? `; to go on: run \`phase-compose upgrade${args.to ? ` --to ${args.to}` : ''}\` again` : ''}`);
+          io.err(`rolled ${replaced} back: ${fromName} serves everywhere again${roll.status === 'interrupted' ? `; to go on: run \`${upgradeAgain(args)}\` again` : ''}`);
           return outcome;
         }
         if (back instanceof Error) io.err(`could not roll ${replaced} back: ${back.message}`);
         else for (const l of rollFailureLines(back, 'the new version')) io.err(l);
         writeRecord(stack.specDir, record);
-        io.err(`the stack may run both versions: run \`phase-compose rollback\` to return to ${fromName}, or \`phase-compose upgrade${args.to ? ` --to ${args.to}` : ''}\` again`);
+        io.err(`the stack may run both versions: run \`phase-compose rollback\` to return to ${fromName}, or \`${upgradeAgain(args)}\` again`);
         return outcome;
       }
       if (roll.steps.length) writeRecord(stack.specDir, record);
-      if (roll.status === 'interrupted') io.err(`interrupted; to go on: run \`phase-compose upgrade${args.to ? ` --to ${args.to}` : ''}\` again`);
+      if (roll.status === 'interrupted') io.err(`interrupted; to go on: run \`${upgradeAgain(args)}\` again`);
       return outcome;
     }
     writeRecord(stack.specDir, record);
@@ -287,9 +292,7 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
       const now = await pendingWithImage(docker, stack, undefined);
       if (now.post === false) throw new PhaseComposeError('problem', 'refused: the post-deploy migrations have run since the upgrade (nothing is pending any more), and migrations are one-way', { details: [restoreHint] });
     }
-    const target: ComposeTarget = record.variable
-      ? { ...stack.compose, env: { [record.variable.name]: record.variable.from ?? '' } }
-      : { ...stack.compose, file: record.previousCompose };
+    const target = oldVersionTarget(stack, record.variable, record.previousCompose);
     if (!record.variable && !existsSync(record.previousCompose)) throw new PhaseComposeError('problem', `the saved compose file ${record.previousCompose} is missing`);
     const note = rendererFor(io, args.json).note;
     const plan = await observe(docker, stack, target, record.variable?.from !== undefined ? { name: record.variable.name, value: record.variable.from } : undefined);
