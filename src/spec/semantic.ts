@@ -43,7 +43,7 @@ const portRange = (s: string, side: string): [number, number] | string => {
 };
 
 /**
- * Parses a published port (`[IP:][HOST:]CONTAINER[/PROTO]`, each side a port or a range) arithmetically,
+ * Parses a published port (`[IP:][HOST:]CONTAINER[/PROTO]` or `IP::CONTAINER[/PROTO]`, each side a port or a range) arithmetically,
  * without expanding ranges; returns a message when Compose would reject it.
  */
 export function parsePublishedPort(p: string | number): PublishedPort | string {
@@ -53,6 +53,8 @@ export function parsePublishedPort(p: string | number): PublishedPort | string {
   const container = portRange(parts[parts.length - 1]!, 'container');
   if (typeof container === 'string') return container;
   if (parts.length < 2) return { ip: '0.0.0.0', container, proto };
+  // IP::CONTAINER: bound on that address, at a host port the Engine picks (Compose's short syntax).
+  if (parts.length === 3 && parts[1] === '') return { ip: parts[0]!, container, proto };
   const host = portRange(parts[parts.length - 2]!, 'host');
   if (typeof host === 'string') return host;
   if (container[0] !== container[1] && host[1] - host[0] !== container[1] - container[0]) {

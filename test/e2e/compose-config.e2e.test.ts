@@ -69,6 +69,18 @@ describe(`${composeArgv().join(' ')} config -q accepts ${STACK_LABEL}`, () => {
     expect(r.code).toBe(0);
   });
 
+  it('every published-port form the spec accepts, IP::CONTAINER (an Engine-picked host port) among them', () => {
+    const dir = temp();
+    const ports = ['8080:80', '127.0.0.1:8081:80', '127.0.0.1::80', '80', '127.0.0.1::9000-9001/udp'];
+    writeFileSync(join(dir, 'phase-compose.yaml'), retarget(`name: ports\ntarget: x\nservices:\n  web:\n    image: app:1\n    ports: ${JSON.stringify(ports)}\n`));
+    const g = run('node', [CLI, 'generate', '-q', '-f', join(dir, 'phase-compose.yaml')], { cwd: dir });
+    expect(g.code, g.stderr).toBe(0);
+    expect((parse(readFileSync(join(dir, 'docker-compose.yml'), 'utf8')) as { services: { web: { ports: unknown[] } } }).services.web.ports).toEqual(ports);
+    const r = config(dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
   it('and rejects a broken file (negative control)', () => {
     const dir = temp();
     writeFileSync(join(dir, 'docker-compose.yml'), 'services:\n  a:\n    image: x\n    depends_on: { b: { condition: done } }\n');

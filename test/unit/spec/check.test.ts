@@ -73,7 +73,7 @@ const cases: Array<[string, string, string[]]> = [
           image: app:1
           ports: ["80:80:80:80"]
     `,
-    ['spec.yaml:5:13: error: services.web.ports[0]: the string "80:80:80:80" is not a valid value here\n    hint: A published port: `HOST:CONTAINER`, `IP:HOST:CONTAINER`, optionally `/tcp` or `/udp`, or a bare container port number.'],
+    ['spec.yaml:5:13: error: services.web.ports[0]: the string "80:80:80:80" is not a valid value here\n    hint: A published port: `HOST:CONTAINER`, `IP:HOST:CONTAINER`, `IP::CONTAINER` (a host port the Engine picks, on that address), optionally `/tcp` or `/udp`, or a bare container port number.'],
   ],
   [
     'oneOf with a discriminator',

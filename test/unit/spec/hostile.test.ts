@@ -37,6 +37,16 @@ describe('published ports (item 10: arithmetic ranges; item 11: Compose bounds)'
     expect(problemsOf(svc(`    ports: [${port}]\n`))).toEqual([`spec.yaml:5:13: error: services.web.ports[0]: ${message}\n    hint: ports are 1-65535; a range is FROM-TO, e.g. "8000-8010:8000-8010"`]);
   });
 
+  it('IP::CONTAINER (an ephemeral host port on one address, as Compose reads it) passes, and has no host side to clash', () => {
+    expect(parsePublishedPort('127.0.0.1::80')).toEqual({ ip: '127.0.0.1', container: [80, 80], proto: 'tcp' });
+    expect(parsePublishedPort('127.0.0.1::8000-8002/udp')).toEqual({ ip: '127.0.0.1', container: [8000, 8002], proto: 'udp' });
+    expect(problemsOf(svc('    ports: ["127.0.0.1::80", "127.0.0.1::80"]\n'))).toEqual([]);
+    expect(problemsOf(svc('    replicas: 3\n    ports: ["127.0.0.1::80"]\n'))).toEqual([]);
+    // Still refused: no address before the empty host side, and a third colon.
+    expect(problemsOf(svc('    ports: ["::80"]\n'))).toEqual([expect.stringMatching(/ports\[0\]: the string "::80" is not a valid value here/) as unknown as string]);
+    expect(problemsOf(svc('    ports: ["127.0.0.1:::80"]\n'))).toEqual([expect.stringMatching(/is not a valid value here/) as unknown as string]);
+  });
+
   it('accepts a full high range, and finds a clash inside overlapping ranges', () => {
     expect(problemsOf(svc('    ports: ["49152-65535:49152-65535/udp"]\n'))).toEqual([]);
     expect(problemsOf(svc('    ports: ["8000-8100:8000-8100", "127.0.0.1:8050-8060:80-90", "8050/udp"]\n'))).toEqual([
