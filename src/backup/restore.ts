@@ -91,11 +91,19 @@ export async function restoreDatabase(
   return { file, tables, stopped: names };
 }
 
-/** Stops `apps` (dependents first), runs `f`, starts them again in dependency order whatever happened. */
+/**
+ * Stops `apps` all at once (each drains on its own SIGTERM; one after another cost the sum of their
+ * stops), runs `f`, and starts them again in dependency order whatever happened (a proxy started before
+ * its upstream cannot resolve it).
+ */
 export async function withStopped(docker: DockerClient, apps: ContainerInfo[], log: (l: string) => void, f: () => Promise<void>): Promise<void> {
-  for (const c of [...apps].reverse()) {
-    log(`restore: stopping ${c.Names[0]?.slice(1) ?? c.Id}`);
-    await docker.getContainer(c.Id).stop({ t: 10 });
+  for (const c of [...apps].reverse()) log(`restore: stopping ${c.Names[0]?.slice(1) ?? c.Id}`);
+  const stops = await Promise.allSettled([...apps].reverse().map((c) => docker.getContainer(c.Id).stop({ t: 10 })));
+  const failed = stops.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    // Nothing was restored: start again whatever did stop, then report.
+    for (const c of apps) await docker.getContainer(c.Id).start().catch(() => undefined);
+    throw failed.reason;
   }
   try {
     await f();

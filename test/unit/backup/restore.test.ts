@@ -1,6 +1,7 @@
 import type { ContainerInfo } from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { appContainers, pgRestoreArgv, startOrder } from '../../../src/backup/restore.js';
+import type { DockerClient } from '../../../src/docker/client.js';
+import { appContainers, pgRestoreArgv, startOrder, withStopped } from '../../../src/backup/restore.js';
 import { demoSpec } from '../up/demo-spec.js';
 
 const c = (service: string, state: string, role?: string) =>
@@ -34,5 +35,56 @@ describe('restore', () => {
     expect(argv[argv.indexOf('-U') + 1]).toBe(user);
     expect(argv[argv.indexOf('-d') + 1]).toBe(db);
     expect(argv.filter((a) => a === user || a === db)).toHaveLength(2);
+  });
+
+  describe('withStopped', () => {
+    /** A Docker whose stops wait until released; every call is recorded. */
+    const fakeDocker = (failStop?: string) => {
+      const calls: string[] = [];
+      const pending: Array<() => void> = [];
+      const docker = {
+        getContainer: (id: string) => ({
+          stop: () => {
+            calls.push(`stop ${id}`);
+            return new Promise<void>((res, rej) => pending.push(() => (id === failStop ? rej(new Error(`cannot stop ${id}`)) : res())));
+          },
+          start: async () => void calls.push(`start ${id}`),
+        }),
+      } as unknown as DockerClient;
+      return { docker, calls, release: () => pending.splice(0).forEach((r) => r()) };
+    };
+    const apps = [c('backend', 'running'), c('worker', 'running'), c('nginx', 'running')];
+    const settle = () => new Promise<void>((r) => setImmediate(r));
+
+    it('stops every app container at once, runs the restore, then starts them in dependency order', async () => {
+      const d = fakeDocker();
+      const done = withStopped(d.docker, apps, () => {}, async () => void d.calls.push('restore'));
+      await settle();
+      expect(d.calls).toEqual(['stop nginx', 'stop worker', 'stop backend']); // all asked before any stopped
+      d.release();
+      await done;
+      expect(d.calls.slice(3)).toEqual(['restore', 'start backend', 'start worker', 'start nginx']);
+    });
+
+    it('a stop that fails: no restore, whatever stopped is started again, the error is reported', async () => {
+      const d = fakeDocker('worker');
+      const done = withStopped(d.docker, apps, () => {}, async () => void d.calls.push('restore'));
+      await settle();
+      d.release();
+      await expect(done).rejects.toThrow('cannot stop worker');
+      expect(d.calls).not.toContain('restore');
+      expect(d.calls.filter((x) => x.startsWith('start'))).toEqual(['start backend', 'start worker', 'start nginx']);
+    });
+
+    it('a restore that fails still starts every container again', async () => {
+      const d = fakeDocker();
+      const done = withStopped(d.docker, apps, () => {}, async () => {
+        throw new Error('pg_restore failed');
+      });
+      await settle();
+      d.release();
+      await expect(done).rejects.toThrow('pg_restore failed');
+      expect(d.calls.filter((x) => x.startsWith('start'))).toEqual(['start backend', 'start worker', 'start nginx']);
+    });
   });
 });
