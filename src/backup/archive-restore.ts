@@ -19,7 +19,7 @@ import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigratio
 import { readArchive, type ArchiveContents } from './archive-io.js';
 import { listDump } from './archive-backup.js';
 import { appliedMigrations, rowCounts } from './instance.js';
-import { appContainers, pgRestoreArgv, startOrder, withStopped } from './restore.js';
+import { appContainers, pgRestoreArgv, startWaves, withStopped } from './restore.js';
 import { startScratchPostgres } from './scratch.js';
 
 export type Checked = ArchiveContents & { tables: number };
@@ -121,14 +121,14 @@ export async function restoreArchiveLive(
   const unknown = unknownMigrations(await appliedMigrations(docker, pg), checked.meta.migrations);
   if (unknown.length && !opts.force) throw newerDatabaseError(unknown);
   if (unknown.length) log(`restore: --force: the live database has ${unknown.length} migrations the archive does not know`);
-  const apps = startOrder(stack.spec, appContainers(await listProject(docker, stack.project)));
-  const names = [...new Set(apps.map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12)))];
+  const waves = startWaves(stack.spec, appContainers(await listProject(docker, stack.project)));
+  const names = [...new Set(waves.flat().map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12)))];
   const ok = await opts.confirm(
     `Restore ${file} (${checked.tables} tables with data, made ${checked.meta.created}) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +
       (names.length ? ` and stops ${names.join(', ')} meanwhile.` : '.'),
   );
   if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
-  await withStopped(docker, apps, log, async () => {
+  await withStopped(docker, waves, log, async () => {
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
     const r = await pipeDump(docker, pg, file, checked, opts.passphrase, pgRestoreArgv(pg.user, pg.db));
     if (r.exitCode !== 0) {

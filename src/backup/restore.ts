@@ -28,11 +28,20 @@ export function appContainers(all: ContainerInfo[]): ContainerInfo[] {
  * name at start-up), unknown services last, ties by name. Stop them in the reverse order. Pure.
  */
 export function startOrder(spec: NormalisedSpec, containers: ContainerInfo[]): ContainerInfo[] {
+  return startWaves(spec, containers).flat();
+}
+
+/** The containers in the spec's dependency waves (unknown services together, last): a wave starts at once. */
+export function startWaves(spec: NormalisedSpec, containers: ContainerInfo[]): ContainerInfo[][] {
   const rank = new Map<string, number>();
   waves(buildGraph(spec)).forEach((wave, i) => wave.forEach((s) => rank.set(s, i)));
   const key = (c: ContainerInfo) => rank.get(c.Labels[L_SERVICE] ?? '') ?? Number.MAX_SAFE_INTEGER;
   const name = (c: ContainerInfo) => c.Names[0] ?? c.Id;
-  return [...containers].sort((a, b) => key(a) - key(b) || name(a).localeCompare(name(b)));
+  const byWave = new Map<number, ContainerInfo[]>();
+  for (const c of [...containers].sort((a, b) => key(a) - key(b) || name(a).localeCompare(name(b)))) {
+    byWave.set(key(c), [...(byWave.get(key(c)) ?? []), c]);
+  }
+  return [...byWave.values()];
 }
 
 /** The pg_restore argv: drop what exists, recreate, all or nothing. */
@@ -71,15 +80,15 @@ export async function restoreDatabase(
 
   const pg = await findPostgres(docker, stack);
   const tables = await verifyDump(docker, pg, file);
-  const apps = startOrder(stack.spec, appContainers(await listProject(docker, stack.project)));
-  const names = apps.map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12));
+  const waves = startWaves(stack.spec, appContainers(await listProject(docker, stack.project)));
+  const names = waves.flat().map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12));
   const ok = await opts.confirm(
     `Restore ${file} (${tables} tables with data) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +
       (names.length ? ` and stops ${[...new Set(names)].join(', ')} meanwhile.` : '.'),
   );
   if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
 
-  await withStopped(docker, apps, log, async () => {
+  await withStopped(docker, waves, log, async () => {
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
     const r = await execIn(docker, pg.containerId, pgRestoreArgv(pg.user, pg.db), { stdin: createReadStream(file) });
     if (r.exitCode !== 0) {
@@ -92,25 +101,32 @@ export async function restoreDatabase(
 }
 
 /**
- * Stops `apps` all at once (each drains on its own SIGTERM; one after another cost the sum of their
- * stops), runs `f`, and starts them again in dependency order whatever happened (a proxy started before
- * its upstream cannot resolve it).
+ * Stops every container of `waves` at once (each drains on its own SIGTERM; one after another cost the
+ * sum of their stops), runs `f`, and starts them again whatever happened: wave after wave, each wave at
+ * once (a proxy started before its upstream cannot resolve it).
  */
-export async function withStopped(docker: DockerClient, apps: ContainerInfo[], log: (l: string) => void, f: () => Promise<void>): Promise<void> {
-  for (const c of [...apps].reverse()) log(`restore: stopping ${c.Names[0]?.slice(1) ?? c.Id}`);
-  const stops = await Promise.allSettled([...apps].reverse().map((c) => docker.getContainer(c.Id).stop({ t: 10 })));
+export async function withStopped(docker: DockerClient, waves: ContainerInfo[][], log: (l: string) => void, f: () => Promise<void>): Promise<void> {
+  const apps = waves.flat().reverse();
+  const label = (c: ContainerInfo) => c.Names[0]?.slice(1) ?? c.Id;
+  for (const c of apps) log(`restore: stopping ${label(c)}`);
+  const stops = await Promise.allSettled(apps.map((c) => docker.getContainer(c.Id).stop({ t: 10 })));
   const failed = stops.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const startAll = async (say: boolean) => {
+    for (const wave of waves) {
+      await Promise.all(wave.map((c) => {
+        if (say) log(`restore: starting ${label(c)}`);
+        return docker.getContainer(c.Id).start().catch((e: Error) => log(`restore: could not start ${c.Id}: ${e.message}`));
+      }));
+    }
+  };
   if (failed) {
     // Nothing was restored: start again whatever did stop, then report.
-    for (const c of apps) await docker.getContainer(c.Id).start().catch(() => undefined);
+    await startAll(false);
     throw failed.reason;
   }
   try {
     await f();
   } finally {
-    for (const c of apps) {
-      log(`restore: starting ${c.Names[0]?.slice(1) ?? c.Id}`);
-      await docker.getContainer(c.Id).start().catch((e: Error) => log(`restore: could not start ${c.Id}: ${e.message}`));
-    }
+    await startAll(true);
   }
 }

@@ -1,7 +1,7 @@
 import type { ContainerInfo } from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import type { DockerClient } from '../../../src/docker/client.js';
-import { appContainers, pgRestoreArgv, startOrder, withStopped } from '../../../src/backup/restore.js';
+import { appContainers, pgRestoreArgv, startOrder, startWaves, withStopped } from '../../../src/backup/restore.js';
 import { demoSpec } from '../up/demo-spec.js';
 
 const c = (service: string, state: string, role?: string) =>
@@ -20,6 +20,11 @@ describe('restore', () => {
     expect(order.indexOf('backend')).toBeLessThan(order.indexOf('migrations-post'));
     expect(order.at(-1)).toBe('stray');
     expect(order).toHaveLength(5);
+    // Waves: what depends on nothing still stopped starts together; unknown services come last, together.
+    const waves = startWaves(demoSpec, running).map((w) => w.map((x) => x.Id));
+    expect(waves.flat()).toEqual(order);
+    expect(waves.findIndex((w) => w.includes('backend'))).toBeLessThan(waves.findIndex((w) => w.includes('nginx')));
+    expect(waves.at(-1)).toEqual(['stray']);
   });
 
   it('restores all or nothing (one transaction, stop at the first error), dropping what exists', () => {
@@ -53,7 +58,7 @@ describe('restore', () => {
       } as unknown as DockerClient;
       return { docker, calls, release: () => pending.splice(0).forEach((r) => r()) };
     };
-    const apps = [c('backend', 'running'), c('worker', 'running'), c('nginx', 'running')];
+    const apps = [[c('backend', 'running'), c('worker', 'running')], [c('nginx', 'running')]];
     const settle = () => new Promise<void>((r) => setImmediate(r));
 
     it('stops every app container at once, runs the restore, then starts them in dependency order', async () => {
