@@ -39,7 +39,9 @@ export function startWaves(spec: NormalisedSpec, containers: ContainerInfo[]): C
   const name = (c: ContainerInfo) => c.Names[0] ?? c.Id;
   const byWave = new Map<number, ContainerInfo[]>();
   for (const c of [...containers].sort((a, b) => key(a) - key(b) || name(a).localeCompare(name(b)))) {
-    byWave.set(key(c), [...(byWave.get(key(c)) ?? []), c]);
+    const wave = byWave.get(key(c));
+    if (wave) wave.push(c);
+    else byWave.set(key(c), [c]);
   }
   return [...byWave.values()];
 }

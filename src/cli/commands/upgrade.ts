@@ -111,9 +111,18 @@ const migrationCount = async (docker: DockerClient, stack: Stack): Promise<numbe
 /** The command that runs the same upgrade again. */
 const upgradeAgain = (args: UpgradeArgs) => `phase-compose upgrade${args.to ? ` --to ${args.to}` : ''}`;
 
-/** The Compose target of the version an upgrade replaced: its variable's old value, or the compose file saved before it. */
-const oldVersionTarget = (stack: Stack & WithCompose, variable: { name: string; from?: string } | undefined, previousCompose: string): ComposeTarget =>
-  variable ? { ...stack.compose, env: { [variable.name]: variable.from ?? '' } } : { ...stack.compose, file: previousCompose };
+/**
+ * The version an upgrade replaced: its Compose target (the variable's old value, or the compose file saved
+ * before the upgrade), and the variable's old value that observe() pins, when it had one.
+ */
+const oldVersion = (
+  stack: Stack & WithCompose,
+  variable: { name: string; from?: string } | undefined,
+  previousCompose: string,
+): { target: ComposeTarget; pin: { name: string; value: string } | undefined } => ({
+  target: variable ? { ...stack.compose, env: { [variable.name]: variable.from ?? '' } } : { ...stack.compose, file: previousCompose },
+  pin: variable?.from !== undefined ? { name: variable.name, value: variable.from } : undefined,
+});
 
 /** What the user sees about a failed rolling step. */
 function rollFailureLines(r: Exclude<RollResult, { status: 'done' }>, from: string): string[] {
@@ -229,11 +238,11 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
       if (roll.steps.length && roll.oldKept) {
         // A later service failed after earlier ones were replaced: put those back, so one whole version serves.
         undoEnv?.();
-        const oldTarget = oldVersionTarget(stack, record.variable, record.previousCompose);
+        const old = oldVersion(stack, record.variable, record.previousCompose);
         const replaced = roll.steps.map((st) => st.service).join(', ');
         io.err(`${roll.status === 'interrupted' ? 'interrupted' : `${roll.service} failed`}: rolling ${replaced} back to ${fromName}, so that one version serves${roll.status === 'interrupted' ? ' (Ctrl-C again stops that too)' : ''}`);
-        const back = await observe(docker, stack, oldTarget, change && from !== undefined ? { name: change.name, value: from } : undefined)
-          .then((p) => replaceRolling(docker, oldTarget, p, args, note))
+        const back = await observe(docker, stack, old.target, old.pin)
+          .then((p) => replaceRolling(docker, old.target, p, args, note))
           .catch((e: Error) => e);
         if (!(back instanceof Error) && back.status === 'done') {
           io.err(`rolled ${replaced} back: ${fromName} serves everywhere again${roll.status === 'interrupted' ? `; to go on: run \`${upgradeAgain(args)}\` again` : ''}`);
@@ -292,10 +301,10 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
       const now = await pendingWithImage(docker, stack, undefined);
       if (now.post === false) throw new PhaseComposeError('problem', 'refused: the post-deploy migrations have run since the upgrade (nothing is pending any more), and migrations are one-way', { details: [restoreHint] });
     }
-    const target = oldVersionTarget(stack, record.variable, record.previousCompose);
+    const { target, pin } = oldVersion(stack, record.variable, record.previousCompose);
     if (!record.variable && !existsSync(record.previousCompose)) throw new PhaseComposeError('problem', `the saved compose file ${record.previousCompose} is missing`);
     const note = rendererFor(io, args.json).note;
-    const plan = await observe(docker, stack, target, record.variable?.from !== undefined ? { name: record.variable.name, value: record.variable.from } : undefined);
+    const plan = await observe(docker, stack, target, pin);
     note(`rollback ${stack.project} to the version before the upgrade of ${record.at}${record.variable ? ` (${record.variable.name}=${record.variable.from ?? '(unset)'})` : ''}`);
     for (const l of planLines(plan, {}, undefined).slice(0, -1)) note(`  ${l}`);
     if (args.dryRun) return OK;
