@@ -68,20 +68,34 @@ export const GATE_SCRIPT = [
   'echo "phase-compose gate: no migrations pending"',
 ].join('\n');
 
-/** The post phase's wait: polls the named Deployments (read-only) until each runs the wanted image, fully rolled out. */
-export const ROLLOUT_WAIT_SCRIPT = [
+/**
+ * What both API scripts start with: `api(prefix)` gives the pod's namespace and `call(path, body=None)`, a GET
+ * (or a POST of `body`) under `prefix` in that namespace, with the mounted token and CA, bounded at 10 s.
+ */
+const API_PRELUDE = [
   'import json, os, ssl, sys, time, urllib.request',
   "SA = '/var/run/secrets/kubernetes.io/serviceaccount/'",
-  "ns = open(SA + 'namespace').read().strip()",
-  "host = os.environ['KUBERNETES_SERVICE_HOST']",
-  "host = '[' + host + ']' if ':' in host else host",
-  "base = 'https://%s:%s/apis/apps/v1/namespaces/%s/deployments/' % (host, os.environ['KUBERNETES_SERVICE_PORT'], ns)",
-  "ctx = ssl.create_default_context(cafile=SA + 'ca.crt')",
+  'def api(prefix):',
+  "    ns = open(SA + 'namespace').read().strip()",
+  "    host = os.environ['KUBERNETES_SERVICE_HOST']",
+  "    host = '[' + host + ']' if ':' in host else host",
+  "    base = 'https://%s:%s%s/namespaces/%s/' % (host, os.environ['KUBERNETES_SERVICE_PORT'], prefix, ns)",
+  "    ctx = ssl.create_default_context(cafile=SA + 'ca.crt')",
+  '    def call(path, body=None):',
+  "        token = open(SA + 'token').read().strip()",
+  "        data = json.dumps(body).encode() if body is not None else None",
+  "        req = urllib.request.Request(base + path, data=data, method='POST' if data else 'GET', headers={'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json'})",
+  '        return json.load(urllib.request.urlopen(req, context=ctx, timeout=10))',
+  '    return ns, call',
+];
+
+/** The post phase's wait: polls the named Deployments (read-only) until each runs the wanted image, fully rolled out. */
+export const ROLLOUT_WAIT_SCRIPT = [
+  ...API_PRELUDE,
+  "ns, call = api('/apis/apps/v1')",
   'deadline = time.time() + int(sys.argv[1])',
   'def pending(name, image):',
-  "    token = open(SA + 'token').read().strip()",
-  "    req = urllib.request.Request(base + name, headers={'Authorization': 'Bearer ' + token})",
-  '    d = json.load(urllib.request.urlopen(req, context=ctx, timeout=10))',
+  "    d = call('deployments/' + name)",
   "    spec, st, want = d['spec'], d.get('status', {}), d['spec'].get('replicas', 1)",
   "    images = [c['image'] for c in spec['template']['spec']['containers']]",
   '    if image not in images:',
@@ -118,19 +132,9 @@ export const ROLLOUT_WAIT_SCRIPT = [
  * cannot be made never fails the Job, and if the API stays unreachable for a minute it gives up.
  */
 export const FAILURE_REPORT_SCRIPT = [
-  'import json, os, ssl, sys, time, urllib.request',
-  "SA = '/var/run/secrets/kubernetes.io/serviceaccount/'",
+  ...API_PRELUDE,
   'def main():',
-  "    ns = open(SA + 'namespace').read().strip()",
-  "    host = os.environ['KUBERNETES_SERVICE_HOST']",
-  "    host = '[' + host + ']' if ':' in host else host",
-  "    base = 'https://%s:%s/api/v1/namespaces/%s/' % (host, os.environ['KUBERNETES_SERVICE_PORT'], ns)",
-  "    ctx = ssl.create_default_context(cafile=SA + 'ca.crt')",
-  '    def call(path, body=None):',
-  "        token = open(SA + 'token').read().strip()",
-  "        data = json.dumps(body).encode() if body is not None else None",
-  "        req = urllib.request.Request(base + path, data=data, method='POST' if data else 'GET', headers={'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json'})",
-  '        return json.load(urllib.request.urlopen(req, context=ctx, timeout=10))',
+  "    ns, call = api('/api/v1')",
   "    me, failing_since = os.environ['PHASE_COMPOSE_POD'], None",
   '    while True:',
   '        try:',

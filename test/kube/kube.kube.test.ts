@@ -183,7 +183,7 @@ describe.runIf(HAVE_NODE || CI)('the migration gate on a single-node Kubernetes 
   });
 
   it("for comparison, Phase's gate (SELECT 1 FROM django_migrations) lets v3 pods become Ready before the v3 migration ran", async () => {
-    const v3 = await appImage('v3', '0005_kube_v3', '0004_kube_v2', 'print("v3 migration: 45 s", file=sys.stderr, flush=True); time.sleep(45)');
+    const v3 = await appImage('v3', '0005_kube_v3', '0004_kube_v2', 'print("v3 migration: 25 s", file=sys.stderr, flush=True); time.sleep(25)');
     writeSpec(v3);
     await generate(spec, manifests, '--kube-version', '1.20', '--namespace', ns, '--with-secrets');
     // Replace the gate's check with the Helm chart's query, run with the same image and env.
