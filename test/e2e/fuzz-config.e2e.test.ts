@@ -10,7 +10,7 @@ import { parse, stringify } from 'yaml';
 import { renderOutputs } from '../../src/model/outputs.js';
 import { check, fuzzedSpec } from '../fuzz/specs.js';
 import { composeArgv } from './helpers/compose.js';
-import { run } from './helpers/run.js';
+import { run, runAsync } from './helpers/run.js';
 
 const SAMPLE = 25;
 const [cmd, ...pre] = composeArgv() as [string, ...string[]];
@@ -38,7 +38,8 @@ describe(`${composeArgv().join(' ')} config -q accepts generated fuzzed specs (C
     expect(specs).toHaveLength(SAMPLE);
   });
 
-  it.each(specs.map((s, i) => [i, s] as const))('spec %i', (_i, text) => {
+  // Side by side (vitest's maxConcurrency, 5): each is a Compose process, mostly CPU, and the machine has 2 cores.
+  it.concurrent.for(specs.map((s, i) => [i, s] as const))('spec %i', async ([, text], { expect }) => {
     const dir = mkdtempSync(join(tmpdir(), 'pc-fuzz-config-'));
     temps.push(dir);
     const spec = check(text).spec!;
@@ -56,7 +57,7 @@ describe(`${composeArgv().join(' ')} config -q accepts generated fuzzed specs (C
     }
     // (Variables already set, such as HOME, keep their value: HOME=x would turn "${HOME}:/h" into a named volume.)
     const env = { ...Object.fromEntries([...compose.content.matchAll(/(?<!\$)\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => [m[1]!, 'x'])), ...process.env };
-    const r = run(cmd, [...pre, '-p', 'pcfuzz', '-f', join(dir, compose.path), 'config', '-q'], { cwd: dir, env });
+    const r = await runAsync(cmd, [...pre, '-p', 'pcfuzz', '-f', join(dir, compose.path), 'config', '-q'], { cwd: dir, env });
     expect(r.stderr.trim(), `${text}\n--- generated ---\n${compose.content}\n--- compose says ---\n${r.stderr}`).toBe('');
     expect(r.code).toBe(0);
   });
