@@ -18,9 +18,9 @@ rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 const totals = newTotals();
 const step = (code) => (addStep(totals, code), code);
-const vitest = (project, label, env = process.env) => {
+const vitest = (project, label, env = process.env, extra = []) => {
   const out = join(reports, `${label}.json`);
-  const code = run('npx', ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`], env);
+  const code = run('npx', ['vitest', 'run', '--project', project, ...extra, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`], env);
   addStep(totals, code, existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : undefined);
   return code;
 };
@@ -31,7 +31,9 @@ const finish = (code) => {
 
 if (step(run('node', ['scripts/build.mjs'])) !== 0) finish(1);
 if (step(run('npx', ['tsc', '--noEmit'])) !== 0) finish(1);
-let failed = vitest('unit', 'unit') !== 0;
+// Unit test files in two processes (Vitest's default here is one: the CPUs less one). Measured on this
+// 2-core machine: 66 s -> 51 to 54 s. Only here: the e2e and kube files share one Engine or cluster.
+let failed = vitest('unit', 'unit', process.env, ['--maxWorkers=2']) !== 0;
 
 const dockerUp = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
 if (!ci && !dockerUp && process.env.PHASE_COMPOSE_E2E !== '1') {
