@@ -302,7 +302,13 @@ fi
 for img in ${PHASE_COMPOSE_KUBE_IMAGES:-phase-compose-fixture-app:latest phase-compose-fixture-postgres:latest phase-compose-fixture-redis:latest}; do
   id=$(docker image inspect -f '{{.Id}}' "$img" 2>/dev/null) || { log "image $img not in the Docker Engine: skipped (run scripts/testbed.sh first)"; continue; }
   ref="docker.io/library/${img}"
-  if [ "$("${CTR[@]}" images ls "name==$ref" 2>/dev/null | awk 'NR==2 {print $3}')" != "$id" ]; then
+  # The node has it when its manifest's config is the Engine's image (an image's ID is its config's digest;
+  # `ctr images ls` shows the manifest's digest, which never equals it).
+  digest=$("${CTR[@]}" images ls "name==$ref" 2>/dev/null | awk 'NR==2 {print $3}')
+  have=$([ -n "$digest" ] && "${CTR[@]}" content get "$digest" 2>/dev/null | grep -o '"config":{[^}]*}' | grep -o 'sha256:[0-9a-f]\{64\}' || true)
+  if [ "$have" = "$id" ]; then
+    log "$img already in the node's containerd"
+  else
     log "importing $img into the node's containerd"
     docker save "$img" | "${CTR[@]}" images import - >/dev/null
   fi
