@@ -43,6 +43,12 @@ export type GenerateOptions = {
    * paths are resolved against it, never against the process's working directory.
    */
   specDir?: string;
+  /**
+   * The sha256 of the proxy config `generate` writes beside the compose file. It goes on the proxy's
+   * container as a label, so a changed config is a changed service: the config is mounted as one file,
+   * and a file written again (atomically: a new inode) never reaches a container that runs already.
+   */
+  proxyConfigSha256?: string;
 };
 
 /** Rewrites a spec-relative path for a compose file in `outDir` (both relative to `specDir`). */
@@ -59,6 +65,8 @@ export const LABEL_ROLE = 'dev.phase-compose.role';
 export const LABEL_PHASE = 'dev.phase-compose.phase';
 /** On throwaway containers that run a migration check. */
 export const LABEL_PROBE = 'dev.phase-compose.probe';
+/** On the proxy's container: the sha256 of the config it was created with (see GenerateOptions). */
+export const LABEL_PROXY_CONFIG = 'dev.phase-compose.proxy-config-sha256';
 /** Names of the generated data services. */
 export const POSTGRES_SERVICE = 'postgres';
 export const REDIS_SERVICE = 'redis';
@@ -225,6 +233,7 @@ export function generateCompose(spec: NormalisedSpec, opts: GenerateOptions = {}
       ...(p.ports?.length ? { ports: p.ports.map(String) } : {}),
       volumes,
       ...(hc ? { healthcheck: hc } : {}),
+      ...(opts.proxyConfigSha256 ? { labels: { [LABEL_PROXY_CONFIG]: opts.proxyConfigSha256 } } : {}),
     }, 'proxy');
   }
 

@@ -1,4 +1,5 @@
 // Spec → the files `generate` writes (compose file, proxy config). Pure.
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { renderNginx } from '../proxy/nginx.js';
 import type { NormalisedSpec } from '../spec/normalise.js';
@@ -15,7 +16,11 @@ export type RenderedOutputs = { files: OutputFile[]; warnings: string[] };
 export function renderOutputs(spec: NormalisedSpec, specName: string, output?: string, specDir = '/spec'): RenderedOutputs {
   const composePath = posix.normalize(output ?? spec.output); // -o overrides the spec (whose default normaliseSpec filled)
   const outDir = posix.dirname(composePath);
-  const { compose, warnings, features } = generateCompose(spec, { outputDirFromSpec: outDir, specDir });
+  const cfg = spec.proxy && posix.normalize(spec.proxy.config);
+  const proxy = spec.proxy && cfg ? { path: cfg, content: renderNginx(spec.proxy, posix.relative(posix.dirname(cfg), specName) || specName) } : undefined;
+  // The proxy's container carries its config's hash: a changed config recreates it (see GenerateOptions).
+  const proxyConfigSha256 = proxy && createHash('sha256').update(proxy.content).digest('hex');
+  const { compose, warnings, features } = generateCompose(spec, { outputDirFromSpec: outDir, specDir, ...(proxyConfigSha256 ? { proxyConfigSha256 } : {}) });
   const specFromOut = relativeToOutput(specName, outDir, specDir).replace(/^\.\//, '');
   if (outDir !== '.' && (spec.env_file !== undefined || Object.values(spec.services).some((s) => s.env_file))) {
     warnings.push(
@@ -24,9 +29,6 @@ export function renderOutputs(spec: NormalisedSpec, specName: string, output?: s
     );
   }
   const files: OutputFile[] = [{ path: composePath, content: header(specFromOut, features) + toYaml(compose) }];
-  if (spec.proxy) {
-    const cfg = posix.normalize(spec.proxy.config);
-    files.push({ path: cfg, content: renderNginx(spec.proxy, posix.relative(posix.dirname(cfg), specName) || specName) });
-  }
+  if (proxy) files.push(proxy);
   return { files, warnings };
 }

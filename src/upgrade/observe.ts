@@ -28,15 +28,18 @@ export async function runningContainers(docker: DockerClient, project: string): 
       env: i.Config.Env ?? [],
       ...(i.Config.Cmd ? { cmd: i.Config.Cmd } : {}),
       ...(i.Config.Entrypoint ? { entrypoint: ([] as string[]).concat(i.Config.Entrypoint) } : {}),
+      labels: i.Config.Labels ?? {},
     });
   }
   return out;
 }
 
-type ConfigService = { image?: string; environment?: Record<string, string | number | boolean | null> | string[]; command?: string[] | string | null; entrypoint?: string[] | string | null };
+type KeyValues = Record<string, string | number | boolean | null> | string[];
+type ConfigService = { image?: string; environment?: KeyValues; labels?: KeyValues; command?: string[] | string | null; entrypoint?: string[] | string | null };
 
 const argvOf = (v: string[] | string | null | undefined): string[] | undefined => (Array.isArray(v) ? v.map(String) : undefined);
-const envOf = (e: ConfigService['environment']): Record<string, string> => {
+/** A map or a `KEY=value` list (Compose writes either), without unset keys. */
+const envOf = (e: KeyValues | undefined): Record<string, string> => {
   if (Array.isArray(e)) return Object.fromEntries(e.filter((x) => x.includes('=')).map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)]));
   return Object.fromEntries(Object.entries(e ?? {}).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => [k, String(v)]));
 };
@@ -48,7 +51,7 @@ export function parseComposeConfig(text: string): Record<string, Omit<Wanted, 'i
   for (const [name, s] of Object.entries(doc?.services ?? {})) {
     const command = argvOf(s.command);
     const entrypoint = argvOf(s.entrypoint);
-    out[name] = { image: s.image ?? '', environment: envOf(s.environment), ...(command ? { command } : {}), ...(entrypoint ? { entrypoint } : {}) };
+    out[name] = { image: s.image ?? '', environment: envOf(s.environment), labels: envOf(s.labels), ...(command ? { command } : {}), ...(entrypoint ? { entrypoint } : {}) };
   }
   return out;
 }

@@ -1,25 +1,32 @@
 // What an upgrade (or a rollback) changes, from what runs and what Compose would now create. Pure.
 import { buildGraph, waves, type NodeKind } from '../spec/graph.js';
+import { LABEL_PROXY_CONFIG } from '../model/compose.js';
 import type { NormalisedSpec } from '../spec/normalise.js';
 
 /** A running container of the project: its image and the parts of its config an upgrade changes. */
-export type RunningContainer = { id: string; name: string; service: string; imageId: string; env: string[]; cmd?: string[]; entrypoint?: string[] };
+export type RunningContainer = { id: string; name: string; service: string; imageId: string; env: string[]; cmd?: string[]; entrypoint?: string[]; labels?: Record<string, string> };
 
 /**
  * What Compose would create now, per service (from `compose config`, interpolated): image name, that
  * image's ID here (undefined: not on this host), environment, command and entrypoint.
  */
-export type Wanted = { image: string; imageId?: string; environment: Record<string, string>; command?: string[]; entrypoint?: string[] };
+export type Wanted = { image: string; imageId?: string; environment: Record<string, string>; command?: string[]; entrypoint?: string[]; labels?: Record<string, string> };
 
 const sameArgv = (want: string[] | undefined, have: string[] | undefined) => want === undefined || JSON.stringify(want) === JSON.stringify(have ?? []);
 
-/** Why a container differs from what is wanted: `image`, `environment`, `command` (empty: it does not). */
+/**
+ * Why a container differs from what is wanted: `image`, `environment`, `command`, or `config` (the proxy's
+ * generated config, by its hash label: the running one still reads the config it was created with).
+ * Empty: it does not.
+ */
 export function differences(c: RunningContainer, w: Wanted): string[] {
   const why: string[] = [];
   if (w.imageId && c.imageId !== w.imageId) why.push('image');
   const env = new Set(c.env);
   if (Object.entries(w.environment).some(([k, v]) => !env.has(`${k}=${v}`))) why.push('environment');
   if (!sameArgv(w.command, c.cmd) || !sameArgv(w.entrypoint, c.entrypoint)) why.push('command');
+  const config = w.labels?.[LABEL_PROXY_CONFIG];
+  if (config !== undefined && c.labels?.[LABEL_PROXY_CONFIG] !== config) why.push('config');
   return why;
 }
 

@@ -1,6 +1,8 @@
 // The generated nginx config on a real nginx (phase-compose-fixture-nginx: Debian's nginx-light): `nginx -t`
 // accepts it, `phase-compose up` brings the proxy up in front of two backend replicas, and real requests
 // flow through it to the backend and its database.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_LABEL } from './helpers/compose.js';
 import { composeDown, containerId, psql, waitFor } from './helpers/docker.js';
@@ -61,5 +63,30 @@ describe(`nginx fixture in front of the backend ${STACK_LABEL}`, () => {
     // Its access log goes to the container's stdout.
     const logs = run('docker', ['logs', '--since', '1m', nginx]);
     expect(logs.stdout).toMatch(/"GET \/load\/ HTTP\/1\.1" 200 /);
+  });
+
+  it('a changed proxy config reaches nginx: up refuses and names it, up --recreate runs it in a new container', async () => {
+    expect(nginx, 'up did not run').not.toBe('');
+    const conf = join(stack.dir, 'nginx/default.conf');
+    const backends = serviceContainers(stack.project, 'backend').map((c) => c.id);
+    const spec = readFileSync(stack.spec, 'utf8');
+    writeFileSync(stack.spec, spec.replace(/^proxy:\n/m, 'proxy:\n  client_ip: { mode: header, header: X-Real-IP, trusted: [10.0.0.0/8] }\n'));
+    const refused = await runAsync('node', cliArgv(stack, 'up'), { env: stackEnv() });
+    expect(refused.code, `${refused.stdout}\n${refused.stderr}`).toBe(1);
+    expect(refused.stderr).toMatch(/the stack is running and nginx \(config\) changed/);
+    // The file was written again (atomically: a new inode). The running nginx, which mounts the file,
+    // still reads the old one: this is why a changed config must be a changed container.
+    expect(readFileSync(conf, 'utf8')).toContain('set_real_ip_from 10.0.0.0/8;');
+    expect(run('docker', ['exec', nginx, 'cat', '/etc/nginx/conf.d/default.conf']).stdout).not.toContain('set_real_ip_from');
+    const r = await runAsync('node', cliArgv(stack, 'up', '--recreate'), { env: stackEnv() });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const now = containerId(stack.project, 'nginx');
+    expect(now).not.toBe(nginx);
+    expect(run('docker', ['exec', now, 'cat', '/etc/nginx/conf.d/default.conf']).stdout).toBe(readFileSync(conf, 'utf8'));
+    // Nothing else was recreated, and a second up finds nothing changed.
+    expect(serviceContainers(stack.project, 'backend').map((c) => c.id)).toEqual(backends);
+    const again = await runAsync('node', cliArgv(stack, 'up'), { env: stackEnv() });
+    expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
+    expect(containerId(stack.project, 'nginx')).toBe(now);
   });
 });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseSpec } from '../../../src/spec/normalise.js';
 import type { DeploymentSpec } from '../../../src/spec/types.js';
+import { LABEL_PROXY_CONFIG } from '../../../src/model/compose.js';
 import { differences, fixedHostPort, planLines, upgradePlan, type RunningContainer, type Wanted } from '../../../src/upgrade/plan.js';
 
 const spec = normaliseSpec({
@@ -62,8 +63,13 @@ describe('differences', () => {
     ['an environment value', want('app', 'sha256:v1', { A: '2' }), ['environment']],
     ['a command', { ...want('app', 'sha256:v1'), command: ['x'] }, ['command']],
     ['an image not on this host is not a difference by itself', want('app', undefined, { A: '1' }), []],
+    ["the proxy's config (its hash label)", { ...want('app', 'sha256:v1', { A: '1' }), labels: { [LABEL_PROXY_CONFIG]: 'new' } }, ['config']],
+    ['the same config hash', { ...want('app', 'sha256:v1', { A: '1' }), labels: { [LABEL_PROXY_CONFIG]: 'old', other: 'x' } }, []],
   ])('%s', (_, w, why) => {
-    expect(differences({ ...base, cmd: ['y'] }, w as Wanted)).toEqual(why);
+    expect(differences({ ...base, cmd: ['y'], labels: { [LABEL_PROXY_CONFIG]: 'old' } }, w as Wanted)).toEqual(why);
+  });
+  it('a proxy created before the hash label existed may read an older config: a difference', () => {
+    expect(differences({ ...base, cmd: ['y'] }, { ...want('app', 'sha256:v1', { A: '1' }), labels: { [LABEL_PROXY_CONFIG]: 'h' } } as Wanted)).toEqual(['config']);
   });
 });
 
