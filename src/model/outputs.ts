@@ -16,8 +16,11 @@ export type RenderedOutputs = { files: OutputFile[]; warnings: string[] };
 export function renderOutputs(spec: NormalisedSpec, specName: string, output?: string, specDir = '/spec'): RenderedOutputs {
   const composePath = posix.normalize(output ?? spec.output); // -o overrides the spec (whose default normaliseSpec filled)
   const outDir = posix.dirname(composePath);
-  const cfg = spec.proxy && posix.normalize(spec.proxy.config);
-  const proxy = spec.proxy && cfg ? { path: cfg, content: renderNginx(spec.proxy, posix.relative(posix.dirname(cfg), specName) || specName) } : undefined;
+  let proxy: OutputFile | undefined;
+  if (spec.proxy) {
+    const cfg = posix.normalize(spec.proxy.config);
+    proxy = { path: cfg, content: renderNginx(spec.proxy, posix.relative(posix.dirname(cfg), specName) || specName) };
+  }
   // The proxy's container carries its config's hash: a changed config recreates it (see GenerateOptions).
   const proxyConfigSha256 = proxy && createHash('sha256').update(proxy.content).digest('hex');
   const { compose, warnings, features } = generateCompose(spec, { outputDirFromSpec: outDir, specDir, ...(proxyConfigSha256 ? { proxyConfigSha256 } : {}) });

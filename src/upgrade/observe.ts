@@ -39,7 +39,7 @@ type ConfigService = { image?: string; environment?: KeyValues; labels?: KeyValu
 
 const argvOf = (v: string[] | string | null | undefined): string[] | undefined => (Array.isArray(v) ? v.map(String) : undefined);
 /** A map or a `KEY=value` list (Compose writes either), without unset keys. */
-const envOf = (e: KeyValues | undefined): Record<string, string> => {
+const keyValues = (e: KeyValues | undefined): Record<string, string> => {
   if (Array.isArray(e)) return Object.fromEntries(e.filter((x) => x.includes('=')).map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)]));
   return Object.fromEntries(Object.entries(e ?? {}).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => [k, String(v)]));
 };
@@ -51,7 +51,7 @@ export function parseComposeConfig(text: string): Record<string, Omit<Wanted, 'i
   for (const [name, s] of Object.entries(doc?.services ?? {})) {
     const command = argvOf(s.command);
     const entrypoint = argvOf(s.entrypoint);
-    out[name] = { image: s.image ?? '', environment: envOf(s.environment), labels: envOf(s.labels), ...(command ? { command } : {}), ...(entrypoint ? { entrypoint } : {}) };
+    out[name] = { image: s.image ?? '', environment: keyValues(s.environment), labels: keyValues(s.labels), ...(command ? { command } : {}), ...(entrypoint ? { entrypoint } : {}) };
   }
   return out;
 }

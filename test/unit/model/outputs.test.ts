@@ -7,6 +7,7 @@ import { renderOutputs } from '../../../src/model/outputs.js';
 import { proxySpecYaml, specOf } from '../helpers.js';
 
 const spec = specOf(proxySpecYaml());
+type Doc = { services: Record<string, { labels?: Record<string, string> }> };
 
 describe('a hostile spec file name', () => {
   // Every line break YAML 1.2 or 1.1 (PyYAML, docker-compose v1) reads, and other control characters.
@@ -16,7 +17,6 @@ describe('a hostile spec file name', () => {
     const compose = files.files[0]!.content;
     const clean = renderOutputs(spec, 'phase-compose.yaml').files[0]!.content;
     // The same keys and values, but for the proxy's config hash (its header comment names the spec).
-    type Doc = { services: Record<string, { labels?: Record<string, string> }> };
     const unhashed = (text: string) => {
       const d = parse(text) as Doc;
       Object.values(d.services).forEach((sv) => delete sv.labels?.[LABEL_PROXY_CONFIG]);
@@ -32,7 +32,6 @@ describe('a hostile spec file name', () => {
 });
 
 describe('the proxy config hash', () => {
-  type Doc = { services: Record<string, { labels?: Record<string, string> }> };
   const hashes = (files: ReturnType<typeof renderOutputs>['files']) =>
     Object.values((parse(files[0]!.content) as Doc).services).map((s) => s.labels?.[LABEL_PROXY_CONFIG]).filter(Boolean);
   it("labels the proxy's container with the sha256 of the config it mounts, and only the proxy's", () => {
