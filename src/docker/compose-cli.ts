@@ -9,15 +9,21 @@ export type ComposeTarget = {
   file: string;
   /** Working directory: the compose file's directory, so `.env` interpolation matches a plain `compose up`. */
   cwd: string;
+  /**
+   * Resolve the file's relative paths (env_file, bind mounts, `.env`) against this directory rather than
+   * the file's own (`--project-directory`): for a copy of the stack's compose file kept elsewhere (the
+   * one `upgrade` saves for `rollback`).
+   */
+  projectDir?: string;
   /** Variables for Compose's interpolation that win over `.env` (`upgrade --to` sets the version variable this way). */
   env?: Record<string, string>;
 };
 
 export type ComposeResult = { argv: string[]; exitCode: number; output: string };
 
-/** `<compose> -p <project> -f <file> <args...>` as an argv array. */
-export function composeArgv(t: Pick<ComposeTarget, 'cli' | 'project' | 'file'>, args: string[]): string[] {
-  return [...t.cli.argv, '-p', t.project, '-f', t.file, ...args];
+/** `<compose> -p <project> -f <file> [--project-directory <dir>] <args...>` as an argv array. */
+export function composeArgv(t: Pick<ComposeTarget, 'cli' | 'project' | 'file' | 'projectDir'>, args: string[]): string[] {
+  return [...t.cli.argv, '-p', t.project, '-f', t.file, ...(t.projectDir !== undefined ? ['--project-directory', t.projectDir] : []), ...args];
 }
 
 /** `up --no-start --no-deps` for some services: Compose creates networks, volumes and containers, starts nothing. */

@@ -1,8 +1,13 @@
 // What `upgrade` records for `rollback`: the version it replaced (the version variable's old value, or a
-// copy of the compose file before the upgrade), each service's image before and after, whether the
-// post-deploy phase ran, and the backup. Kept beside the spec in `.phase-compose/`, written atomically.
+// copy of the compose file the running containers were created from), each service's image before and
+// after, whether the post-deploy phase ran, and the backup. And what `up`, `upgrade` and `rollback` leave
+// once they succeed: a copy of the generated files the stack now runs from ("deployed"), because the
+// files themselves are written again as soon as the spec changes (by `generate`, or by an `up` that then
+// refuses), before the upgrade that replaces the containers. Kept beside the spec in `.phase-compose/`
+// (0700; files 0600), written atomically.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { isGeneratedFile } from '../util/generated-files.js';
 import { makeDirs, writeFileAtomic } from '../util/fs.js';
 import { PhaseComposeError } from '../util/errors.js';
 
@@ -11,8 +16,13 @@ export type UpgradeRecord = {
   at: string;
   /** Set by `--to`: the version variable, its value before and after. */
   variable?: { name: string; from?: string; to: string };
-  /** A copy of the compose file as it was before the upgrade. */
+  /** A copy of the compose file the replaced containers were created from. */
   previousCompose: string;
+  /**
+   * The proxy's config file (`path`) and a copy of the config the replaced proxy read (`saved`): the
+   * compose file mounts the config by its path, so `rollback` writes the old one back there first.
+   */
+  previousProxy?: { path: string; saved: string };
   services: Record<string, { from: string; to: string }>;
   /** Post-deploy migrations were pending when the upgrade planned (undefined: unknown). */
   postPending?: boolean;
@@ -24,17 +34,59 @@ const dirOf = (specDir: string) => join(specDir, '.phase-compose');
 export const recordPath = (specDir: string, project: string) => join(dirOf(specDir), `${project}.last-upgrade.json`);
 export const previousComposePath = (specDir: string, project: string) => join(dirOf(specDir), `${project}.previous-compose.yml`);
 
-/** Saves the compose file as it is now (before the upgrade changes what it means). */
+export const previousProxyPath = (specDir: string, project: string) => join(dirOf(specDir), `${project}.previous-proxy.conf`);
+const deployedPath = (specDir: string, project: string, what: 'compose' | 'proxy') =>
+  join(dirOf(specDir), `${project}.deployed-${what === 'compose' ? 'compose.yml' : 'proxy.conf'}`);
+
+const save = (path: string, text: string): string => {
+  makeDirs(dirname(path), 0o700);
+  writeFileAtomic(path, text, 0o600);
+  return path;
+};
+
+/** Saves the compose file the replaced containers were created from, for `rollback`. */
 export function savePreviousCompose(specDir: string, project: string, composeText: string): string {
-  makeDirs(dirOf(specDir), 0o700);
-  const p = previousComposePath(specDir, project);
-  writeFileAtomic(p, composeText, 0o600);
-  return p;
+  return save(previousComposePath(specDir, project), composeText);
+}
+
+/** Saves the config the replaced proxy read, for `rollback`. */
+export function savePreviousProxy(specDir: string, project: string, configText: string): string {
+  return save(previousProxyPath(specDir, project), configText);
+}
+
+/** The generated files a stack runs from: the compose file's text, and the proxy config's path and text. */
+export type Deployed = { compose: string; proxy?: { path: string; text: string } };
+
+/** Records the files the running containers were created from (after `up`, `upgrade` or `rollback` succeeded). */
+export function saveDeployed(specDir: string, project: string, d: Deployed): void {
+  save(deployedPath(specDir, project, 'compose'), d.compose);
+  if (d.proxy) save(deployedPath(specDir, project, 'proxy'), d.proxy.text);
+}
+
+/** The files recorded by saveDeployed(), each undefined when none was recorded (a stack started before this existed). */
+export function readDeployed(specDir: string, project: string): { compose?: string; proxy?: string } {
+  const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined);
+  const compose = read(deployedPath(specDir, project, 'compose'));
+  const proxy = read(deployedPath(specDir, project, 'proxy'));
+  return { ...(compose !== undefined ? { compose } : {}), ...(proxy !== undefined ? { proxy } : {}) };
+}
+
+/**
+ * Writes the saved proxy config back to the config's path, so that a proxy created from the saved
+ * compose file reads the config it was created with. Returns what it did, or why it did not: a file
+ * phase-compose did not write is never replaced.
+ */
+export function restorePreviousProxy(p: NonNullable<UpgradeRecord['previousProxy']>): string {
+  if (!existsSync(p.saved)) return `the saved proxy config ${p.saved} is missing: the proxy reads ${p.path} as it is`;
+  if (existsSync(p.path) && !isGeneratedFile(p.path)) return `${p.path} was not written by phase-compose: left as it is, and the proxy reads it`;
+  const text = readFileSync(p.saved, 'utf8');
+  if (existsSync(p.path) && readFileSync(p.path, 'utf8') === text) return `${p.path} already holds the config the old proxy read`;
+  writeFileAtomic(p.path, text, 0o644);
+  return `wrote the config the old proxy read back to ${p.path} (the spec's is written again by the next \`up\` or \`upgrade\`)`;
 }
 
 export function writeRecord(specDir: string, r: UpgradeRecord): void {
-  makeDirs(dirOf(specDir), 0o700);
-  writeFileAtomic(recordPath(specDir, r.project), `${JSON.stringify(r, null, 2)}\n`, 0o600);
+  save(recordPath(specDir, r.project), `${JSON.stringify(r, null, 2)}\n`);
 }
 
 /** The last upgrade's record, or a usage error saying there is none. */

@@ -89,4 +89,35 @@ describe(`nginx fixture in front of the backend ${STACK_LABEL}`, () => {
     expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
     expect(containerId(stack.project, 'nginx')).toBe(now);
   });
+
+  it('a spec edit upgraded without --to (after an up that refused) rolls back from the saved compose file: nginx reads its old config again', async () => {
+    const conf = join(stack.dir, 'nginx/default.conf');
+    const was = readFileSync(conf, 'utf8');
+    expect(was, 'the test before did not run').toContain('set_real_ip_from 10.0.0.0/8;');
+    const backends = serviceContainers(stack.project, 'backend').map((c) => c.id);
+    writeFileSync(stack.spec, readFileSync(stack.spec, 'utf8').replace('trusted: [10.0.0.0/8]', 'trusted: [192.168.0.0/16]'));
+    // An up that refuses has already written the spec's files: on disk they no longer say what runs.
+    const refused = await runAsync('node', cliArgv(stack, 'up'), { env: stackEnv() });
+    expect(refused.code, `${refused.stdout}\n${refused.stderr}`).toBe(1);
+    expect(readFileSync(conf, 'utf8')).toContain('set_real_ip_from 192.168.0.0/16;');
+    const up = await runAsync('node', cliArgv(stack, 'upgrade', '--yes'), { env: stackEnv() });
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    const upgraded = containerId(stack.project, 'nginx');
+    expect(run('docker', ['exec', upgraded, 'cat', '/etc/nginx/conf.d/default.conf']).stdout).toContain('set_real_ip_from 192.168.0.0/16;');
+
+    // Compose resolves the saved file's relative paths (.env, the config) in the stack's directory, and the
+    // config the old nginx read is written back before its container is made again.
+    const back = await runAsync('node', cliArgv(stack, 'rollback', '--yes'), { env: stackEnv() });
+    expect(back.code, `${back.stdout}\n${back.stderr}`).toBe(0);
+    expect(back.stdout).toContain('wrote the config the old proxy read back to');
+    const rolled = containerId(stack.project, 'nginx');
+    expect(rolled).not.toBe(upgraded);
+    expect(run('docker', ['exec', rolled, 'cat', '/etc/nginx/conf.d/default.conf']).stdout).toBe(was);
+    expect(readFileSync(conf, 'utf8')).toBe(was);
+    expect(serviceContainers(stack.project, 'backend').map((c) => c.id)).toEqual(backends);
+    // The spec still names the new config: up finds nginx changed again, by name.
+    const again = await runAsync('node', cliArgv(stack, 'up'), { env: stackEnv() });
+    expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(1);
+    expect(again.stderr).toMatch(/nginx \(config\) changed/);
+  });
 });

@@ -1,4 +1,6 @@
 // `phase-compose up`: ordered, event-driven start-up with migration gating and failure reports.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { buildPlan, coldStart, migrationPlan, type MigrationPhase, type Plan } from '../../up/plan.js';
 import { jsonRenderer, plainRenderer, ttyRenderer, type ProgressRenderer } from '../../up/progress.js';
 import { failureReport, standingReport } from '../../up/report.js';
@@ -14,6 +16,7 @@ import { openStack, type Stack, type WithCompose } from '../../stack/open.js';
 import { syncStackFiles } from '../../stack/outputs.js';
 import type { NormalisedSpec } from '../../spec/normalise.js';
 import type { RunningContainer } from '../../upgrade/plan.js';
+import { saveDeployed, type Deployed } from '../../upgrade/record.js';
 import { parseCliDuration } from '../../util/duration.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import type { Io } from '../io.js';
@@ -129,6 +132,27 @@ export async function awaitEarlierMigrations(docker: DockerClient, stack: Stack,
   }
 }
 
+/** The generated files as they are on disk now: the compose file, and the proxy's config. */
+export function deployedNow(stack: Stack): Deployed {
+  const path = stack.spec.proxy ? resolve(stack.specDir, stack.spec.proxy.config) : undefined;
+  return {
+    compose: readFileSync(stack.composeFile, 'utf8'),
+    ...(path && existsSync(path) ? { proxy: { path, text: readFileSync(path, 'utf8') } } : {}),
+  };
+}
+
+/**
+ * Records the files the stack now runs from (see upgrade/record.ts). Not being able to is said, and is
+ * not a failure of the command that already succeeded.
+ */
+export function rememberDeployed(stack: Stack, io: Io, d: Deployed = deployedNow(stack)): void {
+  try {
+    saveDeployed(stack.specDir, stack.project, d);
+  } catch (e) {
+    io.err(`warning: could not record the files this stack runs from in ${join(stack.specDir, '.phase-compose')} (${(e as Error).message}); a rollback after the next upgrade returns to the compose file as it was when that upgrade started`);
+  }
+}
+
 /** Whether `service` serves requests (an app service or the proxy), as against a job or a data service. */
 const longRunning = (spec: NormalisedSpec, service: string) => spec.services[service]?.role === 'service' || service === spec.proxy?.service;
 
@@ -173,7 +197,10 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       const cold = !running.some((c) => longRunning(stack.spec, c.service));
       const post = plan.steps.find((s) => s.migration?.phase === 'post' && s.deps.some((d) => longRunning(stack.spec, d.on)));
       if (cold && post) notes.push(`${post.service}: no app container was running, so no old code serves; the post-deploy phase runs once the pre-deploy phase is done, beside the app's start`);
-      return (await runPlan({ stack, docker, notes }, cold ? coldStart(plan) : plan, args, io, exitCodeOf, verb, compose)).result;
+      const { result, outcome } = await runPlan({ stack, docker, notes }, cold ? coldStart(plan) : plan, args, io, exitCodeOf, verb, compose);
+      // Every long-running service now runs from these files: what `upgrade` saves for `rollback`.
+      if (verb === 'up' && outcome.status === 'ready' && !args.services?.length) rememberDeployed(stack, io);
+      return result;
     } finally {
       compose.dispose();
     }

@@ -1,7 +1,7 @@
 // `phase-compose upgrade` and `rollback`: plan, back up, pre-deploy migrations with the new image while
 // the old app serves, rolling replacement of each changed long-running service, post-deploy migrations.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
 import type { ComposeTarget } from '../../docker/compose-cli.js';
 import { listProject } from '../../docker/containers.js';
@@ -21,13 +21,13 @@ import { failureReport } from '../../up/report.js';
 import type { UpOutcome } from '../../up/run.js';
 import { rollEdges, runningContainers, wantedServices } from '../../upgrade/observe.js';
 import { planLines, upgradePlan, type UpgradePlan } from '../../upgrade/plan.js';
-import { previousComposePath, readRecord, recordPath, savePreviousCompose, writeRecord, type UpgradeRecord } from '../../upgrade/record.js';
+import { previousComposePath, readDeployed, readRecord, recordPath, restorePreviousProxy, savePreviousCompose, savePreviousProxy, writeRecord, type Deployed, type UpgradeRecord } from '../../upgrade/record.js';
 import { rollingReplace, type RollResult } from '../../upgrade/rolling.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import type { Io } from '../io.js';
 import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
-import { awaitEarlierMigrations, rendererFor, runPlan, timeoutMs, type UpArgs } from './up.js';
+import { awaitEarlierMigrations, deployedNow, rememberDeployed, rendererFor, runPlan, timeoutMs, type UpArgs } from './up.js';
 
 export type UpgradeArgs = UpArgs & { to?: string; dryRun?: boolean; yes?: boolean; skipPost?: boolean; isTTY?: boolean };
 
@@ -120,9 +120,21 @@ const oldVersion = (
   variable: { name: string; from?: string } | undefined,
   previousCompose: string,
 ): { target: ComposeTarget; pin: { name: string; value: string } | undefined } => ({
-  target: variable ? { ...stack.compose, env: { [variable.name]: variable.from ?? '' } } : { ...stack.compose, file: previousCompose },
+  // The saved copy lives in .phase-compose/: its relative paths (env_file, the proxy's config) are the stack's.
+  target: variable ? { ...stack.compose, env: { [variable.name]: variable.from ?? '' } } : { ...stack.compose, file: previousCompose, projectDir: stack.compose.cwd },
   pin: variable?.from !== undefined ? { name: variable.name, value: variable.from } : undefined,
 });
+
+/**
+ * The files the running containers were created from: as the last `up`, `upgrade` or `rollback` recorded
+ * them, else (a stack started before that record existed) the files on disk before this run writes them.
+ */
+function runsFrom(stack: Stack): Partial<Deployed> {
+  const saved = readDeployed(stack.specDir, stack.project);
+  if (saved.compose === undefined) return existsSync(stack.composeFile) ? deployedNow(stack) : {};
+  const path = stack.spec.proxy ? resolve(stack.specDir, stack.spec.proxy.config) : undefined;
+  return { compose: saved.compose, ...(path && saved.proxy !== undefined ? { proxy: { path, text: saved.proxy } } : {}) };
+}
 
 /** What the user sees about a failed rolling step. */
 function rollFailureLines(r: Exclude<RollResult, { status: 'done' }>, from: string): string[] {
@@ -174,8 +186,9 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     const up = { ...stack, compose: target };
     const note = rendererFor(io, args.json).note;
     for (const w of stack.warnings) note(formatProblem(w));
-    const previousText = existsSync(stack.composeFile) ? readFileSync(stack.composeFile, 'utf8') : undefined;
+    const before = runsFrom(stack);
     for (const p of syncStackFiles(stack)) note(`wrote ${p} (it was missing or out of date with the spec)`);
+    const now = deployedNow(stack);
     const docker = await connectDocker();
     await awaitEarlierMigrations(docker, stack, args, io);
     const plan = await observe(docker, stack, target, change && { name: change.name, value: change.to });
@@ -189,6 +202,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     if (args.dryRun) return OK;
     if (!plan.replace.length && !pending.pre && !pending.post) {
       note('nothing to upgrade');
+      rememberDeployed(stack, io, now); // what runs is what the files say
       if (change) setDotEnv(stack.compose, change.name, change.to);
       return OK;
     }
@@ -198,7 +212,9 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
       project: stack.project,
       at: new Date().toISOString(),
       ...(change ? { variable: { name: change.name, ...(from !== undefined ? { from } : {}), to: change.to } } : {}),
-      previousCompose: previousText !== undefined ? savePreviousCompose(stack.specDir, stack.project, previousText) : previousComposePath(stack.specDir, stack.project),
+      previousCompose: before.compose !== undefined ? savePreviousCompose(stack.specDir, stack.project, before.compose) : previousComposePath(stack.specDir, stack.project),
+      // Only a rollback from the saved compose file needs it (with --to, the current file stays, and so does its config).
+      ...(!change && before.proxy && before.proxy.text !== now.proxy?.text ? { previousProxy: { path: before.proxy.path, saved: savePreviousProxy(stack.specDir, stack.project, before.proxy.text) } } : {}),
       services: Object.fromEntries(plan.replace.map((r) => [r.service, { from: r.fromImage, to: r.toImage }])),
       ...(pending.post !== undefined ? { postPending: pending.post } : {}),
       postRan: false,
@@ -259,6 +275,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
       return outcome;
     }
     writeRecord(stack.specDir, record);
+    rememberDeployed(stack, io, now);
 
     // 3. Post-deploy migrations, once every replica runs the new code.
     if (stack.spec.migrations?.post && !args.skipPost) {
@@ -310,6 +327,8 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
     if (args.dryRun) return OK;
     if (!(await cliConfirm(!!args.yes, !!args.isTTY)(`Roll project ${stack.project} back as above?`))) throw new PhaseComposeError('interrupted', 'rollback not confirmed; nothing was changed');
     const undoEnv = record.variable?.from !== undefined ? setDotEnv(stack.compose, record.variable.name, record.variable.from) : undefined;
+    // The saved compose file mounts the proxy's config by its path: it must hold what the old proxy read.
+    if (record.previousProxy && !record.variable) note(restorePreviousProxy(record.previousProxy));
     const roll = await replaceRolling(docker, target, plan, args, note);
     if (roll.status !== 'done') {
       if (undoEnv && roll.oldKept && !roll.steps.length) undoEnv();
@@ -317,6 +336,7 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
       return reported(roll.status === 'interrupted' ? 'interrupted' : 'failed'); // never healthy by the deadline is a failure of the new version (exit 4)
     }
     rmSync(recordPath(stack.specDir, stack.project), { force: true }); // rolled back: there is nothing left to return to
+    rememberDeployed(stack, io, { ...deployedNow(stack), compose: readFileSync(target.file, 'utf8') });
     if (record.variable) {
       io.out(`rollback ${stack.project}: done; ${record.variable.name} is ${record.variable.from ?? '(unset)'} again in ${dotEnvPath(stack.compose)}`);
     } else {

@@ -14,8 +14,12 @@ export default defineCommand({
       .epilogue(`upgrade records what it replaced in .phase-compose/ beside the spec. rollback refuses once the
 post-deploy migrations have run (migrations are one-way: the old code may read what they dropped); restore
 the pre-upgrade backup instead (phase-compose restore <file>). With --to, the version variable is set back
-in .env; without it, the compose file saved before the upgrade is used, and the spec still names the new
-version until you change it.
+in .env; without it, the compose file the replaced containers were created from is used (up, upgrade and
+rollback record the files a stack runs from once they succeed, so it is the right one even after an up
+that refused or a generate rewrote the files), its relative paths resolved in the stack's directory, and
+the proxy config that the old proxy read is written back first (never over a file phase-compose did not
+write). The spec still names the new version until you change it: the next up finds those services
+changed again.
 
 ${exitCodes}`),
   run: async (a, { io }) =>

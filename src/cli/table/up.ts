@@ -27,6 +27,8 @@ On a running stack whose long-running services changed (image, environment, comm
 generated config, which a running proxy never re-reads), up refuses:
 Compose would stop every replica before the new ones start. Use \`phase-compose upgrade\` (rolling, no
 outage), or \`up --recreate\` to accept the outage.
+Once the whole stack is ready, up keeps a copy of the compose file and the proxy config in .phase-compose/
+beside the spec (0600): what the stack runs from, which \`rollback\` returns to after the next upgrade.
 
 ${exitCodes}`),
   run: async (a, { io, exitCodeOf }) =>

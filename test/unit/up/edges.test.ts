@@ -20,6 +20,10 @@ describe('compose argv', () => {
   ])('%j', (args, want) => {
     expect(composeArgv({ cli, project: 'fx', file: '/s/c.yml' }, args)).toEqual(want);
   });
+  it('a saved copy of the compose file resolves its relative paths in the stack directory', () => {
+    expect(composeArgv({ cli, project: 'fx', file: '/s/.phase-compose/fx.previous-compose.yml', projectDir: '/s' }, ['config']))
+      .toEqual(['docker-compose', '-p', 'fx', '-f', '/s/.phase-compose/fx.previous-compose.yml', '--project-directory', '/s', 'config']);
+  });
 });
 
 describe('healthcheckArgv', () => {
