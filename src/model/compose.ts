@@ -67,6 +67,9 @@ export const LABEL_PHASE = 'dev.phase-compose.phase';
 export const LABEL_PROBE = 'dev.phase-compose.probe';
 /** On the proxy's container: the sha256 of the config it was created with (see GenerateOptions). */
 export const LABEL_PROXY_CONFIG = 'dev.phase-compose.proxy-config-sha256';
+/** Where the proxy's container reads the spec's TLS certificate and key (each mounted as one file). */
+export const TLS_CERT_IN_PROXY = '/etc/nginx/tls/cert.pem';
+export const TLS_KEY_IN_PROXY = '/etc/nginx/tls/key.pem';
 /** Names of the generated data services. */
 export const POSTGRES_SERVICE = 'postgres';
 export const REDIS_SERVICE = 'redis';
@@ -225,7 +228,7 @@ export function generateCompose(spec: NormalisedSpec, opts: GenerateOptions = {}
     // The config file is the one `generate` writes; the TLS files are named the same way: mounted verbatim.
     const file = (path: string) => composeEscape(rel(path));
     const volumes = [`${file(p.config)}:/etc/nginx/conf.d/default.conf:ro`];
-    if (p.tls) volumes.push(`${file(p.tls.cert)}:/etc/nginx/tls/cert.pem:ro`, `${file(p.tls.key)}:/etc/nginx/tls/key.pem:ro`);
+    if (p.tls) volumes.push(`${file(p.tls.cert)}:${TLS_CERT_IN_PROXY}:ro`, `${file(p.tls.key)}:${TLS_KEY_IN_PROXY}:ro`);
     const hc = composeHealthcheck(p.healthcheck, f, warn, 'proxy.healthcheck');
     services[name] = finish(name, {
       image: p.image,

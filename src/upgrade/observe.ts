@@ -1,12 +1,14 @@
 // Edges of an upgrade: what runs (Engine API), what Compose would create now (`compose config`,
 // interpolated with the upgrade's variables), and the rolling replacement's Docker calls.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { DockerClient } from '../docker/client.js';
 import { runCompose, type ComposeTarget } from '../docker/compose-cli.js';
 import { listProject } from '../docker/containers.js';
 import { execIn } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
-import { LABEL_PROBE } from '../model/compose.js';
+import { LABEL_PROBE, TLS_CERT_IN_PROXY } from '../model/compose.js';
 import type { Clock } from '../up/clock.js';
 import { containerLogs, inspectContainer, startContainer } from '../up/engine.js';
 import { PhaseComposeError } from '../util/errors.js';
@@ -14,8 +16,11 @@ import { firstAddress, freeBelow } from '../util/ipv4.js';
 import type { RunningContainer, Wanted } from './plan.js';
 import type { RollEdges } from './rolling.js';
 
-/** The running containers of the project's services (one-off and stopped ones left out), with their config. */
-export async function runningContainers(docker: DockerClient, project: string): Promise<RunningContainer[]> {
+/**
+ * The running containers of the project's services (one-off and stopped ones left out), with their config.
+ * `tlsProxy`: the proxy's service when it has TLS: the certificate its containers read is hashed.
+ */
+export async function runningContainers(docker: DockerClient, project: string, tlsProxy?: string): Promise<RunningContainer[]> {
   const list = (await listProject(docker, project)).filter((c) => c.State === 'running' || c.State === 'restarting');
   const out: RunningContainer[] = [];
   for (const c of list.sort((a, b) => a.Created - b.Created)) {
@@ -29,10 +34,28 @@ export async function runningContainers(docker: DockerClient, project: string): 
       ...(i.Config.Cmd ? { cmd: i.Config.Cmd } : {}),
       ...(i.Config.Entrypoint ? { entrypoint: ([] as string[]).concat(i.Config.Entrypoint) } : {}),
       labels: i.Config.Labels ?? {},
+      ...(tlsProxy && c.Labels[L_SERVICE] === tlsProxy ? await certificateIn(docker, c.Id) : {}),
     });
   }
   return out;
 }
+
+/** The sha256 of the TLS certificate a proxy container reads; nothing when it cannot be read (it then counts as unknown). */
+async function certificateIn(docker: DockerClient, id: string): Promise<{ tlsCertSha256?: string }> {
+  const r = await execIn(docker, id, ['cat', TLS_CERT_IN_PROXY]).catch(() => undefined);
+  return r?.exitCode === 0 ? { tlsCertSha256: sha256(r.stdout) } : {};
+}
+
+/** The sha256 of the certificate file on the host (what a proxy created now would read); undefined when unreadable. */
+export function certificateOnHost(path: string): string | undefined {
+  try {
+    return sha256(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 type KeyValues = Record<string, string | number | boolean | null> | string[];
 type ConfigService = { image?: string; environment?: KeyValues; labels?: KeyValues; command?: string[] | string | null; entrypoint?: string[] | string | null };

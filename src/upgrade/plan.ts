@@ -4,20 +4,30 @@ import { LABEL_PROXY_CONFIG } from '../model/compose.js';
 import type { NormalisedSpec } from '../spec/normalise.js';
 
 /** A running container of the project: its image and the parts of its config an upgrade changes. */
-export type RunningContainer = { id: string; name: string; service: string; imageId: string; env: string[]; cmd?: string[]; entrypoint?: string[]; labels?: Record<string, string> };
+export type RunningContainer = {
+  id: string; name: string; service: string; imageId: string; env: string[]; cmd?: string[]; entrypoint?: string[]; labels?: Record<string, string>;
+  /** The proxy's: the sha256 of the TLS certificate its container reads (undefined: not looked at, or none). */
+  tlsCertSha256?: string;
+};
 
 /**
  * What Compose would create now, per service (from `compose config`, interpolated): image name, that
  * image's ID here (undefined: not on this host), environment, command and entrypoint.
  */
-export type Wanted = { image: string; imageId?: string; environment: Record<string, string>; command?: string[]; entrypoint?: string[]; labels?: Record<string, string> };
+export type Wanted = {
+  image: string; imageId?: string; environment: Record<string, string>; command?: string[]; entrypoint?: string[]; labels?: Record<string, string>;
+  /** The proxy's: the sha256 of the certificate file the compose file mounts, as it is on the host now. */
+  tlsCertSha256?: string;
+};
 
 const sameArgv = (want: string[] | undefined, have: string[] | undefined) => want === undefined || JSON.stringify(want) === JSON.stringify(have ?? []);
 
 /**
- * Why a container differs from what is wanted: `image`, `environment`, `command`, or `config` (the proxy's
- * generated config, by its hash label: the running one still reads the config it was created with).
- * Empty: it does not.
+ * Why a container differs from what is wanted: `image`, `environment`, `command`, `config` (the proxy's
+ * generated config, by its hash label: the running one still reads the config it was created with), or
+ * `certificate` (the proxy's TLS certificate file was replaced on the host, e.g. renewed by a tool that
+ * writes a new file and renames it: a file mounted on its own is pinned to the file it was when the
+ * container was created, so that nginx never sees the new one, even when reloaded). Empty: it does not.
  */
 export function differences(c: RunningContainer, w: Wanted): string[] {
   const why: string[] = [];
@@ -27,6 +37,7 @@ export function differences(c: RunningContainer, w: Wanted): string[] {
   if (!sameArgv(w.command, c.cmd) || !sameArgv(w.entrypoint, c.entrypoint)) why.push('command');
   const config = w.labels?.[LABEL_PROXY_CONFIG];
   if (config !== undefined && c.labels?.[LABEL_PROXY_CONFIG] !== config) why.push('config');
+  if (w.tlsCertSha256 !== undefined && c.tlsCertSha256 !== undefined && c.tlsCertSha256 !== w.tlsCertSha256) why.push('certificate');
   return why;
 }
 

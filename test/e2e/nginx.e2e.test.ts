@@ -1,14 +1,20 @@
 // The generated nginx config on a real nginx (phase-compose-fixture-nginx: Debian's nginx-light): `nginx -t`
 // accepts it, `phase-compose up` brings the proxy up in front of two backend replicas, and real requests
-// flow through it to the backend and its database.
-import { readFileSync, writeFileSync } from 'node:fs';
+// flow through it to the backend and its database. Then what a running proxy does not see by itself: a
+// changed config (up refuses, --recreate or upgrade make it anew, rollback brings the old one back) and a
+// TLS certificate renewed by rename (served over HTTPS, compared by fingerprint).
+import { X509Certificate } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_LABEL } from './helpers/compose.js';
 import { composeDown, containerId, psql, waitFor } from './helpers/docker.js';
 import { formatLoad, runLoad } from './helpers/load.js';
 import { run, runAsync } from './helpers/run.js';
-import { NGINX_IMAGE, cliArgv, generateUpgradeStack, serviceContainers, stackEnv, type UpgradeStack } from './helpers/upgrade.js';
+import { NGINX_IMAGE, cliArgv, freeLoopbackPort, generateUpgradeStack, serviceContainers, stackEnv, type UpgradeStack } from './helpers/upgrade.js';
 
 describe(`nginx fixture in front of the backend ${STACK_LABEL}`, () => {
   let stack: UpgradeStack;
@@ -120,4 +126,89 @@ describe(`nginx fixture in front of the backend ${STACK_LABEL}`, () => {
     expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(1);
     expect(again.stderr).toMatch(/nginx \(config\) changed/);
   });
+
+  it('TLS: nginx serves the spec\'s certificate; one renewed by rename is found by up (a reload never sees it) and loaded by upgrade or up --recreate', async () => {
+    expect(nginx, 'up did not run').not.toBe('');
+    const tlsPort = await freeLoopbackPort();
+    mkdirSync(join(stack.dir, 'tls'), { mode: 0o700 });
+    const first = selfSigned('phase-compose-e2e-first');
+    writeFileSync(join(stack.dir, 'tls/cert.pem'), first.cert);
+    writeFileSync(join(stack.dir, 'tls/key.pem'), first.key, { mode: 0o600 });
+    const spec = readFileSync(stack.spec, 'utf8');
+    const published = `"127.0.0.1:${stack.port}:80"`;
+    expect(spec).toContain(published);
+    writeFileSync(stack.spec, spec
+      .replace(published, `${published}, "127.0.0.1:${tlsPort}:443"`)
+      .replace(/^proxy:\n/m, 'proxy:\n  tls: { cert: tls/cert.pem, key: tls/key.pem }\n'));
+    const on = await runAsync('node', cliArgv(stack, 'upgrade', '--yes'), { env: stackEnv() });
+    expect(on.code, `${on.stdout}\n${on.stderr}`).toBe(0);
+    const served = await httpsGet(tlsPort, '/load/');
+    expect(served.status).toBe(200);
+    expect(served.fingerprint).toBe(first.fingerprint);
+
+    // Renewed the way certbot and most ACME clients do it: new files, renamed over the old ones.
+    const second = selfSigned('phase-compose-e2e-second');
+    writeFileSync(join(stack.dir, 'tls/cert.pem.new'), second.cert);
+    writeFileSync(join(stack.dir, 'tls/key.pem.new'), second.key, { mode: 0o600 });
+    renameSync(join(stack.dir, 'tls/key.pem.new'), join(stack.dir, 'tls/key.pem'));
+    renameSync(join(stack.dir, 'tls/cert.pem.new'), join(stack.dir, 'tls/cert.pem'));
+    const proxy = containerId(stack.project, 'nginx');
+    // The file mounted on its own is still the old one in the container: even a reload serves the old certificate.
+    expect(run('docker', ['exec', proxy, 'nginx', '-s', 'reload']).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await httpsGet(tlsPort, '/load/')).fingerprint).toBe(first.fingerprint);
+    const refused = await runAsync('node', cliArgv(stack, 'up'), { env: stackEnv() });
+    expect(refused.code, `${refused.stdout}\n${refused.stderr}`).toBe(1);
+    expect(refused.stderr).toMatch(/the stack is running and nginx \(certificate\) changed/);
+
+    const renewed = await runAsync('node', cliArgv(stack, 'upgrade', '--yes'), { env: stackEnv() });
+    expect(renewed.code, `${renewed.stdout}\n${renewed.stderr}`).toBe(0);
+    expect(renewed.stdout + renewed.stderr).toMatch(/replace nginx \(certificate changed\)/);
+    expect(containerId(stack.project, 'nginx')).not.toBe(proxy);
+    const now = await httpsGet(tlsPort, '/load/');
+    expect(now.status).toBe(200);
+    expect(now.fingerprint).toBe(second.fingerprint);
+    // And nothing is found changed afterwards.
+    const again = await runAsync('node', cliArgv(stack, 'up'), { env: stackEnv() });
+    expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
+
+    // up --recreate accepts the outage: the file Compose reads did not change, so the proxy is made anew by name.
+    const third = selfSigned('phase-compose-e2e-third');
+    writeFileSync(join(stack.dir, 'tls/cert.pem.new'), third.cert);
+    writeFileSync(join(stack.dir, 'tls/key.pem.new'), third.key, { mode: 0o600 });
+    renameSync(join(stack.dir, 'tls/key.pem.new'), join(stack.dir, 'tls/key.pem'));
+    renameSync(join(stack.dir, 'tls/cert.pem.new'), join(stack.dir, 'tls/cert.pem'));
+    const recreated = await runAsync('node', cliArgv(stack, 'up', '--recreate'), { env: stackEnv() });
+    expect(recreated.code, `${recreated.stdout}\n${recreated.stderr}`).toBe(0);
+    expect(recreated.stdout + recreated.stderr).toMatch(/read an older TLS certificate than the file on the host/);
+    expect((await httpsGet(tlsPort, '/load/')).fingerprint).toBe(third.fingerprint);
+  });
 });
+
+/** A throwaway self-signed certificate (P-256) made by openssl: PEM cert and key, and the cert's SHA-256 fingerprint. */
+function selfSigned(cn: string): { cert: string; key: string; fingerprint: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'pc-tls-'));
+  try {
+    const r = run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+      '-subj', `/CN=${cn}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+    if (r.code !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+    const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    return { cert, key: readFileSync(join(dir, 'key.pem'), 'utf8'), fingerprint: new X509Certificate(cert).fingerprint256 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One HTTPS GET to 127.0.0.1 (the certificate is not checked: it is the thing compared): status and the served certificate's fingerprint. */
+function httpsGet(port: number, path: string): Promise<{ status: number; fingerprint: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, agent: false, rejectUnauthorized: false, timeout: 10_000 }, (res) => {
+      const fingerprint = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, fingerprint }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from https://127.0.0.1:${port}${path} in 10 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}

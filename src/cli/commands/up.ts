@@ -15,7 +15,7 @@ import { connectDocker, type DockerClient } from '../../docker/client.js';
 import { openStack, type Stack, type WithCompose } from '../../stack/open.js';
 import { syncStackFiles } from '../../stack/outputs.js';
 import type { NormalisedSpec } from '../../spec/normalise.js';
-import type { RunningContainer } from '../../upgrade/plan.js';
+import type { Replacement, RunningContainer, Wanted } from '../../upgrade/plan.js';
 import { saveDeployed, type Deployed } from '../../upgrade/record.js';
 import { parseCliDuration } from '../../util/duration.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
@@ -153,18 +153,51 @@ export function rememberDeployed(stack: Stack, io: Io, d: Deployed = deployedNow
   }
 }
 
+/** The proxy's service, when the spec gives it TLS: its containers' certificate is compared with the host's file. */
+export const tlsProxy = (spec: NormalisedSpec): string | undefined => (spec.proxy?.tls ? spec.proxy.service : undefined);
+
+/** What the proxy wants gets the hash of the certificate file on the host now (what a new container would read). */
+export function wantCertificate(stack: Stack, wanted: Record<string, Wanted>, onHost: (path: string) => string | undefined): Record<string, Wanted> {
+  const p = stack.spec.proxy;
+  const w = p?.tls ? wanted[p.service] : undefined;
+  const hash = p?.tls ? onHost(resolve(stack.specDir, p.tls.cert)) : undefined;
+  if (w && hash) w.tlsCertSha256 = hash;
+  return wanted;
+}
+
 /** Whether `service` serves requests (an app service or the proxy), as against a job or a data service. */
 const longRunning = (spec: NormalisedSpec, service: string) => spec.services[service]?.role === 'service' || service === spec.proxy?.service;
+
+/** The long-running services of a running stack that differ from what the files now say. */
+async function changedServices(docker: DockerClient, stack: Stack & WithCompose, running: RunningContainer[]): Promise<Replacement[]> {
+  if (!running.some((c) => longRunning(stack.spec, c.service))) return [];
+  const { certificateOnHost, wantedServices } = await import('../../upgrade/observe.js');
+  const { upgradePlan } = await import('../../upgrade/plan.js');
+  return upgradePlan(stack.spec, running, wantCertificate(stack, await wantedServices(docker, stack.compose), certificateOnHost)).replace;
+}
+
+/**
+ * `up --recreate` accepts the outage, and Compose recreates what changed in the compose file. A proxy
+ * whose certificate file was replaced on the host changed nowhere Compose looks: its container is
+ * removed here, before the gate opens, so that Compose creates it anew.
+ */
+async function dropStaleCertificates(docker: DockerClient, stack: Stack & WithCompose, running: RunningContainer[], notes: string[]): Promise<void> {
+  if (!tlsProxy(stack.spec)) return;
+  for (const r of await changedServices(docker, stack, running)) {
+    if (!r.why.includes('certificate')) continue;
+    for (const c of r.old) {
+      await docker.getContainer(c.id).remove({ force: true });
+      notes.push(`${r.service}: removed ${c.name}, which read an older TLS certificate than the file on the host; Compose creates it anew`);
+    }
+  }
+}
 
 /**
  * `up` on a running stack whose long-running services changed would have Compose stop every replica
  * before the new ones start: refuse, and point to `upgrade` (rolling, no outage) or `--recreate`.
  */
 async function refuseOutage(docker: DockerClient, stack: Stack & WithCompose, running: RunningContainer[]): Promise<void> {
-  if (!running.some((c) => longRunning(stack.spec, c.service))) return;
-  const { wantedServices } = await import('../../upgrade/observe.js');
-  const { upgradePlan } = await import('../../upgrade/plan.js');
-  const changed = upgradePlan(stack.spec, running, await wantedServices(docker, stack.compose)).replace;
+  const changed = await changedServices(docker, stack, running);
   if (!changed.length) return;
   throw new PhaseComposeError('problem', `the stack is running and ${changed.map((r) => `${r.service} (${r.why.join(' and ')})`).join(', ')} changed: Compose would stop every replica before the new ones start`, {
     details: ['`phase-compose upgrade` replaces them without an outage (rolling, with the migrations in order)', '`phase-compose up --recreate` recreates them at once, accepting the outage'],
@@ -191,8 +224,9 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       // Before the gate opens (nothing can replace a container until then): an earlier run's migration ends first.
       await awaitEarlierMigrations(docker, stack, args, io);
       const { runningContainers } = await import('../../upgrade/observe.js');
-      const running = await runningContainers(docker, stack.project);
+      const running = await runningContainers(docker, stack.project, tlsProxy(stack.spec));
       if (verb === 'up' && !args.recreate) await refuseOutage(docker, stack, running);
+      if (verb === 'up' && args.recreate) await dropStaleCertificates(docker, stack, running, notes);
       // No app container runs: nothing serves the old code, so the post phase need not wait for the app.
       const cold = !running.some((c) => longRunning(stack.spec, c.service));
       const post = plan.steps.find((s) => s.migration?.phase === 'post' && s.deps.some((d) => longRunning(stack.spec, d.on)));

@@ -19,7 +19,7 @@ import { runLike } from '../../up/engine.js';
 import { migrationChecks, migrationPlan, type MigrationPhase } from '../../up/plan.js';
 import { failureReport } from '../../up/report.js';
 import type { UpOutcome } from '../../up/run.js';
-import { rollEdges, runningContainers, wantedServices } from '../../upgrade/observe.js';
+import { certificateOnHost, rollEdges, runningContainers, wantedServices } from '../../upgrade/observe.js';
 import { planLines, upgradePlan, type UpgradePlan } from '../../upgrade/plan.js';
 import { previousComposePath, readDeployed, readRecord, recordPath, restorePreviousProxy, savePreviousCompose, savePreviousProxy, writeRecord, type Deployed, type UpgradeRecord } from '../../upgrade/record.js';
 import { rollingReplace, type RollResult } from '../../upgrade/rolling.js';
@@ -27,7 +27,7 @@ import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import type { Io } from '../io.js';
 import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
-import { awaitEarlierMigrations, deployedNow, rememberDeployed, rendererFor, runPlan, timeoutMs, type UpArgs } from './up.js';
+import { awaitEarlierMigrations, deployedNow, rememberDeployed, rendererFor, runPlan, timeoutMs, tlsProxy, wantCertificate, type UpArgs } from './up.js';
 
 export type UpgradeArgs = UpArgs & { to?: string; dryRun?: boolean; yes?: boolean; skipPost?: boolean; isTTY?: boolean };
 
@@ -164,7 +164,7 @@ async function replaceRolling(docker: DockerClient, target: ComposeTarget, plan:
  * now rather than found changed by the next `up`.
  */
 async function observe(docker: DockerClient, stack: Stack, target: ComposeTarget, dotEnv?: { name: string; value: string }): Promise<UpgradePlan> {
-  const [running, wanted] = await Promise.all([runningContainers(docker, stack.project), wantedServices(docker, target)]);
+  const [running, wanted] = await Promise.all([runningContainers(docker, stack.project, tlsProxy(stack.spec)), wantedServices(docker, target).then((w) => wantCertificate(stack, w, certificateOnHost))]);
   if (dotEnv) for (const w of Object.values(wanted)) if (dotEnv.name in w.environment) w.environment[dotEnv.name] = dotEnv.value;
   const plan = upgradePlan(stack.spec, running, wanted);
   if (!running.length) throw new PhaseComposeError('usage', `the stack "${stack.project}" is not running: start it with \`phase-compose up\``);

@@ -11,7 +11,7 @@ export default defineCommand({
       .option('timeout', { type: 'string', default: '5m', requiresArg: true, coerce: duration('timeout'), describe: 'Give up when not everything is ready after this long (e.g. 90s, 5m; a bare number is seconds)' })
       .option('force-migrations', { type: 'boolean', default: false, describe: 'Run the migration jobs even when their check says nothing is pending' })
       .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout (state changes, then one result object)' })
-      .option('recreate', { type: 'boolean', default: false, describe: 'On a running stack whose services changed (image, environment, command, the proxy config): let Compose recreate them at once, accepting the outage, instead of refusing (use `upgrade` for no outage)' })
+      .option('recreate', { type: 'boolean', default: false, describe: 'On a running stack whose services changed (image, environment, command, the proxy config or its TLS certificate): let Compose recreate them at once, accepting the outage, instead of refusing (use `upgrade` for no outage)' })
       .example('$0 up', 'Start ./phase-compose.yaml\'s stack; migrations run only when pending, after a backup')
       .example('$0 -f deploy/phase-compose.yaml -p phase-staging up --timeout 2m', 'Another spec and project name')
       .example('$0 up --json | jq -c .', 'Machine-readable progress')
@@ -23,9 +23,9 @@ and keeps the failed container. Ctrl-C stops waiting and leaves containers as th
 Before pending migrations run, the database is backed up when the spec asks for it (migrations.backup),
 except a database whose volume this very run created: it holds nothing yet, and every migration is
 taken as pending without running the check.
-On a running stack whose long-running services changed (image, environment, command, or the proxy's
-generated config, which a running proxy never re-reads), up refuses:
-Compose would stop every replica before the new ones start. Use \`phase-compose upgrade\` (rolling, no
+On a running stack whose long-running services changed (image, environment, command, the proxy's
+generated config, or its TLS certificate replaced on the host: a running proxy never sees either), up
+refuses: Compose would stop every replica before the new ones start. Use \`phase-compose upgrade\` (rolling, no
 outage), or \`up --recreate\` to accept the outage.
 Once the whole stack is ready, up keeps a copy of the compose file and the proxy config in .phase-compose/
 beside the spec (0600): what the stack runs from, which \`rollback\` returns to after the next upgrade.

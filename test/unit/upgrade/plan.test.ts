@@ -68,6 +68,15 @@ describe('differences', () => {
   ])('%s', (_, w, why) => {
     expect(differences({ ...base, cmd: ['y'], labels: { [LABEL_PROXY_CONFIG]: 'old' } }, w as Wanted)).toEqual(why);
   });
+  it.each([
+    ['a certificate file replaced on the host (renewed)', 'renewed', 'old', ['certificate']],
+    ['the same certificate', 'old', 'old', []],
+    ['a container whose certificate could not be read: unknown, not a difference', 'renewed', undefined, []],
+    ['a certificate file that cannot be read on the host: unknown', undefined, 'old', []],
+  ])('%s', (_, onHost, inContainer, why) => {
+    const w = { ...want('app', 'sha256:v1', { A: '1' }), ...(onHost ? { tlsCertSha256: onHost } : {}) } as Wanted;
+    expect(differences({ ...base, ...(inContainer ? { tlsCertSha256: inContainer } : {}) }, w)).toEqual(why);
+  });
   it('a proxy created before the hash label existed may read an older config: a difference', () => {
     expect(differences({ ...base, cmd: ['y'] }, { ...want('app', 'sha256:v1', { A: '1' }), labels: { [LABEL_PROXY_CONFIG]: 'h' } } as Wanted)).toEqual(['config']);
   });
