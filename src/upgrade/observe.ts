@@ -1,7 +1,7 @@
 // Edges of an upgrade: what runs (Engine API), what Compose would create now (`compose config`,
 // interpolated with the upgrade's variables), and the rolling replacement's Docker calls.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { DockerClient } from '../docker/client.js';
 import { runCompose, type ComposeTarget } from '../docker/compose-cli.js';
@@ -40,18 +40,38 @@ export async function runningContainers(docker: DockerClient, project: string, t
   return out;
 }
 
-/** The sha256 of the TLS certificate a proxy container reads; nothing when it cannot be read (it then counts as unknown). */
+/** A certificate chain is a few KiB; a bigger file is not compared (unknown), and never read past this. */
+export const CERT_MAX_BYTES = 1 << 20;
+
+/**
+ * The sha256 of the TLS certificate a proxy container reads (at most CERT_MAX_BYTES + 1 bytes of it, so
+ * a huge file costs no memory); nothing when it cannot be read (it then counts as unknown).
+ */
 async function certificateIn(docker: DockerClient, id: string): Promise<{ tlsCertSha256?: string }> {
-  const r = await execIn(docker, id, ['cat', TLS_CERT_IN_PROXY]).catch(() => undefined);
+  const r = await execIn(docker, id, ['head', '-c', String(CERT_MAX_BYTES + 1), TLS_CERT_IN_PROXY]).catch(() => undefined);
   return r?.exitCode === 0 ? { tlsCertSha256: sha256(r.stdout) } : {};
 }
 
-/** The sha256 of the certificate file on the host (what a proxy created now would read); undefined when unreadable. */
+/**
+ * The sha256 of the certificate file on the host (what a proxy created now would read); undefined when
+ * it cannot be read or is bigger than CERT_MAX_BYTES (read no further).
+ */
 export function certificateOnHost(path: string): string | undefined {
+  let fd: number | undefined;
   try {
-    return sha256(readFileSync(path, 'utf8'));
+    fd = openSync(path, 'r');
+    const buf = Buffer.alloc(CERT_MAX_BYTES + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    return n > CERT_MAX_BYTES ? undefined : sha256(buf.subarray(0, n).toString('utf8'));
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
