@@ -83,14 +83,23 @@ describe.runIf(HAVE_NODE || CI)('data.<name>.external on a single-node Kubernete
   /** SQL in A's database, as its own user. */
   const psqlA = (sql: string) => ok(kubectl('-n', nsA, 'exec', 'postgres-0', '--', 'sh', '-c', 'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "$1"', 'psql', sql), `psql ${sql}`).trim();
 
-  /** Applies a namespace's stack and checks: its migration Job completes, then its backend is Ready; no database of its own. */
+  /**
+   * Applies a namespace's stack and checks: its migration Job completes, and no backend pod was Ready before
+   * the migrations were in A's database; no database of its own.
+   */
   async function installAgainstA(ns: string, text: string): Promise<{ job: Job; firstReady: number }> {
     const dir = await apply(ns, text);
     await okAsync(kubectlAsync('apply', '-k', dir), `kubectl apply -k (${ns})`);
     const job = await until(`the migration Job in ${ns} completes`, 240, () => (preJob(ns)?.status.completionTime ? preJob(ns) : undefined));
     const ready = await until(`backend Ready in ${ns}`, 240, () => backendReady(ns));
     const firstReady = Math.min(...ready.map((p) => readyAt(p)!));
-    expect(firstReady).toBeGreaterThanOrEqual(Date.parse(job.status.completionTime!));
+    // What the gate promises: it runs the migration check against the database, so no pod is Ready before
+    // the migrations are there. Not "after the Job": its controller records the completion only after the
+    // migration committed and its pod exited (a CI run saw a pod Ready 1 s before that), and C's Job finds
+    // nothing pending at all (B migrated A's database). Kubernetes' times are whole seconds.
+    const migrated = Number(psqlA('SELECT floor(extract(epoch FROM max(applied))) FROM django_migrations')) * 1000;
+    expect(migrated).toBeGreaterThan(0);
+    expect(firstReady).toBeGreaterThanOrEqual(migrated);
     expect(json<{ items: Array<{ metadata: { name: string } }> }>('-n', ns, 'get', 'statefulsets').items.map((s) => s.metadata.name)).not.toContain('postgres');
     expect(podsOf(ns, 'postgres')).toEqual([]);
     return { job, firstReady };
