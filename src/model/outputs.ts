@@ -1,10 +1,10 @@
 // Spec → the files `generate` writes (compose file, proxy config). Pure.
-import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { renderNginx } from '../proxy/nginx.js';
 import type { NormalisedSpec } from '../spec/normalise.js';
 import { generateCompose, relativeToOutput } from './compose.js';
 import { header, toYaml } from './emit.js';
+import { sha256 } from '../util/hash.js';
 
 export type OutputFile = { /** Relative to the spec's directory (POSIX). */ path: string; content: string };
 export type RenderedOutputs = { files: OutputFile[]; warnings: string[] };
@@ -22,7 +22,7 @@ export function renderOutputs(spec: NormalisedSpec, specName: string, output?: s
     proxy = { path: cfg, content: renderNginx(spec.proxy, posix.relative(posix.dirname(cfg), specName) || specName) };
   }
   // The proxy's container carries its config's hash: a changed config recreates it (see GenerateOptions).
-  const proxyConfigSha256 = proxy && createHash('sha256').update(proxy.content).digest('hex');
+  const proxyConfigSha256 = proxy && sha256(proxy.content);
   const { compose, warnings, features } = generateCompose(spec, { outputDirFromSpec: outDir, specDir, ...(proxyConfigSha256 ? { proxyConfigSha256 } : {}) });
   const specFromOut = relativeToOutput(specName, outDir, specDir).replace(/^\.\//, '');
   if (outDir !== '.' && (spec.env_file !== undefined || Object.values(spec.services).some((s) => s.env_file))) {

@@ -1,6 +1,5 @@
 // Edges of an upgrade: what runs (Engine API), what Compose would create now (`compose config`,
 // interpolated with the upgrade's variables), and the rolling replacement's Docker calls.
-import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { DockerClient } from '../docker/client.js';
@@ -12,6 +11,7 @@ import { LABEL_PROBE, TLS_CERT_IN_PROXY } from '../model/compose.js';
 import type { Clock } from '../up/clock.js';
 import { containerLogs, inspectContainer, startContainer } from '../up/engine.js';
 import { PhaseComposeError } from '../util/errors.js';
+import { sha256 } from '../util/hash.js';
 import { firstAddress, freeBelow } from '../util/ipv4.js';
 import type { RunningContainer, Wanted } from './plan.js';
 import type { RollEdges } from './rolling.js';
@@ -74,8 +74,6 @@ export function certificateOnHost(path: string): string | undefined {
     if (fd !== undefined) closeSync(fd);
   }
 }
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 type KeyValues = Record<string, string | number | boolean | null> | string[];
 type ConfigService = { image?: string; environment?: KeyValues; labels?: KeyValues; command?: string[] | string | null; entrypoint?: string[] | string | null };

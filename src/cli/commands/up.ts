@@ -132,9 +132,12 @@ export async function awaitEarlierMigrations(docker: DockerClient, stack: Stack,
   }
 }
 
+/** Where the proxy's generated config is, when the spec has a proxy. */
+export const proxyConfigPath = (stack: Stack): string | undefined => (stack.spec.proxy ? resolve(stack.specDir, stack.spec.proxy.config) : undefined);
+
 /** The generated files as they are on disk now: the compose file, and the proxy's config. */
 export function deployedNow(stack: Stack): Deployed {
-  const path = stack.spec.proxy ? resolve(stack.specDir, stack.spec.proxy.config) : undefined;
+  const path = proxyConfigPath(stack);
   return {
     compose: readFileSync(stack.composeFile, 'utf8'),
     ...(path && existsSync(path) ? { proxy: { path, text: readFileSync(path, 'utf8') } } : {}),

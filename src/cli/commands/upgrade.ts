@@ -1,7 +1,7 @@
 // `phase-compose upgrade` and `rollback`: plan, back up, pre-deploy migrations with the new image while
 // the old app serves, rolling replacement of each changed long-running service, post-deploy migrations.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
 import type { ComposeTarget } from '../../docker/compose-cli.js';
 import { listProject } from '../../docker/containers.js';
@@ -27,7 +27,7 @@ import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import type { Io } from '../io.js';
 import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
-import { awaitEarlierMigrations, deployedNow, rememberDeployed, rendererFor, runPlan, timeoutMs, tlsProxy, wantCertificate, type UpArgs } from './up.js';
+import { awaitEarlierMigrations, deployedNow, proxyConfigPath, rememberDeployed, rendererFor, runPlan, timeoutMs, tlsProxy, wantCertificate, type UpArgs } from './up.js';
 
 export type UpgradeArgs = UpArgs & { to?: string; dryRun?: boolean; yes?: boolean; skipPost?: boolean; isTTY?: boolean };
 
@@ -132,7 +132,7 @@ const oldVersion = (
 function runsFrom(stack: Stack): Partial<Deployed> {
   const saved = readDeployed(stack.specDir, stack.project);
   if (saved.compose === undefined) return existsSync(stack.composeFile) ? deployedNow(stack) : {};
-  const path = stack.spec.proxy ? resolve(stack.specDir, stack.spec.proxy.config) : undefined;
+  const path = proxyConfigPath(stack);
   return { compose: saved.compose, ...(path && saved.proxy !== undefined ? { proxy: { path, text: saved.proxy } } : {}) };
 }
 
