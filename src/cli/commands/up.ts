@@ -12,6 +12,8 @@ import { migrationsName, postMigrationsName } from '../../spec/graph.js';
 import { runUp, type ComposeCreator, type UpOutcome } from '../../up/run.js';
 import { gatedCreator, withPrepared } from '../../up/compose-creator.js';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
+import { listProject } from '../../docker/containers.js';
+import { driftedServices } from '../../docker/labels.js';
 import { openStack, type Stack, type WithCompose } from '../../stack/open.js';
 import { syncStackFiles } from '../../stack/outputs.js';
 import type { NormalisedSpec } from '../../spec/normalise.js';
@@ -156,6 +158,27 @@ export function rememberDeployed(stack: Stack, io: Io, d: Deployed = deployedNow
   }
 }
 
+/**
+ * phase-compose has Compose create with `--no-deps`; an affected Compose v2 (2.19 until 2.29.3) then
+ * labels the services that wait on others with a hash a plain `docker compose up` disagrees with, and
+ * that would recreate them all at once though nothing changed. Says so (stderr), naming them; never
+ * fails the command.
+ */
+export async function warnComposeDrift(docker: DockerClient, stack: Stack, io: Io): Promise<void> {
+  try {
+    const withDeps = new Set(buildPlan(stack.spec).steps.filter((s) => s.deps.length).map((s) => s.service));
+    const { services, compose } = driftedServices(await listProject(docker, stack.project), withDeps);
+    if (!services.length) return;
+    io.err(
+      `warning: Compose ${compose} created ${services.join(', ')} with a config hash that leaves out depends_on (Compose 2.19 to 2.29.2 do so with --no-deps, ` +
+        `docker/compose#12069), so a plain \`docker compose up\` on this stack would recreate them all at once though nothing changed: ` +
+        `run phase-compose up or upgrade here, or install Compose 2.29.3 or newer`,
+    );
+  } catch {
+    // A warning only: the command's own outcome stands.
+  }
+}
+
 /** The proxy's service, when the spec gives it TLS: its containers' certificate is compared with the host's file. */
 export const tlsProxy = (spec: NormalisedSpec): string | undefined => (spec.proxy?.tls ? spec.proxy.service : undefined);
 
@@ -237,6 +260,7 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       const { result, outcome } = await runPlan({ stack, docker, notes }, cold ? coldStart(plan) : plan, args, io, exitCodeOf, verb, compose);
       // Every long-running service now runs from these files: what `upgrade` saves for `rollback`.
       if (verb === 'up' && outcome.status === 'ready' && !args.services?.length) rememberDeployed(stack, io);
+      if (verb === 'up' && outcome.status === 'ready') await warnComposeDrift(docker, stack, io);
       return result;
     } finally {
       compose.dispose();

@@ -27,7 +27,7 @@ import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import type { Io } from '../io.js';
 import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
-import { awaitEarlierMigrations, deployedNow, proxyConfigPath, rememberDeployed, rendererFor, runPlan, timeoutMs, tlsProxy, wantCertificate, type UpArgs } from './up.js';
+import { awaitEarlierMigrations, deployedNow, proxyConfigPath, rememberDeployed, rendererFor, warnComposeDrift, runPlan, timeoutMs, tlsProxy, wantCertificate, type UpArgs } from './up.js';
 
 export type UpgradeArgs = UpArgs & { to?: string; dryRun?: boolean; yes?: boolean; skipPost?: boolean; isTTY?: boolean };
 
@@ -298,6 +298,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     ];
     if (args.json) io.out(JSON.stringify({ event: 'upgrade-result', status: 'ready', exitCode: 0, seconds: Number(secs), services: record.services, timings, backup: record.backup }));
     else for (const l of summary) io.out(l);
+    await warnComposeDrift(docker, stack, io);
     return OK;
   } finally {
     stack.lock.release();
@@ -342,6 +343,7 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
     } else {
       io.out(`rollback ${stack.project}: done, from the compose file saved before the upgrade (${record.previousCompose}). The spec still names the new version: change it back, or the next \`up\` or \`upgrade\` returns to it`);
     }
+    await warnComposeDrift(docker, stack, io);
     return OK;
   } finally {
     stack.lock.release();

@@ -16,8 +16,8 @@ export default defineCommand({
       .example('$0 -f deploy/phase-compose.yaml -p phase-staging up --timeout 2m', 'Another spec and project name')
       .example('$0 up --json | jq -c .', 'Machine-readable progress')
       .epilogue(`Compose creates every container (a plain \`docker compose up\` on the generated file keeps working,
-but on Compose v2 its first run after phase-compose's recreates the services that wait on others, all
-replicas at once: see the README's known limits);
+but on Compose 2.19 to 2.29.2 its first run after phase-compose's recreates the services that wait on
+others, all replicas at once, docker/compose#12069: up then warns and names them; see the README);
 phase-compose starts each one as soon as what it waits for is ready, seen from Docker events and from
 running the service's own healthcheck at a short cadence. Nothing that waits on a failed job is created.
 On a failure it prints the service, exit code, health log, last 50 lines and the \`docker logs\` command,
