@@ -1,5 +1,5 @@
 // YAML text → plain data, keeping the document so paths can be mapped back to line:col.
-import { LineCounter, Lexer, parseDocument, isAlias, isMap, isSeq, isPair, isScalar, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { LineCounter, Lexer, parseDocument, isAlias, isMap, isSeq, isScalar, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import type { Problem } from '../util/errors.js';
 
 export type ParsedYaml = {

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_LABEL } from './helpers/compose.js';
-import { compose, composeAsync, composeDown, containerId, inspectState, psql } from './helpers/docker.js';
+import { composeAsync, composeDown, containerId, inspectState, psql } from './helpers/docker.js';
 import { CLI, generateFixtureStack, type GeneratedStack } from './helpers/stack.js';
 import { run } from './helpers/run.js';
 

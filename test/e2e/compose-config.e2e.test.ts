@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readdirSync, existsSync, copyFileSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { STACK, STACK_LABEL, composeArgv, retarget } from './helpers/compose.js';
 import { run, runAsync } from './helpers/run.js';
 import { CLI, REPO_ROOT } from './helpers/stack.js';

@@ -3,7 +3,6 @@
 //    against a snapshot taken before), the size report shows the change, --dry-run changes nothing;
 //  - org names with spaces, quotes and semicolons pass through verbatim; an unknown org exits 7 with a clear error;
 //  - sso and reset-network-policies run the app's commands; a stopped stack gives a clear error.
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
