@@ -1,7 +1,7 @@
 // `phase-compose backup`: the whole instance in one archive. The dump streams from pg_dump in the postgres
 // container through the tar and the encryption into a temp file, which is read back (decrypted, every
 // checksum, pg_restore --list on the dump's table of contents) before it gets its name's rotation.
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
@@ -12,7 +12,7 @@ import { specEnvFiles } from '../spec/env-files.js';
 import type { Stack } from '../stack/open.js';
 import { renderStackFiles } from '../stack/outputs.js';
 import { PhaseComposeError } from '../util/errors.js';
-import { makeDirs } from '../util/fs.js';
+import { makeDirs, readStackFile } from '../util/fs.js';
 import { ARCHIVE_EXT, FORMAT, META_MEMBER, STACK_PREFIX, pickEnv, safeRelativePath, type BackupMeta } from './archive.js';
 import { openArchiveWriter, readArchive } from './archive-io.js';
 import { tail } from './backup.js';
@@ -41,17 +41,24 @@ function inStack(s: StackSource, path: string, what: string): string {
   return safeRelativePath(rel);
 }
 
+/** A file the archive cannot do without (the spec): its bytes, or a problem saying it is gone. */
+function mustRead(path: string, what: string): Buffer {
+  const b = readStackFile(path);
+  if (b === undefined) throw new PhaseComposeError('problem', `${what} ${path} is missing`);
+  return b;
+}
+
 /** The spec, the env files (whole, or backups.env's keys only) and the generated files, as archive members. Reads only. */
 export function stackMembers(s: StackSource): { files: Array<[string, Buffer]>; env: BackupMeta['env']; generated: string[]; spec: string } {
   const spec = inStack(s, s.specFile, 'the spec');
-  const files: Array<[string, Buffer]> = [[spec, readFileSync(s.specFile)]];
+  const files: Array<[string, Buffer]> = [[spec, mustRead(s.specFile, 'the spec')]];
   const keys = s.spec.backups.env;
   const envFiles = [...new Set(specEnvFiles(s.spec).map((f) => inStack(s, f, 'env file')))];
   const found = new Set<string>();
   for (const f of envFiles) {
     const path = join(s.specDir, f);
-    if (!existsSync(path)) throw new PhaseComposeError('problem', `the env file ${f} is missing: the archive would not bring the app back without it`);
-    const text = readFileSync(path);
+    const text = readStackFile(path);
+    if (text === undefined) throw new PhaseComposeError('problem', `the env file ${f} is missing: the archive would not bring the app back without it`);
     if (!keys) {
       files.push([f, text]);
       continue;
@@ -66,11 +73,12 @@ export function stackMembers(s: StackSource): { files: Array<[string, Buffer]>; 
   }
   const generated: string[] = [];
   for (const g of renderStackFiles(s).files) {
-    if (!existsSync(g.path)) continue;
     const rel = relative(s.specDir, g.path).split(sep).join('/');
     if (rel.startsWith('..')) continue; // written outside the spec's directory: `up` renders it again from the spec
+    const body = readStackFile(g.path);
+    if (body === undefined) continue;
     generated.push(safeRelativePath(rel));
-    files.push([rel, readFileSync(g.path)]);
+    files.push([rel, body]);
   }
   return { files, env: { files: envFiles, ...(keys ? { keys } : {}) }, generated, spec };
 }

@@ -3,7 +3,7 @@
 // database half of `restore FILE --dir DIR`. Every path reads the archive twice: the first read checks
 // everything (passphrase, every checksum, the dump's table of contents) before anything is changed;
 // the second streams the dump into pg_restore, each chunk checked against the first read's manifest.
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
@@ -14,7 +14,7 @@ import { findPostgres, runSql, type PgTarget } from '../exec/postgres.js';
 import { POSTGRES_SERVICE } from '../model/compose.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
-import { makeDirs, writeFileAtomic } from '../util/fs.js';
+import { TEXT_FILE_MAX_BYTES, makeDirs, readOnDisk, writeFileAtomic } from '../util/fs.js';
 import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigrations } from './archive.js';
 import { readArchive, type ArchiveContents } from './archive-io.js';
 import { listDump } from './archive-backup.js';
@@ -155,7 +155,11 @@ export function writeStackFromArchive(dir: string, c: ArchiveContents): string[]
       return false;
     }
   };
-  const todo = plan.filter((p) => !there(p.path) || !lstatSync(p.path).isFile() || !readFileSync(p.path).equals(p.body));
+  const same = (p: { path: string; body: Buffer }) => {
+    const d = readOnDisk(p.path, TEXT_FILE_MAX_BYTES, { noFollow: true });
+    return d.kind === 'file' && d.data.equals(p.body);
+  };
+  const todo = plan.filter((p) => !same(p));
   const exist = todo.filter((p) => there(p.path));
   if (exist.length) {
     throw new PhaseComposeError('problem', `refusing to overwrite files in ${dir}`, { details: [...exist.map((p) => `exists: ${p.path}`), 'restore --dir builds a new stack: name an empty or new directory; nothing was written'] });

@@ -1,7 +1,7 @@
 // `phase-compose restore FILE`: checks the dump (checksum, pg_restore --list), stops the app services,
 // pg_restore --clean --if-exists in one transaction from the file streamed into the container, starts them again.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { ContainerInfo } from 'dockerode';
 import type { DockerClient } from '../docker/client.js';
 import { listProject } from '../docker/containers.js';
@@ -13,6 +13,7 @@ import { buildGraph, waves } from '../spec/graph.js';
 import type { NormalisedSpec } from '../spec/normalise.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
+import { readStackText } from '../util/fs.js';
 import { verifyDump } from './backup.js';
 import { parseChecksumLine } from './rotation.js';
 
@@ -73,8 +74,9 @@ export async function restoreDatabase(
   const log = opts.log ?? (() => {});
   checkBackupFile(file);
   const sumFile = `${file}.sha256`;
-  if (existsSync(sumFile)) {
-    const want = parseChecksumLine(readFileSync(sumFile, 'utf8'));
+  const sumText = readStackText(sumFile);
+  if (sumText !== undefined) {
+    const want = parseChecksumLine(sumText);
     const got = await sha256File(file);
     if (want !== got) throw new PhaseComposeError('problem', `checksum mismatch: ${file} is not the file ${sumFile} describes`, { details: [`expected ${want}`, `actual   ${got}`] });
     log(`restore: checksum ok (${got})`);

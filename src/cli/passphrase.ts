@@ -1,10 +1,13 @@
 // Where an archive's passphrase comes from: --passphrase-file, else $PHASE_COMPOSE_BACKUP_PASSPHRASE, else a
 // prompt on a terminal (not echoed; asked twice when encrypting). Never printed, never taken from argv
 // (argv is visible to every user of the host in ps).
-import { readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { PhaseComposeError } from '../util/errors.js';
+import { readOnDisk } from '../util/fs.js';
+
+/** A passphrase file holds one line; nothing past this is read. */
+const PASSPHRASE_FILE_MAX_BYTES = 64 * 1024;
 
 export const PASSPHRASE_ENV = 'PHASE_COMPOSE_BACKUP_PASSPHRASE';
 /** Shortest passphrase accepted for a new archive (Argon2 slows guessing; it cannot save a short one). */
@@ -14,13 +17,9 @@ export type PassphraseSource = { file?: string; env: NodeJS.ProcessEnv; isTTY: b
 
 /** Reads a passphrase file: its first line, without the line end. */
 export function readPassphraseFile(file: string): string {
-  let text: string;
-  try {
-    if (!statSync(file).isFile()) throw new Error('not a file');
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new PhaseComposeError('usage', `--passphrase-file: cannot read ${file}: ${(e as Error).message}`);
-  }
+  const d = readOnDisk(file, PASSPHRASE_FILE_MAX_BYTES);
+  if (d.kind !== 'file') throw new PhaseComposeError('usage', `--passphrase-file: cannot read ${file}: ${d.kind === 'missing' ? 'no such file' : d.why}`);
+  const text = d.data.toString('utf8');
   const line = text.split(/\r?\n/)[0] ?? '';
   if (!line) throw new PhaseComposeError('usage', `--passphrase-file: ${file} is empty`);
   return line;

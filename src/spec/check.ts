@@ -19,11 +19,14 @@ const byPosition = (a: Problem, b: Problem) => (a.line ?? 0) - (b.line ?? 0) || 
  */
 export const MAX_SPEC_BYTES = 64 * 1024;
 
+/** A spec over MAX_SPEC_BYTES (`size` in characters, or in bytes when it was not even read). */
+export function oversizeProblem(size: number, file: string): Problem {
+  return { severity: 'error', path: '', message: `the spec is ${Math.ceil(size / 1024)} KiB; at most ${MAX_SPEC_BYTES / 1024} KiB is read`, hint: 'a deployment spec is a few KB: check that -f names the right file', file, line: 1, col: 1 };
+}
+
 /** Checks spec text; returns the typed spec when there are no errors, and every problem found. */
 export function checkSpecText(text: string, file: string, validate: Validator, schema: Record<string, unknown>): CheckResult {
-  if (text.length > MAX_SPEC_BYTES) {
-    return { problems: [{ severity: 'error', path: '', message: `the spec is ${Math.ceil(text.length / 1024)} KiB; at most ${MAX_SPEC_BYTES / 1024} KiB is read`, hint: 'a deployment spec is a few KB: check that -f names the right file', file, line: 1, col: 1 }] };
-  }
+  if (text.length > MAX_SPEC_BYTES) return { problems: [oversizeProblem(text.length, file)] };
   resetSuggestionBudget();
   const parsed = parseYaml(text, file);
   if (parsed.problems.length) return { problems: parsed.problems };

@@ -1,14 +1,13 @@
 // The files phase-compose generates for a stack (compose file, proxy config): rendered from the spec,
 // compared with the disk, checked and written. `generate`, `init` and `up` (after it holds the lock)
 // all render here; `generate` and `up` write here. Opening a stack (./open.ts) never writes.
-import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, posix, relative, resolve } from 'node:path';
 import { parseEnvFile } from '../init/env-file.js';
 import { renderKube } from '../kube/render.js';
 import { renderOutputs } from '../model/outputs.js';
 import { specEnvFiles } from '../spec/env-files.js';
 import { PhaseComposeError } from '../util/errors.js';
-import { displayPath } from '../util/fs.js';
+import { TEXT_FILE_MAX_BYTES, displayPath, readOnDisk, readStackText } from '../util/fs.js';
 import { writeGeneratedFiles, type GeneratedFile, type GeneratedWriteOptions } from '../util/generated-files.js';
 import type { Stack } from './open.js';
 
@@ -50,11 +49,9 @@ function secretValues(s: Source): Record<string, string> {
   if (!files.length) throw new PhaseComposeError('usage', '--with-secrets: the spec names no env_file to take the Secret\'s values from');
   for (const f of files) {
     const path = resolve(s.specDir, f);
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      throw new PhaseComposeError('problem', `--with-secrets: cannot read ${displayPath(path)}: ${(e as Error).message}`, { details: ['create it (phase-compose init writes one), or leave out --with-secrets and create the Secret yourself'] });
+    const text = readStackText(path);
+    if (text === undefined) {
+      throw new PhaseComposeError('problem', `--with-secrets: ${displayPath(path)} does not exist`, { details: ['create it (phase-compose init writes one), or leave out --with-secrets and create the Secret yourself'] });
     }
     Object.assign(out, parseEnvFile(text));
   }
@@ -79,11 +76,19 @@ export function renderKubeStackFiles(s: Source, o: KubeRenderOptions = {}): { fi
   return { files, warnings: r.warnings, dir, secretName: r.secretName, namespace: r.namespace };
 }
 
-/** The files whose bytes on disk differ from `files` (missing ones included), with what is on disk. */
-export function staleFiles(files: readonly GeneratedFile[]): Array<GeneratedFile & { current?: string }> {
-  return files
-    .map((f) => ({ ...f, current: existsSync(f.path) ? readFileSync(f.path, 'utf8') : undefined }))
-    .filter((f) => f.current !== f.content);
+/**
+ * The files whose bytes on disk differ from `files`, with what is on disk: `current` (its text), or
+ * `odd` (why it was not read: a FIFO, a directory, a huge file), or neither when it is missing. Bounded
+ * in time and memory whatever sits at those paths (see readOnDisk).
+ */
+export function staleFiles(files: readonly GeneratedFile[]): Array<GeneratedFile & { current?: string; odd?: string }> {
+  return files.flatMap((f) => {
+    const d = readOnDisk(f.path, TEXT_FILE_MAX_BYTES);
+    if (d.kind === 'missing') return [{ ...f }];
+    if (d.kind === 'odd') return [{ ...f, odd: d.why }];
+    const current = d.data.toString('utf8');
+    return current === f.content ? [] : [{ ...f, current }];
+  });
 }
 
 /**

@@ -5,10 +5,10 @@
 // files themselves are written again as soon as the spec changes (by `generate`, or by an `up` that then
 // refuses), before the upgrade that replaces the containers. Kept beside the spec in `.phase-compose/`
 // (0700; files 0600), written atomically.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isGeneratedFile } from '../util/generated-files.js';
-import { makeDirs, writeFileAtomic } from '../util/fs.js';
+import { makeDirs, readStackText, writeFileAtomic } from '../util/fs.js';
 import { PhaseComposeError } from '../util/errors.js';
 
 export type UpgradeRecord = {
@@ -65,9 +65,8 @@ export function saveDeployed(specDir: string, project: string, d: Deployed): voi
 
 /** The files recorded by saveDeployed(), each undefined when none was recorded (a stack started before this existed). */
 export function readDeployed(specDir: string, project: string): { compose?: string; proxy?: string } {
-  const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined);
-  const compose = read(deployedPath(specDir, project, 'compose'));
-  const proxy = read(deployedPath(specDir, project, 'proxy'));
+  const compose = readStackText(deployedPath(specDir, project, 'compose'));
+  const proxy = readStackText(deployedPath(specDir, project, 'proxy'));
   return { ...(compose !== undefined ? { compose } : {}), ...(proxy !== undefined ? { proxy } : {}) };
 }
 
@@ -77,10 +76,10 @@ export function readDeployed(specDir: string, project: string): { compose?: stri
  * phase-compose did not write is never replaced.
  */
 export function restorePreviousProxy(p: NonNullable<UpgradeRecord['previousProxy']>): string {
-  if (!existsSync(p.saved)) return `the saved proxy config ${p.saved} is missing: the proxy reads ${p.path} as it is`;
+  const text = readStackText(p.saved);
+  if (text === undefined) return `the saved proxy config ${p.saved} is missing: the proxy reads ${p.path} as it is`;
   if (existsSync(p.path) && !isGeneratedFile(p.path)) return `${p.path} was not written by phase-compose: left as it is, and the proxy reads it`;
-  const text = readFileSync(p.saved, 'utf8');
-  if (existsSync(p.path) && readFileSync(p.path, 'utf8') === text) return `${p.path} already holds the config the old proxy read`;
+  if (readStackText(p.path) === text) return `${p.path} already holds the config the old proxy read`;
   writeFileAtomic(p.path, text, 0o644);
   return `wrote the config the old proxy read back to ${p.path} (the spec's is written again by the next \`up\` or \`upgrade\`)`;
 }
@@ -92,9 +91,10 @@ export function writeRecord(specDir: string, r: UpgradeRecord): void {
 /** The last upgrade's record, or a usage error saying there is none. */
 export function readRecord(specDir: string, project: string): UpgradeRecord {
   const p = recordPath(specDir, project);
-  if (!existsSync(p)) throw new PhaseComposeError('usage', `no upgrade of project "${project}" is recorded (${p} does not exist)`, { details: ['rollback returns to the version the last `phase-compose upgrade` replaced'] });
+  const text = readStackText(p);
+  if (text === undefined) throw new PhaseComposeError('usage', `no upgrade of project "${project}" is recorded (${p} does not exist)`, { details: ['rollback returns to the version the last `phase-compose upgrade` replaced'] });
   try {
-    const r = JSON.parse(readFileSync(p, 'utf8')) as UpgradeRecord;
+    const r = JSON.parse(text) as UpgradeRecord;
     if (r.project !== project || typeof r.previousCompose !== 'string') throw new Error('not a record of this project');
     return r;
   } catch (e) {

@@ -2,6 +2,7 @@
 import * as nodeFs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, basename, join, isAbsolute, relative, resolve } from 'node:path';
+import { PhaseComposeError } from './errors.js';
 
 /** The few fs calls a write makes; tests pass a fake to simulate a short write or a full disk. */
 export type WriteFs = Pick<
@@ -127,4 +128,63 @@ export async function writeStreamAtomic(path: string, source: AsyncIterable<Uint
     try { nodeFs.fsyncSync(dfd); } finally { nodeFs.closeSync(dfd); }
   } catch { /* a directory that cannot be fsync-ed (some file systems): the rename is done */ }
   return bytes;
+}
+
+/**
+ * The most read of a text file kept beside a stack (spec directory: env files, generated files, records):
+ * each is a few KiB, and a bigger one is refused rather than read into memory.
+ */
+export const TEXT_FILE_MAX_BYTES = 16 << 20;
+
+export type OnDisk =
+  | { kind: 'missing' }
+  /** Not read: not a regular file (reading a FIFO blocks forever, a device may never end), or too big. */
+  | { kind: 'odd'; why: string; size?: number }
+  | { kind: 'file'; data: Buffer; mode: number };
+
+/**
+ * What is at `path`, read without blocking and never past `maxBytes`: opened non-blocking and checked
+ * on the open descriptor, so a FIFO or device (or one swapped in after a check) is never read.
+ * `noFollow`: a symbolic link is odd.
+ */
+export function readOnDisk(path: string, maxBytes: number, opts: { noFollow?: boolean } = {}): OnDisk {
+  const { constants } = nodeFs;
+  let fd: number;
+  try {
+    fd = nodeFs.openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (opts.noFollow ? constants.O_NOFOLLOW : 0));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'missing' };
+    return { kind: 'odd', why: code === 'ELOOP' ? 'a symbolic link' : `unreadable: ${(e as Error).message}` };
+  }
+  try {
+    const st = nodeFs.fstatSync(fd);
+    if (!st.isFile()) return { kind: 'odd', why: st.isDirectory() ? 'a directory' : 'not a regular file (a pipe, socket or device)' };
+    if (st.size > maxBytes) return { kind: 'odd', why: `${st.size} bytes, more than the ${maxBytes} read`, size: st.size };
+    const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
+    let n = 0;
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = nodeFs.readSync(fd, buf, n, buf.length - n, n);
+    if (n > maxBytes) return { kind: 'odd', why: `more than the ${maxBytes} bytes read (it grew while read)`, size: n };
+    return { kind: 'file', data: buf.subarray(0, n), mode: st.mode & 0o777 };
+  } catch (e) {
+    return { kind: 'odd', why: `unreadable: ${(e as Error).message}` };
+  } finally {
+    nodeFs.closeSync(fd);
+  }
+}
+
+/**
+ * A file kept beside a stack, read as readOnDisk reads it (a regular file of at most
+ * TEXT_FILE_MAX_BYTES); undefined when it is missing, a PhaseComposeError naming why otherwise.
+ */
+export function readStackFile(path: string): Buffer | undefined {
+  const d = readOnDisk(path, TEXT_FILE_MAX_BYTES);
+  if (d.kind === 'missing') return undefined;
+  if (d.kind === 'odd') throw new PhaseComposeError('problem', `cannot read ${displayPath(path)}: ${d.why}`, { details: ['it should be a small regular file: move it away, or put the right file there'] });
+  return d.data;
+}
+
+/** readStackFile() as UTF-8 text. */
+export function readStackText(path: string): string | undefined {
+  return readStackFile(path)?.toString('utf8');
 }

@@ -46,7 +46,8 @@ export async function runGenerate(args: GenerateArgs, io: Io): Promise<Outcome> 
     const { createTwoFilesPatch } = await import('diff');
     for (const f of stale) {
       const shown = displayPath(f.path);
-      if (f.current === undefined) io.out(`${shown}: missing (run \`phase-compose generate\`)`);
+      if (f.odd) io.out(`${shown}: ${f.odd}, not a file phase-compose generated (not read; move it away, then run \`phase-compose generate\`)`);
+      else if (f.current === undefined) io.out(`${shown}: missing (run \`phase-compose generate\`)`);
       else if (f.secret) io.out(`${shown}: out of date (it holds secret values: no diff shown)`);
       else io.out(createTwoFilesPatch(`${shown} (on disk)`, `${shown} (from spec)`, f.current, f.content, '', '', { context: 3 }).trimEnd());
     }

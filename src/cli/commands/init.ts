@@ -15,7 +15,7 @@ import validate from '../../spec/generated/validate-spec.js';
 import schema from '../../../schema/phase-compose.schema.json' with { type: 'json' };
 import { CIDR_HINT, HEADER_HINT, HEADER_NAME, isCidr } from '../../spec/values.js';
 import { PhaseComposeError, SpecError, formatProblem } from '../../util/errors.js';
-import { backupFile, displayPath, makeDirs, writeFileAtomic } from '../../util/fs.js';
+import { backupFile, displayPath, makeDirs, readStackText, writeFileAtomic } from '../../util/fs.js';
 import { writeError } from '../../util/generated-files.js';
 import { shQuote } from '../../util/shell.js';
 import { holdingSignals } from '../../util/signals.js';
@@ -94,15 +94,6 @@ export function clientIpChoice(mode: string, header: string | undefined, trusted
   throw usage(`--client-ip ${JSON.stringify(mode)} is not one of direct, cloudflare, header`);
 }
 
-/** A file's text, or undefined when there is none; other read errors are the user's to fix. */
-function readIfExists(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new PhaseComposeError('problem', `cannot read ${displayPath(path)}: ${(e as Error).message}`, { cause: e });
-  }
-}
 
 /** Whether anything (a dangling symlink too) is at `path`. */
 const present = (path: string) => {
@@ -139,7 +130,7 @@ export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {
   checkDir(dir);
   const interactive = io.isTTY && !args.yes;
   const envPath = join(dir, '.env');
-  const oldEnvText = readIfExists(envPath);
+  const oldEnvText = readStackText(envPath);
   const oldEnv = oldEnvText === undefined ? {} : parseEnvFile(oldEnvText);
 
   // The host: --host, else (asked, defaulting to) the one an existing .env has, else localhost.

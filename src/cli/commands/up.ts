@@ -1,5 +1,4 @@
 // `phase-compose up`: ordered, event-driven start-up with migration gating and failure reports.
-import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildPlan, coldStart, migrationPlan, type MigrationPhase, type Plan } from '../../up/plan.js';
 import { jsonRenderer, plainRenderer, ttyRenderer, type ProgressRenderer } from '../../up/progress.js';
@@ -20,6 +19,7 @@ import type { NormalisedSpec } from '../../spec/normalise.js';
 import type { Replacement, RunningContainer, Wanted } from '../../upgrade/plan.js';
 import { saveDeployed, type Deployed } from '../../upgrade/record.js';
 import { parseCliDuration } from '../../util/duration.js';
+import { readStackText } from '../../util/fs.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import type { Io } from '../io.js';
 import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
@@ -140,9 +140,12 @@ export const proxyConfigPath = (stack: Stack): string | undefined => (stack.spec
 /** The generated files as they are on disk now: the compose file, and the proxy's config. */
 export function deployedNow(stack: Stack): Deployed {
   const path = proxyConfigPath(stack);
+  const text = path ? readStackText(path) : undefined;
+  const compose = readStackText(stack.composeFile);
+  if (compose === undefined) throw new PhaseComposeError('problem', `${stack.composeFile} is missing: run \`phase-compose generate\``);
   return {
-    compose: readFileSync(stack.composeFile, 'utf8'),
-    ...(path && existsSync(path) ? { proxy: { path, text: readFileSync(path, 'utf8') } } : {}),
+    compose,
+    ...(path && text !== undefined ? { proxy: { path, text } } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 // `phase-compose upgrade` and `rollback`: plan, back up, pre-deploy migrations with the new image while
 // the old app serves, rolling replacement of each changed long-running service, post-deploy migrations.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
 import type { ComposeTarget } from '../../docker/compose-cli.js';
@@ -24,7 +24,7 @@ import { planLines, upgradePlan, type UpgradePlan } from '../../upgrade/plan.js'
 import { previousComposePath, readDeployed, readRecord, recordPath, restorePreviousProxy, savePreviousCompose, savePreviousProxy, writeRecord, type Deployed, type UpgradeRecord } from '../../upgrade/record.js';
 import { rollingReplace, type RollResult } from '../../upgrade/rolling.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
-import { writeFileAtomic } from '../../util/fs.js';
+import { readStackText, writeFileAtomic } from '../../util/fs.js';
 import type { Io } from '../io.js';
 import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
 import { awaitEarlierMigrations, deployedNow, proxyConfigPath, rememberDeployed, rendererFor, warnComposeDrift, runPlan, timeoutMs, tlsProxy, wantCertificate, type UpArgs } from './up.js';
@@ -58,7 +58,7 @@ function versionChange(spec: NormalisedSpec, to: string): { name: string; to: st
 /** The `.env` Compose reads beside the compose file, and a variable's value there (the shell's wins, as in Compose). */
 const dotEnvPath = (t: ComposeTarget) => join(t.cwd, '.env');
 const currentValue = (t: ComposeTarget, name: string): string | undefined =>
-  process.env[name] ?? (existsSync(dotEnvPath(t)) ? parseEnvFile(readFileSync(dotEnvPath(t), 'utf8'))[name] : undefined);
+  process.env[name] ?? parseEnvFile(readStackText(dotEnvPath(t)) ?? '')[name];
 
 /**
  * Writes `name=value` into the `.env` beside the compose file, every other line kept; 0600. Returns
@@ -66,7 +66,7 @@ const currentValue = (t: ComposeTarget, name: string): string | undefined =>
  */
 function setDotEnv(t: ComposeTarget, name: string, value: string): () => void {
   const p = dotEnvPath(t);
-  const before = existsSync(p) ? readFileSync(p, 'utf8') : undefined;
+  const before = readStackText(p);
   writeFileAtomic(p, mergeEnvFile(before ?? '', { [name]: value }, {}, 'set by phase-compose upgrade'), 0o600);
   return () => (before === undefined ? rmSync(p, { force: true }) : writeFileAtomic(p, before, 0o600));
 }
@@ -337,7 +337,8 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
       return reported(roll.status === 'interrupted' ? 'interrupted' : 'failed'); // never healthy by the deadline is a failure of the new version (exit 4)
     }
     rmSync(recordPath(stack.specDir, stack.project), { force: true }); // rolled back: there is nothing left to return to
-    rememberDeployed(stack, io, { ...deployedNow(stack), compose: readFileSync(target.file, 'utf8') });
+    const now = deployedNow(stack); // a rollback by the version variable runs from the compose file itself
+    rememberDeployed(stack, io, { ...now, compose: readStackText(target.file) ?? now.compose });
     if (record.variable) {
       io.out(`rollback ${stack.project}: done; ${record.variable.name} is ${record.variable.from ?? '(unset)'} again in ${dotEnvPath(stack.compose)}`);
     } else {

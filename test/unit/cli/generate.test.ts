@@ -1,4 +1,5 @@
 // generate writes only its own files: refusals, --force backups, paths kept inside the spec's directory.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,5 +164,45 @@ describe('writeError', () => {
     const e = writeError('/srv/stack/.env', Object.assign(new Error(`${code}: raw`), { code }));
     expect(e.kind).toBe('problem');
     expect(e.message).toBe(`cannot write /srv/stack/.env: ${reason}`);
+  });
+});
+
+// A FIFO at a path phase-compose reads would block the read forever (found by hand: `generate --check`
+// and `up` hung). Each case runs in a child process with a deadline, so a hang fails instead of stalling.
+describe('what sits at a read path is never waited on', () => {
+  const cli = join(import.meta.dirname, '../../../dist/cli.js');
+  const run = (dir: string, ...args: string[]) => spawnSync('node', [cli, '-f', join(dir, 'phase-compose.yaml'), ...args], { encoding: 'utf8', timeout: 20_000 });
+
+  it('a FIFO as the compose file: generate --check reports it and exits 1; generate, and what up runs first, refuse to replace it', () => {
+    const dir = stack();
+    expect(spawnSync('mkfifo', [join(dir, 'docker-compose.yml')]).status).toBe(0);
+    const check = run(dir, 'generate', '--check');
+    expect(check.error).toBeUndefined();
+    expect(check.status, check.stderr).toBe(1);
+    expect(check.stdout).toContain('docker-compose.yml: not a regular file (a pipe, socket or device), not a file phase-compose generated');
+    const write = run(dir, 'generate');
+    expect(write.error).toBeUndefined();
+    expect(write.status).toBe(1);
+    expect(write.stderr).toContain('exists and was not written by phase-compose');
+    const specFile = join(dir, 'phase-compose.yaml');
+    expect(() => syncStackFiles({ spec: loadSpec(specFile).spec, specFile, specDir: dir })).toThrow(/not written by phase-compose/);
+    expect(lstatSync(join(dir, 'docker-compose.yml')).isFIFO()).toBe(true);
+  });
+
+  it('a FIFO as the spec: a usage error at once', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-gen-'));
+    expect(spawnSync('mkfifo', [join(dir, 'phase-compose.yaml')]).status).toBe(0);
+    const r = run(dir, 'validate');
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('not a regular file (a pipe, socket or device)');
+  });
+
+  it('a spec of 10 MB is refused with its size, read no further than the limit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-gen-'));
+    writeFileSync(join(dir, 'phase-compose.yaml'), `name: x\n#${'y'.repeat(10 << 20)}\n`);
+    const r = run(dir, 'validate');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('the spec is 10241 KiB; at most 64 KiB is read');
   });
 });

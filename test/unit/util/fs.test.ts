@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, lstatSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backupFile, makeDirs, writeFileAtomic, type WriteFs } from '../../../src/util/fs.js';
+import { backupFile, makeDirs, readOnDisk, readStackText, writeFileAtomic, type WriteFs } from '../../../src/util/fs.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'pc-fs-'));
 
@@ -105,5 +106,32 @@ describe('backupFile', () => {
     symlinkSync('/etc/hostname', join(dir, 'l'));
     const bak = backupFile(join(dir, 'l'))!;
     expect(readlinkSync(bak)).toBe('/etc/hostname');
+  });
+});
+
+describe('readOnDisk', () => {
+  it('reads a regular file, and says what anything else is without reading it', () => {
+    const dir = fresh();
+    writeFileSync(join(dir, 'f'), 'abc', { mode: 0o640 });
+    expect(readOnDisk(join(dir, 'f'), 3)).toEqual({ kind: 'file', data: Buffer.from('abc'), mode: 0o640 });
+    expect(readOnDisk(join(dir, 'nothing'), 3)).toEqual({ kind: 'missing' });
+    expect(readOnDisk(join(dir, 'f'), 2)).toMatchObject({ kind: 'odd', size: 3 });
+    expect(readOnDisk(dir, 100)).toMatchObject({ kind: 'odd', why: 'a directory' });
+    symlinkSync(join(dir, 'f'), join(dir, 'link'));
+    expect(readOnDisk(join(dir, 'link'), 3)).toMatchObject({ kind: 'file' });
+    expect(readOnDisk(join(dir, 'link'), 3, { noFollow: true })).toMatchObject({ kind: 'odd', why: 'a symbolic link' });
+  });
+
+  it('never blocks on a FIFO (no writer) and never reads a device', () => {
+    const dir = fresh();
+    expect(spawnSync('mkfifo', [join(dir, 'fifo')]).status).toBe(0);
+    expect(readOnDisk(join(dir, 'fifo'), 100)).toMatchObject({ kind: 'odd', why: 'not a regular file (a pipe, socket or device)' });
+    expect(readOnDisk('/dev/zero', 100)).toMatchObject({ kind: 'odd', why: 'not a regular file (a pipe, socket or device)' });
+  });
+
+  it('readStackText: missing is undefined; anything odd is a problem naming the path and why', () => {
+    const dir = fresh();
+    expect(readStackText(join(dir, '.env'))).toBeUndefined();
+    expect(() => readStackText(dir)).toThrow(/cannot read .*: a directory/);
   });
 });
