@@ -226,6 +226,12 @@ export interface PollerOptions {
   /** default http://backend:8000/load/ */
   url?: string;
   intervalMs?: number;
+  /**
+   * a request without an answer after this long is a failure; default 5 000 ms, as for the load through
+   * nginx, so both clients count the same thing as a failure (it was 2 000: on this 2-core machine,
+   * while two gunicorn replicas booted, one request by name went unanswered for 2 s once, when the
+   * slowest answer through nginx took 1.5 s)
+   */
   timeoutMs?: number;
   /** the poller stops by itself after this long; default 900 s */
   maxDurationS?: number;
@@ -299,7 +305,7 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
     'run', '-d', '--name', name, '--label', `${POLLER_LABEL}=${opts.project}`, '--network', opts.network,
     opts.image ?? 'phase-compose-fixture-app:v1',
     'python', '/app/scripts/poll.py', '--url', opts.url ?? 'http://backend:8000/load/',
-    '--interval', String((opts.intervalMs ?? 100) / 1000), '--timeout', String((opts.timeoutMs ?? 2000) / 1000),
+    '--interval', String((opts.intervalMs ?? 100) / 1000), '--timeout', String((opts.timeoutMs ?? 5000) / 1000),
     '--duration', String(opts.maxDurationS ?? 900),
   ];
   mustRun('docker', argv);
