@@ -147,7 +147,9 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
       const failure = await facts(e, r.service, w);
       if (!r.inPlace) for (const id of fresh) await e.remove(id).catch(() => {});
       await drained();
-      return { status: w.status, steps, service: r.service, ...(failure ? { failure } : {}), removed: r.inPlace ? [] : fresh, oldKept: !r.inPlace };
+      // Ctrl-C reaches the Compose it runs too (one process group): its failure then is the interruption.
+      const status = e.signal.aborted ? 'interrupted' : w.status;
+      return { status, steps, service: r.service, ...(failure ? { failure } : {}), removed: r.inPlace ? [] : fresh, oldKept: !r.inPlace };
     };
     if (res.exitCode !== 0) {
       return fail({ ok: false, status: 'failed', what: `Compose failed (exit ${res.exitCode}): ${res.output.trim().split('\n').slice(-5).join(' | ')}` });

@@ -23,3 +23,17 @@ export async function holdingSignals<T>(fn: () => T): Promise<T> {
     process.off('SIGTERM', hold);
   }
 }
+
+/**
+ * Calls `fn` on each SIGINT until the returned function is called. Never `process.once`: execa's
+ * child-process cleanup (signal-exit) also listens, and kills the process with the signal when it
+ * finds itself the only listener left, which a `once` listener no longer is by the time it looks. So
+ * a Ctrl-C that came while Compose ran killed phase-compose mid-upgrade instead of rolling back.
+ */
+export function onSigint(fn: () => void): () => void {
+  const listener = () => fn();
+  process.on('SIGINT', listener);
+  return () => {
+    process.off('SIGINT', listener);
+  };
+}

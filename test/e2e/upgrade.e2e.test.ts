@@ -1,7 +1,8 @@
 // `phase-compose upgrade` and `rollback` on the upgrade fixture stack (2 backend replicas behind a real
 // nginx), under load through nginx (50 requests/s) and from a client calling backend:8000 by name inside
 // the network. One stack, in order: a failing pre-deploy migration, a v2 that never turns healthy, a v2
-// worker that crashes once the backend was replaced (rolled back by itself), an upgrade killed (kill -9) during its pre-deploy migration and run again with the post phase held, a
+// worker that crashes once the backend was replaced (rolled back by itself), Ctrl-C while the worker is
+// replaced (rolled back too), an upgrade killed (kill -9) during its pre-deploy migration and run again with the post phase held, a
 // rollback, the full upgrade; then `up` on the changed stack.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -119,6 +120,34 @@ describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
     expect(images('backend'), psAll()).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
     expect(images('worker'), psAll()).toEqual([APP_IMAGES.v1]);
     expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v1$/m);
+    noFailures(r);
+  });
+
+  it('Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while the worker is replaced: exit 130, the backend rolled back by itself, v1 everywhere, 0 failed requests', async () => {
+    let out = '';
+    let err = '';
+    let code: number | null = null;
+    const r = await underLoad(['status'], {}, async () => {
+      // Its own process group, so that the signal reaches the Compose it runs too, as Ctrl-C would.
+      const child = spawn('node', cliArgv(stack, 'upgrade', '--to', 'v2', '--yes', '--skip-post'), { cwd: stack.dir, env: stackEnv(), detached: true });
+      child.stdout.on('data', (b) => (out += b));
+      child.stderr.on('data', (b) => (err += b));
+      const exited = once(child, 'exit');
+      const deadline = Date.now() + 180_000;
+      while (!/worker: starting 1 new container/.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      process.kill(-child.pid!, 'SIGINT');
+      [code] = (await exited) as [number | null];
+    });
+    expect(out, err).toMatch(/worker: starting 1 new container/);
+    expect(code, `${out}\n${err}`).toBe(130);
+    expect(err).toContain('interrupted: rolling backend back to FIXTURE_APP_VERSION=v1, so that one version serves');
+    expect(err).toContain('rolled backend back: FIXTURE_APP_VERSION=v1 serves everywhere again');
+    expect(r.code).toBe(0); // the status after it
+    expect(images('backend'), psAll()).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
+    expect(images('worker'), psAll()).toEqual([APP_IMAGES.v1]);
+    expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v1$/m);
+    expect(applied()).toEqual(['release_v2.0001_probe_note']); // the pre phase had run: migrations are one-way
+    expect(`${out}${err}`).not.toContain('answers to the name until it stops');
     noFailures(r);
   });
 

@@ -142,3 +142,14 @@ describe('rollingReplace', () => {
     expect(r).toMatchObject({ status: 'failed', oldKept: true });
   });
 });
+
+describe('rollingReplace under Ctrl-C', () => {
+  it('Compose failing because Ctrl-C reached it too (one process group) is the interruption, not a failure', async () => {
+    const clock = new FakeClock(T0);
+    const { e } = edges(clock, {}, 130);
+    const ctrlC = new AbortController();
+    ctrlC.abort();
+    const r = await clock.run(rollingReplace({ ...e, signal: ctrlC.signal }, [backend], T0 + 60_000));
+    expect(r).toMatchObject({ status: 'interrupted', oldKept: true });
+  });
+});

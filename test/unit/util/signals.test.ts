@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,5 +29,39 @@ describe('holdingSignals', () => {
 
   it('returns the result when no signal came', async () => {
     expect(await holdingSignals(() => 42)).toBe(42);
+  });
+});
+
+describe('onSigint', () => {
+  // While execa runs a child, its cleanup (signal-exit) listens for SIGINT too, and kills the process
+  // with it when it finds itself the only listener left. A `process.once` listener is gone by then:
+  // Ctrl-C during a Compose call killed phase-compose mid-upgrade. A real process, a real signal.
+  const root = join(import.meta.dirname, '../../..');
+  const script = (listen: string) => `
+    import { execa } from 'execa';
+    import { onSigint } from './src/util/signals.ts';
+    let got = 0;
+    ${listen}
+    const child = execa('sleep', ['5']);
+    child.catch(() => {});
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(process.pid, 'SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill();
+    console.log('alive ' + got);
+  `;
+  const run = (listen: string) => spawnSync('node', ['--import', 'tsx', '--input-type=module', '-e', script(listen)], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+
+  it('keeps the process alive through a SIGINT while a child runs, and calls back once per signal', () => {
+    const r = run('const stop = onSigint(() => { got++; });');
+    expect(r.stderr).toBe('');
+    expect(r.signal).toBeNull();
+    expect(r.stdout.trim()).toBe('alive 1');
+  });
+
+  it('(the defect it replaces: a process.once listener dies of the same signal)', () => {
+    const r = run("process.once('SIGINT', () => { got++; });");
+    expect(r.signal).toBe('SIGINT');
+    expect(r.stdout).toBe('');
   });
 });
