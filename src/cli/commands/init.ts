@@ -94,7 +94,6 @@ export function clientIpChoice(mode: string, header: string | undefined, trusted
   throw usage(`--client-ip ${JSON.stringify(mode)} is not one of direct, cloudflare, header`);
 }
 
-
 /** Whether anything (a dangling symlink too) is at `path`. */
 const present = (path: string) => {
   try {
