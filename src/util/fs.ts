@@ -164,7 +164,8 @@ export function readOnDisk(path: string, maxBytes: number, opts: { noFollow?: bo
     const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
     let n = 0;
     for (let r = 1; r > 0 && n < buf.length; n += r) r = nodeFs.readSync(fd, buf, n, buf.length - n, n);
-    if (n > maxBytes) return { kind: 'odd', why: `more than the ${maxBytes} bytes read (it grew while read)`, size: n };
+    // One byte more than fstat said is there: it grew while read, and what was read is not all of it.
+    if (n > st.size) return n > maxBytes ? { kind: 'odd', why: `more than the ${maxBytes} bytes read (it grew while read)`, size: n } : { kind: 'odd', why: 'it changed while read' };
     return { kind: 'file', data: buf.subarray(0, n), mode: st.mode & 0o777 };
   } catch (e) {
     return { kind: 'odd', why: `unreadable: ${(e as Error).message}` };

@@ -129,6 +129,10 @@ describe('readOnDisk', () => {
     expect(readOnDisk('/dev/zero', 100)).toMatchObject({ kind: 'odd', why: 'not a regular file (a pipe, socket or device)' });
   });
 
+  it('never returns part of a file that holds more than its size said (it grew, or /proc reports 0)', () => {
+    expect(readOnDisk('/proc/self/status', 1 << 16)).toEqual({ kind: 'odd', why: 'it changed while read' });
+  });
+
   it('readStackText: missing is undefined; anything odd is a problem naming the path and why', () => {
     const dir = fresh();
     expect(readStackText(join(dir, '.env'))).toBeUndefined();
