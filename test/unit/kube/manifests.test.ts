@@ -1,5 +1,8 @@
 // The Kubernetes generator (issue #15): pure spec -> manifests, asserted as objects.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { cronSchedule, containerPort, generateKube, jobName, GATE_SCRIPT, FAILURE_REPORT_SCRIPT, ROLLOUT_WAIT_SCRIPT, type KubeObject } from '../../../src/kube/manifests.js';
@@ -170,6 +173,39 @@ describe('migration Jobs', () => {
     expect(FAILURE_REPORT_SCRIPT).toContain("'type': 'Warning'");
     expect(FAILURE_REPORT_SCRIPT).not.toContain('sys.exit(1)');
     expect(FAILURE_REPORT_SCRIPT).not.toContain('$(');
+  });
+  it('the reporter gives up after a minute of an unreachable API, exits 0, and says so (virtual clock)', () => {
+    // The script as shipped, with its service-account directory moved to a temp dir, and a prelude that
+    // makes time virtual (sleep advances it), counts the API calls and ignores the CA file.
+    const sa = mkdtempSync(join(tmpdir(), 'pc-sa-'));
+    writeFileSync(join(sa, 'namespace'), 'demo\n');
+    writeFileSync(join(sa, 'token'), 'not-a-token\n');
+    const prelude = [
+      'import atexit, ssl, time, urllib.request',
+      'now, calls = [1.7e9], [0]',
+      'time.time = lambda: now[0]',
+      'time.sleep = lambda s: now.__setitem__(0, now[0] + s)',
+      '_urlopen = urllib.request.urlopen',
+      'def counted(*a, **k):',
+      '    calls[0] += 1',
+      '    return _urlopen(*a, **k)',
+      'urllib.request.urlopen = counted',
+      '_ctx = ssl.create_default_context',
+      'ssl.create_default_context = lambda cafile=None, **k: _ctx(**k)',
+      "atexit.register(lambda: print('calls %d, virtual seconds %d' % (calls[0], now[0] - 1.7e9)))",
+    ].join('\n');
+    const script = FAILURE_REPORT_SCRIPT.replace("SA = '/var/run/secrets/kubernetes.io/serviceaccount/'", `SA = '${sa}/'`);
+    expect(script).not.toBe(FAILURE_REPORT_SCRIPT);
+    const r = spawnSync('python3', ['-c', `${prelude}\n${script}`], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { PATH: process.env.PATH, PHASE_COMPOSE_POD: 'migrations-x', KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^phase-compose: cannot read this pod \(.*\); not reporting$/m);
+    const [, calls, secs] = /calls (\d+), virtual seconds (\d+)/.exec(r.stdout) ?? [];
+    expect(Number(calls)).toBe(32); // at 0, 2, ... 62 s: one every 2 s until it has failed for more than 60 s
+    expect(Number(secs)).toBe(62);
   });
   it('the scripts run in the image are valid Python', () => {
     for (const script of [FAILURE_REPORT_SCRIPT, ROLLOUT_WAIT_SCRIPT]) {
