@@ -6,8 +6,9 @@ import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { PhaseComposeError } from '../util/errors.js';
 import { writeStreamAtomic } from '../util/fs.js';
+import { sha256 } from '../util/hash.js';
 import {
-  CHUNK_BYTES, DUMP_PREFIX, MANIFEST_MEMBER, MAX_SMALL_MEMBER, META_MEMBER, STACK_PREFIX, buildManifest, checkManifest, dumpChunkName, parseManifest, parseMeta, sha256,
+  CHUNK_BYTES, DUMP_PREFIX, MANIFEST_MEMBER, MAX_SMALL_MEMBER, META_MEMBER, STACK_PREFIX, buildManifest, checkManifest, dumpChunkName, parseManifest, parseMeta,
   type BackupMeta, type Manifest, type ManifestEntry,
 } from './archive.js';
 import { PIECE, damagedError, decryptStream, encryptStream, looksEncrypted, looksLikeTar, type SessionKey } from './crypto.js';

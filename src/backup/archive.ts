@@ -10,7 +10,6 @@
 import { posix } from 'node:path';
 import { formatEnvValue } from '../init/env-file.js';
 import { PhaseComposeError } from '../util/errors.js';
-import { sha256 } from '../util/hash.js';
 
 export const FORMAT = 'phase-compose-backup/1';
 export const META_MEMBER = 'phase-compose-backup.json';
@@ -47,8 +46,6 @@ export type BackupMeta = {
 
 export type ManifestEntry = { name: string; size: number; sha256: string };
 export type Manifest = { format: typeof FORMAT; members: ManifestEntry[]; dump: { bytes: number; sha256: string; chunks: number } };
-
-export { sha256 };
 
 /** The n-th (1-based) dump chunk's member name; sorts in order up to 999999 chunks (8 TB). */
 export const dumpChunkName = (n: number): string => `${DUMP_PREFIX}${String(n).padStart(6, '0')}`;
