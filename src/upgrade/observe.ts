@@ -1,6 +1,5 @@
 // Edges of an upgrade: what runs (Engine API), what Compose would create now (`compose config`,
 // interpolated with the upgrade's variables), and the rolling replacement's Docker calls.
-import { closeSync, openSync, readSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { DockerClient } from '../docker/client.js';
 import { runCompose, type ComposeTarget } from '../docker/compose-cli.js';
@@ -11,6 +10,7 @@ import { LABEL_PROBE, TLS_CERT_IN_PROXY } from '../model/compose.js';
 import type { Clock } from '../up/clock.js';
 import { containerLogs, inspectContainer, startContainer } from '../up/engine.js';
 import { PhaseComposeError } from '../util/errors.js';
+import { readOnDisk } from '../util/fs.js';
 import { sha256 } from '../util/hash.js';
 import { firstAddress, freeBelow } from '../util/ipv4.js';
 import type { RunningContainer, Wanted } from './plan.js';
@@ -57,22 +57,8 @@ async function certificateIn(docker: DockerClient, id: string): Promise<{ tlsCer
  * it cannot be read or is bigger than CERT_MAX_BYTES (read no further).
  */
 export function certificateOnHost(path: string): string | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const buf = Buffer.alloc(CERT_MAX_BYTES + 1);
-    let n = 0;
-    while (n < buf.length) {
-      const got = readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) break;
-      n += got;
-    }
-    return n > CERT_MAX_BYTES ? undefined : sha256(buf.subarray(0, n).toString('utf8'));
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  const d = readOnDisk(path, CERT_MAX_BYTES);
+  return d.kind === 'file' ? sha256(d.data.toString('utf8')) : undefined;
 }
 
 type KeyValues = Record<string, string | number | boolean | null> | string[];

@@ -1,5 +1,6 @@
 // `compose config` output → what each service wants: Compose v1 and v2 write environment and labels as
 // a map, and a list of KEY=value is read the same way.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,5 +36,10 @@ describe('certificateOnHost', () => {
     expect(certificateOnHost(join(dir, 'at-bound.pem'))).toMatch(/^[0-9a-f]{64}$/);
     writeFileSync(join(dir, 'huge.pem'), Buffer.alloc(CERT_MAX_BYTES + 1, 0x41));
     expect(certificateOnHost(join(dir, 'huge.pem'))).toBeUndefined();
+  });
+  it('a FIFO or a directory at the path is unknown, at once (a FIFO once blocked the read)', () => {
+    expect(spawnSync('mkfifo', [join(dir, 'fifo.pem')]).status).toBe(0);
+    expect(certificateOnHost(join(dir, 'fifo.pem'))).toBeUndefined();
+    expect(certificateOnHost(dir)).toBeUndefined();
   });
 });
