@@ -160,7 +160,7 @@ export function startLoad(opts: LoadOptions): LoadRun {
           versions[v] = (versions[v] ?? 0) + 1;
         } else {
           c.non2xx++;
-          fail('status', `${status} ${body.slice(0, 120).replace(/\s+/g, ' ')}`);
+          fail('status', `${status} ${body.slice(0, 300).replace(/\s+/g, ' ')}`);
         }
       }));
     });
