@@ -13,7 +13,7 @@ import { buildGraph, waves } from '../spec/graph.js';
 import type { NormalisedSpec } from '../spec/normalise.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
-import { onSigint } from '../util/signals.js';
+import { onInterrupt } from '../util/signals.js';
 import { readStackText } from '../util/fs.js';
 import { verifyDump } from './backup.js';
 import { parseChecksumLine } from './rotation.js';
@@ -111,18 +111,19 @@ export async function restoreDatabase(
  * once (a proxy started before its upstream cannot resolve it).
  */
 export async function withStopped(docker: DockerClient, waves: ContainerInfo[][], log: (l: string) => void, f: () => Promise<void>): Promise<void> {
-  // Ctrl-C while the app is stopped would leave it stopped, with a restore going on in the container.
-  // The restore is one transaction: the first Ctrl-C is held (said so), and the app starts again once
-  // it ends; a second one leaves at once, the app stopped, as the message says.
+  // Ctrl-C (or SIGTERM) while the app is stopped would leave it stopped, with a restore going on in the
+  // container. The restore is one transaction: the first signal is held (said so), and the app starts
+  // again once it ends; a second one leaves at once, the app stopped, as the message says.
   let held = false;
-  const stopListening = onSigint(() => {
+  const stopListening = onInterrupt((signal) => {
+    const what = signal === 'SIGINT' ? 'Ctrl-C' : signal;
     if (!held) {
       held = true;
-      log('restore: Ctrl-C held: the restore runs in one transaction and is not cut short; the app starts again once it ends. Ctrl-C again leaves now, with the app stopped (then start it with `phase-compose up`)');
+      log(`restore: ${what} held: the restore runs in one transaction and is not cut short; the app starts again once it ends. ${what} again leaves now, with the app stopped (then start it with \`phase-compose up\`)`);
       return;
     }
     stopListening();
-    process.kill(process.pid, 'SIGINT');
+    process.kill(process.pid, signal);
   });
   try {
     await stopRestoreStart(docker, waves, log, f);

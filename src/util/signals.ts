@@ -25,15 +25,19 @@ export async function holdingSignals<T>(fn: () => T): Promise<T> {
 }
 
 /**
- * Calls `fn` on each SIGINT until the returned function is called. Never `process.once`: execa's
- * child-process cleanup (signal-exit) also listens, and kills the process with the signal when it
- * finds itself the only listener left, which a `once` listener no longer is by the time it looks. So
- * a Ctrl-C that came while Compose ran killed phase-compose mid-upgrade instead of rolling back.
+ * Calls `fn` on each SIGINT (Ctrl-C) or SIGTERM (`kill`, `timeout`, a service manager stopping it) until
+ * the returned function is called. Never `process.once`: execa's child-process cleanup (signal-exit) also
+ * listens for both, and kills the process with the signal when it finds itself the only listener left,
+ * which a `once` listener no longer is by the time it looks. So a Ctrl-C that came while Compose ran
+ * killed phase-compose mid-upgrade instead of rolling back; a SIGTERM did so even without a child.
  */
-export function onSigint(fn: () => void): () => void {
-  const listener = () => fn();
-  process.on('SIGINT', listener);
+export function onInterrupt(fn: (signal: 'SIGINT' | 'SIGTERM') => void): () => void {
+  const onInt = () => fn('SIGINT');
+  const onTerm = () => fn('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
   return () => {
-    process.off('SIGINT', listener);
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
   };
 }

@@ -20,7 +20,7 @@ import type { Replacement, RunningContainer, Wanted } from '../../upgrade/plan.j
 import { saveDeployed, type Deployed } from '../../upgrade/record.js';
 import { parseCliDuration } from '../../util/duration.js';
 import { readStackText } from '../../util/fs.js';
-import { onSigint } from '../../util/signals.js';
+import { onInterrupt } from '../../util/signals.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import type { Io } from '../io.js';
 import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
@@ -66,7 +66,7 @@ export async function runPlan(
   const progress = rendererFor(io, args.json);
   for (const n of notes) progress.note(n);
   const abort = new AbortController();
-  const stopListening = onSigint(() => abort.abort());
+  const stopListening = onInterrupt(() => abort.abort());
   const settings = backupSettings(stack.spec);
   const started = Date.now();
   let outcome: UpOutcome;
@@ -118,7 +118,7 @@ export async function awaitEarlierMigrations(docker: DockerClient, stack: Stack,
   const note = rendererFor(io, args.json).note;
   const services = [migrationsName(stack.spec), ...(mig.post ? [postMigrationsName(stack.spec)] : [])];
   const abort = new AbortController();
-  const stopListening = onSigint(() => abort.abort());
+  const stopListening = onInterrupt(() => abort.abort());
   try {
     const found = await waitForEarlierMigrations(dockerEngine(docker), { project: stack.project, migrationServices: services, deadline: systemClock.now() + ms, clock: systemClock, signal: abort.signal, note });
     const left = found.find((f) => f.stillRunning);

@@ -25,7 +25,7 @@ import { previousComposePath, readDeployed, readRecord, recordPath, restorePrevi
 import { rollingReplace, type RollResult } from '../../upgrade/rolling.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import { readStackText, writeFileAtomic } from '../../util/fs.js';
-import { onSigint } from '../../util/signals.js';
+import { onInterrupt } from '../../util/signals.js';
 import type { Io } from '../io.js';
 import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
 import { awaitEarlierMigrations, deployedNow, proxyConfigPath, rememberDeployed, rendererFor, warnComposeDrift, runPlan, timeoutMs, tlsProxy, wantCertificate, type UpArgs } from './up.js';
@@ -150,7 +150,7 @@ function rollFailureLines(r: Exclude<RollResult, { status: 'done' }>, from: stri
 /** The rolling replacement of the plan's services, with Ctrl-C ending the wait (a drain under way finishes). */
 async function replaceRolling(docker: DockerClient, target: ComposeTarget, plan: UpgradePlan, args: UpgradeArgs, note: (l: string) => void): Promise<RollResult> {
   const abort = new AbortController();
-  const stopListening = onSigint(() => abort.abort());
+  const stopListening = onInterrupt(() => abort.abort());
   try {
     return await rollingReplace(rollEdges(docker, target, { clock: systemClock, signal: abort.signal, note }), plan.replace, systemClock.now() + timeoutMs(args.timeout));
   } finally {

@@ -81,21 +81,21 @@ describe('restore', () => {
       expect(d.calls.filter((x) => x.startsWith('start'))).toEqual(['start backend', 'start worker', 'start nginx']);
     });
 
-    it('Ctrl-C while the app is stopped is held (a real signal): the restore ends, every container starts again, and it says so', async () => {
+    it.each([['SIGINT', 'Ctrl-C'], ['SIGTERM', 'SIGTERM']] as const)('%s while the app is stopped is held (a real signal): the restore ends, every container starts again, and it says so', async (signal, said) => {
       const d = fakeDocker();
       const lines: string[] = [];
-      const listeners = process.listenerCount('SIGINT');
+      const listeners = process.listenerCount(signal);
       const done = withStopped(d.docker, apps, (l) => lines.push(l), async () => {
-        process.kill(process.pid, 'SIGINT');
-        for (let turn = 0; turn < 100 && !lines.some((l) => l.includes('Ctrl-C held')); turn++) await settle();
+        process.kill(process.pid, signal);
+        for (let turn = 0; turn < 100 && !lines.some((l) => l.includes(`${said} held`)); turn++) await settle();
         d.calls.push('restore');
       });
       await settle();
       d.release();
       await done;
-      expect(lines.filter((l) => l.includes('Ctrl-C held'))).toHaveLength(1);
+      expect(lines.filter((l) => l.includes(`${said} held`))).toHaveLength(1);
       expect(d.calls.slice(3)).toEqual(['restore', 'start backend', 'start worker', 'start nginx']);
-      expect(process.listenerCount('SIGINT')).toBe(listeners);
+      expect(process.listenerCount(signal)).toBe(listeners);
     });
 
     it('a restore that fails still starts every container again', async () => {

@@ -32,36 +32,41 @@ describe('holdingSignals', () => {
   });
 });
 
-describe('onSigint', () => {
-  // While execa runs a child, its cleanup (signal-exit) listens for SIGINT too, and kills the process
-  // with it when it finds itself the only listener left. A `process.once` listener is gone by then:
-  // Ctrl-C during a Compose call killed phase-compose mid-upgrade. A real process, a real signal.
+describe('onInterrupt', () => {
+  // While execa runs a child, its cleanup (signal-exit) listens for SIGINT and SIGTERM too, and kills the
+  // process with the signal when it finds itself the only listener left. A `process.once` listener is gone
+  // by then: Ctrl-C during a Compose call killed phase-compose mid-upgrade. A real process, a real signal.
   const root = join(import.meta.dirname, '../../..');
-  const script = (listen: string) => `
+  const script = (listen: string, signal: string) => `
     import { execa } from 'execa';
-    import { onSigint } from './src/util/signals.ts';
-    let got = 0;
+    import { onInterrupt } from './src/util/signals.ts';
+    let got = [];
     ${listen}
     const child = execa('sleep', ['5']);
     child.catch(() => {});
     await new Promise((r) => setTimeout(r, 200));
-    process.kill(process.pid, 'SIGINT');
+    process.kill(process.pid, '${signal}');
     await new Promise((r) => setTimeout(r, 300));
     child.kill();
-    console.log('alive ' + got);
+    console.log('alive ' + got.join(','));
   `;
-  const run = (listen: string) => spawnSync('node', ['--import', 'tsx', '--input-type=module', '-e', script(listen)], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+  const run = (listen: string, signal = 'SIGINT') => spawnSync('node', ['--import', 'tsx', '--input-type=module', '-e', script(listen, signal)], { cwd: root, encoding: 'utf8', timeout: 30_000 });
 
-  it('keeps the process alive through a SIGINT while a child runs, and calls back once per signal', () => {
-    const r = run('const stop = onSigint(() => { got++; });');
+  it.each(['SIGINT', 'SIGTERM'])('keeps the process alive through a %s while a child runs, and calls back once with the signal', (signal) => {
+    const r = run('const stop = onInterrupt((s) => { got.push(s); });', signal);
     expect(r.stderr).toBe('');
     expect(r.signal).toBeNull();
-    expect(r.stdout.trim()).toBe('alive 1');
+    expect(r.stdout.trim()).toBe(`alive ${signal}`);
   });
 
-  it('(the defect it replaces: a process.once listener dies of the same signal)', () => {
-    const r = run("process.once('SIGINT', () => { got++; });");
-    expect(r.signal).toBe('SIGINT');
+  it('stops listening to both when told', () => {
+    const r = run("const stop = onInterrupt((s) => { got.push(s); }); stop(); process.on('SIGINT', () => got.push('other'));");
+    expect(r.stdout.trim()).toBe('alive other');
+  });
+
+  it.each([["process.once('SIGINT', () => { got.push(1); });", 'SIGINT'], ['', 'SIGTERM']])('(the defect it replaces: %s dies of %s)', (listen, signal) => {
+    const r = run(listen, signal);
+    expect(r.signal).toBe(signal);
     expect(r.stdout).toBe('');
   });
 });
