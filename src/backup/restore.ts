@@ -14,7 +14,7 @@ import type { NormalisedSpec } from '../spec/normalise.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { onInterrupt } from '../util/signals.js';
-import { readStackText } from '../util/fs.js';
+import { fileKind, readStackText } from '../util/fs.js';
 import { verifyDump } from './backup.js';
 import { parseChecksumLine } from './rotation.js';
 
@@ -60,12 +60,14 @@ async function sha256File(file: string): Promise<string> {
 
 export type RestoreResult = { file: string; tables: number; stopped: string[] };
 
-/** Restores `file` into the stack's database; `confirm` is asked after the checks, before anything stops. */
 /** The backup named must be a file: a usage error (exit 2) otherwise, found before Docker is asked anything. */
 export function checkBackupFile(file: string): void {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new PhaseComposeError('usage', `no backup file ${file}`);
+  if (!existsSync(file)) throw new PhaseComposeError('usage', `no backup file ${file}`);
+  const st = statSync(file);
+  if (!st.isFile()) throw new PhaseComposeError('usage', `${file} is ${fileKind(st)}, not a backup file (a backup is a regular file)`);
 }
 
+/** Restores `file` into the stack's database; `confirm` is asked after the checks, before anything stops. */
 export async function restoreDatabase(
   docker: DockerClient,
   stack: Pick<Stack, 'project' | 'spec'>,

@@ -142,6 +142,18 @@ export type OnDisk =
   | { kind: 'odd'; why: string; size?: number }
   | { kind: 'file'; data: Buffer; mode: number };
 
+/** What a file system object is, in words: "a directory", "a named pipe (FIFO)", … */
+export function fileKind(st: nodeFs.Stats): string {
+  if (st.isFile()) return 'a regular file';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  return 'not a regular file';
+}
+
 /**
  * What is at `path`, read without blocking and never past `maxBytes`: opened non-blocking and checked
  * on the open descriptor, so a FIFO or device (or one swapped in after a check) is never read.
@@ -159,7 +171,7 @@ export function readOnDisk(path: string, maxBytes: number, opts: { noFollow?: bo
   }
   try {
     const st = nodeFs.fstatSync(fd);
-    if (!st.isFile()) return { kind: 'odd', why: st.isDirectory() ? 'a directory' : 'not a regular file (a pipe, socket or device)' };
+    if (!st.isFile()) return { kind: 'odd', why: st.isDirectory() ? 'a directory' : `not a regular file (${fileKind(st)})` };
     if (st.size > maxBytes) return { kind: 'odd', why: `${st.size} bytes, more than the ${maxBytes} read`, size: st.size };
     const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
     let n = 0;

@@ -1,4 +1,5 @@
 // Every argument is checked before anything touches Docker or the disk (#11 item 17), in-process.
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +65,18 @@ describe('bad arguments are usage errors (exit 2), found before Docker or the di
     const r = await cli(['restore', '/nonexistent/x.dump', '-f', spec, '--yes']);
     expect(r.err).toContain('no backup file /nonexistent/x.dump');
     expect(r.code).toBe(2);
+  });
+
+  it('restore of a directory or a FIFO is exit 2 before Docker is asked, naming what it is (a FIFO is never opened)', async () => {
+    const spec = join(import.meta.dirname, '../../../examples/phase-single-host/phase-compose.yaml');
+    const dir = mkdtempSync(join(tmpdir(), 'pc-args-'));
+    expect(spawnSync('mkfifo', [join(dir, 'fifo.dump')]).status).toBe(0);
+    const d = await cli(['restore', dir, '-f', spec, '--yes']);
+    expect(d.err).toContain(`${dir} is a directory, not a backup file (a backup is a regular file)`);
+    expect(d.code).toBe(2);
+    const f = await cli(['restore', join(dir, 'fifo.dump'), '-f', spec, '--yes']);
+    expect(f.err).toContain(`${join(dir, 'fifo.dump')} is a named pipe (FIFO), not a backup file`);
+    expect(f.code).toBe(2);
   });
 
   it('backup --out onto an existing file is refused (exit 1) before Docker is asked', async () => {

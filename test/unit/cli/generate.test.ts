@@ -179,7 +179,7 @@ describe('what sits at a read path is never waited on', () => {
     const check = run(dir, 'generate', '--check');
     expect(check.error).toBeUndefined();
     expect(check.status, check.stderr).toBe(1);
-    expect(check.stdout).toContain('docker-compose.yml: not a regular file (a pipe, socket or device), not a file phase-compose generated');
+    expect(check.stdout).toContain('docker-compose.yml: not a regular file (a named pipe (FIFO)), not a file phase-compose generated');
     const write = run(dir, 'generate');
     expect(write.error).toBeUndefined();
     expect(write.status).toBe(1);
@@ -195,7 +195,7 @@ describe('what sits at a read path is never waited on', () => {
     const r = run(dir, 'validate');
     expect(r.error).toBeUndefined();
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('not a regular file (a pipe, socket or device)');
+    expect(r.stderr).toContain('not a regular file (a named pipe (FIFO))');
   });
 
   it('a spec of 10 MB is refused with its size, read no further than the limit', () => {

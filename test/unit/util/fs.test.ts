@@ -125,8 +125,8 @@ describe('readOnDisk', () => {
   it('never blocks on a FIFO (no writer) and never reads a device', () => {
     const dir = fresh();
     expect(spawnSync('mkfifo', [join(dir, 'fifo')]).status).toBe(0);
-    expect(readOnDisk(join(dir, 'fifo'), 100)).toMatchObject({ kind: 'odd', why: 'not a regular file (a pipe, socket or device)' });
-    expect(readOnDisk('/dev/zero', 100)).toMatchObject({ kind: 'odd', why: 'not a regular file (a pipe, socket or device)' });
+    expect(readOnDisk(join(dir, 'fifo'), 100)).toMatchObject({ kind: 'odd', why: 'not a regular file (a named pipe (FIFO))' });
+    expect(readOnDisk('/dev/zero', 100)).toMatchObject({ kind: 'odd', why: 'not a regular file (a character device)' });
   });
 
   it('never returns part of a file that holds more than its size said (it grew, or /proc reports 0)', () => {
