@@ -99,32 +99,6 @@ export async function wantedServices(docker: DockerClient, target: ComposeTarget
   }));
 }
 
-/** Unpauses a container, trying three times: a container left frozen serves nothing. */
-async function unpause(docker: DockerClient, id: string): Promise<void> {
-  let last: unknown;
-  for (let i = 0; i < 3; i++) {
-    try {
-      await docker.getContainer(id).unpause();
-      return;
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return; // gone
-      last = err;
-    }
-  }
-  throw new PhaseComposeError('failed', `could not unpause ${id.slice(0, 12)}, paused while its network endpoint was re-made: ${(last as Error).message}`, { details: [`run \`docker unpause ${id.slice(0, 12)}\`: until then it serves nothing`] });
-}
-
-/**
- * Unpauses the project's paused containers and says so: the rolling replacement pauses a container for
- * the milliseconds it re-makes its network endpoint, and a run killed right then leaves it paused (it then
- * serves nothing, and an upgrade would not see it as running). Returns the names unpaused.
- */
-export async function unpauseLeftovers(docker: DockerClient, project: string): Promise<string[]> {
-  const paused = (await listProject(docker, project)).filter((c) => c.State === 'paused');
-  for (const c of paused) await unpause(docker, c.Id);
-  return paused.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
-}
-
 /** The rolling replacement's edges on the real Engine and Compose. */
 export function rollEdges(docker: DockerClient, target: ComposeTarget, o: { clock: Clock; signal: AbortSignal; note(line: string): void }): RollEdges {
   type Endpoint = { network: string; aliases: string[]; ip: string; ipv6: string };
@@ -134,24 +108,17 @@ export function rollEdges(docker: DockerClient, target: ComposeTarget, o: { cloc
     return { image: i.Image, eps: Object.entries(i.NetworkSettings.Networks ?? {}).map(([network, ep]) => ({ network, aliases: ep.Aliases ?? [], ip: ep.IPAddress ?? '', ipv6: ep.GlobalIPv6Address ?? '' })) };
   };
   /**
-   * Re-makes the endpoints with the aliases `keep` leaves. Between the disconnect and the connect the
-   * container has no interface on the network: a connection it opened then (a request in flight opening a
-   * database connection) would fail at once (ENETUNREACH). So a running container is frozen (`docker
-   * pause`) meanwhile: it opens nothing, and what it was doing waits the few milliseconds instead.
-   * Established connections survive either way (the kernel retransmits). A container left paused by a
-   * run that died here is unpaused by the next upgrade or rollback (unpauseLeftovers).
+   * Re-makes the endpoints with the aliases `keep` leaves. Known limit: between Docker's disconnect and
+   * connect the container has no interface on the network (tens of ms on an idle Engine), and a
+   * connection it opens then fails at once (ENETUNREACH): a request in flight that opens its database
+   * connection right then fails. Pausing the container meanwhile was tried (2026-11-27) and dropped: on
+   * Engine 20.10 under load a connect to a paused container held it for 10 s, and the unpause waited behind it.
    */
   const remake = async (id: string, eps: Endpoint[], keep: (a: string[]) => string[]) => {
-    const c = docker.getContainer(id);
-    const paused = await c.pause().then(() => true, () => false); // not running (hidden before its start): nothing to freeze
-    try {
-      for (const { network, aliases: a } of eps) {
-        const n = docker.getNetwork(network);
-        await n.disconnect({ Container: id, Force: true });
-        await n.connect({ Container: id, EndpointConfig: { Aliases: keep(a) } });
-      }
-    } finally {
-      if (paused) await unpause(docker, id);
+    for (const { network, aliases: a } of eps) {
+      const n = docker.getNetwork(network);
+      await n.disconnect({ Container: id, Force: true });
+      await n.connect({ Container: id, EndpointConfig: { Aliases: keep(a) } });
     }
   };
   /** The free addresses below the endpoint's own (Docker would hand out the lowest instead), or why that cannot be known. */

@@ -1,17 +1,14 @@
 // The rolling replacement re-makes a running container's network endpoint to take it out of (or put it
-// back into) its service's name. Between Docker's disconnect and connect the container has no interface
-// on the network, so a connection it opens then fails at once (ENETUNREACH): in an upgrade, a request in
-// flight on an old replica that opened a database connection right then answered 500 (seen once in CI,
-// 1 request of 2538). The edge freezes the container (`docker pause`) while it re-makes the endpoint.
-//
-// Here a real container opens TCP connections to a server by name, back to back, and prints each failure,
-// while the edge hides and reveals it 10 times and retires it once. Without the freeze, this run catches
-// the gap (checked: 3 runs of 3 failed on each stack, Engine 20.10 and 26.1).
+// back into) its service's name. Here a real container opens TCP connections by name back to back while
+// the edge hides and reveals it 10 times and retires it once: the aliases and the address must be as
+// asked, and the container keeps running. The connections that failed meanwhile are counted and printed:
+// between Docker's disconnect and connect the container has no interface on the network (ENETUNREACH),
+// the known limit the README describes (pausing the container meanwhile was tried and dropped).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker, type DockerClient } from '../../src/docker/client.js';
 import { L_ONEOFF, L_PROJECT, L_SERVICE } from '../../src/docker/labels.js';
 import { systemClock } from '../../src/up/clock.js';
-import { rollEdges, unpauseLeftovers } from '../../src/upgrade/observe.js';
+import { rollEdges } from '../../src/upgrade/observe.js';
 import { STACK_LABEL } from './helpers/compose.js';
 import { composeDown, uniqueProject, waitFor } from './helpers/docker.js';
 import { run } from './helpers/run.js';
@@ -31,7 +28,7 @@ while True:
 `;
 /** Connects by name back to back (a fresh connection each time, as Django with CONN_MAX_AGE=0 does); prints each failure. */
 const CLIENT = `
-import socket, sys, time
+import socket, time
 n = 0
 while True:
     try:
@@ -53,7 +50,6 @@ async function container(service: string, program: string): Promise<string> {
   return c.id;
 }
 const logs = (id: string) => run('docker', ['logs', id]).stdout;
-const failures = (id: string) => logs(id).split('\n').filter((l) => l.startsWith('FAIL'));
 const inspect = async (id: string) => (await docker.getContainer(id).inspect()).NetworkSettings.Networks[network]!;
 
 beforeAll(async () => {
@@ -63,13 +59,14 @@ beforeAll(async () => {
 afterAll(() => composeDown(project));
 
 describe(`network endpoints re-made under a running container ${STACK_LABEL}`, () => {
-  it('hide, reveal and retire cut none of the connections it opens meanwhile; the name and the address are as asked', async () => {
+  it('hide, reveal and retire set the name as asked, keep the address and the container running; the connections cut meanwhile are counted', async () => {
     await container('db', SERVER);
     const client = await container('app', CLIENT);
     await waitFor('the client connects', () => logs(client).includes('first connection'), 30_000, 100);
     const before = await inspect(client);
     const notes: string[] = [];
     const edges = rollEdges(docker, { cli: { argv: ['false'] }, project, file: '/nonexistent', cwd: '/' }, { clock: systemClock, signal: new AbortController().signal, note: (l) => notes.push(l) });
+    const t0 = Date.now();
     for (let i = 0; i < 10; i++) {
       await edges.hide(client, 'app');
       expect((await inspect(client)).Aliases).not.toContain('app');
@@ -77,20 +74,14 @@ describe(`network endpoints re-made under a running container ${STACK_LABEL}`, (
       expect((await inspect(client)).Aliases).toContain('app');
     }
     expect(await edges.retire(client, 'app')).toBeUndefined();
+    const ms = Date.now() - t0;
     const after = await inspect(client);
     expect(after.Aliases).not.toContain('app');
     expect(after.IPAddress).toBe(before.IPAddress);
     await new Promise((r) => setTimeout(r, 300));
     expect((await docker.getContainer(client).inspect()).State.Status).toBe('running');
-    expect(failures(client), logs(client)).toEqual([]);
-  });
-
-  it('a container left paused (a run killed mid-step) is unpaused by name, and nothing else is touched', async () => {
-    const id = await container('left', 'import time\nwhile True: time.sleep(1)');
-    await docker.getContainer(id).pause();
-    const names = await unpauseLeftovers(docker, project);
-    expect(names).toHaveLength(1);
-    expect((await docker.getContainer(id).inspect()).State.Status).toBe('running');
-    expect(await unpauseLeftovers(docker, project)).toEqual([]);
+    const failed = logs(client).split('\n').filter((l) => l.startsWith('FAIL'));
+    const kinds = [...new Set(failed.map((l) => l.split(' ').slice(2).join(' ')))];
+    console.log(`21 endpoint re-makes in ${ms} ms: ${failed.length} connection(s) failed meanwhile${kinds.length ? ` (${kinds.join('; ')})` : ''}`);
   });
 });

@@ -59,8 +59,22 @@ async function underLoad(args: string[], env: Record<string, string> = {}, befor
     ...(l.failures.length ? [`  failures (nginx): ${JSON.stringify(l.failures.slice(0, 5))}`] : []),
     ...(p.failures.length ? [`  failures (by name): ${JSON.stringify(p.failures.slice(0, 5))}`] : []),
     ...`${r.stdout}${r.stderr}`.split('\n').filter((l) => /answers to the name until it stops/.test(l)).map((l) => `  said: ${l}`),
+    ...(l.failures.length ? ['  when (wall clock, ms): the failures through nginx beside the events of the app containers', ...timeline(l, events)] : []),
   ].join('\n'));
   return { code: r.code, out: r.stdout, err: r.stderr, load: l, poll: p, events };
+}
+
+/** The nginx failures and the app containers' events that could explain them, in time order (for a failure's message). */
+function timeline(l: LoadResult, events: StackEvent[]): string[] {
+  const first = l.failures[0]!.at;
+  const last = l.failures[l.failures.length - 1]!.at;
+  const near = (ms: number) => ms >= first - 15_000 && ms <= last + 2_000;
+  const rows: Array<[number, string]> = [
+    ...l.failures.map((f): [number, string] => [f.at, `request failed: ${f.kind} ${f.detail}`]),
+    ...events.filter((e) => (e.service === 'backend' || e.service === 'worker' || e.service === '') && near(e.ms) && !e.action.startsWith('health_status: starting'))
+      .map((e): [number, string] => [e.ms, `${e.service || '?'} ${e.type === 'network' ? `network ${e.action}` : e.action}${e.health ? `: ${e.health}` : ''} ${e.image} (${e.container.slice(0, 12)})`]),
+  ];
+  return rows.sort((a, b) => a[0] - b[0]).slice(0, 120).map(([ms, t]) => `    ${ms} ${t}`);
 }
 
 const images = (service: string) => serviceContainers(stack.project, service).map((c) => c.image);

@@ -19,7 +19,7 @@ import { runLike } from '../../up/engine.js';
 import { migrationChecks, migrationPlan, type MigrationPhase } from '../../up/plan.js';
 import { failureReport } from '../../up/report.js';
 import type { UpOutcome } from '../../up/run.js';
-import { certificateOnHost, rollEdges, runningContainers, unpauseLeftovers, wantedServices } from '../../upgrade/observe.js';
+import { certificateOnHost, rollEdges, runningContainers, wantedServices } from '../../upgrade/observe.js';
 import { planLines, upgradePlan, type UpgradePlan } from '../../upgrade/plan.js';
 import { previousComposePath, readDeployed, readRecord, recordPath, restorePreviousProxy, savePreviousCompose, savePreviousProxy, writeRecord, type Deployed, type UpgradeRecord } from '../../upgrade/record.js';
 import { rollingReplace, type RollResult } from '../../upgrade/rolling.js';
@@ -163,8 +163,7 @@ async function replaceRolling(docker: DockerClient, target: ComposeTarget, plan:
  * `.env` will hold it: services that read `.env` (env_file) get that value too, so they are replaced
  * now rather than found changed by the next `up`.
  */
-async function observe(docker: DockerClient, stack: Stack, target: ComposeTarget, note: (l: string) => void, dotEnv?: { name: string; value: string }): Promise<UpgradePlan> {
-  for (const name of await unpauseLeftovers(docker, stack.project)) note(`unpaused ${name}: it was paused (a run killed while it re-made a network endpoint leaves it so; a paused container serves nothing)`);
+async function observe(docker: DockerClient, stack: Stack, target: ComposeTarget, dotEnv?: { name: string; value: string }): Promise<UpgradePlan> {
   const [running, wanted] = await Promise.all([runningContainers(docker, stack.project, tlsProxy(stack.spec)), wantedServices(docker, target).then((w) => wantCertificate(stack, w, certificateOnHost))]);
   if (dotEnv) for (const w of Object.values(wanted)) if (dotEnv.name in w.environment) w.environment[dotEnv.name] = dotEnv.value;
   const plan = upgradePlan(stack.spec, running, wanted);
@@ -192,7 +191,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     const now = deployedNow(stack);
     const docker = await connectDocker();
     await awaitEarlierMigrations(docker, stack, args, io);
-    const plan = await observe(docker, stack, target, note, change && { name: change.name, value: change.to });
+    const plan = await observe(docker, stack, target, change && { name: change.name, value: change.to });
     const newImage = plan.replace.find((r) => r.service === stack.spec.migrations?.same_image_as)?.toImage.split(' ')[0];
     const pending = await pendingWithImage(docker, stack, newImage);
     const settings = stack.spec.migrations?.backup;
@@ -258,7 +257,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
         const old = oldVersion(stack, record.variable, record.previousCompose);
         const replaced = roll.steps.map((st) => st.service).join(', ');
         io.err(`${roll.status === 'interrupted' ? 'interrupted' : `${roll.service} failed`}: rolling ${replaced} back to ${fromName}, so that one version serves${roll.status === 'interrupted' ? ' (Ctrl-C again stops that too)' : ''}`);
-        const back = await observe(docker, stack, old.target, note, old.pin)
+        const back = await observe(docker, stack, old.target, old.pin)
           .then((p) => replaceRolling(docker, old.target, p, args, note))
           .catch((e: Error) => e);
         if (!(back instanceof Error) && back.status === 'done') {
@@ -323,7 +322,7 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
     const { target, pin } = oldVersion(stack, record.variable, record.previousCompose);
     if (!record.variable && !existsSync(record.previousCompose)) throw new PhaseComposeError('problem', `the saved compose file ${record.previousCompose} is missing`);
     const note = rendererFor(io, args.json).note;
-    const plan = await observe(docker, stack, target, note, pin);
+    const plan = await observe(docker, stack, target, pin);
     note(`rollback ${stack.project} to the version before the upgrade of ${record.at}${record.variable ? ` (${record.variable.name}=${record.variable.from ?? '(unset)'})` : ''}`);
     for (const l of planLines(plan, {}, undefined).slice(0, -1)) note(`  ${l}`);
     if (args.dryRun) return OK;

@@ -20,10 +20,9 @@ export default defineCommand({
 pending (migrations.backup); run the pre-deploy migrations with the new image while the old app serves;
 replace each changed long-running service by a rolling replacement: new containers start beside the old
 ones, each must turn healthy (a service without a healthcheck must stay running for 3 s), then the new
-ones join the service name and the old ones leave it (each container is paused for the milliseconds its
-network endpoint is made again, so no connection it opens meanwhile fails; the next upgrade or rollback
-unpauses one a killed run left paused), then the old ones are stopped gracefully (SIGTERM: they finish
-what is in flight) and removed; then the post-deploy migrations run.
+ones join the service name and the old ones leave it (each one's network endpoint made again without
+the name, at the same address), then the old ones are stopped gracefully (SIGTERM: they finish what is in
+flight) and removed; then the post-deploy migrations run.
 A service that publishes a fixed host port is replaced in place (a short gap). Data services are never
 restarted. Unchanged services are not touched.
 Failures: a failed pre-deploy migration replaces nothing (exit 4, with its output and whether the database
