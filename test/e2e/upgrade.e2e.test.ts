@@ -71,7 +71,7 @@ function timeline(l: LoadResult, events: StackEvent[]): string[] {
   const near = (ms: number) => ms >= first - 15_000 && ms <= last + 2_000;
   const rows: Array<[number, string]> = [
     ...l.failures.map((f): [number, string] => [f.at, `request failed: ${f.kind} ${f.detail}`]),
-    ...events.filter((e) => (e.service === 'backend' || e.service === 'worker' || e.service === '') && near(e.ms) && !e.action.startsWith('health_status: starting'))
+    ...events.filter((e) => (e.service === 'backend' || e.service === 'worker' || e.service === '') && near(e.ms) && !(e.action === 'health_status' && e.health === 'starting'))
       .map((e): [number, string] => [e.ms, `${e.service || '?'} ${e.type === 'network' ? `network ${e.action}` : e.action}${e.health ? `: ${e.health}` : ''} ${e.image} (${e.container.slice(0, 12)})`]),
   ];
   return rows.sort((a, b) => a[0] - b[0]).slice(0, 120).map(([ms, t]) => `    ${ms} ${t}`);
