@@ -82,6 +82,6 @@ describe(`network endpoints re-made under a running container ${STACK_LABEL}`, (
     expect((await docker.getContainer(client).inspect()).State.Status).toBe('running');
     const failed = logs(client).split('\n').filter((l) => l.startsWith('FAIL'));
     const kinds = [...new Set(failed.map((l) => l.split(' ').slice(2).join(' ')))];
-    console.log(`21 endpoint re-makes in ${ms} ms: ${failed.length} connection(s) failed meanwhile${kinds.length ? ` (${kinds.join('; ')})` : ''}`);
+    console.log([`21 endpoint re-makes in ${ms} ms: ${failed.length} connection(s) failed meanwhile${kinds.length ? ` (${kinds.join('; ')})` : ''}`, ...notes.map((n) => `  said: ${n}`)].join('\n'));
   });
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK, STACK_LABEL } from './helpers/compose.js';
 import { composeDown, psql } from './helpers/docker.js';
-import { firstIndex, formatEvents, lastIndex, recordEvents, type EventRecorder, type StackEvent } from './helpers/events.js';
+import { firstIndex, formatEvent, formatEvents, lastIndex, recordEvents, type EventRecorder, type StackEvent } from './helpers/events.js';
 import { formatLoad, formatPoll, removePollers, startLoad, startPoller, type LoadResult, type PollResult } from './helpers/load.js';
 import { run, runAsync } from './helpers/run.js';
 import { APP_IMAGES, cliArgv, generateUpgradeStack, projectNetwork, serviceContainers, stackEnv, type UpgradeStack } from './helpers/upgrade.js';
@@ -72,7 +72,7 @@ function timeline(l: LoadResult, events: StackEvent[]): string[] {
   const rows: Array<[number, string]> = [
     ...l.failures.map((f): [number, string] => [f.at, `request failed: ${f.kind} ${f.detail}`]),
     ...events.filter((e) => (e.service === 'backend' || e.service === 'worker' || e.service === '') && near(e.ms) && !(e.action === 'health_status' && e.health === 'starting'))
-      .map((e): [number, string] => [e.ms, `${e.service || '?'} ${e.type === 'network' ? `network ${e.action}` : e.action}${e.health ? `: ${e.health}` : ''} ${e.image} (${e.container.slice(0, 12)})`]),
+      .map((e): [number, string] => [e.ms, formatEvent(e)]),
   ];
   return rows.sort((a, b) => a[0] - b[0]).slice(0, 120).map(([ms, t]) => `    ${ms} ${t}`);
 }

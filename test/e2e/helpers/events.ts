@@ -159,12 +159,14 @@ export async function recordEvents(project: string, opts: { network?: string } =
 /** One event a line: "+12.345s backend#2 start phase-compose-fixture-app:v2 (ab12cd34ef56)". */
 export function formatEvents(events: readonly StackEvent[]): string {
   const t0 = events[0]?.ns ?? 0n;
-  return events.map((e) => {
-    const dt = (Number(e.ns - t0) / 1e9).toFixed(3);
-    const who = `${e.service || '?'}${e.number ? `#${e.number}` : ''}`;
-    const what = e.type === 'network' ? `network ${e.action}` : e.action + (e.health ? `: ${e.health}` : '') + (e.exitCode !== undefined ? ` (${e.exitCode})` : '');
-    return `+${dt}s ${who} ${what} ${e.image} (${e.container.slice(0, 12)})`;
-  }).join('\n');
+  return events.map((e) => `+${(Number(e.ns - t0) / 1e9).toFixed(3)}s ${formatEvent(e)}`).join('\n');
+}
+
+/** One event without its time: "backend#2 health_status: healthy phase-compose-fixture-app:v2 (0123456789ab)". */
+export function formatEvent(e: StackEvent): string {
+  const who = `${e.service || '?'}${e.number ? `#${e.number}` : ''}`;
+  const what = e.type === 'network' ? `network ${e.action}` : e.action + (e.health ? `: ${e.health}` : '') + (e.exitCode !== undefined ? ` (${e.exitCode})` : '');
+  return `${who} ${what} ${e.image} (${e.container.slice(0, 12)})`;
 }
 
 /** Index of the first event matching `pred`, or -1. */
