@@ -109,7 +109,7 @@ export function rollEdges(docker: DockerClient, target: ComposeTarget, o: { cloc
   };
   /**
    * Re-makes the endpoints with the aliases `keep` leaves. Known limit: between Docker's disconnect and
-   * connect the container has no interface on the network (tens of ms on an idle Engine), and a
+   * connect the container has no interface on the network (failures spanned 12 ms in one try by hand, idle Engine 20.10), and a
    * connection it opens then fails at once (ENETUNREACH): a request in flight that opens its database
    * connection right then fails. Pausing the container meanwhile was tried (2026-11-27) and dropped: on
    * Engine 20.10 under load, one was reconnected 0.4 s after its pause but unpaused only 9.9 s after it (an
