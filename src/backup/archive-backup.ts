@@ -112,7 +112,6 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
   // Archives hold every secret of the instance: their directory is private whatever the umask.
   makeDirs(dirname(file), 0o700);
   log(`backup: pg_dump -Fc ${pg.db} -> ${file}${opts.passphrase === undefined ? ' (NOT encrypted: --no-encrypt)' : ' (encrypted)'}`);
-  // The passphrase's Argon2 step (about a second of CPU) runs while the facts are asked of Docker.
   const [w, { version, migrations }, images] = await Promise.all([
     openArchiveWriter(file, { passphrase: opts.passphrase }),
     databaseFacts(docker, pg),
@@ -133,6 +132,10 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
   const appImage = meta.images.find((i) => i.service === (mig?.same_image_as ?? Object.keys(stack.spec.services)[0]));
   if (appImage?.version) meta.appVersion = appImage.version;
 
+  // pg_restore --list reads the dump's table of contents as soon as its first chunk is in the archive,
+  // while the rest still streams (awaited with the read-back below; a failed dump reports itself first).
+  const listed = w.head.then((head) => (head ? listDump(docker, pg, head, file) : 0));
+  listed.catch(() => undefined);
   let written: { bytes: number };
   try {
     await w.add(META_MEMBER, `${JSON.stringify(meta, null, 2)}\n`);
@@ -143,18 +146,17 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
     await w.abort(e as Error);
     throw e;
   }
-  // Read back what is on disk, as a restore will (with the session key: the passphrase was just used), while
-  // pg_restore --list reads the dump's table of contents: a bad disk shows now, not on the day it is needed.
+  // Read back what is on disk, as a restore will (with the session key: the passphrase was just used): a
+  // bad disk shows now, not on the day it is needed.
   let tables: number;
   let dumpBytes: number;
   try {
-    const head = w.head();
-    const [back, listed] = await Promise.all([
+    const [back, n] = await Promise.all([
       readArchive(file, { passphrase: async () => opts.passphrase ?? '', ...(w.sessionKey ? { sessionKey: w.sessionKey } : {}) }),
-      head ? listDump(docker, pg, head, file) : Promise.resolve(0),
+      listed,
     ]);
     dumpBytes = back.manifest.dump.bytes;
-    tables = listed;
+    tables = n;
   } catch (e) {
     rmSync(file, { force: true });
     throw new PhaseComposeError('failed', `the archive did not read back and was removed: ${(e as Error).message}`, { details: (e as PhaseComposeError).details ?? [] });

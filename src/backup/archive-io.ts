@@ -30,8 +30,11 @@ export type ArchiveWriter = {
   abort(e: Error): Promise<void>;
   /** The encrypted archive's session key (for a read-back without the passphrase's Argon2 step). */
   sessionKey?: SessionKey;
-  /** The dump's first chunk, once it is written (pg_dump -Fc's table of contents is at its start). */
-  head(): Buffer | undefined;
+  /**
+   * The dump's first chunk (pg_dump -Fc's table of contents is at its start), as soon as it is in the
+   * archive, while the rest of the dump still streams; undefined when the archive ends without one.
+   */
+  head: Promise<Buffer | undefined>;
 };
 
 /** Disk full (or any other write failure) while writing `file`: nothing was kept. */
@@ -76,14 +79,15 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
   let chunks = 0;
   let buf = Buffer.allocUnsafe(CHUNK_BYTES);
   let fill = 0;
-  let first: Buffer | undefined;
+  let gotHead!: (b: Buffer | undefined) => void;
+  const head = new Promise<Buffer | undefined>((res) => (gotHead = res));
   const flush = async () => {
     if (!fill) return;
     const body = buf.subarray(0, fill);
-    first ??= body;
     buf = Buffer.allocUnsafe(CHUNK_BYTES);
     fill = 0;
     await entry(dumpChunkName(++chunks), body);
+    if (chunks === 1) gotHead(body);
   };
   const dump = new Writable({
     highWaterMark: 1 << 20,
@@ -113,9 +117,10 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
     },
     dump,
     ...(enc ? { sessionKey: enc.sessionKey } : {}),
-    head: () => first,
+    head,
     async finish() {
       check();
+      gotHead(undefined); // no dump chunk (settled already otherwise)
       const manifest = buildManifest([...members], { bytes: dumpBytes, sha256: whole.digest('hex'), chunks });
       await entry(MANIFEST_MEMBER, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
       pack.finalize();
@@ -127,6 +132,7 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
     },
     async abort(e) {
       aborted = e;
+      gotHead(undefined);
       dump.destroy();
       if (!failed) pack.finalize();
       await written.catch(() => undefined);

@@ -87,6 +87,23 @@ describe('archive files', () => {
     expect((await failure(read(plain))).message).toMatch(/checksum mismatch in db\/dump.000001/);
   });
 
+  it('the dump\'s first chunk is handed out while the rest is still being written; no dump, no head', async () => {
+    const file = join(dir, 'head.pcbak');
+    const w = await openArchiveWriter(file, { passphrase: 'correct horse' });
+    await w.add(META_MEMBER, JSON.stringify(meta));
+    w.dump.write(dump.subarray(0, CHUNK_BYTES + 1));
+    const head = await w.head; // the dump is not ended yet
+    expect(head?.equals(dump.subarray(0, CHUNK_BYTES))).toBe(true);
+    await new Promise<void>((res) => w.dump.end(dump.subarray(CHUNK_BYTES + 1), () => res()));
+    await w.finish();
+    expect((await read(file)).manifest.dump.bytes).toBe(dump.length);
+
+    const none = await openArchiveWriter(join(dir, 'no-dump.pcbak'), {});
+    await none.add(META_MEMBER, JSON.stringify(meta));
+    await none.finish();
+    expect(await none.head).toBeUndefined();
+  }, 30_000);
+
   it('a write that fails leaves no file under the final name and no temp file', async () => {
     const sub = mkdtempSync(join(dir, 'full-'));
     const file = join(sub, 'x.pcbak');
