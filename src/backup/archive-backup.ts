@@ -15,7 +15,7 @@ import { PhaseComposeError } from '../util/errors.js';
 import { makeDirs, readStackFile } from '../util/fs.js';
 import { ARCHIVE_EXT, FORMAT, META_MEMBER, STACK_PREFIX, pickEnv, safeRelativePath, type BackupMeta } from './archive.js';
 import { openArchiveWriter, readArchive } from './archive-io.js';
-import { tail } from './backup.js';
+import { interruptedBackup, tail } from './backup.js';
 import { databaseFacts, projectImages } from './instance.js';
 import { backupFileName, countTableData, expiredBackups } from './rotation.js';
 
@@ -28,6 +28,8 @@ export type ArchiveOptions = {
   passphrase?: string;
   log?: (line: string) => void;
   now?: Date;
+  /** Ctrl-C or SIGTERM: as BackupOptions.signal (before the archive has its name: stopped, nothing left). */
+  signal?: AbortSignal;
 };
 
 export type ArchiveResult = { file: string; bytes: number; dumpBytes: number; tables: number; encrypted: boolean; removed: string[] };
@@ -84,9 +86,9 @@ export function stackMembers(s: StackSource): { files: Array<[string, Buffer]>; 
 }
 
 /** Streams `pg_dump -Fc` from the container into `sink`; throws when pg_dump fails. */
-export async function streamDump(docker: DockerClient, pg: PgTarget, sink: Writable): Promise<void> {
+export async function streamDump(docker: DockerClient, pg: PgTarget, sink: Writable, signal?: AbortSignal): Promise<void> {
   const err = tail();
-  const r = await execIn(docker, pg.containerId, ['pg_dump', '-U', pg.user, '-d', pg.db, '-Fc'], { stdout: sink, stderr: err, capture: false });
+  const r = await execIn(docker, pg.containerId, ['pg_dump', '-U', pg.user, '-d', pg.db, '-Fc'], { stdout: sink, stderr: err, capture: false, ...(signal ? { signal } : {}) });
   if (r.exitCode !== 0) throw new PhaseComposeError('failed', `pg_dump failed in the postgres container (exit ${r.exitCode})`, { details: err.text().trim().split('\n') });
   // A sink that failed (the disk filled up) is not ended: the writer reports its error.
   if (!sink.destroyed) await new Promise<void>((res) => sink.end(() => res()));
@@ -140,11 +142,13 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
   try {
     await w.add(META_MEMBER, `${JSON.stringify(meta, null, 2)}\n`);
     for (const [name, body] of members.files) await w.add(`${STACK_PREFIX}${name}`, body);
-    await streamDump(docker, pg, w.dump);
+    await streamDump(docker, pg, w.dump, opts.signal);
+    if (opts.signal?.aborted) throw interruptedBackup(opts.signal, 'the archive was written');
     written = await w.finish();
   } catch (e) {
-    await w.abort(e as Error);
-    throw e;
+    const stopped = opts.signal?.aborted ? interruptedBackup(opts.signal, 'the archive was written') : e;
+    await w.abort(stopped as Error);
+    throw stopped;
   }
   // Read back what is on disk, as a restore will (with the session key: the passphrase was just used): a
   // bad disk shows now, not on the day it is needed.

@@ -24,7 +24,19 @@ export type BackupOptions = {
   /** Progress lines. */
   stderr?: Writable;
   now?: Date;
+  /**
+   * Ctrl-C or SIGTERM (its reason names the signal). Before the dump has its name it stops pg_dump, removes
+   * what was written and throws `interrupted`; once it has its name the backup is finished and kept.
+   */
+  signal?: AbortSignal;
 };
+
+/** A backup given up on by a signal before it had its name: nothing is left of it. */
+export function interruptedBackup(signal: AbortSignal, what: string): PhaseComposeError {
+  return new PhaseComposeError('interrupted', `interrupted (${String(signal.reason ?? 'signal')}) while ${what}: pg_dump was stopped`, {
+    details: ['what was written is removed; no file has the backup\'s name'],
+  });
+}
 
 /** Collects a little text (stderr of pg_dump) without holding a whole stream. */
 export function tail(limit = 64 * 1024): Writable & { text: () => string } {
@@ -40,7 +52,7 @@ export function tail(limit = 64 * 1024): Writable & { text: () => string } {
 }
 
 /** Streams `pg_dump -Fc` of the target into `file` while hashing it; returns bytes and sha256. */
-async function dumpTo(docker: DockerClient, pg: PgTarget, file: string): Promise<{ bytes: number; sha256: string }> {
+async function dumpTo(docker: DockerClient, pg: PgTarget, file: string, signal?: AbortSignal): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash('sha256');
   const out = createWriteStream(file, { mode: 0o600 });
   const opened = new Promise<void>((res, rej) => out.once('open', () => res()).once('error', rej));
@@ -55,7 +67,7 @@ async function dumpTo(docker: DockerClient, pg: PgTarget, file: string): Promise
     },
   });
   const err = tail();
-  const r = await execIn(docker, pg.containerId, ['pg_dump', '-U', pg.user, '-d', pg.db, '-Fc'], { stdout: sink, stderr: err, capture: false });
+  const r = await execIn(docker, pg.containerId, ['pg_dump', '-U', pg.user, '-d', pg.db, '-Fc'], { stdout: sink, stderr: err, capture: false, ...(signal ? { signal } : {}) });
   await new Promise<void>((res, rej) => sink.end(() => res()).once('error', rej));
   await new Promise<void>((res, rej) => out.end(() => res()).once('error', rej));
   if (r.exitCode !== 0) {
@@ -65,8 +77,8 @@ async function dumpTo(docker: DockerClient, pg: PgTarget, file: string): Promise
 }
 
 /** Feeds a dump file to `pg_restore --list` in the container; returns the number of tables with data. */
-export async function verifyDump(docker: DockerClient, pg: PgTarget, file: string): Promise<number> {
-  const r = await execIn(docker, pg.containerId, ['pg_restore', '--list'], { stdin: createReadStream(file) });
+export async function verifyDump(docker: DockerClient, pg: PgTarget, file: string, signal?: AbortSignal): Promise<number> {
+  const r = await execIn(docker, pg.containerId, ['pg_restore', '--list'], { stdin: createReadStream(file), ...(signal ? { signal } : {}) });
   if (r.exitCode !== 0) {
     throw new PhaseComposeError('failed', `backup ${file} does not read back: pg_restore --list exited ${r.exitCode}`, { details: r.stderr.trim().split('\n') });
   }
@@ -88,14 +100,16 @@ export async function backupDatabase(
   const partial = `${file}.partial`;
   opts.stderr?.write(`backup: pg_dump -Fc ${pg.db} -> ${file}\n`);
   let result: BackupResult;
+  const { signal } = opts;
   try {
-    const { bytes, sha256 } = await dumpTo(docker, pg, partial);
-    const tables = await verifyDump(docker, pg, partial);
+    const { bytes, sha256 } = await dumpTo(docker, pg, partial, signal);
+    const tables = signal?.aborted ? 0 : await verifyDump(docker, pg, partial, signal);
+    if (signal?.aborted) throw interruptedBackup(signal, 'the database was dumped');
     renameSync(partial, file);
     result = { file, bytes, sha256, tables };
   } catch (e) {
     rmSync(partial, { force: true });
-    throw e;
+    throw signal?.aborted ? interruptedBackup(signal, 'the database was dumped') : e;
   }
   writeFileAtomic(`${file}.sha256`, checksumLine(result.sha256, basename(file)));
   opts.stderr?.write(`backup: ${result.bytes} bytes, ${result.tables} tables with data, sha256 ${result.sha256}\n`);

@@ -13,6 +13,11 @@ export type ExecOptions = {
   capture?: boolean;
   /** Bytes to write to the process's stdin, then close it. */
   stdin?: NodeJS.ReadableStream | Buffer | string;
+  /**
+   * Gives up on the command: its connection is closed, so its output has nowhere to go and the Engine
+   * ends it (a command that writes more gets SIGPIPE). The result is what the Engine says afterwards.
+   */
+  signal?: AbortSignal;
 };
 
 export type ExecResult = { exitCode: number; stdout: string; stderr: string; output: string };
@@ -35,6 +40,9 @@ export async function execIn(docker: DockerClient, containerId: string, argv: st
     ...(opts.workingDir ? { WorkingDir: opts.workingDir } : {}),
   });
   const stream = await exec.start({ hijack: true, stdin: opts.stdin !== undefined });
+  const giveUp = () => stream.destroy();
+  if (opts.signal?.aborted) giveUp();
+  else opts.signal?.addEventListener('abort', giveUp, { once: true });
   const capture = opts.capture ?? true;
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -63,7 +71,7 @@ export async function execIn(docker: DockerClient, containerId: string, argv: st
     if (typeof opts.stdin === 'string' || Buffer.isBuffer(opts.stdin)) stream.end(opts.stdin);
     else opts.stdin.pipe(stream);
   }
-  await done;
+  await done.finally(() => opts.signal?.removeEventListener('abort', giveUp));
   // All output is read. The hijacked socket is half-open (the Engine closed its side); left alone it keeps
   // the process alive for up to ~25 s after the command is done, so close it now.
   stream.destroy();

@@ -34,8 +34,13 @@ export function backupSettings(spec: NormalisedSpec): { dir: string; keep: numbe
 }
 
 /** Takes the pre-migration backup; returns the line to show. */
-export async function takeBackup(docker: DockerClient, stack: Pick<Stack, 'project' | 'spec' | 'specDir'>, s: { dir: string; keep: number }): Promise<string> {
+export async function takeBackup(
+  docker: DockerClient,
+  stack: Pick<Stack, 'project' | 'spec' | 'specDir'>,
+  s: { dir: string; keep: number },
+  signal?: AbortSignal,
+): Promise<string> {
   const { backupDatabase } = await import('../backup/backup.js');
-  const r = await backupDatabase(docker, stack, { dir: s.dir, keep: s.keep });
+  const r = await backupDatabase(docker, stack, { dir: s.dir, keep: s.keep, ...(signal ? { signal } : {}) });
   return `backup before migrations: ${r.file} (${r.bytes} bytes, verified)`;
 }

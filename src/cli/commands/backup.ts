@@ -8,6 +8,7 @@ import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PhaseComposeError } from '../../util/errors.js';
+import { onInterrupt } from '../../util/signals.js';
 import { displayPath } from '../../util/fs.js';
 import { shQuote } from '../../util/shell.js';
 import { writeGeneratedFiles } from '../../util/generated-files.js';
@@ -38,16 +39,37 @@ export async function runBackup(args: BackupArgs, io: Io): Promise<Outcome> {
   const place = backupPlace(args, stack.spec);
   if (args.dumpOnly) {
     const docker = await connectDocker();
-    const res = await backupDatabase(docker, stack, { ...place, out: args.out, stderr: process.stderr });
-    io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\tsha256 ${res.sha256}`);
-    return OK;
+    return interruptible(
+      (signal) => backupDatabase(docker, stack, { ...place, out: args.out, stderr: process.stderr, signal }),
+      (res) => io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\tsha256 ${res.sha256}`),
+    );
   }
   // The passphrase first: a missing one is refused before Docker is asked anything.
   const passphrase = args.encrypt === false ? undefined : await encryptPassphrase({ file: args.passphraseFile, env: process.env, isTTY: io.isTTY });
   if (passphrase === undefined) io.err('backup: --no-encrypt: the archive holds the database and the .env in the clear; keep it somewhere only you can read');
   const docker = await connectDocker();
-  const res = await backupInstance(docker, stack, { ...place, out: args.out, passphrase, log: io.err });
-  io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\t${res.encrypted ? 'encrypted' : 'NOT encrypted'}`);
+  return interruptible(
+    (signal) => backupInstance(docker, stack, { ...place, out: args.out, passphrase, log: io.err, signal }),
+    (res) => io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\t${res.encrypted ? 'encrypted' : 'NOT encrypted'}`),
+  );
+}
+
+/**
+ * Runs a backup with Ctrl-C and SIGTERM turned into its abort signal (before, either killed the process
+ * and left the half-written file behind). One that comes before the backup has its name stops it and
+ * removes what was written; one that comes later lets it finish, prints it, and still exits 130.
+ */
+async function interruptible<T>(backup: (signal: AbortSignal) => Promise<T>, print: (result: T) => void): Promise<Outcome> {
+  const abort = new AbortController();
+  const stopListening = onInterrupt((signal) => abort.abort(signal));
+  try {
+    print(await backup(abort.signal));
+  } finally {
+    stopListening();
+  }
+  if (abort.signal.aborted) {
+    throw new PhaseComposeError('interrupted', `interrupted (${String(abort.signal.reason)}) once the backup was complete and verified: it is kept (above)`);
+  }
   return OK;
 }
 

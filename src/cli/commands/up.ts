@@ -66,7 +66,7 @@ export async function runPlan(
   const progress = rendererFor(io, args.json);
   for (const n of notes) progress.note(n);
   const abort = new AbortController();
-  const stopListening = onInterrupt(() => abort.abort());
+  const stopListening = onInterrupt((signal) => abort.abort(signal));
   const settings = backupSettings(stack.spec);
   const started = Date.now();
   let outcome: UpOutcome;
@@ -78,7 +78,7 @@ export async function runPlan(
         clock: systemClock,
         progress,
         signal: abort.signal,
-        ...(settings ? { backup: () => takeBackup(docker, stack, settings) } : {}),
+        ...(settings ? { backup: () => takeBackup(docker, stack, settings, abort.signal) } : {}),
       },
       { project: stack.project, plan, timeoutMs: ms, forceMigrations: args.forceMigrations },
     );
@@ -118,7 +118,7 @@ export async function awaitEarlierMigrations(docker: DockerClient, stack: Stack,
   const note = rendererFor(io, args.json).note;
   const services = [migrationsName(stack.spec), ...(mig.post ? [postMigrationsName(stack.spec)] : [])];
   const abort = new AbortController();
-  const stopListening = onInterrupt(() => abort.abort());
+  const stopListening = onInterrupt((signal) => abort.abort(signal));
   try {
     const found = await waitForEarlierMigrations(dockerEngine(docker), { project: stack.project, migrationServices: services, deadline: systemClock.now() + ms, clock: systemClock, signal: abort.signal, note });
     const left = found.find((f) => f.stillRunning);

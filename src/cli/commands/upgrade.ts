@@ -150,7 +150,7 @@ function rollFailureLines(r: Exclude<RollResult, { status: 'done' }>, from: stri
 /** The rolling replacement of the plan's services, with Ctrl-C ending the wait (a drain under way finishes). */
 async function replaceRolling(docker: DockerClient, target: ComposeTarget, plan: UpgradePlan, args: UpgradeArgs, note: (l: string) => void): Promise<RollResult> {
   const abort = new AbortController();
-  const stopListening = onInterrupt(() => abort.abort());
+  const stopListening = onInterrupt((signal) => abort.abort(signal));
   try {
     return await rollingReplace(rollEdges(docker, target, { clock: systemClock, signal: abort.signal, note }), plan.replace, systemClock.now() + timeoutMs(args.timeout));
   } finally {

@@ -85,6 +85,10 @@ without it they cannot be read, and with the env values inside, they open every 
 Bring the instance back with \`phase-compose restore FILE\` (into the running stack) or
 \`phase-compose restore FILE --dir DIR\` (a new stack from the archive alone, e.g. on a fresh host).
 
+Ctrl-C or SIGTERM (a service manager stopping the scheduled run) before the archive has its name stops
+pg_dump and removes what was written (exit 130); after, the archive is finished, kept and listed, and
+the exit is 130 all the same.
+
 ${exitCodes}`),
   run: async (a, { io }) =>
     (await load()).runBackup({ ...stackArgs(a), out: a.out, dir: a.dir, keep: a.keep, encrypt: a.encrypt, passphraseFile: a.passphraseFile, dumpOnly: a.dumpOnly }, io),
