@@ -1,10 +1,11 @@
 // Where an archive's passphrase comes from: --passphrase-file, else $PHASE_COMPOSE_BACKUP_PASSPHRASE, else a
 // prompt on a terminal (not echoed; asked twice when encrypting). Never printed, never taken from argv
 // (argv is visible to every user of the host in ps).
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { PhaseComposeError } from '../util/errors.js';
 import { readOnDisk } from '../util/fs.js';
+import { answer } from './prompt.js';
 
 /** A passphrase file holds one line; nothing past this is read. */
 const PASSPHRASE_FILE_MAX_BYTES = 64 * 1024;
@@ -25,16 +26,17 @@ export function readPassphraseFile(file: string): string {
   return line;
 }
 
-/** Asks on the terminal without echoing what is typed. */
-export async function hiddenPrompt(question: string): Promise<string> {
-  process.stderr.write(question);
+/** Asks on the terminal without echoing what is typed; Ctrl-C or Ctrl-D there is exit 130. */
+export async function hiddenPrompt(question: string, streams: { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream } = {}): Promise<string> {
+  const output = streams.output ?? process.stderr;
+  output.write(question);
   const mute = new Writable({ write: (_c, _e, cb) => cb() });
-  const rl = createInterface({ input: process.stdin, output: mute, terminal: true });
+  const rl = createInterface({ input: streams.input ?? process.stdin, output: mute, terminal: true });
   try {
-    return await rl.question('');
+    return await answer(rl, '', 'nothing was changed');
   } finally {
     rl.close();
-    process.stderr.write('\n');
+    output.write('\n');
   }
 }
 

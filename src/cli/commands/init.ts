@@ -15,6 +15,7 @@ import validate from '../../spec/generated/validate-spec.js';
 import schema from '../../../schema/phase-compose.schema.json' with { type: 'json' };
 import { CIDR_HINT, HEADER_HINT, HEADER_NAME, isCidr } from '../../spec/values.js';
 import { PhaseComposeError, SpecError, formatProblem } from '../../util/errors.js';
+import { answer } from '../prompt.js';
 import { backupFile, displayPath, makeDirs, readStackText, writeFileAtomic } from '../../util/fs.js';
 import { writeError } from '../../util/generated-files.js';
 import { shQuote } from '../../util/shell.js';
@@ -59,12 +60,7 @@ async function ask(question: string, def: string, streams: PromptStreams): Promi
   const input = streams.input ?? process.stdin;
   const rl = createInterface({ input, output: streams.output ?? process.stdout, terminal: 'isTTY' in input ? Boolean(input.isTTY) : undefined });
   try {
-    return await new Promise<string>((res, rej) => {
-      const stop = (how: string) => () => rej(new PhaseComposeError('interrupted', `interrupted (${how}) at a prompt; nothing was written`));
-      rl.once('SIGINT', stop('Ctrl-C'));
-      rl.once('close', stop('end of input'));
-      rl.question(`${question} [${def}]: `, (a) => res(a.trim() || def));
-    });
+    return (await answer(rl, `${question} [${def}]: `, 'nothing was written')).trim() || def;
   } finally {
     rl.close();
   }

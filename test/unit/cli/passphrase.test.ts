@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PASSPHRASE_ENV, decryptPassphrase, encryptPassphrase } from '../../../src/cli/passphrase.js';
+import { PassThrough } from 'node:stream';
+import { PASSPHRASE_ENV, decryptPassphrase, encryptPassphrase, hiddenPrompt } from '../../../src/cli/passphrase.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pc-pass-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,5 +47,36 @@ describe('archive passphrase', () => {
     writeFileSync(join(dir, 'empty'), '\n');
     await expect(encryptPassphrase({ file: join(dir, 'empty'), env: {}, isTTY: false })).rejects.toThrow(/is empty/);
     await expect(encryptPassphrase({ file: join(dir, 'none'), env: {}, isTTY: false })).rejects.toThrow(/cannot read/);
+  });
+
+  describe('the hidden prompt (a terminal-like input)', () => {
+    const terminal = () => {
+      const input = new PassThrough() as PassThrough & { isTTY?: boolean; setRawMode?: () => void };
+      input.isTTY = true;
+      input.setRawMode = () => {};
+      const output = new PassThrough();
+      let shown = '';
+      output.on('data', (b: Buffer) => (shown += b.toString()));
+      return { input, output, shown: () => shown };
+    };
+
+    it('returns the line typed and never echoes it', async () => {
+      const t = terminal();
+      const got = hiddenPrompt('Passphrase of the archive: ', t);
+      setImmediate(() => t.input.write('correct horse battery\r'));
+      expect(await got).toBe('correct horse battery');
+      expect(t.shown()).toBe('Passphrase of the archive: \n');
+    });
+
+    // Before, Ctrl-C there was "unexpected error: Aborted with Ctrl+C" (exit 1).
+    it.each([
+      ['Ctrl-C', 'Ctrl-C', (i: PassThrough) => i.write('\x03')],
+      ['Ctrl-D (end of input)', 'end of input', (i: PassThrough) => i.end()],
+    ])('%s is an interruption (exit 130) that changed nothing', async (_, how, key) => {
+      const t = terminal();
+      const got = hiddenPrompt('Passphrase of the archive: ', t);
+      setImmediate(() => key(t.input));
+      await expect(got).rejects.toMatchObject({ kind: 'interrupted', message: `interrupted (${how}) at a prompt; nothing was changed` });
+    });
   });
 });
