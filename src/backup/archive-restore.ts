@@ -20,7 +20,7 @@ import { readArchive, type ArchiveContents } from './archive-io.js';
 import { listDump } from './archive-backup.js';
 import { appliedMigrations, rowCounts } from './instance.js';
 import { appContainers, pgRestoreArgv, startWaves, withStopped } from './restore.js';
-import { startScratchPostgres } from './scratch.js';
+import { interruptedScratch, startScratchPostgres } from './scratch.js';
 
 export type Checked = ArchiveContents & { tables: number };
 
@@ -75,16 +75,26 @@ async function scratchImage(docker: DockerClient, c: ArchiveContents, fallback: 
 
 export type VerifyResult = { checked: Checked; counts?: Array<[string, number]>; image: string };
 
-/** `backup verify`: checks in a throwaway PostgreSQL container; `deep` restores there and counts rows. */
+/**
+ * `backup verify`: checks in a throwaway PostgreSQL container; `deep` restores there and counts rows.
+ * The container holds a copy of the data, so it goes whatever happens: on Ctrl-C or SIGTERM (`signal`) at
+ * once (what runs in it then fails), and the error is `interrupted`.
+ */
 export async function verifyArchive(
-  docker: DockerClient, file: string, opts: { passphrase: () => Promise<string>; deep: boolean; image?: string; log?: (l: string) => void },
+  docker: DockerClient,
+  file: string,
+  opts: { passphrase: () => Promise<string>; deep: boolean; image?: string; log?: (l: string) => void; signal?: AbortSignal },
 ): Promise<VerifyResult> {
   const log = opts.log ?? (() => {});
+  const { signal } = opts;
   // The first read needs no server: run it before one is started, so a wrong passphrase fails at once.
   const first = await readArchive(file, { passphrase: opts.passphrase });
   const image = await scratchImage(docker, first, opts.image);
+  if (signal?.aborted) throw interruptedScratch(signal);
   log(`verify: checksums ok; starting a throwaway PostgreSQL container (${image})`);
-  const scratch = await startScratchPostgres(docker, image);
+  const scratch = await startScratchPostgres(docker, image, undefined, signal);
+  const removeNow = () => void scratch.remove();
+  signal?.addEventListener('abort', removeNow, { once: true });
   try {
     const checked = await checkArchive(docker, scratch.pg, file, opts.passphrase);
     if (!opts.deep) return { checked, image };
@@ -92,7 +102,10 @@ export async function verifyArchive(
     const r = await pipeDump(docker, scratch.pg, file, checked, opts.passphrase, restoreArgv(scratch.pg));
     if (r.exitCode !== 0) throw new PhaseComposeError('failed', `pg_restore into the throwaway container failed (exit ${r.exitCode})`, { details: r.stderr.trim().split('\n').slice(-10) });
     return { checked, image, counts: await rowCounts(docker, scratch.pg) };
+  } catch (e) {
+    throw signal?.aborted ? interruptedScratch(signal) : e;
   } finally {
+    signal?.removeEventListener('abort', removeNow);
     await scratch.remove();
   }
 }

@@ -1,7 +1,7 @@
 // `phase-compose backup [--out FILE]`: the whole instance in one archive (encrypted unless --no-encrypt);
 // `backup --dump-only`: the database alone, as the pre-migration backup writes it; `backup verify FILE`.
 import { backupInstance } from '../../backup/archive-backup.js';
-import { verifyArchive } from '../../backup/archive-restore.js';
+import { verifyArchive, type VerifyResult } from '../../backup/archive-restore.js';
 import { backupDatabase } from '../../backup/backup.js';
 import { connectDocker } from '../../docker/client.js';
 import { lstatSync, realpathSync, statSync } from 'node:fs';
@@ -42,6 +42,7 @@ export async function runBackup(args: BackupArgs, io: Io): Promise<Outcome> {
     return interruptible(
       (signal) => backupDatabase(docker, stack, { ...place, out: args.out, stderr: process.stderr, signal }),
       (res) => io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\tsha256 ${res.sha256}`),
+      BACKUP_KEPT,
     );
   }
   // The passphrase first: a missing one is refused before Docker is asked anything.
@@ -51,25 +52,27 @@ export async function runBackup(args: BackupArgs, io: Io): Promise<Outcome> {
   return interruptible(
     (signal) => backupInstance(docker, stack, { ...place, out: args.out, passphrase, log: io.err, signal }),
     (res) => io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\t${res.encrypted ? 'encrypted' : 'NOT encrypted'}`),
+    BACKUP_KEPT,
   );
 }
 
+const BACKUP_KEPT = 'once the backup was complete and verified: it is kept (above)';
+
 /**
- * Runs a backup with Ctrl-C and SIGTERM turned into its abort signal (before, either killed the process
- * and left the half-written file behind). One that comes before the backup has its name stops it and
- * removes what was written; one that comes later lets it finish, prints it, and still exits 130.
+ * Runs `work` with Ctrl-C and SIGTERM turned into its abort signal (before, either killed the process: a
+ * backup left its half-written file behind, a verification its throwaway container with the data in it).
+ * One that comes while it matters stops the work and cleans up (the work throws `interrupted`); one that
+ * comes after lets it finish and print, and the exit is 130 all the same, saying `late`.
  */
-async function interruptible<T>(backup: (signal: AbortSignal) => Promise<T>, print: (result: T) => void): Promise<Outcome> {
+async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>, print: (result: T) => void, late: string): Promise<Outcome> {
   const abort = new AbortController();
   const stopListening = onInterrupt((signal) => abort.abort(signal));
   try {
-    print(await backup(abort.signal));
+    print(await work(abort.signal));
   } finally {
     stopListening();
   }
-  if (abort.signal.aborted) {
-    throw new PhaseComposeError('interrupted', `interrupted (${String(abort.signal.reason)}) once the backup was complete and verified: it is kept (above)`);
-  }
+  if (abort.signal.aborted) throw new PhaseComposeError('interrupted', `interrupted (${String(abort.signal.reason)}) ${late}`);
   return OK;
 }
 
@@ -94,7 +97,15 @@ export async function runBackupVerify(args: { archive: string; deep?: boolean; i
   checkBackupFile(file);
   const passphrase = decryptPassphrase({ file: args.passphraseFile, env: process.env, isTTY: io.isTTY });
   const docker = await connectDocker();
-  const v = await verifyArchive(docker, file, { passphrase, deep: !!args.deep, image: args.image, log: io.err });
+  return interruptible(
+    (signal) => verifyArchive(docker, file, { passphrase, deep: !!args.deep, image: args.image, log: io.err, signal }),
+    (v) => printVerified(v, file, io),
+    'once the archive was checked: the throwaway container is gone',
+  );
+}
+
+/** What `backup verify` found: the archive's facts, and with --deep the row counts. */
+function printVerified(v: VerifyResult, file: string, io: Io): void {
   const m = v.checked.meta;
   io.out(`archive ${file}: ok (${v.checked.encrypted ? 'encrypted' : 'not encrypted'})`);
   io.out(`  made ${m.created} from project ${m.project}; PostgreSQL ${m.postgres.version}; ${v.checked.manifest.members.length} members, every sha256 matches`);
@@ -107,7 +118,6 @@ export async function runBackupVerify(args: { archive: string; deep?: boolean; i
     io.out(`rows per table (restored into a throwaway ${v.image}):`);
     for (const [t, n] of v.counts) io.out(`${t}\t${n}`);
   }
-  return OK;
 }
 
 export type ScheduleArgs = { file: string; projectName?: string; every?: string; passphraseFile: string; unitDir?: string; print?: boolean };

@@ -30,7 +30,8 @@ const verify = defineCommand({
       .example('$0 backup verify backups/phase-20261126T080000Z.pcbak', 'Quick: checksums and the dump\'s table of contents')
       .example('$0 backup verify --deep /mnt/offsite/phase.pcbak', 'A real restore, elsewhere: compare its row counts with production')
       .epilogue(`Needs Docker (the throwaway container has no network and is removed afterwards), but no stack: the
-archive alone is enough. Exit 1: wrong passphrase, damaged or truncated archive.
+archive alone is enough. Exit 1: wrong passphrase, damaged or truncated archive. The container holds a
+copy of the data: Ctrl-C or SIGTERM removes it, with its volume, at once (exit 130).
 
 ${exitCodes}`),
   run: async (a, { io }) => (refuseBackupOptions(a, 'verify'), (await load()).runBackupVerify({ archive: String(a.archive), deep: a.deep, image: a.image, passphraseFile: a.passphraseFile }, io)),
