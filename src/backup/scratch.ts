@@ -13,7 +13,7 @@ export type Scratch = { pg: PgTarget; remove: () => Promise<void> };
 /** The verification given up on by Ctrl-C or SIGTERM (the signal's reason names it): nothing of it is left. */
 export function interruptedScratch(signal: AbortSignal): PhaseComposeError {
   return new PhaseComposeError('interrupted', `interrupted (${String(signal.reason ?? 'signal')}) while the archive was checked`, {
-    details: ['the throwaway PostgreSQL container was removed, with its volume (it held the restored data)'],
+    details: ['the throwaway PostgreSQL container was removed, with its volume'],
   });
 }
 
