@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_LABEL } from './helpers/compose.js';
-import { composeAsync, composeDown, containerId, inspectState, psql, waitFor } from './helpers/docker.js';
+import { composeAsync, composeDown, containerId, inspectState, lockTable, pgDumps, psql, waitFor } from './helpers/docker.js';
 import { CLI, generateFixtureStack, type GeneratedStack } from './helpers/stack.js';
 import { run } from './helpers/run.js';
 
@@ -102,12 +102,8 @@ describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
     ['the archive', 'SIGINT', ['backup', '--out', 'stopped/x.pcbak'], 'the archive was written'],
     ['--dump-only', 'SIGTERM', ['backup', '--dump-only', '--out', 'stopped/x.dump'], 'the database was dumped'],
   ] as const)('%s: %s during the dump stops pg_dump, leaves no file at all, exits 130', async (_, signal, args, what) => {
-    const count = (sql: string) => psql(stack.project, sql)[0]?.[0];
-    const pg = containerId(stack.project, 'postgres');
-    const lock = 'BEGIN; LOCK TABLE api_secretevent IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;';
-    const locker = spawn('docker', ['exec', pg, 'sh', '-c', `exec psql -X -q -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c '${lock}'`], { stdio: 'ignore' });
+    const lock = await lockTable(stack.project, 'api_secretevent');
     try {
-      await waitFor('the lock', () => count("SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND granted AND relation = 'api_secretevent'::regclass") === '1', 30_000, 100);
       const child = spawn('node', [CLI, '-f', spec, '-p', stack.project, ...args], {
         cwd: stack.dir,
         env: { ...process.env, PHASE_COMPOSE_BACKUP_PASSPHRASE: 'a passphrase long enough' },
@@ -116,17 +112,16 @@ describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
       child.stderr.on('data', (b: Buffer) => (err += b.toString()));
       child.stdout.resume();
       const exited = new Promise<number | string>((res) => child.on('exit', (code, sig) => res(code ?? sig ?? -1)));
-      await waitFor('pg_dump waiting on the lock', () => count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'") === '1', 60_000, 100);
+      await waitFor('pg_dump waiting on the lock', () => pgDumps(stack.project, true) === 1, 60_000, 100);
       child.kill(signal);
       expect(await exited, err).toBe(130);
       expect(err).toContain(`interrupted (${signal}) while ${what}: pg_dump was stopped`);
       expect(err).toContain('what was written is removed; no file has the backup\'s name');
       expect(readdirSync(join(stack.dir, 'stopped'))).toEqual([]);
     } finally {
-      psql(stack.project, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'BEGIN; LOCK TABLE api_secretevent%' AND pid <> pg_backend_pid()");
-      locker.kill();
+      lock.release();
     }
     // The lock gone, the stopped pg_dump has nowhere to write its first bytes, and ends.
-    await waitFor('no pg_dump left', () => count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'") === '0', 30_000, 250);
+    await waitFor('no pg_dump left', () => pgDumps(stack.project) === 0, 30_000, 250);
   }, 120_000);
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STACK, STACK_LABEL, composeArgv, containerNamePattern } from './helpers/compose.js';
-import { composeDown, containerId, inspectState, uniqueProject } from './helpers/docker.js';
+import { composeDown, containerId, inspectState, lockTable, pgDumps, uniqueProject, waitFor } from './helpers/docker.js';
 import { runAsync } from './helpers/run.js';
 import { copyFixtureSpec } from './helpers/stack.js';
 
@@ -185,6 +185,32 @@ describe(`phase-compose up ${STACK_LABEL}`, () => {
     expect(err).toMatch(/backend +waiting/);
     // Left as it was: the migration still runs.
     expect(inspectState(containerId(p, 'migrations')).Running).toBe(true);
+  });
+
+  it('Ctrl-C during the backup before migrations: pg_dump stopped, its .partial removed, exits 130', async () => {
+    const dir = stackDir();
+    const p = uniqueProject('upbackupint');
+    projects.push(p);
+    expect((await up(dir, p)).code).toBe(0);
+    // The second up backs up first (the database is not new): pg_dump waits on the lock until the signal.
+    const lock = await lockTable(p, 'api_secretevent');
+    try {
+      const child = spawn('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, 'up', '--force-migrations']);
+      let err = '';
+      child.stderr.on('data', (b) => (err += b));
+      child.stdout.resume();
+      const exited = once(child, 'exit');
+      await waitFor('pg_dump waiting on the lock', () => pgDumps(p, true) === 1, 60_000, 100);
+      expect(readdirSync(join(dir, 'backups')).filter((f) => f.endsWith('.partial'))).toHaveLength(1);
+      child.kill('SIGINT');
+      const [code] = await exited;
+      expect(code, err).toBe(130);
+      expect(err).toMatch(/migrations +backing up/);
+      expect(readdirSync(join(dir, 'backups'))).toEqual([]);
+    } finally {
+      lock.release();
+    }
+    await waitFor('no pg_dump left', () => pgDumps(p) === 0, 30_000, 250);
   });
 
   it('migrate, status and down: phases alone, pending per phase, containers and volumes removed as asked', async () => {

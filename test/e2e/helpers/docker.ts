@@ -1,5 +1,6 @@
 // Docker / Compose helpers for the end-to-end tests. Every stack gets a unique project name and is torn down
 // (containers, networks AND volumes) by composeDown(), which must run in afterAll/finally.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { composeArgv } from './compose.js';
 import { mustRun, run, runAsync, type RunResult } from './run.js';
@@ -136,4 +137,26 @@ export async function waitFor<T>(what: string, fn: () => T, timeoutMs = 120_000,
     last = fn();
   }
   return last;
+}
+
+/**
+ * Holds `table` exclusively in a transaction in the project's postgres (as a migration would), so that a
+ * pg_dump waits for it before writing a byte; resolves once the lock is granted. `release` ends it.
+ */
+export async function lockTable(project: string, table: string): Promise<{ release: () => void }> {
+  const sql = `BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT;`;
+  const locker = spawn('docker', ['exec', containerId(project, 'postgres'), 'sh', '-c', `exec psql -X -q -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c '${sql}'`], { stdio: 'ignore' });
+  const granted = `SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND granted AND relation = '${table}'::regclass`;
+  await waitFor(`the lock on ${table}`, () => psql(project, granted)[0]?.[0] === '1', 30_000, 100);
+  return {
+    release: () => {
+      psql(project, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'BEGIN; LOCK TABLE ${table}%' AND pid <> pg_backend_pid()`);
+      locker.kill();
+    },
+  };
+}
+
+/** How many pg_dump sessions the project's database has (only those waiting on a lock, with `waiting`). */
+export function pgDumps(project: string, waiting = false): number {
+  return Number(psql(project, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'${waiting ? " AND wait_event_type = 'Lock'" : ''}`)[0]?.[0]);
 }
