@@ -1,6 +1,6 @@
 // End-to-end: `phase-compose backup --dump-only` (the plain dump `up` also writes before migrations), then dropping a table, then `restore`: every table's row count is back,
 // the checksum file matches, the app services were stopped and started again.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_LABEL } from './helpers/compose.js';
 import { composeAsync, composeDown, containerId, inspectState, lockTable, pgDumps, psql, waitFor } from './helpers/docker.js';
 import { CLI, generateFixtureStack, type GeneratedStack } from './helpers/stack.js';
-import { run } from './helpers/run.js';
+import { run, startWatched } from './helpers/run.js';
 
 /** Async (a long spawnSync starves vitest's worker RPC); resolves with the exit code and output, never rejects. */
 const runAsync = (cmd: string, args: string[], cwd?: string) =>
@@ -104,19 +104,15 @@ describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
   ] as const)('%s: %s during the dump stops pg_dump, leaves no file at all, exits 130', async (_, signal, args, what) => {
     const lock = await lockTable(stack.project, 'api_secretevent');
     try {
-      const child = spawn('node', [CLI, '-f', spec, '-p', stack.project, ...args], {
+      const { child, err, exited } = startWatched('node', [CLI, '-f', spec, '-p', stack.project, ...args], {
         cwd: stack.dir,
         env: { ...process.env, PHASE_COMPOSE_BACKUP_PASSPHRASE: 'a passphrase long enough' },
       });
-      let err = '';
-      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-      child.stdout.resume();
-      const exited = new Promise<number | string>((res) => child.on('exit', (code, sig) => res(code ?? sig ?? -1)));
       await waitFor('pg_dump waiting on the lock', () => pgDumps(stack.project, true) === 1, 60_000, 100);
       child.kill(signal);
-      expect(await exited, err).toBe(130);
-      expect(err).toContain(`interrupted (${signal}) while ${what}: pg_dump was stopped`);
-      expect(err).toContain('what was written is removed; no file has the backup\'s name');
+      expect(await exited, err()).toBe(130);
+      expect(err()).toContain(`interrupted (${signal}) while ${what}: pg_dump was stopped`);
+      expect(err()).toContain('what was written is removed; no file has the backup\'s name');
       expect(readdirSync(join(stack.dir, 'stopped'))).toEqual([]);
     } finally {
       lock.release();

@@ -6,17 +6,18 @@
 // every table's row count matches.
 //
 // The fixture app image (phase-compose-fixture-app:latest, built by scripts/testbed.sh) has the vault app.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_LABEL } from './helpers/compose.js';
 import { composeDown, containerId, inspectState, psql, uniqueProject, waitFor } from './helpers/docker.js';
-import { mustRun, run, runAsync } from './helpers/run.js';
+import { mustRun, run, runAsync, startWatched } from './helpers/run.js';
 import { CLI, copyFixtureSpec } from './helpers/stack.js';
 
 const PASS = 'correct horse battery staple';
+/** `backup verify`'s throwaway containers, running or not. */
+const scratchContainers = () => run('docker', ['ps', '-aq', '--filter', 'label=dev.phase-compose.scratch']).stdout.split('\n').filter(Boolean);
 const ROW_COUNTS = `SELECT table_name, (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text
 FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`;
 
@@ -50,7 +51,7 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
 
   afterAll(() => {
     // A verification that failed to clean up after itself must not outlive the file.
-    for (const id of run('docker', ['ps', '-aq', '--filter', 'label=dev.phase-compose.scratch']).stdout.split('\n').filter(Boolean)) run('docker', ['rm', '-f', '-v', id]);
+    for (const id of scratchContainers()) run('docker', ['rm', '-f', '-v', id]);
     composeDown(projectA);
     composeDown(projectB);
     rmSync(work, { recursive: true, force: true });
@@ -78,21 +79,17 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
   });
 
   it('Ctrl-C during verify --deep removes its throwaway PostgreSQL container and the volume (they would hold the data): exit 130', async () => {
-    const scratch = () => run('docker', ['ps', '-aq', '--filter', 'label=dev.phase-compose.scratch']).stdout.trim();
+    const scratch = () => scratchContainers().join(' ');
     expect(scratch()).toBe('');
-    const child = spawn('node', [CLI, 'backup', 'verify', '--deep', archive], { cwd: work, env });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.stdout.resume();
-    const exited = new Promise<number | string>((res) => child.on('exit', (code, sig) => res(code ?? sig ?? -1)));
+    const { child, err, exited } = startWatched('node', [CLI, 'backup', 'verify', '--deep', archive], { cwd: work, env });
     // The signal while the new server initialises its data directory (seconds), before it answers.
     const id = await waitFor('the throwaway container', scratch, 60_000, 50);
     const volumes = mustRun('docker', ['inspect', '-f', '{{range .Mounts}}{{.Name}} {{end}}', id]).stdout.trim().split(/\s+/).filter(Boolean);
     expect(volumes.length).toBeGreaterThan(0);
     child.kill('SIGINT');
-    expect(await exited, err).toBe(130);
-    expect(err).toContain('interrupted (SIGINT) while the archive was checked');
-    expect(err).toContain('the throwaway PostgreSQL container was removed, with its volume');
+    expect(await exited, err()).toBe(130);
+    expect(err()).toContain('interrupted (SIGINT) while the archive was checked');
+    expect(err()).toContain('the throwaway PostgreSQL container was removed, with its volume');
     expect(scratch()).toBe('');
     for (const v of volumes) expect(run('docker', ['volume', 'inspect', v]).code, v).not.toBe(0);
   });

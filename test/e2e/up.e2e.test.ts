@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STACK, STACK_LABEL, composeArgv, containerNamePattern } from './helpers/compose.js';
 import { composeDown, containerId, inspectState, lockTable, pgDumps, uniqueProject, waitFor } from './helpers/docker.js';
-import { runAsync } from './helpers/run.js';
+import { runAsync, startWatched } from './helpers/run.js';
 import { copyFixtureSpec } from './helpers/stack.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -195,17 +195,12 @@ describe(`phase-compose up ${STACK_LABEL}`, () => {
     // The second up backs up first (the database is not new): pg_dump waits on the lock until the signal.
     const lock = await lockTable(p, 'api_secretevent');
     try {
-      const child = spawn('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, 'up', '--force-migrations']);
-      let err = '';
-      child.stderr.on('data', (b) => (err += b));
-      child.stdout.resume();
-      const exited = once(child, 'exit');
+      const { child, err, exited } = startWatched('node', [cli, '-f', join(dir, 'phase-compose.yaml'), '-p', p, 'up', '--force-migrations']);
       await waitFor('pg_dump waiting on the lock', () => pgDumps(p, true) === 1, 60_000, 100);
       expect(readdirSync(join(dir, 'backups')).filter((f) => f.endsWith('.partial'))).toHaveLength(1);
       child.kill('SIGINT');
-      const [code] = await exited;
-      expect(code, err).toBe(130);
-      expect(err).toMatch(/migrations +backing up/);
+      expect(await exited, err()).toBe(130);
+      expect(err()).toMatch(/migrations +backing up/);
       expect(readdirSync(join(dir, 'backups'))).toEqual([]);
     } finally {
       lock.release();

@@ -1,5 +1,5 @@
 // Run a command synchronously and capture its output (no shell, argv only).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 
 export interface RunResult {
   code: number;
@@ -56,4 +56,17 @@ export function runAsync(cmd: string, args: readonly string[], opts: RunOptions 
     if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
   });
+}
+
+/**
+ * Starts a command the test can signal while it runs: its stderr so far, and its exit (the code, or the
+ * signal's name when it died by one). stdout is read and dropped.
+ */
+export function startWatched(cmd: string, args: readonly string[], opts: Pick<RunOptions, 'cwd' | 'env'> = {}): { child: ChildProcess; err: () => string; exited: Promise<number | string> } {
+  const child = spawn(cmd, [...args], { cwd: opts.cwd, env: opts.env ?? process.env });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  child.stdout!.resume();
+  const exited = new Promise<number | string>((res) => child.on('exit', (code, signal) => res(code ?? signal ?? -1)));
+  return { child, err: () => err, exited };
 }
