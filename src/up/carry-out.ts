@@ -11,8 +11,11 @@ export type ComposeCreator = {
   prepare(services: string[]): { release(): Promise<void>; cancel(): void };
 };
 
-/** Batches prepared ahead of their release, by index (cancelled when the run ends without them). */
-export type PreparedBatches = Map<number, ReturnType<ComposeCreator['prepare']>>;
+/**
+ * What the run holds open for later: batches prepared ahead of their release, by index (cancelled when
+ * the run ends without them), and the health-port watches under way, by container (aborted at the end).
+ */
+export type Handles = { batches: Map<number, ReturnType<ComposeCreator['prepare']>>; watches: Map<string, AbortController> };
 
 export type Edges = {
   engine: UpEngine;
@@ -24,16 +27,16 @@ export type Edges = {
 };
 
 /** Carries out one action. It returns at once: the edges' answers arrive later through `report`. */
-export function carryOut(edges: Edges, s: RunnerState, a: Action, report: (r: Result) => void, handles: PreparedBatches): void {
+export function carryOut(edges: Edges, s: RunnerState, a: Action, report: (r: Result) => void, handles: Handles): void {
   const { engine, compose, clock, progress } = edges;
   const attempt = (p: Promise<unknown>) => void p.catch((error: unknown) => report({ type: 'errored', error }));
   const servicesOf = (b: number) => s.plan.batches[b]!.services;
   switch (a.type) {
     case 'prepare':
-      handles.set(a.batch, compose.prepare(servicesOf(a.batch)));
+      handles.batches.set(a.batch, compose.prepare(servicesOf(a.batch)));
       return;
     case 'create': {
-      const done = (handles.get(a.batch) ?? compose.prepare(servicesOf(a.batch))).release();
+      const done = (handles.batches.get(a.batch) ?? compose.prepare(servicesOf(a.batch))).release();
       attempt(done);
       const settle = () => report({ type: 'compose-done', batch: a.batch });
       void done.then(settle, settle);
@@ -74,6 +77,20 @@ export function carryOut(edges: Edges, s: RunnerState, a: Action, report: (r: Re
       attempt(Promise.all(starts).then(() => report({ type: 'started', service: a.service })));
       return;
     }
+    case 'watch-port': {
+      if (!engine.watchPort) return;
+      const stop = new AbortController();
+      handles.watches.set(a.id, stop);
+      // A watch that cannot connect is no failure: the probe still runs at its interval.
+      void engine.watchPort(a.id, a.port, stop.signal).then(
+        (open) => open && report({ type: 'port-open', id: a.id }),
+        () => {},
+      ).finally(() => handles.watches.delete(a.id));
+      return;
+    }
+    case 'unwatch-port':
+      handles.watches.get(a.id)?.abort();
+      return;
     case 'probe':
       attempt(probe(engine, clock, a).then((r) => report({ type: 'probed', id: a.id, ...r })));
       return;

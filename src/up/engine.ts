@@ -1,10 +1,13 @@
 // The runner's Docker edge: events, inspect, start, logs, exec, and a throwaway container for a migration
 // check. The runner sees only the `UpEngine` interface, so it is tested with a fake engine.
+import { connect, isIPv4 } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DockerClient } from '../docker/client.js';
 import { listProject } from '../docker/containers.js';
 import { subscribeProjectEvents, subscribeVolumeCreates, type EventSubscription } from '../docker/events.js';
 import { execIn } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
+import { engineSocket } from './compose-gate.js';
 import { inspectStatus, type HealthEntry, type Observation } from './state.js';
 
 /** What the start-up runner asks of Docker. */
@@ -21,13 +24,23 @@ export type UpEngine = {
   logs(id: string, tail: number): Promise<string>;
   /** Runs argv in a running container (our healthcheck probe). */
   exec(id: string, argv: string[]): Promise<{ exitCode: number; output: string }>;
+  /**
+   * Resolves true once the running container accepts a TCP connection on `port`, false when `signal`
+   * aborts first or it has no address this host can try. Absent where container addresses are not
+   * reachable from here (a remote Engine).
+   */
+  watchPort?(id: string, port: number, signal: AbortSignal): Promise<boolean>;
   /** Runs argv once in a throwaway copy of a (not running) container; removed after. */
   runLike(baseId: string, argv: string[], labels: Record<string, string>): Promise<{ exitCode: number; output: string }>;
 };
 
-/** The real engine, through dockerode. */
-export function dockerEngine(docker: DockerClient): UpEngine {
+/**
+ * The real engine, through dockerode. Health ports are watched where the Engine is a local socket (a
+ * remote Engine's container addresses are not this host's to reach).
+ */
+export function dockerEngine(docker: DockerClient, dockerHost = process.env.DOCKER_HOST): UpEngine {
   return {
+    ...(engineSocket(dockerHost) ? { watchPort: (id: string, port: number, signal: AbortSignal) => watchPort(docker, id, port, signal) } : {}),
     subscribe: async (project, onEvent) => {
       const subs = await Promise.all([subscribeProjectEvents(docker, project, onEvent), subscribeVolumeCreates(docker, onEvent)]);
       return { close: () => subs.forEach((s) => s.close()) };
@@ -75,6 +88,44 @@ export async function inspectContainer(docker: DockerClient, id: string, now: nu
     volumes: (i.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
     ...(i.RestartCount ? { restarts: i.RestartCount } : {}),
   };
+}
+
+/** How often a closed health port is tried again, and how long one try may take. */
+const PORT_RETRY_MS = 50;
+const PORT_TRY_MS = 250;
+
+/**
+ * Tries a TCP connection from this host to `port` on each of the container's IPv4 addresses, every
+ * PORT_RETRY_MS, until one is accepted (true) or `signal` aborts (false). Each try is bounded by
+ * PORT_TRY_MS and closed at once: nothing is sent (PostgreSQL >= 13 does not log such a connection).
+ */
+export async function watchPort(docker: DockerClient, id: string, port: number, signal: AbortSignal): Promise<boolean> {
+  const i = await docker.getContainer(id).inspect();
+  const nets = (i.NetworkSettings?.Networks ?? {}) as Record<string, { IPAddress?: string }>;
+  const addresses = Object.values(nets).map((n) => n.IPAddress ?? '').filter((a) => isIPv4(a));
+  while (addresses.length && !signal.aborted) {
+    for (const host of addresses) if (await accepts(host, port, signal)) return true;
+    await sleep(PORT_RETRY_MS, undefined, { signal }).catch(() => {});
+  }
+  return false;
+}
+
+/** One bounded TCP connect: true when accepted. The socket is destroyed either way. */
+function accepts(host: string, port: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', abort);
+      socket.destroy();
+      resolve(ok);
+    };
+    const abort = () => done(false);
+    const timer = setTimeout(abort, PORT_TRY_MS);
+    signal.addEventListener('abort', abort, { once: true });
+    socket.once('connect', () => done(true));
+    socket.on('error', abort);
+  });
 }
 
 /** Container ids of the project by service (one-off `run` containers left out). */

@@ -18,6 +18,11 @@ export type Step = {
   batch: number;
   /** Set on migration jobs. */
   migration?: { phase: MigrationPhase; check?: Argv; run: 'always' | 'when-pending' };
+  /**
+   * The TCP port its healthcheck reaches in its own container, where the spec says so (postgres 5432,
+   * redis 6379, an `http` or `tcp` check on loopback). `up` watches it open to run the check at once.
+   */
+  port?: number;
 };
 
 /**
@@ -70,12 +75,25 @@ export function buildPlan(spec: NormalisedSpec, only?: string[]): Plan {
       replicas: spec.services[name]?.scale ?? 1, // a generated service (data, migrations, proxy) is not in spec.services: it runs one
       batch,
     };
+    const port = step.readyWhen === 'healthy' ? healthPort(spec, name, node.kind) : undefined;
+    if (port !== undefined) step.port = port;
     if (name === migrationsName(spec) && spec.migrations) step.migration = { phase: 'pre', check: checks.pre, run: spec.migrations.run };
     if (name === postMigrationsName(spec) && spec.migrations?.post) step.migration = { phase: 'post', check: checks.post, run: spec.migrations.run };
     return step;
   });
   const w = waves(graph).map((wave) => wave.filter((n) => !keep || keep.has(n))).filter((wave) => wave.length);
   return { steps, waves: w, batches };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+const DATA_PORTS: Record<string, number> = { postgres: 5432, redis: 6379 };
+
+/** The port a healthy-when step's generated healthcheck connects to inside its container, if the spec says. */
+function healthPort(spec: NormalisedSpec, name: string, kind: NodeKind): number | undefined {
+  if (kind === 'data') return DATA_PORTS[name];
+  const hc = kind === 'proxy' ? spec.proxy?.healthcheck : kind === 'service' ? spec.services[name]?.healthcheck : undefined;
+  const probe = hc?.http ?? hc?.tcp;
+  return probe && (!probe.host || LOOPBACK.has(probe.host)) ? probe.port : undefined;
 }
 
 function closure(nodes: Map<string, { deps: Array<{ on: string }> }>, roots: string[]): Set<string> {

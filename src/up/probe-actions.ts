@@ -1,6 +1,8 @@
 // Our own healthcheck runs: a started service that must be healthy has its containers' healthcheck
 // command run by exec every `probeIntervalMs`, one run at a time, until one passes (or Docker's own
-// healthcheck passed, or the container is gone), so readiness is seen as soon as the service answers. Pure.
+// healthcheck passed, or the container is gone), so readiness is seen as soon as the service answers.
+// Where the step names its health port and the Engine is local, the port is watched too (PortWatch): the
+// probe runs as soon as it opens, instead of up to an interval later. Pure.
 import type { Action, RunnerState } from './runner-state.js';
 
 export function probeActions(s: RunnerState): Action[] {
@@ -10,9 +12,16 @@ export function probeActions(s: RunnerState): Action[] {
     for (const id of s.tracked.get(step.service) ?? []) {
       const t = s.healthTests.get(id);
       const p = s.probes.get(id);
-      if (!t || p?.over || p?.inFlight || (p && p.nextAt > s.now)) continue;
+      const watch = s.ports.get(id);
+      if (!t) continue;
+      if (p?.over) {
+        if (watch === 'watching') out.push({ type: 'unwatch-port', id });
+        continue;
+      }
       const c = s.containers.containers.get(id);
       const stop = !c || c.status === 'exited' || c.status === 'removed' || c.health === 'healthy' || !!c.probeHealthy;
+      if (!stop && !watch && step.port !== undefined && s.opts.watchPorts) out.push({ type: 'watch-port', id, port: step.port });
+      if (p?.inFlight || (p && p.nextAt > s.now)) continue;
       out.push(stop ? { type: 'stop-probe', id } : { type: 'probe', id, argv: t.argv, timeoutMs: t.timeoutMs });
     }
   }

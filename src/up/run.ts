@@ -2,7 +2,7 @@
 // soon as it exists and what it waits for is ready, and stops at the first failure. `decide` (pure) says
 // what to do; this loop carries it out through the edges passed in (engine, Compose, clock, output) and
 // feeds what they report back into the state. It waits only on the clock it is given.
-import { carryOut, type Edges, type PreparedBatches } from './carry-out.js';
+import { carryOut, type Edges, type Handles } from './carry-out.js';
 import { decide } from './decide.js';
 import { failureFacts } from './failure-facts.js';
 import type { Plan, MigrationPhase } from './plan.js';
@@ -22,6 +22,7 @@ export type UpOptions = {
   /**
    * Cadence of our own healthcheck runs (default 1 s). Each run is an exec; on a 2-core host, runs every
    * 250 ms made start-up 5-9% slower than every 1 s, which was as fast as none (bench/up.mjs, stack v2).
+   * Where the engine can watch a health port, the next run comes forward to when the port opens.
    */
   probeIntervalMs?: number;
 };
@@ -44,7 +45,7 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
   const { plan } = opts;
   const s = runnerState(
     plan,
-    { project: opts.project, timeoutMs: opts.timeoutMs, forceMigrations: !!opts.forceMigrations, probeIntervalMs: opts.probeIntervalMs ?? 1000, backup: !!deps.backup },
+    { project: opts.project, timeoutMs: opts.timeoutMs, forceMigrations: !!opts.forceMigrations, probeIntervalMs: opts.probeIntervalMs ?? 1000, watchPorts: !!engine.watchPort, backup: !!deps.backup },
     clock.now(),
   );
   let over = false;
@@ -56,7 +57,7 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     apply(s, r);
     wake();
   };
-  const handles: PreparedBatches = new Map();
+  const handles: Handles = { batches: new Map(), watches: new Map() };
 
   // Subscribe first, then look: nothing that happens in between is missed.
   const sub = await engine.subscribe(opts.project, (raw) => report({ type: 'engine-event', raw }));
@@ -83,7 +84,8 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     over = true;
     sub.close();
     signal.removeEventListener('abort', onAbort);
-    for (const [b, h] of handles) if (s.batches[b]!.stage === 'prepared') h.cancel();
+    for (const [b, h] of handles.batches) if (s.batches[b]!.stage === 'prepared') h.cancel();
+    for (const w of handles.watches.values()) w.abort();
     s.now = clock.now();
     const rows = render();
     progress.done();

@@ -25,11 +25,23 @@ export type BatchState = {
 /** Our own healthcheck run on one container: one at a time, every `probeIntervalMs`, until it passes. */
 export type ProbeState = { inFlight: boolean; began: number; nextAt: number; over: boolean };
 
+/**
+ * The watch on a container's health port (its step's `port`): a TCP connect from this host, tried every
+ * few tens of ms, that says when the service began to listen. It costs the Engine nothing (an exec costs
+ * it a process), so the healthcheck runs as soon as it can pass instead of at the next probe interval.
+ */
+export type PortWatch = 'watching' | 'open' | 'done';
+
+/** Once the port is open, the service is close to ready: probe at this cadence (or the set one, if shorter). */
+export const OPEN_PORT_PROBE_MS = 250;
+
 export type RunnerOptions = {
   project: string;
   timeoutMs: number;
   forceMigrations: boolean;
   probeIntervalMs: number;
+  /** Container addresses are reachable from here (a local Engine): watch health ports. */
+  watchPorts?: boolean;
   /** A pre-migration backup is configured. */
   backup: boolean;
 };
@@ -57,6 +69,7 @@ export type RunnerState = {
   backupLine?: string;
   migrations: Partial<Record<MigrationPhase, 'ran' | 'skipped'>>;
   probes: Map<string, ProbeState>;
+  ports: Map<string, PortWatch>;
   probeOutput: Map<string, string>;
   interrupted: boolean;
   /** The first error an edge raised: the run stops with it. */
@@ -82,6 +95,7 @@ export function runnerState(plan: Plan, opts: RunnerOptions, t0: number): Runner
     backup: 'none',
     migrations: {},
     probes: new Map(),
+    ports: new Map(),
     probeOutput: new Map(),
     interrupted: false,
   };
@@ -99,6 +113,8 @@ export type Result =
   | { type: 'observed'; obs: Observation }
   | { type: 'started'; service: string }
   | { type: 'probed'; id: string; ok: boolean; output: string }
+  /** A TCP connect to the container's health port succeeded. */
+  | { type: 'port-open'; id: string }
   | { type: 'interrupted' }
   | { type: 'errored'; error: unknown };
 
@@ -128,6 +144,9 @@ export type Action =
   /** Start a step's containers. `skipBackup`: the backup is not needed in this run (a fresh database). */
   | { type: 'start'; service: string; notes: string[]; skipBackup?: boolean }
   | { type: 'probe'; id: string; argv: string[]; timeoutMs: number }
+  /** Watch a container's health port (see PortWatch); `unwatch-port` ends a watch whose probe is over. */
+  | { type: 'watch-port'; id: string; port: number }
+  | { type: 'unwatch-port'; id: string }
   /** The probe of a container that passed Docker's healthcheck, exited or vanished ends. */
   | { type: 'stop-probe'; id: string }
   /** A step reached what it must: its elapsed time stops. */
@@ -218,9 +237,23 @@ export function apply(s: RunnerState, e: Action | Result): void {
       return;
     case 'probed': {
       const p = s.probes.get(e.id);
-      if (p) s.probes.set(e.id, { ...p, inFlight: false, nextAt: p.began + s.opts.probeIntervalMs, over: e.ok });
+      const every = s.ports.get(e.id) === 'open' ? Math.min(s.opts.probeIntervalMs, OPEN_PORT_PROBE_MS) : s.opts.probeIntervalMs;
+      if (p) s.probes.set(e.id, { ...p, inFlight: false, nextAt: p.began + every, over: e.ok });
       s.probeOutput.set(e.id, e.output);
       s.containers = reduce(s.containers, { type: 'probe', id: e.id, ok: e.ok, output: e.output, time: s.now });
+      return;
+    }
+    case 'watch-port':
+      s.ports.set(e.id, 'watching');
+      return;
+    case 'unwatch-port':
+      s.ports.set(e.id, 'done');
+      return;
+    case 'port-open': {
+      if (s.ports.get(e.id) !== 'watching') return;
+      s.ports.set(e.id, 'open');
+      const p = s.probes.get(e.id);
+      if (p && !p.over && !p.inFlight) s.probes.set(e.id, { ...p, nextAt: Math.min(p.nextAt, s.now) });
       return;
     }
     case 'stop-probe':

@@ -19,7 +19,8 @@ export default defineCommand({
 but on Compose 2.19 to 2.29.2 its first run after phase-compose's recreates the services that wait on
 others, all replicas at once, docker/compose#12069: up then warns and names them; see the README);
 phase-compose starts each one as soon as what it waits for is ready, seen from Docker events and from
-running the service's own healthcheck at a short cadence. Nothing that waits on a failed job is created.
+running the service's own healthcheck every second, and at once when the port it checks opens (a TCP
+connect from this host, where the Engine is local). Nothing that waits on a failed job is created.
 On a failure it prints the service, exit code, health log, last 50 lines and the \`docker logs\` command,
 and keeps the failed container. Ctrl-C stops waiting and leaves containers as they are.
 Before pending migrations run, the database is backed up when the spec asks for it (migrations.backup),

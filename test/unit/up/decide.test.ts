@@ -52,13 +52,22 @@ const set = (f: (s: RunnerState) => void): Fact => f;
 /** The first batch is tracked and its data services are up. */
 const dataUp: Fact[] = [stage(0, 'tracking'), stage(1, 'prepared'), ...up('postgres', 'p1'), ...up('redis', 'r1'), container('migrations', 'm1', 'created'), tracked('migrations', 'm1')];
 
-function state(facts: Fact[], o: { backup?: boolean; force?: boolean } = {}): RunnerState {
-  const s = runnerState(structuredClone(plan), { project: 'demo', timeoutMs: TIMEOUT, forceMigrations: !!o.force, probeIntervalMs: 250, backup: o.backup ?? true }, T0);
+type Opts = { backup?: boolean; force?: boolean; watch?: boolean; interval?: number };
+
+function state(facts: Fact[], o: Opts = {}): RunnerState {
+  const s = runnerState(structuredClone(plan), { project: 'demo', timeoutMs: TIMEOUT, forceMigrations: !!o.force, probeIntervalMs: o.interval ?? 250, watchPorts: !!o.watch, backup: o.backup ?? true }, T0);
   for (const f of facts) f(s);
   return s;
 }
 
-const rows: Array<[string, Fact[], Action[], { backup?: boolean; force?: boolean }?]> = [
+/** Postgres started (its healthcheck starting), redis up; its port watched and probed once, which failed. */
+const pgProbedOnce: Fact[] = [
+  stage(0, 'tracking'), stage(1, 'prepared'), container('postgres', 'p1', 'running', { health: 'starting' }), tracked('postgres', 'p1'), phase('postgres', 'started'), ...up('redis', 'r1'),
+  (s) => apply(s, { type: 'watch-port', id: 'p1', port: 5432 }), (s) => apply(s, { type: 'probe', id: 'p1', argv: [], timeoutMs: 1000 }), at(40), (s) => apply(s, { type: 'probed', id: 'p1', ok: false, output: 'no response' }),
+];
+const portOpen = (id: string, ms: number): Fact[] => [at(ms), (s) => apply(s, { type: 'port-open', id })];
+
+const rows: Array<[string, Fact[], Action[], Opts?]> = [
   ['a new run releases the first batch', [], [{ type: 'create', batch: 0 }]],
   ['a released batch waits until Compose created all of it (and looks again in 250 ms)', [released(0), created('postgres', 'p1'), created('redis', 'r1'), at(10)], [{ type: 'wait', until: T0 + 260 }]],
   ['all of it created: inspect and track it', [released(0), created('postgres', 'p1'), created('redis', 'r1'), created('migrations', 'm1')], [{ type: 'track', batch: 0, ids: [['postgres', ['p1']], ['redis', ['r1']], ['migrations', ['m1']]] }]],
@@ -68,6 +77,12 @@ const rows: Array<[string, Fact[], Action[], { backup?: boolean; force?: boolean
   ['tracked: the data services start, the next batch is prepared, the migration waits for them', [stage(0, 'tracking'), container('postgres', 'p1', 'created'), tracked('postgres', 'p1'), container('redis', 'r1', 'created'), tracked('redis', 'r1'), container('migrations', 'm1', 'created'), tracked('migrations', 'm1')], [{ type: 'prepare', batch: 1 }, { type: 'start', service: 'postgres', notes: [] }, { type: 'start', service: 'redis', notes: [] }]],
   ['started, healthcheck starting: probe each container', [stage(0, 'tracking'), stage(1, 'prepared'), container('postgres', 'p1', 'running', { health: 'starting' }), tracked('postgres', 'p1'), phase('postgres', 'started'), ...up('redis', 'r1')], [{ type: 'probe', id: 'p1', argv: ['probe', 'postgres'], timeoutMs: 1000 }]],
   ['a probe under way is not doubled; the next is due 250 ms after the last began', [stage(0, 'tracking'), stage(1, 'prepared'), container('postgres', 'p1', 'running', { health: 'starting' }), tracked('postgres', 'p1'), phase('postgres', 'started'), ...up('redis', 'r1'), (s) => apply(s, { type: 'probe', id: 'p1', argv: [], timeoutMs: 1000 }), at(40), (s) => apply(s, { type: 'probed', id: 'p1', ok: false, output: '503' }), at(100)], [{ type: 'wait', until: T0 + 250 }]],
+  ['a local Engine: the health port the plan names is watched beside the first probe', [stage(0, 'tracking'), stage(1, 'prepared'), container('postgres', 'p1', 'running', { health: 'starting' }), tracked('postgres', 'p1'), phase('postgres', 'started'), ...up('redis', 'r1')], [{ type: 'watch-port', id: 'p1', port: 5432 }, { type: 'probe', id: 'p1', argv: ['probe', 'postgres'], timeoutMs: 1000 }], { watch: true }],
+  ['a watched port still closed: the next probe waits for the interval', [...pgProbedOnce, at(900)], [{ type: 'wait', until: T0 + 1000 }], { watch: true, interval: 1000 }],
+  ['the port opened: the probe runs now, not at the interval', [...pgProbedOnce, ...portOpen('p1', 300)], [{ type: 'probe', id: 'p1', argv: ['probe', 'postgres'], timeoutMs: 1000 }], { watch: true, interval: 1000 }],
+  ['port open and a probe failed: the next one is due 250 ms after it began', [...pgProbedOnce, ...portOpen('p1', 300), (s) => apply(s, { type: 'probe', id: 'p1', argv: [], timeoutMs: 1000 }), at(340), (s) => apply(s, { type: 'probed', id: 'p1', ok: false, output: 'starting up' })], [{ type: 'wait', until: T0 + 550 }], { watch: true, interval: 1000 }],
+  ['the port opened while a probe ran: no second probe beside it', [...pgProbedOnce.slice(0, -2), (s) => apply(s, { type: 'probe', id: 'p1', argv: [], timeoutMs: 1000 }), ...portOpen('p1', 20)], [{ type: 'wait', until: T0 + 270 }], { watch: true, interval: 1000 }],
+  ['a probe passed on a port still watched: the watch ends', [...pgProbedOnce, at(1000), (s) => apply(s, { type: 'probe', id: 'p1', argv: [], timeoutMs: 1000 }), (s) => apply(s, { type: 'probed', id: 'p1', ok: true, output: 'ok' })], [{ type: 'ready', service: 'postgres' }, { type: 'unwatch-port', id: 'p1' }], { watch: true }],
   ['a probe that passed: ready, no more probes, and what waited on it begins', [stage(0, 'tracking'), stage(1, 'prepared'), container('postgres', 'p1', 'running', { health: 'starting' }), tracked('postgres', 'p1'), phase('postgres', 'started'), ...up('redis', 'r1'), container('migrations', 'm1', 'created'), tracked('migrations', 'm1'), (s) => apply(s, { type: 'probe', id: 'p1', argv: [], timeoutMs: 1000 }), (s) => apply(s, { type: 'probed', id: 'p1', ok: true, output: 'ok' })], [{ type: 'ready', service: 'postgres' }, { type: 'check', service: 'migrations', baseId: 'm1', argv: ['migrate', 'pre', '--check'] }, { type: 'begin', service: 'migrations' }]],
   ['Docker says healthy before our probe ran: the probe ends', [stage(0, 'tracking'), stage(1, 'prepared'), container('postgres', 'p1', 'running', { health: 'healthy' }), tracked('postgres', 'p1'), phase('postgres', 'started'), readyAt('postgres'), container('redis', 'r1', 'running', { health: 'starting' }), tracked('redis', 'r1'), phase('redis', 'started'), container('migrations', 'm1', 'created'), tracked('migrations', 'm1')], [{ type: 'stop-probe', id: 'p1' }, { type: 'probe', id: 'r1', argv: ['probe', 'redis'], timeoutMs: 1000 }]],
   ['a database this run created: no check, everything pending', [...dataUp, freshDb], [{ type: 'checked', service: 'migrations', answer: { pending: true, fresh: true } }, { type: 'begin', service: 'migrations' }]],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlan, coldStart, migrationPlan, scaleArgs } from '../../../src/up/plan.js';
+import { specOf, y } from '../helpers.js';
 import { demoSpec } from './demo-spec.js';
 
 const spec = demoSpec;
@@ -17,6 +18,22 @@ describe('buildPlan', () => {
       ['postgres', 'healthy'], ['redis', 'healthy'], ['migrations', 'completed'], ['backend', 'healthy'],
       ['worker', 'started'], ['migrations-post', 'completed'], ['nginx', 'healthy'],
     ]);
+  });
+
+  it('names the port each healthy-when step\'s healthcheck connects to in its own container', () => {
+    expect(plan.steps.map((s) => [s.service, s.port])).toEqual([
+      ['postgres', 5432], ['redis', 6379], ['migrations', undefined], ['backend', 8000], ['worker', undefined], ['migrations-post', undefined], ['nginx', 8080],
+    ]);
+    const other = buildPlan(specOf(y`
+      name: ports
+      services:
+        tcp: { image: a, healthcheck: { tcp: { port: 7000 } } }
+        elsewhere: { image: a, healthcheck: { http: { port: 8000, host: sidecar } } }
+        own: { image: a, healthcheck: { command: [check] } }
+        v6: { image: a, healthcheck: { tcp: { port: 9000, host: "::1" } } }
+    `));
+    // A check of another host's port, or a command, names no port of this container.
+    expect(other.steps.map((s) => [s.service, s.port])).toEqual([['tcp', 7000], ['elsewhere', undefined], ['own', undefined], ['v6', 9000]]);
   });
 
   it('creates nothing that waits on a job before the job succeeded', () => {

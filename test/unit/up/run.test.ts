@@ -23,18 +23,41 @@ type Behaviour = {
   oldVolume?: boolean;
   /** A job never ends. */
   hang?: string[];
+  /** The service listens (its port opens, its probe passes) this many ms after its start. */
+  listensAfterMs?: Record<string, number>;
+  /** The engine can watch health ports (a local Engine). */
+  watch?: boolean;
 };
 
 /** Simulated Docker: containers, events, probes and checks, with a log of what was done, in order. */
 class FakeDocker implements UpEngine {
   readonly log: string[] = [];
-  private readonly containers = new Map<string, { id: string; service: string; status: 'created' | 'running' | 'exited'; exitCode?: number; probes: number }>();
+  private readonly containers = new Map<string, { id: string; service: string; status: 'created' | 'running' | 'exited'; exitCode?: number; probes: number; startedAt?: number }>();
+  /** Port watches under way, by container. */
+  readonly watching = new Set<string>();
+  readonly watchPort?: UpEngine['watchPort'];
   private readonly listeners = new Set<(raw: unknown) => void>();
   private seq = 0;
   /** Probe runs per container. */
   readonly probes = new Map<string, number>();
   constructor(private readonly plan: Plan, private readonly clock: FakeClock, private readonly b: Behaviour = {}) {
     if (b.existing) for (const s of plan.steps) for (let i = 0; i < s.replicas; i++) this.add(s.service);
+    if (b.watch) this.watchPort = (id, _port, signal) => this.watchUntilListening(id, signal);
+  }
+
+  private listening(c: { service: string; startedAt?: number }): boolean {
+    const after = this.b.listensAfterMs?.[c.service];
+    return after === undefined || (c.startedAt !== undefined && this.clock.now() >= c.startedAt + after);
+  }
+  private async watchUntilListening(id: string, signal: AbortSignal): Promise<boolean> {
+    const c = this.containers.get(id)!;
+    this.watching.add(id);
+    try {
+      while (!signal.aborted && !this.listening(c)) await this.clock.sleep(10, signal).catch(() => {});
+      return !signal.aborted;
+    } finally {
+      this.watching.delete(id);
+    }
   }
 
   private add(service: string) {
@@ -89,6 +112,7 @@ class FakeDocker implements UpEngine {
     const c = this.containers.get(id)!;
     if (this.step(c.service).role === 'job' || !this.log.includes(`start ${c.service}`)) this.log.push(`start ${c.service}`);
     c.status = 'running';
+    c.startedAt = this.clock.now();
     this.event('start', id);
     if (this.step(c.service).role !== 'job' || this.b.hang?.includes(c.service)) return;
     void this.clock.sleep(5).then(() => {
@@ -105,7 +129,7 @@ class FakeDocker implements UpEngine {
     const c = this.containers.get(id)!;
     c.probes++;
     this.probes.set(id, c.probes);
-    const ok = c.probes >= (this.b.healthyAfter?.[c.service] ?? 1);
+    const ok = c.probes >= (this.b.healthyAfter?.[c.service] ?? 1) && this.listening(c);
     if (ok && !this.log.includes(`healthy ${c.service}`)) this.log.push(`healthy ${c.service}`);
     return { exitCode: ok ? 0 : 1, output: ok ? 'ok' : `${argv.join(' ')}: 503` };
   }
@@ -153,7 +177,7 @@ async function run(plan: Plan, b: Behaviour = {}, o: { timeoutMs?: number; force
     },
     { project: 'demo', plan, timeoutMs: o.timeoutMs ?? 300_000, forceMigrations: o.force },
   ));
-  return { outcome, log: docker.log, notes, elapsed: clock.now() - t0, probes: docker.probes };
+  return { outcome, log: docker.log, notes, elapsed: clock.now() - t0, probes: docker.probes, watching: docker.watching };
 }
 
 const before = (log: string[], a: string, b: string) => {
@@ -236,6 +260,23 @@ describe('runUp', () => {
     // Both replicas probed at the 1 s cadence from their start (a few ms in) to the deadline.
     const backend = [...probes].filter(([id]) => id.startsWith('backend-')).map(([, n]) => n);
     expect(backend).toEqual([20, 20]);
+  });
+
+  it('a watched health port: the probe runs when the port opens, not at the next second; no watch outlives the run', async () => {
+    const slow = { listensAfterMs: { backend: 300 } };
+    const plain = await run(plan, slow);
+    const watched = await run(plan, { ...slow, watch: true });
+    expect([plain.outcome.status, watched.outcome.status]).toEqual(['ready', 'ready']);
+    const backendReady = (r: typeof plain) => r.outcome.rows.find((x) => x.service === 'backend')!.elapsedMs;
+    // Without a watch the second probe, a second after the first, finds it; with one, the port opening does.
+    expect(backendReady(plain) - backendReady(watched)).toBe(700);
+    expect(plain.elapsed - watched.elapsed).toBe(700);
+    expect([...watched.probes].filter(([id]) => id.startsWith('backend-')).map(([, n]) => n)).toEqual([2, 2]);
+    expect(watched.watching.size).toBe(0);
+    // A port that never opens is watched until the run ends, and not after.
+    const never = await run(plan, { listensAfterMs: { backend: 1e9 }, watch: true }, { timeoutMs: 5000 });
+    expect(never.outcome.status).toBe('timeout');
+    expect(never.watching.size).toBe(0);
   });
 
   it('the default five minutes are waited on the clock it is given, not in real time', async () => {
