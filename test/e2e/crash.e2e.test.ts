@@ -36,7 +36,7 @@ describe(`crash safety ${STACK_LABEL}`, () => {
     const p = uniqueProject('crash');
     projects.push(p);
     const t = Date.now();
-    const first = spawn('node', [cli, '-f', spec, '-p', p, 'up'], { env: { ...process.env, FIXTURE_SLOW_MIGRATION_S: '15' } });
+    const first = spawn('node', [cli, '-f', spec, '-p', p, 'up'], { env: { ...process.env, FIXTURE_SLOW_MIGRATION_S: '8' } });
     let out = '';
     first.stdout.on('data', (b) => (out += b));
     const exited = once(first, 'exit');

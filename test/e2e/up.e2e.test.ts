@@ -122,7 +122,7 @@ describe(`phase-compose up ${STACK_LABEL}`, () => {
   it('a service that never turns healthy: stops at the timeout with the health log', async () => {
     const dir = stackDir();
     const p = uniqueProject('upsick');
-    const r = await up(dir, p, ['--timeout', '30s'], { FIXTURE_NEVER_HEALTHY: '1' });
+    const r = await up(dir, p, ['--timeout', '18s'], { FIXTURE_NEVER_HEALTHY: '1' });
     expect(r.code).toBe(5);
     expect(r.err).toContain('backend');
     expect(r.err).toMatch(/health log|last healthcheck run/);

@@ -112,7 +112,7 @@ describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
   });
 
   it('v2 never healthy: exit 4, the v2 containers removed, every v1 replica still serving', async () => {
-    const r = await underLoad(['upgrade', '--to', 'v2', '--yes', '--timeout', '25s'], { FIXTURE_NEVER_HEALTHY: 'v2' });
+    const r = await underLoad(['upgrade', '--to', 'v2', '--yes', '--timeout', '12s'], { FIXTURE_NEVER_HEALTHY: 'v2' });
     expect(r.code, r.err).toBe(4);
     expect(r.err).toMatch(/✗ backend \(\S+\) not healthy by the deadline/);
     expect(r.err).toContain('removed the 2 new backend container(s)');
