@@ -30,10 +30,16 @@ export type ProbeState = { inFlight: boolean; began: number; nextAt: number; ove
  * few tens of ms, that says when the service began to listen. It costs the Engine nothing (an exec costs
  * it a process), so the healthcheck runs as soon as it can pass instead of at the next probe interval.
  */
-export type PortWatch = 'watching' | 'open' | 'done';
+export type PortWatch = { state: 'watching' } | { state: 'open'; at: number } | { state: 'done' };
 
-/** Once the port is open, the service is close to ready: probe at this cadence (or the set one, if shorter). */
+/**
+ * Once the port is open the service is close to ready: for OPEN_PORT_FAST_MS it is probed at this cadence
+ * (or the set one, if shorter), then at the set one again (an app that answers 503 while it warms up).
+ */
 export const OPEN_PORT_PROBE_MS = 250;
+export const OPEN_PORT_FAST_MS = 3000;
+/** At most this many ports are watched at once (1000 replicas would be 20,000 connects a second). */
+export const MAX_PORT_WATCHES = 16;
 
 export type RunnerOptions = {
   project: string;
@@ -237,21 +243,23 @@ export function apply(s: RunnerState, e: Action | Result): void {
       return;
     case 'probed': {
       const p = s.probes.get(e.id);
-      const every = s.ports.get(e.id) === 'open' ? Math.min(s.opts.probeIntervalMs, OPEN_PORT_PROBE_MS) : s.opts.probeIntervalMs;
+      const w = s.ports.get(e.id);
+      const fast = w?.state === 'open' && s.now - w.at < OPEN_PORT_FAST_MS;
+      const every = fast ? Math.min(s.opts.probeIntervalMs, OPEN_PORT_PROBE_MS) : s.opts.probeIntervalMs;
       if (p) s.probes.set(e.id, { ...p, inFlight: false, nextAt: p.began + every, over: e.ok });
       s.probeOutput.set(e.id, e.output);
       s.containers = reduce(s.containers, { type: 'probe', id: e.id, ok: e.ok, output: e.output, time: s.now });
       return;
     }
     case 'watch-port':
-      s.ports.set(e.id, 'watching');
+      s.ports.set(e.id, { state: 'watching' });
       return;
     case 'unwatch-port':
-      s.ports.set(e.id, 'done');
+      s.ports.set(e.id, { state: 'done' });
       return;
     case 'port-open': {
-      if (s.ports.get(e.id) !== 'watching') return;
-      s.ports.set(e.id, 'open');
+      if (s.ports.get(e.id)?.state !== 'watching') return;
+      s.ports.set(e.id, { state: 'open', at: s.now });
       const p = s.probes.get(e.id);
       if (p && !p.over && !p.inFlight) s.probes.set(e.id, { ...p, nextAt: Math.min(p.nextAt, s.now) });
       return;

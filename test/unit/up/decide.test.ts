@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/up/decide.js';
 import { NO_BACKUP_FRESH } from '../../../src/up/pending.js';
 import { buildPlan } from '../../../src/up/plan.js';
-import { apply, runnerState, type Action, type RunnerState, type StepPhase } from '../../../src/up/runner-state.js';
+import { apply, MAX_PORT_WATCHES, runnerState, type Action, type RunnerState, type StepPhase } from '../../../src/up/runner-state.js';
 import type { ContainerState } from '../../../src/up/state.js';
 import { demoSpec } from './demo-spec.js';
 
@@ -81,6 +81,7 @@ const rows: Array<[string, Fact[], Action[], Opts?]> = [
   ['a watched port still closed: the next probe waits for the interval', [...pgProbedOnce, at(900)], [{ type: 'wait', until: T0 + 1000 }], { watch: true, interval: 1000 }],
   ['the port opened: the probe runs now, not at the interval', [...pgProbedOnce, ...portOpen('p1', 300)], [{ type: 'probe', id: 'p1', argv: ['probe', 'postgres'], timeoutMs: 1000 }], { watch: true, interval: 1000 }],
   ['port open and a probe failed: the next one is due 250 ms after it began', [...pgProbedOnce, ...portOpen('p1', 300), (s) => apply(s, { type: 'probe', id: 'p1', argv: [], timeoutMs: 1000 }), at(340), (s) => apply(s, { type: 'probed', id: 'p1', ok: false, output: 'starting up' })], [{ type: 'wait', until: T0 + 550 }], { watch: true, interval: 1000 }],
+  ['open for 3 s and still failing (an app warming up): back to the set interval', [...pgProbedOnce, ...portOpen('p1', 300), at(3350), (s) => apply(s, { type: 'probe', id: 'p1', argv: [], timeoutMs: 1000 }), at(3400), (s) => apply(s, { type: 'probed', id: 'p1', ok: false, output: '503' }), at(4200)], [{ type: 'wait', until: T0 + 4350 }], { watch: true, interval: 1000 }],
   ['the port opened while a probe ran: no second probe beside it', [...pgProbedOnce.slice(0, -2), (s) => apply(s, { type: 'probe', id: 'p1', argv: [], timeoutMs: 1000 }), ...portOpen('p1', 20)], [{ type: 'wait', until: T0 + 270 }], { watch: true, interval: 1000 }],
   ['a probe passed on a port still watched: the watch ends', [...pgProbedOnce, at(1000), (s) => apply(s, { type: 'probe', id: 'p1', argv: [], timeoutMs: 1000 }), (s) => apply(s, { type: 'probed', id: 'p1', ok: true, output: 'ok' })], [{ type: 'ready', service: 'postgres' }, { type: 'unwatch-port', id: 'p1' }], { watch: true }],
   ['a probe that passed: ready, no more probes, and what waited on it begins', [stage(0, 'tracking'), stage(1, 'prepared'), container('postgres', 'p1', 'running', { health: 'starting' }), tracked('postgres', 'p1'), phase('postgres', 'started'), ...up('redis', 'r1'), container('migrations', 'm1', 'created'), tracked('migrations', 'm1'), (s) => apply(s, { type: 'probe', id: 'p1', argv: [], timeoutMs: 1000 }), (s) => apply(s, { type: 'probed', id: 'p1', ok: true, output: 'ok' })], [{ type: 'ready', service: 'postgres' }, { type: 'check', service: 'migrations', baseId: 'm1', argv: ['migrate', 'pre', '--check'] }, { type: 'begin', service: 'migrations' }]],
@@ -108,6 +109,19 @@ const rows: Array<[string, Fact[], Action[], Opts?]> = [
   ['the deadline is nearer than 250 ms: wake at the deadline', [...dataUp, phase('migrations', 'started'), container('migrations', 'm1', 'running'), at(TIMEOUT - 100)], [{ type: 'wait', until: T0 + TIMEOUT }]],
   ['every step ready: finish', [stage(0, 'tracking'), stage(1, 'tracking'), ...up('postgres', 'p1'), ...up('redis', 'r1'), ...done('migrations', 'm1'), ...up('backend', 'b1'), container('backend', 'b2', 'running', { health: 'healthy' }), tracked('backend', 'b1', 'b2'), probeOver('b2'), ...up('worker', 'w1'), ...done('migrations-post', 'q1'), ...up('nginx', 'n1')], [{ type: 'finish', status: 'ready', failures: [] }]],
 ];
+
+describe('decide: health-port watches', () => {
+  it(`watches at most ${MAX_PORT_WATCHES} ports at once; a slot that frees goes to the next container`, () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `b${i + 1}`);
+    const s = state([...dataUp, ...done('migrations', 'm1'), ...ids.map((id) => container('backend', id, 'running', { health: 'starting' })), tracked('backend', ...ids), phase('backend', 'started')], { watch: true });
+    const first = decide(s).filter((a) => a.type === 'watch-port');
+    expect(first.map((a) => a.type === 'watch-port' && a.id)).toEqual(ids.slice(0, MAX_PORT_WATCHES));
+    for (const a of decide(s)) apply(s, a);
+    apply(s, { type: 'probed', id: 'b1', ok: true, output: 'ok' });
+    const next = decide(s).filter((a) => a.type === 'watch-port' || a.type === 'unwatch-port');
+    expect(next).toEqual([{ type: 'unwatch-port', id: 'b1' }, { type: 'watch-port', id: `b${MAX_PORT_WATCHES + 1}`, port: 8000 }]);
+  });
+});
 
 describe('decide', () => {
   it.each(rows)('%s', (_name, facts, want, o) => {
