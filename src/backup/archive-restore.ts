@@ -24,12 +24,22 @@ import { interruptedScratch, startScratchPostgres } from './scratch.js';
 
 export type Checked = ArchiveContents & { tables: number };
 
-/** The first read: passphrase, every checksum, and pg_restore --list of the dump's table of contents in `pg`. */
+/**
+ * The first read: passphrase, every checksum, and pg_restore --list of the dump's table of contents in `pg`
+ * (started on the dump's first chunk, while the rest is read; a failed read reports itself first).
+ */
 export async function checkArchive(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: string, passphrase: () => Promise<string>): Promise<Checked> {
-  let head: Buffer | undefined;
-  const c = await readArchive(file, { passphrase, dump: async (b) => void (head ??= b) });
-  if (!head) throw new PhaseComposeError('problem', `the archive ${file} holds no database dump`, { details: ['nothing was changed'] });
-  return { ...c, tables: await listDump(docker, pg, head, file) };
+  let listed: Promise<number> | undefined;
+  const c = await readArchive(file, {
+    passphrase,
+    dump: async (head) => {
+      if (listed) return;
+      listed = listDump(docker, pg, head, file);
+      listed.catch(() => undefined);
+    },
+  });
+  if (!listed) throw new PhaseComposeError('problem', `the archive ${file} holds no database dump`, { details: ['nothing was changed'] });
+  return { ...c, tables: await listed };
 }
 
 /**
@@ -129,12 +139,18 @@ export async function restoreArchiveLive(
 ): Promise<RestoreArchiveResult> {
   const log = opts.log ?? (() => {});
   const pg = await findPostgres(docker, stack);
+  // What the live stack holds is only read: it is asked while the archive is checked (the archive's own
+  // failure is still the one reported first).
+  const applied = appliedMigrations(docker, pg);
+  const running = listProject(docker, stack.project);
+  applied.catch(() => undefined);
+  running.catch(() => undefined);
   const checked = await checkArchive(docker, pg, file, opts.passphrase);
   log(`restore: archive ok: made ${checked.meta.created} from project ${checked.meta.project}, every checksum matches`);
-  const unknown = unknownMigrations(await appliedMigrations(docker, pg), checked.meta.migrations);
+  const unknown = unknownMigrations(await applied, checked.meta.migrations);
   if (unknown.length && !opts.force) throw newerDatabaseError(unknown);
   if (unknown.length) log(`restore: --force: the live database has ${unknown.length} migrations the archive does not know`);
-  const waves = startWaves(stack.spec, appContainers(await listProject(docker, stack.project)));
+  const waves = startWaves(stack.spec, appContainers(await running));
   const names = [...new Set(waves.flat().map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12)))];
   const ok = await opts.confirm(
     `Restore ${file} (${checked.tables} tables with data, made ${checked.meta.created}) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +
