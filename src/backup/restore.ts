@@ -1,7 +1,7 @@
 // `phase-compose restore FILE`: checks the dump (checksum, pg_restore --list), stops the app services,
 // pg_restore --clean --if-exists in one transaction from the file streamed into the container, starts them again.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, statSync, type Stats } from 'node:fs';
 import type { ContainerInfo } from 'dockerode';
 import type { DockerClient } from '../docker/client.js';
 import { listProject } from '../docker/containers.js';
@@ -62,8 +62,14 @@ export type RestoreResult = { file: string; tables: number; stopped: string[] };
 
 /** The backup named must be a file: a usage error (exit 2) otherwise, found before Docker is asked anything. */
 export function checkBackupFile(file: string): void {
-  if (!existsSync(file)) throw new PhaseComposeError('usage', `no backup file ${file}`);
-  const st = statSync(file);
+  let st: Stats;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new PhaseComposeError('usage', `no backup file ${file}`);
+    throw new PhaseComposeError('problem', `cannot read ${file}: ${(e as Error).message}`);
+  }
   if (!st.isFile()) throw new PhaseComposeError('usage', `${file} is ${fileKind(st)}, not a backup file (a backup is a regular file)`);
 }
 

@@ -1,13 +1,41 @@
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ContainerInfo } from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import type { DockerClient } from '../../../src/docker/client.js';
-import { appContainers, pgRestoreArgv, startOrder, startWaves, withStopped } from '../../../src/backup/restore.js';
+import { appContainers, checkBackupFile, pgRestoreArgv, startOrder, startWaves, withStopped } from '../../../src/backup/restore.js';
+import { PhaseComposeError } from '../../../src/util/errors.js';
 import { demoSpec } from '../up/demo-spec.js';
 
 const c = (service: string, state: string, role?: string) =>
   ({ Id: service, State: state, Names: [`/p_${service}_1`], Labels: { 'com.docker.compose.service': service, ...(role ? { 'dev.phase-compose.role': role } : {}) } }) as unknown as ContainerInfo;
 
 describe('restore', () => {
+  it('names why a backup file cannot be used: missing (or under a file) is a usage error, a loop says so', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-restore-file-'));
+    try {
+      writeFileSync(join(dir, 'plain'), 'x');
+      symlinkSync(join(dir, 'loop'), join(dir, 'loop'));
+      const err = (f: string) => {
+        try {
+          checkBackupFile(f);
+          return undefined;
+        } catch (e) {
+          return [(e as PhaseComposeError).kind, (e as Error).message];
+        }
+      };
+      expect(err(join(dir, 'plain'))).toBeUndefined();
+      expect(err(join(dir, 'nothing'))).toEqual(['usage', `no backup file ${join(dir, 'nothing')}`]);
+      expect(err(join(dir, 'plain', 'x'))).toEqual(['usage', `no backup file ${join(dir, 'plain', 'x')}`]);
+      expect(err(dir)?.[0]).toBe('usage');
+      expect(err(join(dir, 'loop'))?.[0]).toBe('problem');
+      expect(err(join(dir, 'loop'))?.[1]).toMatch(/^cannot read .*loop: ELOOP/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('stops only running non-data containers', () => {
     const all = [c('postgres', 'running', 'data'), c('redis', 'running'), c('backend', 'running'), c('worker', 'running'), c('migrations', 'exited', 'migrations'), c('nginx', 'running')];
     expect(appContainers(all).map((x) => x.Id)).toEqual(['backend', 'worker', 'nginx']);
