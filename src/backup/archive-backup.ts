@@ -143,7 +143,7 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
     await w.add(META_MEMBER, `${JSON.stringify(meta, null, 2)}\n`);
     for (const [name, body] of members.files) await w.add(`${STACK_PREFIX}${name}`, body);
     await streamDump(docker, pg, w.dump, opts.signal);
-    if (opts.signal?.aborted) throw interruptedBackup(opts.signal, 'the archive was written');
+    opts.signal?.throwIfAborted(); // made the interrupted error below
     written = await w.finish();
   } catch (e) {
     const stopped = opts.signal?.aborted ? interruptedBackup(opts.signal, 'the archive was written') : e;

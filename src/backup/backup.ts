@@ -104,7 +104,7 @@ export async function backupDatabase(
   try {
     const { bytes, sha256 } = await dumpTo(docker, pg, partial, signal);
     const tables = signal?.aborted ? 0 : await verifyDump(docker, pg, partial, signal);
-    if (signal?.aborted) throw interruptedBackup(signal, 'the database was dumped');
+    signal?.throwIfAborted(); // made the interrupted error below
     renameSync(partial, file);
     result = { file, bytes, sha256, tables };
   } catch (e) {
