@@ -2,7 +2,7 @@
 // creation batch it belongs to. Pure.
 import { buildGraph, migrationsName, postMigrationsName, waves, type NodeKind } from '../spec/graph.js';
 import type { Argv, DependsCondition } from '../spec/types.js';
-import type { NormalisedSpec } from '../spec/normalise.js';
+import { DATA_PORTS, type NormalisedSpec } from '../spec/normalise.js';
 
 export type MigrationPhase = 'pre' | 'post';
 
@@ -86,11 +86,10 @@ export function buildPlan(spec: NormalisedSpec, only?: string[]): Plan {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-const DATA_PORTS: Record<string, number> = { postgres: 5432, redis: 6379 };
 
 /** The port a healthy-when step's generated healthcheck connects to inside its container, if the spec says. */
 function healthPort(spec: NormalisedSpec, name: string, kind: NodeKind): number | undefined {
-  if (kind === 'data') return DATA_PORTS[name];
+  if (kind === 'data') return Object.hasOwn(DATA_PORTS, name) ? DATA_PORTS[name as keyof typeof DATA_PORTS] : undefined;
   const hc = kind === 'proxy' ? spec.proxy?.healthcheck : kind === 'service' ? spec.services[name]?.healthcheck : undefined;
   const probe = hc?.http ?? hc?.tcp;
   return probe && (!probe.host || LOOPBACK.has(probe.host)) ? probe.port : undefined;
