@@ -7,11 +7,8 @@
 //   plain backup     docker exec postgres pg_dump -Fc  > file on the host
 //   archive backup   phase-compose backup --out FILE   (pg_dump streamed through tar + OpenPGP, then read back)
 //   plain restore    docker exec -i postgres pg_restore --clean --if-exists --single-transaction < file
-//   archive restore  phase-compose restore FILE --yes  (the archive checked while pg_restore fills a side
-//                    database, which then takes the live name; includes stopping and starting the app
-//                    containers, as a restore must. The server drops the replaced database after the
-//                    command returns: the next method waits for that, untimed, and it is printed)
-// Before each method, untimed: no autovacuum running, every container of the stack healthy, a CHECKPOINT.
+//   archive restore  phase-compose restore FILE --yes  (full read first, then the stream into pg_restore;
+//                    includes stopping and starting the app containers, as a restore must)
 // Prints per method the median seconds, MB/s of the dump's bytes, and the ratio to the plain tool.
 //
 //   node scripts/build.mjs && node bench/backup.mjs [--rounds 3] [--count 1000000]
@@ -91,20 +88,6 @@ try {
     // Backups first (restore needs this round's archive); within each pair the order alternates.
     for (const pair of [['pg_dump -Fc', 'phase-compose backup'], ['pg_restore', 'phase-compose restore']]) {
       for (const name of round % 2 ? pair : [...pair].reverse()) {
-        // Each method starts from a quiet stack, untimed: the replaced database a restore leaves to the
-        // server is gone, no autovacuum runs (a restore of 1M rows sets one off), the restarted app
-        // has booted (healthy), and a checkpoint has written what the last method left dirty.
-        const waited = time(() => {
-          while (psql("SELECT count(*) FROM pg_database WHERE datname LIKE '%\\_pcreplaced'") !== '0') spawnSync('sleep', ['0.05']);
-        });
-        if (waited > 0.2) process.stderr.write(`round ${round}: (the server dropped the replaced database ${waited.toFixed(2)}s later)\n`);
-        const settled = time(() => {
-          const busy = () =>
-            psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'") !== '0' ||
-            must('docker', ['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Status}}']).stdout.includes('health: starting');
-          while (busy()) spawnSync('sleep', ['0.1']);
-        });
-        if (settled > 0.2) process.stderr.write(`round ${round}: (waited ${settled.toFixed(2)}s for autovacuum and the app's start)\n`);
         psql('CHECKPOINT');
         const s = time(() => run[name](round));
         secs[name].push(s);

@@ -159,8 +159,6 @@ export type ReadOptions = {
   dump?: (chunk: Buffer) => Promise<void>;
   /** The manifest of an earlier full read: each chunk is checked against it before `dump` sees it. */
   expect?: Manifest;
-  /** Told as soon as the archive opened, before its first member: with its session key when encrypted. */
-  opened?: (sessionKey: SessionKey | undefined) => void;
 };
 
 /** What the first bytes of a file say it is. */
@@ -196,7 +194,6 @@ export async function readArchive(file: string, opts: ReadOptions): Promise<Arch
   const raw = createReadStream(file, { highWaterMark: PIECE });
   const dec = kind === 'encrypted' ? await decryptStream(raw, { passphrase: opts.passphrase, sessionKey: opts.sessionKey }, file) : undefined;
   const source: Readable = dec?.stream ?? raw;
-  opts.opened?.(dec?.sessionKey);
   const extract = tar.extract();
   source.on('error', (e) => extract.destroy(e));
   source.pipe(extract);

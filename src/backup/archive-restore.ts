@@ -9,15 +9,17 @@ import { PassThrough } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
 import { listProject } from '../docker/containers.js';
 import { execIn, type ExecResult } from '../docker/exec.js';
-import { runSql, type PgTarget } from '../exec/postgres.js';
+import { L_SERVICE } from '../docker/labels.js';
+import { findPostgres, runSql, type PgTarget } from '../exec/postgres.js';
 import { POSTGRES_SERVICE } from '../model/compose.js';
+import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { TEXT_FILE_MAX_BYTES, makeDirs, readOnDisk, writeFileAtomic } from '../util/fs.js';
-import { safeRelativePath, type Manifest } from './archive.js';
-import { readArchive, type ArchiveContents, type ReadOptions } from './archive-io.js';
-import type { SessionKey } from './crypto.js';
+import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigrations } from './archive.js';
+import { readArchive, type ArchiveContents } from './archive-io.js';
 import { listDump } from './archive-backup.js';
-import { rowCounts } from './instance.js';
+import { appliedMigrations, rowCounts } from './instance.js';
+import { appContainers, pgRestoreArgv, startWaves, withStopped } from './restore.js';
 import { interruptedScratch, startScratchPostgres } from './scratch.js';
 
 export type Checked = ArchiveContents & { tables: number };
@@ -26,17 +28,10 @@ export type Checked = ArchiveContents & { tables: number };
  * The first read: passphrase, every checksum, and pg_restore --list of the dump's table of contents in `pg`
  * (started on the dump's first chunk, while the rest is read; a failed read reports itself first).
  */
-export async function checkArchive(
-  docker: DockerClient,
-  pg: Pick<PgTarget, 'containerId'>,
-  file: string,
-  passphrase: () => Promise<string>,
-  opened?: ReadOptions['opened'],
-): Promise<Checked> {
+export async function checkArchive(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: string, passphrase: () => Promise<string>): Promise<Checked> {
   let listed: Promise<number> | undefined;
   const c = await readArchive(file, {
     passphrase,
-    ...(opened ? { opened } : {}),
     dump: async (head) => {
       if (listed) return;
       listed = listDump(docker, pg, head, file);
@@ -47,57 +42,36 @@ export async function checkArchive(
   return { ...c, tables: await listed };
 }
 
-/** Where pipeDump reads the dump from: the archive opened by `sessionKey` (else the passphrase). */
-export type DumpSource = {
-  passphrase: () => Promise<string>;
-  sessionKey?: SessionKey;
-  /** The first read's manifest: each chunk is checked against it. Without it the read checks itself (at its end). */
-  expect?: Manifest;
-  /** Gives the read up: pg_restore is made to fail (its transaction rolls back) and the signal's reason thrown. */
-  signal?: AbortSignal;
-};
-
-/** A DumpSource for the second read after `checked`, the first. */
-export const afterCheck = (checked: Checked, passphrase: () => Promise<string>): DumpSource =>
-  ({ passphrase, expect: checked.manifest, ...(checked.sessionKey ? { sessionKey: checked.sessionKey } : {}) });
-
 /**
- * The second read: streams the dump (each chunk checked) into `argv` run in `pg`'s container. When the
- * archive fails midway (or `src.signal` fires), pg_restore is fed bytes no dump holds so that it fails too
- * and its transaction rolls back; the archive's error is thrown.
+ * The second read: streams the dump (each chunk checked against `checked.manifest`) into `argv` run in
+ * `pg`'s container. When the archive fails midway, pg_restore is fed bytes no dump holds so that it
+ * fails too and its transaction rolls back; the archive's error is thrown.
  */
-export async function pipeDump(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: string, src: DumpSource, argv: string[]): Promise<{ exec: ExecResult; contents: ArchiveContents }> {
+export async function pipeDump(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: string, checked: Checked, passphrase: () => Promise<string>, argv: string[]): Promise<ExecResult> {
   const stdin = new PassThrough({ highWaterMark: 1 << 20 });
   let ended = false;
   const run = execIn(docker, pg.containerId, argv, { stdin }).finally(() => {
     ended = true;
     stdin.emit('drain');
   });
-  const { signal } = src;
-  const giveUp = () => stdin.emit('drain');
-  signal?.addEventListener('abort', giveUp, { once: true });
   try {
-    const contents = await readArchive(file, {
-      passphrase: src.passphrase,
-      ...(src.sessionKey ? { sessionKey: src.sessionKey } : {}),
-      ...(src.expect ? { expect: src.expect } : {}),
+    await readArchive(file, {
+      passphrase,
+      ...(checked.sessionKey ? { sessionKey: checked.sessionKey } : {}),
+      expect: checked.manifest,
       dump: async (chunk) => {
-        signal?.throwIfAborted();
         if (ended) throw new PhaseComposeError('failed', `${argv[0]} ended before the dump did`);
         if (!stdin.write(chunk)) await new Promise<void>((res) => stdin.once('drain', () => res()));
-        signal?.throwIfAborted();
       },
     });
     stdin.end();
-    return { exec: await run, contents };
   } catch (e) {
     if (!ended) stdin.end(Buffer.alloc(4096, 0xff));
     const r = await run;
     if (r.exitCode === 0) throw new PhaseComposeError('failed', `${argv[0]} exited 0 although the archive failed midway: check the database`, { cause: e });
     throw e;
-  } finally {
-    signal?.removeEventListener('abort', giveUp);
   }
+  return run;
 }
 
 /** Image for a throwaway server: the archived postgres image by ID when it is here, else `fallback`. */
@@ -135,7 +109,7 @@ export async function verifyArchive(
     const checked = await checkArchive(docker, scratch.pg, file, opts.passphrase);
     if (!opts.deep) return { checked, image };
     log('verify: restoring into the throwaway container');
-    const { exec: r } = await pipeDump(docker, scratch.pg, file, afterCheck(checked, opts.passphrase), restoreArgv(scratch.pg));
+    const r = await pipeDump(docker, scratch.pg, file, checked, opts.passphrase, restoreArgv(scratch.pg));
     if (r.exitCode !== 0) throw new PhaseComposeError('failed', `pg_restore into the throwaway container failed (exit ${r.exitCode})`, { details: r.stderr.trim().split('\n').slice(-10) });
     return { checked, image, counts: await rowCounts(docker, scratch.pg) };
   } catch (e) {
@@ -149,6 +123,49 @@ export async function verifyArchive(
 /** pg_restore into an empty database: all or nothing. */
 export const restoreArgv = (pg: Pick<PgTarget, 'user' | 'db'>): string[] =>
   ['pg_restore', '-U', pg.user, '-d', pg.db, '--no-owner', '--single-transaction', '--exit-on-error'];
+
+export type RestoreArchiveResult = { tables: number; stopped: string[]; archived: string[] };
+
+/**
+ * `restore FILE` into the running stack: the archive is checked, the live database compared (a migration
+ * the archive does not know refuses unless `force`), the user asked; only then are the app services
+ * stopped, the dump restored in one transaction, and they are started again.
+ */
+export async function restoreArchiveLive(
+  docker: DockerClient,
+  stack: Pick<Stack, 'project' | 'spec'>,
+  file: string,
+  opts: { passphrase: () => Promise<string>; force: boolean; confirm: (q: string) => Promise<boolean>; log?: (l: string) => void },
+): Promise<RestoreArchiveResult> {
+  const log = opts.log ?? (() => {});
+  const pg = await findPostgres(docker, stack);
+  // What the live stack holds is only read: it is asked while the archive is checked (the archive's own
+  // failure is still the one reported first).
+  const applied = appliedMigrations(docker, pg);
+  const running = listProject(docker, stack.project);
+  applied.catch(() => undefined);
+  running.catch(() => undefined);
+  const checked = await checkArchive(docker, pg, file, opts.passphrase);
+  log(`restore: archive ok: made ${checked.meta.created} from project ${checked.meta.project}, every checksum matches`);
+  const unknown = unknownMigrations(await applied, checked.meta.migrations);
+  if (unknown.length && !opts.force) throw newerDatabaseError(unknown);
+  if (unknown.length) log(`restore: --force: the live database has ${unknown.length} migrations the archive does not know`);
+  const waves = startWaves(stack.spec, appContainers(await running));
+  const names = [...new Set(waves.flat().map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12)))];
+  const ok = await opts.confirm(
+    `Restore ${file} (${checked.tables} tables with data, made ${checked.meta.created}) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +
+      (names.length ? ` and stops ${names.join(', ')} meanwhile.` : '.'),
+  );
+  if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
+  await withStopped(docker, waves, log, async () => {
+    log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
+    const r = await pipeDump(docker, pg, file, checked, opts.passphrase, pgRestoreArgv(pg.user, pg.db));
+    if (r.exitCode !== 0) {
+      throw new PhaseComposeError('failed', `pg_restore failed (exit ${r.exitCode}); the transaction was rolled back, the database is as before`, { details: r.stderr.trim().split('\n').slice(-10) });
+    }
+  });
+  return { tables: checked.tables, stopped: names, archived: newestMigrations(checked.meta.migrations) };
+}
 
 /**
  * The files `restore --dir` writes from the archive: spec, env files (0600) and generated files. Every

@@ -131,14 +131,3 @@ export function demuxer(stdout: (b: Buffer) => Writable | undefined, stderr: (b:
     },
   });
 }
-
-/**
- * Starts `argv` in a container and returns once the Engine has started it, without waiting for it to end
- * (nothing is attached; its outcome is not known here): for work the server finishes on its own.
- */
-export async function execDetached(docker: DockerClient, containerId: string, argv: string[]): Promise<void> {
-  const exec = await docker.getContainer(containerId).exec({ Cmd: argv, AttachStdout: false, AttachStderr: false, AttachStdin: false, Tty: false });
-  // The answer is a stream even when detached (empty): closed at once, or it holds the process open.
-  const answer = (await exec.start({ Detach: true })) as unknown as { destroy?: () => void } | undefined;
-  answer?.destroy?.();
-}

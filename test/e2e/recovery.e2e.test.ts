@@ -14,7 +14,6 @@ import { STACK_LABEL } from './helpers/compose.js';
 import { composeDown, containerId, inspectState, psql, uniqueProject, waitFor } from './helpers/docker.js';
 import { mustRun, run, runAsync, startWatched } from './helpers/run.js';
 import { CLI, copyFixtureSpec } from './helpers/stack.js';
-import { sideMark } from '../../src/backup/side-db.js';
 
 const PASS = 'correct horse battery staple';
 /** `backup verify`'s throwaway containers, running or not. */
@@ -38,13 +37,6 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     run('docker', ['exec', containerId(project, 'backend'), 'python3', '-c',
       `import urllib.request as u; print(u.urlopen(u.Request("http://127.0.0.1:8000/vault/${name}/", headers={"Host": "localhost"})).read().decode())`]);
   let countsA: string[][];
-  /** The databases of project A's server other than the templates and postgres. */
-  const databases = () => psql(projectA, `SELECT datname FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1') ORDER BY 1`).map(([d]) => d!);
-  /** The vault value, once the (restarted) app answers. */
-  const greeting = (project: string) => waitFor('the app to answer', () => {
-    const r = vault(project, 'greeting');
-    return r.code === 0 && JSON.parse(r.stdout);
-  }, 120_000, 250);
 
   beforeAll(async () => {
     mustRun('mkdir', ['-p', dirA]);
@@ -107,8 +99,6 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     const wrong = await cliA(['restore', archive, '--yes'], { PHASE_COMPOSE_BACKUP_PASSPHRASE: 'not the passphrase at all' });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain(`phase-compose: wrong passphrase for ${archive}`);
-    const live = databases();
-    expect(live).toHaveLength(1);
 
     const flipped = join(work, 'flipped.pcbak');
     const bytes = readFileSync(archive);
@@ -118,8 +108,6 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/the archive .*flipped\.pcbak is damaged or truncated/);
     expect(bad.stderr).not.toContain('stopping');
-    // With --yes the restore into the side database had begun beside the check: it is gone again.
-    expect(databases()).toEqual(live);
 
     // A migration applied after the backup (recorded as Django records it).
     psql(projectA, `INSERT INTO django_migrations (app, name, applied) VALUES ('vault', '0002_after_the_backup', now())`);
@@ -129,54 +117,12 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(newer.stderr).toContain('applied since the backup: vault.0002_after_the_backup');
     expect(newer.stderr).toContain('migrations are one-way');
     expect(newer.stderr).not.toContain('stopping');
-    expect(databases()).toEqual(live);
     psql(projectA, `DELETE FROM django_migrations WHERE name = '0002_after_the_backup'`);
 
     expect(started(projectA)).toBe(before);
     expect(inspectState(containerId(projectA, 'backend')).Running).toBe(true);
     expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
   });
-
-  it('restore FILE into the running stack goes through a side database that takes the live name: every row back, the app serves the value', async () => {
-    const [db] = databases();
-    psql(projectA, 'DELETE FROM vault_sealedvalue; DELETE FROM api_secretevent WHERE ctid IN (SELECT ctid FROM api_secretevent LIMIT 100)');
-    expect(psql(projectA, ROW_COUNTS)).not.toEqual(countsA);
-    // What a restore cut short would leave (marked as ours) is dropped first.
-    psql(projectA, `CREATE DATABASE "${db}_pcrestore"`);
-    psql(projectA, `COMMENT ON DATABASE "${db}_pcrestore" IS '${sideMark(db!).replace(/'/g, "''")}'`);
-    const before = started(projectA);
-    const r = await cliA(['restore', archive, '--yes']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`restore: pg_restore into a new database ${db}_pcrestore; it takes the name ${db} once complete`);
-    expect(r.stderr).toMatch(new RegExp(`restore: stopping .*backend`));
-    expect(r.stderr).toContain(`restore: ${db}_pcrestore is now ${db}; the server drops the replaced data (${db}_pcreplaced) meanwhile`);
-    expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
-    expect(started(projectA)).not.toBe(before);
-    expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
-    await waitFor('the replaced database dropped', () => databases().length === 1, 30_000, 250);
-    expect(databases()).toEqual([db]);
-  }, 300_000);
-
-  it('a database with settings of its own, or whose side name someone else took, is restored in place and keeps them', async () => {
-    const [db] = databases();
-    psql(projectA, `ALTER DATABASE "${db}" SET work_mem = '7MB'; DELETE FROM vault_sealedvalue`);
-    const r = await cliA(['restore', archive, '--yes']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('restore: restoring in place, as the database cannot be swapped: it has settings of its own (ALTER DATABASE ... SET)');
-    expect(r.stderr).toContain(`restore: pg_restore --clean --if-exists --single-transaction into ${db}`);
-    expect(psql(projectA, 'SHOW work_mem')).toEqual([['7MB']]);
-    expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
-    psql(projectA, `ALTER DATABASE "${db}" RESET work_mem`);
-
-    psql(projectA, `CREATE DATABASE "${db}_pcrestore"; DELETE FROM vault_sealedvalue`);
-    const taken = await cliA(['restore', archive, '--yes']);
-    expect(taken.code, taken.stderr).toBe(0);
-    expect(taken.stderr).toContain(`restore: restoring in place, as the database cannot be swapped: a database ${db}_pcrestore exists that phase-compose did not make`);
-    expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
-    expect(databases()).toEqual([db, `${db}_pcrestore`]);
-    psql(projectA, `DROP DATABASE "${db}_pcrestore"`);
-    expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
-  }, 300_000);
 
   it('down -v and the directory deleted; restore --dir under a new project brings it back: the app decrypts, every row count matches', async () => {
     const down = await cliA(['down', '-v']);

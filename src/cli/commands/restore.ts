@@ -5,10 +5,9 @@ import { listDump } from '../../backup/archive-backup.js';
 import { readArchive, sniff } from '../../backup/archive-io.js';
 import { newestMigrations } from '../../backup/archive.js';
 import {
-  afterCheck, pipeDump, refuseNonEmpty, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
+  pipeDump, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
 } from '../../backup/archive-restore.js';
 import { checkBackupFile, restoreDatabase } from '../../backup/restore.js';
-import { restoreArchiveLive } from '../../backup/restore-live.js';
 import { connectDocker } from '../../docker/client.js';
 import { runCompose } from '../../docker/compose-cli.js';
 import { cliConfirm } from '../../exec/confirm.js';
@@ -47,7 +46,7 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
     io.out(`restored ${res.file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${[...new Set(res.stopped)].join(', ')}` : ''}`);
     return OK;
   }
-  const res = await restoreArchiveLive(docker, stack, file, { passphrase, force: !!args.force, confirm, early: !!args.yes, log: io.err });
+  const res = await restoreArchiveLive(docker, stack, file, { passphrase, force: !!args.force, confirm, log: io.err });
   io.out(`restored ${file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${res.stopped.join(', ')}` : ''}`);
   return OK;
 }
@@ -80,7 +79,7 @@ async function restoreToDir(args: RestoreArgs, file: string, passphrase: () => P
     await refuseNonEmpty(docker, pg);
     const checked = { ...contents, tables: await listDump(docker, pg, first, file) };
     io.err(`restore: pg_restore --single-transaction into ${pg.db} (${checked.tables} tables with data)`);
-    const { exec: r } = await pipeDump(docker, pg, file, afterCheck(checked, passphrase), restoreArgv(pg));
+    const r = await pipeDump(docker, pg, file, checked, passphrase, restoreArgv(pg));
     if (r.exitCode !== 0) {
       throw new PhaseComposeError('failed', `pg_restore failed (exit ${r.exitCode}); the transaction was rolled back, the database is empty`, {
         details: [...r.stderr.trim().split('\n').slice(-10), `the files in ${dir} and the postgres container stay; run the same command again once fixed`],

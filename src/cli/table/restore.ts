@@ -19,15 +19,10 @@ export default defineCommand({
       .epilogue(`Into the running stack: the archive is read in full first (passphrase, every sha256, pg_restore --list)
 and the live database compared with it. A live database with migrations the archive does not know is
 refused unless --force: migrations are one-way, and the app now running expects the newer schema. Only
-then are the app services stopped (dependents first), and started again in dependency order once the
-data is back. The dump is restored into a new database beside the live one (<db>_pcrestore), which
-takes the live name in one transaction once it is complete; the server then drops the replaced one.
-With --yes that restore starts at once, beside the check. A database with grants, settings, a comment,
-a connection limit or a tablespace of its own is restored in place instead (pg_restore --clean in one
-transaction), and the log says why. The disk needs room for a second copy either way.
-Nothing is changed by a refusal, or by Ctrl-C before the app stops (exit 130). Ctrl-C while the app is
-stopped is held and said so: the restore is not cut short, and the app starts again once it ends;
-Ctrl-C again leaves at once, with the app stopped.
+then are the app services stopped (dependents first), the dump restored with pg_restore --clean in one
+transaction, and the services started again in dependency order. Nothing is changed by a refusal.
+Ctrl-C while the app is stopped is held and said so: the transaction is not cut short, and the app
+starts again once it ends; Ctrl-C again leaves at once, with the app stopped.
 
 With --dir: writes the archive's spec, env files (0600) and generated files into DIR (never replacing a
 file that differs), starts only postgres (-p names the project; default: the archived one), restores the
