@@ -37,6 +37,11 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     run('docker', ['exec', containerId(project, 'backend'), 'python3', '-c',
       `import urllib.request as u; print(u.urlopen(u.Request("http://127.0.0.1:8000/vault/${name}/", headers={"Host": "localhost"})).read().decode())`]);
   let countsA: string[][];
+  /** The vault value, once the (restarted) app answers. */
+  const greeting = (project: string) => waitFor('the app to answer', () => {
+    const r = vault(project, 'greeting');
+    return r.code === 0 && JSON.parse(r.stdout);
+  }, 120_000, 250);
 
   beforeAll(async () => {
     mustRun('mkdir', ['-p', dirA]);
@@ -123,6 +128,20 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(inspectState(containerId(projectA, 'backend')).Running).toBe(true);
     expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
   });
+
+  it('restore FILE into the running stack: every row back, the app stopped meanwhile and serving the value again', async () => {
+    psql(projectA, 'DELETE FROM vault_sealedvalue; DELETE FROM api_secretevent WHERE ctid IN (SELECT ctid FROM api_secretevent LIMIT 100)');
+    expect(psql(projectA, ROW_COUNTS)).not.toEqual(countsA);
+    const before = started(projectA);
+    const r = await cliA(['restore', archive, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/restore: stopping .*backend/);
+    expect(r.stderr).toContain('restore: pg_restore --clean --if-exists --single-transaction into ');
+    expect(r.stdout).toMatch(/^restored .*a\.pcbak: \d+ tables with data; restarted backend/);
+    expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
+    expect(started(projectA)).not.toBe(before);
+    expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
+  }, 300_000);
 
   it('down -v and the directory deleted; restore --dir under a new project brings it back: the app decrypts, every row count matches', async () => {
     const down = await cliA(['down', '-v']);
