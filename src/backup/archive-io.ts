@@ -159,6 +159,8 @@ export type ReadOptions = {
   dump?: (chunk: Buffer) => Promise<void>;
   /** The manifest of an earlier full read: each chunk is checked against it before `dump` sees it. */
   expect?: Manifest;
+  /** Gives the read up (Ctrl-C): the file is closed and the signal's reason thrown, at once, not at the end. */
+  signal?: AbortSignal;
 };
 
 /** What the first bytes of a file say it is. */
@@ -192,7 +194,18 @@ export async function readArchive(file: string, opts: ReadOptions): Promise<Arch
   }
   const tar = await loadTar();
   const raw = createReadStream(file, { highWaterMark: PIECE });
-  const dec = kind === 'encrypted' ? await decryptStream(raw, { passphrase: opts.passphrase, sessionKey: opts.sessionKey }, file) : undefined;
+  const { signal } = opts;
+  const giveUp = () => raw.destroy(new Error('the read was given up'));
+  signal?.addEventListener('abort', giveUp, { once: true });
+  let dec: Awaited<ReturnType<typeof decryptStream>> | undefined;
+  try {
+    dec = kind === 'encrypted' ? await decryptStream(raw, { passphrase: opts.passphrase, sessionKey: opts.sessionKey }, file) : undefined;
+  } catch (e) {
+    signal?.removeEventListener('abort', giveUp);
+    raw.destroy();
+    signal?.throwIfAborted();
+    throw e;
+  }
   const source: Readable = dec?.stream ?? raw;
   const extract = tar.extract();
   source.on('error', (e) => extract.destroy(e));
@@ -207,6 +220,7 @@ export async function readArchive(file: string, opts: ReadOptions): Promise<Arch
   let manifest: Manifest | undefined;
   try {
     for await (const entry of extract) {
+      signal?.throwIfAborted();
       const { name, size = 0, type } = entry.header;
       if (manifest) throw damaged(file, `member ${name} follows the manifest`);
       if (type !== 'file') throw damaged(file, `member ${name} is a ${type}, not a file`);
@@ -242,8 +256,10 @@ export async function readArchive(file: string, opts: ReadOptions): Promise<Arch
       seen.push(got);
     }
   } catch (e) {
+    signal?.throwIfAborted();
     throw e instanceof PhaseComposeError ? e : kind === 'encrypted' ? damagedError(file, e) : damaged(file, (e as Error).message);
   } finally {
+    signal?.removeEventListener('abort', giveUp);
     raw.destroy();
   }
   if (!manifest || !meta) throw damaged(file, `it ends before its ${manifest ? META_MEMBER : MANIFEST_MEMBER} (truncated?)`);

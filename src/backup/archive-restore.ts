@@ -28,10 +28,11 @@ export type Checked = ArchiveContents & { tables: number };
  * The first read: passphrase, every checksum, and pg_restore --list of the dump's table of contents in `pg`
  * (started on the dump's first chunk, while the rest is read; a failed read reports itself first).
  */
-export async function checkArchive(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: string, passphrase: () => Promise<string>): Promise<Checked> {
+export async function checkArchive(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: string, passphrase: () => Promise<string>, signal?: AbortSignal): Promise<Checked> {
   let listed: Promise<number> | undefined;
   const c = await readArchive(file, {
     passphrase,
+    ...(signal ? { signal } : {}),
     dump: async (head) => {
       if (listed) return;
       listed = listDump(docker, pg, head, file);
@@ -74,6 +75,10 @@ export async function pipeDump(docker: DockerClient, pg: Pick<PgTarget, 'contain
   return run;
 }
 
+/** `backup verify` given up on by Ctrl-C or SIGTERM while it read the archive, before any container started. */
+const interruptedRead = (signal: AbortSignal) =>
+  new PhaseComposeError('interrupted', `interrupted (${String(signal.reason ?? 'signal')}) while the archive was read`, { details: ['nothing was started; nothing was changed'] });
+
 /** Image for a throwaway server: the archived postgres image by ID when it is here, else `fallback`. */
 async function scratchImage(docker: DockerClient, c: ArchiveContents, fallback: string | undefined): Promise<string> {
   const id = c.meta.images.find((i) => i.service === POSTGRES_SERVICE)?.id;
@@ -98,7 +103,10 @@ export async function verifyArchive(
   const log = opts.log ?? (() => {});
   const { signal } = opts;
   // The first read needs no server: run it before one is started, so a wrong passphrase fails at once.
-  const first = await readArchive(file, { passphrase: opts.passphrase });
+  // Ctrl-C stops it at once (a large archive takes minutes to read), with nothing started.
+  const first = await readArchive(file, { passphrase: opts.passphrase, ...(signal ? { signal } : {}) }).catch((e: unknown) => {
+    throw signal?.aborted ? interruptedRead(signal) : e;
+  });
   const image = await scratchImage(docker, first, opts.image);
   if (signal?.aborted) throw interruptedScratch(signal);
   log(`verify: checksums ok; starting a throwaway PostgreSQL container (${image})`);
@@ -106,7 +114,7 @@ export async function verifyArchive(
   const removeNow = () => void scratch.remove();
   signal?.addEventListener('abort', removeNow, { once: true });
   try {
-    const checked = await checkArchive(docker, scratch.pg, file, opts.passphrase);
+    const checked = await checkArchive(docker, scratch.pg, file, opts.passphrase, signal);
     if (!opts.deep) return { checked, image };
     log('verify: restoring into the throwaway container');
     const r = await pipeDump(docker, scratch.pg, file, checked, opts.passphrase, restoreArgv(scratch.pg));

@@ -112,6 +112,27 @@ describe('archive files', () => {
     await w.abort(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
     expect(readdirSync(sub)).toEqual([]);
   });
+
+  it('a read given up on (Ctrl-C) stops at once and throws the signal\'s reason, not "damaged": mid-dump, and before the first member', async () => {
+    for (const [file, pass] of [[enc, 'correct horse'], [join(dir, 'plain-abort.pcbak'), undefined]] as const) {
+      if (pass === undefined) await write(file);
+      const abort = new AbortController();
+      let chunks = 0;
+      const r = readArchive(file, {
+        passphrase: async () => pass ?? '',
+        signal: abort.signal,
+        dump: async () => {
+          if (++chunks === 1) abort.abort('SIGINT');
+        },
+      });
+      await expect(r).rejects.toBe('SIGINT');
+      expect(chunks).toBe(1);
+      const gone = new AbortController();
+      gone.abort('SIGTERM');
+      await expect(readArchive(file, { passphrase: async () => pass ?? '', signal: gone.signal, dump: async () => void chunks++ })).rejects.toBe('SIGTERM');
+      expect(chunks).toBe(1);
+    }
+  }, 30_000);
 });
 
 describe('a full disk while writing', () => {
