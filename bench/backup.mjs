@@ -96,9 +96,9 @@ try {
   };
   const rotate = (xs, n) => xs.map((_, i) => xs[(i + n) % xs.length]);
   for (let round = 1; round <= rounds; round++) {
-    // Backups first (restore needs this round's archive); within each group the order alternates (rotates).
+    // Backups first (restore needs this round's archive); within each group the order rotates (a pair alternates).
     for (const group of [backups, restores]) {
-      for (const name of group.length === 2 ? (round % 2 ? group : [...group].reverse()) : rotate(group, round)) {
+      for (const name of rotate(group, round - 1)) {
         // Each method starts from a quiet stack, untimed: no autovacuum runs, the restarted app has
         // booted (healthy), and a checkpoint has written what the last method left dirty.
         const settled = time(() => {

@@ -194,18 +194,12 @@ export async function readArchive(file: string, opts: ReadOptions): Promise<Arch
   }
   const tar = await loadTar();
   const raw = createReadStream(file, { highWaterMark: PIECE });
+  const dec = kind === 'encrypted' ? await decryptStream(raw, { passphrase: opts.passphrase, sessionKey: opts.sessionKey }, file) : undefined;
+  // From here on an abort closes the file at once (the key step before reads only the head); one that came
+  // earlier is thrown at the first member.
   const { signal } = opts;
   const giveUp = () => raw.destroy(new Error('the read was given up'));
   signal?.addEventListener('abort', giveUp, { once: true });
-  let dec: Awaited<ReturnType<typeof decryptStream>> | undefined;
-  try {
-    dec = kind === 'encrypted' ? await decryptStream(raw, { passphrase: opts.passphrase, sessionKey: opts.sessionKey }, file) : undefined;
-  } catch (e) {
-    signal?.removeEventListener('abort', giveUp);
-    raw.destroy();
-    signal?.throwIfAborted();
-    throw e;
-  }
   const source: Readable = dec?.stream ?? raw;
   const extract = tar.extract();
   source.on('error', (e) => extract.destroy(e));

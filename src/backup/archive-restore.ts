@@ -108,7 +108,7 @@ export async function verifyArchive(
     throw signal?.aborted ? interruptedRead(signal) : e;
   });
   const image = await scratchImage(docker, first, opts.image);
-  if (signal?.aborted) throw interruptedScratch(signal);
+  if (signal?.aborted) throw interruptedRead(signal); // no container yet
   log(`verify: checksums ok; starting a throwaway PostgreSQL container (${image})`);
   const scratch = await startScratchPostgres(docker, image, undefined, signal);
   const removeNow = () => void scratch.remove();
