@@ -46,10 +46,12 @@ export async function checkArchive(docker: DockerClient, pg: Pick<PgTarget, 'con
 /**
  * The second read: streams the dump (each chunk checked against `checked.manifest`) into `argv` run in
  * `pg`'s container. When the archive fails midway, pg_restore is fed bytes no dump holds so that it
- * fails too and its transaction rolls back; the archive's error is thrown.
+ * fails too and its transaction rolls back; the archive's error is thrown. When the command fails first,
+ * its result is returned as when it fails at the end: its exit code and stderr are the report.
  */
 export async function pipeDump(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: string, checked: Checked, passphrase: () => Promise<string>, argv: string[]): Promise<ExecResult> {
   const stdin = new PassThrough({ highWaterMark: 1 << 20 });
+  const endedFirst = new PhaseComposeError('failed', `${argv[0]} ended before the dump did`);
   let ended = false;
   const run = execIn(docker, pg.containerId, argv, { stdin }).finally(() => {
     ended = true;
@@ -61,7 +63,7 @@ export async function pipeDump(docker: DockerClient, pg: Pick<PgTarget, 'contain
       ...(checked.sessionKey ? { sessionKey: checked.sessionKey } : {}),
       expect: checked.manifest,
       dump: async (chunk) => {
-        if (ended) throw new PhaseComposeError('failed', `${argv[0]} ended before the dump did`);
+        if (ended) throw endedFirst;
         if (!stdin.write(chunk)) await new Promise<void>((res) => stdin.once('drain', () => res()));
       },
     });
@@ -69,6 +71,7 @@ export async function pipeDump(docker: DockerClient, pg: Pick<PgTarget, 'contain
   } catch (e) {
     if (!ended) stdin.end(Buffer.alloc(4096, 0xff));
     const r = await run;
+    if (e === endedFirst && r.exitCode !== 0) return r;
     if (r.exitCode === 0) throw new PhaseComposeError('failed', `${argv[0]} exited 0 although the archive failed midway: check the database`, { cause: e });
     throw e;
   }

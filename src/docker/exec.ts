@@ -57,11 +57,16 @@ export async function execIn(docker: DockerClient, containerId: string, argv: st
     (b) => (keep(err, b), opts.stderr),
   );
   const done = new Promise<void>((resolve, reject) => {
-    demux.on('finish', resolve);
-    stream.on('close', () => {
+    const end = () => {
       if (!demux.writableEnded) demux.end();
-    });
-    stream.on('error', reject);
+    };
+    demux.on('finish', resolve);
+    stream.on('close', end);
+    // A command that ends without reading all its input (pg_restore --list reads only the dump's table of
+    // contents) can leave input the Engine never took: it then closes the connection with that input
+    // unread, and the socket fails (ECONNRESET, or EPIPE on a write) where it would have ended. The output
+    // sent before it is read first; the exit code below says how the command ended.
+    stream.on('error', (e: NodeJS.ErrnoException) => (opts.stdin !== undefined && (e.code === 'ECONNRESET' || e.code === 'EPIPE') ? end() : reject(e)));
     demux.on('error', reject);
   });
   // pipe() honours the demuxer's back-pressure: a slow consumer (a dump being encrypted and written) pauses

@@ -6,10 +6,15 @@
 // every table's row count matches.
 //
 // The fixture app image (phase-compose-fixture-app:latest, built by scripts/testbed.sh) has the vault app.
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHUNK_BYTES, META_MEMBER } from '../../src/backup/archive.js';
+import { openArchiveWriter, readArchive } from '../../src/backup/archive-io.js';
+import { pipeDump } from '../../src/backup/archive-restore.js';
+import { connectDocker } from '../../src/docker/client.js';
 import { STACK_LABEL } from './helpers/compose.js';
 import { composeDown, containerId, inspectState, psql, uniqueProject, waitFor } from './helpers/docker.js';
 import { mustRun, run, runAsync, startWatched } from './helpers/run.js';
@@ -81,6 +86,27 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(v.stdout).toContain('newest migration: vault.0001_initial');
     const rows = v.stdout.split('rows per table')[1]!.split('\n').slice(1).filter(Boolean).map((l) => l.split('\t'));
     expect(rows.map(([t, n]) => [t!.replace(/^public\./, ''), n])).toEqual(countsA);
+  });
+
+  it('a restore command that fails before the dump ends is reported with its own exit code and stderr', async () => {
+    // An archive whose dump spans three chunks (its bytes do not matter here), fed to a stand-in for
+    // pg_restore in stack A's postgres container that reads a little, complains and exits 1, as pg_restore
+    // does on a bad statement or a full disk. Before, the rest of the dump had nowhere to go: the restore
+    // said only "ended before the dump did" (or died on the connection's reset), without pg_restore's words.
+    const docker = await connectDocker();
+    const pg = { containerId: containerId(projectA, 'postgres') };
+    const passphrase = async () => PASS;
+    const big = join(work, 'three-chunks.pcbak');
+    const w = await openArchiveWriter(big, { passphrase: PASS });
+    await w.add(META_MEMBER, JSON.stringify((await readArchive(archive, { passphrase })).meta));
+    await new Promise<void>((res) => w.dump.end(randomBytes(2 * CHUNK_BYTES + 1), () => res()));
+    await w.finish();
+    const checked = { ...(await readArchive(big, { passphrase })), tables: 0 };
+    expect(checked.manifest.dump.chunks).toBe(3);
+    const argv = ['sh', '-c', 'head -c 4096 >/dev/null; echo "pg_restore: error: could not extend file: No space left on device" >&2; exit 1'];
+    const r = await pipeDump(docker, pg, big, checked, passphrase, argv);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('No space left on device');
   });
 
   it('Ctrl-C during verify --deep removes its throwaway PostgreSQL container and the volume (they would hold the data): exit 130', async () => {
