@@ -1,4 +1,5 @@
 // Edge: run an argv inside a container through the Engine's exec API (no shell), with separated streams.
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { DockerClient } from './client.js';
 
@@ -18,9 +19,69 @@ export type ExecOptions = {
    * ends it (a command that writes more gets SIGPIPE). The result is what the Engine says afterwards.
    */
   signal?: AbortSignal;
+  /**
+   * Ctrl-C for a command that must not outlive phase-compose (a purge deleting in batches), instead of
+   * `signal`: when `stop` fires, the command gets that signal (its reason: SIGINT or SIGTERM) in its
+   * container; when `kill` fires, SIGKILL. Its output is read on until it ends. See `signalExec`.
+   */
+  forward?: { stop: AbortSignal; kill?: AbortSignal };
 };
 
-export type ExecResult = { exitCode: number; stdout: string; stderr: string; output: string };
+export type ExecResult = {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  output: string;
+  /** Set when `forward` fired: the signal last sent, and whether it reached the command (false: it may still run). */
+  forwarded?: { signal: string; delivered: boolean };
+};
+
+/** The exec's process as the host sees it: its host PID and its PID in the container, or undefined. */
+export type ExecProcess = { hostPid: number; containerPid: number };
+
+/**
+ * Finds the exec's process in the host's /proc, as the Engine reported it (`Pid` of exec inspect): only
+ * when that PID runs exactly the exec's argv (so not when phase-compose runs in another PID namespace, or
+ * talks to a remote Engine, where the PID means another process or none; nor when the process rewrote
+ * its argv). Reads /proc/<pid>/cmdline and status: bounded by the kernel's argv limit.
+ */
+export function execProcess(pid: number, argv: readonly string[], proc = '/proc'): ExecProcess | undefined {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  try {
+    const cmdline = readFileSync(`${proc}/${pid}/cmdline`, 'utf8');
+    if (cmdline !== `${argv.join('\0')}\0`) return undefined;
+    const nspid = /^NSpid:\s*(.+)$/m.exec(readFileSync(`${proc}/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
+    const containerPid = Number(nspid?.at(-1));
+    return Number.isSafeInteger(containerPid) && containerPid > 0 ? { hostPid: pid, containerPid } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sends `sig` to a running exec's process: from the host when allowed (phase-compose as root), else from
+ * inside its container as the container's user (`kill`, as a shell builtin or a binary). Returns whether
+ * it was delivered (true when the command had ended already).
+ */
+async function signalExec(docker: DockerClient, containerId: string, exec: { inspect(): Promise<{ Running?: boolean; Pid?: number }> }, argv: readonly string[], sig: NodeJS.Signals): Promise<boolean> {
+  const info = await exec.inspect().catch(() => undefined);
+  if (!info) return false;
+  if (!info.Running) return true;
+  const p = execProcess(info.Pid ?? 0, argv);
+  if (!p) return false;
+  try {
+    process.kill(p.hostPid, sig);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return true; // ended meanwhile
+  }
+  const name = sig.replace(/^SIG/, '');
+  for (const kill of [['sh', '-c', 'kill -s "$1" "$2"', 'sh', name, String(p.containerPid)], ['kill', '-s', name, String(p.containerPid)]]) {
+    const r = await execIn(docker, containerId, kill).catch(() => undefined);
+    if (r?.exitCode === 0) return true;
+  }
+  return (await exec.inspect().catch(() => undefined))?.Running === false; // ended meanwhile, or not reached
+}
 
 /**
  * Runs `argv` in a container and waits for it to end. Never throws for a non-zero exit: the caller
@@ -43,6 +104,21 @@ export async function execIn(docker: DockerClient, containerId: string, argv: st
   const giveUp = () => stream.destroy();
   if (opts.signal?.aborted) giveUp();
   else opts.signal?.addEventListener('abort', giveUp, { once: true });
+  let forwarded: ExecResult['forwarded'];
+  const sending: Array<Promise<void>> = [];
+  const forward = (signal: AbortSignal, fallback: NodeJS.Signals) => {
+    const send = () => {
+      const sig = typeof signal.reason === 'string' && /^SIG[A-Z]+$/.test(signal.reason) && fallback !== 'SIGKILL' ? (signal.reason as NodeJS.Signals) : fallback;
+      sending.push(signalExec(docker, containerId, exec, argv, sig).then((delivered) => {
+        forwarded = { signal: sig, delivered };
+        if (!delivered) giveUp(); // as before: its output has nowhere to go
+      }));
+    };
+    if (signal.aborted) send();
+    else signal.addEventListener('abort', send, { once: true });
+    return () => signal.removeEventListener('abort', send);
+  };
+  const unforward = opts.forward ? [forward(opts.forward.stop, 'SIGINT'), ...(opts.forward.kill ? [forward(opts.forward.kill, 'SIGKILL')] : [])] : [];
   const capture = opts.capture ?? true;
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -76,7 +152,11 @@ export async function execIn(docker: DockerClient, containerId: string, argv: st
     if (typeof opts.stdin === 'string' || Buffer.isBuffer(opts.stdin)) stream.end(opts.stdin);
     else opts.stdin.pipe(stream);
   }
-  await done.finally(() => opts.signal?.removeEventListener('abort', giveUp));
+  await done.finally(() => {
+    opts.signal?.removeEventListener('abort', giveUp);
+    for (const f of unforward) f();
+  });
+  await Promise.all(sending);
   // All output is read. The hijacked socket is half-open (the Engine closed its side); left alone it keeps
   // the process alive for up to ~25 s after the command is done, so close it now.
   stream.destroy();
@@ -91,6 +171,7 @@ export async function execIn(docker: DockerClient, containerId: string, argv: st
     stdout: Buffer.concat(out).toString('utf8'),
     stderr: Buffer.concat(err).toString('utf8'),
     output: Buffer.concat(all).toString('utf8'),
+    ...(forwarded ? { forwarded } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
 import type { Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
 import { runningContainer } from '../docker/containers.js';
-import { execIn } from '../docker/exec.js';
+import { execIn, type ExecResult } from '../docker/exec.js';
 import { renderTaskArgv, resolveParams, type ParamValues } from '../model/task.js';
 import type { NormalisedSpec, NormalisedTask } from '../spec/normalise.js';
 import type { Stack } from '../stack/open.js';
@@ -25,7 +25,29 @@ export type ExecIo = {
   confirm: (question: string) => Promise<boolean>;
   /** Milliseconds, for the task's run time (default performance.now). */
   clock?: () => number;
+  /** Ctrl-C and SIGTERM, forwarded to the task in its container (`stop`; `kill`: SIGKILL). Before it starts: it never does. */
+  forward?: { stop: AbortSignal; kill?: AbortSignal };
 };
+
+/** A task that `forward` reached (or tried to): an `interrupted` error that says whether it still runs. */
+export function forwardedError(what: string, container: string, r: Pick<ExecResult, 'exitCode' | 'forwarded'>, done = 'what it had done before it stopped stays done'): PhaseComposeError | undefined {
+  const f = r.forwarded;
+  if (!f) return undefined;
+  if (f.delivered) {
+    return new PhaseComposeError('interrupted', `interrupted: ${what} got ${f.signal} in ${container} and ended (exit ${r.exitCode})`, { details: [done] });
+  }
+  return new PhaseComposeError('interrupted', `interrupted: ${f.signal} could not be sent to ${what}: it may still be running in ${container}`, {
+    details: [`see \`docker top ${container}\`; restarting the container stops it`],
+  });
+}
+
+/** Ctrl-C before the task started: it never does. */
+function notStarted(io: Pick<ExecIo, 'forward'>, what: string): void {
+  const s = io.forward?.stop;
+  if (s?.aborted) throw new PhaseComposeError('interrupted', `interrupted (${String(s.reason)}) before ${what} started: nothing ran`);
+}
+
+const containerName = (c: { Names?: string[]; Id: string }) => c.Names?.[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
 
 export type MaintenanceOptions = {
   /** phase-purge: count what would be deleted; delete nothing. */
@@ -45,9 +67,12 @@ export function findTask(spec: NormalisedSpec, name: string): NormalisedTask {
 }
 
 /** Runs an argv in a service's running container, streaming its output; returns the exit code. */
-export async function runInService(docker: DockerClient, stack: Pick<Stack, 'project' | 'spec'>, service: string, argv: string[], io: Pick<ExecIo, 'stdout' | 'stderr'>): Promise<number> {
+export async function runInService(docker: DockerClient, stack: Pick<Stack, 'project' | 'spec'>, service: string, argv: string[], io: Pick<ExecIo, 'stdout' | 'stderr' | 'forward'>): Promise<number> {
   const c = await runningContainer(docker, stack.project, service);
-  const r = await execIn(docker, c.Id, argv, { stdout: io.stdout, stderr: io.stderr, capture: false });
+  notStarted(io, 'the command');
+  const r = await execIn(docker, c.Id, argv, { stdout: io.stdout, stderr: io.stderr, capture: false, ...(io.forward ? { forward: io.forward } : {}) });
+  const stopped = forwardedError('the command', containerName(c), r);
+  if (stopped) throw stopped;
   return r.exitCode;
 }
 
@@ -113,8 +138,9 @@ export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'p
   let output = '';
   const capture = kind === 'phase-reset-network-policies';
   const clock = io.clock ?? (() => performance.now());
+  notStarted(io, `task "${name}"`);
   const t0 = clock();
-  const r = await execIn(docker, app!.Id, argv, { stdout: io.stdout, stderr: io.stderr, capture });
+  const r = await execIn(docker, app!.Id, argv, { stdout: io.stdout, stderr: io.stderr, capture, ...(io.forward ? { forward: io.forward } : {}) });
   output = r.output;
   io.err(`task "${name}" ran ${((clock() - t0) / 1000).toFixed(2)}s in ${task.service}, exit ${r.exitCode}`);
 
@@ -124,7 +150,7 @@ export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'p
     else if (r.exitCode === 0) io.err('could not read how many policies changed from the output');
   }
 
-  if (pg && table && opts.vacuum && r.exitCode === 0) {
+  if (pg && table && opts.vacuum && r.exitCode === 0 && !r.forwarded) {
     io.out(opts.vacuum === 'full' ? `VACUUM FULL ANALYZE ${table} (the table is locked until it finishes)` : `VACUUM (ANALYZE) ${table}`);
     await runSql(docker, pg, vacuumSql(opts.vacuum === 'full'), { table }, 'VACUUM');
   }
@@ -132,6 +158,8 @@ export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'p
     const after = await tableSize(docker, pg, table);
     for (const l of formatSizeReport(table, before, after)) io.out(l);
   }
+  const stopped = forwardedError(`task "${name}"`, containerName(app!), r, kind === 'phase-purge' ? 'the batches it deleted stay deleted (each is committed); run it again to go on' : undefined);
+  if (stopped) throw stopped;
   return r.exitCode;
 }
 

@@ -7,8 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_LABEL } from './helpers/compose.js';
-import { composeAsync, composeDown, containerId, psql } from './helpers/docker.js';
-import { run, runAsync, type RunResult } from './helpers/run.js';
+import { composeAsync, composeDown, containerId, psql, waitFor } from './helpers/docker.js';
+import { run, runAsync, startWatched, type RunResult } from './helpers/run.js';
 import { CLI, generateFixtureStack, type GeneratedStack } from './helpers/stack.js';
 
 const ORG = `Acme; rm -rf / O'Brien "Labs"`;
@@ -100,6 +100,29 @@ describe(`phase-compose exec on the fixture stack ${STACK_LABEL}`, () => {
     // A second dry run finds nothing left to delete.
     const again = await cli(['exec', 'purge', ORG, '--retain', '30', '--dry-run']);
     expect(Number(/would delete (\d+)/.exec(again.stdout)?.[1])).toBeLessThan(50);
+  });
+
+  it('Ctrl-C during a purge stops the purge in its container: the batches done stay done, nothing more goes, no VACUUM, exit 130', async () => {
+    // Before, Ctrl-C killed phase-compose and the purge ran on in the container, deleting batch after batch.
+    const reads = () => count(`SELECT count(*) FROM api_secretevent e JOIN api_environment v ON v.id = e.environment_id JOIN api_app a ON a.id = v.app_id JOIN api_organisation o ON o.id = a.organisation_id WHERE o.name = '${OTHER}' AND e.event_type = 'R'`);
+    const before = reads();
+    expect(before).toBeGreaterThan(5000);
+    const purging = () => run('docker', ['top', containerId(stack.project, 'backend')]).stdout.includes('purge_app_logs');
+    // 100 rows a batch, 300 ms apart: about 25 s for all of them.
+    const p = startWatched('node', [CLI, '-f', spec, '-p', stack.project, 'exec', 'purge', OTHER, '--retain', '0', '--batch-size', '100', '--sleep-ms', '300', '--vacuum'], { cwd: stack.dir });
+    await waitFor('the first batches', () => reads() <= before - 300, 60_000, 100);
+    p.child.kill('SIGINT');
+    expect(await p.exited).toBe(130);
+    expect(p.err()).toContain('SIGINT: stopping the task');
+    expect(p.err()).toMatch(/interrupted: task "purge" got SIGINT in \S+ and ended/);
+    expect(p.err()).toContain('the batches it deleted stay deleted');
+    expect(purging()).toBe(false);
+    const left = reads();
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThan(before);
+    await new Promise((r) => setTimeout(r, 1500)); // a purge still running deletes 500 more rows in this time
+    expect(reads()).toBe(left);
+    expect(p.out()).not.toContain('VACUUM');
   });
 
   it('--vacuum-full asks first and refuses without a terminal unless --yes', async () => {

@@ -11,16 +11,42 @@ import { PhaseComposeError } from '../../util/errors.js';
 import { openStack, type StackArgs as StackPath } from '../../stack/open.js';
 import type { Io } from '../io.js';
 import { OK, childExit, type Outcome } from '../outcome.js';
+import { onInterrupt } from '../../util/signals.js';
 
 export type StackArgs = StackPath & { yes?: boolean };
 
-const execIo = (io: Io, yes: boolean): ExecIo => ({
+const execIo = (io: Io, yes: boolean, forward?: ExecIo['forward']): ExecIo => ({
   out: io.out,
   err: io.err,
   stdout: process.stdout,
   stderr: process.stderr,
   confirm: cliConfirm(yes, io.isTTY),
+  ...(forward ? { forward } : {}),
 });
+
+/**
+ * Runs a task with Ctrl-C and SIGTERM forwarded to it in its container (before, they killed phase-compose
+ * and the task ran on: a purge went on deleting). The first sends that signal and waits for the task to
+ * end; the next sends SIGKILL. Before the task starts, it never does. The task's error says which.
+ */
+async function forwarding<T>(io: Io, work: (forward: NonNullable<ExecIo['forward']>) => Promise<T>): Promise<T> {
+  const stop = new AbortController();
+  const kill = new AbortController();
+  const stopListening = onInterrupt((signal) => {
+    if (!stop.signal.aborted) {
+      io.err(`phase-compose: ${signal}: stopping the task (it gets ${signal} in its container; press again for SIGKILL)`);
+      stop.abort(signal);
+    } else if (!kill.signal.aborted) {
+      io.err('phase-compose: sending SIGKILL to the task');
+      kill.abort('SIGKILL');
+    }
+  });
+  try {
+    return await work({ stop: stop.signal, kill: kill.signal });
+  } finally {
+    stopListening();
+  }
+}
 
 /** `exec <task> [words...]`: any maintenance task, parameters as --name value or positional. */
 export async function runExecTask(args: StackArgs & { task: string; words: string[] }, io: Io): Promise<Outcome> {
@@ -28,7 +54,7 @@ export async function runExecTask(args: StackArgs & { task: string; words: strin
   const task = findTask(stack.spec, args.task);
   const values = parseTaskArgs(task, args.task, args.words);
   const docker = await connectDocker();
-  return ranTask(await runMaintenance(docker, stack, args.task, values, execIo(io, !!args.yes)));
+  return ranTask(await forwarding(io, (f) => runMaintenance(docker, stack, args.task, values, execIo(io, !!args.yes, f))));
 }
 
 /** `exec purge <org> ...`: the `purge` task with a dry run, size report and VACUUM. */
@@ -41,7 +67,7 @@ export async function runExecPurge(
   const docker = await connectDocker();
   const values: ParamValues = { org: args.org, retain: args.retain, app_id: args.appId, batch_size: args.batchSize, sleep_ms: args.sleepMs };
   const opts: MaintenanceOptions = { dryRun: args.dryRun, vacuum: args.vacuumFull ? 'full' : args.vacuum ? 'analyze' : undefined };
-  return ranTask(await runMaintenance(docker, stack, 'purge', onlyGiven(values), execIo(io, !!args.yes), opts));
+  return ranTask(await forwarding(io, (f) => runMaintenance(docker, stack, 'purge', onlyGiven(values), execIo(io, !!args.yes, f), opts)));
 }
 
 /** `exec sso --org <name> (--show | --disable-enforcement | --delete-providers)`. */
@@ -52,7 +78,7 @@ export async function runExecSso(args: StackArgs & { org: string; show?: boolean
   const stack = openStack(args);
   const docker = await connectDocker();
   const values: ParamValues = { org: args.org, show: args.show, disable_enforcement: args.disableEnforcement, delete_providers: args.deleteProviders };
-  return ranTask(await runMaintenance(docker, stack, 'sso', onlyGiven(values), execIo(io, !!args.yes)));
+  return ranTask(await forwarding(io, (f) => runMaintenance(docker, stack, 'sso', onlyGiven(values), execIo(io, !!args.yes, f))));
 }
 
 /** `exec reset-network-policies [--service S]`: the spec's reset task, else the built-in one. */
@@ -61,7 +87,7 @@ export async function runExecReset(args: StackArgs & { service?: string }, io: I
   const docker = await connectDocker();
   const { name, task } = resetTask(stack.spec, args.service);
   const spec = { ...stack.spec, maintenance: { ...stack.spec.maintenance, [name]: task } };
-  return ranTask(await runMaintenance(docker, { ...stack, spec }, name, {}, execIo(io, !!args.yes)));
+  return ranTask(await forwarding(io, (f) => runMaintenance(docker, { ...stack, spec }, name, {}, execIo(io, !!args.yes, f))));
 }
 
 /** `exec run <service> -- <argv...>`. */
@@ -69,7 +95,7 @@ export async function runExecRun(args: StackArgs & { service: string; argv: stri
   if (!args.argv.length) throw new PhaseComposeError('usage', 'name the command to run after --, e.g. `exec run backend -- python manage.py check`');
   const stack = openStack(args);
   const docker = await connectDocker();
-  return childExit(await runInService(docker, stack, args.service, args.argv, execIo(io, !!args.yes)));
+  return childExit(await forwarding(io, (f) => runInService(docker, stack, args.service, args.argv, execIo(io, !!args.yes, f))));
 }
 
 /** `exec shell [service]`: an interactive shell through the docker CLI (it owns the terminal). */

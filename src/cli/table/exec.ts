@@ -91,6 +91,7 @@ export default defineCommand({
       .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Confirm destructive steps without asking' })
       .example('$0 exec purge "Acme Inc" --retain 90 --vacuum', 'Purge old read events, then VACUUM')
       .example('$0 exec sso --org "Acme Inc" --show', 'See why nobody can log in')
-      .example('$0 exec purge --help', 'Each subcommand has its own help'),
+      .example('$0 exec purge --help', 'Each subcommand has its own help')
+      .epilogue('Ctrl-C or SIGTERM stops the task itself: it gets the signal in its container (press again: SIGKILL), and exec exits 130 once it ended.'),
   commands: [purge, sso, resetNetworkPolicies, run, shell, task],
 });

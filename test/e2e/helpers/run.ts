@@ -60,13 +60,14 @@ export function runAsync(cmd: string, args: readonly string[], opts: RunOptions 
 
 /**
  * Starts a command the test can signal while it runs: its stderr so far, and its exit (the code, or the
- * signal's name when it died by one). stdout is read and dropped.
+ * signal's name when it died by one). stdout is kept too.
  */
-export function startWatched(cmd: string, args: readonly string[], opts: Pick<RunOptions, 'cwd' | 'env'> = {}): { child: ChildProcess; err: () => string; exited: Promise<number | string> } {
+export function startWatched(cmd: string, args: readonly string[], opts: Pick<RunOptions, 'cwd' | 'env'> = {}): { child: ChildProcess; err: () => string; out: () => string; exited: Promise<number | string> } {
   const child = spawn(cmd, [...args], { cwd: opts.cwd, env: opts.env ?? process.env });
   let err = '';
+  let out = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  child.stdout!.resume();
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<number | string>((res) => child.on('exit', (code, signal) => res(code ?? signal ?? -1)));
-  return { child, err: () => err, exited };
+  return { child, err: () => err, out: () => out, exited };
 }

@@ -1,10 +1,15 @@
-// execIn's handling of the exec connection's end, against a fake Engine connection (a Duplex). The race it
-// guards against (the Engine closing the connection with input still unread) was seen once on the test
-// bed's Engine 26.1.5, in a restore's `pg_restore --list`, and is not reproducible at will there.
+// The exec edge's parts that need no Engine: execIn's handling of the connection's end, against a fake
+// connection (a Duplex) - the race it guards against (the Engine closing the connection with input still
+// unread) was seen once on the test bed's Engine 26.1.5, in a restore's `pg_restore --list`, and is not
+// reproducible at will there; and execProcess, which finds the process a Ctrl-C is forwarded to, on a fake
+// /proc. Forwarding itself is tested on the real Engine (exec.e2e: Ctrl-C during a purge).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Duplex, Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { DockerClient } from '../../../src/docker/client.js';
-import { execIn } from '../../../src/docker/exec.js';
+import { execIn, execProcess } from '../../../src/docker/exec.js';
 
 /** One stdout frame of Docker's multiplexed stream. */
 const frame = (text: string) => {
@@ -62,5 +67,35 @@ describe('execIn when the Engine closes the connection before it took all the in
   it('still throws a reset when no input was given: that is not a command leaving its input unread', async () => {
     const { docker, reached } = fakeEngine('x\n', 'ECONNRESET', { Running: false, ExitCode: 0 });
     await expect(execIn(docker, 'c', ['true'], { stdout: sink(reached) })).rejects.toThrow('read ECONNRESET');
+  });
+});
+
+describe('execProcess: the exec\'s process in /proc, only when it is that process', () => {
+  const proc = mkdtempSync(join(tmpdir(), 'pc-proc-'));
+  afterAll(() => rmSync(proc, { recursive: true, force: true }));
+  const fake = (pid: number, argv: string[], nspid: string) => {
+    mkdirSync(join(proc, String(pid)), { recursive: true });
+    writeFileSync(join(proc, String(pid), 'cmdline'), `${argv.join('\0')}\0`);
+    writeFileSync(join(proc, String(pid), 'status'), `Name:\tpython\nUid:\t10001\t10001\t10001\t10001\nNSpid:\t${nspid}\n`);
+  };
+  const argv = ['python', 'manage.py', 'purge_app_logs', 'Acme; rm -rf /'];
+
+  it('gives the host PID and the PID in the container (NSpid\'s last field)', () => {
+    fake(4242, argv, '4242\t57');
+    expect(execProcess(4242, argv, proc)).toEqual({ hostPid: 4242, containerPid: 57 });
+  });
+
+  it('refuses a PID that runs something else (another PID namespace, a remote Engine, a reused PID)', () => {
+    fake(4343, ['bash'], '4343\t1');
+    expect(execProcess(4343, argv, proc)).toBeUndefined();
+    fake(4444, [...argv, 'extra'], '4444\t9');
+    expect(execProcess(4444, argv, proc)).toBeUndefined();
+  });
+
+  it('refuses what is not a PID, and a process that is gone', () => {
+    for (const pid of [0, -1, 1.5, Number.NaN]) expect(execProcess(pid, argv, proc)).toBeUndefined();
+    expect(execProcess(999_999, argv, proc)).toBeUndefined();
+    fake(4545, argv, 'garbage');
+    expect(execProcess(4545, argv, proc)).toBeUndefined();
   });
 });
