@@ -5,12 +5,16 @@ import { count } from '../options.js';
 
 const load = () => import('../commands/exec.js');
 
+/** What Ctrl-C does to a running task (every exec subcommand but shell says it). */
+const STOPS = 'Ctrl-C or SIGTERM stops the task itself: it gets the signal in its container (press again: SIGKILL), and exec exits 130 once it ended.';
+
 const purge = defineCommand({
   command: 'purge <org>',
   describe: 'Delete READ audit events older than --retain days (Phase\'s purge_app_logs), with a size report before and after',
   builder: (p, exitCodes) =>
     p
       .epilogue(exitCodes)
+      .epilogue(STOPS)
       .positional('org', { type: 'string', describe: 'Organisation name (passed verbatim: spaces, quotes, ; are fine)' })
       .option('retain', { type: 'number', requiresArg: true, coerce: count('retain'), describe: 'Days of READ events to keep (app default 30; 0 deletes all)' })
       .option('app-id', { type: 'string', requiresArg: true, describe: 'Only this app' })
@@ -53,7 +57,7 @@ const resetNetworkPolicies = defineCommand({
 const run = defineCommand({
   command: 'run <service> [argv..]',
   describe: 'Run any command (argv after --) in a service\'s running container',
-  builder: (p, exitCodes) => p.epilogue(exitCodes).positional('service', { type: 'string' }).example('$0 exec run backend -- python manage.py check', 'Run Django\'s system check in the backend'),
+  builder: (p, exitCodes) => p.epilogue(exitCodes).epilogue(STOPS).positional('service', { type: 'string' }).example('$0 exec run backend -- python manage.py check', 'Run Django\'s system check in the backend'),
   // `exec run svc a -- b c`: the words before -- are `argv`, the ones after are left in `_`.
   run: async (a, { io }) => (await load()).runExecRun({ ...stackArgs(a), service: String(a.service), argv: [...((a.argv as unknown[]) ?? []), ...a._.slice(2)].map(String) }, io),
 });
@@ -92,6 +96,6 @@ export default defineCommand({
       .example('$0 exec purge "Acme Inc" --retain 90 --vacuum', 'Purge old read events, then VACUUM')
       .example('$0 exec sso --org "Acme Inc" --show', 'See why nobody can log in')
       .example('$0 exec purge --help', 'Each subcommand has its own help')
-      .epilogue('Ctrl-C or SIGTERM stops the task itself: it gets the signal in its container (press again: SIGKILL), and exec exits 130 once it ended.'),
+      .epilogue(STOPS),
   commands: [purge, sso, resetNetworkPolicies, run, shell, task],
 });
