@@ -60,34 +60,29 @@ export function execProcess(pid: number, argv: readonly string[], proc = '/proc'
 
 /**
  * Sends `sig` to a running exec's process: from the host when allowed (phase-compose as root), else from
- * inside its container as the container's user (`kill`, as a shell builtin or a binary). Returns whether
- * it was delivered (true when the command had ended already).
+ * inside its container as the container's user (`kill`, as a shell builtin or a binary). Says whether it
+ * was sent, could not be, or whether the command had ended already (then nothing was sent).
  */
-async function signalExec(docker: DockerClient, containerId: string, exec: { inspect(): Promise<{ Running?: boolean; Pid?: number }> }, argv: readonly string[], sig: NodeJS.Signals): Promise<boolean> {
+async function signalExec(docker: DockerClient, containerId: string, exec: { inspect(): Promise<{ Running?: boolean; Pid?: number }> }, argv: readonly string[], sig: NodeJS.Signals): Promise<'sent' | 'ended' | 'failed'> {
   const info = await exec.inspect().catch(() => undefined);
-  if (!info) return false;
-  if (!info.Running) return true;
+  if (!info) return 'failed';
+  if (!info.Running) return 'ended';
   const p = execProcess(info.Pid ?? 0, argv);
-  if (!p) return false;
+  if (!p) return 'failed';
   try {
     process.kill(p.hostPid, sig);
-    return true;
+    return 'sent';
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return true; // ended meanwhile
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return 'ended';
   }
   const name = sig.replace(/^SIG/, '');
   for (const kill of [['sh', '-c', 'kill -s "$1" "$2"', 'sh', name, String(p.containerPid)], ['kill', '-s', name, String(p.containerPid)]]) {
     const r = await execIn(docker, containerId, kill).catch(() => undefined);
-    if (r?.exitCode === 0) return true;
+    if (r?.exitCode === 0) return 'sent';
   }
-  return (await exec.inspect().catch(() => undefined))?.Running === false; // ended meanwhile, or not reached
+  return (await exec.inspect().catch(() => undefined))?.Running === false ? 'ended' : 'failed';
 }
 
-/**
- * Runs `argv` in a container and waits for it to end. Never throws for a non-zero exit: the caller
- * decides what failure means. Output is demultiplexed (Tty: false) and read to the end before the
- * exit code is taken from exec inspect.
- */
 export async function execIn(docker: DockerClient, containerId: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const container = docker.getContainer(containerId);
   const exec = await container.exec({
@@ -109,9 +104,10 @@ export async function execIn(docker: DockerClient, containerId: string, argv: st
   const forward = (signal: AbortSignal, fallback: NodeJS.Signals) => {
     const send = () => {
       const sig = typeof signal.reason === 'string' && /^SIG[A-Z]+$/.test(signal.reason) && fallback !== 'SIGKILL' ? (signal.reason as NodeJS.Signals) : fallback;
-      sending.push(signalExec(docker, containerId, exec, argv, sig).then((delivered) => {
-        forwarded = { signal: sig, delivered };
-        if (!delivered) giveUp(); // as before: its output has nowhere to go
+      sending.push(signalExec(docker, containerId, exec, argv, sig).then((how) => {
+        if (how === 'ended') return; // it ended by itself: its own exit stands
+        forwarded = { signal: sig, delivered: how === 'sent' };
+        if (how === 'failed') giveUp(); // as before: its output has nowhere to go
       }));
     };
     if (signal.aborted) send();

@@ -150,7 +150,9 @@ export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'p
     else if (r.exitCode === 0) io.err('could not read how many policies changed from the output');
   }
 
-  if (pg && table && opts.vacuum && r.exitCode === 0 && !r.forwarded) {
+  // Ctrl-C that came as the task ended (nothing was sent to it) also means: no VACUUM.
+  const stopAsked = !!r.forwarded || !!io.forward?.stop.aborted;
+  if (pg && table && opts.vacuum && r.exitCode === 0 && !stopAsked) {
     io.out(opts.vacuum === 'full' ? `VACUUM FULL ANALYZE ${table} (the table is locked until it finishes)` : `VACUUM (ANALYZE) ${table}`);
     await runSql(docker, pg, vacuumSql(opts.vacuum === 'full'), { table }, 'VACUUM');
   }
@@ -160,6 +162,9 @@ export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'p
   }
   const stopped = forwardedError(`task "${name}"`, containerName(app!), r, kind === 'phase-purge' ? 'the batches it deleted stay deleted (each is committed); run it again to go on' : undefined);
   if (stopped) throw stopped;
+  if (stopAsked && opts.vacuum && r.exitCode === 0) {
+    throw new PhaseComposeError('interrupted', `interrupted (${String(io.forward!.stop.reason)}) as task "${name}" ended (exit 0): the VACUUM was not run`);
+  }
   return r.exitCode;
 }
 
