@@ -10,7 +10,7 @@ import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { formatSizeReport, ORG_APP_SQL, parseTableSize, PURGE_COUNT_SQL, SIZE_SQL, vacuumSql, type TableSize } from './audit-sql.js';
 import { parseResetResult, resetNetworkPoliciesArgv } from './network-reset.js';
-import { findPostgres, runSql, type PgTarget } from './postgres.js';
+import { SqlError, findPostgres, runSql, type PgTarget } from './postgres.js';
 
 
 /** Where a task's output goes, and how to ask the user. */
@@ -152,9 +152,16 @@ export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'p
 
   // Ctrl-C that came as the task ended (nothing was sent to it) also means: no VACUUM.
   const stopAsked = !!r.forwarded || !!io.forward?.stop.aborted;
+  let vacuumStopped: PhaseComposeError | undefined;
   if (pg && table && opts.vacuum && r.exitCode === 0 && !stopAsked) {
     io.out(opts.vacuum === 'full' ? `VACUUM FULL ANALYZE ${table} (the table is locked until it finishes)` : `VACUUM (ANALYZE) ${table}`);
-    await runSql(docker, pg, vacuumSql(opts.vacuum === 'full'), { table }, 'VACUUM');
+    try {
+      await runSql(docker, pg, vacuumSql(opts.vacuum === 'full'), { table }, 'VACUUM', undefined, io.forward);
+    } catch (e) {
+      // Ctrl-C reached psql, which had the server cancel the VACUUM: the size report still follows.
+      vacuumStopped = e instanceof SqlError ? forwardedError('the VACUUM', 'the postgres container', e.result, `the task before it ended (exit 0); the server cancelled the VACUUM`) : undefined;
+      if (!vacuumStopped) throw e;
+    }
   }
   if (pg && table && before) {
     const after = await tableSize(docker, pg, table);
@@ -162,6 +169,7 @@ export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'p
   }
   const stopped = forwardedError(`task "${name}"`, containerName(app!), r, kind === 'phase-purge' ? 'the batches it deleted stay deleted (each is committed); run it again to go on' : undefined);
   if (stopped) throw stopped;
+  if (vacuumStopped) throw vacuumStopped;
   if (stopAsked && opts.vacuum && r.exitCode === 0) {
     throw new PhaseComposeError('interrupted', `interrupted (${String(io.forward!.stop.reason)}) as task "${name}" ended (exit 0): the VACUUM was not run`);
   }

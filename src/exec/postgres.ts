@@ -3,7 +3,7 @@
 import type { Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
 import { runningContainer } from '../docker/containers.js';
-import { execIn, type ExecResult } from '../docker/exec.js';
+import { execIn, type ExecOptions, type ExecResult } from '../docker/exec.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
 
@@ -39,16 +39,22 @@ export async function findPostgres(docker: DockerClient, stack: Pick<Stack, 'pro
 /** A psql run failed: the SQL's error text is in `stderr`. */
 export class SqlError extends PhaseComposeError {
   readonly stderr: string;
+  /** The run as execIn gave it (its exit code, and the signal forwarded to psql, if one was). */
+  readonly result: ExecResult;
   constructor(what: string, r: ExecResult) {
     super('failed', `${what} failed in the postgres container (psql exit ${r.exitCode})`, { details: r.stderr.trim().split('\n').filter(Boolean) });
     this.name = 'SqlError';
     this.stderr = r.stderr;
+    this.result = r;
   }
 }
 
-/** Runs SQL (from stdin) and returns the unaligned, tab-separated rows; throws SqlError on failure. */
-export async function runSql(docker: DockerClient, t: PgTarget, sql: string, vars: Record<string, string> = {}, what = 'SQL', live?: Writable): Promise<string[][]> {
-  const r = await execIn(docker, t.containerId, psqlArgv(t, vars), { stdin: sql, stderr: live });
+/**
+ * Runs SQL (from stdin) and returns the unaligned, tab-separated rows; throws SqlError on failure. With
+ * `forward`, Ctrl-C reaches psql, which cancels the running statement in the server.
+ */
+export async function runSql(docker: DockerClient, t: PgTarget, sql: string, vars: Record<string, string> = {}, what = 'SQL', live?: Writable, forward?: ExecOptions['forward']): Promise<string[][]> {
+  const r = await execIn(docker, t.containerId, psqlArgv(t, vars), { stdin: sql, stderr: live, ...(forward ? { forward } : {}) });
   if (r.exitCode !== 0) throw new SqlError(what, r);
   return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
 }

@@ -113,7 +113,7 @@ describe(`phase-compose exec on the fixture stack ${STACK_LABEL}`, () => {
     await waitFor('the first batches', () => reads() <= before - 300, 60_000, 100);
     p.child.kill('SIGINT');
     expect(await p.exited).toBe(130);
-    expect(p.err()).toContain('SIGINT: stopping the task');
+    expect(p.err()).toContain('SIGINT: passing it to what runs in the container');
     expect(p.err()).toMatch(/interrupted: task "purge" got SIGINT in \S+ and ended/);
     expect(p.err()).toContain('the batches it deleted stay deleted');
     expect(purging()).toBe(false);
@@ -123,6 +123,20 @@ describe(`phase-compose exec on the fixture stack ${STACK_LABEL}`, () => {
     await new Promise((r) => setTimeout(r, 1500)); // a purge still running deletes 500 more rows in this time
     expect(reads()).toBe(left);
     expect(p.out()).not.toContain('VACUUM');
+  });
+
+  it('Ctrl-C during the VACUUM FULL after a purge has the server cancel it (the table is not left locked): exit 130', async () => {
+    // Before, Ctrl-C killed phase-compose and the VACUUM FULL went on in the server, the table locked.
+    const vacuuming = () => count("SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'VACUUM%' AND pid <> pg_backend_pid()") > 0;
+    // Nothing is old enough to go; the VACUUM FULL rewrites the whole table (several seconds on the test bed).
+    const p = startWatched('node', [CLI, '-f', spec, '-p', stack.project, 'exec', 'purge', OTHER, '--retain', '100000', '--vacuum-full', '--yes'], { cwd: stack.dir });
+    await waitFor('the VACUUM to run', () => p.out().includes('VACUUM FULL ANALYZE') && vacuuming(), 60_000, 50);
+    p.child.kill('SIGINT');
+    expect(await p.exited).toBe(130);
+    expect(p.err()).toMatch(/interrupted: the VACUUM got SIGINT in the postgres container and ended \(exit [1-9]/);
+    expect(p.err()).toContain('the server cancelled the VACUUM');
+    expect(vacuuming()).toBe(false);
+    expect(p.out()).toContain('live rows'); // the size report still came
   });
 
   it('--vacuum-full asks first and refuses without a terminal unless --yes', async () => {

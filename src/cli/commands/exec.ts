@@ -26,15 +26,16 @@ const execIo = (io: Io, yes: boolean, forward?: ExecIo['forward']): ExecIo => ({
 
 /**
  * Runs a task with Ctrl-C and SIGTERM forwarded to it in its container (before, they killed phase-compose
- * and the task ran on: a purge went on deleting). The first sends that signal and waits for the task to
- * end; the next sends SIGKILL. Before the task starts, it never does. The task's error says which.
+ * and the task ran on: a purge went on deleting), and to psql during a purge's VACUUM (which then has the
+ * server cancel it). The first sends that signal and waits for the end; the next sends SIGKILL. Before
+ * the task starts, it never does. The error says what was reached.
  */
 async function forwarding<T>(io: Io, work: (forward: NonNullable<ExecIo['forward']>) => Promise<T>): Promise<T> {
   const stop = new AbortController();
   const kill = new AbortController();
   const stopListening = onInterrupt((signal) => {
     if (!stop.signal.aborted) {
-      io.err(`phase-compose: ${signal}: stopping the task (it gets ${signal} in its container; press again for SIGKILL)`);
+      io.err(`phase-compose: ${signal}: passing it to what runs in the container (the task, or psql during a VACUUM); press again for SIGKILL`);
       stop.abort(signal);
     } else if (!kill.signal.aborted) {
       io.err('phase-compose: sending SIGKILL to the task');
