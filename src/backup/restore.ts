@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, statSync, type Stats } from 'node:fs';
 import type { ContainerInfo } from 'dockerode';
 import type { DockerClient } from '../docker/client.js';
-import { listProject } from '../docker/containers.js';
+import { containerName, listProject } from '../docker/containers.js';
 import { execIn } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
 import { findPostgres } from '../exec/postgres.js';
@@ -38,9 +38,8 @@ export function startWaves(spec: NormalisedSpec, containers: ContainerInfo[]): C
   const rank = new Map<string, number>();
   waves(buildGraph(spec)).forEach((wave, i) => wave.forEach((s) => rank.set(s, i)));
   const key = (c: ContainerInfo) => rank.get(c.Labels[L_SERVICE] ?? '') ?? Number.MAX_SAFE_INTEGER;
-  const name = (c: ContainerInfo) => c.Names[0] ?? c.Id;
   const byWave = new Map<number, ContainerInfo[]>();
-  for (const c of [...containers].sort((a, b) => key(a) - key(b) || name(a).localeCompare(name(b)))) {
+  for (const c of [...containers].sort((a, b) => key(a) - key(b) || containerName(a).localeCompare(containerName(b)))) {
     const wave = byWave.get(key(c));
     if (wave) wave.push(c);
     else byWave.set(key(c), [c]);
@@ -142,14 +141,13 @@ export async function withStopped(docker: DockerClient, waves: ContainerInfo[][]
 
 async function stopRestoreStart(docker: DockerClient, waves: ContainerInfo[][], log: (l: string) => void, f: () => Promise<void>): Promise<void> {
   const apps = waves.flat().reverse();
-  const label = (c: ContainerInfo) => c.Names[0]?.slice(1) ?? c.Id;
-  for (const c of apps) log(`restore: stopping ${label(c)}`);
+  for (const c of apps) log(`restore: stopping ${containerName(c)}`);
   const stops = await Promise.allSettled(apps.map((c) => docker.getContainer(c.Id).stop({ t: 10 })));
   const failed = stops.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   const startAll = async (say: boolean) => {
     for (const wave of waves) {
       await Promise.all(wave.map((c) => {
-        if (say) log(`restore: starting ${label(c)}`);
+        if (say) log(`restore: starting ${containerName(c)}`);
         return docker.getContainer(c.Id).start().catch((e: Error) => log(`restore: could not start ${c.Id}: ${e.message}`));
       }));
     }

@@ -4,6 +4,9 @@ import { PhaseComposeError } from '../util/errors.js';
 import type { DockerClient } from './client.js';
 import { pickRunning, projectFilters, L_SERVICE } from './labels.js';
 
+/** A container's name as `docker ps` prints it (the Engine's first name without its leading slash), else its ID. */
+export const containerName = (c: Pick<ContainerInfo, 'Names' | 'Id'>): string => (c.Names[0] ?? c.Id).replace(/^\//, '');
+
 /** Every container of the project (running or not: `all: true`, so exited jobs are seen too). */
 export async function listProject(docker: DockerClient, project: string, service?: string): Promise<ContainerInfo[]> {
   return docker.listContainers({ all: true, filters: projectFilters(project, service) });
@@ -23,7 +26,7 @@ export async function runningContainer(docker: DockerClient, project: string, se
   throw new PhaseComposeError(
     'failed',
     mine.length
-      ? `service "${service}" has no running container (${mine.map((x) => `${x.Names[0]?.slice(1)}: ${x.Status}`).join('; ')})`
+      ? `service "${service}" has no running container (${mine.map((x) => `${containerName(x)}: ${x.Status}`).join('; ')})`
       : `project "${project}" has no service "${service}"`,
     { details: [`see \`docker ps -a --filter label=com.docker.compose.project=${project}\``] },
   );

@@ -2,7 +2,7 @@
 // (argv, no shell), streaming its output, with the extra checks of Phase's own tasks layered on by `kind`.
 import type { Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
-import { runningContainer } from '../docker/containers.js';
+import { containerName, runningContainer } from '../docker/containers.js';
 import { execIn, type ExecResult } from '../docker/exec.js';
 import { renderTaskArgv, resolveParams, type ParamValues } from '../model/task.js';
 import type { NormalisedSpec, NormalisedTask } from '../spec/normalise.js';
@@ -46,8 +46,6 @@ function notStarted(io: Pick<ExecIo, 'forward'>, what: string): void {
   const s = io.forward?.stop;
   if (s?.aborted) throw new PhaseComposeError('interrupted', `interrupted (${String(s.reason)}) before ${what} started: nothing ran`);
 }
-
-const containerName = (c: { Names?: string[]; Id: string }) => c.Names?.[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
 
 export type MaintenanceOptions = {
   /** phase-purge: count what would be deleted; delete nothing. */

@@ -3,7 +3,7 @@
 import { parse } from 'yaml';
 import type { DockerClient } from '../docker/client.js';
 import { runCompose, type ComposeTarget } from '../docker/compose-cli.js';
-import { listProject } from '../docker/containers.js';
+import { containerName, listProject } from '../docker/containers.js';
 import { execIn } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
 import { LABEL_PROBE, TLS_CERT_IN_PROXY } from '../model/compose.js';
@@ -182,7 +182,7 @@ export function rollEdges(docker: DockerClient, target: ComposeTarget, o: { cloc
     compose: (args) => runCompose(target, args),
     containers: async (service) => (await listProject(docker, target.project, service))
       .filter((c) => c.State === 'running' || c.State === 'restarting' || c.State === 'created')
-      .map((c) => ({ id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, '') })),
+      .map((c) => ({ id: c.Id, name: containerName(c) })),
     inspect: (id, now) => inspectContainer(docker, id, now),
     exec: (id, argv) => execIn(docker, id, argv).then((r) => ({ exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` })),
     stop: async (id) => {

@@ -2,7 +2,7 @@
 // any argv in a service (`run`), or an interactive shell.
 import { spawn } from 'node:child_process';
 import { connectDocker } from '../../docker/client.js';
-import { runningContainer } from '../../docker/containers.js';
+import { containerName, runningContainer } from '../../docker/containers.js';
 import { cliConfirm } from '../../exec/confirm.js';
 import { findTask, resetTask, runInService, runMaintenance, type ExecIo, type MaintenanceOptions } from '../../exec/maintenance.js';
 import { parseTaskArgs } from '../../exec/task-args.js';
@@ -105,7 +105,7 @@ export async function runExecShell(args: StackArgs & { service?: string; shell: 
   const docker = await connectDocker();
   const service = args.service ?? Object.keys(stack.spec.services)[0]!;
   const c = await runningContainer(docker, stack.project, service);
-  io.err(`${service}: ${args.shell} in ${c.Names[0]?.slice(1) ?? c.Id} (exit to leave)`);
+  io.err(`${service}: ${args.shell} in ${containerName(c)} (exit to leave)`);
   const tty = process.stdin.isTTY ? ['-it'] : ['-i'];
   return new Promise<Outcome>((resolve, reject) => {
     const child = spawn('docker', ['exec', ...tty, c.Id, args.shell], { stdio: 'inherit' });
