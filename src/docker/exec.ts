@@ -101,9 +101,10 @@ export async function execIn(docker: DockerClient, containerId: string, argv: st
   else opts.signal?.addEventListener('abort', giveUp, { once: true });
   let forwarded: ExecResult['forwarded'];
   const sending: Array<Promise<void>> = [];
-  const forward = (signal: AbortSignal, fallback: NodeJS.Signals) => {
+  // `stop` sends the signal named by its reason (SIGINT, SIGTERM; else SIGINT); `kill` always SIGKILL.
+  const forward = (signal: AbortSignal, fixed?: NodeJS.Signals) => {
     const send = () => {
-      const sig = typeof signal.reason === 'string' && /^SIG[A-Z]+$/.test(signal.reason) && fallback !== 'SIGKILL' ? (signal.reason as NodeJS.Signals) : fallback;
+      const sig = fixed ?? (typeof signal.reason === 'string' && /^SIG[A-Z]+$/.test(signal.reason) ? (signal.reason as NodeJS.Signals) : 'SIGINT');
       sending.push(signalExec(docker, containerId, exec, argv, sig).then((how) => {
         if (how === 'ended') return; // it ended by itself: its own exit stands
         forwarded = { signal: sig, delivered: how === 'sent' };
@@ -114,7 +115,7 @@ export async function execIn(docker: DockerClient, containerId: string, argv: st
     else signal.addEventListener('abort', send, { once: true });
     return () => signal.removeEventListener('abort', send);
   };
-  const unforward = opts.forward ? [forward(opts.forward.stop, 'SIGINT'), ...(opts.forward.kill ? [forward(opts.forward.kill, 'SIGKILL')] : [])] : [];
+  const unforward = opts.forward ? [forward(opts.forward.stop), ...(opts.forward.kill ? [forward(opts.forward.kill, 'SIGKILL')] : [])] : [];
   const capture = opts.capture ?? true;
   const out: Buffer[] = [];
   const err: Buffer[] = [];
