@@ -1,10 +1,13 @@
-// The archive's encryption, made in two parts (the key packet in a worker thread, the data packet at once):
-// what it writes is one standard OpenPGP message that the passphrase alone opens, the data does not wait
-// for the key packet, and a key packet that fails fails the stream.
+// The archive's encryption, made in two parts (the key packet by node-argon2, the data packet at once):
+// what it writes is one standard OpenPGP message that the passphrase alone opens (OpenPGP.js's own Argon2
+// opens it too), the data does not wait for the key packet, and a key packet that fails fails the stream.
+// Opening: our key packets by node-argon2, any other by OpenPGP.js, and none that asks for unbounded work.
 import { randomBytes } from 'node:crypto';
 import * as pgp from 'openpgp';
 import { describe, expect, it } from 'vitest';
-import { encryptStream, wrapKeyInWorker, type SessionKey, type WrapKey } from '../../../src/backup/crypto.js';
+import { Readable } from 'node:stream';
+import { decryptStream, encryptStream, wrapKeyWith, type LoadArgon2, type SessionKey, type WrapKey } from '../../../src/backup/crypto.js';
+import { PhaseComposeError } from '../../../src/util/errors.js';
 
 async function* source(bytes: Buffer, piece: number, onEnd?: () => void): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < bytes.length; i += piece) yield bytes.subarray(i, i + piece);
@@ -44,7 +47,7 @@ describe('encryptStream', () => {
     const slowWrap: WrapKey = (key, passphrase) => {
       keyAsked = key;
       const gate = new Promise<void>((res) => (release = res));
-      return { packet: gate.then(() => wrapKeyInWorker(key, passphrase).packet), cancel: () => undefined };
+      return { packet: gate.then(() => wrapKeyWith()(key, passphrase).packet), cancel: () => undefined };
     };
     const { stream, sessionKey } = await encryptStream(source(plain, 1 << 16, () => ((sourceEnded = true), release())), 'pass', slowWrap);
     expect(keyAsked).toBe(sessionKey);
@@ -65,20 +68,89 @@ describe('encryptStream', () => {
   });
 });
 
-describe('wrapKeyInWorker', () => {
-  it('wraps the session key so that the passphrase, and only it, unwraps it', async () => {
-    const key: SessionKey = { data: new Uint8Array(randomBytes(32)), algorithm: 'aes256', aeadAlgorithm: 'gcm' };
-    const packet = await wrapKeyInWorker(key, 'correct horse').packet;
+const newKey = (): SessionKey => ({ data: new Uint8Array(randomBytes(32)), algorithm: 'aes256', aeadAlgorithm: 'gcm' });
+
+/** node-argon2, counting the hashes it is asked for (none: the OpenPGP.js path was taken). */
+function countingArgon2(): { load: LoadArgon2; hashes: () => number } {
+  let n = 0;
+  return {
+    load: async () => {
+      const real = await import('argon2');
+      return { argon2id: real.argon2id, hash: ((...a: Parameters<typeof real.hash>) => (n++, real.hash(...a))) as typeof real.hash };
+    },
+    hashes: () => n,
+  };
+}
+
+describe('wrapKeyWith', () => {
+  it('node-argon2 wraps the session key in an 87-byte v6 key packet that OpenPGP.js opens with the passphrase, and only it', async () => {
+    const key = newKey();
+    const a2 = countingArgon2();
+    const packet = await wrapKeyWith(a2.load)(key, 'correct horse').packet;
+    expect(a2.hashes()).toBe(1);
+    expect(packet.length).toBe(87);
     const message = await pgp.readMessage({ binaryMessage: packet });
+    const k = message.packets[0] as unknown as { version: number; s2k: { type: string; t: number; p: number; encodedM: number } };
+    expect([k.version, k.s2k.type, k.s2k.t, k.s2k.p, k.s2k.encodedM]).toEqual([6, 'argon2', 3, 4, 16]);
+    // OpenPGP.js's own (WASM) Argon2 derives the same key from it.
     const [got] = await pgp.decryptSessionKeys({ message, passwords: ['correct horse'] });
     expect(Buffer.from(got!.data).equals(Buffer.from(key.data))).toBe(true);
     await expect(pgp.decryptSessionKeys({ message, passwords: ['wrong'] })).rejects.toThrow();
   }, 30_000);
 
-  it('a cancelled wrap ends its worker and reports no packet', async () => {
-    const key: SessionKey = { data: new Uint8Array(randomBytes(32)), algorithm: 'aes256', aeadAlgorithm: 'gcm' };
-    const w = wrapKeyInWorker(key, 'p');
+  it('where node-argon2 does not load, OpenPGP.js makes the packet', async () => {
+    const key = newKey();
+    const packet = await wrapKeyWith(async () => undefined)(key, 'p').packet;
+    const message = await pgp.readMessage({ binaryMessage: packet });
+    const [got] = await pgp.decryptSessionKeys({ message, passwords: ['p'] });
+    expect(Buffer.from(got!.data).equals(Buffer.from(key.data))).toBe(true);
+  }, 30_000);
+
+  it('a wrap cancelled while Argon2 runs reports no packet', async () => {
+    const w = wrapKeyWith()(newKey(), 'p');
     w.cancel();
-    await expect(w.packet).rejects.toThrow(/worker exited/);
+    await expect(w.packet).rejects.toThrow(/cancelled/);
   });
+});
+
+const cipherOf = async (plain: Buffer, passphrase: string, config?: Partial<pgp.Config>): Promise<Buffer> => {
+  const message = await pgp.createMessage({ binary: plain });
+  return Buffer.from((await pgp.encrypt({ message, passwords: [passphrase], format: 'binary', config: { aeadProtect: true, preferredAEADAlgorithm: pgp.enums.aead.gcm, s2kType: pgp.enums.s2k.argon2, ...config } })) as Uint8Array);
+};
+const open = async (cipher: Buffer, passphrase: string, load?: LoadArgon2) =>
+  collect((await decryptStream(Readable.from([cipher]), { passphrase: async () => passphrase }, 'f.pcbak', load)).stream);
+
+describe('decryptStream', () => {
+  const plain = randomBytes(100_000);
+
+  it('opens a v6 Argon2 key packet (as OpenPGP.js writes it) with node-argon2, once', async () => {
+    const a2 = countingArgon2();
+    expect((await open(await cipherOf(plain, 'pw'), 'pw', a2.load)).equals(plain)).toBe(true);
+    expect(a2.hashes()).toBe(1);
+  }, 30_000);
+
+  it('a wrong passphrase is refused as such', async () => {
+    const e = await open(await cipherOf(plain, 'pw'), 'not it').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(PhaseComposeError);
+    expect((e as Error).message).toBe('wrong passphrase for f.pcbak');
+  }, 30_000);
+
+  it('other key packets (v4, iterated and salted S2K, as gpg writes) and a missing node-argon2 go to OpenPGP.js', async () => {
+    const a2 = countingArgon2();
+    const v4 = await cipherOf(plain, 'pw', { aeadProtect: false, s2kType: pgp.enums.s2k.iterated });
+    expect((await open(v4, 'pw', a2.load)).equals(plain)).toBe(true);
+    expect(a2.hashes()).toBe(0);
+    expect((await open(await cipherOf(plain, 'pw'), 'pw', async () => undefined)).equals(plain)).toBe(true);
+  }, 30_000);
+
+  it('refuses, as damage and before any Argon2, a key packet that asks for more than 2 GiB', async () => {
+    const a2 = countingArgon2();
+    const cipher = await cipherOf(plain, 'pw');
+    // The key packet: 0xC3, length, version, count, cipher, AEAD, S2K length, S2K type 4, 16 salt, t, p, m.
+    expect([cipher[0], cipher[7]]).toEqual([0xc3, 4]);
+    cipher[26] = 22;
+    const e = await open(cipher, 'pw', a2.load).catch((x: unknown) => x);
+    expect((e as Error).message).toMatch(/damaged or truncated: its key packet asks Argon2 for 3 passes, 4 lanes and 2\^22 KiB/);
+    expect(a2.hashes()).toBe(0);
+  }, 30_000);
 });
