@@ -7,7 +7,8 @@
 # Idempotent. It
 # 1. installs Debian 12's docker.io, docker-compose and debootstrap when missing; for v2 it also fetches
 #    Debian 13's docker.io, containerd and docker-compose through a private apt configuration (the
-#    system is not upgraded), unpacks them with dpkg -x into the cache and reuses them afterwards;
+#    system is not upgraded), unpacks them with dpkg -x into the cache and reuses them afterwards; for
+#    both stacks, Debian 13's sq (Sequoia) with its libraries, the same way;
 # 2. makes the wanted Engine the one answering /var/run/docker.sock: it stops the other one (each has
 #    its own data root, so neither reads the other's state) and starts the wanted one;
 # 3. builds the fixture images offline (no registry is ever contacted):
@@ -24,6 +25,7 @@
 #   PHASE_COMPOSE_STACK            v1 or v2
 #   DOCKER_CONFIG                  a directory whose cli-plugins/ holds this stack's Compose (empty for v1)
 #   PHASE_COMPOSE_COMPOSE_ARGV     the Compose command as a JSON array
+#   PHASE_COMPOSE_SQ               Sequoia's sq (Debian 13's, cached), for the archive's interop test
 # e.g.  set -a; eval "$(PHASE_COMPOSE_SWITCH_ENGINE=1 bash scripts/testbed.sh v2)"; set +a; npx vitest run --project e2e
 # It stops a running Engine of the other stack only with CI=true or PHASE_COMPOSE_SWITCH_ENGINE=1: outside
 # CI that Engine may be the user's own.
@@ -64,8 +66,10 @@ log "Debian 12 packages present: dockerd, docker-compose, debootstrap"
 # needs glibc 2.38 and does not start here, and Engine 26 runs containers with runc 1.1.5 all the same.
 T13_PACKAGES="docker.io containerd docker-compose"
 T13="$CACHE/debian13-docker"
-fetch_trixie() {
-  local work; work=$(mktemp -d /tmp/phase-compose-trixie.XXXXXX)
+# Downloads Debian 13 packages ($2...) through a private apt configuration in $1 and unpacks them into
+# $1/root (the system is not upgraded); $1/root/VERSIONS lists the .deb files.
+trixie_unpack() {
+  local work=$1; shift
   mkdir -p "$work/sources" "$work/lists/partial" "$work/debs" "$work/root"
   cat >"$work/sources/trixie.sources" <<'SRC'
 Types: deb
@@ -76,11 +80,15 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
   local apt=(apt-get -q -o Dir::Etc::sourcelist=/dev/null -o "Dir::Etc::sourceparts=$work/sources"
              -o "Dir::State::lists=$work/lists" -o APT::Sandbox::User=root)
-  log "fetching Debian 13's $T13_PACKAGES (private apt lists in $work; the system is not upgraded)"
-  { "${apt[@]}" update && (cd "$work/debs" && "${apt[@]}" download $T13_PACKAGES); } >"$work/apt.log" 2>&1 \
-    || { tail -n 20 "$work/apt.log" >&2; die "could not fetch Debian 13's $T13_PACKAGES (log: $work/apt.log)"; }
+  log "fetching Debian 13's $* (private apt lists in $work; the system is not upgraded)"
+  { "${apt[@]}" update && (cd "$work/debs" && "${apt[@]}" download "$@"); } >"$work/apt.log" 2>&1 \
+    || { tail -n 20 "$work/apt.log" >&2; die "could not fetch Debian 13's $* (log: $work/apt.log)"; }
   for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$work/root"; done
   (cd "$work/debs" && ls *.deb) >"$work/root/VERSIONS"
+}
+fetch_trixie() {
+  local work; work=$(mktemp -d /tmp/phase-compose-trixie.XXXXXX)
+  trixie_unpack "$work" $T13_PACKAGES
   mkdir -p "$work/root/docker-config/cli-plugins"
   ln -s ../../usr/libexec/docker/cli-plugins/docker-compose "$work/root/docker-config/cli-plugins/docker-compose"
   "$work/root/usr/sbin/dockerd" --version >/dev/null || die "Debian 13's dockerd does not run on this machine"
@@ -94,6 +102,30 @@ if [ "$STACK" = v2 ]; then
     fetch_trixie
     log "Debian 13 packages unpacked into $T13: $(tr '\n' ' ' <"$T13/VERSIONS")"
   fi
+fi
+
+# Sequoia's sq 1.3 (sequoia-openpgp 2.0, RFC 9580), a second OpenPGP implementation for the archive's
+# interoperability test (test/e2e/sq.e2e.test.ts), on both stacks. Debian 13's build needs glibc 2.38, so
+# its libraries, glibc included, come along and sq runs under Debian 13's dynamic loader (bin/sq does so).
+SQ_PACKAGES="sq libc6 libgcc-s1 libbz2-1.0 libgmp10 libhogweed6t64 libnettle8t64 libsqlite3-0 libssl3t64 zlib1g libzstd1"
+SQ_DIR="$CACHE/debian13-sq-$(printf '%s' "$SQ_PACKAGES" | sha256sum | cut -c1-16)"
+if [ -x "$SQ_DIR/bin/sq" ] && [ -f "$SQ_DIR/VERSIONS" ]; then
+  log "sq cached in $SQ_DIR"
+else
+  work=$(mktemp -d /tmp/phase-compose-sq.XXXXXX)
+  trixie_unpack "$work" $SQ_PACKAGES
+  mkdir -p "$work/root/bin"
+  cat >"$work/root/bin/sq" <<'SQ'
+#!/bin/sh
+# sq from Debian 13, with Debian 13's glibc and libraries (see scripts/testbed.sh).
+here=$(cd "$(dirname "$0")/.." && pwd)
+lib="$here/usr/lib/x86_64-linux-gnu"
+exec "$lib/ld-linux-x86-64.so.2" --library-path "$lib" "$here/usr/bin/sq" "$@"
+SQ
+  chmod 755 "$work/root/bin/sq"
+  "$work/root/bin/sq" version >&2 || die "Debian 13's sq does not run on this machine (log: $work/apt.log)"
+  $SUDO rm -rf "$SQ_DIR"; $SUDO mv "$work/root" "$SQ_DIR"; rm -rf "$work"
+  log "sq unpacked into $SQ_DIR"
 fi
 
 # ---------------------------------------------------------------- 2. the Engine
@@ -258,4 +290,4 @@ docker image prune -f --filter label=phase-compose.recipe >/dev/null 2>&1 || tru
 
 log "test bed ready in $(( $(date +%s) - T0 ))s"
 # Single-quoted, so that `eval` keeps the JSON as it is (the paths here hold no quote).
-printf "PHASE_COMPOSE_STACK='%s'\nDOCKER_CONFIG='%s'\nPHASE_COMPOSE_COMPOSE_ARGV='%s'\n" "$STACK" "$DOCKER_CONFIG" "$COMPOSE_ARGV"
+printf "PHASE_COMPOSE_STACK='%s'\nDOCKER_CONFIG='%s'\nPHASE_COMPOSE_COMPOSE_ARGV='%s'\nPHASE_COMPOSE_SQ='%s'\n" "$STACK" "$DOCKER_CONFIG" "$COMPOSE_ARGV" "$SQ_DIR/bin/sq"
