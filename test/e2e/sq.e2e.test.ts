@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import * as pgp from 'openpgp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHUNK_BYTES, FORMAT, MANIFEST_MEMBER, META_MEMBER, dumpChunkName, type BackupMeta } from '../../src/backup/archive.js';
-import { openArchiveWriter } from '../../src/backup/archive-io.js';
 import { decryptStream, type LoadArgon2 } from '../../src/backup/crypto.js';
+import { writeArchive } from '../unit/backup/write-archive.js';
 
 const sq = process.env.PHASE_COMPOSE_SQ;
 const dir = mkdtempSync(join(tmpdir(), 'pc-sq-'));
@@ -51,14 +51,7 @@ describe('an archive and Sequoia sq (a second RFC 9580 implementation)', () => {
   const archive = join(dir, 'a.pcbak');
 
   it('sq decrypts an archive as backup writes it, with the passphrase alone: every member and dump byte', async () => {
-    const w = await openArchiveWriter(archive, { passphrase: 'correct horse battery' });
-    await w.add(META_MEMBER, JSON.stringify(meta));
-    await w.add('stack/.env', 'SECRET_KEY=k\n');
-    await new Promise<void>((res, rej) => {
-      w.dump.on('error', rej);
-      w.dump.end(dump, () => res());
-    });
-    await w.finish();
+    await writeArchive(archive, meta, dump, 'correct horse battery');
     const tar = join(dir, 'a.tar');
     const d = run(sq!, ['decrypt', '--password-file', passFile('pw', 'correct horse battery'), '--output', tar, archive]);
     expect(d.code, d.stderr).toBe(0);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHUNK_BYTES, FORMAT, META_MEMBER, type BackupMeta } from '../../../src/backup/archive.js';
 import { openArchiveWriter, readArchive } from '../../../src/backup/archive-io.js';
+import { writeArchive } from './write-archive.js';
 import { PhaseComposeError } from '../../../src/util/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pc-archive-'));
@@ -19,16 +20,7 @@ const meta: BackupMeta = {
 // More than one chunk, not a whole number of them.
 const dump = randomBytes(CHUNK_BYTES + 12345);
 
-async function write(file: string, passphrase?: string): Promise<void> {
-  const w = await openArchiveWriter(file, { passphrase });
-  await w.add(META_MEMBER, JSON.stringify(meta));
-  await w.add('stack/.env', 'SECRET_KEY=k\n');
-  await new Promise<void>((res, rej) => {
-    w.dump.on('error', rej);
-    w.dump.end(dump, () => res());
-  });
-  await w.finish();
-}
+const write = (file: string, passphrase?: string): Promise<void> => writeArchive(file, meta, dump, passphrase);
 
 const read = (file: string, pass = 'correct horse', sink?: Buffer[]) =>
   readArchive(file, { passphrase: async () => pass, ...(sink ? { dump: async (b: Buffer) => void sink.push(b) } : {}) });
