@@ -1,5 +1,6 @@
-// One answer from a readline prompt, for every prompt of the CLI (init's questions, the passphrase).
-import type { Interface } from 'node:readline';
+// One answer from a readline prompt, for every prompt of the CLI (init's questions, the passphrase, the
+// confirmations of restore, upgrade, rollback and exec's tasks).
+import { createInterface, type Interface } from 'node:readline';
 import { PhaseComposeError } from '../util/errors.js';
 
 /**
@@ -14,4 +15,24 @@ export function answer(rl: Interface, question: string, nothing: string): Promis
     rl.once('close', stop('end of input'));
     rl.question(question, res);
   });
+}
+
+/**
+ * A yes/no confirmation for destructive commands: `yes` (--yes) answers yes; a terminal is asked, where
+ * Ctrl-C or Ctrl-D is exit 130 with nothing changed (before, readline's "Aborted with Ctrl+C" surfaced as an
+ * unexpected error, exit 1); without a terminal it is a usage error naming --yes, rather than a guess.
+ */
+export function cliConfirm(yes: boolean, isTTY: boolean, input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stderr) {
+  return async (question: string): Promise<boolean> => {
+    if (yes) return true;
+    if (!isTTY) {
+      throw new PhaseComposeError('usage', 'this needs a confirmation and there is no terminal to ask on', { details: [question, 'pass --yes to confirm'] });
+    }
+    const rl = createInterface({ input, output });
+    try {
+      return /^y(es)?$/i.test((await answer(rl, `${question} [y/N] `, 'nothing was changed')).trim());
+    } finally {
+      rl.close();
+    }
+  };
 }

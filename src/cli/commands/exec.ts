@@ -3,13 +3,13 @@
 import { spawn } from 'node:child_process';
 import { connectDocker } from '../../docker/client.js';
 import { containerName, runningContainer } from '../../docker/containers.js';
-import { cliConfirm } from '../../exec/confirm.js';
 import { findTask, resetTask, runInService, runMaintenance, type ExecIo, type MaintenanceOptions } from '../../exec/maintenance.js';
 import { parseTaskArgs } from '../../exec/task-args.js';
 import type { ParamValues } from '../../model/task.js';
 import { PhaseComposeError } from '../../util/errors.js';
 import { openStack, type StackArgs as StackPath } from '../../stack/open.js';
 import type { Io } from '../io.js';
+import { cliConfirm } from '../prompt.js';
 import { OK, childExit, type Outcome } from '../outcome.js';
 import { onInterrupt } from '../../util/signals.js';
 

@@ -10,7 +10,6 @@ import {
 import { checkBackupFile, restoreDatabase } from '../../backup/restore.js';
 import { connectDocker } from '../../docker/client.js';
 import { runCompose } from '../../docker/compose-cli.js';
-import { cliConfirm } from '../../exec/confirm.js';
 import { findPostgres } from '../../exec/postgres.js';
 import { POSTGRES_SERVICE } from '../../model/compose.js';
 import { openStack } from '../../stack/open.js';
@@ -18,6 +17,7 @@ import { syncStackFiles } from '../../stack/outputs.js';
 import { parseCliDuration } from '../../util/duration.js';
 import { PhaseComposeError } from '../../util/errors.js';
 import type { Io } from '../io.js';
+import { cliConfirm } from '../prompt.js';
 import { OK, type ExitCodeOf, type Outcome } from '../outcome.js';
 import { decryptPassphrase } from '../passphrase.js';
 

@@ -6,7 +6,6 @@ import { connectDocker, type DockerClient } from '../../docker/client.js';
 import type { ComposeTarget } from '../../docker/compose-cli.js';
 import { listProject } from '../../docker/containers.js';
 import { L_SERVICE } from '../../docker/labels.js';
-import { cliConfirm } from '../../exec/confirm.js';
 import { mergeEnvFile, parseEnvFile } from '../../init/env-file.js';
 import { LABEL_PROBE } from '../../model/compose.js';
 import { migrationsName } from '../../spec/graph.js';
@@ -27,6 +26,7 @@ import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import { readStackText, writeFileAtomic } from '../../util/fs.js';
 import { onInterrupt } from '../../util/signals.js';
 import type { Io } from '../io.js';
+import { cliConfirm } from '../prompt.js';
 import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
 import { awaitEarlierMigrations, deployedNow, proxyConfigPath, rememberDeployed, rendererFor, warnComposeDrift, runPlan, timeoutMs, tlsProxy, wantCertificate, type UpArgs } from './up.js';
 
