@@ -3,7 +3,7 @@
 // database half of `restore FILE --dir DIR`. Every path reads the archive twice: the first read checks
 // everything (passphrase, every checksum, the dump's table of contents) before anything is changed;
 // the second streams the dump into pg_restore, each chunk checked against the first read's manifest.
-import { lstatSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
@@ -14,6 +14,7 @@ import { findPostgres, runSql, type PgTarget } from '../exec/postgres.js';
 import { POSTGRES_SERVICE } from '../model/compose.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
+import { onInterrupt } from '../util/signals.js';
 import { TEXT_FILE_MAX_BYTES, makeDirs, readOnDisk, writeFileAtomic } from '../util/fs.js';
 import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigrations } from './archive.js';
 import { readArchive, type ArchiveContents } from './archive-io.js';
@@ -78,9 +79,26 @@ export async function pipeDump(docker: DockerClient, pg: Pick<PgTarget, 'contain
   return run;
 }
 
-/** `backup verify` given up on by Ctrl-C or SIGTERM while it read the archive, before any container started. */
-const interruptedRead = (signal: AbortSignal) =>
-  new PhaseComposeError('interrupted', `interrupted (${String(signal.reason ?? 'signal')}) while the archive was read`, { details: ['nothing was started; nothing was changed'] });
+/** Given up on by Ctrl-C or SIGTERM during the first read of the archive: `nothing` says what was not done. */
+export const interruptedRead = (signal: AbortSignal, nothing = 'nothing was started; nothing was changed') =>
+  new PhaseComposeError('interrupted', `interrupted (${String(signal.reason ?? 'signal')}) while the archive was read`, { details: [nothing] });
+
+/**
+ * Runs `read` (a first read of the archive) with Ctrl-C and SIGTERM turned into its abort signal, so that
+ * either stops it at once with `interrupted` (before, they killed the process with no word of its own).
+ * The listeners go when it ends: what follows (a prompt, the app's stop) handles signals its own way.
+ */
+export async function interruptibleRead<T>(read: (signal: AbortSignal) => Promise<T>, nothing: string): Promise<T> {
+  const abort = new AbortController();
+  const stopListening = onInterrupt((s) => abort.abort(s));
+  try {
+    return await read(abort.signal);
+  } catch (e) {
+    throw abort.signal.aborted ? interruptedRead(abort.signal, nothing) : e;
+  } finally {
+    stopListening();
+  }
+}
 
 /** Image for a throwaway server: the archived postgres image by ID when it is here, else `fallback`. */
 async function scratchImage(docker: DockerClient, c: ArchiveContents, fallback: string | undefined): Promise<string> {
@@ -156,7 +174,8 @@ export async function restoreArchiveLive(
   const running = listProject(docker, stack.project);
   applied.catch(() => undefined);
   running.catch(() => undefined);
-  const checked = await checkArchive(docker, pg, file, opts.passphrase);
+  log(`restore: checking ${file} (${statSync(file).size} bytes): the passphrase, every checksum, the dump's table of contents`);
+  const checked = await interruptibleRead((signal) => checkArchive(docker, pg, file, opts.passphrase, signal), 'nothing was changed; the app was not stopped');
   log(`restore: archive ok: made ${checked.meta.created} from project ${checked.meta.project}, every checksum matches`);
   const unknown = unknownMigrations(await applied, checked.meta.migrations);
   if (unknown.length && !opts.force) throw newerDatabaseError(unknown);

@@ -19,6 +19,7 @@ import { STACK_LABEL } from './helpers/compose.js';
 import { composeDown, containerId, inspectState, psql, uniqueProject, waitFor } from './helpers/docker.js';
 import { mustRun, run, runAsync, startWatched } from './helpers/run.js';
 import { CLI, copyFixtureSpec } from './helpers/stack.js';
+import { writeArchive } from '../unit/backup/write-archive.js';
 
 const PASS = 'correct horse battery staple';
 /** `backup verify`'s throwaway containers, running or not. */
@@ -123,6 +124,25 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(err()).toContain('the throwaway PostgreSQL container was removed, with its volume');
     expect(scratch()).toBe('');
     for (const v of volumes) expect(run('docker', ['volume', 'inspect', v]).code, v).not.toBe(0);
+  });
+
+  it('Ctrl-C during the first read of restore FILE (a 160 MiB archive) stops it at once: exit 130, the app never stopped', async () => {
+    // Before, the signal killed phase-compose with no word of its own (safe, nothing had changed yet).
+    const big = join(work, 'large.pcbak');
+    await writeArchive(big, (await readArchive(archive, { passphrase: async () => PASS })).meta, randomBytes(160 << 20), PASS);
+    const before = started(projectA);
+    const t0 = Date.now();
+    const { child, err, exited } = startWatched('node', [CLI, '-f', join(dirA, 'phase-compose.yaml'), '-p', projectA, 'restore', big, '--yes'], { cwd: dirA, env });
+    await waitFor('the read to begin', () => err().includes('restore: checking'), 60_000, 20);
+    child.kill('SIGINT');
+    expect(await exited, err()).toBe(130);
+    expect(err()).toContain('interrupted (SIGINT) while the archive was read');
+    expect(err()).toContain('nothing was changed; the app was not stopped');
+    expect(err()).not.toContain('archive ok');
+    expect(err()).not.toContain('stopping');
+    expect(started(projectA)).toBe(before);
+    rmSync(big);
+    console.log(`restore interrupted during its first read: ended ${Date.now() - t0} ms after its start`);
   });
 
   it('refusals change nothing: wrong passphrase, one flipped byte, a database newer than the archive', async () => {

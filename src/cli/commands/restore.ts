@@ -1,11 +1,12 @@
 // `phase-compose restore FILE`: an archive (or a plain dump) into the running stack; with --dir, a new
 // stack built from the archive alone (files, then postgres alone, the database, then `up`).
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { listDump } from '../../backup/archive-backup.js';
 import { readArchive, sniff } from '../../backup/archive-io.js';
 import { newestMigrations } from '../../backup/archive.js';
 import {
-  pipeDump, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
+  interruptibleRead, pipeDump, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
 } from '../../backup/archive-restore.js';
 import { checkBackupFile, restoreDatabase } from '../../backup/restore.js';
 import { connectDocker } from '../../docker/client.js';
@@ -58,7 +59,8 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
 async function restoreToDir(args: RestoreArgs, file: string, passphrase: () => Promise<string>, io: Io, exitCodeOf: ExitCodeOf): Promise<Outcome> {
   if (sniff(file) === 'pg-dump') throw new PhaseComposeError('usage', `${file} is a plain database dump: restore --dir needs an archive written by \`backup\` (it carries the spec and the env values)`);
   let head: Buffer | undefined;
-  const contents = await readArchive(file, { passphrase, dump: async (b) => void (head ??= b) });
+  io.err(`restore: checking ${file} (${statSync(file).size} bytes): the passphrase, every checksum`);
+  const contents = await interruptibleRead((signal) => readArchive(file, { passphrase, signal, dump: async (b) => void (head ??= b) }), 'nothing was written');
   if (!head) throw new PhaseComposeError('problem', `the archive ${file} holds no database dump`, { details: ['nothing was written'] });
   const first = head;
   const dir = resolve(args.dir!);

@@ -21,6 +21,7 @@ and the live database compared with it. A live database with migrations the arch
 refused unless --force: migrations are one-way, and the app now running expects the newer schema. Only
 then are the app services stopped (dependents first), the dump restored with pg_restore --clean in one
 transaction, and the services started again in dependency order. Nothing is changed by a refusal.
+Ctrl-C or SIGTERM during the first read stops it at once (exit 130): nothing changed, the app not stopped.
 Ctrl-C while the app is stopped is held and said so: the transaction is not cut short, and the app
 starts again once it ends; Ctrl-C again leaves at once, with the app stopped.
 
