@@ -38,9 +38,9 @@ writeFileSync(
 
 // One CommonJS bundle, run by the launcher (scripts/cli-loader.cjs) with V8 code cache. Docker-side
 // packages stay out of it and are loaded with import() only by the commands that talk to Docker.
-// openpgp, argon2 (a native addon) and tar-stream serve only backup and restore: loaded from node_modules by
+// openpgp, @node-rs/argon2 (a native addon) and tar-stream serve only backup and restore: loaded from node_modules by
 // those commands alone.
-const external = ['dockerode', 'execa', 'openpgp', 'tar-stream', 'argon2'];
+const external = ['dockerode', 'execa', 'openpgp', 'tar-stream', '@node-rs/argon2'];
 const result = await build({
   entryPoints: [join(root, 'src/cli/bin.ts')],
   outfile: join(root, 'dist/cli.cjs'),

@@ -8,12 +8,14 @@
 // The file is the key packet followed by the data packet, which is what `openpgp.encrypt({ passwords })`
 // writes. They are made apart so that the data is encrypted (by OpenPGP.js) from the first byte while the
 // key packet is made: the session key is random and known at once, and only the key packet needs the
-// passphrase. The key packet's Argon2 is node-argon2's (the reference C code, in libuv's thread pool), not
-// OpenPGP.js's WASM: measured here, 0.21-0.25 s of CPU against 0.6 s for the WASM plus 0.1 s to load
-// OpenPGP.js again in the worker thread it needed, on 2 cores that pg_dump keeps busy. Around it the key
-// packet is 87 fixed bytes (RFC 9580 section 5.3: HKDF-SHA256 and AES-256-GCM from node:crypto), and
-// OpenPGP.js parses every one it writes (`wrapKey`). Opening a key packet goes the same way when it is
-// one of these; any other (another tool's) is opened by OpenPGP.js.
+// passphrase. The key packet's Argon2 is @node-rs/argon2's (native, prebuilt for each platform, on its
+// own threads), not OpenPGP.js's WASM: one hash in a fresh process took 0.15-0.33 s of CPU here against
+// 0.56-0.61 s for the WASM (plus 0.1 s to load OpenPGP.js again in the worker thread it needed), on 2 cores
+// that pg_dump keeps busy. Around it the key packet is 87 fixed bytes (RFC 9580 section 5.3: HKDF-SHA256
+// and AES-256-GCM from node:crypto); OpenPGP.js parses every one it writes (`wrapKeyWith`), and the e2e
+// tests have Sequoia's sq parse and open them. Opening a key packet goes the same way when it is one of
+// these; any other (another tool's) is opened by OpenPGP.js, as is everything where @node-rs/argon2 does
+// not load.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { PassThrough, Readable, pipeline } from 'node:stream';
 import { PhaseComposeError } from '../util/errors.js';
@@ -64,14 +66,18 @@ const SKESK_INFO = Buffer.from([0xc3, 6, AES256, GCM]);
 
 type Argon2Params = { salt: Uint8Array; t: number; p: number; encodedM: number };
 
-type Argon2 = Pick<typeof import('argon2'), 'hash' | 'argon2id'>;
-/** Loads node-argon2; undefined where its prebuilt addon does not load (a platform it ships none for). */
+/** Argon2id (version 0x13), raw output: @node-rs/argon2's hashRaw, or a stand-in in the tests. */
+export type Argon2 = { hashRaw: (password: string, options: { algorithm: number; version: number; memoryCost: number; timeCost: number; parallelism: number; outputLen: number; salt: Uint8Array }) => Promise<Uint8Array> };
+/** Loads @node-rs/argon2; undefined where its prebuilt addon does not load (a platform it ships none for). */
 export type LoadArgon2 = () => Promise<Argon2 | undefined>;
-const loadArgon2: LoadArgon2 = () => import('argon2').then((m) => m, () => undefined);
+const loadArgon2: LoadArgon2 = () => import('@node-rs/argon2').then((m) => m as Argon2, () => undefined);
+// @node-rs/argon2's const enums (Algorithm.Argon2id, Version.V0x13), which isolated modules cannot read.
+const ARGON2ID = 2;
+const V0X13 = 1;
 
 /** The key-encryption key: Argon2id of the passphrase, then HKDF-SHA256 bound to the packet's header. */
 async function keyEncryptionKey(argon2: Argon2, passphrase: string, s: Argon2Params): Promise<Buffer> {
-  const ikm = await argon2.hash(passphrase, { type: argon2.argon2id, raw: true, salt: Buffer.from(s.salt), timeCost: s.t, parallelism: s.p, memoryCost: 2 ** s.encodedM, hashLength: 32, version: 0x13 });
+  const ikm = await argon2.hashRaw(passphrase, { algorithm: ARGON2ID, version: V0X13, salt: s.salt, timeCost: s.t, parallelism: s.p, memoryCost: 2 ** s.encodedM, outputLen: 32 });
   return Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), SKESK_INFO, 32));
 }
 
@@ -101,9 +107,9 @@ function ourKeyPacket(p: unknown): (Argon2Params & { iv: Uint8Array; wrapped: Ui
 }
 
 /**
- * WrapKey with node-argon2 (off the main thread, in libuv's pool). The packet is parsed back by OpenPGP.js
+ * WrapKey with @node-rs/argon2 (native, on its own threads, off the main thread). The packet is parsed back by OpenPGP.js
  * and unwrapped before it is handed out, so a packet OpenPGP.js would not open is never written. Where
- * node-argon2 does not load, OpenPGP.js makes the whole packet (its WASM Argon2, on the main thread).
+ * @node-rs/argon2 does not load, OpenPGP.js makes the whole packet (its WASM Argon2, on the main thread).
  */
 export const wrapKeyWith =
   (load: LoadArgon2 = loadArgon2): WrapKey =>
@@ -133,7 +139,7 @@ export const wrapKeyWith =
   };
 
 /**
- * The session key in a message's key packets, opened by the passphrase: ours by node-argon2, any other by
+ * The session key in a message's key packets, opened by the passphrase: ours by @node-rs/argon2, any other by
  * OpenPGP.js. Throws an Error whose message says "passphrase" when the passphrase does not open it.
  */
 async function openSessionKey(pgp: OpenPgp, message: Awaited<ReturnType<OpenPgp['readMessage']>>, passphrase: string, load: LoadArgon2): Promise<SessionKey> {

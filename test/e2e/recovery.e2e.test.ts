@@ -19,7 +19,7 @@ import { STACK_LABEL } from './helpers/compose.js';
 import { composeDown, containerId, inspectState, psql, uniqueProject, waitFor } from './helpers/docker.js';
 import { mustRun, run, runAsync, startWatched } from './helpers/run.js';
 import { CLI, copyFixtureSpec } from './helpers/stack.js';
-import { writeArchive } from '../unit/backup/write-archive.js';
+import { writeArchive } from '../unit/backup/archive-helpers.js';
 
 const PASS = 'correct horse battery staple';
 /** `backup verify`'s throwaway containers, running or not. */

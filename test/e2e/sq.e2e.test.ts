@@ -1,7 +1,7 @@
 // Interoperability: the encrypted archive is plain RFC 9580 OpenPGP, so a second implementation opens it.
 // Sequoia's sq 1.3 (sequoia-openpgp 2.0; Debian 13's, fetched and cached by scripts/testbed.sh, which
 // prints its path as PHASE_COMPOSE_SQ) decrypts an archive as `backup` writes it (the key packet made with
-// node-argon2, the data packet by OpenPGP.js) with the passphrase alone, refuses a wrong one, and parses
+// @node-rs/argon2, the data packet by OpenPGP.js) with the passphrase alone, refuses a wrong one, and parses
 // the key packet field by field as RFC 9580 lays it out. The other way, what sq encrypts with a password
 // (sq 1.3 writes RFC 4880's packets for passwords, whatever --profile says) decryptStream opens, through
 // OpenPGP.js. Never skipped: without sq it fails.
@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import * as pgp from 'openpgp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHUNK_BYTES, FORMAT, MANIFEST_MEMBER, META_MEMBER, dumpChunkName, type BackupMeta } from '../../src/backup/archive.js';
-import { decryptStream, type LoadArgon2 } from '../../src/backup/crypto.js';
-import { writeArchive } from '../unit/backup/write-archive.js';
+import { decryptStream } from '../../src/backup/crypto.js';
+import { countingArgon2, writeArchive } from '../unit/backup/archive-helpers.js';
 
 const sq = process.env.PHASE_COMPOSE_SQ;
 const dir = mkdtempSync(join(tmpdir(), 'pc-sq-'));
@@ -90,14 +90,10 @@ describe('an archive and Sequoia sq (a second RFC 9580 implementation)', () => {
     expect(e.code, e.stderr).toBe(0);
     const key = (await pgp.readMessage({ binaryMessage: readFileSync(c) })).packets[0] as unknown as { version: number; s2k: { type: string } };
     expect([key.version, key.s2k.type]).toEqual([4, 'iterated']);
-    let hashes = 0;
-    const counting: LoadArgon2 = async () => {
-      const real = await import('argon2');
-      return { argon2id: real.argon2id, hash: ((...a: Parameters<typeof real.hash>) => (hashes++, real.hash(...a))) as typeof real.hash };
-    };
-    const { stream } = await decryptStream(createReadStream(c), { passphrase: async () => 'sq password here' }, c, counting);
+    const a2 = countingArgon2();
+    const { stream } = await decryptStream(createReadStream(c), { passphrase: async () => 'sq password here' }, c, a2.load);
     expect((await collect(stream)).equals(plain)).toBe(true);
-    expect(hashes).toBe(0);
+    expect(a2.hashes()).toBe(0);
     await expect(decryptStream(createReadStream(c), { passphrase: async () => 'not it' }, c)).rejects.toThrow(`wrong passphrase for ${c}`);
   }, 60_000);
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHUNK_BYTES, FORMAT, META_MEMBER, type BackupMeta } from '../../../src/backup/archive.js';
 import { openArchiveWriter, readArchive } from '../../../src/backup/archive-io.js';
-import { writeArchive } from './write-archive.js';
+import { writeArchive } from './archive-helpers.js';
 import { PhaseComposeError } from '../../../src/util/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pc-archive-'));

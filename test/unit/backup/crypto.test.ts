@@ -1,13 +1,14 @@
-// The archive's encryption, made in two parts (the key packet by node-argon2, the data packet at once):
+// The archive's encryption, made in two parts (the key packet by @node-rs/argon2, the data packet at once):
 // what it writes is one standard OpenPGP message that the passphrase alone opens (OpenPGP.js's own Argon2
 // opens it too), the data does not wait for the key packet, and a key packet that fails fails the stream.
-// Opening: our key packets by node-argon2, any other by OpenPGP.js, and none that asks for unbounded work.
+// Opening: our key packets by @node-rs/argon2, any other by OpenPGP.js, and none that asks for unbounded work.
 import { randomBytes } from 'node:crypto';
 import * as pgp from 'openpgp';
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { decryptStream, encryptStream, wrapKeyWith, type LoadArgon2, type SessionKey, type WrapKey } from '../../../src/backup/crypto.js';
 import { PhaseComposeError } from '../../../src/util/errors.js';
+import { countingArgon2 } from './archive-helpers.js';
 
 async function* source(bytes: Buffer, piece: number, onEnd?: () => void): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < bytes.length; i += piece) yield bytes.subarray(i, i + piece);
@@ -70,20 +71,8 @@ describe('encryptStream', () => {
 
 const newKey = (): SessionKey => ({ data: new Uint8Array(randomBytes(32)), algorithm: 'aes256', aeadAlgorithm: 'gcm' });
 
-/** node-argon2, counting the hashes it is asked for (none: the OpenPGP.js path was taken). */
-function countingArgon2(): { load: LoadArgon2; hashes: () => number } {
-  let n = 0;
-  return {
-    load: async () => {
-      const real = await import('argon2');
-      return { argon2id: real.argon2id, hash: ((...a: Parameters<typeof real.hash>) => (n++, real.hash(...a))) as typeof real.hash };
-    },
-    hashes: () => n,
-  };
-}
-
 describe('wrapKeyWith', () => {
-  it('node-argon2 wraps the session key in an 87-byte v6 key packet that OpenPGP.js opens with the passphrase, and only it', async () => {
+  it('@node-rs/argon2 wraps the session key in an 87-byte v6 key packet that OpenPGP.js opens with the passphrase, and only it', async () => {
     const key = newKey();
     const a2 = countingArgon2();
     const packet = await wrapKeyWith(a2.load)(key, 'correct horse').packet;
@@ -98,7 +87,7 @@ describe('wrapKeyWith', () => {
     await expect(pgp.decryptSessionKeys({ message, passwords: ['wrong'] })).rejects.toThrow();
   }, 30_000);
 
-  it('where node-argon2 does not load, OpenPGP.js makes the packet', async () => {
+  it('where @node-rs/argon2 does not load, OpenPGP.js makes the packet', async () => {
     const key = newKey();
     const packet = await wrapKeyWith(async () => undefined)(key, 'p').packet;
     const message = await pgp.readMessage({ binaryMessage: packet });
@@ -123,7 +112,7 @@ const open = async (cipher: Buffer, passphrase: string, load?: LoadArgon2) =>
 describe('decryptStream', () => {
   const plain = randomBytes(100_000);
 
-  it('opens a v6 Argon2 key packet (as OpenPGP.js writes it) with node-argon2, once', async () => {
+  it('opens a v6 Argon2 key packet (as OpenPGP.js writes it) with @node-rs/argon2, once', async () => {
     const a2 = countingArgon2();
     expect((await open(await cipherOf(plain, 'pw'), 'pw', a2.load)).equals(plain)).toBe(true);
     expect(a2.hashes()).toBe(1);
@@ -135,7 +124,7 @@ describe('decryptStream', () => {
     expect((e as Error).message).toBe('wrong passphrase for f.pcbak');
   }, 30_000);
 
-  it('other key packets (v4, iterated and salted S2K, as gpg writes) and a missing node-argon2 go to OpenPGP.js', async () => {
+  it('other key packets (v4, iterated and salted S2K, as gpg writes) and a missing @node-rs/argon2 go to OpenPGP.js', async () => {
     const a2 = countingArgon2();
     const v4 = await cipherOf(plain, 'pw', { aeadProtect: false, s2kType: pgp.enums.s2k.iterated });
     expect((await open(v4, 'pw', a2.load)).equals(plain)).toBe(true);

@@ -1,6 +1,8 @@
-// An archive written as `backup` writes it, without Docker (shared by the unit tests and the sq e2e test).
+// Shared by the backup unit tests and the sq e2e test: an archive written as `backup` writes it, without
+// Docker, and an Argon2 loader that counts its hashes.
 import { META_MEMBER, type BackupMeta } from '../../../src/backup/archive.js';
 import { openArchiveWriter } from '../../../src/backup/archive-io.js';
+import type { Argon2, LoadArgon2 } from '../../../src/backup/crypto.js';
 
 /** The metadata, stack/.env (`SECRET_KEY=k`) and `dump` as the database dump; encrypted when `passphrase` is given. */
 export async function writeArchive(file: string, meta: BackupMeta, dump: Buffer, passphrase?: string): Promise<void> {
@@ -12,4 +14,16 @@ export async function writeArchive(file: string, meta: BackupMeta, dump: Buffer,
     w.dump.end(dump, () => res());
   });
   await w.finish();
+}
+
+/** @node-rs/argon2, counting the hashes it is asked for (none: the OpenPGP.js path was taken). */
+export function countingArgon2(): { load: LoadArgon2; hashes: () => number } {
+  let n = 0;
+  return {
+    load: async () => {
+      const real = (await import('@node-rs/argon2')) as Argon2;
+      return { hashRaw: (...a: Parameters<Argon2['hashRaw']>) => (n++, real.hashRaw(...a)) };
+    },
+    hashes: () => n,
+  };
 }
