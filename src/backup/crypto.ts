@@ -107,9 +107,10 @@ function ourKeyPacket(p: unknown): (Argon2Params & { iv: Uint8Array; wrapped: Ui
 }
 
 /**
- * WrapKey with @node-rs/argon2 (native, on its own threads, off the main thread). The packet is parsed back by OpenPGP.js
- * and unwrapped before it is handed out, so a packet OpenPGP.js would not open is never written. Where
- * @node-rs/argon2 does not load, OpenPGP.js makes the whole packet (its WASM Argon2, on the main thread).
+ * WrapKey with @node-rs/argon2 (native, on its own threads, off the main thread). The packet is parsed
+ * back by OpenPGP.js and unwrapped before it is handed out, so a packet OpenPGP.js would not open is never
+ * written. Where @node-rs/argon2 does not load, OpenPGP.js makes the whole packet (its WASM Argon2, on the
+ * main thread).
  */
 export const wrapKeyWith =
   (load: LoadArgon2 = loadArgon2): WrapKey =>
@@ -139,8 +140,9 @@ export const wrapKeyWith =
   };
 
 /**
- * The session key in a message's key packets, opened by the passphrase: ours by @node-rs/argon2, any other by
- * OpenPGP.js. Throws an Error whose message says "passphrase" when the passphrase does not open it.
+ * The session key in a message's key packets, opened by the passphrase: ours by @node-rs/argon2, any other
+ * by OpenPGP.js. Throws an Error whose message says "passphrase" when the passphrase does not open it; a
+ * key packet asking Argon2 for more than ARGON2_MAX is refused before any Argon2 runs.
  */
 async function openSessionKey(pgp: OpenPgp, message: Awaited<ReturnType<OpenPgp['readMessage']>>, passphrase: string, load: LoadArgon2): Promise<SessionKey> {
   const ours = message.packets.filterByTag(pgp.enums.packet.symEncryptedSessionKey).map(ourKeyPacket);
