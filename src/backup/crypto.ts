@@ -37,7 +37,7 @@ type WebStream = import('node:stream/web').ReadableStream<Uint8Array>;
 /**
  * The archive's session key (AES-256, GCM): random, wrapped in the file by the passphrase. Kept by the
  * process that holds it so that a second read (backup's read-back, restore's second pass) skips the
- * Argon2 step, a second or more of CPU each time. Opaque outside this module.
+ * Argon2 step (0.15-0.33 s of CPU natively, 0.6 s in OpenPGP.js's WASM). Opaque outside this module.
  */
 export type SessionKey = { data: Uint8Array; algorithm: 'aes256'; aeadAlgorithm: 'gcm' };
 
