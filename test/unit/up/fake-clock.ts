@@ -20,12 +20,22 @@ export class FakeClock implements Clock {
     new Promise<void>((resolve) => {
       this.asked.push(ms);
       if (signal?.aborted) return resolve();
-      const s = { at: this.t + ms, seq: this.seq++, wake: resolve };
-      this.sleepers.push(s);
-      signal?.addEventListener('abort', () => {
+      // As the real clock does: the abort listener goes when the sleep ends either way (one left behind
+      // per sleep piled up on a long-lived signal: Node's MaxListenersExceededWarning in the unit runs).
+      const onAbort = () => {
         this.sleepers = this.sleepers.filter((x) => x !== s);
         resolve();
-      });
+      };
+      const s = {
+        at: this.t + ms,
+        seq: this.seq++,
+        wake: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      this.sleepers.push(s);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
 
   /** Runs `p` to its end, moving time forward only when nothing else can happen. */
