@@ -14,7 +14,7 @@ import { findPostgres, runSql, type PgTarget } from '../exec/postgres.js';
 import { POSTGRES_SERVICE } from '../model/compose.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
-import { onInterrupt } from '../util/signals.js';
+import { abortOnInterrupt } from '../util/signals.js';
 import { TEXT_FILE_MAX_BYTES, makeDirs, readOnDisk, writeFileAtomic } from '../util/fs.js';
 import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigrations } from './archive.js';
 import { readArchive, type ArchiveContents } from './archive-io.js';
@@ -89,15 +89,14 @@ export const interruptedRead = (signal: AbortSignal, nothing = 'nothing was star
  * The listeners go when it ends: what follows (a prompt, the app's stop) handles signals its own way.
  */
 export async function interruptibleRead<T>(read: (signal: AbortSignal) => Promise<T>, nothing: string): Promise<T> {
-  const abort = new AbortController();
-  const stopListening = onInterrupt((s) => abort.abort(s));
-  try {
-    return await read(abort.signal);
-  } catch (e) {
-    throw abort.signal.aborted ? interruptedRead(abort.signal, nothing) : e;
-  } finally {
-    stopListening();
-  }
+  const { result } = await abortOnInterrupt(async (signal) => {
+    try {
+      return await read(signal);
+    } catch (e) {
+      throw signal.aborted ? interruptedRead(signal, nothing) : e;
+    }
+  });
+  return result;
 }
 
 /** Image for a throwaway server: the archived postgres image by ID when it is here, else `fallback`. */

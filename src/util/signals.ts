@@ -41,3 +41,18 @@ export function onInterrupt(fn: (signal: 'SIGINT' | 'SIGTERM') => void): () => v
     process.off('SIGTERM', onTerm);
   };
 }
+
+/**
+ * Runs `work` with Ctrl-C and SIGTERM turned into its abort signal (the reason: the signal's name). The
+ * listeners go when the work ends, so what follows (a prompt, the app's stop) handles signals its own way;
+ * the signal stays readable, to ask afterwards whether one came.
+ */
+export async function abortOnInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Promise<{ result: T; signal: AbortSignal }> {
+  const abort = new AbortController();
+  const stopListening = onInterrupt((s) => abort.abort(s));
+  try {
+    return { result: await work(abort.signal), signal: abort.signal };
+  } finally {
+    stopListening();
+  }
+}

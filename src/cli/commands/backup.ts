@@ -8,7 +8,7 @@ import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PhaseComposeError } from '../../util/errors.js';
-import { onInterrupt } from '../../util/signals.js';
+import { abortOnInterrupt } from '../../util/signals.js';
 import { displayPath } from '../../util/fs.js';
 import { shQuote } from '../../util/shell.js';
 import { writeGeneratedFiles } from '../../util/generated-files.js';
@@ -65,14 +65,9 @@ const BACKUP_KEPT = 'once the backup was complete and verified: it is kept (abov
  * comes after lets it finish and print, and the exit is 130 all the same, saying `late`.
  */
 async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>, print: (result: T) => void, late: string): Promise<Outcome> {
-  const abort = new AbortController();
-  const stopListening = onInterrupt((signal) => abort.abort(signal));
-  try {
-    print(await work(abort.signal));
-  } finally {
-    stopListening();
-  }
-  if (abort.signal.aborted) throw new PhaseComposeError('interrupted', `interrupted (${String(abort.signal.reason)}) ${late}`);
+  const { result, signal } = await abortOnInterrupt(work);
+  print(result);
+  if (signal.aborted) throw new PhaseComposeError('interrupted', `interrupted (${String(signal.reason)}) ${late}`);
   return OK;
 }
 
