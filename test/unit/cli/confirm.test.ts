@@ -1,21 +1,9 @@
 // The confirmation of restore, upgrade, rollback and exec's tasks: --yes, a terminal's answer, no terminal,
 // and Ctrl-C or Ctrl-D at the question (exit 130, nothing changed; before, readline's "Aborted with Ctrl+C"
 // surfaced as an unexpected error, exit 1).
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { cliConfirm } from '../../../src/cli/prompt.js';
-
-const terminal = () => {
-  const input = new PassThrough() as PassThrough & { isTTY?: boolean; setRawMode?: () => void };
-  input.isTTY = true;
-  input.setRawMode = () => {};
-  const output = new PassThrough() as PassThrough & { isTTY?: boolean; columns?: number };
-  output.isTTY = true;
-  output.columns = 80;
-  let shown = '';
-  output.on('data', (b: Buffer) => (shown += b.toString()));
-  return { input, output, shown: () => shown };
-};
+import { INTERRUPT_KEYS, terminal } from './terminal.js';
 
 describe('cliConfirm', () => {
   it('--yes answers yes without asking; no terminal is a usage error naming --yes', async () => {
@@ -37,10 +25,7 @@ describe('cliConfirm', () => {
     expect(t.shown()).toContain('Restore x into y? [y/N] ');
   });
 
-  it.each([
-    ['Ctrl-C', 'Ctrl-C', (i: PassThrough) => i.write('\x03')],
-    ['Ctrl-D (end of input)', 'end of input', (i: PassThrough) => i.end()],
-  ])('%s at the question is an interruption (exit 130) that changed nothing', async (_, how, key) => {
+  it.each(INTERRUPT_KEYS)('%s at the question is an interruption (exit 130) that changed nothing', async (_, how, key) => {
     const t = terminal();
     const got = cliConfirm(false, true, t.input, t.output)('Restore?');
     setImmediate(() => key(t.input));

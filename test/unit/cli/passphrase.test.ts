@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PassThrough } from 'node:stream';
 import { PASSPHRASE_ENV, decryptPassphrase, encryptPassphrase, hiddenPrompt } from '../../../src/cli/passphrase.js';
+import { INTERRUPT_KEYS, terminal } from './terminal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pc-pass-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,16 +50,6 @@ describe('archive passphrase', () => {
   });
 
   describe('the hidden prompt (a terminal-like input)', () => {
-    const terminal = () => {
-      const input = new PassThrough() as PassThrough & { isTTY?: boolean; setRawMode?: () => void };
-      input.isTTY = true;
-      input.setRawMode = () => {};
-      const output = new PassThrough();
-      let shown = '';
-      output.on('data', (b: Buffer) => (shown += b.toString()));
-      return { input, output, shown: () => shown };
-    };
-
     it('returns the line typed and never echoes it', async () => {
       const t = terminal();
       const got = hiddenPrompt('Passphrase of the archive: ', t);
@@ -69,10 +59,7 @@ describe('archive passphrase', () => {
     });
 
     // Before, Ctrl-C there was "unexpected error: Aborted with Ctrl+C" (exit 1).
-    it.each([
-      ['Ctrl-C', 'Ctrl-C', (i: PassThrough) => i.write('\x03')],
-      ['Ctrl-D (end of input)', 'end of input', (i: PassThrough) => i.end()],
-    ])('%s is an interruption (exit 130) that changed nothing', async (_, how, key) => {
+    it.each(INTERRUPT_KEYS)('%s is an interruption (exit 130) that changed nothing', async (_, how, key) => {
       const t = terminal();
       const got = hiddenPrompt('Passphrase of the archive: ', t);
       setImmediate(() => key(t.input));
