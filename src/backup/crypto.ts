@@ -6,19 +6,21 @@
 // implementation reads it, e.g. `sq decrypt` (Sequoia) or OpenPGP.js itself.
 //
 // The file is the key packet followed by the data packet, which is what `openpgp.encrypt({ passwords })`
-// writes. They are made apart so that the data is encrypted (by OpenPGP.js) from the first byte while the
-// key packet is made: the session key is random and known at once, and only the key packet needs the
-// passphrase. The key packet's Argon2 is @node-rs/argon2's (native, prebuilt for each platform, on its
-// own threads), not OpenPGP.js's WASM: one hash in a fresh process took 0.15-0.33 s of CPU here against
-// 0.56-0.61 s for the WASM (plus 0.1 s to load OpenPGP.js again in the worker thread it needed), on 2 cores
-// that pg_dump keeps busy. Around it the key packet is 87 fixed bytes (RFC 9580 section 5.3: HKDF-SHA256
-// and AES-256-GCM from node:crypto); OpenPGP.js parses every one it writes (`wrapKeyWith`), and the e2e
-// tests have Sequoia's sq parse and open them. Opening a key packet goes the same way when it is one of
-// these; any other (another tool's) is opened by OpenPGP.js, as is everything where @node-rs/argon2 does
-// not load.
+// writes. They are made apart so that the data is encrypted from the first byte while the key packet is
+// made: the session key is random and known at once, and only the key packet needs the passphrase. The
+// data packet is ./seipd.ts's (node:crypto's AES-256-GCM in RFC 9580's layout; OpenPGP.js's streams cost
+// about four times its CPU). The key packet's Argon2 is @node-rs/argon2's (native, prebuilt for each platform,
+// on its own threads), not OpenPGP.js's WASM: one hash in a fresh process took 0.15-0.33 s of CPU here
+// against 0.56-0.61 s for the WASM, on 2 cores that pg_dump keeps busy. Around it the key packet is 87
+// fixed bytes (RFC 9580 section 5.3: HKDF-SHA256 and AES-256-GCM from node:crypto). The unit tests have
+// OpenPGP.js open what this module writes and the e2e tests Sequoia's sq. Opening goes the same way for
+// a message of this shape (OpenPGP.js wrote the same before); any other (another tool's) is opened by
+// OpenPGP.js, as is every key packet where @node-rs/argon2 does not load. OpenPGP.js is loaded only then.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { PassThrough, Readable, pipeline } from 'node:stream';
 import { PhaseComposeError } from '../util/errors.js';
+import { ByteReader, readPacketHeader } from './openpgp-framing.js';
+import { TAG_SEIPD, decryptData, encryptData, readDataHeader } from './seipd.js';
 
 /** Binary OpenPGP starts with a packet tag (high bit set); a tar starts with a file name (ASCII). */
 export function looksEncrypted(head: Buffer): boolean {
@@ -93,23 +95,20 @@ function unwrap(kek: Buffer, iv: Uint8Array, wrapped: Uint8Array): Buffer | unde
 }
 
 /**
- * A key packet's fields as OpenPGP.js parsed them, when it is one this module writes (v6, AES-256, GCM,
- * Argon2); undefined for any other kind. The fields are not in OpenPGP.js's typings, so each is checked.
+ * A key packet's fields (`bytes`: the whole packet), when it is one this module writes: the current
+ * format, v6, AES-256, GCM, Argon2 (RFC 9580 section 5.3; OpenPGP.js writes the same 87 bytes); undefined
+ * for any other kind.
  */
-function ourKeyPacket(p: unknown): (Argon2Params & { iv: Uint8Array; wrapped: Uint8Array }) | undefined {
-  const k = p as { version?: unknown; sessionKeyEncryptionAlgorithm?: unknown; aeadAlgorithm?: unknown; iv?: unknown; encrypted?: unknown; s2k?: { type?: unknown; salt?: unknown; t?: unknown; p?: unknown; encodedM?: unknown } };
-  const s = k.s2k;
-  const bytes = (x: unknown, n: number): x is Uint8Array => x instanceof Uint8Array && x.length === n;
-  if (k.version !== 6 || k.sessionKeyEncryptionAlgorithm !== AES256 || k.aeadAlgorithm !== GCM || s?.type !== 'argon2') return undefined;
-  if (!bytes(s.salt, 16) || !bytes(k.iv, 12) || !bytes(k.encrypted, 48)) return undefined;
-  if (typeof s.t !== 'number' || typeof s.p !== 'number' || typeof s.encodedM !== 'number') return undefined;
-  return { salt: s.salt, t: s.t, p: s.p, encodedM: s.encodedM, iv: k.iv, wrapped: k.encrypted };
+export function parseKeyPacket(bytes: Buffer): (Argon2Params & { iv: Buffer; wrapped: Buffer }) | undefined {
+  // header (tag 3, length 85), version 6, count 35, cipher, AEAD, S2K length 20, S2K type 4, salt, t, p, m, IV, key and tag
+  const fixed = [0xc3, 85, 6, 35, AES256, GCM, 20, 4];
+  if (bytes.length !== 87 || fixed.some((b, i) => bytes[i] !== b)) return undefined;
+  return { salt: bytes.subarray(8, 24), t: bytes[24]!, p: bytes[25]!, encodedM: bytes[26]!, iv: bytes.subarray(27, 39), wrapped: bytes.subarray(39, 87) };
 }
 
 /**
  * WrapKey with @node-rs/argon2 (native, on its own threads, off the main thread). The packet is parsed
- * back by OpenPGP.js and unwrapped before it is handed out, so a packet OpenPGP.js would not open is never
- * written. Where @node-rs/argon2 does not load, OpenPGP.js makes the whole packet (its WASM Argon2, on the
+ * back and unwrapped before it is handed out. Where @node-rs/argon2 does not load, OpenPGP.js makes the whole packet (its WASM Argon2, on the
  * main thread).
  */
 export const wrapKeyWith =
@@ -117,8 +116,9 @@ export const wrapKeyWith =
   (sessionKey, passphrase) => {
     let cancelled = false;
     const packet = (async () => {
-      const [pgp, argon2] = await Promise.all([loadOpenPgp(), load()]);
+      const argon2 = await load();
       if (!argon2) {
+        const pgp = await loadOpenPgp();
         const { data, algorithm, aeadAlgorithm } = sessionKey;
         return pgp.encryptSessionKey({ data, algorithm, aeadAlgorithm, passwords: [passphrase], format: 'binary', config: CONFIG(pgp) });
       }
@@ -130,22 +130,23 @@ export const wrapKeyWith =
       const wrapped = Buffer.concat([c.update(sessionKey.data), c.final(), c.getAuthTag()]);
       const s2kSpec = Buffer.concat([Buffer.from([4]), s2k.salt, Buffer.from([s2k.t, s2k.p, s2k.encodedM])]);
       const body = Buffer.concat([Buffer.from([6, 3 + s2kSpec.length + iv.length, AES256, GCM, s2kSpec.length]), s2kSpec, iv, wrapped]);
-      const bytes = new Uint8Array(Buffer.concat([Buffer.from([0xc3, body.length]), body])); // body < 192: a one-octet length
-      const read = ourKeyPacket((await pgp.readMessage({ binaryMessage: bytes })).packets[0]);
+      const bytes = Buffer.concat([Buffer.from([0xc3, body.length]), body]); // body < 192: a one-octet length
+      const read = parseKeyPacket(bytes);
       const back = read && unwrap(kek, read.iv, read.wrapped);
-      if (!back?.equals(sessionKey.data)) throw new Error("the passphrase's key packet: OpenPGP.js does not read it back as written");
+      if (!back?.equals(sessionKey.data)) throw new Error("the passphrase's key packet does not read back as written");
       return bytes;
     })();
     return { packet, cancel: () => void (cancelled = true) };
   };
 
 /**
- * The session key in a message's key packets, opened by the passphrase: ours by @node-rs/argon2, any other
- * by OpenPGP.js. Throws an Error whose message says "passphrase" when the passphrase does not open it; a
- * key packet asking Argon2 for more than ARGON2_MAX is refused before any Argon2 runs.
+ * The session key under the message's key packets (`keyPackets`, their bytes), opened by the passphrase:
+ * ours by @node-rs/argon2, any other by OpenPGP.js. Throws WrongPassphrase when the passphrase does not
+ * open it; a key packet asking Argon2 for more than ARGON2_MAX is refused before
+ * any Argon2 runs.
  */
-async function openSessionKey(pgp: OpenPgp, message: Awaited<ReturnType<OpenPgp['readMessage']>>, passphrase: string, load: LoadArgon2): Promise<SessionKey> {
-  const ours = message.packets.filterByTag(pgp.enums.packet.symEncryptedSessionKey).map(ourKeyPacket);
+async function openSessionKey(keyPackets: Buffer[], passphrase: string, load: LoadArgon2): Promise<SessionKey> {
+  const ours = keyPackets.map(parseKeyPacket);
   for (const k of ours) {
     if (k && (k.t > ARGON2_MAX.t || k.p > ARGON2_MAX.p || k.encodedM > ARGON2_MAX.encodedM)) {
       throw new Error(`its key packet asks Argon2 for ${k.t} passes, ${k.p} lanes and 2^${k.encodedM} KiB: more than the ${ARGON2_MAX.t} passes, ${ARGON2_MAX.p} lanes and 2 GiB allowed`);
@@ -153,14 +154,27 @@ async function openSessionKey(pgp: OpenPgp, message: Awaited<ReturnType<OpenPgp[
   }
   const argon2 = ours.length && ours.every((k) => k) ? await load() : undefined;
   if (!argon2) {
-    const [k] = await pgp.decryptSessionKeys({ message, passwords: [passphrase] });
+    const pgp = await loadOpenPgp();
+    const message = await pgp.readMessage({ binaryMessage: new Uint8Array(Buffer.concat(keyPackets)) });
+    const [k] = await pgp.decryptSessionKeys({ message, passwords: [passphrase] }).catch((e: Error) => {
+      // OpenPGP.js says so in its message only ("Error decrypting session keys: Session key decryption failed.").
+      throw /session key decryption failed|password|passphrase/i.test(e.message) ? new WrongPassphrase() : e;
+    });
+    // A v4 key packet names the data's cipher (another tool's may not be AES-256); a v6 one leaves it to the data packet.
     return { data: k!.data, algorithm: 'aes256', aeadAlgorithm: 'gcm', ...(k!.algorithm ? { algorithm: k!.algorithm as 'aes256' } : {}) };
   }
   for (const k of ours) {
     const key = unwrap(await keyEncryptionKey(argon2, passphrase, k!), k!.iv, k!.wrapped);
     if (key) return { data: new Uint8Array(key), algorithm: 'aes256', aeadAlgorithm: 'gcm' };
   }
-  throw new Error('Error decrypting session keys: the passphrase does not open it');
+  throw new WrongPassphrase();
+}
+
+/** The passphrase opens none of the key packets. */
+class WrongPassphrase extends Error {
+  constructor() {
+    super('the passphrase opens none of the key packets');
+  }
 }
 
 /**
@@ -172,23 +186,18 @@ const AHEAD = 16 << 20;
 
 /**
  * Encrypts a byte stream with the passphrase; returns the ciphertext stream and the session key. The data
- * is encrypted from the start; the key packet, which the file opens with, is made meanwhile by `wrap`.
+ * is encrypted (./seipd.ts) from the start; the key packet, which the file opens with, is made meanwhile by `wrap`.
  */
 export async function encryptStream(
   plain: AsyncIterable<Uint8Array>,
   passphrase: string,
   wrap: WrapKey = wrapKeyWith(),
 ): Promise<{ stream: Readable; sessionKey: SessionKey }> {
-  const pgp = await loadOpenPgp();
   const sessionKey: SessionKey = { data: new Uint8Array(randomBytes(32)), algorithm: 'aes256', aeadAlgorithm: 'gcm' };
   const key = wrap(sessionKey, passphrase);
   key.packet.catch(() => undefined); // awaited by the stream below
-  const source = Readable.toWeb(Readable.from(slices(plain))) as ReadableStream<Uint8Array>;
-  const message = await pgp.createMessage({ binary: source, format: 'binary' });
-  // No passwords: the data packet alone, encrypted with the session key (Message.encrypt adds no key packet).
-  const data = await pgp.encrypt({ message, sessionKey, format: 'binary', config: CONFIG(pgp) });
   const ahead = new PassThrough({ highWaterMark: AHEAD });
-  pipeline(Readable.fromWeb(data as WebStream), ahead, () => undefined); // an error reaches `ahead`'s reader
+  pipeline(Readable.from(encryptData(plain, sessionKey.data), { objectMode: false }), ahead, () => undefined); // an error reaches `ahead`'s reader
   const stream = Readable.from(
     (async function* () {
       try {
@@ -204,24 +213,93 @@ export async function encryptStream(
   return { stream, sessionKey };
 }
 
-/** OpenPGP.js encrypts 1 MiB pieces fastest: measured here on 21 MiB, 8 MiB pieces took 1.6 s, 1 MiB 0.06 s, 64 KiB 0.7 s. */
+/** The archive is read from its file in pieces of 1 MiB. */
 export const PIECE = 1 << 20;
 
-/** The same bytes in pieces of at most PIECE (views, not copies). */
-export async function* slices(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  for await (const c of src) for (let i = 0; i < c.length; i += PIECE) yield c.subarray(i, i + PIECE);
+/** The message's start read before deciding who decrypts it: its key packets and the data packet's fixed fields fit. */
+const HEAD_BYTES = 4096;
+const TAG_SKESK = 3;
+
+/** The key packets' bytes, when the message is key packets then a data packet that ./seipd.ts reads; else undefined. */
+async function nativeShape(head: Buffer): Promise<Buffer[] | undefined> {
+  const r = new ByteReader((async function* () {
+    yield head;
+  })());
+  const keyPackets: Buffer[] = [];
+  try {
+    for (;;) {
+      const at = r.position;
+      const h = await readPacketHeader(r);
+      if (!h || h.length === undefined) return undefined;
+      if (h.tag === TAG_SEIPD) return keyPackets.length && (await readDataHeader(r, h)) ? keyPackets : undefined;
+      if (h.tag !== TAG_SKESK || h.partial) return undefined;
+      await r.exact(h.length, 'a key packet');
+      keyPackets.push(head.subarray(at, r.position));
+    }
+  } catch {
+    return undefined; // cut short or malformed: OpenPGP.js reports it
+  }
+}
+
+/** The first `n` bytes of `it` (fewer when it ends first), and the rest as an iterable that goes on from them. */
+async function splitHead(it: AsyncIterator<Uint8Array>, n: number): Promise<{ head: Buffer; all: AsyncIterable<Uint8Array> }> {
+  const got: Buffer[] = [];
+  let have = 0;
+  while (have < n) {
+    const r = await it.next();
+    if (r.done) break;
+    got.push(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength));
+    have += r.value.length;
+  }
+  const head = Buffer.concat(got);
+  const all = (async function* () {
+    yield head;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  })();
+  return { head, all };
 }
 
 /**
  * Decrypts a ciphertext stream with the passphrase, or with a session key an earlier read found. A wrong
  * passphrase is known before the promise resolves (the key packet does not open); damage is reported by
- * the returned stream as it reaches it.
+ * the returned stream as it reaches it. A message of key packets then a SEIPD v2 AES-256-GCM data packet
+ * (what encryptStream writes, and OpenPGP.js before it) is decrypted by ./seipd.ts; any other by OpenPGP.js.
  */
 export async function decryptStream(
   cipher: Readable,
   key: { passphrase: () => Promise<string>; sessionKey?: SessionKey },
   file: string,
   load: LoadArgon2 = loadArgon2,
+): Promise<{ stream: Readable; sessionKey: SessionKey }> {
+  const { head, all } = await splitHead(cipher[Symbol.asyncIterator](), HEAD_BYTES);
+  const keyPackets = await nativeShape(head);
+  if (!keyPackets) return decryptWithOpenPgp(Readable.from(all, { objectMode: false }), key, file, load);
+  const sessionKey = key.sessionKey ?? (await openKey(keyPackets, key, file, load));
+  const r = new ByteReader(all);
+  for (const k of keyPackets) await r.exact(k.length, 'a key packet');
+  const found = await readDataHeader(r, (await readPacketHeader(r))!);
+  return { stream: Readable.from(decryptData(found!, r, sessionKey.data), { objectMode: false }), sessionKey };
+}
+
+/** Asks the passphrase and opens the key packets with it; a wrong passphrase or damage as a PhaseComposeError. */
+async function openKey(keyPackets: Buffer[], key: { passphrase: () => Promise<string> }, file: string, load: LoadArgon2): Promise<SessionKey> {
+  const passphrase = await key.passphrase();
+  try {
+    return await openSessionKey(keyPackets, passphrase, load);
+  } catch (e) {
+    if (e instanceof WrongPassphrase) {
+      throw new PhaseComposeError('problem', `wrong passphrase for ${file}`, { details: ['the archive stays as it is; nothing was changed'] });
+    }
+    throw damagedError(file, e);
+  }
+}
+
+/** decryptStream for a message of another shape: OpenPGP.js reads all of it. */
+async function decryptWithOpenPgp(
+  cipher: Readable,
+  key: { passphrase: () => Promise<string>; sessionKey?: SessionKey },
+  file: string,
+  load: LoadArgon2,
 ): Promise<{ stream: Readable; sessionKey: SessionKey }> {
   const pgp = await loadOpenPgp();
   let message;
@@ -230,19 +308,12 @@ export async function decryptStream(
   } catch (e) {
     throw damagedError(file, e);
   }
-  let sessionKey = key.sessionKey;
-  if (!sessionKey) {
-    const passphrase = await key.passphrase();
-    try {
-      sessionKey = await openSessionKey(pgp, message, passphrase, load);
-    } catch (e) {
-      const msg = (e as Error).message;
-      if (/session key decryption failed|password|passphrase/i.test(msg)) {
-        throw new PhaseComposeError('problem', `wrong passphrase for ${file}`, { details: ['the archive stays as it is; nothing was changed'] });
-      }
-      throw damagedError(file, e);
-    }
-  }
+  const keyPackets = [...message.packets.filterByTag(pgp.enums.packet.symEncryptedSessionKey)].map((p) => {
+    const one = new pgp.PacketList<typeof p>();
+    one.push(p);
+    return Buffer.from(one.write()); // with its header, as parseKeyPacket reads it
+  });
+  const sessionKey = key.sessionKey ?? (await openKey(keyPackets, key, file, load));
   try {
     const { data } = await pgp.decrypt({ message, sessionKeys: [sessionKey], format: 'binary', config: { allowUnauthenticatedStream: false } });
     return { stream: Readable.fromWeb(data as WebStream), sessionKey };

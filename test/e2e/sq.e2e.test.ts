@@ -1,8 +1,9 @@
 // Interoperability: the encrypted archive is plain RFC 9580 OpenPGP, so a second implementation opens it.
 // Sequoia's sq 1.3 (sequoia-openpgp 2.0; Debian 13's, fetched and cached by scripts/testbed.sh, which
 // prints its path as PHASE_COMPOSE_SQ) decrypts an archive as `backup` writes it (the key packet made with
-// @node-rs/argon2, the data packet by OpenPGP.js) with the passphrase alone, refuses a wrong one, and parses
-// the key packet field by field as RFC 9580 lays it out. The other way, what sq encrypts with a password
+// @node-rs/argon2, the data packet by node:crypto in ./src/backup/seipd.ts) with the passphrase alone,
+// refuses a wrong one, and parses both packets, and the literal data inside, field by field as RFC 9580
+// lays them out. The other way, what sq encrypts with a password
 // (sq 1.3 writes RFC 4880's packets for passwords, whatever --profile says) decryptStream opens, through
 // OpenPGP.js. Never skipped: without sq it fails.
 import { spawnSync } from 'node:child_process';
@@ -49,9 +50,10 @@ describe('an archive and Sequoia sq (a second RFC 9580 implementation)', () => {
   };
   const dump = randomBytes(CHUNK_BYTES + 4321);
   const archive = join(dir, 'a.pcbak');
+  let sessionKey: Uint8Array | undefined;
 
   it('sq decrypts an archive as backup writes it, with the passphrase alone: every member and dump byte', async () => {
-    await writeArchive(archive, meta, dump, 'correct horse battery');
+    sessionKey = (await writeArchive(archive, meta, dump, 'correct horse battery'))?.data;
     const tar = join(dir, 'a.tar');
     const d = run(sq!, ['decrypt', '--password-file', passFile('pw', 'correct horse battery'), '--output', tar, archive]);
     expect(d.code, d.stderr).toBe(0);
@@ -70,7 +72,7 @@ describe('an archive and Sequoia sq (a second RFC 9580 implementation)', () => {
     expect(existsSync(out) ? readFileSync(out).length : 0).toBe(0);
   }, 60_000);
 
-  it('sq parses the key packet as RFC 9580 lays it out: v6, AES-256, GCM, Argon2 with 3 passes, 4 lanes, 2^16 KiB; then a v2 data packet', () => {
+  it('sq parses the key packet as RFC 9580 lays it out: v6, AES-256, GCM, Argon2 with 3 passes, 4 lanes, 2^16 KiB; then a v2 data packet, AES-256, GCM, 256 KiB chunks, around binary literal data', () => {
     const d = run(sq!, ['packet', 'dump', archive]);
     expect(d.code, d.stderr).toBe(0);
     const text = d.stdout.toString();
@@ -78,7 +80,12 @@ describe('an archive and Sequoia sq (a second RFC 9580 implementation)', () => {
     for (const line of ['Symmetric-Key Encrypted Session Key Packet, new CTB, 85 bytes', 'Version: 6', 'Symmetric algo: AES-256', 'AEAD: GCM', 'S2K: Argon2', 'Passes: 3', 'Parallelism: 4', 'Memory: 16 (65536 KiB)']) {
       expect(skesk).toContain(line);
     }
-    expect(text.slice(skesk.length)).toMatch(/^Sym\. Encrypted and Integrity Protected Data Packet[^\n]*\n\s+Version: 2\n/);
+    expect(text.slice(skesk.length)).toMatch(/^Sym\. Encrypted and Integrity Protected Data Packet[^\n]*\n\s+Version: 2\n\s+Symmetric algo: AES-256\n\s+AEAD algo: GCM\n\s+Chunk size: 262144\n/);
+    // With the session key, sq decrypts the data packet itself and parses what is inside.
+    expect(sessionKey?.length).toBe(32);
+    const inner = run(sq!, ['packet', 'dump', '--session-key', `9:${Buffer.from(sessionKey!).toString('hex')}`, archive]);
+    expect(inner.code, inner.stderr).toBe(0);
+    expect(inner.stdout.toString()).toMatch(/Decryption successful[\s\S]*Literal Data Packet[^\n]*\n\s+Format: Binary data\n/);
   }, 60_000);
 
   it('what sq encrypts with a password (sq 1.3 writes a v4 key packet, iterated S2K, and a v1 data packet) decryptStream opens, by OpenPGP.js', async () => {

@@ -20,7 +20,7 @@ const meta: BackupMeta = {
 // More than one chunk, not a whole number of them.
 const dump = randomBytes(CHUNK_BYTES + 12345);
 
-const write = (file: string, passphrase?: string): Promise<void> => writeArchive(file, meta, dump, passphrase);
+const write = (file: string, passphrase?: string): Promise<unknown> => writeArchive(file, meta, dump, passphrase);
 
 const read = (file: string, pass = 'correct horse', sink?: Buffer[]) =>
   readArchive(file, { passphrase: async () => pass, ...(sink ? { dump: async (b: Buffer) => void sink.push(b) } : {}) });

@@ -118,16 +118,22 @@ describe('decryptStream', () => {
     expect(a2.hashes()).toBe(1);
   }, 30_000);
 
-  it('a wrong passphrase is refused as such', async () => {
-    const e = await open(await cipherOf(plain, 'pw'), 'not it').catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(PhaseComposeError);
-    expect((e as Error).message).toBe('wrong passphrase for f.pcbak');
+  it('a wrong passphrase is refused as such: by @node-rs/argon2, and by OpenPGP.js (a v4 key packet; no @node-rs/argon2)', async () => {
+    const v4 = await cipherOf(plain, 'pw', { aeadProtect: false, s2kType: pgp.enums.s2k.iterated });
+    for (const [cipher, load] of [[await cipherOf(plain, 'pw'), undefined], [v4, undefined], [await cipherOf(plain, 'pw'), async () => undefined]] as const) {
+      const e = await open(cipher, 'not it', load).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(PhaseComposeError);
+      expect((e as Error).message).toBe('wrong passphrase for f.pcbak');
+    }
   }, 30_000);
 
   it('other key packets (v4, iterated and salted S2K, as gpg writes) and a missing @node-rs/argon2 go to OpenPGP.js', async () => {
     const a2 = countingArgon2();
     const v4 = await cipherOf(plain, 'pw', { aeadProtect: false, s2kType: pgp.enums.s2k.iterated });
     expect((await open(v4, 'pw', a2.load)).equals(plain)).toBe(true);
+    // The cipher a v4 key packet names is the data's, AES-128 here.
+    const aes128 = await cipherOf(plain, 'pw', { aeadProtect: false, s2kType: pgp.enums.s2k.iterated, preferredSymmetricAlgorithm: pgp.enums.symmetric.aes128 });
+    expect((await open(aes128, 'pw', a2.load)).equals(plain)).toBe(true);
     expect(a2.hashes()).toBe(0);
     expect((await open(await cipherOf(plain, 'pw'), 'pw', async () => undefined)).equals(plain)).toBe(true);
   }, 30_000);
