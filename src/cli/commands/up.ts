@@ -20,7 +20,7 @@ import type { Replacement, RunningContainer, Wanted } from '../../upgrade/plan.j
 import { saveDeployed, type Deployed } from '../../upgrade/record.js';
 import { parseCliDuration } from '../../util/duration.js';
 import { readStackText } from '../../util/fs.js';
-import { onInterrupt } from '../../util/signals.js';
+import { abortOnInterrupt } from '../../util/signals.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import type { Io } from '../io.js';
 import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
@@ -65,26 +65,21 @@ export async function runPlan(
   const ms = timeoutMs(args.timeout);
   const progress = rendererFor(io, args.json);
   for (const n of notes) progress.note(n);
-  const abort = new AbortController();
-  const stopListening = onInterrupt((signal) => abort.abort(signal));
   const settings = backupSettings(stack.spec);
   const started = Date.now();
-  let outcome: UpOutcome;
-  try {
-    outcome = await runUp(
+  const { result: outcome } = await abortOnInterrupt((signal) =>
+    runUp(
       {
         engine: dockerEngine(docker),
         compose,
         clock: systemClock,
         progress,
-        signal: abort.signal,
-        ...(settings ? { backup: () => takeBackup(docker, stack, settings, abort.signal) } : {}),
+        signal,
+        ...(settings ? { backup: () => takeBackup(docker, stack, settings, signal) } : {}),
       },
       { project: stack.project, plan, timeoutMs: ms, forceMigrations: args.forceMigrations },
-    );
-  } finally {
-    stopListening();
-  }
+    ),
+  );
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   const result = outcome.status === 'ready' ? OK : reported(outcome.status);
   if (args.json) {
@@ -117,19 +112,16 @@ export async function awaitEarlierMigrations(docker: DockerClient, stack: Stack,
   const ms = timeoutMs(args.timeout);
   const note = rendererFor(io, args.json).note;
   const services = [migrationsName(stack.spec), ...(mig.post ? [postMigrationsName(stack.spec)] : [])];
-  const abort = new AbortController();
-  const stopListening = onInterrupt((signal) => abort.abort(signal));
-  try {
-    const found = await waitForEarlierMigrations(dockerEngine(docker), { project: stack.project, migrationServices: services, deadline: systemClock.now() + ms, clock: systemClock, signal: abort.signal, note });
-    const left = found.find((f) => f.stillRunning);
-    if (abort.signal.aborted) throw new PhaseComposeError('interrupted', `interrupted while an earlier run's migration still runs in ${left?.container ?? 'its container'}; it was left running`);
-    if (left) {
-      throw new PhaseComposeError('timeout', `an earlier run's migration still runs in ${left.container} after ${args.timeout ?? '5m'}; it was left running (a migration is never killed: a half-built index would wedge the next deploy)`, {
-        details: [`follow it: docker logs -f ${left.container}`, 'run the command again once it has ended'],
-      });
-    }
-  } finally {
-    stopListening();
+  const deadline = systemClock.now() + ms;
+  const { result: found, signal } = await abortOnInterrupt((signal) =>
+    waitForEarlierMigrations(dockerEngine(docker), { project: stack.project, migrationServices: services, deadline, clock: systemClock, signal, note }),
+  );
+  const left = found.find((f) => f.stillRunning);
+  if (signal.aborted) throw new PhaseComposeError('interrupted', `interrupted while an earlier run's migration still runs in ${left?.container ?? 'its container'}; it was left running`);
+  if (left) {
+    throw new PhaseComposeError('timeout', `an earlier run's migration still runs in ${left.container} after ${args.timeout ?? '5m'}; it was left running (a migration is never killed: a half-built index would wedge the next deploy)`, {
+      details: [`follow it: docker logs -f ${left.container}`, 'run the command again once it has ended'],
+    });
   }
 }
 

@@ -24,7 +24,7 @@ import { previousComposePath, readDeployed, readRecord, recordPath, restorePrevi
 import { rollingReplace, type RollResult } from '../../upgrade/rolling.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import { readStackText, writeFileAtomic } from '../../util/fs.js';
-import { onInterrupt } from '../../util/signals.js';
+import { abortOnInterrupt } from '../../util/signals.js';
 import type { Io } from '../io.js';
 import { cliConfirm } from '../prompt.js';
 import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
@@ -149,13 +149,8 @@ function rollFailureLines(r: Exclude<RollResult, { status: 'done' }>, from: stri
 
 /** The rolling replacement of the plan's services, with Ctrl-C ending the wait (a drain under way finishes). */
 async function replaceRolling(docker: DockerClient, target: ComposeTarget, plan: UpgradePlan, args: UpgradeArgs, note: (l: string) => void): Promise<RollResult> {
-  const abort = new AbortController();
-  const stopListening = onInterrupt((signal) => abort.abort(signal));
-  try {
-    return await rollingReplace(rollEdges(docker, target, { clock: systemClock, signal: abort.signal, note }), plan.replace, systemClock.now() + timeoutMs(args.timeout));
-  } finally {
-    stopListening();
-  }
+  const deadline = systemClock.now() + timeoutMs(args.timeout);
+  return (await abortOnInterrupt((signal) => rollingReplace(rollEdges(docker, target, { clock: systemClock, signal, note }), plan.replace, deadline))).result;
 }
 
 /**
