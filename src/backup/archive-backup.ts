@@ -1,6 +1,7 @@
 // `phase-compose backup`: the whole instance in one archive. The dump streams from pg_dump in the postgres
-// container through the tar and the encryption into a temp file, which is read back (decrypted, every
-// checksum, pg_restore --list on the dump's table of contents) before it gets its name's rotation.
+// container through the tar and the encryption into a temp file. It is read back (decrypted, every
+// checksum, pg_restore --list on the dump's table of contents) as it is written, and the file must hold
+// exactly the bytes read, before older archives are rotated away.
 import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -14,7 +15,7 @@ import { renderStackFiles } from '../stack/outputs.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { makeDirs, readStackFile } from '../util/fs.js';
 import { ARCHIVE_EXT, FORMAT, META_MEMBER, STACK_PREFIX, pickEnv, safeRelativePath, type BackupMeta } from './archive.js';
-import { openArchiveWriter, readArchive } from './archive-io.js';
+import { openArchiveWriter } from './archive-io.js';
 import { interruptedBackup, tail } from './backup.js';
 import { databaseFacts, projectImages } from './instance.js';
 import { backupFileName, countTableData, expiredBackups } from './rotation.js';
@@ -150,15 +151,12 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
     await w.abort(stopped as Error);
     throw stopped;
   }
-  // Read back what is on disk, as a restore will (with the session key: the passphrase was just used): a
-  // bad disk shows now, not on the day it is needed.
+  // The read-back, as a restore will read the archive (with the session key: the passphrase was just used):
+  // made while the archive was written, then the file's bytes compared with what it checked.
   let tables: number;
   let dumpBytes: number;
   try {
-    const [back, n] = await Promise.all([
-      readArchive(file, { passphrase: async () => opts.passphrase ?? '', ...(w.sessionKey ? { sessionKey: w.sessionKey } : {}) }),
-      listed,
-    ]);
+    const [back, n] = await Promise.all([w.readBack(), listed]);
     dumpBytes = back.manifest.dump.bytes;
     tables = n;
   } catch (e) {

@@ -3,7 +3,7 @@
 // once complete (temp name, fsync, rename).
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { PhaseComposeError } from '../util/errors.js';
 import { writeStreamAtomic } from '../util/fs.js';
 import { sha256 } from '../util/hash.js';
@@ -26,6 +26,11 @@ export type ArchiveWriter = {
   dump: Writable;
   /** Writes the manifest, closes the archive and gives it its name; returns the manifest and the file's size. */
   finish(): Promise<{ manifest: Manifest; bytes: number }>;
+  /**
+   * After finish: the archive as a restore reads it (decrypted, every member against the manifest), and
+   * the file holding exactly the bytes that were checked. Throws a PhaseComposeError when not.
+   */
+  readBack(): Promise<ArchiveContents>;
   /** Gives up: nothing keeps the final name, the temp file is removed. */
   abort(e: Error): Promise<void>;
   /** The encrypted archive's session key (for a read-back without the passphrase's Argon2 step). */
@@ -36,6 +41,23 @@ export type ArchiveWriter = {
    */
   head: Promise<Buffer | undefined>;
 };
+
+/** Resolves when `w` can take more (or is gone: its failure is reported by its reader). */
+const drained = (w: Writable) =>
+  new Promise<void>((res) => {
+    const go = () => {
+      w.off('drain', go).off('close', go).off('error', go);
+      res();
+    };
+    w.on('drain', go).on('close', go).on('error', go);
+  });
+
+/** The sha256 of a file, read in pieces. */
+async function sha256OfFile(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(file, { highWaterMark: PIECE })) h.update(c as Buffer);
+  return h.digest('hex');
+}
 
 /** Disk full (or any other write failure) while writing `file`: nothing was kept. */
 export function writeError(file: string, e: unknown): PhaseComposeError {
@@ -61,9 +83,25 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
   const plain = pack as unknown as AsyncIterable<Uint8Array>;
   const enc = opts.passphrase !== undefined ? await encryptStream(plain, opts.passphrase) : undefined;
   const encrypted: AsyncIterable<Uint8Array> = enc?.stream ?? plain;
+  // The read-back: what goes to the file is read as a restore reads it (decrypted, untarred, every checksum)
+  // while it is written, instead of from the file afterwards; the file is then hashed and must hold exactly
+  // those bytes (readBack below). The same checks, without a second pass after the dump.
+  const produced = createHash('sha256');
+  const check = new PassThrough({ highWaterMark: 1 << 20 });
+  const checked = readArchiveFrom(check, enc ? 'encrypted' : 'tar', file, { passphrase: async () => opts.passphrase ?? '', ...(enc ? { sessionKey: enc.sessionKey } : {}) });
+  checked.catch(() => undefined); // awaited by readBack
   // An archive given up on ends normally (so every stream drains) and then fails here: the temp file goes.
   const output = (async function* () {
-    for await (const c of encrypted) yield c;
+    try {
+      for await (const c of encrypted) {
+        produced.update(c);
+        if (!check.destroyed && !check.write(c)) await drained(check);
+        yield c;
+      }
+      check.end();
+    } finally {
+      if (!check.writableEnded) check.destroy();
+    }
     if (aborted) throw aborted;
   })();
   let failed: Error | undefined;
@@ -107,19 +145,19 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
       flush().then(() => cb(), cb);
     },
   });
-  const check = () => {
+  const checkWrite = () => {
     if (failed) throw writeError(file, failed);
   };
   return {
     async add(name, content) {
-      check();
+      checkWrite();
       await entry(name, Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8'));
     },
     dump,
     ...(enc ? { sessionKey: enc.sessionKey } : {}),
     head,
     async finish() {
-      check();
+      checkWrite();
       gotHead(undefined); // no dump chunk (settled already otherwise)
       const manifest = buildManifest([...members], { bytes: dumpBytes, sha256: whole.digest('hex'), chunks });
       await entry(MANIFEST_MEMBER, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
@@ -129,6 +167,12 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
       } catch (e) {
         throw writeError(file, e);
       }
+    },
+    async readBack() {
+      const contents = await checked;
+      const onDisk = await sha256OfFile(file);
+      if (onDisk !== produced.digest('hex')) throw damaged(file, 'the file does not hold the bytes that were written to it');
+      return contents;
     },
     async abort(e) {
       aborted = e;
@@ -192,8 +236,12 @@ export async function readArchive(file: string, opts: ReadOptions): Promise<Arch
   if (kind === 'unknown' || kind === 'pg-dump') {
     throw damaged(file, kind === 'pg-dump' ? 'it is a plain pg_dump file, not an archive' : 'it is neither an encrypted nor a plain phase-compose archive');
   }
+  return readArchiveFrom(createReadStream(file, { highWaterMark: PIECE }), kind, file, opts);
+}
+
+/** readArchive of the bytes in `raw` (an archive of `kind`; `file` names it in errors); `raw` is destroyed at the end. */
+async function readArchiveFrom(raw: Readable, kind: 'encrypted' | 'tar', file: string, opts: ReadOptions): Promise<ArchiveContents> {
   const tar = await loadTar();
-  const raw = createReadStream(file, { highWaterMark: PIECE });
   const dec = kind === 'encrypted' ? await decryptStream(raw, { passphrase: opts.passphrase, sessionKey: opts.sessionKey }, file) : undefined;
   // From here on an abort closes the file at once (the key step before reads only the head); one that came
   // earlier is thrown at the first member.

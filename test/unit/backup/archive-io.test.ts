@@ -51,6 +51,32 @@ describe('archive files', () => {
     expect(r.manifest.dump.bytes).toBe(dump.length);
   }, 30_000);
 
+  it.each([['encrypted', 'correct horse'], ['plain', undefined]] as const)(
+    'the writer\'s read-back (%s), made while it wrote: what a read of the file gives; a file changed after it was written is refused',
+    async (_kind, pass) => {
+      const file = join(dir, `rb-${_kind}.pcbak`);
+      const w = await openArchiveWriter(file, { passphrase: pass });
+      await w.add(META_MEMBER, JSON.stringify(meta));
+      await w.add('stack/.env', 'SECRET_KEY=k\n');
+      await new Promise<void>((res, rej) => w.dump.on('error', rej).end(dump, () => res()));
+      await w.finish();
+      const back = await w.readBack();
+      const again = await read(file, pass ?? '');
+      expect([back.meta, back.manifest, back.encrypted, back.files.get('.env')?.toString()]).toEqual([again.meta, again.manifest, again.encrypted, 'SECRET_KEY=k\n']);
+      expect(back.manifest.dump.bytes).toBe(dump.length);
+
+      const w2 = await openArchiveWriter(file.replace('rb-', 'rb2-'), { passphrase: pass });
+      await w2.add(META_MEMBER, JSON.stringify(meta));
+      await new Promise<void>((res, rej) => w2.dump.on('error', rej).end(dump, () => res()));
+      await w2.finish();
+      const b = readFileSync(file.replace('rb-', 'rb2-'));
+      b[b.length - 700]! ^= 0x01; // changed on disk after it was written (the stream read back was right)
+      writeFileSync(file.replace('rb-', 'rb2-'), b);
+      expect((await failure(w2.readBack())).message).toMatch(/is damaged: the file does not hold the bytes that were written to it/);
+    },
+    30_000,
+  );
+
   it('a wrong passphrase is refused by name', async () => {
     const e = await failure(read(enc, 'wrong'));
     expect(e.message).toBe(`wrong passphrase for ${enc}`);
