@@ -87,6 +87,7 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
   // while it is written, instead of from the file afterwards; the file is then hashed and must hold exactly
   // those bytes (readBack below). The same checks, without a second pass after the dump.
   const produced = createHash('sha256');
+  let producedHex: string | undefined; // once the last byte went out
   const check = new PassThrough({ highWaterMark: 1 << 20 });
   const checked = readArchiveFrom(check, enc ? 'encrypted' : 'tar', file, { passphrase: async () => opts.passphrase ?? '', ...(enc ? { sessionKey: enc.sessionKey } : {}) });
   checked.catch(() => undefined); // awaited by readBack
@@ -98,6 +99,7 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
         if (!check.destroyed && !check.write(c)) await drained(check);
         yield c;
       }
+      producedHex = produced.digest('hex');
       check.end();
     } finally {
       if (!check.writableEnded) check.destroy();
@@ -171,7 +173,7 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
     async readBack() {
       const contents = await checked;
       const onDisk = await sha256OfFile(file);
-      if (onDisk !== produced.digest('hex')) throw damaged(file, 'the file does not hold the bytes that were written to it');
+      if (onDisk !== producedHex) throw damaged(file, 'the file does not hold the bytes that were written to it');
       return contents;
     },
     async abort(e) {
