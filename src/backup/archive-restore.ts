@@ -3,7 +3,7 @@
 // database half of `restore FILE --dir DIR`. Every path reads the archive twice: the first read checks
 // everything (passphrase, every checksum, the dump's table of contents) before anything is changed;
 // the second streams the dump into pg_restore, each chunk checked against the first read's manifest.
-import { lstatSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
@@ -15,7 +15,7 @@ import { POSTGRES_SERVICE } from '../model/compose.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { abortOnInterrupt } from '../util/signals.js';
-import { TEXT_FILE_MAX_BYTES, makeDirs, readOnDisk, writeFileAtomic } from '../util/fs.js';
+import { TEXT_FILE_MAX_BYTES, makeDirs, readOnDisk, writeFileAtomic, type OnDisk } from '../util/fs.js';
 import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigrations } from './archive.js';
 import { readArchive, type ArchiveContents } from './archive-io.js';
 import { listDump } from './archive-backup.js';
@@ -205,22 +205,13 @@ export function writeStackFromArchive(dir: string, c: ArchiveContents): string[]
   const env = new Set(c.meta.env.files);
   const plan = [...c.files.entries()].map(([name, body]) => ({ path: join(dir, safeRelativePath(name)), body, mode: env.has(name) ? 0o600 : 0o644 }));
   if (!c.files.has(c.meta.spec)) throw new PhaseComposeError('problem', `the archive lacks its spec stack/${c.meta.spec}`, { details: ['nothing was written'] });
-  const there = (path: string) => {
-    try {
-      lstatSync(path);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const same = (p: { path: string; body: Buffer }) => {
-    const d = readOnDisk(p.path, TEXT_FILE_MAX_BYTES, { noFollow: true });
-    return d.kind === 'file' && d.data.equals(p.body);
-  };
-  const todo = plan.filter((p) => !same(p));
-  const exist = todo.filter((p) => there(p.path));
+  // One read per path: missing (to write), the archive's very bytes (left alone), or anything else (refused).
+  const onDisk = plan.map((p) => ({ ...p, d: readOnDisk(p.path, TEXT_FILE_MAX_BYTES, { noFollow: true }) }));
+  const todo = onDisk.filter((p) => !(p.d.kind === 'file' && p.d.data.equals(p.body)));
+  const exist = todo.filter((p) => p.d.kind !== 'missing');
   if (exist.length) {
-    throw new PhaseComposeError('problem', `refusing to overwrite files in ${dir}`, { details: [...exist.map((p) => `exists: ${p.path}`), 'restore --dir builds a new stack: name an empty or new directory; nothing was written'] });
+    const what = (d: OnDisk) => (d.kind === 'odd' ? ` (${d.why})` : '');
+    throw new PhaseComposeError('problem', `refusing to overwrite files in ${dir}`, { details: [...exist.map((p) => `exists: ${p.path}${what(p.d)}`), 'restore --dir builds a new stack: name an empty or new directory; nothing was written'] });
   }
   makeDirs(dir, 0o700);
   for (const p of todo) {

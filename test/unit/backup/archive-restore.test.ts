@@ -1,0 +1,85 @@
+// `restore --dir`'s files from the archive (no Docker): written into a new directory (env files 0600), a
+// file already holding the archive's bytes left alone, and anything else at a path refused by name and
+// kind with nothing written.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FORMAT, type BackupMeta } from '../../../src/backup/archive.js';
+import type { ArchiveContents } from '../../../src/backup/archive-io.js';
+import { writeStackFromArchive } from '../../../src/backup/archive-restore.js';
+import { PhaseComposeError } from '../../../src/util/errors.js';
+
+const root = mkdtempSync(join(tmpdir(), 'pc-restore-dir-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const meta: BackupMeta = {
+  format: FORMAT, created: '2026-11-28T03:00:00.000Z', project: 'p', spec: 'phase-compose.yaml', env: { files: ['.env'] }, generated: ['docker-compose.yml'],
+  postgres: { version: '15.4', database: 'phase' }, images: [], migrations: [],
+};
+const contents = (files: Record<string, string>): ArchiveContents => ({
+  meta,
+  files: new Map(Object.entries(files).map(([k, v]) => [k, Buffer.from(v)])),
+  manifest: { format: FORMAT, members: [], dump: { bytes: 0, sha256: '', chunks: 0 } },
+  encrypted: true,
+});
+const archive = contents({ 'phase-compose.yaml': 'name: p\n', '.env': 'SECRET_KEY=k\n', 'docker-compose.yml': 'services: {}\n' });
+let n = 0;
+const fresh = () => join(root, `d${++n}`);
+const refusal = (dir: string, c = archive): PhaseComposeError => {
+  try {
+    writeStackFromArchive(dir, c);
+  } catch (e) {
+    expect(e).toBeInstanceOf(PhaseComposeError);
+    return e as PhaseComposeError;
+  }
+  throw new Error('expected a refusal');
+};
+
+describe('writeStackFromArchive', () => {
+  it('writes the spec, the env file (0600) and the generated files into a new directory (0700)', () => {
+    const dir = fresh();
+    expect(writeStackFromArchive(dir, archive).sort()).toEqual([join(dir, '.env'), join(dir, 'docker-compose.yml'), join(dir, 'phase-compose.yaml')]);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'phase-compose.yaml')).mode & 0o777).toBe(0o644);
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe('SECRET_KEY=k\n');
+  });
+
+  it('a file that holds the archive\'s very bytes is left alone (a restore run again after a later failure)', () => {
+    const dir = fresh();
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'phase-compose.yaml'), 'name: p\n');
+    expect(writeStackFromArchive(dir, archive).sort()).toEqual([join(dir, '.env'), join(dir, 'docker-compose.yml')]);
+  });
+
+  it('refuses, naming each path and what is there, and writes nothing: other bytes, a directory, a symbolic link', () => {
+    const dir = fresh();
+    mkdirSync(dir);
+    writeFileSync(join(dir, '.env'), 'SECRET_KEY=other\n');
+    mkdirSync(join(dir, 'docker-compose.yml'));
+    symlinkSync('/etc/hostname', join(dir, 'phase-compose.yaml'));
+    const e = refusal(dir);
+    expect(e.message).toBe(`refusing to overwrite files in ${dir}`);
+    expect(e.details).toEqual([
+      `exists: ${join(dir, 'phase-compose.yaml')} (a symbolic link)`,
+      `exists: ${join(dir, '.env')}`,
+      `exists: ${join(dir, 'docker-compose.yml')} (a directory)`,
+      'restore --dir builds a new stack: name an empty or new directory; nothing was written',
+    ]);
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe('SECRET_KEY=other\n');
+  });
+
+  it('a path under a file (not a directory) is refused before anything is written', () => {
+    const dir = fresh();
+    writeFileSync(dir, 'a file where the directory should be');
+    expect(refusal(dir).details?.[0]).toMatch(new RegExp(`^exists: ${join(dir, 'phase-compose.yaml')} \\(unreadable: ENOTDIR`));
+    expect(readFileSync(dir, 'utf8')).toBe('a file where the directory should be');
+  });
+
+  it('an archive without its spec is refused', () => {
+    const dir = fresh();
+    expect(refusal(dir, contents({ '.env': 'A=1\n' })).message).toBe('the archive lacks its spec stack/phase-compose.yaml');
+    expect(existsSync(dir)).toBe(false);
+  });
+});
