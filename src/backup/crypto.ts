@@ -58,6 +58,8 @@ export type WrapKey = (sessionKey: SessionKey, passphrase: string) => { packet: 
 
 /** RFC 9580 section 4.3.4's second recommended Argon2 setting (OpenPGP.js's default): t=3, p=4, m=2^16 KiB. */
 const ARGON2 = { t: 3, p: 4, encodedM: 16 };
+/** The most key packets a message may have for the passphrase to be tried on (phase-compose writes one). */
+const MAX_KEY_PACKETS = 16;
 /** The most a key packet read from a file may ask of Argon2: the RFC's first recommended memory (2 GiB). */
 const ARGON2_MAX = { t: 10, p: 16, encodedM: 21 };
 // RFC 9580 ids: AES-256 is symmetric algorithm 9, GCM is AEAD algorithm 3, Argon2 is S2K type 4.
@@ -146,6 +148,8 @@ export const wrapKeyWith =
  * any Argon2 runs.
  */
 async function openSessionKey(keyPackets: Buffer[], passphrase: string, load: LoadArgon2): Promise<SessionKey> {
+  // Each key packet may cost an Argon2 run of up to ARGON2_MAX: their number is bounded too.
+  if (keyPackets.length > MAX_KEY_PACKETS) throw new Error(`it has ${keyPackets.length} key packets (an archive has one; at most ${MAX_KEY_PACKETS} are tried)`);
   const ours = keyPackets.map(parseKeyPacket);
   for (const k of ours) {
     if (k && (k.t > ARGON2_MAX.t || k.p > ARGON2_MAX.p || k.encodedM > ARGON2_MAX.encodedM)) {

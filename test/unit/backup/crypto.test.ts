@@ -138,6 +138,20 @@ describe('decryptStream', () => {
     expect((await open(await cipherOf(plain, 'pw'), 'pw', async () => undefined)).equals(plain)).toBe(true);
   }, 30_000);
 
+  it('refuses, as damage and before any Argon2, a message with more than 16 key packets (ours, and OpenPGP.js\'s)', async () => {
+    const a2 = countingArgon2();
+    const cipher = await cipherOf(plain, 'pw');
+    const many = Buffer.concat([...Array<Buffer>(17).fill(cipher.subarray(0, 87)), cipher.subarray(87)]);
+    // And a v4 key packet (1 octet of length after 0xC3) before a v1 data packet: the message OpenPGP.js reads.
+    const v4 = await cipherOf(plain, 'pw', { aeadProtect: false, s2kType: pgp.enums.s2k.iterated });
+    const k4 = v4.subarray(0, 2 + v4[1]!);
+    for (const data of [many, Buffer.concat([...Array<Buffer>(17).fill(k4), v4.subarray(k4.length)])]) {
+      const e = await open(data, 'pw', a2.load).catch((x: unknown) => x);
+      expect((e as Error).message).toMatch(/damaged or truncated: it has 17 key packets \(an archive has one; at most 16 are tried\)/);
+    }
+    expect(a2.hashes()).toBe(0);
+  }, 30_000);
+
   it('refuses, as damage and before any Argon2, a key packet that asks for more than 2 GiB', async () => {
     const a2 = countingArgon2();
     const cipher = await cipherOf(plain, 'pw');
