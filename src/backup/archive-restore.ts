@@ -173,8 +173,11 @@ export async function restoreArchiveLive(
   const running = listProject(docker, stack.project);
   applied.catch(() => undefined);
   running.catch(() => undefined);
-  log(`restore: checking ${file} (${statSync(file).size} bytes): the passphrase, every checksum, the dump's table of contents`);
-  const checked = await interruptibleRead((signal) => checkArchive(docker, pg, file, opts.passphrase, signal), 'nothing was changed; the app was not stopped');
+  // The line is printed once Ctrl-C is handled (inside interruptibleRead): one that follows it is never the default kill.
+  const checked = await interruptibleRead((signal) => {
+    log(`restore: checking ${file} (${statSync(file).size} bytes): the passphrase, every checksum, the dump's table of contents`);
+    return checkArchive(docker, pg, file, opts.passphrase, signal);
+  }, 'nothing was changed; the app was not stopped');
   log(`restore: archive ok: made ${checked.meta.created} from project ${checked.meta.project}, every checksum matches`);
   const unknown = unknownMigrations(await applied, checked.meta.migrations);
   if (unknown.length && !opts.force) throw newerDatabaseError(unknown);

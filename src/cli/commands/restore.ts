@@ -59,8 +59,11 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
 async function restoreToDir(args: RestoreArgs, file: string, passphrase: () => Promise<string>, io: Io, exitCodeOf: ExitCodeOf): Promise<Outcome> {
   if (sniff(file) === 'pg-dump') throw new PhaseComposeError('usage', `${file} is a plain database dump: restore --dir needs an archive written by \`backup\` (it carries the spec and the env values)`);
   let head: Buffer | undefined;
-  io.err(`restore: checking ${file} (${statSync(file).size} bytes): the passphrase, every checksum`);
-  const contents = await interruptibleRead((signal) => readArchive(file, { passphrase, signal, dump: async (b) => void (head ??= b) }), 'nothing was written');
+  // Printed once Ctrl-C is handled, as restore FILE does.
+  const contents = await interruptibleRead((signal) => {
+    io.err(`restore: checking ${file} (${statSync(file).size} bytes): the passphrase, every checksum`);
+    return readArchive(file, { passphrase, signal, dump: async (b) => void (head ??= b) });
+  }, 'nothing was written');
   if (!head) throw new PhaseComposeError('problem', `the archive ${file} holds no database dump`, { details: ['nothing was written'] });
   const first = head;
   const dir = resolve(args.dir!);
