@@ -6,6 +6,7 @@ import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { PhaseComposeError } from '../util/errors.js';
 import { writeStreamAtomic } from '../util/fs.js';
+import { drained } from '../util/streams.js';
 import { sha256 } from '../util/hash.js';
 import {
   CHUNK_BYTES, DUMP_PREFIX, MANIFEST_MEMBER, MAX_SMALL_MEMBER, META_MEMBER, STACK_PREFIX, buildManifest, checkManifest, dumpChunkName, parseManifest, parseMeta,
@@ -41,16 +42,6 @@ export type ArchiveWriter = {
    */
   head: Promise<Buffer | undefined>;
 };
-
-/** Resolves when `w` can take more (or is gone: its failure is reported by its reader). */
-const drained = (w: Writable) =>
-  new Promise<void>((res) => {
-    const go = () => {
-      w.off('drain', go).off('close', go).off('error', go);
-      res();
-    };
-    w.on('drain', go).on('close', go).on('error', go);
-  });
 
 /** The sha256 of a file, read in pieces. */
 async function sha256OfFile(file: string): Promise<string> {

@@ -20,7 +20,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import { PassThrough, Readable, pipeline } from 'node:stream';
 import { PhaseComposeError } from '../util/errors.js';
 import { ByteReader, readPacketHeader } from './openpgp-framing.js';
-import { TAG_SEIPD, decryptData, encryptData, readDataHeader } from './seipd.js';
+import { AES256, GCM, TAG_SEIPD, decryptData, encryptData, readDataHeader } from './seipd.js';
 
 /** Binary OpenPGP starts with a packet tag (high bit set); a tar starts with a file name (ASCII). */
 export function looksEncrypted(head: Buffer): boolean {
@@ -62,9 +62,6 @@ const ARGON2 = { t: 3, p: 4, encodedM: 16 };
 const MAX_KEY_PACKETS = 16;
 /** The most a key packet read from a file may ask of Argon2: the RFC's first recommended memory (2 GiB). */
 const ARGON2_MAX = { t: 10, p: 16, encodedM: 21 };
-// RFC 9580 ids: AES-256 is symmetric algorithm 9, GCM is AEAD algorithm 3, Argon2 is S2K type 4.
-const AES256 = 9;
-const GCM = 3;
 /** The packet's header in the new format (tag 3, 0xC0 | 3) with version, cipher and AEAD: the wrap's HKDF info and associated data. */
 const SKESK_INFO = Buffer.from([0xc3, 6, AES256, GCM]);
 
@@ -110,8 +107,8 @@ export function parseKeyPacket(bytes: Buffer): (Argon2Params & { iv: Buffer; wra
 
 /**
  * WrapKey with @node-rs/argon2 (native, on its own threads, off the main thread). The packet is parsed
- * back and unwrapped before it is handed out. Where @node-rs/argon2 does not load, OpenPGP.js makes the whole packet (its WASM Argon2, on the
- * main thread).
+ * back and unwrapped before it is handed out. Where @node-rs/argon2 does not load, OpenPGP.js makes the
+ * whole packet (its WASM Argon2, on the main thread).
  */
 export const wrapKeyWith =
   (load: LoadArgon2 = loadArgon2): WrapKey =>
@@ -144,8 +141,8 @@ export const wrapKeyWith =
 /**
  * The session key under the message's key packets (`keyPackets`, their bytes), opened by the passphrase:
  * ours by @node-rs/argon2, any other by OpenPGP.js. Throws WrongPassphrase when the passphrase does not
- * open it; a key packet asking Argon2 for more than ARGON2_MAX is refused before
- * any Argon2 runs.
+ * open it; a key packet asking Argon2 for more than ARGON2_MAX, or more than MAX_KEY_PACKETS of them, is
+ * refused before any Argon2 runs.
  */
 async function openSessionKey(keyPackets: Buffer[], passphrase: string, load: LoadArgon2): Promise<SessionKey> {
   // Each key packet may cost an Argon2 run of up to ARGON2_MAX: their number is bounded too.

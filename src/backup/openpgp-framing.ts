@@ -89,6 +89,9 @@ export class ByteReader {
   }
 }
 
+/** The bytes in `views`, together. */
+export const byteLength = (views: readonly Uint8Array[]): number => views.reduce((a, b) => a + b.length, 0);
+
 /** A packet's tag, and its first length (partial: one part of a body that goes on; undefined: to the end of the source). */
 export type PacketHeader = { tag: number; length: number | undefined; partial: boolean };
 
@@ -152,7 +155,7 @@ export async function* framePacket(tag: number, body: AsyncIterable<Uint8Array>)
   const q = new ByteReader(body);
   for (;;) {
     const part = await q.take(PART);
-    const n = part.reduce((a, b) => a + b.length, 0);
+    const n = byteLength(part);
     const last = n < PART || (await q.atEnd());
     yield last ? lengthOctets(n) : Buffer.from([224 + PART_LOG2]);
     yield* part;

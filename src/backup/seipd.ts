@@ -12,14 +12,14 @@
 // every message that is not of this shape (other tools'), and the tests check this code against two
 // independent implementations: OpenPGP.js both ways (unit) and Sequoia's sq (e2e).
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { ByteReader, framePacket, packetBody, readPacketHeader, type PacketHeader } from './openpgp-framing.js';
+import { ByteReader, byteLength, framePacket, packetBody, readPacketHeader, type PacketHeader } from './openpgp-framing.js';
 
 // RFC 9580 ids: packet tags, AES-256 (symmetric algorithm 9), GCM (AEAD algorithm 3).
 export const TAG_SEIPD = 18;
 const TAG_LITERAL = 11;
 const TAG_PADDING = 21;
-const AES256 = 9;
-const GCM = 3;
+export const AES256 = 9;
+export const GCM = 3;
 const TAG_BYTES = 16;
 /** The chunk size octet written: 2^(12+6) = 256 KiB, OpenPGP.js's and Sequoia's default. */
 const CHUNK_SIZE_BYTE = 12;
@@ -70,7 +70,7 @@ async function* sealed(inner: AsyncIterable<Uint8Array>, sessionKey: Uint8Array,
   let total = 0;
   for (;;) {
     const chunk = await src.take(k.chunk); // views: each piece is encrypted where it lies
-    const n = length(chunk);
+    const n = byteLength(chunk);
     if (!n && i) break;
     const c = createCipheriv('aes-256-gcm', k.key, k.nonce(i++)).setAAD(k.info);
     for (const piece of chunk) yield c.update(piece);
@@ -83,8 +83,6 @@ async function* sealed(inner: AsyncIterable<Uint8Array>, sessionKey: Uint8Array,
   f.final();
   yield f.getAuthTag();
 }
-
-const length = (views: Buffer[]) => views.reduce((a, b) => a + b.length, 0);
 
 /** `views` cut at byte `at`: the views before it and after it (no copy). */
 function cut(views: Buffer[], at: number): [Buffer[], Buffer[]] {
@@ -128,7 +126,7 @@ async function* opened(body: ByteReader, sessionKey: Uint8Array, h: DataHeader):
   for (;;) {
     // A full chunk and its tag, plus the 16 bytes after them: when those are all there is, they are the final tag.
     const w = await body.take(k.chunk + 2 * TAG_BYTES);
-    const n = length(w);
+    const n = byteLength(w);
     const last = n < k.chunk + 2 * TAG_BYTES;
     const sealedLen = last ? n - TAG_BYTES : k.chunk + TAG_BYTES;
     if (sealedLen < (i ? 0 : TAG_BYTES) || (sealedLen > 0 && sealedLen < TAG_BYTES)) throw new Error('the data packet is cut short (truncated)');

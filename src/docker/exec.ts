@@ -1,6 +1,7 @@
 // Edge: run an argv inside a container through the Engine's exec API (no shell), with separated streams.
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import { drained } from '../util/streams.js';
 import type { DockerClient } from './client.js';
 
 export type ExecOptions = {
@@ -205,12 +206,7 @@ export function demuxer(stdout: (b: Buffer) => Writable | undefined, stderr: (b:
         if (to && !to.destroyed && !to.write(part)) wait = to;
       }
       if (!wait) return cb();
-      const w = wait;
-      const go = () => {
-        w.off('drain', go).off('error', go).off('close', go);
-        cb();
-      };
-      w.on('drain', go).on('error', go).on('close', go);
+      void drained(wait).then(() => cb());
     },
   });
 }
