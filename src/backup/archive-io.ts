@@ -262,15 +262,24 @@ async function readArchiveFrom(raw: Readable, kind: 'encrypted' | 'tar', file: s
       const isChunk = name.startsWith(DUMP_PREFIX);
       const limit = isChunk ? CHUNK_BYTES : MAX_SMALL_MEMBER;
       if (size > limit) throw damaged(file, `member ${name} is ${size} bytes (at most ${limit})`);
+      // Hashed as it comes; a dump chunk is joined into one buffer only for a consumer of the dump.
+      const keep = !isChunk || opts.dump !== undefined;
       const parts: Buffer[] = [];
-      for await (const b of entry) parts.push(b as Buffer);
-      const body = Buffer.concat(parts);
-      if (body.length !== size) throw damaged(file, `member ${name} is cut short`);
+      const member = createHash('sha256');
+      let length = 0;
+      for await (const b of entry) {
+        member.update(b as Buffer);
+        if (isChunk) whole.update(b as Buffer);
+        if (keep) parts.push(b as Buffer);
+        length += (b as Buffer).length;
+      }
+      if (length !== size) throw damaged(file, `member ${name} is cut short`);
+      const body = keep ? Buffer.concat(parts) : Buffer.alloc(0);
       if (name === MANIFEST_MEMBER) {
         manifest = parseManifest(body.toString('utf8'));
         continue;
       }
-      const got = { name, size, sha256: sha256(body) };
+      const got = { name, size, sha256: member.digest('hex') };
       if (!seen.length && name !== META_MEMBER) throw damaged(file, `its first member is ${name}, not ${META_MEMBER}`);
       if (name === META_MEMBER) {
         if (seen.length) throw damaged(file, `${META_MEMBER} appears twice`);
@@ -282,7 +291,6 @@ async function readArchiveFrom(raw: Readable, kind: 'encrypted' | 'tar', file: s
         if (opts.expect && (want?.name !== name || want.sha256 !== got.sha256 || want.size !== size)) {
           throw damaged(file, `${name} differs from what the first read of the archive checked (was the file changed meanwhile?)`);
         }
-        whole.update(body);
         dumpBytes += size;
         if (opts.dump) await opts.dump(body);
       } else if (name.startsWith(STACK_PREFIX) && !chunks) {
