@@ -10,6 +10,7 @@
 import { posix } from 'node:path';
 import { formatEnvValue } from '../init/env-file.js';
 import { PhaseComposeError } from '../util/errors.js';
+import { byCodePoint } from '../util/compare.js';
 
 export const FORMAT = 'phase-compose-backup/1';
 export const META_MEMBER = 'phase-compose-backup.json';
@@ -66,7 +67,7 @@ export function safeRelativePath(p: string): string {
 export function newestMigrations(ms: readonly Migration[]): string[] {
   const last = new Map<string, string>();
   for (const m of ms) last.set(m.app, m.name);
-  return [...last.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([a, n]) => `${a}.${n}`);
+  return [...last.entries()].sort(([a], [b]) => byCodePoint(a, b)).map(([a, n]) => `${a}.${n}`);
 }
 
 /** Migrations applied in the live database that the archive does not know (`app.name`). */

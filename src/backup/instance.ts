@@ -5,6 +5,7 @@ import { listProject } from '../docker/containers.js';
 import { L_SERVICE } from '../docker/labels.js';
 import { runSql, type PgTarget } from '../exec/postgres.js';
 import type { ImageInfo, Migration } from './archive.js';
+import { byCodePoint } from '../util/compare.js';
 
 /**
  * PostgreSQL's version and every applied migration in the order applied (none when the database has no
@@ -51,5 +52,5 @@ export async function projectImages(docker: DockerClient, project: string): Prom
     const version = info?.Config?.Labels?.['org.opencontainers.image.version'];
     byService.set(service, { service, image: c.Image, id: c.ImageID, digests: info?.RepoDigests ?? [], ...(version ? { version } : {}) });
   }
-  return [...byService.values()].sort((a, b) => a.service.localeCompare(b.service));
+  return [...byService.values()].sort((a, b) => byCodePoint(a.service, b.service));
 }

@@ -17,6 +17,7 @@ import { onInterrupt } from '../util/signals.js';
 import { fileKind, readStackText } from '../util/fs.js';
 import { verifyDump } from './backup.js';
 import { parseChecksumLine } from './rotation.js';
+import { byCodePoint } from '../util/compare.js';
 
 const DATA_SERVICES = new Set([POSTGRES_SERVICE, REDIS_SERVICE]);
 
@@ -39,7 +40,7 @@ export function startWaves(spec: NormalisedSpec, containers: ContainerInfo[]): C
   waves(buildGraph(spec)).forEach((wave, i) => wave.forEach((s) => rank.set(s, i)));
   const key = (c: ContainerInfo) => rank.get(c.Labels[L_SERVICE] ?? '') ?? Number.MAX_SAFE_INTEGER;
   const byWave = new Map<number, ContainerInfo[]>();
-  for (const c of [...containers].sort((a, b) => key(a) - key(b) || containerName(a).localeCompare(containerName(b)))) {
+  for (const c of [...containers].sort((a, b) => key(a) - key(b) || byCodePoint(containerName(a), containerName(b)))) {
     const wave = byWave.get(key(c));
     if (wave) wave.push(c);
     else byWave.set(key(c), [c]);

@@ -6,6 +6,7 @@
 import { parseDuration } from '../util/duration.js';
 import { GENERATED_MARK } from '../util/generated-files.js';
 import { PhaseComposeError } from '../util/errors.js';
+import { byCodePoint } from '../util/compare.js';
 
 export type ScheduleInput = {
   project: string;
@@ -62,7 +63,7 @@ export function renderSchedule(i: ScheduleInput): { service: UnitFile; timer: Un
     '',
     '[Service]',
     'Type=oneshot',
-    ...Object.entries(i.env).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `Environment=${systemdWord(`${k}=${v}`)}`),
+    ...Object.entries(i.env).sort(([a], [b]) => byCodePoint(a, b)).map(([k, v]) => `Environment=${systemdWord(`${k}=${v}`)}`),
     `ExecStart=${scheduleArgv(i).map(systemdWord).join(' ')}`,
     // The archive is written 0600 anyway; nothing else this run creates is for other users either.
     'UMask=0077',

@@ -23,6 +23,7 @@ import { parseDuration } from '../util/duration.js';
 import { renderTaskArgv } from '../model/task.js';
 import { kubeApis, type KubeApis } from './versions.js';
 import { kubeEscape, kubeImage, toKube } from './values.js';
+import { byCodePoint } from '../util/compare.js';
 
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;
 /** One file of the output: a name (no directory) and the objects it holds, in order. */
@@ -488,7 +489,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
     }
     const hcPort = s.healthcheck?.http?.port ?? s.healthcheck?.tcp?.port;
     if (hcPort) out.set(`${hcPort}/TCP`, { port: hcPort, protocol: 'TCP' });
-    return [...out.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
+    return [...out.values()].sort((a, b) => a.port - b.port || byCodePoint(a.protocol, b.protocol));
   };
   for (const [name, s] of Object.entries(spec.services)) {
     const where = `services.${name}`;
