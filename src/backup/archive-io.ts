@@ -267,11 +267,12 @@ async function readArchiveFrom(raw: Readable, kind: 'encrypted' | 'tar', file: s
       const parts: Buffer[] = [];
       const member = createHash('sha256');
       let length = 0;
-      for await (const b of entry) {
-        member.update(b as Buffer);
-        if (isChunk) whole.update(b as Buffer);
-        if (keep) parts.push(b as Buffer);
-        length += (b as Buffer).length;
+      for await (const piece of entry) {
+        const b = piece as Buffer;
+        member.update(b);
+        if (isChunk) whole.update(b);
+        if (keep) parts.push(b);
+        length += b.length;
       }
       if (length !== size) throw damaged(file, `member ${name} is cut short`);
       const body = keep ? Buffer.concat(parts) : Buffer.alloc(0);
