@@ -115,11 +115,13 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
   // Archives hold every secret of the instance: their directory is private whatever the umask.
   makeDirs(dirname(file), 0o700);
   log(`backup: pg_dump -Fc ${pg.db} -> ${file}${opts.passphrase === undefined ? ' (NOT encrypted: --no-encrypt)' : ' (encrypted)'}`);
-  const [w, { version, migrations }, images] = await Promise.all([
-    openArchiveWriter(file, { passphrase: opts.passphrase }),
-    databaseFacts(docker, pg),
-    projectImages(docker, stack.project),
-  ]);
+  // Side by side: the archive's temp file (and the passphrase's key), the facts, the images. When the facts or
+  // the images fail, the writer is given up once it is open, so its temp file goes too.
+  const opening = openArchiveWriter(file, { passphrase: opts.passphrase });
+  const [w, { version, migrations }, images] = await Promise.all([opening, databaseFacts(docker, pg), projectImages(docker, stack.project)]).catch(async (e: unknown) => {
+    await opening.then((o) => o.abort(e as Error), () => undefined);
+    throw e;
+  });
   const meta: BackupMeta = {
     format: FORMAT,
     created: now.toISOString(),

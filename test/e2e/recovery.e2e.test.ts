@@ -7,7 +7,7 @@
 //
 // The fixture app image (phase-compose-fixture-app:latest, built by scripts/testbed.sh) has the vault app.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,22 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(v.stdout).toContain('newest migration: vault.0001_initial');
     const rows = v.stdout.split('rows per table')[1]!.split('\n').slice(1).filter(Boolean).map((l) => l.split('\t'));
     expect(rows.map(([t, n]) => [t!.replace(/^public\./, ''), n])).toEqual(countsA);
+  });
+
+  it('a backup whose facts cannot be read fails with psql\'s words and leaves no file behind, not even its temp file', async () => {
+    // The facts' query reads django_migrations.name: without that column psql fails while the archive's
+    // temp file is already open. Before, the failure left that temp file (88 bytes) in the directory.
+    const out = join(work, 'failed-backup');
+    psql(projectA, 'ALTER TABLE django_migrations RENAME COLUMN name TO name_elsewhere');
+    try {
+      const b = await cliA(['backup', '--out', join(out, 'x.pcbak')]);
+      expect(b.code, b.stderr).toBe(4);
+      expect(b.stderr).toContain('reading the server version and django_migrations failed in the postgres container (psql exit 3)');
+      expect(b.stderr).toContain('column "name" does not exist');
+      expect(readdirSync(out)).toEqual([]);
+    } finally {
+      psql(projectA, 'ALTER TABLE django_migrations RENAME COLUMN name_elsewhere TO name');
+    }
   });
 
   it('a restore command that fails before the dump ends is reported with its own exit code and stderr', async () => {
