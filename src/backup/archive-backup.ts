@@ -145,11 +145,21 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
   try {
     await w.add(META_MEMBER, `${JSON.stringify(meta, null, 2)}\n`);
     for (const [name, body] of members.files) await w.add(`${STACK_PREFIX}${name}`, body);
-    await streamDump(docker, pg, w.dump, opts.signal);
+    // pg_dump is stopped when the file cannot be written (a full disk), instead of dumping on into nothing.
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(opts.signal?.reason);
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    w.dump.once('error', () => stop.abort(new Error('the archive could not be written')));
+    try {
+      await streamDump(docker, pg, w.dump, stop.signal);
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
     opts.signal?.throwIfAborted(); // made the interrupted error below
     written = await w.finish();
   } catch (e) {
-    const stopped = opts.signal?.aborted ? interruptedBackup(opts.signal, 'the archive was written') : e;
+    const stopped = opts.signal?.aborted ? interruptedBackup(opts.signal, 'the archive was written') : (w.writeFailure() ?? e);
     await w.abort(stopped as Error);
     throw stopped;
   }

@@ -34,6 +34,8 @@ export type ArchiveWriter = {
   readBack(): Promise<ArchiveContents>;
   /** Gives up: nothing keeps the final name, the temp file is removed. */
   abort(e: Error): Promise<void>;
+  /** The write's failure (a full disk), as the error to report, once the file could not be written. */
+  writeFailure(): PhaseComposeError | undefined;
   /** The encrypted archive's session key (for a read-back without the passphrase's Argon2 step). */
   sessionKey?: SessionKey;
   /**
@@ -50,12 +52,12 @@ async function sha256OfFile(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Disk full (or any other write failure) while writing `file`: nothing was kept. */
-export function writeError(file: string, e: unknown): PhaseComposeError {
+/** Disk full (or any other write failure) while writing `file`: nothing was kept (`detail` says so). */
+export function writeError(file: string, e: unknown, detail = 'the half-written archive was removed; no file has its name'): PhaseComposeError {
   if (e instanceof PhaseComposeError) return e;
   const code = (e as NodeJS.ErrnoException).code;
-  const what = code === 'ENOSPC' ? 'the disk is full' : code === 'EDQUOT' ? 'the disk quota is exceeded' : (e as Error).message;
-  return new PhaseComposeError('problem', `could not write ${file}: ${what}`, { details: ['the half-written archive was removed; no file has its name'], cause: e });
+  const what = code === 'ENOSPC' ? 'the disk is full' : code === 'EDQUOT' ? 'the disk quota is exceeded' : code === 'EEXIST' ? 'a file of that name exists' : (e as Error).message;
+  return new PhaseComposeError('problem', `could not write ${file}: ${what}`, { details: [detail], cause: e });
 }
 
 /** Opens an archive for writing at `file` (encrypted when a passphrase is given), mode 0600. */
@@ -138,6 +140,9 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
       flush().then(() => cb(), cb);
     },
   });
+  // A write that failed fails `dump` too (its next chunk finds the tar closed): that is reported as the
+  // write's failure (writeFailure, finish), not as an unhandled stream error.
+  dump.on('error', () => undefined);
   const checkWrite = () => {
     if (failed) throw writeError(file, failed);
   };
@@ -167,6 +172,7 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
       if (onDisk !== producedHex) throw damaged(file, 'the file does not hold the bytes that were written to it');
       return contents;
     },
+    writeFailure: () => (failed ? writeError(file, failed) : undefined),
     async abort(e) {
       aborted = e;
       gotHead(undefined);

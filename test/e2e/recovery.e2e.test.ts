@@ -17,7 +17,7 @@ import { pipeDump } from '../../src/backup/archive-restore.js';
 import { connectDocker } from '../../src/docker/client.js';
 import { STACK_LABEL } from './helpers/compose.js';
 import { composeDown, containerId, inspectState, psql, uniqueProject, waitFor } from './helpers/docker.js';
-import { mustRun, run, runAsync, startWatched } from './helpers/run.js';
+import { fullDisk, mustRun, run, runAsync, startWatched } from './helpers/run.js';
 import { CLI, copyFixtureSpec } from './helpers/stack.js';
 import { writeArchive } from '../unit/backup/archive-helpers.js';
 
@@ -103,6 +103,24 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     } finally {
       psql(projectA, 'ALTER TABLE django_migrations RENAME COLUMN name_elsewhere TO name');
     }
+  });
+
+  it('a full disk while the archive is written: exit 1, "the disk is full", nothing left, pg_dump stopped', async () => {
+    // Before, the dump's writable failed with no listener: Node died on an unhandled 'error' event
+    // ("already finalized or destroyed", a stack trace, exit 1).
+    const disk = fullDisk();
+    try {
+      const b = await cliA(['backup', '--out', join(disk.dir, 'x.pcbak')]);
+      expect(b.code, b.stderr).toBe(1);
+      expect(b.stderr).toContain(`could not write ${join(disk.dir, 'x.pcbak')}: the disk is full`);
+      expect(b.stderr).toContain('the half-written archive was removed; no file has its name');
+      expect(b.stderr).not.toContain('    at ');
+      expect(readdirSync(disk.dir)).toEqual([]);
+    } finally {
+      disk.done();
+    }
+    // pg_dump was stopped, not left to dump into nothing (its session may take a moment to go).
+    await waitFor('pg_dump to be gone', () => psql(projectA, 'SELECT count(*) FROM pg_stat_activity WHERE application_name = $$pg_dump$$')[0]?.[0] === '0', 10_000, 100);
   });
 
   it('a restore command that fails before the dump ends is reported with its own exit code and stderr', async () => {

@@ -1,5 +1,8 @@
 // Run a command synchronously and capture its output (no shell, argv only).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface RunResult {
   code: number;
@@ -70,4 +73,20 @@ export function startWatched(cmd: string, args: readonly string[], opts: Pick<Ru
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<number | string>((res) => child.on('exit', (code, signal) => res(code ?? signal ?? -1)));
   return { child, err: () => err, out: () => out, exited };
+}
+
+/**
+ * A directory on a tiny tmpfs of `size` (mount(8) size, e.g. `64k`): writes past it fail with ENOSPC, a real
+ * full disk. Needs root, as the test bed's dockerd does. `done` unmounts it and removes the directory.
+ */
+export function fullDisk(size = '64k'): { dir: string; done: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'phase-compose-full-'));
+  mustRun('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir]);
+  return {
+    dir,
+    done: () => {
+      run('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
