@@ -1,7 +1,7 @@
 // `phase-compose backup` (and up's pre-migration backup): pg_dump -Fc inside the postgres container,
 // streamed to a host file, verified with pg_restore --list, with a sha256 beside it.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, readdirSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fsyncSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
@@ -10,6 +10,8 @@ import { findPostgres, type PgTarget } from '../exec/postgres.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { makeDirs, writeFileAtomic } from '../util/fs.js';
+import { drained } from '../util/streams.js';
+import { writeError } from './archive-io.js';
 import { backupFileName, checksumLine, countTableData, expiredBackups } from './rotation.js';
 
 export type BackupResult = { file: string; bytes: number; sha256: string; tables?: number };
@@ -51,25 +53,49 @@ export function tail(limit = 64 * 1024): Writable & { text: () => string } {
   return w;
 }
 
-/** Streams `pg_dump -Fc` of the target into `file` while hashing it; returns bytes and sha256. */
-async function dumpTo(docker: DockerClient, pg: PgTarget, file: string, signal?: AbortSignal): Promise<{ bytes: number; sha256: string }> {
+/**
+ * Streams `pg_dump -Fc` of the target into `file` (open as `fd`, which this closes) while hashing it, then
+ * fsyncs it; returns bytes and sha256. A write that fails (a full disk) stops pg_dump and throws that failure.
+ */
+async function dumpTo(docker: DockerClient, pg: PgTarget, file: string, fd: number, signal?: AbortSignal): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash('sha256');
-  const out = createWriteStream(file, { mode: 0o600 });
-  const opened = new Promise<void>((res, rej) => out.once('open', () => res()).once('error', rej));
-  await opened;
+  const out = createWriteStream(file, { fd, autoClose: false });
+  let failed: Error | undefined;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(signal?.reason);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  out.on('error', (e) => {
+    failed ??= e;
+    stop.abort(e);
+  });
   let bytes = 0;
   const sink = new Writable({
     write(chunk: Buffer, _e, cb) {
+      if (failed) return cb(); // pg_dump is being stopped: what is left goes nowhere
       hash.update(chunk);
       bytes += chunk.length;
       if (out.write(chunk)) cb();
-      else out.once('drain', () => cb());
+      else void drained(out).then(() => cb());
     },
   });
   const err = tail();
-  const r = await execIn(docker, pg.containerId, ['pg_dump', '-U', pg.user, '-d', pg.db, '-Fc'], { stdout: sink, stderr: err, capture: false, ...(signal ? { signal } : {}) });
-  await new Promise<void>((res, rej) => sink.end(() => res()).once('error', rej));
-  await new Promise<void>((res, rej) => out.end(() => res()).once('error', rej));
+  let r: Awaited<ReturnType<typeof execIn>>;
+  try {
+    r = await execIn(docker, pg.containerId, ['pg_dump', '-U', pg.user, '-d', pg.db, '-Fc'], { stdout: sink, stderr: err, capture: false, signal: stop.signal });
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  await new Promise<void>((res) => sink.end(() => res()));
+  try {
+    if (!failed) await new Promise<void>((res) => out.end(() => res())); // after every write, or its failure
+    if (!failed && !signal?.aborted) fsyncSync(fd);
+  } catch (e) {
+    failed ??= e as Error;
+  } finally {
+    closeSync(fd);
+  }
+  if (failed) throw writeError(file, failed, "what was written is removed; no file has the backup's name");
   if (r.exitCode !== 0) {
     throw new PhaseComposeError('failed', `pg_dump failed in the postgres container (exit ${r.exitCode})`, { details: err.text().trim().split('\n') });
   }
@@ -101,8 +127,15 @@ export async function backupDatabase(
   opts.stderr?.write(`backup: pg_dump -Fc ${pg.db} -> ${file}\n`);
   let result: BackupResult;
   const { signal } = opts;
+  // A new file: one of that name (a leftover, or anyone's) is refused, never overwritten or removed.
+  let fd: number;
   try {
-    const { bytes, sha256 } = await dumpTo(docker, pg, partial, signal);
+    fd = openSync(partial, 'wx', 0o600);
+  } catch (e) {
+    throw writeError(partial, e, (e as NodeJS.ErrnoException).code === 'EEXIST' ? 'remove it if it is left from an interrupted backup; nothing was changed' : 'nothing was changed');
+  }
+  try {
+    const { bytes, sha256 } = await dumpTo(docker, pg, partial, fd, signal);
     const tables = signal?.aborted ? 0 : await verifyDump(docker, pg, partial, signal);
     signal?.throwIfAborted(); // made the interrupted error below
     renameSync(partial, file);

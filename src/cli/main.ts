@@ -81,7 +81,18 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   return exit.code;
 }
 
-/** Runs the CLI with process arguments. */
+/**
+ * Runs the CLI with process arguments. A command that stops half-way with nothing left to wait for (a
+ * promise nobody will settle: it was a full disk in `backup --dump-only`) would end the process with exit
+ * code 0, as if it had succeeded: it ends with the unforeseen error's code and says so instead.
+ */
 export async function main(): Promise<void> {
+  let finished = false;
+  process.once('exit', () => {
+    if (finished || process.exitCode) return;
+    process.stderr.write('phase-compose: the command stopped before it finished, with nothing left to wait for\n  this is a bug in phase-compose: please report it, with the command you ran\n');
+    process.exitCode = EXIT_CODES[UNEXPECTED].code;
+  });
   process.exitCode = await runCli(hideBin(process.argv), processIo());
+  finished = true;
 }

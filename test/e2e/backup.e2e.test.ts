@@ -2,13 +2,13 @@
 // the checksum file matches, the app services were stopped and started again.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_LABEL } from './helpers/compose.js';
 import { composeAsync, composeDown, containerId, inspectState, lockTable, pgDumps, psql, waitFor } from './helpers/docker.js';
 import { CLI, generateFixtureStack, type GeneratedStack } from './helpers/stack.js';
-import { run, startWatched } from './helpers/run.js';
+import { fullDisk, run, startWatched } from './helpers/run.js';
 
 /** Async (a long spawnSync starves vitest's worker RPC); resolves with the exit code and output, never rejects. */
 const runAsync = (cmd: string, args: string[], cwd?: string) =>
@@ -82,6 +82,29 @@ describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
     const backend = inspectState(containerId(stack.project, 'backend'));
     expect(backend.Running).toBe(true);
     expect(backend.StartedAt).not.toBe(backendBefore);
+  });
+
+  it('a full disk: --dump-only fails with exit 1 and says so, leaves nothing, and never overwrites a file of that name', async () => {
+    // Before, the write's failure left pg_dump's output waiting for a 'drain' that never came: the process
+    // ran out of work and exited 0, as if the backup had been made, with a .partial file left behind.
+    const disk = fullDisk();
+    try {
+      const b = await cli(['backup', '--dump-only', '--out', join(disk.dir, 'x.dump')]);
+      expect(b.code, b.stderr).toBe(1);
+      expect(b.stderr).toContain(`could not write ${join(disk.dir, 'x.dump.partial')}: the disk is full`);
+      expect(b.stderr).toContain("what was written is removed; no file has the backup's name");
+      expect(readdirSync(disk.dir)).toEqual([]);
+      writeFileSync(join(disk.dir, 'y.dump.partial'), 'not ours\n');
+      const y = await cli(['backup', '--dump-only', '--out', join(disk.dir, 'y.dump')]);
+      expect(y.code, y.stderr).toBe(1);
+      expect(y.stderr).toContain('a file of that name exists');
+      expect(readdirSync(disk.dir)).toEqual(['y.dump.partial']);
+      expect(readFileSync(join(disk.dir, 'y.dump.partial'), 'utf8')).toBe('not ours\n');
+    } finally {
+      disk.done();
+    }
+    // pg_dump was stopped, not left to dump into nothing (its session may take a moment to go).
+    await waitFor('pg_dump to be gone', () => psql(stack.project, 'SELECT count(*) FROM pg_stat_activity WHERE application_name = $$pg_dump$$')[0]?.[0] === '0', 10_000, 100);
   });
 
   it('a corrupted backup is refused before anything stops', async () => {
