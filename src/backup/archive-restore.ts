@@ -3,7 +3,7 @@
 // database half of `restore FILE --dir DIR`. Every path reads the archive twice: the first read checks
 // everything (passphrase, every checksum, the dump's table of contents) before anything is changed;
 // the second streams the dump into pg_restore, each chunk checked against the first read's manifest.
-import { statSync } from 'node:fs';
+import { existsSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
@@ -17,7 +17,7 @@ import { PhaseComposeError } from '../util/errors.js';
 import { abortOnInterrupt } from '../util/signals.js';
 import { TEXT_FILE_MAX_BYTES, makeDirs, readOnDisk, writeFileAtomic, type OnDisk } from '../util/fs.js';
 import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigrations } from './archive.js';
-import { readArchive, type ArchiveContents } from './archive-io.js';
+import { readArchive, writeError, type ArchiveContents } from './archive-io.js';
 import { listDump } from './archive-backup.js';
 import { appliedMigrations, rowCounts } from './instance.js';
 import { appContainers, pgRestoreArgv, startWaves, withStopped } from './restore.js';
@@ -216,12 +216,31 @@ export function writeStackFromArchive(dir: string, c: ArchiveContents): string[]
     const what = (d: OnDisk) => (d.kind === 'odd' ? ` (${d.why})` : '');
     throw new PhaseComposeError('problem', `refusing to overwrite files in ${dir}`, { details: [...exist.map((p) => `exists: ${p.path}${what(p.d)}`), 'restore --dir builds a new stack: name an empty or new directory; nothing was written'] });
   }
+  const fresh = !existsSync(dir);
   makeDirs(dir, 0o700);
+  const written: string[] = [];
   for (const p of todo) {
-    makeDirs(dirname(p.path), 0o755);
-    writeFileAtomic(p.path, p.body, p.mode);
+    try {
+      makeDirs(dirname(p.path), 0o755);
+      writeFileAtomic(p.path, p.body, p.mode);
+    } catch (e) {
+      // A full disk (or any failed write): the files this run wrote go again, so nothing is half-written.
+      for (const w of written) rmSync(w, { force: true });
+      if (fresh) rmdirQuietly(dir);
+      throw writeError(p.path, e, `the ${written.length} file(s) this restore had written were removed; nothing else was changed`);
+    }
+    written.push(p.path);
   }
-  return todo.map((p) => p.path);
+  return written;
+}
+
+/** Removes a directory this run made, when nothing is left in it. */
+function rmdirQuietly(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* not empty (a subdirectory of the stack's files), or gone: left as it is */
+  }
 }
 
 /** The fresh stack's database must be empty: restore --dir never merges into data. */

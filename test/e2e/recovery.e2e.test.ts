@@ -123,6 +123,21 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     await waitFor('pg_dump to be gone', () => psql(projectA, 'SELECT count(*) FROM pg_stat_activity WHERE application_name = $$pg_dump$$')[0]?.[0] === '0', 10_000, 100);
   });
 
+  it('restore --dir onto a full disk: exit 1, "the disk is full", the files it wrote removed, no stack started', async () => {
+    // Before: "unexpected error: ENOSPC ... this is a bug", with the files written so far left behind.
+    const disk = fullDisk('8k');
+    try {
+      const r = await cli(['-p', projectB, 'restore', archive, '--dir', join(disk.dir, 'new'), '--yes'], work);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/could not write .*: the disk is full/);
+      expect(r.stderr).toMatch(/the \d+ file\(s\) this restore had written were removed; nothing else was changed/);
+      expect(readdirSync(disk.dir)).toEqual([]);
+    } finally {
+      disk.done();
+    }
+    expect(run('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${projectB}`]).stdout.trim()).toBe('');
+  });
+
   it('a restore command that fails before the dump ends is reported with its own exit code and stderr', async () => {
     // An archive whose dump spans three chunks (its bytes do not matter here), fed to a stand-in for
     // pg_restore in stack A's postgres container that reads a little, complains and exits 1, as pg_restore
