@@ -50,6 +50,9 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
     });
 }
 
+/** Write failures that are the file system's state, in words. */
+const REFUSED_WRITE: Record<string, string> = { ENOSPC: 'the disk is full', EDQUOT: 'the disk quota is exceeded', EROFS: 'the file system is read-only' };
+
 /** Prints an error the way users should see it; returns the exit code. */
 export function reportError(e: unknown, io: Io): number {
   if (e instanceof SpecError) {
@@ -62,6 +65,15 @@ export function reportError(e: unknown, io: Io): number {
     io.err(`phase-compose: ${e.message}`);
     for (const d of e.details) io.err(`  ${d}`);
     return EXIT_CODES[e.kind].code;
+  }
+  // A file system that refuses a write (full, over quota, read-only) where no command said more: the
+  // machine's state, not a bug. The command stopped at that write.
+  const errno = e as NodeJS.ErrnoException | undefined;
+  const refused = errno?.code ? REFUSED_WRITE[errno.code] : undefined;
+  if (refused) {
+    io.err(`phase-compose: ${errno?.path ? `could not write ${errno.path}` : 'a write failed'}: ${refused}`);
+    io.err('  the command stopped there; make room (or make it writable) and run it again');
+    return EXIT_CODES.problem.code;
   }
   // Not a case we foresaw: still a documented exit code (a problem), with the message and a way to report it.
   io.err(`phase-compose: unexpected error: ${(e as Error)?.message ?? String(e)}`);

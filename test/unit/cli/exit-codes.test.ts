@@ -38,6 +38,11 @@ describe('the map from kind to exit code', () => {
     expect(reportError(new SpecError([{ severity: 'error', path: 'a', message: 'bad' }]), { out: () => {}, err: (l) => err.push(l), isTTY: false })).toBe(1);
     expect(err).toEqual(['error: a: bad', '\n1 error; nothing was written.']);
     expect(reportError(new RangeError('x'), { out: () => {}, err: () => {}, isTTY: false })).toBe(1);
+    // A full disk nobody reported more precisely is named as such, not as a bug.
+    const full: string[] = [];
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', path: '/srv/x' });
+    expect(reportError(enospc, { out: () => {}, err: (l) => full.push(l), isTTY: false })).toBe(1);
+    expect(full).toEqual(['phase-compose: could not write /srv/x: the disk is full', '  the command stopped there; make room (or make it writable) and run it again']);
   });
 });
 
