@@ -9,7 +9,7 @@ import { execIn } from '../docker/exec.js';
 import { findPostgres, type PgTarget } from '../exec/postgres.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
-import { makeDirs, writeFileAtomic } from '../util/fs.js';
+import { fsyncDir, makeDirs, writeFileAtomic } from '../util/fs.js';
 import { drained } from '../util/streams.js';
 import { writeError } from './archive-io.js';
 import { backupFileName, checksumLine, countTableData, expiredBackups } from './rotation.js';
@@ -139,6 +139,7 @@ export async function backupDatabase(
     const tables = signal?.aborted ? 0 : await verifyDump(docker, pg, partial, signal);
     signal?.throwIfAborted(); // made the interrupted error below
     renameSync(partial, file);
+    fsyncDir(dirname(file)); // the name too survives a crash, as the archive's does
     result = { file, bytes, sha256, tables };
   } catch (e) {
     rmSync(partial, { force: true });

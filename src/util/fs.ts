@@ -123,11 +123,16 @@ export async function writeStreamAtomic(path: string, source: AsyncIterable<Uint
     nodeFs.rmSync(tmp, { force: true });
     throw e;
   }
-  try {
-    const dfd = nodeFs.openSync(dirname(path), 'r');
-    try { nodeFs.fsyncSync(dfd); } finally { nodeFs.closeSync(dfd); }
-  } catch { /* a directory that cannot be fsync-ed (some file systems): the rename is done */ }
+  fsyncDir(dirname(path));
   return bytes;
+}
+
+/** Makes a rename in `dir` durable (fsync of the directory); a directory that cannot be fsync-ed (some file systems) is left as it is. */
+export function fsyncDir(dir: string): void {
+  try {
+    const dfd = nodeFs.openSync(dir, 'r');
+    try { nodeFs.fsyncSync(dfd); } finally { nodeFs.closeSync(dfd); }
+  } catch { /* the rename is done */ }
 }
 
 /**
