@@ -13,6 +13,7 @@ import { specEnvFiles } from '../spec/env-files.js';
 import type { Stack } from '../stack/open.js';
 import { renderStackFiles } from '../stack/outputs.js';
 import { PhaseComposeError } from '../util/errors.js';
+import { withOwnAbort } from '../util/signals.js';
 import { makeDirs, readStackFile } from '../util/fs.js';
 import { ARCHIVE_EXT, FORMAT, META_MEMBER, STACK_PREFIX, pickEnv, safeRelativePath, type BackupMeta } from './archive.js';
 import { openArchiveWriter } from './archive-io.js';
@@ -146,16 +147,10 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
     await w.add(META_MEMBER, `${JSON.stringify(meta, null, 2)}\n`);
     for (const [name, body] of members.files) await w.add(`${STACK_PREFIX}${name}`, body);
     // pg_dump is stopped when the file cannot be written (a full disk), instead of dumping on into nothing.
-    const stop = new AbortController();
-    const onAbort = () => stop.abort(opts.signal?.reason);
-    if (opts.signal?.aborted) onAbort();
-    else opts.signal?.addEventListener('abort', onAbort, { once: true });
-    w.dump.once('error', () => stop.abort(new Error('the archive could not be written')));
-    try {
-      await streamDump(docker, pg, w.dump, stop.signal);
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-    }
+    await withOwnAbort(opts.signal, (signal, stop) => {
+      w.dump.once('error', () => stop(new Error('the archive could not be written')));
+      return streamDump(docker, pg, w.dump, signal);
+    });
     opts.signal?.throwIfAborted(); // made the interrupted error below
     written = await w.finish();
   } catch (e) {

@@ -9,6 +9,7 @@ import { execIn } from '../docker/exec.js';
 import { findPostgres, type PgTarget } from '../exec/postgres.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
+import { withOwnAbort } from '../util/signals.js';
 import { fsyncDir, makeDirs, writeFileAtomic } from '../util/fs.js';
 import { drained } from '../util/streams.js';
 import { writeError } from './archive-io.js';
@@ -61,14 +62,6 @@ async function dumpTo(docker: DockerClient, pg: PgTarget, file: string, fd: numb
   const hash = createHash('sha256');
   const out = createWriteStream(file, { fd, autoClose: false });
   let failed: Error | undefined;
-  const stop = new AbortController();
-  const onAbort = () => stop.abort(signal?.reason);
-  if (signal?.aborted) onAbort();
-  else signal?.addEventListener('abort', onAbort, { once: true });
-  out.on('error', (e) => {
-    failed ??= e;
-    stop.abort(e);
-  });
   let bytes = 0;
   const sink = new Writable({
     write(chunk: Buffer, _e, cb) {
@@ -80,12 +73,13 @@ async function dumpTo(docker: DockerClient, pg: PgTarget, file: string, fd: numb
     },
   });
   const err = tail();
-  let r: Awaited<ReturnType<typeof execIn>>;
-  try {
-    r = await execIn(docker, pg.containerId, ['pg_dump', '-U', pg.user, '-d', pg.db, '-Fc'], { stdout: sink, stderr: err, capture: false, signal: stop.signal });
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
+  const r = await withOwnAbort(signal, (own, stop) => {
+    out.on('error', (e) => {
+      failed ??= e;
+      stop(e);
+    });
+    return execIn(docker, pg.containerId, ['pg_dump', '-U', pg.user, '-d', pg.db, '-Fc'], { stdout: sink, stderr: err, capture: false, signal: own });
+  });
   await new Promise<void>((res) => sink.end(() => res()));
   try {
     if (!failed) await new Promise<void>((res) => out.end(() => res())); // after every write, or its failure

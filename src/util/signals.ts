@@ -56,3 +56,20 @@ export async function abortOnInterrupt<T>(work: (signal: AbortSignal) => Promise
     stopListening();
   }
 }
+
+/**
+ * Runs `work` with a signal of its own that aborts when `parent` does (with its reason) and can also be
+ * aborted through `stop` (a write that failed stops the command feeding it). `parent` is let go of when
+ * the work ends.
+ */
+export async function withOwnAbort<T>(parent: AbortSignal | undefined, work: (signal: AbortSignal, stop: (reason: unknown) => void) => Promise<T>): Promise<T> {
+  const own = new AbortController();
+  const follow = () => own.abort(parent?.reason);
+  if (parent?.aborted) follow();
+  else parent?.addEventListener('abort', follow, { once: true });
+  try {
+    return await work(own.signal, (reason) => own.abort(reason));
+  } finally {
+    parent?.removeEventListener('abort', follow);
+  }
+}
