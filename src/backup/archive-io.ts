@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { PassThrough, Readable, Writable } from 'node:stream';
-import { PhaseComposeError } from '../util/errors.js';
+import { FILE_SYSTEM_REFUSALS, PhaseComposeError } from '../util/errors.js';
 import { writeStreamAtomic } from '../util/fs.js';
 import { drained } from '../util/streams.js';
 import { sha256 } from '../util/hash.js';
@@ -56,7 +56,7 @@ async function sha256OfFile(file: string): Promise<string> {
 export function writeError(file: string, e: unknown, detail = 'the half-written archive was removed; no file has its name'): PhaseComposeError {
   if (e instanceof PhaseComposeError) return e;
   const code = (e as NodeJS.ErrnoException).code;
-  const what = code === 'ENOSPC' ? 'the disk is full' : code === 'EDQUOT' ? 'the disk quota is exceeded' : code === 'EEXIST' ? 'a file of that name exists' : (e as Error).message;
+  const what = (code && FILE_SYSTEM_REFUSALS[code]) ?? (code === 'EEXIST' ? 'a file of that name exists' : (e as Error).message);
   return new PhaseComposeError('problem', `could not write ${file}: ${what}`, { details: [detail], cause: e });
 }
 

@@ -3,7 +3,7 @@
 // Commands are loaded on demand so `generate` never loads Docker's client.
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { PhaseComposeError, SpecError, formatProblem } from '../util/errors.js';
+import { FILE_SYSTEM_REFUSALS, PhaseComposeError, SpecError, formatProblem } from '../util/errors.js';
 import type { CommandDef, RunContext } from './command.js';
 import { EXIT_CODES, UNEXPECTED, exitCodeOf, helpTable } from './exit-codes.js';
 import { processIo, type Io } from './io.js';
@@ -50,9 +50,6 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
     });
 }
 
-/** Write failures that are the file system's state, in words. */
-const REFUSED_WRITE: Record<string, string> = { ENOSPC: 'the disk is full', EDQUOT: 'the disk quota is exceeded', EROFS: 'the file system is read-only' };
-
 /** Prints an error the way users should see it; returns the exit code. */
 export function reportError(e: unknown, io: Io): number {
   if (e instanceof SpecError) {
@@ -69,7 +66,7 @@ export function reportError(e: unknown, io: Io): number {
   // A file system that refuses a write (full, over quota, read-only) where no command said more: the
   // machine's state, not a bug. The command stopped at that write.
   const errno = e as NodeJS.ErrnoException | undefined;
-  const refused = errno?.code ? REFUSED_WRITE[errno.code] : undefined;
+  const refused = errno?.code ? FILE_SYSTEM_REFUSALS[errno.code] : undefined;
   if (refused) {
     io.err(`phase-compose: ${errno?.path ? `could not write ${errno.path}` : 'a write failed'}: ${refused}`);
     io.err('  the command stopped there; make room (or make it writable) and run it again');

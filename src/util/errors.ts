@@ -68,3 +68,10 @@ export class SpecError extends PhaseComposeError {
     this.problems = problems;
   }
 }
+
+/** Write failures that are the file system's state (full, over quota, read-only), in words, by errno code. */
+export const FILE_SYSTEM_REFUSALS: Readonly<Record<string, string>> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exceeded',
+  EROFS: 'the file system is read-only',
+};
