@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
 import { execIn } from '../docker/exec.js';
-import { findPostgres, type PgTarget } from '../exec/postgres.js';
+import { findPostgres, pgDumpArgv, type PgTarget } from '../exec/postgres.js';
 import { parseEnvFile } from '../init/env-file.js';
 import { specEnvFiles } from '../spec/env-files.js';
 import type { Stack } from '../stack/open.js';
@@ -32,6 +32,8 @@ export type ArchiveOptions = {
   now?: Date;
   /** Ctrl-C or SIGTERM: as BackupOptions.signal (before the archive has its name: stopped, nothing left). */
   signal?: AbortSignal;
+  /** pg_dump's zlib level (default DUMP_COMPRESSION). */
+  compress?: number;
 };
 
 export type ArchiveResult = { file: string; bytes: number; dumpBytes: number; tables: number; encrypted: boolean; removed: string[] };
@@ -87,10 +89,10 @@ export function stackMembers(s: StackSource): { files: Array<[string, Buffer]>; 
   return { files, env: { files: envFiles, ...(keys ? { keys } : {}) }, generated, spec };
 }
 
-/** Streams `pg_dump -Fc` from the container into `sink`; throws when pg_dump fails. */
-export async function streamDump(docker: DockerClient, pg: PgTarget, sink: Writable, signal?: AbortSignal): Promise<void> {
+/** Streams pg_dump (`argv`, from pgDumpArgv) from the container into `sink`; throws when pg_dump fails. */
+export async function streamDump(docker: DockerClient, pg: PgTarget, argv: string[], sink: Writable, signal?: AbortSignal): Promise<void> {
   const err = tail();
-  const r = await execIn(docker, pg.containerId, ['pg_dump', '-U', pg.user, '-d', pg.db, '-Fc'], { stdout: sink, stderr: err, capture: false, ...(signal ? { signal } : {}) });
+  const r = await execIn(docker, pg.containerId, argv, { stdout: sink, stderr: err, capture: false, ...(signal ? { signal } : {}) });
   if (r.exitCode !== 0) throw new PhaseComposeError('failed', `pg_dump failed in the postgres container (exit ${r.exitCode})`, { details: err.text().trim().split('\n') });
   // A sink that failed (the disk filled up) is not ended: the writer reports its error.
   if (!sink.destroyed) await new Promise<void>((res) => sink.end(() => res()));
@@ -110,12 +112,13 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
   const log = opts.log ?? (() => {});
   const members = stackMembers(stack);
   const pg = await findPostgres(docker, stack);
+  const dumpArgv = pgDumpArgv(pg, opts.compress);
   const now = opts.now ?? new Date();
   const dir = resolve(stack.specDir, opts.dir);
   const file = opts.out ? resolve(stack.specDir, opts.out) : join(dir, backupFileName(stack.project, now, ARCHIVE_EXT));
   // Archives hold every secret of the instance: their directory is private whatever the umask.
   makeDirs(dirname(file), 0o700);
-  log(`backup: pg_dump -Fc ${pg.db} -> ${file}${opts.passphrase === undefined ? ' (NOT encrypted: --no-encrypt)' : ' (encrypted)'}`);
+  log(`backup: pg_dump -Fc -Z ${dumpArgv.at(-1)} ${pg.db} -> ${file}${opts.passphrase === undefined ? ' (NOT encrypted: --no-encrypt)' : ' (encrypted)'}`);
   // Side by side: the archive's temp file (and the passphrase's key), the facts, the images. When the facts or
   // the images fail, the writer is given up once it is open, so its temp file goes too.
   const opening = openArchiveWriter(file, { passphrase: opts.passphrase });
@@ -149,7 +152,7 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
     // pg_dump is stopped when the file cannot be written (a full disk), instead of dumping on into nothing.
     await withOwnAbort(opts.signal, (signal, stop) => {
       w.dump.once('error', () => stop(new Error('the archive could not be written')));
-      return streamDump(docker, pg, w.dump, signal);
+      return streamDump(docker, pg, dumpArgv, w.dump, signal);
     });
     opts.signal?.throwIfAborted(); // made the interrupted error below
     written = await w.finish();

@@ -6,7 +6,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
 import { execIn } from '../docker/exec.js';
-import { findPostgres, type PgTarget } from '../exec/postgres.js';
+import { findPostgres, pgDumpArgv, type PgTarget } from '../exec/postgres.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { withOwnAbort } from '../util/signals.js';
@@ -32,6 +32,8 @@ export type BackupOptions = {
    * what was written and throws `interrupted`; once it has its name the backup is finished and kept.
    */
   signal?: AbortSignal;
+  /** pg_dump's zlib level (default DUMP_COMPRESSION). */
+  compress?: number;
 };
 
 /** A backup given up on by a signal before it had its name: nothing is left of it. */
@@ -55,10 +57,10 @@ export function tail(limit = 64 * 1024): Writable & { text: () => string } {
 }
 
 /**
- * Streams `pg_dump -Fc` of the target into `file` (open as `fd`, which this closes) while hashing it, then
+ * Streams pg_dump (`argv`) of the target into `file` (open as `fd`, which this closes) while hashing it, then
  * fsyncs it; returns bytes and sha256. A write that fails (a full disk) stops pg_dump and throws that failure.
  */
-async function dumpTo(docker: DockerClient, pg: PgTarget, file: string, fd: number, signal?: AbortSignal): Promise<{ bytes: number; sha256: string }> {
+async function dumpTo(docker: DockerClient, pg: PgTarget, argv: string[], file: string, fd: number, signal?: AbortSignal): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash('sha256');
   const out = createWriteStream(file, { fd, autoClose: false });
   let failed: Error | undefined;
@@ -78,7 +80,7 @@ async function dumpTo(docker: DockerClient, pg: PgTarget, file: string, fd: numb
       failed ??= e;
       stop(e);
     });
-    return execIn(docker, pg.containerId, ['pg_dump', '-U', pg.user, '-d', pg.db, '-Fc'], { stdout: sink, stderr: err, capture: false, signal: own });
+    return execIn(docker, pg.containerId, argv, { stdout: sink, stderr: err, capture: false, signal: own });
   });
   await new Promise<void>((res) => sink.end(() => res()));
   try {
@@ -112,13 +114,14 @@ export async function backupDatabase(
   opts: BackupOptions,
 ): Promise<BackupResult> {
   const pg = await findPostgres(docker, stack);
+  const dumpArgv = pgDumpArgv(pg, opts.compress);
   const base = stack.specDir ?? process.cwd();
   const dir = resolve(base, opts.dir);
   const file = opts.out ? resolve(base, opts.out) : join(dir, backupFileName(stack.project, opts.now ?? new Date()));
   // Dumps hold every secret in the database: their directory is private whatever the umask.
   makeDirs(dirname(file), 0o700);
   const partial = `${file}.partial`;
-  opts.stderr?.write(`backup: pg_dump -Fc ${pg.db} -> ${file}\n`);
+  opts.stderr?.write(`backup: pg_dump -Fc -Z ${dumpArgv.at(-1)} ${pg.db} -> ${file}\n`);
   let result: BackupResult;
   const { signal } = opts;
   // A new file: one of that name (a leftover, or anyone's) is refused, never overwritten or removed.
@@ -129,7 +132,7 @@ export async function backupDatabase(
     throw writeError(partial, e, (e as NodeJS.ErrnoException).code === 'EEXIST' ? 'remove it if it is left from an interrupted backup; nothing was changed' : 'nothing was changed');
   }
   try {
-    const { bytes, sha256 } = await dumpTo(docker, pg, partial, fd, signal);
+    const { bytes, sha256 } = await dumpTo(docker, pg, dumpArgv, partial, fd, signal);
     const tables = signal?.aborted ? 0 : await verifyDump(docker, pg, partial, signal);
     signal?.throwIfAborted(); // made the interrupted error below
     renameSync(partial, file);

@@ -33,6 +33,13 @@ export const count = (name: string) => (v: unknown) => {
   return v;
 };
 
+/** `backup --compress`: pg_dump's zlib level, 0 (none) to 9 (smallest). */
+export const zlibLevel = (v: unknown) => {
+  if (v === undefined) return v;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 9) throw new Error(`--compress: expected a level from 0 (none) to 9 (smallest), got ${JSON.stringify(v)}`);
+  return v;
+};
+
 /** The global options: the spec and the Compose project name. Global, so they work before or after the command. */
 export const globalOptions = (y: Argv) =>
   y

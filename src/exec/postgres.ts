@@ -26,6 +26,21 @@ export function psqlArgv(t: Pick<PgTarget, 'user' | 'db'>, vars: Record<string, 
   return [...argv, '-f', '-'];
 }
 
+/**
+ * pg_dump's zlib level in a backup (`-Z`, 0 to 9; pg_dump's own default for -Fc is 6). Level 1, measured on
+ * the test bed's 1,000,000 audit events (PostgreSQL 15): the dump took 1.37-1.58 s against 2.14-2.27 s
+ * at pg_dump's default, and is 18% larger (25.2 MB against 21.4 MB). pg_dump compresses on one core while
+ * the server reads and Docker copies, so the level decides most of a backup's time; a backup runs before
+ * every migration, when the time counts more than the bytes. `backup --compress` chooses another.
+ */
+export const DUMP_COMPRESSION = 1;
+
+/** `pg_dump` in the custom format (what pg_restore reads, table of contents first) at zlib level `compress`. */
+export function pgDumpArgv(t: Pick<PgTarget, 'user' | 'db'>, compress = DUMP_COMPRESSION): string[] {
+  if (!(Number.isInteger(compress) && compress >= 0 && compress <= 9)) throw new PhaseComposeError('usage', `compression level ${compress}: pg_dump takes 0 (none) to 9 (smallest)`);
+  return ['pg_dump', '-U', t.user, '-d', t.db, '-Fc', '-Z', String(compress)];
+}
+
 /** Finds the running postgres container of the project and how to log in to it. */
 export async function findPostgres(docker: DockerClient, stack: Pick<Stack, 'project' | 'spec'>): Promise<PgTarget> {
   if (!stack.spec.data.postgres) {

@@ -1,6 +1,6 @@
 // End-to-end: `phase-compose backup --dump-only` (the plain dump `up` also writes before migrations), then dropping a table, then `restore`: every table's row count is back,
 // the checksum file matches, the app services were stopped and started again.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -105,6 +105,31 @@ describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
     }
     // pg_dump was stopped, not left to dump into nothing (its session may take a moment to go).
     await waitFor('pg_dump to be gone', () => psql(stack.project, 'SELECT count(*) FROM pg_stat_activity WHERE application_name = $$pg_dump$$')[0]?.[0] === '0', 10_000, 100);
+  });
+
+  it('pg_dump compresses at level 1 unless --compress says otherwise, in the plain dump and in the archive', async () => {
+    // The level a dump was written at is in its header: pg_restore --list prints it.
+    const level = (dump: Buffer) => {
+      const r = spawnSync('docker', ['exec', '-i', containerId(stack.project, 'postgres'), 'pg_restore', '--list'], { input: dump, encoding: 'buffer', maxBuffer: 64 << 20 });
+      expect(r.status, r.stderr.toString()).toBe(0);
+      return /^; +Compression: (\S+)$/m.exec(r.stdout.toString())?.[1];
+    };
+    const plain = await cli(['backup', '--dump-only', '--out', 'levels/default.dump']);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr).toContain('pg_dump -Fc -Z 1 ');
+    expect(level(readFileSync(join(stack.dir, 'levels/default.dump')))).toBe('1');
+    const nine = await cli(['backup', '--dump-only', '--compress', '9', '--out', 'levels/nine.dump']);
+    expect(nine.code, nine.stderr).toBe(0);
+    expect(level(readFileSync(join(stack.dir, 'levels/nine.dump')))).toBe('9');
+    // The archive (not encrypted here, so that tar can read it): its dump member at the level asked.
+    const archive = await cli(['backup', '--no-encrypt', '--compress', '0', '--out', 'levels/zero.pcbak']);
+    expect(archive.code, archive.stderr).toBe(0);
+    const members = spawnSync('tar', ['-xOf', join(stack.dir, 'levels/zero.pcbak'), '--wildcards', 'db/dump.*'], { encoding: 'buffer', maxBuffer: 256 << 20 });
+    expect(members.status, members.stderr.toString()).toBe(0);
+    expect(level(members.stdout)).toBe('0');
+    const bad = await cli(['backup', '--compress', '10', '--out', 'levels/bad.pcbak']);
+    expect(bad.code).toBe(2);
+    expect(readdirSync(join(stack.dir, 'levels')).sort()).toEqual(['default.dump', 'default.dump.sha256', 'nine.dump', 'nine.dump.sha256', 'zero.pcbak']);
   });
 
   it('a corrupted backup is refused before anything stops', async () => {

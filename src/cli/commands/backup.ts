@@ -30,6 +30,8 @@ export type BackupArgs = {
   encrypt?: boolean;
   passphraseFile?: string;
   dumpOnly?: boolean;
+  /** pg_dump's zlib level (checked by the parser). */
+  compress?: number;
 };
 
 /** Writes the archive (or, with --dump-only, the plain dump); prints its path and size. */
@@ -40,7 +42,7 @@ export async function runBackup(args: BackupArgs, io: Io): Promise<Outcome> {
   if (args.dumpOnly) {
     const docker = await connectDocker();
     return interruptible(
-      (signal) => backupDatabase(docker, stack, { ...place, out: args.out, stderr: process.stderr, signal }),
+      (signal) => backupDatabase(docker, stack, { ...place, out: args.out, compress: args.compress, stderr: process.stderr, signal }),
       (res) => io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\tsha256 ${res.sha256}`),
       BACKUP_KEPT,
     );
@@ -50,7 +52,7 @@ export async function runBackup(args: BackupArgs, io: Io): Promise<Outcome> {
   if (passphrase === undefined) io.err('backup: --no-encrypt: the archive holds the database and the .env in the clear; keep it somewhere only you can read');
   const docker = await connectDocker();
   return interruptible(
-    (signal) => backupInstance(docker, stack, { ...place, out: args.out, passphrase, log: io.err, signal }),
+    (signal) => backupInstance(docker, stack, { ...place, out: args.out, compress: args.compress, passphrase, log: io.err, signal }),
     (res) => io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\t${res.encrypted ? 'encrypted' : 'NOT encrypted'}`),
     BACKUP_KEPT,
   );

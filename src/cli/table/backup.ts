@@ -1,6 +1,6 @@
 // `phase-compose backup` and `backup verify`: options and help; the implementation is src/cli/commands/backup.ts.
 import { defineCommand, stackArgs } from '../command.js';
-import { count } from '../options.js';
+import { count, zlibLevel } from '../options.js';
 import { MIN_PASSPHRASE, PASSPHRASE_ENV } from '../passphrase.js';
 import { PhaseComposeError } from '../../util/errors.js';
 
@@ -13,8 +13,15 @@ const passphraseFile = { type: 'string', requiresArg: true, normalize: true, des
  * word. A usage error instead.
  */
 function refuseBackupOptions(args: object, sub: string): void {
-  const a = args as { out?: unknown; dir?: unknown; keep?: unknown; encrypt?: unknown; dumpOnly?: unknown };
-  const given = [a.out !== undefined && '--out', a.dir !== undefined && '--dir', a.keep !== undefined && '--keep', a.encrypt === false && '--no-encrypt', a.dumpOnly === true && '--dump-only'].filter(Boolean);
+  const a = args as { out?: unknown; dir?: unknown; keep?: unknown; encrypt?: unknown; dumpOnly?: unknown; compress?: unknown };
+  const given = [
+    a.out !== undefined && '--out',
+    a.dir !== undefined && '--dir',
+    a.keep !== undefined && '--keep',
+    a.encrypt === false && '--no-encrypt',
+    a.dumpOnly === true && '--dump-only',
+    a.compress !== undefined && '--compress',
+  ].filter(Boolean);
   if (given.length) throw new PhaseComposeError('usage', `${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} for \`backup\`, not \`backup ${sub}\``);
 }
 
@@ -72,8 +79,10 @@ export default defineCommand({
       .option('encrypt', { type: 'boolean', default: true, describe: 'Encrypt the archive (--no-encrypt writes it in the clear)' })
       .option('passphrase-file', passphraseFile)
       .option('dump-only', { type: 'boolean', default: false, describe: 'Only the database: a plain pg_dump -Fc file with a .sha256 beside it (what `up` writes before migrations)' })
+      .option('compress', { type: 'number', requiresArg: true, coerce: zlibLevel, describe: "pg_dump's zlib level, 0 (none) to 9 (smallest); default 1, the fastest that compresses (pg_dump alone defaults to 6)" })
       .example('$0 backup', `Write backups/<project>-<time>.pcbak (passphrase from $${PASSPHRASE_ENV} or asked), read it back, drop the oldest beyond keep`)
       .example('$0 backup --passphrase-file /root/phase-backup.key --out /srv/phase.pcbak', 'A file of your choice')
+      .example('$0 backup --compress 6', 'A smaller archive for a slower backup (pg_dump\'s own level)')
       .example('$0 backup verify --deep backups/phase-20261126T080000Z.pcbak', 'Prove an archive restores')
       .epilogue(`The archive is one file (mode 0600, written under a temp name and renamed when complete): a tar
 holding phase-compose-backup.json (PostgreSQL version, every image's ID and digest, the applied Django
@@ -92,6 +101,6 @@ the exit is 130 all the same.
 
 ${exitCodes}`),
   run: async (a, { io }) =>
-    (await load()).runBackup({ ...stackArgs(a), out: a.out, dir: a.dir, keep: a.keep, encrypt: a.encrypt, passphraseFile: a.passphraseFile, dumpOnly: a.dumpOnly }, io),
+    (await load()).runBackup({ ...stackArgs(a), out: a.out, dir: a.dir, keep: a.keep, encrypt: a.encrypt, passphraseFile: a.passphraseFile, dumpOnly: a.dumpOnly, compress: a.compress }, io),
   commands: [verify, schedule],
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { backupPlace } from '../../../src/cli/commands/backup.js';
 import { specOf, y } from '../helpers.js';
 
@@ -40,11 +40,34 @@ describe('backup subcommands refuse backup\'s own options (yargs hands them down
   it.each([
     [['backup', 'schedule', '--every', '6h', '--passphrase-file', '/k', '--out', 'x'], '--out is for `backup`, not `backup schedule`'],
     [['backup', 'verify', 'a.pcbak', '--keep', '3', '--no-encrypt'], '--keep, --no-encrypt are for `backup`, not `backup verify`'],
+    [['backup', 'verify', 'a.pcbak', '--compress', '9'], '--compress is for `backup`, not `backup verify`'],
   ])('%j', async (argv, message) => {
     const { runCli } = await import('../../../src/cli/main.js');
     const err: string[] = [];
     const code = await runCli(argv, { out: () => {}, err: (l: string) => err.push(l), isTTY: false });
     expect(code).toBe(2);
     expect(err[0]).toBe(`phase-compose: ${message}`);
+  });
+});
+
+describe('backup --compress: a zlib level, checked while parsing', () => {
+  it.each([['10'], ['-1'], ['1.5'], ['fast']])('--compress %s is a usage error', async (level) => {
+    const { runCli } = await import('../../../src/cli/main.js');
+    const err: string[] = [];
+    const code = await runCli(['-f', '/nonexistent/phase-compose.yaml', 'backup', '--compress', level], { out: () => {}, err: (l: string) => err.push(l), isTTY: false });
+    expect(code).toBe(2);
+    expect(err.join('\n')).toMatch(/--compress: expected a level from 0 \(none\) to 9 \(smallest\)/);
+  });
+
+  it('the help names the default pgDumpArgv uses', async () => {
+    const { DUMP_COMPRESSION } = await import('../../../src/exec/postgres.js');
+    const { runCli } = await import('../../../src/cli/main.js');
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      expect(await runCli(['backup', '--help'], { out: () => {}, err: () => {}, isTTY: false })).toBe(0);
+      expect(log.mock.calls.join('\n').replace(/\s+/g, ' ')).toContain(`default ${DUMP_COMPRESSION}, the fastest that compresses`);
+    } finally {
+      log.mockRestore();
+    }
   });
 });

@@ -105,6 +105,8 @@ describe('arguments reach the implementations camel-cased', () => {
     expect(await parsed(['down', '-v', '-p', 'x'])).toEqual(['down', expect.objectContaining({ file: 'phase-compose.yaml', projectName: 'x', volumes: true })]);
     expect(await parsed(['status', '--no-check-migrations', '--json'])).toEqual(['status', expect.objectContaining({ json: true, checkMigrations: false })]);
     expect(await parsed(['backup', '--out', 'b.dump', '--dir', 'bk', '--keep', '3'])).toEqual(['backup', expect.objectContaining({ out: 'b.dump', dir: 'bk', keep: 3 })]);
+    expect(await parsed(['backup', '--compress', '0'])).toEqual(['backup', expect.objectContaining({ compress: 0 })]);
+    expect(await parsed(['backup'])).toEqual(['backup', expect.objectContaining({ compress: undefined })]);
     expect(await parsed(['restore', 'b.dump', '-y'])).toEqual(['restore', expect.objectContaining({ backup: 'b.dump', yes: true })]);
   });
 

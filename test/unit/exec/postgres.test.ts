@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pgLogin, psqlArgv } from '../../../src/exec/postgres.js';
+import { DUMP_COMPRESSION, pgDumpArgv, pgLogin, psqlArgv } from '../../../src/exec/postgres.js';
 
 describe('postgres login and psql argv', () => {
   it.each([
@@ -17,5 +17,18 @@ describe('postgres login and psql argv', () => {
       'psql', '-X', '-q', '-U', 'u', '-d', 'd', '-At', '-F', '\t', '-v', 'ON_ERROR_STOP=1',
       '-v', `org=Acme; rm -rf / O'Brien "Labs"`, '-f', '-',
     ]);
+  });
+});
+
+describe('pg_dump argv', () => {
+  it('is the custom format at zlib level 1 unless told', () => {
+    expect(DUMP_COMPRESSION).toBe(1);
+    expect(pgDumpArgv({ user: '-u', db: 'd b' })).toEqual(['pg_dump', '-U', '-u', '-d', 'd b', '-Fc', '-Z', '1']);
+    expect(pgDumpArgv({ user: 'u', db: 'd' }, 0)).toEqual(['pg_dump', '-U', 'u', '-d', 'd', '-Fc', '-Z', '0']);
+    expect(pgDumpArgv({ user: 'u', db: 'd' }, 9)).toEqual(['pg_dump', '-U', 'u', '-d', 'd', '-Fc', '-Z', '9']);
+  });
+
+  it.each([-1, 10, 1.5, Number.NaN])('refuses level %s', (level) => {
+    expect(() => pgDumpArgv({ user: 'u', db: 'd' }, level)).toThrow(/pg_dump takes 0 \(none\) to 9/);
   });
 });
