@@ -3,15 +3,19 @@
 // `phase-compose restore` of it, beside plain `pg_dump -Fc` / `pg_restore` through `docker exec` on the same
 // data, in one run.
 //
-// One fixture stack seeded with --count audit events. Each round times, in alternating order:
-//   plain backup     docker exec postgres pg_dump -Fc  > file on the host
-//   archive backup   phase-compose backup --out FILE   (pg_dump streamed through tar + OpenPGP, then read back)
-//   plain restore    docker exec -i postgres pg_restore --clean --if-exists --single-transaction < file
-//   archive restore  phase-compose restore FILE --yes  (full read first, then the stream into pg_restore;
-//                    includes stopping and starting the app containers, as a restore must)
+// One fixture stack seeded with --count audit events. Each round times, in rotating order:
+//   pg_dump -Fc          docker exec postgres pg_dump -Fc > file on the host (pg_dump's own zlib level, 6)
+//   pg_dump -Fc -Z 1     the same at backup's default level: the tool's own cost, like for like
+//   phase-compose backup phase-compose backup --out FILE (pg_dump -Z 1 streamed through tar + OpenPGP, read back)
+//   backup --compress 6  the same at pg_dump's level: like for like with plain pg_dump -Fc
+//   pg_restore           docker exec -i postgres pg_restore --clean --if-exists --single-transaction < the -Fc file
+//   pg_restore (-Z 1)    the same, of the -Z 1 file
+//   phase-compose restore  phase-compose restore FILE --yes  (full read first, then the stream into pg_restore;
+//                        includes stopping and starting the app containers, as a restore must)
 // Before each method, untimed: no autovacuum running (a restore of 1M rows sets one off), every container
 // of the stack healthy (a restore restarts the app), a CHECKPOINT: no method pays for the one before.
-// Prints per method the median seconds, MB/s of the dump's bytes, and the ratio to the plain tool.
+// Prints per method the median seconds, MB/s of its dump's bytes, the ratio to plain `pg_dump -Fc` or
+// `pg_restore` (the target: at most 1.15x), and the like-for-like ratios at the same zlib level.
 //
 // --baseline <another build's dist/cli.js> adds that build's `backup` and `restore` (of the same archive) to
 // the same rounds, the order rotating, so a change is measured against the build before it side by side.
@@ -51,12 +55,11 @@ const time = (f) => {
 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const backups = ['pg_dump -Fc', 'phase-compose backup', ...(baseline ? ['baseline backup'] : [])];
-const restores = ['pg_restore', 'phase-compose restore', ...(baseline ? ['baseline restore'] : [])];
+const backups = ['pg_dump -Fc', 'pg_dump -Fc -Z 1', 'phase-compose backup', 'backup --compress 6', ...(baseline ? ['baseline backup'] : [])];
+const restores = ['pg_restore', 'pg_restore (-Z 1)', 'phase-compose restore', ...(baseline ? ['baseline restore'] : [])];
 const methods = [...backups, ...restores];
 const secs = Object.fromEntries(methods.map((m) => [m, []]));
-let dumpBytes = 0;
-let archiveBytes = 0;
+const bytes = {}; // method -> bytes of what it wrote (a restore: of the dump it read)
 try {
   must('node', [cli, '-f', spec, '-p', project, 'up', '--timeout', '4m']);
   const backend = containerOf('backend');
@@ -65,34 +68,45 @@ try {
   const login = ['-U', 'phase_fixture', '-d', 'phase_fixture'];
   const psql = (sql) => must('docker', ['exec', postgres, 'psql', '-X', '-q', '-At', ...login, '-c', sql]).stdout.trim();
   process.stderr.write(`seeded ${psql('SELECT count(*) FROM api_secretevent')} events; database ${psql("SELECT pg_size_pretty(pg_database_size('phase_fixture'))")}\n`);
-  const dump = join(dir, 'plain.dump');
+  const dumps = { 'pg_dump -Fc': join(dir, 'plain.dump'), 'pg_dump -Fc -Z 1': join(dir, 'plain-z1.dump') };
+  const pgDump = (name, extra) => () => {
+    rmSync(dumps[name], { force: true });
+    const fd = openSync(dumps[name], 'w', 0o600);
+    try {
+      must('docker', ['exec', postgres, 'pg_dump', ...login, '-Fc', ...extra], { stdio: ['ignore', fd, 'pipe'], encoding: 'buffer' });
+    } finally {
+      closeSync(fd);
+    }
+    bytes[name] = statSync(dumps[name]).size;
+  };
+  const pgRestore = (name, from) => () => {
+    const fd = openSync(dumps[from], 'r');
+    try {
+      must('docker', ['exec', '-i', postgres, 'pg_restore', ...login, '--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error'], { stdio: [fd, 'pipe', 'pipe'] });
+    } finally {
+      closeSync(fd);
+    }
+    bytes[name] = bytes[from];
+  };
+  const archive = (name, build, file, extra = []) => (round) => {
+    const out = join(dir, `${file}-${round}.pcbak`);
+    must('node', [build, '-f', spec, '-p', project, 'backup', '--out', out, ...extra]);
+    bytes[name] = statSync(out).size;
+  };
+  const restore = (name, build) => (round) => {
+    must('node', [build, '-f', spec, '-p', project, 'restore', join(dir, `archive-${round}.pcbak`), '--yes']);
+    bytes[name] = bytes['phase-compose backup'];
+  };
   const run = {
-    'pg_dump -Fc': () => {
-      rmSync(dump, { force: true });
-      const fd = openSync(dump, 'w', 0o600);
-      try {
-        must('docker', ['exec', postgres, 'pg_dump', ...login, '-Fc'], { stdio: ['ignore', fd, 'pipe'], encoding: 'buffer' });
-      } finally {
-        closeSync(fd);
-      }
-      dumpBytes = statSync(dump).size;
-    },
-    'phase-compose backup': (round) => {
-      const out = join(dir, `archive-${round}.pcbak`);
-      must('node', [cli, '-f', spec, '-p', project, 'backup', '--out', out]);
-      archiveBytes = statSync(out).size;
-    },
-    'pg_restore': () => {
-      const fd = openSync(dump, 'r');
-      try {
-        must('docker', ['exec', '-i', postgres, 'pg_restore', ...login, '--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error'], { stdio: [fd, 'pipe', 'pipe'] });
-      } finally {
-        closeSync(fd);
-      }
-    },
-    'phase-compose restore': (round) => must('node', [cli, '-f', spec, '-p', project, 'restore', join(dir, `archive-${round}.pcbak`), '--yes']),
-    'baseline backup': (round) => must('node', [baseline, '-f', spec, '-p', project, 'backup', '--out', join(dir, `baseline-${round}.pcbak`)]),
-    'baseline restore': (round) => must('node', [baseline, '-f', spec, '-p', project, 'restore', join(dir, `archive-${round}.pcbak`), '--yes']),
+    'pg_dump -Fc': pgDump('pg_dump -Fc', []),
+    'pg_dump -Fc -Z 1': pgDump('pg_dump -Fc -Z 1', ['-Z', '1']),
+    'phase-compose backup': archive('phase-compose backup', cli, 'archive'),
+    'backup --compress 6': archive('backup --compress 6', cli, 'archive-z6', ['--compress', '6']),
+    'baseline backup': archive('baseline backup', baseline, 'baseline'),
+    'pg_restore': pgRestore('pg_restore', 'pg_dump -Fc'),
+    'pg_restore (-Z 1)': pgRestore('pg_restore (-Z 1)', 'pg_dump -Fc -Z 1'),
+    'phase-compose restore': restore('phase-compose restore', cli),
+    'baseline restore': restore('baseline restore', baseline),
   };
   const rotate = (xs, n) => xs.map((_, i) => xs[(i + n) % xs.length]);
   for (let round = 1; round <= rounds; round++) {
@@ -114,26 +128,29 @@ try {
         process.stderr.write(`round ${round}: ${name.padEnd(22)} ${s.toFixed(2)}s\n`);
       }
     }
-    rmSync(join(dir, `archive-${round}.pcbak`), { force: true });
-    rmSync(join(dir, `baseline-${round}.pcbak`), { force: true });
+    for (const f of ['archive', 'archive-z6', 'baseline']) rmSync(join(dir, `${f}-${round}.pcbak`), { force: true });
   }
-  const mb = dumpBytes / 1e6;
   const base = Object.fromEntries([...backups.map((m) => [m, 'pg_dump -Fc']), ...restores.map((m) => [m, 'pg_restore'])]);
-  console.log(`\n${count} audit events; dump ${mb.toFixed(1)} MB (pg_dump -Fc), archive ${(archiveBytes / 1e6).toFixed(1)} MB; ${rounds} rounds, medians\n`);
-  console.log(`${'method'.padEnd(24)}${'seconds'.padStart(9)}${'MB/s'.padStart(9)}${'ratio'.padStart(8)}   per-round ratios`);
+  const mb = (m) => bytes[m] / 1e6;
+  console.log(`\n${count} audit events; ${rounds} rounds, medians; ratio: to plain pg_dump -Fc / pg_restore (target at most 1.15x)\n`);
+  console.log(`${'method'.padEnd(24)}${'seconds'.padStart(9)}${'MB'.padStart(7)}${'MB/s'.padStart(8)}${'ratio'.padStart(8)}   per-round ratios`);
   for (const m of methods) {
     const med = median(secs[m]);
     const ratios = secs[m].map((s, i) => (s / secs[base[m]][i]).toFixed(2)).join(' ');
-    console.log(`${m.padEnd(24)}${med.toFixed(2).padStart(9)}${(mb / med).toFixed(1).padStart(9)}${(med / median(secs[base[m]])).toFixed(2).padStart(7)}x   ${ratios}`);
+    console.log(`${m.padEnd(24)}${med.toFixed(2).padStart(9)}${mb(m).toFixed(1).padStart(7)}${(mb(m) / med).toFixed(1).padStart(8)}${(med / median(secs[base[m]])).toFixed(2).padStart(7)}x   ${ratios}`);
   }
-  if (baseline) {
-    console.log(`\nbaseline: ${baseline}`);
-    for (const [ours, theirs] of [['phase-compose backup', 'baseline backup'], ['phase-compose restore', 'baseline restore']]) {
-      const per = secs[ours].map((s, i) => (s / secs[theirs][i]).toFixed(2)).join(' ');
-      console.log(`${ours} / ${theirs}: ${(median(secs[ours]) / median(secs[theirs])).toFixed(2)}x (per round ${per})`);
-    }
+  const pairs = [
+    ['phase-compose backup', 'pg_dump -Fc -Z 1'],
+    ['backup --compress 6', 'pg_dump -Fc'],
+    ['phase-compose restore', 'pg_restore (-Z 1)'],
+    ...(baseline ? [['phase-compose backup', 'baseline backup'], ['phase-compose restore', 'baseline restore']] : []),
+  ];
+  console.log(`\nside by side (the tool's own cost at the same zlib level${baseline ? `; baseline: ${baseline}` : ''}):`);
+  for (const [ours, theirs] of pairs) {
+    const per = secs[ours].map((s, i) => (s / secs[theirs][i]).toFixed(2)).join(' ');
+    console.log(`${`${ours} / ${theirs}`.padEnd(48)}${(median(secs[ours]) / median(secs[theirs])).toFixed(2)}x (per round ${per})`);
   }
-  console.log('\nMB/s: the dump\'s bytes over the whole command. Target: both phase-compose commands at most 1.15x the plain tool.');
+  console.log('\nMB: what each backup wrote (a restore: what it read). MB/s: those bytes over the whole command.');
 } finally {
   sh('node', [cli, '-f', spec, '-p', project, 'down', '-v']);
   rmSync(dir, { recursive: true, force: true });
