@@ -61,6 +61,7 @@ export function writeFileAtomic(path: string, content: string | Buffer, mode = 0
     try { fs.unlinkSync(tmp); } catch { /* already gone */ }
     throw e;
   }
+  fsyncDir(dirname(path), fs); // the new name too survives a crash, not only the bytes
 }
 
 /**
@@ -128,10 +129,10 @@ export async function writeStreamAtomic(path: string, source: AsyncIterable<Uint
 }
 
 /** Makes a rename in `dir` durable (fsync of the directory); a directory that cannot be fsync-ed (some file systems) is left as it is. */
-export function fsyncDir(dir: string): void {
+export function fsyncDir(dir: string, fs: Pick<WriteFs, 'openSync' | 'fsyncSync' | 'closeSync'> = nodeFs): void {
   try {
-    const dfd = nodeFs.openSync(dir, 'r');
-    try { nodeFs.fsyncSync(dfd); } finally { nodeFs.closeSync(dfd); }
+    const dfd = fs.openSync(dir, 'r');
+    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
   } catch { /* the rename is done */ }
 }
 

@@ -53,11 +53,31 @@ describe('writeFileAtomic', () => {
     const opens: Array<[string, unknown, unknown]> = [];
     const spy: WriteFs = { ...fs, openSync: ((p: string, flags: unknown, mode: unknown) => (opens.push([p, flags, mode]), fs.openSync(p, flags as string, mode as number))) as typeof fs.openSync };
     writeFileAtomic(join(dir, '.env'), 'SECRET=1\n', 0o600, spy);
-    expect(opens).toHaveLength(1);
-    expect(opens[0]!.slice(1)).toEqual(['wx', 0o600]);
+    const files = opens.filter(([p]) => p !== dir); // the directory is opened too, to fsync it
+    expect(files).toHaveLength(1);
+    expect(files[0]!.slice(1)).toEqual(['wx', 0o600]);
     expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o600);
     writeFileAtomic(join(dir, 'pub'), 'x', 0o644, spy);
     expect(statSync(join(dir, 'pub')).mode & 0o777).toBe(0o644);
+  });
+
+  it('fsyncs the file, renames it, then fsyncs its directory so that the new name survives a crash', () => {
+    const dir = fresh();
+    const steps: string[] = [];
+    const fds = new Map<number, string>();
+    const spy: WriteFs = {
+      ...fs,
+      openSync: ((p: string, flags: string, mode?: number) => {
+        const fd = fs.openSync(p, flags, mode);
+        fds.set(fd, p === dir ? 'dir' : 'file');
+        return fd;
+      }) as typeof fs.openSync,
+      fsyncSync: ((fd: number) => (steps.push(`fsync ${fds.get(fd)}`), fs.fsyncSync(fd))) as typeof fs.fsyncSync,
+      renameSync: ((a: string, b: string) => (steps.push('rename'), fs.renameSync(a, b))) as typeof fs.renameSync,
+    };
+    writeFileAtomic(join(dir, 'docker-compose.yml'), 'services: {}\n', 0o644, spy);
+    expect(steps).toEqual(['fsync file', 'rename', 'fsync dir']);
+    expect(readdirSync(dir)).toEqual(['docker-compose.yml']);
   });
 
   it('replaces a symlink instead of following it', () => {
