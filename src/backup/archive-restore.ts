@@ -4,7 +4,7 @@
 // everything (passphrase, every checksum, the dump's table of contents) before anything is changed;
 // the second streams the dump into pg_restore, each chunk checked against the first read's manifest.
 import { existsSync, rmdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
 import { listProject } from '../docker/containers.js';
@@ -216,17 +216,20 @@ export function writeStackFromArchive(dir: string, c: ArchiveContents): string[]
     const what = (d: OnDisk) => (d.kind === 'odd' ? ` (${d.why})` : '');
     throw new PhaseComposeError('problem', `refusing to overwrite files in ${dir}`, { details: [...exist.map((p) => `exists: ${p.path}${what(p.d)}`), 'restore --dir builds a new stack: name an empty or new directory; nothing was written'] });
   }
-  const fresh = !existsSync(dir);
+  // The directories this run makes (the stack's, and any a file of it sits in), outermost first.
+  const made = missingDirs(dir);
   makeDirs(dir, 0o700);
   const written: string[] = [];
   for (const p of todo) {
     try {
+      made.push(...missingDirs(dirname(p.path)));
       makeDirs(dirname(p.path), 0o755);
       writeFileAtomic(p.path, p.body, p.mode);
     } catch (e) {
-      // A full disk (or any failed write): the files this run wrote go again, so nothing is half-written.
+      // A full disk (or any failed write): the files and directories this run made go again, so
+      // nothing is half-written.
       for (const w of written) rmSync(w, { force: true });
-      if (fresh) rmdirQuietly(dir);
+      for (const d of made.reverse()) rmdirQuietly(d);
       throw writeError(p.path, e, `the ${written.length} file(s) this restore had written were removed; nothing else was changed`);
     }
     written.push(p.path);
@@ -234,12 +237,19 @@ export function writeStackFromArchive(dir: string, c: ArchiveContents): string[]
   return written;
 }
 
+/** The directories missing on the way to `dir` (itself included), outermost first. */
+function missingDirs(dir: string): string[] {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+  return missing;
+}
+
 /** Removes a directory this run made, when nothing is left in it. */
 function rmdirQuietly(dir: string): void {
   try {
     rmdirSync(dir);
   } catch {
-    /* not empty (a subdirectory of the stack's files), or gone: left as it is */
+    /* not empty (something else was put there meanwhile), or gone: left as it is */
   }
 }
 

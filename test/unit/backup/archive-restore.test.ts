@@ -1,7 +1,7 @@
 // `restore --dir`'s files from the archive (no Docker): written into a new directory (env files 0600), a
 // file already holding the archive's bytes left alone, and anything else at a path refused by name and
 // kind with nothing written.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -68,6 +68,20 @@ describe('writeStackFromArchive', () => {
       'restore --dir builds a new stack: name an empty or new directory; nothing was written',
     ]);
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe('SECRET_KEY=other\n');
+  });
+
+  it('a write that fails removes the files and every directory this run made, and only those', () => {
+    // The temp name (.<name>.<pid>.<hex>.tmp) of a 250-byte name is longer than a file name may be:
+    // the write fails after the spec is written and nested/deeper/ is made.
+    const parent = fresh();
+    const dir = join(parent, 'new', 'stack');
+    mkdirSync(parent);
+    writeFileSync(join(parent, 'theirs'), 'kept\n');
+    const long = `nested/deeper/${'x'.repeat(250)}`;
+    const e = refusal(dir, contents({ 'phase-compose.yaml': 'name: p\n', [long]: 'y\n' }));
+    expect(e.message).toMatch(new RegExp(`^could not write ${join(dir, 'nested/deeper/x')}x+: `));
+    expect(e.details).toContain('the 1 file(s) this restore had written were removed; nothing else was changed');
+    expect(readdirSync(parent)).toEqual(['theirs']);
   });
 
   it('a path under a file (not a directory) is refused before anything is written', () => {
