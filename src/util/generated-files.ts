@@ -3,7 +3,7 @@
 // kept as a .bak first). Generated paths stay inside the spec's directory unless the user allows it.
 import { closeSync, lstatSync, openSync, readSync, realpathSync, existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
-import { PhaseComposeError } from './errors.js';
+import { FILE_SYSTEM_REFUSALS, PhaseComposeError } from './errors.js';
 import { TEXT_FILE_MAX_BYTES, backupFile, displayPath, readOnDisk, writeFileAtomic } from './fs.js';
 
 /** The first words of every file phase-compose generates (compose file and proxy config). */
@@ -101,11 +101,9 @@ export function generatedWriteProblems(files: readonly GeneratedFile[], opts: Ge
 export function writeError(path: string, e: unknown): PhaseComposeError {
   const err = e as NodeJS.ErrnoException;
   const why: Record<string, string> = {
-    EROFS: 'the file system is read-only',
+    ...FILE_SYSTEM_REFUSALS, // the words every command uses for a full disk, a quota, a read-only file system
     EACCES: 'permission denied',
     EPERM: 'operation not permitted',
-    ENOSPC: 'no space left on the device',
-    EDQUOT: 'disk quota exceeded',
     ENOTDIR: 'a part of the path is a file, not a directory',
     EISDIR: 'it is a directory',
   };

@@ -158,7 +158,8 @@ describe('writeError', () => {
   it.each([
     ['EROFS', 'the file system is read-only'],
     ['EACCES', 'permission denied'],
-    ['ENOSPC', 'no space left on the device'],
+    ['ENOSPC', 'the disk is full'],
+    ['EDQUOT', 'the disk quota is exceeded'],
   ])('%s is exit 1 naming the file and the reason', async (code, reason) => {
     const { writeError } = await import('../../../src/util/generated-files.js');
     const e = writeError('/srv/stack/.env', Object.assign(new Error(`${code}: raw`), { code }));
