@@ -31,7 +31,7 @@ export function psqlArgv(t: Pick<PgTarget, 'user' | 'db'>, vars: Record<string, 
  * the test bed's 1,000,000 audit events (PostgreSQL 15): the dump took 1.37-1.58 s against 2.14-2.27 s
  * at pg_dump's default, and is 18% larger (25.2 MB against 21.4 MB). pg_dump compresses on one core while
  * the server reads and Docker copies, so the level decides most of a backup's time; a backup runs before
- * every migration, when the time counts more than the bytes. `backup --compress` chooses another.
+ * every migration, when the time counts more than the bytes. `backups.compress` or `backup --compress` chooses another.
  */
 export const DUMP_COMPRESSION = 1;
 

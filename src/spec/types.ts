@@ -176,6 +176,8 @@ export type BackupsSpec = {
   env?: string[];
   /** The period `phase-compose backup schedule` gives the host's timer (default: the --every flag). */
   every?: Duration;
+  /** pg_dump's zlib level, 0-9, for every backup of the stack (default: the tool's, 1). */
+  compress?: number;
 };
 
 export type TargetSpec = {

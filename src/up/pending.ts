@@ -41,6 +41,6 @@ export async function takeBackup(
   signal?: AbortSignal,
 ): Promise<string> {
   const { backupDatabase } = await import('../backup/backup.js');
-  const r = await backupDatabase(docker, stack, { dir: s.dir, keep: s.keep, ...(signal ? { signal } : {}) });
+  const r = await backupDatabase(docker, stack, { dir: s.dir, keep: s.keep, compress: stack.spec.backups.compress, ...(signal ? { signal } : {}) });
   return `backup before migrations: ${r.file} (${r.bytes} bytes, verified)`;
 }

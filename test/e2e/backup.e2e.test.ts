@@ -107,7 +107,7 @@ describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
     await waitFor('pg_dump to be gone', () => psql(stack.project, 'SELECT count(*) FROM pg_stat_activity WHERE application_name = $$pg_dump$$')[0]?.[0] === '0', 10_000, 100);
   });
 
-  it('pg_dump compresses at level 1 unless --compress says otherwise, in the plain dump and in the archive', async () => {
+  it('pg_dump compresses at level 1 unless backups.compress or --compress says otherwise, in the plain dump and in the archive', async () => {
     // The level a dump was written at is in its header: pg_restore --list prints it.
     const level = (dump: Buffer) => {
       const r = spawnSync('docker', ['exec', '-i', containerId(stack.project, 'postgres'), 'pg_restore', '--list'], { input: dump, encoding: 'buffer', maxBuffer: 64 << 20 });
@@ -118,9 +118,19 @@ describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stderr).toContain('pg_dump -Fc -Z 1 ');
     expect(level(readFileSync(join(stack.dir, 'levels/default.dump')))).toBe('1');
-    const nine = await cli(['backup', '--dump-only', '--compress', '9', '--out', 'levels/nine.dump']);
-    expect(nine.code, nine.stderr).toBe(0);
-    expect(level(readFileSync(join(stack.dir, 'levels/nine.dump')))).toBe('9');
+    // backups.compress in the spec, and --compress over it.
+    const specText = readFileSync(spec, 'utf8');
+    writeFileSync(spec, `${specText}\nbackups:\n  compress: 9\n`);
+    try {
+      const nine = await cli(['backup', '--dump-only', '--out', 'levels/nine.dump']);
+      expect(nine.code, nine.stderr).toBe(0);
+      expect(level(readFileSync(join(stack.dir, 'levels/nine.dump')))).toBe('9');
+      const four = await cli(['backup', '--dump-only', '--compress', '4', '--out', 'levels/four.dump']);
+      expect(four.code, four.stderr).toBe(0);
+      expect(level(readFileSync(join(stack.dir, 'levels/four.dump')))).toBe('4');
+    } finally {
+      writeFileSync(spec, specText);
+    }
     // The archive (not encrypted here, so that tar can read it): its dump member at the level asked.
     const archive = await cli(['backup', '--no-encrypt', '--compress', '0', '--out', 'levels/zero.pcbak']);
     expect(archive.code, archive.stderr).toBe(0);
@@ -129,7 +139,7 @@ describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
     expect(level(members.stdout)).toBe('0');
     const bad = await cli(['backup', '--compress', '10', '--out', 'levels/bad.pcbak']);
     expect(bad.code).toBe(2);
-    expect(readdirSync(join(stack.dir, 'levels')).sort()).toEqual(['default.dump', 'default.dump.sha256', 'nine.dump', 'nine.dump.sha256', 'zero.pcbak']);
+    expect(readdirSync(join(stack.dir, 'levels')).sort()).toEqual(['default.dump', 'default.dump.sha256', 'four.dump', 'four.dump.sha256', 'nine.dump', 'nine.dump.sha256', 'zero.pcbak']);
   });
 
   it('a corrupted backup is refused before anything stops', async () => {

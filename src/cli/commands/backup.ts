@@ -30,7 +30,7 @@ export type BackupArgs = {
   encrypt?: boolean;
   passphraseFile?: string;
   dumpOnly?: boolean;
-  /** pg_dump's zlib level (checked by the parser). */
+  /** pg_dump's zlib level (checked by the parser); else the spec's backups.compress, else the tool's. */
   compress?: number;
 };
 
@@ -42,7 +42,7 @@ export async function runBackup(args: BackupArgs, io: Io): Promise<Outcome> {
   if (args.dumpOnly) {
     const docker = await connectDocker();
     return interruptible(
-      (signal) => backupDatabase(docker, stack, { ...place, out: args.out, compress: args.compress, stderr: process.stderr, signal }),
+      (signal) => backupDatabase(docker, stack, { ...place, out: args.out, stderr: process.stderr, signal }),
       (res) => io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\tsha256 ${res.sha256}`),
       BACKUP_KEPT,
     );
@@ -52,7 +52,7 @@ export async function runBackup(args: BackupArgs, io: Io): Promise<Outcome> {
   if (passphrase === undefined) io.err('backup: --no-encrypt: the archive holds the database and the .env in the clear; keep it somewhere only you can read');
   const docker = await connectDocker();
   return interruptible(
-    (signal) => backupInstance(docker, stack, { ...place, out: args.out, compress: args.compress, passphrase, log: io.err, signal }),
+    (signal) => backupInstance(docker, stack, { ...place, out: args.out, passphrase, log: io.err, signal }),
     (res) => io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\t${res.encrypted ? 'encrypted' : 'NOT encrypted'}`),
     BACKUP_KEPT,
   );
@@ -73,9 +73,13 @@ async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>, print
   return OK;
 }
 
-/** Where stamped backups go and how many are kept: the flags win, else the spec's backups section (normalised). */
-export function backupPlace(args: { dir?: string; keep?: number }, spec: Pick<NormalisedSpec, 'backups'>): { dir: string; keep: number } {
-  return { dir: args.dir ?? spec.backups.dir, keep: args.keep ?? spec.backups.keep };
+/**
+ * Where stamped backups go, how many are kept and pg_dump's zlib level: the flags win, else the spec's
+ * backups section (normalised); a level given by neither is left to pgDumpArgv.
+ */
+export function backupPlace(args: { dir?: string; keep?: number; compress?: number }, spec: Pick<NormalisedSpec, 'backups'>): { dir: string; keep: number; compress?: number } {
+  const compress = args.compress ?? spec.backups.compress;
+  return { dir: args.dir ?? spec.backups.dir, keep: args.keep ?? spec.backups.keep, ...(compress !== undefined ? { compress } : {}) };
 }
 
 /** `--out` names a new file: one that exists (a dump or anything else) is never replaced. Checked before Docker. */

@@ -79,7 +79,7 @@ export default defineCommand({
       .option('encrypt', { type: 'boolean', default: true, describe: 'Encrypt the archive (--no-encrypt writes it in the clear)' })
       .option('passphrase-file', passphraseFile)
       .option('dump-only', { type: 'boolean', default: false, describe: 'Only the database: a plain pg_dump -Fc file with a .sha256 beside it (what `up` writes before migrations)' })
-      .option('compress', { type: 'number', requiresArg: true, coerce: zlibLevel, describe: "pg_dump's zlib level, 0 (none) to 9 (smallest); default 1, the fastest that compresses (pg_dump alone defaults to 6)" })
+      .option('compress', { type: 'number', requiresArg: true, coerce: zlibLevel, describe: "pg_dump's zlib level, 0 (none) to 9 (smallest) (default: backups.compress in the spec, else 1, the fastest that compresses; pg_dump alone uses 6)" })
       .example('$0 backup', `Write backups/<project>-<time>.pcbak (passphrase from $${PASSPHRASE_ENV} or asked), read it back, drop the oldest beyond keep`)
       .example('$0 backup --passphrase-file /root/phase-backup.key --out /srv/phase.pcbak', 'A file of your choice')
       .example('$0 backup --compress 6', 'A smaller archive for a slower backup (pg_dump\'s own level)')

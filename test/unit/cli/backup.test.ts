@@ -33,7 +33,27 @@ describe('backup: one rule for where and how many', () => {
       migrations: { same_image_as: web, command: [migrate], before: [web], backup: { dir: b, keep: 2 } }
       backups: { dir: archives, keep: 7, env: [SECRET_KEY] }
     `), { dir: 'archives', keep: 7 }],
-  ])('%s', (_, args, spec, want) => expect(backupPlace(args, spec)).toEqual(want));
+    ['the spec\'s zlib level, and the flag over it', {}, specOf(y`
+      name: demo
+      data:
+        postgres: { image: pg, database: app, user: app, password: "\${P}" }
+      services:
+        web: { image: app }
+      backups: { compress: 6 }
+    `), { dir: 'backups', keep: 5, compress: 6 }],
+  ])('%s', (_, args, spec, want) => expect(backupPlace(args, spec)).toStrictEqual(want));
+
+  it('--compress wins over backups.compress', () => {
+    const spec = specOf(y`
+      name: demo
+      data:
+        postgres: { image: pg, database: app, user: app, password: "\${P}" }
+      services:
+        web: { image: app }
+      backups: { compress: 6 }
+    `);
+    expect(backupPlace({ compress: 0 }, spec)).toStrictEqual({ dir: 'backups', keep: 5, compress: 0 });
+  });
 });
 
 describe('backup subcommands refuse backup\'s own options (yargs hands them down)', () => {
@@ -65,7 +85,7 @@ describe('backup --compress: a zlib level, checked while parsing', () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     try {
       expect(await runCli(['backup', '--help'], { out: () => {}, err: () => {}, isTTY: false })).toBe(0);
-      expect(log.mock.calls.join('\n').replace(/\s+/g, ' ')).toContain(`default ${DUMP_COMPRESSION}, the fastest that compresses`);
+      expect(log.mock.calls.join('\n').replace(/\s+/g, ' ')).toContain(`else ${DUMP_COMPRESSION}, the fastest that compresses`);
     } finally {
       log.mockRestore();
     }

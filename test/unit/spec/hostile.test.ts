@@ -265,3 +265,16 @@ describe('numbers as written apply to environment maps only (item 12)', () => {
     expect(spec.services.worker!.environment).toEqual({ A: '1.10' });
   });
 });
+
+describe('backups.compress: a zlib level', () => {
+  it.each([[10, 'must be <= 9'], [-1, 'must be >= 0'], [1.5, 'expected a whole number']])('%s is refused', (level, why) => {
+    const problems = problemsOf(`${svc('')}backups:\n  compress: ${level}\n`);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(`backups.compress`);
+    expect(problems[0]).toContain(why);
+  });
+
+  it('0 to 9 is accepted', () => {
+    for (const level of [0, 1, 9]) expect(problemsOf(`${svc('')}backups:\n  compress: ${level}\n`)).toEqual([]);
+  });
+});
