@@ -18,6 +18,15 @@ const without = specOf(y`
     web: { image: app }
 `);
 
+const level6 = specOf(y`
+  name: demo
+  data:
+    postgres: { image: pg, database: app, user: app, password: "\${P}" }
+  services:
+    web: { image: app }
+  backups: { compress: 6 }
+`);
+
 describe('backup: one rule for where and how many', () => {
   it.each([
     ['migrations.backup: true keeps 5, as up does', {}, withBackup('true'), { dir: 'backups', keep: 5 }],
@@ -33,27 +42,10 @@ describe('backup: one rule for where and how many', () => {
       migrations: { same_image_as: web, command: [migrate], before: [web], backup: { dir: b, keep: 2 } }
       backups: { dir: archives, keep: 7, env: [SECRET_KEY] }
     `), { dir: 'archives', keep: 7 }],
-    ['the spec\'s zlib level, and the flag over it', {}, specOf(y`
-      name: demo
-      data:
-        postgres: { image: pg, database: app, user: app, password: "\${P}" }
-      services:
-        web: { image: app }
-      backups: { compress: 6 }
-    `), { dir: 'backups', keep: 5, compress: 6 }],
+    ['the spec\'s zlib level', {}, level6, { dir: 'backups', keep: 5, compress: 6 }],
+    ['--compress wins over backups.compress', { compress: 0 }, level6, { dir: 'backups', keep: 5, compress: 0 }],
+    ['no level from either: left to pgDumpArgv', {}, without, { dir: 'backups', keep: 5 }],
   ])('%s', (_, args, spec, want) => expect(backupPlace(args, spec)).toStrictEqual(want));
-
-  it('--compress wins over backups.compress', () => {
-    const spec = specOf(y`
-      name: demo
-      data:
-        postgres: { image: pg, database: app, user: app, password: "\${P}" }
-      services:
-        web: { image: app }
-      backups: { compress: 6 }
-    `);
-    expect(backupPlace({ compress: 0 }, spec)).toStrictEqual({ dir: 'backups', keep: 5, compress: 0 });
-  });
 });
 
 describe('backup subcommands refuse backup\'s own options (yargs hands them down)', () => {
