@@ -87,7 +87,8 @@ export default defineCommand({
       .epilogue(`The archive is one file (mode 0600, written under a temp name and renamed when complete): a tar
 holding phase-compose-backup.json (PostgreSQL version, every image's ID and digest, the applied Django
 migrations), stack/ (the spec, the env files or only the keys backups.env lists, the generated files),
-the pg_dump -Fc streamed in 8 MiB chunks (db/dump.*), and MANIFEST.json with every member's sha256.
+the pg_dump -Fc streamed in 8 MiB chunks (db/dump.*; zlib level 1, the fastest, unless --compress or
+backups.compress says otherwise), and MANIFEST.json with every member's sha256.
 It is encrypted with OpenPGP (RFC 9580: Argon2 passphrase, AES-256-GCM in authenticated chunks); any
 RFC 9580 tool opens it, e.g. \`sq decrypt\`. The passphrase: --passphrase-file, else $${PASSPHRASE_ENV},
 else asked twice on a terminal; at least ${MIN_PASSPHRASE} characters. Keep it apart from the archives:
