@@ -2,30 +2,18 @@ import { describe, expect, it, vi } from 'vitest';
 import { backupPlace } from '../../../src/cli/commands/backup.js';
 import { specOf, y } from '../helpers.js';
 
-const withBackup = (backup: string) => specOf(y`
+/** A one-service spec with postgres, and `extra` (one line of YAML) at its top level. */
+const demo = (extra: string) => specOf(y`
   name: demo
   data:
     postgres: { image: pg, database: app, user: app, password: "\${P}" }
   services:
     web: { image: app }
-  migrations: { same_image_as: web, command: [migrate], before: [web], backup: ${backup} }
+  ${extra}
 `);
-const without = specOf(y`
-  name: demo
-  data:
-    postgres: { image: pg, database: app, user: app, password: "\${P}" }
-  services:
-    web: { image: app }
-`);
-
-const level6 = specOf(y`
-  name: demo
-  data:
-    postgres: { image: pg, database: app, user: app, password: "\${P}" }
-  services:
-    web: { image: app }
-  backups: { compress: 6 }
-`);
+const withBackup = (backup: string) => demo(`migrations: { same_image_as: web, command: [migrate], before: [web], backup: ${backup} }`);
+const without = demo('');
+const level6 = demo('backups: { compress: 6 }');
 
 describe('backup: one rule for where and how many', () => {
   it.each([
