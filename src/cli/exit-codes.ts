@@ -60,8 +60,15 @@ export function helpTable(): string {
   return `Exit codes:\n${lines.map((l) => `  ${l}`).join('\n')}`;
 }
 
-/** README.md's "Exit codes" section body: the table and the pass-through note. */
+/** What output that cannot be written does to the code (cli/io.ts afterLostOutput): said in README.md only. */
+const LOST_OUTPUT = `Output that cannot be written does not stop a command midway. When the reader goes away
+(\`phase-compose restore FILE --yes | head -1\`, a closed terminal), the command runs to its end and
+exits with its own code; until 2026-11-28 the first line written after that killed phase-compose
+wherever it was, and a restore left the app stopped. When stdout is short for another reason (a full
+disk under \`> file\`), a command that succeeded exits 1 and says so on stderr.`;
+
+/** README.md's "Exit codes" section body: the table, the pass-through note and what lost output does. */
 export function readmeTable(): string {
   const lines = rows().map((m) => `| ${m.code} | ${m.readme} |`);
-  return `| code | meaning |\n|---|---|\n${lines.join('\n')}\n\n${PASS_THROUGH.readme}`;
+  return `| code | meaning |\n|---|---|\n${lines.join('\n')}\n\n${PASS_THROUGH.readme}\n\n${LOST_OUTPUT}`;
 }

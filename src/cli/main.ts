@@ -6,7 +6,7 @@ import { hideBin } from 'yargs/helpers';
 import { FILE_SYSTEM_REFUSALS, PhaseComposeError, SpecError, formatProblem } from '../util/errors.js';
 import type { CommandDef, RunContext } from './command.js';
 import { EXIT_CODES, UNEXPECTED, exitCodeOf, helpTable } from './exit-codes.js';
-import { processIo, type Io } from './io.js';
+import { afterLostOutput, keepGoingWhenOutputFails, processIo, type Io } from './io.js';
 import { globalOptions, type GlobalArgv } from './options.js';
 import { COMMANDS } from './table/index.js';
 
@@ -93,7 +93,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
 /**
  * Runs the CLI with process arguments. A command that stops half-way with nothing left to wait for (a
  * promise nobody will settle: it was a full disk in `backup --dump-only`) would end the process with exit
- * code 0, as if it had succeeded: it ends with the unforeseen error's code and says so instead.
+ * code 0, as if it had succeeded: it ends with the unforeseen error's code and says so instead. A
+ * stdout or stderr that fails (its reader gone) no longer ends it midway: the command runs to its end.
  */
 export async function main(): Promise<void> {
   let finished = false;
@@ -102,6 +103,12 @@ export async function main(): Promise<void> {
     process.stderr.write('phase-compose: the command stopped before it finished, with nothing left to wait for\n  this is a bug in phase-compose: please report it, with the command you ran\n');
     process.exitCode = EXIT_CODES[UNEXPECTED].code;
   });
-  process.exitCode = await runCli(hideBin(process.argv), processIo());
+  const lost = keepGoingWhenOutputFails({ stdout: process.stdout, stderr: process.stderr });
+  const code = await runCli(hideBin(process.argv), processIo());
+  // A failed write is reported on the next tick: let the last one's come in first.
+  await new Promise((res) => setImmediate(res));
+  const after = afterLostOutput(code, lost(), EXIT_CODES.problem.code);
+  if (after.line) process.stderr.write(`${after.line}\n`);
+  process.exitCode = after.code;
   finished = true;
 }

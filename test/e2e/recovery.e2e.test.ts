@@ -238,6 +238,22 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
   }, 300_000);
 
+  it('restore FILE whose output is closed (as `| head -1` does) still finishes: every row back, the app running, exit 0', async () => {
+    // Before, the first line written after the reader left (EPIPE) killed phase-compose midway: the app
+    // was left stopped, and the restore cut short.
+    psql(projectA, 'DELETE FROM vault_sealedvalue');
+    expect(psql(projectA, ROW_COUNTS)).not.toEqual(countsA);
+    const before = started(projectA);
+    const { child, exited } = startWatched('node', [CLI, '-f', join(dirA, 'phase-compose.yaml'), '-p', projectA, 'restore', archive, '--yes'], { cwd: dirA, env });
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+    expect(await exited).toBe(0);
+    expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
+    expect(started(projectA)).not.toBe(before);
+    expect(inspectState(containerId(projectA, 'worker')).Running).toBe(true);
+    expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
+  }, 300_000);
+
   it('down -v and the directory deleted; restore --dir under a new project brings it back: the app decrypts, every row count matches', async () => {
     const down = await cliA(['down', '-v']);
     expect(down.code, down.stderr).toBe(0);

@@ -1,6 +1,6 @@
 // The built CLI as a user runs it: help, exit codes, generate --check.
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, copyFileSync, mkdtempSync, openSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -70,5 +70,27 @@ describe('phase-compose binary', () => {
     run(['generate', '-q', '-o', 'a.yml'], dir);
     run(['generate', '-q', '-o', 'b.yml'], dir);
     expect(readFileSync(join(dir, 'a.yml'), 'utf8')).toBe(readFileSync(join(dir, 'b.yml'), 'utf8'));
+  });
+  it('a reader that goes away (stdout and stderr closed, as `| head -1` does) no longer ends it midway: its own exit code', async () => {
+    // Before, the EPIPE killed the process as an unhandled error (exit 1 for both), wherever it was.
+    const closed = (args: string[]) => new Promise<number | null>((res) => {
+      const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.on('exit', (code) => res(code));
+    });
+    expect(await closed(['validate', '-f', join(example, 'phase-compose.yaml')])).toBe(0);
+    expect(await closed(['nonsense'])).toBe(2);
+  });
+
+  it('stdout on a full disk (> /dev/full): the command finishes, exits 1 and says why on stderr', () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = spawnSync(process.execPath, [cli, 'validate', '-f', join(example, 'phase-compose.yaml')], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe('phase-compose: the command finished, but its stdout could not be written in full: the disk is full\n');
+    } finally {
+      closeSync(full);
+    }
   });
 });
