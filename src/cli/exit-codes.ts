@@ -29,7 +29,7 @@ export const EXIT_CODES = {
   timeout: { code: 5, help: 'timed out waiting', readme: 'timed out waiting' },
   locked: { code: 6, help: 'another phase-compose run holds the project\'s lock', readme: 'another `phase-compose` run holds the project\'s lock' },
   'not-found': { code: 7, help: 'not found: the organisation or app named does not exist', readme: 'not found: the organisation or app named to `exec` does not exist' },
-  interrupted: { code: 130, help: 'interrupted (Ctrl-C, or SIGTERM during up, migrate, upgrade, rollback, backup, restore or exec)', readme: 'interrupted (Ctrl-C; SIGTERM during `up`, `migrate`, `upgrade`, `rollback`, `backup`, `restore` or `exec`, which then end as on Ctrl-C; `exec` passes it to the task in its container; Ctrl-C or Ctrl-D at a prompt: `init`\'s questions, the passphrase, and the confirmation of `restore`, `upgrade`, `rollback` and `exec`\'s tasks, which exited 1 as an unexpected error until 2026-11-27)' },
+  interrupted: { code: 130, help: 'interrupted (Ctrl-C, or SIGTERM or SIGHUP during up, migrate, upgrade, rollback, backup, restore or exec)', readme: 'interrupted (Ctrl-C; SIGTERM, or SIGHUP from a closed terminal (before 2026-11-28 it killed phase-compose at once), during `up`, `migrate`, `upgrade`, `rollback`, `backup`, `restore` or `exec`, which then end as on Ctrl-C; `exec` passes it to the task in its container; Ctrl-C or Ctrl-D at a prompt: `init`\'s questions, the passphrase, and the confirmation of `restore`, `upgrade`, `rollback` and `exec`\'s tasks, which exited 1 as an unexpected error until 2026-11-27)' },
 } as const satisfies Record<ErrorKind, Meaning>;
 
 /** What an error nobody foresaw leaves with: a problem (1), with a request to report it. */

@@ -2,7 +2,15 @@
 import { PhaseComposeError } from './errors.js';
 
 /**
- * Runs a synchronous `fn` with SIGINT and SIGTERM held back: a signal that arrives meanwhile takes
+ * The signals that ask phase-compose to stop: Ctrl-C, SIGTERM (`kill`, `timeout`, a service manager), and
+ * SIGHUP (the terminal or ssh session closed). Unheard, SIGHUP killed phase-compose wherever it was: a
+ * dropped ssh session mid-restore left the app stopped. It is handled as SIGTERM is.
+ */
+export const INTERRUPTS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+export type Interrupt = (typeof INTERRUPTS)[number];
+
+/**
+ * Runs a synchronous `fn` with SIGINT, SIGTERM and SIGHUP held back: a signal that arrives meanwhile takes
  * effect once `fn` has finished (every temp file renamed or removed), as exit 130.
  */
 export async function holdingSignals<T>(fn: () => T): Promise<T> {
@@ -10,8 +18,7 @@ export async function holdingSignals<T>(fn: () => T): Promise<T> {
   const hold = (s: NodeJS.Signals) => {
     got ??= s;
   };
-  process.on('SIGINT', hold);
-  process.on('SIGTERM', hold);
+  for (const s of INTERRUPTS) process.on(s, hold);
   try {
     const result = fn();
     // A signal that came during `fn` is delivered within a turn or two of the event loop.
@@ -19,31 +26,28 @@ export async function holdingSignals<T>(fn: () => T): Promise<T> {
     if (got) throw new PhaseComposeError('interrupted', `interrupted (${got}); the files listed above were written completely`);
     return result;
   } finally {
-    process.off('SIGINT', hold);
-    process.off('SIGTERM', hold);
+    for (const s of INTERRUPTS) process.off(s, hold);
   }
 }
 
 /**
- * Calls `fn` on each SIGINT (Ctrl-C) or SIGTERM (`kill`, `timeout`, a service manager stopping it) until
- * the returned function is called. Never `process.once`: execa's child-process cleanup (signal-exit) also
- * listens for both, and kills the process with the signal when it finds itself the only listener left,
- * which a `once` listener no longer is by the time it looks. So a Ctrl-C that came while Compose ran
- * killed phase-compose mid-upgrade instead of rolling back; a SIGTERM did so even without a child.
+ * Calls `fn` on each SIGINT (Ctrl-C), SIGTERM (`kill`, `timeout`, a service manager stopping it) or SIGHUP
+ * (the terminal closed) until the returned function is called. Never `process.once`: execa's child-process
+ * cleanup (signal-exit) also listens for all three, and kills the process with the signal when it finds
+ * itself the only listener left, which a `once` listener no longer is by the time it looks. So a Ctrl-C
+ * that came while Compose ran killed phase-compose mid-upgrade instead of rolling back; a SIGTERM did so
+ * even without a child.
  */
-export function onInterrupt(fn: (signal: 'SIGINT' | 'SIGTERM') => void): () => void {
-  const onInt = () => fn('SIGINT');
-  const onTerm = () => fn('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+export function onInterrupt(fn: (signal: Interrupt) => void): () => void {
+  const listeners = INTERRUPTS.map((s) => [s, () => fn(s)] as const);
+  for (const [s, l] of listeners) process.on(s, l);
   return () => {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    for (const [s, l] of listeners) process.off(s, l);
   };
 }
 
 /**
- * Runs `work` with Ctrl-C and SIGTERM turned into its abort signal (the reason: the signal's name). The
+ * Runs `work` with Ctrl-C, SIGTERM and SIGHUP turned into its abort signal (the reason: the signal's name). The
  * listeners go when the work ends, so what follows (a prompt, the app's stop) handles signals its own way;
  * the signal stays readable, to ask afterwards whether one came.
  */

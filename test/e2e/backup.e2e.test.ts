@@ -159,6 +159,8 @@ describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
   it.each([
     ['the archive', 'SIGINT', ['backup', '--out', 'stopped/x.pcbak'], 'the archive was written'],
     ['--dump-only', 'SIGTERM', ['backup', '--dump-only', '--out', 'stopped/x.dump'], 'the database was dumped'],
+    // A closed terminal: before, the default action killed phase-compose with its temp file left and pg_dump running.
+    ['the archive', 'SIGHUP', ['backup', '--out', 'stopped/y.pcbak'], 'the archive was written'],
   ] as const)('%s: %s during the dump stops pg_dump, leaves no file at all, exits 130', async (_, signal, args, what) => {
     const lock = await lockTable(stack.project, 'api_secretevent');
     try {

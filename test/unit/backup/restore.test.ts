@@ -109,7 +109,7 @@ describe('restore', () => {
       expect(d.calls.filter((x) => x.startsWith('start'))).toEqual(['start backend', 'start worker', 'start nginx']);
     });
 
-    it.each([['SIGINT', 'Ctrl-C'], ['SIGTERM', 'SIGTERM']] as const)('%s while the app is stopped is held (a real signal): the restore ends, every container starts again, and it says so', async (signal, said) => {
+    it.each([['SIGINT', 'Ctrl-C'], ['SIGTERM', 'SIGTERM'], ['SIGHUP', 'SIGHUP']] as const)('%s while the app is stopped is held (a real signal): the restore ends, every container starts again, and it says so', async (signal, said) => {
       const d = fakeDocker();
       const lines: string[] = [];
       const listeners = process.listenerCount(signal);

@@ -58,7 +58,7 @@ describe('the tables generated from it', () => {
   6    another phase-compose run holds the project's lock
   7    not found: the organisation or app named does not exist
   (exec <task> and exec run leave with the task's own exit code)
-  130  interrupted (Ctrl-C, or SIGTERM during up, migrate, upgrade, rollback, backup, restore or exec)`);
+  130  interrupted (Ctrl-C, or SIGTERM or SIGHUP during up, migrate, upgrade, rollback, backup, restore or exec)`);
   });
 
   it('README.md\'s "Exit codes" section is exactly the generated table', () => {

@@ -9,7 +9,7 @@ import { writeFileAtomic, type WriteFs } from '../../../src/util/fs.js';
 import { holdingSignals } from '../../../src/util/signals.js';
 
 describe('holdingSignals', () => {
-  it.each(['SIGINT', 'SIGTERM'] as const)('%s during a write: the file is completed, no temp file is left, then exit 130', async (signal) => {
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s during a write: the file is completed, no temp file is left, then exit 130', async (signal) => {
     const dir = mkdtempSync(join(tmpdir(), 'pc-sig-'));
     // The signal arrives in the middle of writing the secrets (a real signal to this process).
     const interrupting: WriteFs = {
@@ -52,19 +52,19 @@ describe('onInterrupt', () => {
   `;
   const run = (listen: string, signal = 'SIGINT') => spawnSync('node', ['--import', 'tsx', '--input-type=module', '-e', script(listen, signal)], { cwd: root, encoding: 'utf8', timeout: 30_000 });
 
-  it.each(['SIGINT', 'SIGTERM'])('keeps the process alive through a %s while a child runs, and calls back once with the signal', (signal) => {
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'])('keeps the process alive through a %s while a child runs, and calls back once with the signal', (signal) => {
     const r = run('const stop = onInterrupt((s) => { got.push(s); });', signal);
     expect(r.stderr).toBe('');
     expect(r.signal).toBeNull();
     expect(r.stdout.trim()).toBe(`alive ${signal}`);
   });
 
-  it('stops listening to both when told', () => {
+  it('stops listening to all three when told', () => {
     const r = run("const stop = onInterrupt((s) => { got.push(s); }); stop(); process.on('SIGINT', () => got.push('other'));");
     expect(r.stdout.trim()).toBe('alive other');
   });
 
-  it.each([["process.once('SIGINT', () => { got.push(1); });", 'SIGINT'], ['', 'SIGTERM']])('(the defect it replaces: %s dies of %s)', (listen, signal) => {
+  it.each([["process.once('SIGINT', () => { got.push(1); });", 'SIGINT'], ['', 'SIGTERM'], ['', 'SIGHUP']])('(the defect it replaces: %s dies of %s)', (listen, signal) => {
     const r = run(listen, signal);
     expect(r.signal).toBe(signal);
     expect(r.stdout).toBe('');
