@@ -39,6 +39,7 @@ export type WithLock = { lock: Lock };
  */
 export function openStack(args: StackArgs): Stack;
 export function openStack(args: StackArgs, want: { compose: true }): Stack & WithCompose;
+export function openStack(args: StackArgs, want: { lock: string }): Stack & WithLock;
 export function openStack(args: StackArgs, want: { compose: true; lock: string }): Stack & WithCompose & WithLock;
 export function openStack(args: StackArgs, want: { compose?: true; lock?: string } = {}): Stack & Partial<WithCompose & WithLock> {
   const specFile = resolve(args.file);
@@ -48,13 +49,17 @@ export function openStack(args: StackArgs, want: { compose?: true; lock?: string
   const specDir = dirname(specFile);
   const project = normalizeProjectName(args.projectName ?? process.env.COMPOSE_PROJECT_NAME ?? spec.name);
   const stack: Stack = { spec, specFile, specDir, project, composeFile: join(specDir, spec.output), warnings };
-  if (!want.compose) return stack;
+  const compose = want.compose ? composeTarget(stack) : undefined;
+  return { ...stack, ...(compose ? { compose } : {}), ...(want.lock ? { lock: acquireLock(project, want.lock) } : {}) };
+}
+
+/** How to run Compose on `stack`: exit 3 when there is no Compose CLI. */
+function composeTarget(stack: Stack): ComposeTarget {
   const argv = findCompose();
   if (!argv) {
     throw new PhaseComposeError('docker', 'Docker Compose was not found', {
       details: ['install the Compose plugin (`docker compose version`) or docker-compose v1 (`docker-compose version`)'],
     });
   }
-  const compose: ComposeTarget = { cli: { argv }, project, file: stack.composeFile, cwd: dirname(stack.composeFile) };
-  return { ...stack, compose, ...(want.lock ? { lock: acquireLock(project, want.lock) } : {}) };
+  return { cli: { argv }, project: stack.project, file: stack.composeFile, cwd: dirname(stack.composeFile) };
 }

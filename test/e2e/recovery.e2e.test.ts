@@ -15,6 +15,7 @@ import { CHUNK_BYTES, META_MEMBER } from '../../src/backup/archive.js';
 import { openArchiveWriter, readArchive } from '../../src/backup/archive-io.js';
 import { pipeDump } from '../../src/backup/archive-restore.js';
 import { connectDocker } from '../../src/docker/client.js';
+import { acquireLock } from '../../src/docker/lock.js';
 import { STACK_LABEL } from './helpers/compose.js';
 import { composeDown, containerId, inspectState, psql, uniqueProject, waitFor } from './helpers/docker.js';
 import { fullDisk, mustRun, run, runAsync, startWatched } from './helpers/run.js';
@@ -237,6 +238,21 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(started(projectA)).not.toBe(before);
     expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
   }, 300_000);
+
+  it('restore FILE while another run holds the project (an upgrade): exit 6 at once, the app never stopped', async () => {
+    // Before, restore took no lock: an upgrade could start new replicas and its migrations mid-restore.
+    const lock = acquireLock(projectA, 'upgrade');
+    try {
+      const before = started(projectA);
+      const r = await cliA(['restore', archive, '--yes']);
+      expect(r.code, r.stderr).toBe(6);
+      expect(r.stderr).toContain(`another phase-compose upgrade (pid ${process.pid}`);
+      expect(r.stderr).not.toContain('restore: checking');
+      expect(started(projectA)).toBe(before);
+    } finally {
+      lock.release();
+    }
+  });
 
   it('restore FILE whose output is closed (as `| head -1` does) still finishes: every row back, the app running, exit 0', async () => {
     // Before, the first line written after the reader left (EPIPE) killed phase-compose midway: the app

@@ -39,17 +39,23 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
   checkBackupFile(file);
   const passphrase = decryptPassphrase({ file: args.passphraseFile, env: process.env, isTTY: io.isTTY });
   if (args.dir !== undefined) return restoreToDir(args, file, passphrase, io, exitCodeOf);
-  const stack = openStack(args);
-  const docker = await connectDocker();
-  const confirm = cliConfirm(!!args.yes, io.isTTY);
-  if (sniff(file) === 'pg-dump') {
-    const res = await restoreDatabase(docker, stack, file, { confirm, log: io.err });
-    io.out(`restored ${res.file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${[...new Set(res.stopped)].join(', ')}` : ''}`);
+  // The lock keeps `up`, `upgrade`, `down` and another restore off the stack while its app is stopped
+  // and its data replaced: before, an upgrade could start new replicas (and its migrations) mid-restore.
+  const stack = openStack(args, { lock: 'restore' });
+  try {
+    const docker = await connectDocker();
+    const confirm = cliConfirm(!!args.yes, io.isTTY);
+    if (sniff(file) === 'pg-dump') {
+      const res = await restoreDatabase(docker, stack, file, { confirm, log: io.err });
+      io.out(`restored ${res.file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${[...new Set(res.stopped)].join(', ')}` : ''}`);
+      return OK;
+    }
+    const res = await restoreArchiveLive(docker, stack, file, { passphrase, force: !!args.force, confirm, log: io.err });
+    io.out(`restored ${file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${res.stopped.join(', ')}` : ''}`);
     return OK;
+  } finally {
+    stack.lock.release();
   }
-  const res = await restoreArchiveLive(docker, stack, file, { passphrase, force: !!args.force, confirm, log: io.err });
-  io.out(`restored ${file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${res.stopped.join(', ')}` : ''}`);
-  return OK;
 }
 
 /**
