@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { PassThrough, Readable, Writable } from 'node:stream';
-import { FILE_SYSTEM_REFUSALS, PhaseComposeError } from '../util/errors.js';
+import { PhaseComposeError, couldNotWrite } from '../util/errors.js';
 import { writeStreamAtomic } from '../util/fs.js';
 import { drained } from '../util/streams.js';
 import { sha256 } from '../util/hash.js';
@@ -55,9 +55,7 @@ async function sha256OfFile(file: string): Promise<string> {
 /** Disk full (or any other write failure) while writing `file`: nothing was kept (`detail` says so). */
 export function writeError(file: string, e: unknown, detail = 'the half-written archive was removed; no file has its name'): PhaseComposeError {
   if (e instanceof PhaseComposeError) return e;
-  const code = (e as NodeJS.ErrnoException).code;
-  const what = (code && FILE_SYSTEM_REFUSALS[code]) ?? (code === 'EEXIST' ? 'a file of that name exists' : (e as Error).message);
-  return new PhaseComposeError('problem', `could not write ${file}: ${what}`, { details: [detail], cause: e });
+  return new PhaseComposeError('problem', couldNotWrite(file, e), { details: [detail], cause: e });
 }
 
 /** Opens an archive for writing at `file` (encrypted when a passphrase is given), mode 0600. */

@@ -75,3 +75,19 @@ export const FILE_SYSTEM_REFUSALS: Readonly<Record<string, string>> = {
   EDQUOT: 'the disk quota is exceeded',
   EROFS: 'the file system is read-only',
 };
+
+/** Why a write failed, in the words every write of phase-compose uses: the file system's refusals and the path's. */
+export const WRITE_REFUSALS: Readonly<Record<string, string>> = {
+  ...FILE_SYSTEM_REFUSALS,
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EISDIR: 'it is a directory',
+  EEXIST: 'a file of that name exists',
+};
+
+/** `could not write FILE: why`, the one wording of a failed write (`shown`: the path as the user should see it). */
+export const couldNotWrite = (shown: string, e: unknown): string => {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return `could not write ${shown}: ${(code && WRITE_REFUSALS[code]) || ((e as Error | undefined)?.message ?? String(e))}`;
+};

@@ -3,7 +3,7 @@
 // kept as a .bak first). Generated paths stay inside the spec's directory unless the user allows it.
 import { closeSync, lstatSync, openSync, readSync, realpathSync, existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
-import { FILE_SYSTEM_REFUSALS, PhaseComposeError } from './errors.js';
+import { PhaseComposeError, couldNotWrite } from './errors.js';
 import { TEXT_FILE_MAX_BYTES, backupFile, displayPath, readOnDisk, writeFileAtomic } from './fs.js';
 
 /** The first words of every file phase-compose generates (compose file and proxy config). */
@@ -99,15 +99,7 @@ export function generatedWriteProblems(files: readonly GeneratedFile[], opts: Ge
 
 /** A failed write as the user should see it (read-only file system, permissions, full disk). */
 export function writeError(path: string, e: unknown): PhaseComposeError {
-  const err = e as NodeJS.ErrnoException;
-  const why: Record<string, string> = {
-    ...FILE_SYSTEM_REFUSALS, // the words every command uses for a full disk, a quota, a read-only file system
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    ENOTDIR: 'a part of the path is a file, not a directory',
-    EISDIR: 'it is a directory',
-  };
-  return new PhaseComposeError('problem', `cannot write ${displayPath(path)}: ${why[err?.code ?? ''] ?? err?.message ?? String(e)}`, {
+  return new PhaseComposeError('problem', couldNotWrite(displayPath(path), e), {
     details: ['nothing else was changed for this file; an earlier version, if any, is intact'],
     cause: e,
   });

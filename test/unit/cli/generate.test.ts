@@ -135,7 +135,7 @@ describe('generate: the user\'s files', () => {
     writeFileSync(join(dir, 'nginx'), 'a file where a directory should be');
     const e = await failure(gen(dir));
     expect(e.kind).toBe('problem');
-    expect(e.message).toMatch(/^cannot write .*nginx\/default\.conf: a part of the path is a file, not a directory$/);
+    expect(e.message).toMatch(/^could not write .*nginx\/default\.conf: a part of the path is a file, not a directory$/);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
@@ -164,7 +164,7 @@ describe('writeError', () => {
     const { writeError } = await import('../../../src/util/generated-files.js');
     const e = writeError('/srv/stack/.env', Object.assign(new Error(`${code}: raw`), { code }));
     expect(e.kind).toBe('problem');
-    expect(e.message).toBe(`cannot write /srv/stack/.env: ${reason}`);
+    expect(e.message).toBe(`could not write /srv/stack/.env: ${reason}`);
   });
 });
 

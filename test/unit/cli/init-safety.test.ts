@@ -99,7 +99,7 @@ describe('init leaves nothing behind and never crashes', () => {
     writeFileSync(join(target, 'nginx'), 'not a directory');
     const e = await failure(runInit({ ...base, dir: target, force: true }, capture().io));
     expect(e.kind).toBe('problem');
-    expect(e.message).toMatch(/^cannot write .*nginx\/default\.conf: a part of the path is a file, not a directory$/);
+    expect(e.message).toMatch(/^could not write .*nginx\/default\.conf: a part of the path is a file, not a directory$/);
     expect(tree(target).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
