@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { PhaseComposeError, couldNotWrite } from '../util/errors.js';
-import { writeStreamAtomic } from '../util/fs.js';
+import { readSource, sourcePath, writeStreamAtomic, type FileSource } from '../util/fs.js';
 import { drained } from '../util/streams.js';
 import { sha256 } from '../util/hash.js';
 import {
@@ -204,8 +204,9 @@ export type ReadOptions = {
   signal?: AbortSignal;
 };
 
-/** What the first bytes of a file say it is. */
-export function sniff(file: string): 'encrypted' | 'tar' | 'pg-dump' | 'unknown' {
+/** What the first bytes of a file (a path, or a file held open) say it is. */
+export function sniff(file: FileSource): 'encrypted' | 'tar' | 'pg-dump' | 'unknown' {
+  if (typeof file !== 'string') return sniffHead(file.head(512));
   const head = Buffer.alloc(512);
   const fd = openSync(file, 'r');
   let n: number;
@@ -214,7 +215,11 @@ export function sniff(file: string): 'encrypted' | 'tar' | 'pg-dump' | 'unknown'
   } finally {
     closeSync(fd);
   }
-  const h = head.subarray(0, n);
+  return sniffHead(head.subarray(0, n));
+}
+
+/** What a file's first (up to 512) bytes say it is. Pure. */
+function sniffHead(h: Buffer): 'encrypted' | 'tar' | 'pg-dump' | 'unknown' {
   if (h.subarray(0, 5).toString('latin1') === 'PGDMP') return 'pg-dump';
   if (looksLikeTar(h)) return 'tar';
   if (looksEncrypted(h)) return 'encrypted';
@@ -228,12 +233,13 @@ const damaged = (file: string, what: string) => new PhaseComposeError('problem',
  * order of members, and hands the dump's chunks to `opts.dump`. Throws a PhaseComposeError (a problem)
  * for a wrong passphrase, damage or truncation.
  */
-export async function readArchive(file: string, opts: ReadOptions): Promise<ArchiveContents> {
+export async function readArchive(file: FileSource, opts: ReadOptions): Promise<ArchiveContents> {
   const kind = sniff(file);
+  const name = sourcePath(file);
   if (kind === 'unknown' || kind === 'pg-dump') {
-    throw damaged(file, kind === 'pg-dump' ? 'it is a plain pg_dump file, not an archive' : 'it is neither an encrypted nor a plain phase-compose archive');
+    throw damaged(name, kind === 'pg-dump' ? 'it is a plain pg_dump file, not an archive' : 'it is neither an encrypted nor a plain phase-compose archive');
   }
-  return readArchiveFrom(createReadStream(file, { highWaterMark: PIECE }), kind, file, opts);
+  return readArchiveFrom(readSource(file, PIECE), kind, name, opts);
 }
 
 /** readArchive of the bytes in `raw` (an archive of `kind`; `file` names it in errors); `raw` is destroyed at the end. */

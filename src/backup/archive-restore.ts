@@ -3,7 +3,7 @@
 // database half of `restore FILE --dir DIR`. Every path reads the archive twice: the first read checks
 // everything (passphrase, every checksum, the dump's table of contents) before anything is changed;
 // the second streams the dump into pg_restore, each chunk checked against the first read's manifest.
-import { existsSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
@@ -15,7 +15,7 @@ import { POSTGRES_SERVICE } from '../model/compose.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { abortOnInterrupt } from '../util/signals.js';
-import { TEXT_FILE_MAX_BYTES, makeDirs, readOnDisk, writeFileAtomic, type OnDisk } from '../util/fs.js';
+import { TEXT_FILE_MAX_BYTES, makeDirs, readOnDisk, sourcePath, sourceSize, writeFileAtomic, type FileSource, type OnDisk } from '../util/fs.js';
 import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigrations } from './archive.js';
 import { readArchive, writeError, type ArchiveContents } from './archive-io.js';
 import { listDump } from './archive-backup.js';
@@ -29,18 +29,18 @@ export type Checked = ArchiveContents & { tables: number };
  * The first read: passphrase, every checksum, and pg_restore --list of the dump's table of contents in `pg`
  * (started on the dump's first chunk, while the rest is read; a failed read reports itself first).
  */
-export async function checkArchive(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: string, passphrase: () => Promise<string>, signal?: AbortSignal): Promise<Checked> {
+export async function checkArchive(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: FileSource, passphrase: () => Promise<string>, signal?: AbortSignal): Promise<Checked> {
   let listed: Promise<number> | undefined;
   const c = await readArchive(file, {
     passphrase,
     ...(signal ? { signal } : {}),
     dump: async (head) => {
       if (listed) return;
-      listed = listDump(docker, pg, head, file);
+      listed = listDump(docker, pg, head, sourcePath(file));
       listed.catch(() => undefined);
     },
   });
-  if (!listed) throw new PhaseComposeError('problem', `the archive ${file} holds no database dump`, { details: ['nothing was changed'] });
+  if (!listed) throw new PhaseComposeError('problem', `the archive ${sourcePath(file)} holds no database dump`, { details: ['nothing was changed'] });
   return { ...c, tables: await listed };
 }
 
@@ -50,7 +50,7 @@ export async function checkArchive(docker: DockerClient, pg: Pick<PgTarget, 'con
  * fails too and its transaction rolls back; the archive's error is thrown. When the command fails first,
  * its result is returned as when it fails at the end: its exit code and stderr are the report.
  */
-export async function pipeDump(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: string, checked: Checked, passphrase: () => Promise<string>, argv: string[]): Promise<ExecResult> {
+export async function pipeDump(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: FileSource, checked: Checked, passphrase: () => Promise<string>, argv: string[]): Promise<ExecResult> {
   const stdin = new PassThrough({ highWaterMark: 1 << 20 });
   const endedFirst = new PhaseComposeError('failed', `${argv[0]} ended before the dump did`);
   let ended = false;
@@ -117,7 +117,7 @@ export type VerifyResult = { checked: Checked; counts?: Array<[string, number]>;
  */
 export async function verifyArchive(
   docker: DockerClient,
-  file: string,
+  file: FileSource,
   opts: { passphrase: () => Promise<string>; deep: boolean; image?: string; log?: (l: string) => void; signal?: AbortSignal },
 ): Promise<VerifyResult> {
   const log = opts.log ?? (() => {});
@@ -162,10 +162,11 @@ export type RestoreArchiveResult = { tables: number; stopped: string[]; archived
 export async function restoreArchiveLive(
   docker: DockerClient,
   stack: Pick<Stack, 'project' | 'spec'>,
-  file: string,
+  source: FileSource,
   opts: { passphrase: () => Promise<string>; force: boolean; confirm: (q: string) => Promise<boolean>; log?: (l: string) => void },
 ): Promise<RestoreArchiveResult> {
   const log = opts.log ?? (() => {});
+  const file = sourcePath(source);
   const pg = await findPostgres(docker, stack);
   // What the live stack holds is only read: it is asked while the archive is checked (the archive's own
   // failure is still the one reported first).
@@ -175,8 +176,8 @@ export async function restoreArchiveLive(
   running.catch(() => undefined);
   // The line is printed once Ctrl-C is handled (inside interruptibleRead): one that follows it is never the default kill.
   const checked = await interruptibleRead((signal) => {
-    log(`restore: checking ${file} (${statSync(file).size} bytes): the passphrase, every checksum, the dump's table of contents`);
-    return checkArchive(docker, pg, file, opts.passphrase, signal);
+    log(`restore: checking ${file} (${sourceSize(source)} bytes): the passphrase, every checksum, the dump's table of contents`);
+    return checkArchive(docker, pg, source, opts.passphrase, signal);
   }, 'nothing was changed; the app was not stopped');
   log(`restore: archive ok: made ${checked.meta.created} from project ${checked.meta.project}, every checksum matches`);
   const unknown = unknownMigrations(await applied, checked.meta.migrations);
@@ -191,7 +192,7 @@ export async function restoreArchiveLive(
   if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
   await withStopped(docker, waves, log, async () => {
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
-    const r = await pipeDump(docker, pg, file, checked, opts.passphrase, pgRestoreArgv(pg.user, pg.db));
+    const r = await pipeDump(docker, pg, source, checked, opts.passphrase, pgRestoreArgv(pg.user, pg.db));
     if (r.exitCode !== 0) {
       throw new PhaseComposeError('failed', `pg_restore failed (exit ${r.exitCode}); the transaction was rolled back, the database is as before`, { details: r.stderr.trim().split('\n').slice(-10) });
     }

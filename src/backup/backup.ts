@@ -1,7 +1,7 @@
 // `phase-compose backup` (and up's pre-migration backup): pg_dump -Fc inside the postgres container,
 // streamed to a host file, verified with pg_restore --list, with a sha256 beside it.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, fsyncSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
@@ -10,7 +10,7 @@ import { findPostgres, pgDumpArgv, type PgTarget } from '../exec/postgres.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { withOwnAbort } from '../util/signals.js';
-import { fsyncDir, makeDirs, writeFileAtomic } from '../util/fs.js';
+import { fsyncDir, makeDirs, readSource, sourcePath, writeFileAtomic, type FileSource } from '../util/fs.js';
 import { drained } from '../util/streams.js';
 import { writeError } from './archive-io.js';
 import { backupFileName, checksumLine, countTableData, expiredBackups } from './rotation.js';
@@ -99,10 +99,10 @@ async function dumpTo(docker: DockerClient, pg: PgTarget, argv: string[], file: 
 }
 
 /** Feeds a dump file to `pg_restore --list` in the container; returns the number of tables with data. */
-export async function verifyDump(docker: DockerClient, pg: PgTarget, file: string, signal?: AbortSignal): Promise<number> {
-  const r = await execIn(docker, pg.containerId, ['pg_restore', '--list'], { stdin: createReadStream(file), ...(signal ? { signal } : {}) });
+export async function verifyDump(docker: DockerClient, pg: PgTarget, file: FileSource, signal?: AbortSignal): Promise<number> {
+  const r = await execIn(docker, pg.containerId, ['pg_restore', '--list'], { stdin: readSource(file), ...(signal ? { signal } : {}) });
   if (r.exitCode !== 0) {
-    throw new PhaseComposeError('failed', `backup ${file} does not read back: pg_restore --list exited ${r.exitCode}`, { details: r.stderr.trim().split('\n') });
+    throw new PhaseComposeError('failed', `backup ${sourcePath(file)} does not read back: pg_restore --list exited ${r.exitCode}`, { details: r.stderr.trim().split('\n') });
   }
   return countTableData(r.stdout);
 }

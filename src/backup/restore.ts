@@ -1,7 +1,7 @@
 // `phase-compose restore FILE`: checks the dump (checksum, pg_restore --list), stops the app services,
 // pg_restore --clean --if-exists in one transaction from the file streamed into the container, starts them again.
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync, type Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import type { ContainerInfo } from 'dockerode';
 import type { DockerClient } from '../docker/client.js';
 import { containerName, listProject } from '../docker/containers.js';
@@ -14,7 +14,7 @@ import type { NormalisedSpec } from '../spec/normalise.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { onInterrupt } from '../util/signals.js';
-import { fileKind, readStackText } from '../util/fs.js';
+import { fileKind, readSource, readStackText, sourcePath, type FileSource } from '../util/fs.js';
 import { verifyDump } from './backup.js';
 import { parseChecksumLine } from './rotation.js';
 import { byCodePoint } from '../util/compare.js';
@@ -52,9 +52,9 @@ export function startWaves(spec: NormalisedSpec, containers: ContainerInfo[]): C
 export const pgRestoreArgv = (user: string, db: string): string[] =>
   ['pg_restore', '-U', user, '-d', db, '--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error'];
 
-async function sha256File(file: string): Promise<string> {
+async function sha256File(file: FileSource): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  for await (const chunk of readSource(file)) h.update(chunk as Buffer);
   return h.digest('hex');
 }
 
@@ -77,22 +77,23 @@ export function checkBackupFile(file: string): void {
 export async function restoreDatabase(
   docker: DockerClient,
   stack: Pick<Stack, 'project' | 'spec'>,
-  file: string,
+  source: FileSource,
   opts: { confirm: (question: string) => Promise<boolean>; log?: (line: string) => void },
 ): Promise<RestoreResult> {
   const log = opts.log ?? (() => {});
-  checkBackupFile(file);
+  const file = sourcePath(source);
+  if (typeof source === 'string') checkBackupFile(file);
   const sumFile = `${file}.sha256`;
   const sumText = readStackText(sumFile);
   if (sumText !== undefined) {
     const want = parseChecksumLine(sumText);
-    const got = await sha256File(file);
+    const got = await sha256File(source);
     if (want !== got) throw new PhaseComposeError('problem', `checksum mismatch: ${file} is not the file ${sumFile} describes`, { details: [`expected ${want}`, `actual   ${got}`] });
     log(`restore: checksum ok (${got})`);
   } else log(`restore: no ${sumFile}; checking the dump's table of contents only`);
 
   const pg = await findPostgres(docker, stack);
-  const tables = await verifyDump(docker, pg, file);
+  const tables = await verifyDump(docker, pg, source);
   const waves = startWaves(stack.spec, appContainers(await listProject(docker, stack.project)));
   const names = waves.flat().map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12));
   const ok = await opts.confirm(
@@ -103,7 +104,7 @@ export async function restoreDatabase(
 
   await withStopped(docker, waves, log, async () => {
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
-    const r = await execIn(docker, pg.containerId, pgRestoreArgv(pg.user, pg.db), { stdin: createReadStream(file) });
+    const r = await execIn(docker, pg.containerId, pgRestoreArgv(pg.user, pg.db), { stdin: readSource(source) });
     if (r.exitCode !== 0) {
       throw new PhaseComposeError('failed', `pg_restore failed (exit ${r.exitCode}); the transaction was rolled back, the database is as before`, {
         details: r.stderr.trim().split('\n').slice(-10),

@@ -207,3 +207,78 @@ export function readStackFile(path: string): Buffer | undefined {
 export function readStackText(path: string): string | undefined {
   return readStackFile(path)?.toString('utf8');
 }
+
+/**
+ * A file opened once, so that every read of it reads the same bytes (the same inode), whatever happens to
+ * its name meanwhile. A restore reads its archive twice: in full to check it, then into pg_restore once
+ * the app is stopped. Read by name each time, an archive rotated away by a scheduled backup (or a file
+ * renamed over it) between the two failed the restore with the app already stopped.
+ */
+export type HeldFile = {
+  readonly path: string;
+  /** Its size when it was opened. */
+  readonly size: number;
+  /** The whole file from its first byte; reads of several streams at once do not disturb each other. */
+  stream(highWaterMark?: number): nodeFs.ReadStream;
+  /** Up to `n` bytes from its start. */
+  head(n: number): Buffer;
+  close(): void;
+};
+
+/** A path, or a file held open: what the readers of a backup take. */
+export type FileSource = string | HeldFile;
+
+/** The name of `f` for messages. */
+export const sourcePath = (f: FileSource): string => (typeof f === 'string' ? f : f.path);
+
+/** The size of `f` in bytes. */
+export const sourceSize = (f: FileSource): number => (typeof f === 'string' ? nodeFs.statSync(f).size : f.size);
+
+/** `f` from its first byte: a held file from its descriptor, a path opened now. */
+export const readSource = (f: FileSource, highWaterMark?: number): nodeFs.ReadStream =>
+  typeof f === 'string' ? nodeFs.createReadStream(f, highWaterMark ? { highWaterMark } : {}) : f.stream(highWaterMark);
+
+/** The fs calls of a stream over a held descriptor: reads as usual, and a close that leaves it open. */
+const KEEP_OPEN = { read: nodeFs.read, close: (_fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => cb(null) };
+
+/**
+ * Opens `path` for reading and keeps it open until `close()`. Opened non-blocking and checked on the
+ * descriptor: anything but a regular file (a FIFO swapped in after a check) is refused, a usage error.
+ */
+export function holdFile(path: string): HeldFile {
+  const { constants } = nodeFs;
+  const fd = nodeFs.openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const st = nodeFs.fstatSync(fd);
+  if (!st.isFile()) {
+    nodeFs.closeSync(fd);
+    throw new PhaseComposeError('usage', `${path} is ${fileKind(st)}, not a backup file (a backup is a regular file)`);
+  }
+  let open = true;
+  return {
+    path,
+    size: st.size,
+    // With `start`, each read says where (pread): streams of one descriptor do not share a position. A
+    // stream closes its descriptor when destroyed, autoClose or not: its close is made a no-op, so that
+    // only close() below closes it (else the number, reused by a socket, was read from: ESPIPE).
+    stream: (highWaterMark) =>
+      nodeFs.createReadStream(path, { fd, start: 0, autoClose: false, fs: KEEP_OPEN, ...(highWaterMark ? { highWaterMark } : {}) }),
+    head: (n) => {
+      const b = Buffer.alloc(n);
+      return b.subarray(0, nodeFs.readSync(fd, b, 0, n, 0));
+    },
+    close: () => {
+      if (open) nodeFs.closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+/** Runs `work` on `path` held open (holdFile), and closes it whatever happens. */
+export async function withHeldFile<T>(path: string, work: (file: HeldFile) => Promise<T>): Promise<T> {
+  const file = holdFile(path);
+  try {
+    return await work(file);
+  } finally {
+    file.close();
+  }
+}

@@ -254,6 +254,22 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     }
   });
 
+  it('restore FILE whose archive is deleted once the app stops (a rotation) restores what it checked: exit 0, every row back', async () => {
+    // Before, the second read opened the name again: ENOENT with the app stopped, "unexpected error", exit 1.
+    const copy = join(work, 'rotated.pcbak');
+    writeFileSync(copy, readFileSync(archive));
+    psql(projectA, 'DELETE FROM vault_sealedvalue');
+    const { child, err, exited } = startWatched('node', [CLI, '-f', join(dirA, 'phase-compose.yaml'), '-p', projectA, 'restore', copy, '--yes'], { cwd: dirA, env });
+    await waitFor('the app to be stopping', () => err().includes('restore: stopping'), 60_000, 10);
+    rmSync(copy);
+    expect(await exited, err()).toBe(0);
+    expect(err()).toContain('restore: pg_restore --clean');
+    expect(existsSync(copy)).toBe(false);
+    expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
+    expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
+    child.kill();
+  }, 300_000);
+
   it('restore FILE whose output is closed (as `| head -1` does) still finishes: every row back, the app running, exit 0', async () => {
     // Before, the first line written after the reader left (EPIPE) killed phase-compose midway: the app
     // was left stopped, and the restore cut short.

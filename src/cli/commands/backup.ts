@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PhaseComposeError } from '../../util/errors.js';
 import { abortOnInterrupt } from '../../util/signals.js';
-import { displayPath } from '../../util/fs.js';
+import { displayPath, withHeldFile } from '../../util/fs.js';
 import { shQuote } from '../../util/shell.js';
 import { writeGeneratedFiles } from '../../util/generated-files.js';
 import { renderSchedule } from '../../backup/schedule.js';
@@ -98,11 +98,12 @@ export async function runBackupVerify(args: { archive: string; deep?: boolean; i
   checkBackupFile(file);
   const passphrase = decryptPassphrase({ file: args.passphraseFile, env: process.env, isTTY: io.isTTY });
   const docker = await connectDocker();
-  return interruptible(
-    (signal) => verifyArchive(docker, file, { passphrase, deep: !!args.deep, image: args.image, log: io.err, signal }),
+  // Held open: every read (checksums, pg_restore --list, --deep's restore) reads the same bytes.
+  return withHeldFile(file, (held) => interruptible(
+    (signal) => verifyArchive(docker, held, { passphrase, deep: !!args.deep, image: args.image, log: io.err, signal }),
     (v) => printVerified(v, file, io),
     'once the archive was checked: the throwaway container is gone',
-  );
+  ));
 }
 
 /** What `backup verify` found: the archive's facts, and with --deep the row counts. */

@@ -1,6 +1,5 @@
 // `phase-compose restore FILE`: an archive (or a plain dump) into the running stack; with --dir, a new
 // stack built from the archive alone (files, then postgres alone, the database, then `up`).
-import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { listDump } from '../../backup/archive-backup.js';
 import { readArchive, sniff } from '../../backup/archive-io.js';
@@ -16,6 +15,7 @@ import { POSTGRES_SERVICE } from '../../model/compose.js';
 import { openStack } from '../../stack/open.js';
 import { syncStackFiles } from '../../stack/outputs.js';
 import { parseCliDuration } from '../../util/duration.js';
+import { withHeldFile, type HeldFile } from '../../util/fs.js';
 import { PhaseComposeError } from '../../util/errors.js';
 import type { Io } from '../io.js';
 import { cliConfirm } from '../prompt.js';
@@ -38,37 +38,42 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
   const file = resolve(args.backup);
   checkBackupFile(file);
   const passphrase = decryptPassphrase({ file: args.passphraseFile, env: process.env, isTTY: io.isTTY });
-  if (args.dir !== undefined) return restoreToDir(args, file, passphrase, io, exitCodeOf);
-  // The lock keeps `up`, `upgrade`, `down` and another restore off the stack while its app is stopped
-  // and its data replaced: before, an upgrade could start new replicas (and its migrations) mid-restore.
-  const stack = openStack(args, { lock: 'restore' });
-  try {
-    const docker = await connectDocker();
-    const confirm = cliConfirm(!!args.yes, io.isTTY);
-    if (sniff(file) === 'pg-dump') {
-      const res = await restoreDatabase(docker, stack, file, { confirm, log: io.err });
-      io.out(`restored ${res.file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${[...new Set(res.stopped)].join(', ')}` : ''}`);
+  // Held open from here: the checks and the restore read the same bytes, whatever happens to the name
+  // meanwhile (a scheduled backup's rotation deleting it while the app is stopped).
+  return withHeldFile(file, async (held) => {
+    if (args.dir !== undefined) return restoreToDir(args, held, passphrase, io, exitCodeOf);
+    // The lock keeps `up`, `upgrade`, `down` and another restore off the stack while its app is stopped
+    // and its data replaced: before, an upgrade could start new replicas (and its migrations) mid-restore.
+    const stack = openStack(args, { lock: 'restore' });
+    try {
+      const docker = await connectDocker();
+      const confirm = cliConfirm(!!args.yes, io.isTTY);
+      if (sniff(held) === 'pg-dump') {
+        const res = await restoreDatabase(docker, stack, held, { confirm, log: io.err });
+        io.out(`restored ${res.file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${[...new Set(res.stopped)].join(', ')}` : ''}`);
+        return OK;
+      }
+      const res = await restoreArchiveLive(docker, stack, held, { passphrase, force: !!args.force, confirm, log: io.err });
+      io.out(`restored ${file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${res.stopped.join(', ')}` : ''}`);
       return OK;
+    } finally {
+      stack.lock.release();
     }
-    const res = await restoreArchiveLive(docker, stack, file, { passphrase, force: !!args.force, confirm, log: io.err });
-    io.out(`restored ${file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${res.stopped.join(', ')}` : ''}`);
-    return OK;
-  } finally {
-    stack.lock.release();
-  }
+  });
 }
 
 /**
  * restore --dir: the archive is read in full first (nothing is written when it is unusable); then the
  * files, postgres alone, the database (into an empty one only), and `up` for everything else.
  */
-async function restoreToDir(args: RestoreArgs, file: string, passphrase: () => Promise<string>, io: Io, exitCodeOf: ExitCodeOf): Promise<Outcome> {
-  if (sniff(file) === 'pg-dump') throw new PhaseComposeError('usage', `${file} is a plain database dump: restore --dir needs an archive written by \`backup\` (it carries the spec and the env values)`);
+async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () => Promise<string>, io: Io, exitCodeOf: ExitCodeOf): Promise<Outcome> {
+  const file = held.path;
+  if (sniff(held) === 'pg-dump') throw new PhaseComposeError('usage', `${file} is a plain database dump: restore --dir needs an archive written by \`backup\` (it carries the spec and the env values)`);
   let head: Buffer | undefined;
   // Printed once Ctrl-C is handled, as restore FILE does.
   const contents = await interruptibleRead((signal) => {
-    io.err(`restore: checking ${file} (${statSync(file).size} bytes): the passphrase, every checksum`);
-    return readArchive(file, { passphrase, signal, dump: async (b) => void (head ??= b) });
+    io.err(`restore: checking ${file} (${held.size} bytes): the passphrase, every checksum`);
+    return readArchive(held, { passphrase, signal, dump: async (b) => void (head ??= b) });
   }, 'nothing was written');
   if (!head) throw new PhaseComposeError('problem', `the archive ${file} holds no database dump`, { details: ['nothing was written'] });
   const first = head;
@@ -90,7 +95,7 @@ async function restoreToDir(args: RestoreArgs, file: string, passphrase: () => P
     await refuseNonEmpty(docker, pg);
     const checked = { ...contents, tables: await listDump(docker, pg, first, file) };
     io.err(`restore: pg_restore --single-transaction into ${pg.db} (${checked.tables} tables with data)`);
-    const r = await pipeDump(docker, pg, file, checked, passphrase, restoreArgv(pg));
+    const r = await pipeDump(docker, pg, held, checked, passphrase, restoreArgv(pg));
     if (r.exitCode !== 0) {
       throw new PhaseComposeError('failed', `pg_restore failed (exit ${r.exitCode}); the transaction was rolled back, the database is empty`, {
         details: [...r.stderr.trim().split('\n').slice(-10), `the files in ${dir} and the postgres container stay; run the same command again once fixed`],

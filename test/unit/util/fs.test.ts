@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backupFile, makeDirs, readOnDisk, readStackText, writeFileAtomic, type WriteFs } from '../../../src/util/fs.js';
+import { backupFile, holdFile, makeDirs, readOnDisk, readStackText, withHeldFile, writeFileAtomic, type WriteFs } from '../../../src/util/fs.js';
+import { buffer } from 'node:stream/consumers';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'pc-fs-'));
 
@@ -157,5 +158,57 @@ describe('readOnDisk', () => {
     const dir = fresh();
     expect(readStackText(join(dir, '.env'))).toBeUndefined();
     expect(() => readStackText(dir)).toThrow(/cannot read .*: a directory/);
+  });
+});
+
+describe('holdFile', () => {
+  const dir = () => mkdtempSync(join(tmpdir(), 'pc-held-'));
+  const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+
+  it('reads the bytes it opened, twice and at once, after the name was deleted or another file renamed over it', async () => {
+    const d = dir();
+    const f = join(d, 'a.pcbak');
+    writeFileSync(f, bytes);
+    const held = holdFile(f);
+    try {
+      fs.unlinkSync(f); // a rotation that removed it
+      writeFileSync(join(d, 'other'), 'another archive');
+      fs.renameSync(join(d, 'other'), f); // and a new file with its name
+      expect(held.size).toBe(bytes.length);
+      expect(held.head(4)).toEqual(bytes.subarray(0, 4));
+      // Two streams at once (small pieces, interleaved reads): each from the first byte to the last.
+      const [one, two] = await Promise.all([buffer(held.stream(1024)), buffer(held.stream(4096))]);
+      expect(one.equals(bytes)).toBe(true);
+      expect(two.equals(bytes)).toBe(true);
+      expect((await buffer(held.stream())).equals(bytes)).toBe(true);
+      expect(readFileSync(f, 'utf8')).toBe('another archive');
+      // A reader that gives up destroys its stream: the descriptor stays open for the next read.
+      const cut = held.stream(1024);
+      await new Promise<void>((res) => cut.once('data', () => res()));
+      cut.destroy();
+      await new Promise<void>((res) => cut.once('close', () => res()));
+      expect((await buffer(held.stream())).equals(bytes)).toBe(true);
+    } finally {
+      held.close();
+    }
+    held.close(); // twice is harmless
+  });
+
+  it('refuses what is not a regular file (a FIFO is opened without blocking), a usage error', () => {
+    const fifo = join(dir(), 'fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    expect(() => holdFile(fifo)).toThrowError(expect.objectContaining({ kind: 'usage', message: `${fifo} is a named pipe (FIFO), not a backup file (a backup is a regular file)` }));
+  });
+
+  it('withHeldFile closes the descriptor whatever the work did', async () => {
+    const f = join(dir(), 'x');
+    writeFileSync(f, 'x');
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    await expect(withHeldFile(f, async () => {
+      expect(open()).toBe(before + 1);
+      throw new Error('failed midway');
+    })).rejects.toThrow('failed midway');
+    expect(open()).toBe(before);
   });
 });
