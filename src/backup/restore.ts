@@ -146,22 +146,36 @@ async function stopRestoreStart(docker: DockerClient, waves: ContainerInfo[][], 
   for (const c of apps) log(`restore: stopping ${containerName(c)}`);
   const stops = await Promise.allSettled(apps.map((c) => docker.getContainer(c.Id).stop({ t: 10 })));
   const failed = stops.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  const startAll = async (say: boolean) => {
+  /** Starts every wave in turn; returns a line for each container that did not start. */
+  const startAll = async (say: boolean): Promise<string[]> => {
+    const notStarted: string[] = [];
     for (const wave of waves) {
       await Promise.all(wave.map((c) => {
         if (say) log(`restore: starting ${containerName(c)}`);
-        return docker.getContainer(c.Id).start().catch((e: Error) => log(`restore: could not start ${c.Id}: ${e.message}`));
+        return docker.getContainer(c.Id).start().catch((e: Error) => {
+          log(`restore: could not start ${containerName(c)}: ${e.message}`);
+          notStarted.push(`${containerName(c)}: ${e.message}`);
+        });
       }));
     }
+    return notStarted;
   };
   if (failed) {
     // Nothing was restored: start again whatever did stop, then report.
     await startAll(false);
     throw failed.reason;
   }
+  let restored = false;
   try {
     await f();
+    restored = true;
   } finally {
-    await startAll(true);
+    const notStarted = await startAll(true);
+    // The restore went through but the app is not all back: not a success (before: exit 0 all the same).
+    if (restored && notStarted.length) {
+      throw new PhaseComposeError('failed', `the database was restored, but ${notStarted.length === 1 ? 'a container' : `${notStarted.length} containers`} of the app did not start again`, {
+        details: [...notStarted, 'start the app with `phase-compose up`; the restored data stays'],
+      });
+    }
   }
 }

@@ -270,6 +270,22 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     child.kill();
   }, 300_000);
 
+  it('restore FILE whose app container is removed while stopped: the data is restored, and it exits 4 saying what did not start', async () => {
+    // Before, "could not start" was printed and the restore exited 0 with the worker gone.
+    psql(projectA, 'DELETE FROM vault_sealedvalue');
+    const worker = containerId(projectA, 'worker');
+    const { err, exited } = startWatched('node', [CLI, '-f', join(dirA, 'phase-compose.yaml'), '-p', projectA, 'restore', archive, '--yes'], { cwd: dirA, env });
+    await waitFor('the worker to have stopped', () => err().includes('restore: stopping') && !inspectState(worker).Running, 60_000, 10);
+    mustRun('docker', ['rm', worker]);
+    expect(await exited, err()).toBe(4);
+    expect(err()).toContain('phase-compose: the database was restored, but a container of the app did not start again');
+    expect(err()).toContain('start the app with `phase-compose up`; the restored data stays');
+    expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
+    const up = await cliA(['up', '--timeout', '4m']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(inspectState(containerId(projectA, 'worker')).Running).toBe(true);
+  }, 300_000);
+
   it('restore FILE whose output is closed (as `| head -1` does) still finishes: every row back, the app running, exit 0', async () => {
     // Before, the first line written after the reader left (EPIPE) killed phase-compose midway: the app
     // was left stopped, and the restore cut short.

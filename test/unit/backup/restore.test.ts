@@ -72,7 +72,7 @@ describe('restore', () => {
 
   describe('withStopped', () => {
     /** A Docker whose stops wait until released; every call is recorded. */
-    const fakeDocker = (failStop?: string) => {
+    const fakeDocker = (failStop?: string, failStart?: string) => {
       const calls: string[] = [];
       const pending: Array<() => void> = [];
       const docker = {
@@ -81,7 +81,10 @@ describe('restore', () => {
             calls.push(`stop ${id}`);
             return new Promise<void>((res, rej) => pending.push(() => (id === failStop ? rej(new Error(`cannot stop ${id}`)) : res())));
           },
-          start: async () => void calls.push(`start ${id}`),
+          start: async () => {
+            calls.push(`start ${id}`);
+            if (id === failStart) throw new Error(`No such container: ${id}`);
+          },
         }),
       } as unknown as DockerClient;
       return { docker, calls, release: () => pending.splice(0).forEach((r) => r()) };
@@ -124,6 +127,21 @@ describe('restore', () => {
       expect(lines.filter((l) => l.includes(`${said} held`))).toHaveLength(1);
       expect(d.calls.slice(3)).toEqual(['restore', 'start backend', 'start worker', 'start nginx']);
       expect(process.listenerCount(signal)).toBe(listeners);
+    });
+
+    it('a container that does not start again after the restore: the others start, and it is a failure that says so', async () => {
+      // Before, the start's error was printed and the restore ended as a success (exit 0) with the app down.
+      const d = fakeDocker(undefined, 'worker');
+      const lines: string[] = [];
+      const done = withStopped(d.docker, apps, (l) => lines.push(l), async () => void d.calls.push('restore'));
+      await settle();
+      d.release();
+      const e = await done.catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(PhaseComposeError);
+      expect(e).toMatchObject({ kind: 'failed', message: 'the database was restored, but a container of the app did not start again' });
+      expect((e as PhaseComposeError).details).toEqual([expect.stringMatching(/: No such container: worker$/), 'start the app with `phase-compose up`; the restored data stays']);
+      expect(d.calls.slice(3)).toEqual(['restore', 'start backend', 'start worker', 'start nginx']);
+      expect(lines.some((l) => /^restore: could not start .*: No such container: worker$/.test(l))).toBe(true);
     });
 
     it('a restore that fails still starts every container again', async () => {
