@@ -5,10 +5,9 @@
 // the second streams the dump into pg_restore, each chunk checked against the first read's manifest.
 import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
 import { listProject } from '../docker/containers.js';
-import { execIn, type ExecResult } from '../docker/exec.js';
+import type { ExecResult } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
 import { findPostgres, runSql, type PgTarget } from '../exec/postgres.js';
 import { POSTGRES_SERVICE } from '../model/compose.js';
@@ -20,7 +19,7 @@ import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigratio
 import { readArchive, writeError, type ArchiveContents } from './archive-io.js';
 import { listDump } from './archive-backup.js';
 import { appliedMigrations, rowCounts } from './instance.js';
-import { appContainers, pgRestoreArgv, startWaves, withStopped } from './restore.js';
+import { appContainers, feedExec, pgRestoreArgv, startWaves, withStopped } from './restore.js';
 import { interruptedScratch, startScratchPostgres } from './scratch.js';
 
 export type Checked = ArchiveContents & { tables: number };
@@ -51,32 +50,14 @@ export async function checkArchive(docker: DockerClient, pg: Pick<PgTarget, 'con
  * its result is returned as when it fails at the end: its exit code and stderr are the report.
  */
 export async function pipeDump(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: FileSource, checked: Checked, passphrase: () => Promise<string>, argv: string[]): Promise<ExecResult> {
-  const stdin = new PassThrough({ highWaterMark: 1 << 20 });
-  const endedFirst = new PhaseComposeError('failed', `${argv[0]} ended before the dump did`);
-  let ended = false;
-  const run = execIn(docker, pg.containerId, argv, { stdin }).finally(() => {
-    ended = true;
-    stdin.emit('drain');
-  });
-  try {
+  return feedExec(docker, pg, argv, async (write) => {
     await readArchive(file, {
       passphrase,
       ...(checked.sessionKey ? { sessionKey: checked.sessionKey } : {}),
       expect: checked.manifest,
-      dump: async (chunk) => {
-        if (ended) throw endedFirst;
-        if (!stdin.write(chunk)) await new Promise<void>((res) => stdin.once('drain', () => res()));
-      },
+      dump: write,
     });
-    stdin.end();
-  } catch (e) {
-    if (!ended) stdin.end(Buffer.alloc(4096, 0xff));
-    const r = await run;
-    if (e === endedFirst && r.exitCode !== 0) return r;
-    if (r.exitCode === 0) throw new PhaseComposeError('failed', `${argv[0]} exited 0 although the archive failed midway: check the database`, { cause: e });
-    throw e;
-  }
-  return run;
+  });
 }
 
 /** Given up on by Ctrl-C or SIGTERM during the first read of the archive: `nothing` says what was not done. */

@@ -1,13 +1,14 @@
 // `phase-compose restore FILE`: checks the dump (checksum, pg_restore --list), stops the app services,
 // pg_restore --clean --if-exists in one transaction from the file streamed into the container, starts them again.
 import { createHash } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { statSync, type Stats } from 'node:fs';
 import type { ContainerInfo } from 'dockerode';
 import type { DockerClient } from '../docker/client.js';
 import { containerName, listProject } from '../docker/containers.js';
-import { execIn } from '../docker/exec.js';
+import { execIn, type ExecResult } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
-import { findPostgres } from '../exec/postgres.js';
+import { findPostgres, type PgTarget } from '../exec/postgres.js';
 import { LABEL_ROLE, POSTGRES_SERVICE, REDIS_SERVICE } from '../model/compose.js';
 import { buildGraph, waves } from '../spec/graph.js';
 import type { NormalisedSpec } from '../spec/normalise.js';
@@ -52,10 +53,89 @@ export function startWaves(spec: NormalisedSpec, containers: ContainerInfo[]): C
 export const pgRestoreArgv = (user: string, db: string): string[] =>
   ['pg_restore', '-U', user, '-d', db, '--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error'];
 
-async function sha256File(file: FileSource): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of readSource(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
+/** A plain dump's pieces are checked in this size on the second read. */
+const DUMP_PIECE = 1 << 20;
+
+/** `source` in pieces of `size` bytes (the last one shorter), whatever sizes its reads return. */
+async function* inPieces(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let held: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of source) {
+    let rest = chunk;
+    while (length + rest.length >= size) {
+      const take = size - length;
+      yield Buffer.concat([...held, rest.subarray(0, take)]);
+      rest = rest.subarray(take);
+      held = [];
+      length = 0;
+    }
+    if (rest.length) {
+      held.push(rest);
+      length += rest.length;
+    }
+  }
+  if (length) yield Buffer.concat(held);
+}
+
+/** The sha256 of a file as a whole and of each of its pieces: what its second read is checked against. */
+export type DumpDigests = { whole: string; pieces: string[] };
+
+/** Reads `file` once for its digests. */
+export async function dumpDigests(file: FileSource): Promise<DumpDigests> {
+  const whole = createHash('sha256');
+  const pieces: string[] = [];
+  for await (const piece of inPieces(readSource(file, DUMP_PIECE), DUMP_PIECE)) {
+    whole.update(piece);
+    pieces.push(createHash('sha256').update(piece).digest('hex'));
+  }
+  return { whole: whole.digest('hex'), pieces };
+}
+
+/**
+ * The second read of a file whose digests the first read took: each piece is checked before it is
+ * yielded, so a consumer never gets a byte that differs from what was checked (a file written over in
+ * place meanwhile). Pure over `source`.
+ */
+export async function* checkedPieces(source: AsyncIterable<Buffer>, want: DumpDigests, file: string): AsyncGenerator<Buffer> {
+  let i = 0;
+  const changed = (what: string) => new PhaseComposeError('problem', `${file} changed after it was checked: ${what}`, { details: ['write nothing into a backup while it is restored'] });
+  for await (const piece of inPieces(source, DUMP_PIECE)) {
+    if (i >= want.pieces.length) throw changed('it grew');
+    if (createHash('sha256').update(piece).digest('hex') !== want.pieces[i]) throw changed(`bytes ${i * DUMP_PIECE} to ${i * DUMP_PIECE + piece.length} differ`);
+    i += 1;
+    yield piece;
+  }
+  if (i !== want.pieces.length) throw changed('it shrank');
+}
+
+/**
+ * Runs `argv` in `pg`'s container with what `produce` writes on its stdin. When `produce` fails midway,
+ * the command is fed bytes no dump holds so that it fails too (pg_restore's transaction rolls back) and
+ * `produce`'s error is thrown. When the command ends first, its result is returned as when it fails at
+ * the end: its exit code and stderr are the report.
+ */
+export async function feedExec(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, argv: string[], produce: (write: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<ExecResult> {
+  const stdin = new PassThrough({ highWaterMark: 1 << 20 });
+  const endedFirst = new PhaseComposeError('failed', `${argv[0]} ended before the dump did`);
+  let ended = false;
+  const run = execIn(docker, pg.containerId, argv, { stdin }).finally(() => {
+    ended = true;
+    stdin.emit('drain');
+  });
+  try {
+    await produce(async (chunk) => {
+      if (ended) throw endedFirst;
+      if (!stdin.write(chunk)) await new Promise<void>((res) => stdin.once('drain', () => res()));
+    });
+    stdin.end();
+  } catch (e) {
+    if (!ended) stdin.end(Buffer.alloc(4096, 0xff));
+    const r = await run;
+    if (e === endedFirst && r.exitCode !== 0) return r;
+    if (r.exitCode === 0) throw new PhaseComposeError('failed', `${argv[0]} exited 0 although the dump failed midway: check the database`, { cause: e });
+    throw e;
+  }
+  return run;
 }
 
 export type RestoreResult = { file: string; tables: number; stopped: string[] };
@@ -85,9 +165,11 @@ export async function restoreDatabase(
   if (typeof source === 'string') checkBackupFile(file);
   const sumFile = `${file}.sha256`;
   const sumText = readStackText(sumFile);
+  // Read once for its digests, whole and by piece: the second read, into pg_restore, is checked against them.
+  const digests = await dumpDigests(source);
   if (sumText !== undefined) {
     const want = parseChecksumLine(sumText);
-    const got = await sha256File(source);
+    const got = digests.whole;
     if (want !== got) throw new PhaseComposeError('problem', `checksum mismatch: ${file} is not the file ${sumFile} describes`, { details: [`expected ${want}`, `actual   ${got}`] });
     log(`restore: checksum ok (${got})`);
   } else log(`restore: no ${sumFile}; checking the dump's table of contents only`);
@@ -104,7 +186,9 @@ export async function restoreDatabase(
 
   await withStopped(docker, waves, log, async () => {
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
-    const r = await execIn(docker, pg.containerId, pgRestoreArgv(pg.user, pg.db), { stdin: readSource(source) });
+    const r = await feedExec(docker, pg, pgRestoreArgv(pg.user, pg.db), async (write) => {
+      for await (const piece of checkedPieces(readSource(source, DUMP_PIECE), digests, file)) await write(piece);
+    });
     if (r.exitCode !== 0) {
       throw new PhaseComposeError('failed', `pg_restore failed (exit ${r.exitCode}); the transaction was rolled back, the database is as before`, {
         details: r.stderr.trim().split('\n').slice(-10),

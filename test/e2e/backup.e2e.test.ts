@@ -153,6 +153,28 @@ describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
     expect(r.stderr).toContain('checksum mismatch');
     expect(inspectState(containerId(stack.project, 'backend')).Running).toBe(true);
   });
+  it('a dump written over in place with another dump once the app stops: refused, the data as before, the app running', async () => {
+    // Held open, the file cannot be swapped; written into, it could: the second read checks each MiB
+    // against the first read's digests, and pg_restore gets garbage (its transaction rolls back) instead.
+    // Before, pg_restore restored whatever the file held by then: here another valid dump, unchecked.
+    const drop10 = () => psql(stack.project, 'DELETE FROM api_secretevent WHERE ctid IN (SELECT ctid FROM api_secretevent LIMIT 10)');
+    drop10();
+    expect((await cli(['backup', '--dump-only', '--out', 'other.dump'])).code).toBe(0);
+    drop10();
+    expect((await cli(['backup', '--dump-only', '--out', 'inplace.dump'])).code).toBe(0);
+    drop10();
+    const before = psql(stack.project, ROW_COUNTS);
+    const f = join(stack.dir, 'inplace.dump');
+    const otherBytes = readFileSync(join(stack.dir, 'other.dump'));
+    const { err, exited } = startWatched('node', [CLI, '-f', spec, '-p', stack.project, 'restore', f, '--yes'], { cwd: stack.dir });
+    await waitFor('the app to be stopping', () => err().includes('restore: stopping'), 60_000, 10);
+    writeFileSync(f, otherBytes); // the same inode, truncated and written again
+    expect(await exited, err()).toBe(1);
+    expect(err()).toMatch(/phase-compose: .*inplace\.dump changed after it was checked: (bytes \d+ to \d+ differ|it grew|it shrank)/);
+    expect(psql(stack.project, ROW_COUNTS)).toEqual(before);
+    await waitFor('the backend to run again', () => inspectState(containerId(stack.project, 'backend')).Running, 60_000, 100);
+  }, 120_000);
+
   // pg_dump waits for a lock before it writes a byte, so the signal lands mid-dump every time: a
   // transaction holds the events table exclusively (as a migration would), and the signal is sent once
   // pg_stat_activity shows pg_dump waiting on it.

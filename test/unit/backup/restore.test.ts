@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { ContainerInfo } from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import type { DockerClient } from '../../../src/docker/client.js';
-import { appContainers, checkBackupFile, pgRestoreArgv, startOrder, startWaves, withStopped } from '../../../src/backup/restore.js';
+import { appContainers, checkBackupFile, checkedPieces, dumpDigests, pgRestoreArgv, startOrder, startWaves, withStopped } from '../../../src/backup/restore.js';
+import { createHash, randomBytes } from 'node:crypto';
 import { PhaseComposeError } from '../../../src/util/errors.js';
 import { demoSpec } from '../up/demo-spec.js';
 
@@ -154,5 +155,58 @@ describe('restore', () => {
       await expect(done).rejects.toThrow('pg_restore failed');
       expect(d.calls.filter((x) => x.startsWith('start'))).toEqual(['start backend', 'start worker', 'start nginx']);
     });
+  });
+});
+
+describe('a plain dump read twice: digests, then the pieces checked before they are passed on', () => {
+  const MiB = 1 << 20;
+  const bytes = randomBytes(3 * MiB + 12_345);
+  /** `b` in reads of odd sizes, as a pipe or a file may return them. */
+  async function* reads(b: Buffer, sizes = [1, 70_000, MiB + 3, 17]): AsyncGenerator<Buffer> {
+    for (let at = 0, i = 0; at < b.length; i++) {
+      const n = sizes[i % sizes.length]!;
+      yield b.subarray(at, at + n);
+      at += n;
+    }
+  }
+  const file = () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'pc-pieces-')), 'x.dump');
+    writeFileSync(f, bytes);
+    return f;
+  };
+  const collect = async (source: AsyncIterable<Buffer>) => {
+    const got: Buffer[] = [];
+    const e = await (async () => {
+      for await (const p of source) got.push(p);
+    })().catch((x: unknown) => x);
+    return { got: Buffer.concat(got), e };
+  };
+
+  it('digests the whole file (the .sha256 it is checked against) and each MiB', async () => {
+    const d = await dumpDigests(file());
+    expect(d.whole).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(d.pieces).toHaveLength(4);
+    expect(d.pieces[3]).toBe(createHash('sha256').update(bytes.subarray(3 * MiB)).digest('hex'));
+  });
+
+  it('passes the same bytes on, whatever the sizes of the reads', async () => {
+    const d = await dumpDigests(file());
+    const { got, e } = await collect(checkedPieces(reads(bytes), d, 'x.dump'));
+    expect(e).toBeUndefined();
+    expect(got.equals(bytes)).toBe(true);
+  });
+
+  it.each([
+    ['one byte written over in place', (b: Buffer) => { const c2 = Buffer.from(b); c2[2 * MiB + 5]! ^= 1; return c2; }, 'bytes 2097152 to 3145728 differ', 2 * MiB],
+    ['grown', (b: Buffer) => Buffer.concat([b, Buffer.from('more')]), 'bytes 3145728 to 3158077 differ', 3 * MiB],
+    ['a MiB longer', (b: Buffer) => Buffer.concat([b.subarray(0, 3 * MiB), randomBytes(MiB), b.subarray(3 * MiB)]), 'bytes 3145728 to 4194304 differ', 3 * MiB],
+    ['cut short', (b: Buffer) => b.subarray(0, 2 * MiB), 'it shrank', 2 * MiB],
+  ])('%s since it was checked: refused, and no byte of the changed piece is passed on', async (_, change, what, passed) => {
+    const d = await dumpDigests(file());
+    const { got, e } = await collect(checkedPieces(reads(change(bytes)), d, 'x.dump'));
+    expect(e).toBeInstanceOf(PhaseComposeError);
+    expect((e as PhaseComposeError).message).toBe(`x.dump changed after it was checked: ${what}`);
+    expect(got.length).toBe(passed);
+    expect(got.equals(bytes.subarray(0, passed))).toBe(true);
   });
 });
