@@ -15,14 +15,24 @@ import { PhaseComposeError } from '../util/errors.js';
 export type Lock = { path: string; release(): void };
 export type LockOwner = { pid: number; command: string; started: string };
 
-/** The private directory of this user's locks: $XDG_RUNTIME_DIR/phase-compose, else ~/.local/state/phase-compose. */
-export function defaultLockDir(env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
-  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'phase-compose', 'locks');
+/**
+ * The private directory of this user's locks: $XDG_RUNTIME_DIR/phase-compose, else ~/.local/state/phase-compose.
+ * The data lock is always in the latter: the scheduled backup takes it from a systemd unit, outside any
+ * login session (no XDG_RUNTIME_DIR), and must meet the restore run from a shell.
+ */
+export function defaultLockDir(env: NodeJS.ProcessEnv = process.env, home = homedir(), kind: LockKind = 'project'): string {
+  if (env.XDG_RUNTIME_DIR && kind === 'project') return join(env.XDG_RUNTIME_DIR, 'phase-compose', 'locks');
   return join(env.XDG_STATE_HOME || join(home, '.local', 'state'), 'phase-compose', 'locks');
 }
 
-/** Where the lock of `project` lives (one per Docker project and user on this machine). */
-export const lockPath = (project: string, dir = defaultLockDir()) => join(dir, `${project}.lock`);
+/**
+ * Which of a project's locks: `project`, held alone by a run that changes the stack (up, upgrade, down,
+ * restore, ...); `data`, over its database: held alone by a restore replacing it, shared by backups reading it.
+ */
+export type LockKind = 'project' | 'data';
+
+/** Where a lock of `project` lives (one per Docker project, kind and user on this machine; a project name has no dot). */
+export const lockPath = (project: string, dir = defaultLockDir(), kind: LockKind = 'project') => join(dir, kind === 'data' ? `${project}.data.lock` : `${project}.lock`);
 
 /** Exit code `flock` is told to use when another holds the lock. */
 const HELD = 75;
@@ -48,15 +58,18 @@ const readOwner = (path: string): LockOwner | undefined => {
   }
 };
 
-/** Takes the lock or throws PhaseComposeError (locked) naming the holder. The lock ends with `release()` or with this process. */
-export function acquireLock(project: string, command: string, opts: { dir?: string } = {}): Lock {
-  const dir = opts.dir ?? defaultLockDir();
+/**
+ * Takes the lock (`shared`: with other shared holders) or throws PhaseComposeError (locked) naming the
+ * holder. The lock ends with `release()` or with this process.
+ */
+export function acquireLock(project: string, command: string, opts: { dir?: string; kind?: LockKind; shared?: boolean } = {}): Lock {
+  const dir = opts.dir ?? defaultLockDir(process.env, homedir(), opts.kind);
   ensurePrivateDir(dir);
-  const path = lockPath(project, dir);
+  const path = lockPath(project, dir, opts.kind);
   const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   try {
     if (!fstatSync(fd).isFile()) throw new PhaseComposeError('problem', `the lock ${path} is not a regular file`, { details: ['remove it'] });
-    const r = spawnSync('flock', ['--nonblock', '--conflict-exit-code', String(HELD), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd], timeout: 10_000 });
+    const r = spawnSync('flock', [...(opts.shared ? ['--shared'] : []), '--nonblock', '--conflict-exit-code', String(HELD), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd], timeout: 10_000 });
     if (r.error) {
       throw new PhaseComposeError('problem', `cannot take the lock ${path}: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'the `flock` command (util-linux) is not installed' : r.error.message}`);
     }

@@ -254,6 +254,34 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     }
   });
 
+  it('a backup and a restore of the same database refuse each other at once (exit 6), nothing written, nothing stopped', async () => {
+    // Before, a restore started under a backup stopped the app and waited on pg_dump's locks for the whole
+    // dump; a backup started under a restore waited on its transaction and failed with pg_dump's words.
+    const reading = acquireLock(projectA, 'backup', { kind: 'data', shared: true });
+    try {
+      const before = started(projectA);
+      const r = await cliA(['restore', archive, '--yes']);
+      expect(r.code, r.stderr).toBe(6);
+      expect(r.stderr).toContain(`another phase-compose backup (pid ${process.pid}`);
+      expect(r.stderr).not.toContain('restore: stopping');
+      expect(started(projectA)).toBe(before);
+      // Backups share it.
+      const b = await cliA(['backup', '--out', join(work, 'while-reading.pcbak')]);
+      expect(b.code, b.stderr).toBe(0);
+    } finally {
+      reading.release();
+    }
+    const replacing = acquireLock(projectA, 'restore', { kind: 'data' });
+    try {
+      const b = await cliA(['backup', '--dump-only', '--out', join(work, 'while-restoring.dump')]);
+      expect(b.code, b.stderr).toBe(6);
+      expect(b.stderr).toContain(`another phase-compose restore (pid ${process.pid}`);
+      expect(existsSync(join(work, 'while-restoring.dump'))).toBe(false);
+    } finally {
+      replacing.release();
+    }
+  }, 120_000);
+
   it('restore FILE whose archive is deleted once the app stops (a rotation) restores what it checked: exit 0, every row back', async () => {
     // Before, the second read opened the name again: ENOENT with the app stopped, "unexpected error", exit 1.
     const copy = join(work, 'rotated.pcbak');

@@ -4,6 +4,7 @@ import { backupInstance } from '../../backup/archive-backup.js';
 import { verifyArchive, type VerifyResult } from '../../backup/archive-restore.js';
 import { backupDatabase } from '../../backup/backup.js';
 import { connectDocker } from '../../docker/client.js';
+import { acquireLock } from '../../docker/lock.js';
 import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,21 +42,36 @@ export async function runBackup(args: BackupArgs, io: Io): Promise<Outcome> {
   const place = backupPlace(args, stack.spec);
   if (args.dumpOnly) {
     const docker = await connectDocker();
-    return interruptible(
+    return readingData(stack.project, () => interruptible(
       (signal) => backupDatabase(docker, stack, { ...place, out: args.out, stderr: process.stderr, signal }),
       (res) => io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\tsha256 ${res.sha256}`),
       BACKUP_KEPT,
-    );
+    ));
   }
   // The passphrase first: a missing one is refused before Docker is asked anything.
   const passphrase = args.encrypt === false ? undefined : await encryptPassphrase({ file: args.passphraseFile, env: process.env, isTTY: io.isTTY });
   if (passphrase === undefined) io.err('backup: --no-encrypt: the archive holds the database and the .env in the clear; keep it somewhere only you can read');
   const docker = await connectDocker();
-  return interruptible(
+  return readingData(stack.project, () => interruptible(
     (signal) => backupInstance(docker, stack, { ...place, out: args.out, passphrase, log: io.err, signal }),
     (res) => io.out(`${res.file}\t${res.bytes} bytes\t${res.tables} tables\t${res.encrypted ? 'encrypted' : 'NOT encrypted'}`),
     BACKUP_KEPT,
-  );
+  ));
+}
+
+/**
+ * Runs `work` holding the project's data lock shared (with other backups; taken after the passphrase, so
+ * no prompt holds it). A restore replacing the database holds it alone: a backup then exits 6 at once,
+ * where pg_dump waited on the restore's transaction and failed with "cache lookup failed"; and a restore
+ * refuses to start, rather than stopping the app and waiting on pg_dump's locks for the whole dump.
+ */
+async function readingData<T>(project: string, work: () => Promise<T>): Promise<T> {
+  const lock = acquireLock(project, 'backup', { kind: 'data', shared: true });
+  try {
+    return await work();
+  } finally {
+    lock.release();
+  }
 }
 
 const BACKUP_KEPT = 'once the backup was complete and verified: it is kept (above)';

@@ -9,6 +9,7 @@ import {
 } from '../../backup/archive-restore.js';
 import { checkBackupFile, restoreDatabase } from '../../backup/restore.js';
 import { connectDocker } from '../../docker/client.js';
+import { acquireLock, type Lock } from '../../docker/lock.js';
 import { runCompose } from '../../docker/compose-cli.js';
 import { findPostgres } from '../../exec/postgres.js';
 import { POSTGRES_SERVICE } from '../../model/compose.js';
@@ -45,7 +46,11 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
     // The lock keeps `up`, `upgrade`, `down` and another restore off the stack while its app is stopped
     // and its data replaced: before, an upgrade could start new replicas (and its migrations) mid-restore.
     const stack = openStack(args, { lock: 'restore' });
+    let data: Lock | undefined;
     try {
+      // And the database's alone: a backup reading it holds that one shared. Started under a running
+      // pg_dump, the restore would stop the app and then wait on pg_dump's locks for the whole dump.
+      data = acquireLock(stack.project, 'restore', { kind: 'data' });
       const docker = await connectDocker();
       const confirm = cliConfirm(!!args.yes, io.isTTY);
       if (sniff(held) === 'pg-dump') {
@@ -57,6 +62,7 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
       io.out(`restored ${file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${res.stopped.join(', ')}` : ''}`);
       return OK;
     } finally {
+      data?.release();
       stack.lock.release();
     }
   });

@@ -98,7 +98,8 @@ Bring the instance back with \`phase-compose restore FILE\` (into the running st
 
 Ctrl-C or SIGTERM (a service manager stopping the scheduled run) before the archive has its name stops
 pg_dump and removes what was written (exit 130); after, the archive is finished, kept and listed, and
-the exit is 130 all the same.
+the exit is 130 all the same. While \`restore\` replaces the project's database, a backup exits 6 at once
+(backups run side by side; a restore waits for none of them: it refuses to start, exit 6).
 
 ${exitCodes}`),
   run: async (a, { io }) =>

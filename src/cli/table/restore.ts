@@ -24,7 +24,8 @@ transaction, and the services started again in dependency order. Nothing is chan
 Ctrl-C or SIGTERM during the first read stops it at once (exit 130): nothing changed, the app not stopped.
 Ctrl-C while the app is stopped is held and said so: the transaction is not cut short, and the app
 starts again once it ends; Ctrl-C again leaves at once, with the app stopped. The restore holds the
-project's lock throughout: while up, upgrade, down or another restore runs on it, it exits 6 at once.
+project's lock throughout: while up, upgrade, down, another restore or a backup runs on it, it exits 6
+at once, nothing stopped.
 
 With --dir: writes the archive's spec, env files (0600) and generated files into DIR (never replacing a
 file that differs), starts only postgres (-p names the project; default: the archived one), restores the

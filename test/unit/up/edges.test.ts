@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { composeArgv, createArgs } from '../../../src/docker/compose-cli.js';
 import { jsonLines } from '../../../src/docker/events.js';
-import { acquireLock, lockPath } from '../../../src/docker/lock.js';
+import { acquireLock, defaultLockDir, lockPath } from '../../../src/docker/lock.js';
 import { healthcheckArgv } from '../../../src/docker/waiter.js';
 import { demuxLogs } from '../../../src/up/engine.js';
 import { downArgs } from '../../../src/cli/commands/down.js';
@@ -61,6 +61,28 @@ describe('acquireLock', () => {
     a.release();
     a.release();
     acquireLock('fx', 'up', { dir }).release();
+  });
+  it('the data lock: shared by backups, held alone by a restore, apart from the project lock', () => {
+    const data = (command: string, shared = false) => acquireLock('fx', command, { dir, kind: 'data', shared });
+    const up = acquireLock('fx', 'up', { dir }); // the project's lock does not hold the data lock
+    const b1 = data('backup', true);
+    const b2 = data('backup', true);
+    expect(b1.path).toBe(lockPath('fx', dir, 'data'));
+    expect(b1.path).not.toBe(up.path);
+    expect(() => data('restore')).toThrowError(expect.objectContaining({ kind: 'locked', message: expect.stringMatching(/^another phase-compose backup \(pid \d+, since .*\) is running on project "fx"$/) }));
+    b1.release();
+    expect(() => data('restore')).toThrowError(expect.objectContaining({ kind: 'locked' })); // b2 still reads
+    b2.release();
+    const r = data('restore');
+    expect(() => data('backup', true)).toThrowError(expect.objectContaining({ kind: 'locked', message: expect.stringMatching(/^another phase-compose restore \(pid /) }));
+    r.release();
+    up.release();
+  });
+  it('keeps the data lock out of $XDG_RUNTIME_DIR: the scheduled backup runs outside any login session', () => {
+    const env = { XDG_RUNTIME_DIR: '/run/user/1000' };
+    expect(defaultLockDir(env, '/home/u')).toBe('/run/user/1000/phase-compose/locks');
+    expect(defaultLockDir(env, '/home/u', 'data')).toBe('/home/u/.local/state/phase-compose/locks');
+    expect(defaultLockDir({ XDG_STATE_HOME: '/s' }, '/home/u', 'data')).toBe('/s/phase-compose/locks');
   });
   it('keeps its directory private (0700) and the lock file 0600', () => {
     acquireLock('mode', 'up', { dir }).release();
