@@ -150,6 +150,11 @@ export function checkBackupFile(file: string): void {
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new PhaseComposeError('usage', `no backup file ${file}`);
     throw new PhaseComposeError('problem', `cannot read ${file}: ${(e as Error).message}`);
   }
+  refuseNonBackup(file, st);
+}
+
+/** A backup is a regular file: anything else at `file` is a usage error naming what it is. */
+export function refuseNonBackup(file: string, st: Stats): void {
   if (!st.isFile()) throw new PhaseComposeError('usage', `${file} is ${fileKind(st)}, not a backup file (a backup is a regular file)`);
 }
 

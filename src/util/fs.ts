@@ -243,15 +243,19 @@ const KEEP_OPEN = { read: nodeFs.read, close: (_fd: number, cb: (e: NodeJS.Errno
 
 /**
  * Opens `path` for reading and keeps it open until `close()`. Opened non-blocking and checked on the
- * descriptor: anything but a regular file (a FIFO swapped in after a check) is refused, a usage error.
+ * descriptor (a FIFO swapped in after a check never reaches a read): `refuse` first, to refuse in the
+ * caller's words, then anything but a regular file is a usage error.
  */
-export function holdFile(path: string): HeldFile {
+export function holdFile(path: string, refuse?: (st: nodeFs.Stats) => void): HeldFile {
   const { constants } = nodeFs;
   const fd = nodeFs.openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   const st = nodeFs.fstatSync(fd);
-  if (!st.isFile()) {
+  try {
+    refuse?.(st);
+    if (!st.isFile()) throw new PhaseComposeError('usage', `${path} is ${fileKind(st)}, not a regular file`);
+  } catch (e) {
     nodeFs.closeSync(fd);
-    throw new PhaseComposeError('usage', `${path} is ${fileKind(st)}, not a backup file (a backup is a regular file)`);
+    throw e;
   }
   let open = true;
   return {
@@ -273,9 +277,9 @@ export function holdFile(path: string): HeldFile {
   };
 }
 
-/** Runs `work` on `path` held open (holdFile), and closes it whatever happens. */
-export async function withHeldFile<T>(path: string, work: (file: HeldFile) => Promise<T>): Promise<T> {
-  const file = holdFile(path);
+/** Runs `work` on `path` held open (holdFile, with `refuse`), and closes it whatever happens. */
+export async function withHeldFile<T>(path: string, work: (file: HeldFile) => Promise<T>, refuse?: (st: nodeFs.Stats) => void): Promise<T> {
+  const file = holdFile(path, refuse);
   try {
     return await work(file);
   } finally {

@@ -19,7 +19,7 @@ import type { NormalisedSpec } from '../../spec/normalise.js';
 import type { Io } from '../io.js';
 import { OK, type Outcome } from '../outcome.js';
 import { decryptPassphrase, encryptPassphrase, MIN_PASSPHRASE, readPassphraseFile } from '../passphrase.js';
-import { checkBackupFile } from '../../backup/restore.js';
+import { checkBackupFile, refuseNonBackup } from '../../backup/restore.js';
 import { newestMigrations as newest } from '../../backup/archive.js';
 
 export type BackupArgs = {
@@ -119,7 +119,7 @@ export async function runBackupVerify(args: { archive: string; deep?: boolean; i
     (signal) => verifyArchive(docker, held, { passphrase, deep: !!args.deep, image: args.image, log: io.err, signal }),
     (v) => printVerified(v, file, io),
     'once the archive was checked: the throwaway container is gone',
-  ));
+  ), (st) => refuseNonBackup(file, st));
 }
 
 /** What `backup verify` found: the archive's facts, and with --deep the row counts. */

@@ -7,7 +7,7 @@ import { newestMigrations } from '../../backup/archive.js';
 import {
   interruptibleRead, pipeDump, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
 } from '../../backup/archive-restore.js';
-import { checkBackupFile, restoreDatabase } from '../../backup/restore.js';
+import { checkBackupFile, refuseNonBackup, restoreDatabase } from '../../backup/restore.js';
 import { connectDocker } from '../../docker/client.js';
 import { acquireLock, type Lock } from '../../docker/lock.js';
 import { runCompose } from '../../docker/compose-cli.js';
@@ -65,7 +65,7 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
       data?.release();
       stack.lock.release();
     }
-  });
+  }, (st) => refuseNonBackup(file, st));
 }
 
 /**

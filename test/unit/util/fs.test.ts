@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backupFile, holdFile, makeDirs, readOnDisk, readStackText, withHeldFile, writeFileAtomic, type WriteFs } from '../../../src/util/fs.js';
 import { buffer } from 'node:stream/consumers';
+import { refuseNonBackup } from '../../../src/backup/restore.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'pc-fs-'));
 
@@ -197,7 +198,8 @@ describe('holdFile', () => {
   it('refuses what is not a regular file (a FIFO is opened without blocking), a usage error', () => {
     const fifo = join(dir(), 'fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-    expect(() => holdFile(fifo)).toThrowError(expect.objectContaining({ kind: 'usage', message: `${fifo} is a named pipe (FIFO), not a backup file (a backup is a regular file)` }));
+    expect(() => holdFile(fifo, (st) => refuseNonBackup(fifo, st))).toThrowError(expect.objectContaining({ kind: 'usage', message: `${fifo} is a named pipe (FIFO), not a backup file (a backup is a regular file)` }));
+    expect(() => holdFile(fifo)).toThrowError(expect.objectContaining({ kind: 'usage', message: `${fifo} is a named pipe (FIFO), not a regular file` }));
   });
 
   it('withHeldFile closes the descriptor whatever the work did', async () => {
