@@ -16,12 +16,13 @@ export type Lock = { path: string; release(): void };
 export type LockOwner = { pid: number; command: string; started: string };
 
 /**
- * The private directory of this user's locks: $XDG_RUNTIME_DIR/phase-compose, else ~/.local/state/phase-compose.
- * The data lock is always in the latter: the scheduled backup takes it from a systemd unit, outside any
- * login session (no XDG_RUNTIME_DIR), and must meet the restore run from a shell.
+ * The private directory of this user's locks: $XDG_STATE_HOME/phase-compose/locks, else
+ * ~/.local/state/phase-compose/locks, whatever the session. Not $XDG_RUNTIME_DIR: it is set in a login
+ * session only, so an `upgrade` from an ssh shell and an `up` from a systemd unit or cron (or the
+ * scheduled backup's unit, against a restore) would each take a lock in their own directory and
+ * never meet (until 2026-11-28 the project's lock preferred it).
  */
-export function defaultLockDir(env: NodeJS.ProcessEnv = process.env, home = homedir(), kind: LockKind = 'project'): string {
-  if (env.XDG_RUNTIME_DIR && kind === 'project') return join(env.XDG_RUNTIME_DIR, 'phase-compose', 'locks');
+export function defaultLockDir(env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
   return join(env.XDG_STATE_HOME || join(home, '.local', 'state'), 'phase-compose', 'locks');
 }
 
@@ -63,7 +64,7 @@ const readOwner = (path: string): LockOwner | undefined => {
  * holder. The lock ends with `release()` or with this process.
  */
 export function acquireLock(project: string, command: string, opts: { dir?: string; kind?: LockKind; shared?: boolean } = {}): Lock {
-  const dir = opts.dir ?? defaultLockDir(process.env, homedir(), opts.kind);
+  const dir = opts.dir ?? defaultLockDir();
   ensurePrivateDir(dir);
   const path = lockPath(project, dir, opts.kind);
   const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);

@@ -78,11 +78,13 @@ describe('acquireLock', () => {
     r.release();
     up.release();
   });
-  it('keeps the data lock out of $XDG_RUNTIME_DIR: the scheduled backup runs outside any login session', () => {
-    const env = { XDG_RUNTIME_DIR: '/run/user/1000' };
-    expect(defaultLockDir(env, '/home/u')).toBe('/run/user/1000/phase-compose/locks');
-    expect(defaultLockDir(env, '/home/u', 'data')).toBe('/home/u/.local/state/phase-compose/locks');
-    expect(defaultLockDir({ XDG_STATE_HOME: '/s' }, '/home/u', 'data')).toBe('/s/phase-compose/locks');
+  it('keeps every lock out of $XDG_RUNTIME_DIR: a login shell and a systemd unit or cron job must meet', () => {
+    // An upgrade from an ssh session (XDG_RUNTIME_DIR set) and an `up` from a unit or cron (unset), or the
+    // scheduled backup's unit against a restore from a shell: one directory for both, or no lock holds.
+    const shell = { XDG_RUNTIME_DIR: '/run/user/1000' };
+    expect(defaultLockDir(shell, '/home/u')).toBe('/home/u/.local/state/phase-compose/locks');
+    expect(defaultLockDir(shell, '/home/u')).toBe(defaultLockDir({}, '/home/u'));
+    expect(defaultLockDir({ ...shell, XDG_STATE_HOME: '/s' }, '/home/u')).toBe('/s/phase-compose/locks');
   });
   it('keeps its directory private (0700) and the lock file 0600', () => {
     acquireLock('mode', 'up', { dir }).release();
@@ -95,14 +97,36 @@ describe('acquireLock', () => {
     expect(JSON.parse(readFileSync(l.path, 'utf8')).command).toBe('migrate');
     l.release();
   });
-  it('is released by the kernel when its holder is killed with SIGKILL', async () => {
+  /** A process that takes `project`'s lock (in `dir`, else its default directory under `env`) and keeps it. */
+  const holder = async (project: string, opts: { dir?: string; env?: NodeJS.ProcessEnv }) => {
     const lockModule = new URL('../../../src/docker/lock.ts', import.meta.url).pathname;
-    const script = `import { acquireLock } from ${JSON.stringify(lockModule)}; acquireLock('killed', 'up', { dir: ${JSON.stringify(dir)} }); console.log('held'); setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const where = opts.dir ? `{ dir: ${JSON.stringify(opts.dir)} }` : '{}';
+    const script = `import { acquireLock } from ${JSON.stringify(lockModule)}; acquireLock(${JSON.stringify(project)}, 'up', ${where}); console.log('held'); setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'], ...(opts.env ? { env: opts.env } : {}) });
     await new Promise<void>((res, rej) => {
       child.stdout!.on('data', (b: Buffer) => b.toString().includes('held') && res());
       child.on('exit', (c) => rej(new Error(`child exited ${c}`)));
     });
+    return child;
+  };
+  it('is one lock for a login shell and for a job outside any session (no $XDG_RUNTIME_DIR)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'pc-lock-home-'));
+    const { XDG_RUNTIME_DIR: _r, XDG_STATE_HOME: _s, ...rest } = process.env;
+    const shell = await holder('session', { env: { ...rest, HOME: home, XDG_RUNTIME_DIR: join(home, 'run') } });
+    try {
+      // The same user's cron job or systemd unit: until 2026-11-28 it took its own lock beside the shell's.
+      const job = { ...rest, HOME: home };
+      const other = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `import { acquireLock } from ${JSON.stringify(new URL('../../../src/docker/lock.ts', import.meta.url).pathname)}; try { acquireLock('session', 'upgrade'); console.log('took'); } catch (e) { console.log(e.kind); }`], { stdio: ['ignore', 'pipe', 'inherit'], env: job });
+      let out = '';
+      other.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+      await new Promise((res) => other.on('exit', res));
+      expect(out.trim()).toBe('locked');
+    } finally {
+      shell.kill('SIGKILL');
+    }
+  });
+  it('is released by the kernel when its holder is killed with SIGKILL', async () => {
+    const child = await holder('killed', { dir });
     expect(() => acquireLock('killed', 'up', { dir })).toThrowError(expect.objectContaining({ kind: 'locked', message: expect.stringContaining(`(pid ${child.pid},`) }));
     const exited = new Promise((res) => child.on('exit', res));
     child.kill('SIGKILL');
