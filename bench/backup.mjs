@@ -16,13 +16,15 @@
 // autovacuum running and none due (VACUUM ANALYZE: a restore of 1M rows sets one off up to a minute
 // later), a CHECKPOINT: no method pays for the one before.
 // Prints per method the median seconds, MB/s of its dump's bytes, the ratio to plain `pg_dump -Fc` or
-// `pg_restore` (the target: at most 1.15x), and the like-for-like ratios at the same zlib level.
+// `pg_restore` (the target: at most 1.15x), and the like-for-like ratios at the same zlib level. Then where
+// the tool's restore spends its time, from its own progress lines: the check, the app's stop, pg_restore,
+// the app's start (and so how long the app was down).
 //
 // --baseline <another build's dist/cli.js> adds that build's `backup` and `restore` (of the same archive) to
 // the same rounds, the order rotating, so a change is measured against the build before it side by side.
 //
 //   node scripts/build.mjs && node bench/backup.mjs [--rounds 3] [--count 1000000] [--baseline /abs/path/cli.js]
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, cpSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -54,6 +56,40 @@ const time = (f) => {
   f();
   return Number(process.hrtime.bigint() - t0) / 1e9;
 };
+const timeAsync = async (f) => {
+  const t0 = process.hrtime.bigint();
+  await f();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+};
+// A restore's phases, from its own progress lines on stderr (seconds from launch): the first
+// "restore: stopping" (start-up and the check done), "restore: pg_restore" (the app stopped), the first
+// "restore: starting" (pg_restore ended), and the exit (the app started again).
+const PHASES = [['check', /^restore: stopping /], ['stop', /^restore: pg_restore /], ['pg_restore', /^restore: starting /]];
+const phases = {}; // method -> { check: [], stop: [], pg_restore: [], start: [] }
+const runTimed = (name, cmd, args) =>
+  new Promise((res, rej) => {
+    const t0 = process.hrtime.bigint();
+    const at = () => Number(process.hrtime.bigint() - t0) / 1e9;
+    const seen = {};
+    let err = '';
+    let held = '';
+    const child = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.on('data', (b) => {
+      err += b;
+      const lines = (held + b).split('\n');
+      held = lines.pop();
+      for (const l of lines) for (const [p, re] of PHASES) if (seen[p] === undefined && re.test(l)) seen[p] = at();
+    });
+    child.on('error', rej);
+    child.on('exit', (code) => {
+      if (code !== 0) return rej(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${err}`));
+      if (PHASES.some(([p]) => seen[p] === undefined)) return rej(new Error(`no phase lines in the restore's output:\n${err}`));
+      const ends = [...PHASES.map(([p]) => seen[p]), at()];
+      const ph = (phases[name] ??= { check: [], stop: [], pg_restore: [], start: [] });
+      ['check', 'stop', 'pg_restore', 'start'].forEach((p, i) => ph[p].push(ends[i] - (i ? ends[i - 1] : 0)));
+      res();
+    });
+  });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const backups = ['pg_dump -Fc', 'pg_dump -Fc -Z 1', 'phase-compose backup', 'backup --compress 6', ...(baseline ? ['baseline backup'] : [])];
@@ -94,8 +130,8 @@ try {
     must('node', [build, '-f', spec, '-p', project, 'backup', '--out', out, ...extra]);
     bytes[name] = statSync(out).size;
   };
-  const restore = (name, build) => (round) => {
-    must('node', [build, '-f', spec, '-p', project, 'restore', join(dir, `archive-${round}.pcbak`), '--yes']);
+  const restore = (name, build) => async (round) => {
+    await runTimed(name, 'node', [build, '-f', spec, '-p', project, 'restore', join(dir, `archive-${round}.pcbak`), '--yes']);
     bytes[name] = bytes['phase-compose backup'];
   };
   const run = {
@@ -127,7 +163,7 @@ try {
         });
         process.stderr.write(`round ${round}: (settled in ${settled.toFixed(2)}s: the app's start, autovacuum, VACUUM ANALYZE)\n`);
         psql('CHECKPOINT');
-        const s = time(() => run[name](round));
+        const s = await timeAsync(() => run[name](round));
         secs[name].push(s);
         process.stderr.write(`round ${round}: ${name.padEnd(22)} ${s.toFixed(2)}s\n`);
       }
@@ -154,6 +190,15 @@ try {
     const per = secs[ours].map((s, i) => (s / secs[theirs][i]).toFixed(2)).join(' ');
     console.log(`${`${ours} / ${theirs}`.padEnd(48)}${(median(secs[ours]) / median(secs[theirs])).toFixed(2)}x (per round ${per})`);
   }
+  console.log('\nwhere a restore\'s time goes (medians, seconds; from its own progress lines):');
+  console.log(`${'method'.padEnd(24)}${'check'.padStart(9)}${'stop'.padStart(9)}${'pg_restore'.padStart(12)}${'start'.padStart(9)}   app down: stop + pg_restore + start`);
+  for (const [m, ph] of Object.entries(phases)) {
+    const down = ph.stop.map((x, i) => x + ph.pg_restore[i] + ph.start[i]);
+    console.log(`${m.padEnd(24)}${median(ph.check).toFixed(2).padStart(9)}${median(ph.stop).toFixed(2).padStart(9)}${median(ph.pg_restore).toFixed(2).padStart(12)}${median(ph.start).toFixed(2).padStart(9)}   ${median(down).toFixed(2)}`);
+  }
+  console.log('check: start-up, the passphrase, every checksum, pg_restore --list (before anything stops). stop: the app\'s');
+  console.log('containers stopping (their own graceful exit). start: starting them again. pg_restore here is the same');
+  console.log('single transaction plain pg_restore runs: the rest is what the ratio above pays for the app being stopped.');
   console.log('\nMB: what each backup wrote (a restore: what it read). MB/s: those bytes over the whole command.');
 } finally {
   sh('node', [cli, '-f', spec, '-p', project, 'down', '-v']);
