@@ -4,7 +4,7 @@
 // exactly the bytes read, before older archives are rotated away.
 import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import type { Writable } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
 import { execIn } from '../docker/exec.js';
 import { findPostgres, pgDumpArgv, type PgTarget } from '../exec/postgres.js';
@@ -98,13 +98,49 @@ export async function streamDump(docker: DockerClient, pg: PgTarget, argv: strin
   if (!sink.destroyed) await new Promise<void>((res) => sink.end(() => res()));
 }
 
-/** `pg_restore --list` of a dump's first chunk: pg_dump -Fc writes its table of contents first. Returns the tables with data. */
-export async function listDump(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, head: Buffer, file: string): Promise<number> {
-  const r = await execIn(docker, pg.containerId, ['pg_restore', '--list'], { stdin: head });
-  if (r.exitCode !== 0) {
-    throw new PhaseComposeError('problem', `the database dump in ${file} does not read back: pg_restore --list exited ${r.exitCode}`, { details: [...r.stderr.trim().split('\n'), 'nothing was changed'] });
-  }
-  return countTableData(r.stdout);
+/** pg_restore --list fed a dump chunk by chunk: `listed` is the tables with data. */
+export type DumpLister = {
+  /**
+   * The next chunk of the dump; dropped once pg_restore has exited (it reads only the table of contents).
+   * Resolves false once it has exited: no chunk is needed any more.
+   */
+  feed(chunk: Buffer): Promise<boolean>;
+  /** No more chunks: a table of contents cut short then fails the listing. */
+  end(): void;
+  listed: Promise<number>;
+};
+
+/**
+ * Starts `pg_restore --list` in `pg`'s container, to be fed the dump as it is read. pg_dump -Fc writes its
+ * table of contents first, and pg_restore exits once it has read it, whatever its size: a first chunk
+ * alone (until 2026-11-28) failed on a table of contents longer than a chunk, "could not read from input
+ * file: end of file", so such a database could not be backed up at all.
+ */
+export function dumpLister(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: string): DumpLister {
+  const stdin = new PassThrough({ highWaterMark: 1 << 20 });
+  let ended = false;
+  const run = execIn(docker, pg.containerId, ['pg_restore', '--list'], { stdin }).finally(() => {
+    ended = true;
+    stdin.emit('drain'); // a feed waiting for room goes on (its chunk is dropped)
+  });
+  const listed = run.then((r) => {
+    if (r.exitCode !== 0) {
+      throw new PhaseComposeError('problem', `the database dump in ${file} does not read back: pg_restore --list exited ${r.exitCode}`, { details: [...r.stderr.trim().split('\n'), 'nothing was changed'] });
+    }
+    return countTableData(r.stdout);
+  });
+  listed.catch(() => undefined); // awaited by the caller, after its own read's failure
+  return {
+    async feed(chunk) {
+      if (ended || stdin.writableEnded) return false;
+      if (!stdin.write(chunk)) await new Promise<void>((res) => stdin.once('drain', () => res()));
+      return !ended;
+    },
+    end() {
+      if (!stdin.writableEnded) stdin.end();
+    },
+    listed,
+  };
 }
 
 /** Writes the archive, reads it back, rotates; returns where and what. */
@@ -141,10 +177,10 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
   const appImage = meta.images.find((i) => i.service === (mig?.same_image_as ?? Object.keys(stack.spec.services)[0]));
   if (appImage?.version) meta.appVersion = appImage.version;
 
-  // pg_restore --list reads the dump's table of contents as soon as its first chunk is in the archive,
-  // while the rest still streams (awaited with the read-back below; a failed dump reports itself first).
-  const listed = w.head.then((head) => (head ? listDump(docker, pg, head, file) : 0));
-  listed.catch(() => undefined);
+  // pg_restore --list reads the dump's table of contents as the chunks go into the archive, while the rest
+  // still streams (awaited with the read-back below; a failed dump reports itself first).
+  let lister: DumpLister | undefined;
+  w.onDumpChunk(async (chunk) => void (await (lister ??= dumpLister(docker, pg, file)).feed(chunk)));
   let written: { bytes: number };
   try {
     await w.add(META_MEMBER, `${JSON.stringify(meta, null, 2)}\n`);
@@ -160,7 +196,10 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
     const stopped = opts.signal?.aborted ? interruptedBackup(opts.signal, 'the archive was written') : (w.writeFailure() ?? e);
     await w.abort(stopped as Error);
     throw stopped;
+  } finally {
+    lister?.end();
   }
+  const listed = lister?.listed ?? Promise.resolve(0);
   // The read-back, as a restore will read the archive (with the session key: the passphrase was just used):
   // made while the archive was written, then the file's bytes compared with what it checked.
   let tables: number;

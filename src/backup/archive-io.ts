@@ -39,10 +39,10 @@ export type ArchiveWriter = {
   /** The encrypted archive's session key (for a read-back without the passphrase's Argon2 step). */
   sessionKey?: SessionKey;
   /**
-   * The dump's first chunk (pg_dump -Fc's table of contents is at its start), as soon as it is in the
-   * archive, while the rest of the dump still streams; undefined when the archive ends without one.
+   * Hands each dump chunk to `f` once it is in the archive, while the rest of the dump still streams
+   * (pg_dump -Fc's table of contents is at its start); the next chunk waits for `f`'s promise.
    */
-  head: Promise<Buffer | undefined>;
+  onDumpChunk(f: (chunk: Buffer) => Promise<void>): void;
 };
 
 /** The sha256 of a file, read in pieces. */
@@ -110,15 +110,14 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
   let chunks = 0;
   let buf = Buffer.allocUnsafe(CHUNK_BYTES);
   let fill = 0;
-  let gotHead!: (b: Buffer | undefined) => void;
-  const head = new Promise<Buffer | undefined>((res) => (gotHead = res));
+  let chunkDone: (chunk: Buffer) => Promise<void> = async () => {};
   const flush = async () => {
     if (!fill) return;
     const body = buf.subarray(0, fill);
     buf = Buffer.allocUnsafe(CHUNK_BYTES);
     fill = 0;
     await entry(dumpChunkName(++chunks), body);
-    if (chunks === 1) gotHead(body);
+    await chunkDone(body);
   };
   const dump = new Writable({
     highWaterMark: 1 << 20,
@@ -151,10 +150,11 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
     },
     dump,
     ...(enc ? { sessionKey: enc.sessionKey } : {}),
-    head,
+    onDumpChunk(f) {
+      chunkDone = f;
+    },
     async finish() {
       checkWrite();
-      gotHead(undefined); // no dump chunk (settled already otherwise)
       const manifest = buildManifest([...members], { bytes: dumpBytes, sha256: whole.digest('hex'), chunks });
       await entry(MANIFEST_MEMBER, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
       pack.finalize();
@@ -173,7 +173,6 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
     writeFailure: () => (failed ? writeError(file, failed) : undefined),
     async abort(e) {
       aborted = e;
-      gotHead(undefined);
       dump.destroy();
       if (!failed) pack.finalize();
       await written.catch(() => undefined);

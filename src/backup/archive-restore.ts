@@ -17,7 +17,7 @@ import { abortOnInterrupt } from '../util/signals.js';
 import { TEXT_FILE_MAX_BYTES, makeDirs, readOnDisk, sourcePath, sourceSize, writeFileAtomic, type FileSource, type OnDisk } from '../util/fs.js';
 import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigrations } from './archive.js';
 import { readArchive, writeError, type ArchiveContents } from './archive-io.js';
-import { listDump } from './archive-backup.js';
+import { dumpLister, type DumpLister } from './archive-backup.js';
 import { appliedMigrations, rowCounts } from './instance.js';
 import { appContainers, feedExec, pgRestoreArgv, startWaves, withStopped } from './restore.js';
 import { interruptedScratch, startScratchPostgres } from './scratch.js';
@@ -26,21 +26,47 @@ export type Checked = ArchiveContents & { tables: number };
 
 /**
  * The first read: passphrase, every checksum, and pg_restore --list of the dump's table of contents in `pg`
- * (started on the dump's first chunk, while the rest is read; a failed read reports itself first).
+ * (fed the dump from its first chunk on, while the rest is read; a failed read reports itself first).
  */
 export async function checkArchive(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: FileSource, passphrase: () => Promise<string>, signal?: AbortSignal): Promise<Checked> {
-  let listed: Promise<number> | undefined;
-  const c = await readArchive(file, {
-    passphrase,
-    ...(signal ? { signal } : {}),
-    dump: async (head) => {
-      if (listed) return;
-      listed = listDump(docker, pg, head, sourcePath(file));
-      listed.catch(() => undefined);
-    },
-  });
-  if (!listed) throw new PhaseComposeError('problem', `the archive ${sourcePath(file)} holds no database dump`, { details: ['nothing was changed'] });
-  return { ...c, tables: await listed };
+  let lister: DumpLister | undefined;
+  let c: ArchiveContents;
+  try {
+    c = await readArchive(file, {
+      passphrase,
+      ...(signal ? { signal } : {}),
+      dump: async (chunk) => void (await (lister ??= dumpLister(docker, pg, sourcePath(file))).feed(chunk)),
+    });
+  } finally {
+    lister?.end();
+  }
+  if (!lister) throw new PhaseComposeError('problem', `the archive ${sourcePath(file)} holds no database dump`, { details: ['nothing was changed'] });
+  return { ...c, tables: await lister.listed };
+}
+
+/**
+ * pg_restore --list of the dump in an archive already checked (`c`, by a first read made before `pg` was
+ * there: restore --dir), read again, each chunk against `c`'s manifest, only as far as pg_restore reads:
+ * its table of contents, at the start of the dump (one chunk, unless the schema is very large).
+ */
+export async function listCheckedDump(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: FileSource, c: ArchiveContents, passphrase: () => Promise<string>): Promise<number> {
+  const lister = dumpLister(docker, pg, sourcePath(file));
+  const enough = new PhaseComposeError('problem', 'pg_restore --list has read the table of contents');
+  try {
+    await readArchive(file, {
+      passphrase,
+      ...(c.sessionKey ? { sessionKey: c.sessionKey } : {}),
+      expect: c.manifest,
+      dump: async (chunk) => {
+        if (!(await lister.feed(chunk))) throw enough;
+      },
+    });
+  } catch (e) {
+    if (e !== enough) throw e;
+  } finally {
+    lister.end();
+  }
+  return lister.listed;
 }
 
 /**

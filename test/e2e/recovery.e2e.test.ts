@@ -6,6 +6,7 @@
 // every table's row count matches.
 //
 // The fixture app image (phase-compose-fixture-app:latest, built by scripts/testbed.sh) has the vault app.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHUNK_BYTES, META_MEMBER } from '../../src/backup/archive.js';
 import { openArchiveWriter, readArchive } from '../../src/backup/archive-io.js';
-import { pipeDump } from '../../src/backup/archive-restore.js';
+import { checkArchive, listCheckedDump, pipeDump } from '../../src/backup/archive-restore.js';
 import { connectDocker } from '../../src/docker/client.js';
 import { acquireLock } from '../../src/docker/lock.js';
 import { STACK_LABEL } from './helpers/compose.js';
@@ -23,6 +24,9 @@ import { CLI, copyFixtureSpec } from './helpers/stack.js';
 import { writeArchive } from '../unit/backup/archive-helpers.js';
 
 const PASS = 'correct horse battery staple';
+/** The length of a comment in stack A: its dump's table of contents outgrows one archive chunk. */
+const BIG_COMMENT = CHUNK_BYTES + (64 << 10);
+const COMMENT_LENGTH = "SELECT length(obj_description('api_secretevent'::regclass, 'pg_class'))";
 /** `backup verify`'s throwaway containers, running or not. */
 const scratchContainers = () => run('docker', ['ps', '-aq', '--filter', 'label=dev.phase-compose.scratch']).stdout.split('\n').filter(Boolean);
 const ROW_COUNTS = `SELECT table_name, (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text
@@ -58,6 +62,10 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     const backend = containerId(projectA, 'backend');
     mustRun('docker', ['exec', backend, 'python', 'manage.py', 'seed_events', 'Recovery Org', '--count', '30000', '--days', '30']);
     mustRun('docker', ['exec', backend, 'python', 'manage.py', 'vault_put', 'greeting', 'only SECRET_KEY opens this']);
+    // A table of contents longer than one archive chunk (pg_dump -Fc keeps it uncompressed, at the start):
+    // a comment of a chunk and a bit, as a very large schema has. Until 2026-11-28 pg_restore --list was
+    // given the first chunk alone, and every backup of such a database failed (exit 4).
+    psql(projectA, `DO $$ BEGIN EXECUTE format('COMMENT ON TABLE api_secretevent IS %L', repeat('x', ${BIG_COMMENT})); END $$`);
     // On a loaded test bed (2 cores shared) postgres alone has taken 2 minutes to be healthy.
   }, 900_000);
 
@@ -330,6 +338,27 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
   }, 300_000);
 
+  it('restore --dir lists the dump reading it again only as far as pg_restore --list reads (its table of contents)', async () => {
+    // A real dump of A (its table of contents spans two chunks) with three chunks of other bytes after it,
+    // listed against a manifest whose last chunk is wrong: reading that far would be refused ("differs").
+    const docker = await connectDocker();
+    const pg = { containerId: containerId(projectA, 'postgres') };
+    const passphrase = async () => PASS;
+    const dumped = spawnSync('docker', ['exec', pg.containerId, 'sh', '-c', 'exec pg_dump -Fc -U "$POSTGRES_USER" -d "$POSTGRES_DB"'], { maxBuffer: 256 << 20 });
+    expect(dumped.status, dumped.stderr.toString()).toBe(0);
+    expect(dumped.stdout.length).toBeGreaterThan(CHUNK_BYTES);
+    const file = join(work, 'toc-then-more.pcbak');
+    await writeArchive(file, (await readArchive(archive, { passphrase })).meta, Buffer.concat([dumped.stdout, randomBytes(3 * CHUNK_BYTES)]), PASS);
+    const full = await checkArchive(docker, pg, file, passphrase); // reads every chunk
+    expect(full.manifest.dump.chunks).toBeGreaterThanOrEqual(5);
+    expect(full.tables).toBe(countsA.length);
+    const last = full.manifest.members.filter((m) => m.name.startsWith('db/dump.')).at(-1)!;
+    const wrongEnd = { ...full, manifest: { ...full.manifest, members: full.manifest.members.map((m) => (m === last ? { ...m, sha256: '0'.repeat(64) } : m)) } };
+    expect(await listCheckedDump(docker, pg, file, wrongEnd, passphrase)).toBe(full.tables);
+    // The same manifest is refused by a read to the end: the wrong digest above was never reached.
+    await expect(readArchive(file, { passphrase, expect: wrongEnd.manifest, dump: async () => {} })).rejects.toThrow(/differs from what the first read of the archive checked/);
+  });
+
   it('down -v and the directory deleted; restore --dir under a new project brings it back: the app decrypts, every row count matches', async () => {
     const down = await cliA(['down', '-v']);
     expect(down.code, down.stderr).toBe(0);
@@ -347,6 +376,7 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
 
     expect(JSON.parse(vault(projectB, 'greeting').stdout)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
     expect(psql(projectB, ROW_COUNTS)).toEqual(countsA);
+    expect(psql(projectB, COMMENT_LENGTH)).toEqual([[String(BIG_COMMENT)]]); // the table of contents of more than a chunk
 
     // A second restore --dir into the same place refuses: the database is no longer empty.
     const again = await cli(['-p', projectB, 'restore', archive, '--dir', dirB], work);

@@ -1,11 +1,10 @@
 // `phase-compose restore FILE`: an archive (or a plain dump) into the running stack; with --dir, a new
 // stack built from the archive alone (files, then postgres alone, the database, then `up`).
 import { join, resolve } from 'node:path';
-import { listDump } from '../../backup/archive-backup.js';
 import { readArchive, sniff } from '../../backup/archive-io.js';
 import { newestMigrations } from '../../backup/archive.js';
 import {
-  interruptibleRead, pipeDump, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
+  interruptibleRead, listCheckedDump, pipeDump, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
 } from '../../backup/archive-restore.js';
 import { checkBackupFile, refuseNonBackup, restoreDatabase } from '../../backup/restore.js';
 import { connectDocker } from '../../docker/client.js';
@@ -75,14 +74,13 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
 async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () => Promise<string>, io: Io, exitCodeOf: ExitCodeOf): Promise<Outcome> {
   const file = held.path;
   if (sniff(held) === 'pg-dump') throw new PhaseComposeError('usage', `${file} is a plain database dump: restore --dir needs an archive written by \`backup\` (it carries the spec and the env values)`);
-  let head: Buffer | undefined;
   // Printed once Ctrl-C is handled, as restore FILE does.
   const contents = await interruptibleRead((signal) => {
     io.err(`restore: checking ${file} (${held.size} bytes): the passphrase, every checksum`);
-    return readArchive(held, { passphrase, signal, dump: async (b) => void (head ??= b) });
+    return readArchive(held, { passphrase, signal });
   }, 'nothing was written');
-  if (!head) throw new PhaseComposeError('problem', `the archive ${file} holds no database dump`, { details: ['nothing was written'] });
-  const first = head;
+  // Its table of contents is listed once postgres is up (listCheckedDump), reading the dump again as far as that.
+  if (!contents.manifest.dump.chunks) throw new PhaseComposeError('problem', `the archive ${file} holds no database dump`, { details: ['nothing was written'] });
   const dir = resolve(args.dir!);
   const project = args.projectName ?? contents.meta.project;
   io.err(`restore: archive ok: made ${contents.meta.created} from project ${contents.meta.project}; newest migrations ${newestMigrations(contents.meta.migrations).join(', ') || '(none)'}`);
@@ -99,7 +97,7 @@ async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () =>
     await waitPostgresHealthy(docker, project, timeoutMs);
     const pg = await findPostgres(docker, stack);
     await refuseNonEmpty(docker, pg);
-    const checked = { ...contents, tables: await listDump(docker, pg, first, file) };
+    const checked = { ...contents, tables: await listCheckedDump(docker, pg, held, contents, passphrase) };
     io.err(`restore: pg_restore --single-transaction into ${pg.db} (${checked.tables} tables with data)`);
     const r = await pipeDump(docker, pg, held, checked, passphrase, restoreArgv(pg));
     if (r.exitCode !== 0) {
