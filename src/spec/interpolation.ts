@@ -8,8 +8,16 @@
 const NAME = /[_A-Za-z][_A-Za-z0-9]*/y;
 const V1_SYNTAX = '${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, $VAR and $$';
 
+/**
+ * Deepest nesting of `${...}` inside defaults that is checked (v2): each level is checked by a recursive
+ * call on its text. Until 2026-11-28 there was no bound, and about 8000 levels (48 KB, under the spec's
+ * size limit) overflowed the stack: every command that loads the spec crashed.
+ */
+export const MAX_INTERPOLATION_NESTING = 32;
+
 /** Why Compose (v1 or v2) would refuse to interpolate `s`, or undefined when it reads it. */
-export function interpolationProblem(s: string, v1: boolean): string | undefined {
+export function interpolationProblem(s: string, v1: boolean, nesting = 0): string | undefined {
+  if (nesting > MAX_INTERPOLATION_NESTING) return `\${...} nested more than ${MAX_INTERPOLATION_NESTING} deep in defaults: phase-compose checks no deeper`;
   for (let i = s.indexOf('$'); i >= 0; i = s.indexOf('$', i)) {
     const next = s[i + 1];
     if (next === '$') {
@@ -47,7 +55,7 @@ export function interpolationProblem(s: string, v1: boolean): string | undefined
     }
     if (k >= s.length) return `"${s.slice(i)}" is never closed with "}"`;
     if (!v1) {
-      const inner = interpolationProblem(s.slice(j, k), v1);
+      const inner = interpolationProblem(s.slice(j, k), v1, nesting + 1);
       if (inner) return inner;
     }
     i = k + 1;

@@ -4,6 +4,7 @@ import { findCycle, waves } from '../../../src/spec/graph.js';
 import { parsePublishedPort } from '../../../src/spec/semantic.js';
 import { problemsOf, proxySpecYaml, specOf, y } from '../helpers.js';
 import { generateCompose } from '../../../src/model/compose.js';
+import { MAX_INTERPOLATION_NESTING } from '../../../src/spec/interpolation.js';
 
 /** A service merged from another with `<<: *base` (numbers in its environment as written). */
 const mergedSpec = y`
@@ -170,6 +171,15 @@ describe('interpolation follows the target Compose (item 11)', () => {
     expect(env('${X:+y}', '2.20.2')).toEqual([]);
     expect(env('${A:-${B:-c}}', '2.20.2')).toEqual([]);
     expect(env('${A:-${B', '2.20.2')[0]).toMatch(/Compose 2\.20\.2 cannot interpolate this value: "\$\{A:-\$\{B" is never closed/);
+  });
+
+  it('bounds the nesting it checks: 8000 levels (48 KB) are refused with a line, where they overflowed the stack', () => {
+    const nest = (n: number) => `\${A:-`.repeat(n) + 'x' + '}'.repeat(n);
+    expect(env(nest(MAX_INTERPOLATION_NESTING), '2.20.2')).toEqual([]);
+    expect(env(nest(MAX_INTERPOLATION_NESTING + 1), '2.20.2')).toHaveLength(1);
+    const deep = env(nest(8000), '2.20.2');
+    expect(deep).toHaveLength(1);
+    expect(deep[0]).toContain(`Compose 2.20.2 cannot interpolate this value: \${...} nested more than ${MAX_INTERPOLATION_NESTING} deep in defaults: phase-compose checks no deeper`);
   });
 
   it('checks every value that reaches Compose, and not those escaped or sent elsewhere', () => {
