@@ -5,18 +5,19 @@
 //   RollingUpdate with maxUnavailable 0), a Service when it has a port, a PodDisruptionBudget from 2 replicas;
 // - each migration phase: a Job whose name carries a hash of its image and command (Jobs are immutable:
 //   a new version gets a new Job), restartPolicy Never, a small backoffLimit, a deadline and a TTL;
-// - the gate: every pod of a `migrations.before` service first runs the migration *check* (e.g.
+// - the gate: every pod Compose starts after the migrations (migrations.before, a depends_on on them,
+//   directly or not, the post Job, the CronJob) first runs the migration *check* (e.g.
 //   `migrate --check`) in an initContainer until it exits 0 (or a deadline passes, and the pod retries).
 //   It asks "is anything pending?", so it holds on upgrades too: Phase's chart asks "does the
 //   django_migrations table exist?", which is true at once on an upgrade;
-// - the post phase: a Job whose initContainer waits, through the API with a read-only Role on the named
+// - the post phase: a Job that passes the gate, then waits, through the API with a read-only Role on the named
 //   Deployments, until their rollout to this version is complete. Nothing outside the cluster waits,
 //   so no `helm --wait`-style deadlock is possible;
 // - data services: a StatefulSet (+ PVC) and a Service, or for `data.<name>.external` (a managed
 //   database) only a Service of the same name that points at it; `retention:` a CronJob (concurrencyPolicy Forbid).
 // Values from the env file are never written here: containers take them from a Secret (envFrom).
 import { createHash } from 'node:crypto';
-import { buildGraph, migrationsName, postMigrationsName, postPhaseAfter, proxyName, scheduledName } from '../spec/graph.js';
+import { buildGraph, dependentsOf, migrationsName, postMigrationsName, postPhaseAfter, proxyName, scheduledName } from '../spec/graph.js';
 import { DATA_PORTS, type NormalisedExternal, type NormalisedHealthcheck, type NormalisedService, type NormalisedSpec, type Timing } from '../spec/normalise.js';
 import { hostKind } from '../spec/values.js';
 import { parseDuration } from '../util/duration.js';
@@ -458,9 +459,16 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
     files.push({ name: `${name}.yaml`, objects: [...account.objects, j] });
   }
   const check = mig ? (mig.pre?.check ?? mig.check) : undefined;
-  if (mig && !check) warn(`migrations: no check command, so app pods are not gated on migrations: add migrations.${mig.pre ? 'pre.' : ''}check (e.g. [python, manage.py, migrate, --check])`);
+  if (mig && !check) {
+    warn(`migrations: no check command, so app pods are not gated on migrations${mig.post ? ', and the post Job may run before the pre Job ends' : ''}: add migrations.${mig.pre ? 'pre.' : ''}check (e.g. [python, manage.py, migrate, --check])`);
+  }
+  // Gated: everything Compose starts only after the migrations completed, directly or through another
+  // service (migrations.before, a depends_on on them, the post Job, the retention CronJob). Until
+  // 2026-11-28 only migrations.before was: a depends_on on the migrations, the post Job and the
+  // CronJob ran at once, the post phase possibly before the pre phase.
+  const afterMigrations = mig ? dependentsOf(graph, migrationsName(spec)) : new Set<string>();
   const gate = (service: string) =>
-    mig && check && mig.before.includes(service)
+    mig && check && afterMigrations.has(service)
       ? [{
           name: 'wait-for-migrations',
           image: migImage,
@@ -567,7 +575,8 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
       ? jobAccount(`${name}-rollout-reader`, name, [{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: after, verbs: ['get'] }])
       : jobAccount(`${name}-reporter`, name);
     const objects: KubeObject[] = [...account.objects];
-    const extraInit: unknown[] = [];
+    // The pre phase first (the gate), then the rollout of the services it follows.
+    const extraInit: unknown[] = [...gate(name)];
     if (after.length) {
       extraInit.push({
         name: 'wait-for-rollout',
@@ -609,7 +618,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
           jobTemplate: {
             spec: {
               backoffLimit: 1,
-              template: { metadata: { labels: selector(name) }, spec: { restartPolicy: 'Never', ...POD_DEFAULTS, containers: [c] } },
+              template: { metadata: { labels: selector(name) }, spec: { restartPolicy: 'Never', ...POD_DEFAULTS, ...initContainers(gate(name)), containers: [c] } },
             },
           },
         },

@@ -149,6 +149,24 @@ export function buildGraph(spec: NormalisedSpec): Graph {
   return { nodes };
 }
 
+/** The nodes whose dependencies reach `target`, directly or through others (`target` not included). Iterative. */
+export function dependentsOf(graph: Graph, target: string): Set<string> {
+  const dependents = new Map<string, string[]>();
+  for (const n of graph.nodes.values()) {
+    for (const d of n.deps) dependents.set(d.on, [...(dependents.get(d.on) ?? []), n.name]);
+  }
+  const found = new Set<string>();
+  const todo = [target];
+  while (todo.length) {
+    for (const n of dependents.get(todo.pop()!) ?? []) {
+      if (n === target || found.has(n)) continue;
+      found.add(n);
+      todo.push(n);
+    }
+  }
+  return found;
+}
+
 /** Returns one dependency cycle as a list of names (first = last), or undefined. Iterative: chains of any length. */
 export function findCycle(graph: Graph): string[] | undefined {
   const state = new Map<string, 'visiting' | 'done'>();

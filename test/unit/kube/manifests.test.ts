@@ -132,6 +132,31 @@ describe('the migration gate', () => {
       expect(init[0]!.env).toEqual(podOf(find(objs, 'Job', /^migrations-[0-9a-f]{10}$/)).containers[0]!.env);
     }
   });
+  it('holds everything Compose starts after the migrations: a depends_on on them, the post Job (pre first), the CronJob', () => {
+    // Until 2026-11-28 only migrations.before was gated: `indexer` below, the post Job and the CronJob ran
+    // at once, the post phase (dropping columns) possibly before the pre phase.
+    const withMore = SPEC.replace('\nmigrations:\n', '\n  indexer:\n    image: "app:1.0"\n    depends_on: { migrations: completed }\n  reports:\n    image: "app:1.0"\n    depends_on: [indexer]\nmigrations:\n');
+    expect(withMore).not.toBe(SPEC);
+    const s = specOf(withMore);
+    const o = all(generateKube(s));
+    const inits = (obj: KubeObject) => (podOf(obj).initContainers ?? []).map((c) => c.name);
+    expect(inits(find(o, 'Deployment', 'indexer'))).toEqual(['wait-for-migrations']);
+    expect(inits(find(o, 'Deployment', 'reports'))).toEqual(['wait-for-migrations']); // through indexer
+    expect(inits(find(o, 'Job', /^migrations-post-/))).toEqual(['wait-for-postgres', 'wait-for-migrations', 'wait-for-rollout']);
+    const cron = find(o, 'CronJob', 'purge-schedule');
+    const cronPod = (cron.spec as { jobTemplate: { spec: { template: { spec: Pod } } } }).jobTemplate.spec.template.spec;
+    expect((cronPod.initContainers ?? []).map((c) => c.name)).toEqual(['wait-for-migrations']);
+    // Nothing the migrations themselves wait for is gated.
+    expect(inits(find(o, 'Job', /^migrations-[0-9a-f]{10}$/))).toEqual(['wait-for-postgres']);
+    expect(podOf(find(o, 'StatefulSet', 'postgres')).initContainers).toBeUndefined();
+  });
+  it('without a check nothing can be gated, and the warning says the post Job may overtake the pre Job', () => {
+    const r = generateKube(specOf(SPEC.replace(', check: [python, manage.py, migrate, --check]', '')));
+    expect(r.warnings).toContain('migrations: no check command, so app pods are not gated on migrations, and the post Job may run before the pre Job ends: add migrations.pre.check (e.g. [python, manage.py, migrate, --check])');
+    const pods = all(r).filter((o) => ['Deployment', 'Job', 'StatefulSet'].includes(o.kind)).map(podOf);
+    expect(pods.length).toBeGreaterThan(3);
+    expect(pods.flatMap((p) => p.initContainers ?? []).map((c) => c.name)).not.toContain('wait-for-migrations');
+  });
   it('the gate script loops until the check exits 0 or the deadline passes', () => {
     expect(GATE_SCRIPT).toContain('until "$@"; do');
     expect(GATE_SCRIPT).toContain('exit 1');
