@@ -2,8 +2,11 @@
 // deterministic and safe for YAML 1.1 readers (docker-compose v1 uses PyYAML): every string value is
 // double-quoted, so "80:80" is never read as a base-60 number nor "no" as false, and keys that YAML 1.1
 // would read as something else ("on", "y", "8080") are quoted too.
-import { stringify } from 'yaml';
+import { Document, isScalar, visit, type Tags } from 'yaml';
 import { commentText } from '../util/comment.js';
+
+/** Where YAML 1.1 sees a line break (NEL, LS, PS) or a character it does not allow raw (DEL, C1 controls). */
+const NOT_RAW = /[\u007f-\u009f\u2028\u2029]/g;
 
 const OPTIONS = {
   version: '1.1',
@@ -12,11 +15,25 @@ const OPTIONS = {
   doubleQuotedAsJSON: true,
   lineWidth: 0,
   minContentWidth: 0,
+  // Without it the emitter writes a "<<" key plain, which YAML 1.1 reads as a merge key: it is quoted below.
+  customTags: (tags: Tags) => tags.filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:merge'),
 } as const;
 
-/** Serialises data as YAML text, byte-for-byte the same for the same input. */
+/**
+ * Serialises data as YAML text, byte-for-byte the same for the same input. Double-quoted strings are
+ * JSON strings, which keep NEL (U+0085), LS and PS raw: YAML 1.1 reads those as line breaks and folds
+ * them into a space, silently changing the value (PyYAML, go-yaml). They are written as \u escapes,
+ * with DEL and the C1 controls, which PyYAML refuses raw; a key holding one, or the key "<<", is quoted.
+ */
 export function toYaml(data: unknown): string {
-  return stringify(data, OPTIONS);
+  const doc = new Document(data, OPTIONS);
+  visit(doc, {
+    Pair(_, pair) {
+      const k = isScalar(pair.key) ? pair.key.value : undefined;
+      if (typeof k === 'string' && (k === '<<' || new RegExp(NOT_RAW.source).test(k))) (pair.key as { type?: string }).type = 'QUOTE_DOUBLE';
+    },
+  });
+  return doc.toString(OPTIONS).replace(/"(?:[^"\\\n]|\\.)*"/g, (q) => q.replace(NOT_RAW, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 /** The header comment on every generated compose file. */

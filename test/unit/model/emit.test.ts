@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { toYaml } from '../../../src/model/emit.js';
 import { parse } from 'yaml';
@@ -27,6 +28,20 @@ describe('YAML emitter', () => {
     expect(toYaml({ b: { y: ['1', { k: 'v', l: [long] }], x: {} }, a: [[1, 'z']] })).toBe(
       `b:\n  "y":\n    - "1"\n    - k: "v"\n      l:\n        - "${long}"\n  x: {}\na:\n  - - 1\n    - "z"\n`,
     );
+  });
+
+  it('escapes what YAML 1.1 reads as a line break (NEL, LS, PS) or refuses raw (DEL, C1), and quotes a "<<" key', () => {
+    // Until 2026-11-28 these went out raw inside the JSON-style quotes: PyYAML and go-yaml read NEL as a line
+    // break and folded it into a space, and "<<" was written plain, a merge key (PyYAML refused the file).
+    const data = { env: { NEL: 'x\u0085y', LS: 'p\u2028q', PS: 'r\u2029s', C1: 'd\u007fe\u0080\u009f' }, labels: { '<<': 'v', 'k\u2028': 'w' }, argv: ['a\u0085b'] };
+    const text = toYaml(data);
+    expect(text).not.toMatch(/[\u007f-\u009f\u2028\u2029]/);
+    expect(text).toContain('NEL: "x\\u0085y"');
+    expect(text).toContain('"<<": "v"');
+    expect(parse(text, { version: '1.1' })).toEqual(data);
+    // And as docker-compose 1.29 reads it, where its PyYAML is installed (python3-yaml, a dependency of it).
+    const py = spawnSync('/usr/bin/python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))'], { input: text, encoding: 'utf8' });
+    if (py.status === 0) expect(JSON.parse(py.stdout)).toEqual(data);
   });
 
   it('escapes what would end a string or a line', () => {
