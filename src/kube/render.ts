@@ -2,6 +2,7 @@
 // kustomization.yaml listing them, so `kubectl apply -k DIR`, Argo CD and Flux read the directory as is.
 // Pure and deterministic: the same spec gives the same bytes.
 import { commentText } from '../util/comment.js';
+import { PhaseComposeError } from '../util/errors.js';
 import { toYaml } from '../model/emit.js';
 import type { NormalisedSpec } from '../spec/normalise.js';
 import { generateKube, type KubeOptions } from './manifests.js';
@@ -39,5 +40,14 @@ export function renderKube(spec: NormalisedSpec, specPath: string, opts: KubeOpt
     name: 'kustomization.yaml',
     content: head + toYaml({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: files.map((f) => f.name) }),
   });
+  // A service named like a fixed file (namespace, secret, env-defaults, kustomization) would be written
+  // over it, or it over the service: until 2026-11-28 the Namespace and the Secret were lost that way.
+  const seen = new Set<string>();
+  const twice = out.map((f) => f.name).filter((n) => seen.has(n) || !seen.add(n));
+  if (twice.length) {
+    throw new PhaseComposeError('problem', `two manifests would be written to ${[...new Set(twice)].join(', ')}: a service (or data service, or migrations.service) has the name of a file phase-compose writes for Kubernetes`, {
+      details: ['namespace, secret, env-defaults and kustomization are taken: rename the service; nothing was written'],
+    });
+  }
   return { files: out, warnings, secretName, namespace };
 }

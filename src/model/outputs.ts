@@ -5,6 +5,7 @@ import type { NormalisedSpec } from '../spec/normalise.js';
 import { generateCompose, relativeToOutput } from './compose.js';
 import { header, toYaml } from './emit.js';
 import { sha256 } from '../util/hash.js';
+import { PhaseComposeError } from '../util/errors.js';
 
 export type OutputFile = { /** Relative to the spec's directory (POSIX). */ path: string; content: string };
 export type RenderedOutputs = { files: OutputFile[]; warnings: string[] };
@@ -32,6 +33,12 @@ export function renderOutputs(spec: NormalisedSpec, specName: string, output?: s
     );
   }
   const files: OutputFile[] = [{ path: composePath, content: header(specFromOut, features) + toYaml(compose) }];
-  if (proxy) files.push(proxy);
+  if (proxy) {
+    // One would be written over the other (until 2026-11-28 the nginx config replaced the compose file).
+    if (proxy.path === composePath) {
+      throw new PhaseComposeError('problem', `proxy.config and the compose file are both ${composePath}: name two different files`, { details: ['nothing was written'] });
+    }
+    files.push(proxy);
+  }
   return { files, warnings };
 }

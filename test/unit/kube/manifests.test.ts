@@ -297,6 +297,19 @@ describe('rendered files', () => {
   });
 });
 
+describe('file names', () => {
+  it.each(['namespace', 'secret', 'env-defaults', 'kustomization'])('a service named %s is refused: it would be written over a fixed file, or that file over it', (name) => {
+    // Until 2026-11-28: namespace.yaml and secret.yaml held Deployments, the Namespace and the Secret were lost.
+    const s = specOf(`name: shop\nservices:\n  ${name}: { image: "x:1" }\n  web: { image: "x:1" }\n`);
+    expect(() => renderKube(s, 'phase-compose.yaml', { secretValues: { A: 'b' } })).toThrowError(expect.objectContaining({
+      kind: 'problem',
+      message: `two manifests would be written to ${name}.yaml: a service (or data service, or migrations.service) has the name of a file phase-compose writes for Kubernetes`,
+    }));
+    expect(renderKube(specOf('name: shop\nservices:\n  web: { image: "x:1" }\n'), 'phase-compose.yaml', { secretValues: { A: 'b' } }).files.map((f) => f.name))
+      .toEqual(['namespace.yaml', 'env-defaults.yaml', 'secret.yaml', 'web.yaml', 'kustomization.yaml']);
+  });
+});
+
 describe('helpers', () => {
   it('cron schedules', () => {
     const w: string[] = [];

@@ -45,3 +45,11 @@ describe('the proxy config hash', () => {
     expect(hashes(a)).not.toEqual(hashes(b));
   });
 });
+
+describe('two generated files at one path', () => {
+  it('proxy.config naming the compose file is refused (the nginx config replaced the compose file)', () => {
+    const spec = specOf(proxySpecYaml().replace('config: nginx.conf', 'config: ./stack.yml'));
+    expect(() => renderOutputs(spec, 'phase-compose.yaml', 'stack.yml')).toThrowError(expect.objectContaining({ kind: 'problem', message: 'proxy.config and the compose file are both stack.yml: name two different files' }));
+    expect(renderOutputs(spec, 'phase-compose.yaml', 'compose.yml').files.map((f) => f.path)).toEqual(['compose.yml', 'stack.yml']);
+  });
+});
