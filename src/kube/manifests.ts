@@ -23,7 +23,7 @@ import { hostKind } from '../spec/values.js';
 import { parseDuration } from '../util/duration.js';
 import { renderTaskArgv } from '../model/task.js';
 import { kubeApis, type KubeApis } from './versions.js';
-import { kubeEscape, kubeImage, toKube } from './values.js';
+import { kubeEscape, kubeImage, kubeLiteral, toKube } from './values.js';
 import { byCodePoint } from '../util/compare.js';
 
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;
@@ -257,12 +257,12 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
     return { securityContext: { runAsUser: Number(m[1]), ...(m[2] ? { runAsGroup: Number(m[2]) } : {}) } };
   };
 
-  const probes = (hc: NormalisedHealthcheck | undefined) => {
+  const probes = (hc: NormalisedHealthcheck | undefined, where: string) => {
     if (!hc || hc.disable) return {};
     let handler: Record<string, unknown>;
     if (hc.http) handler = { httpGet: { path: hc.http.path, port: hc.http.port } };
     else if (hc.tcp) handler = { tcpSocket: { port: hc.tcp.port } };
-    else if (hc.command) handler = { exec: { command: hc.command } };
+    else if (hc.command) handler = { exec: { command: hc.command.map((a, i) => kubeLiteral(a, `${where}.healthcheck.command[${i}]`, 'an exec probe')) } };
     else return {};
     return probePair(handler, hc);
   };
@@ -485,7 +485,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
     imagePullPolicy: PULL,
     ...(s.entrypoint ? { command: convArgv(s.entrypoint, `${where}.entrypoint`) } : {}),
     ...(s.command ? { args: convArgv(s.command, `${where}.command`) } : {}),
-    ...(s.working_dir ? { workingDir: conv(s.working_dir, `${where}.working_dir`) } : {}),
+    ...(s.working_dir ? { workingDir: kubeLiteral(s.working_dir, `${where}.working_dir`, 'workingDir') } : {}),
     ...withEnv(envList({ ...(s.environment ?? {}), ...extraEnv }, `${where}.environment`)),
     ...securityContext(s.user, `${where}.user`),
   });
@@ -542,7 +542,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
             containers: [{
               ...c,
               ...(ps.length ? { ports: ps.map((p) => ({ containerPort: p.port, protocol: p.protocol })) } : {}),
-              ...probes(s.healthcheck),
+              ...probes(s.healthcheck, where),
               // Behind a Service: keep serving a few seconds after the pod is marked for deletion, while
               // kube-proxy removes it from the endpoints, so a rollout drops no request.
               ...(ps.length ? { lifecycle: { preStop: { exec: { command: ['sleep', String(PRESTOP_S)] } } } } : {}),

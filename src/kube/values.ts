@@ -99,3 +99,19 @@ export function kubeImage(image: string, where: string): { image: string; replac
   const resolved = c.value.replace(/\$\(([_A-Za-z][_A-Za-z0-9]*)\)/g, (_, v: string) => c.defaults[v]!).replace(/\$\$/g, '$');
   return { image: resolved, replaced: [...new Set(c.vars)] };
 }
+
+/**
+ * A string Kubernetes passes on without expanding anything (an exec probe's command, a workingDir):
+ * Compose's escape `$$` becomes `$`; a variable is refused, since nothing would fill it. `what` names the
+ * field. (Until 2026-11-28 these were copied as written: a probe got `$$` for a shell's `$$`, its PID.)
+ */
+export function kubeLiteral(s: string, where: string, what: string): string {
+  if (!s.includes('$')) return s;
+  const c = toKube(s, where);
+  if (c.vars.length) {
+    throw new PhaseComposeError('usage', `${where}: ${JSON.stringify(s)} cannot be written for Kubernetes: it uses \${${c.vars[0]}}, and Kubernetes expands no variable in ${what}`, {
+      details: [`read it at run time instead: write $\${${c.vars[0]}} (a literal $) in a shell command, e.g. [sh, -c, "... $\${${c.vars[0]}}"]`],
+    });
+  }
+  return c.value.replace(/\$\$/g, '$');
+}

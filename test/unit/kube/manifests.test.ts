@@ -297,6 +297,24 @@ describe('rendered files', () => {
   });
 });
 
+describe('fields Kubernetes does not expand (exec probes, workingDir)', () => {
+  const one = (extra: string) => specOf(`name: shop\nservices:\n  web:\n    image: "x:1"\n${extra}`);
+  it('take the value Compose would pass: $$ is a literal $ (a shell then reads $HOSTNAME, not its own PID $$)', () => {
+    const o = all(generateKube(one('    working_dir: "/srv/a$$b"\n    healthcheck: { command: [sh, -c, "test -f /tmp/ready-$${HOSTNAME}"] }\n')));
+    const c = podOf(find(o, 'Deployment', 'web')).containers[0]!;
+    expect((c.readinessProbe as { exec: { command: string[] } }).exec.command).toEqual(['sh', '-c', 'test -f /tmp/ready-${HOSTNAME}']);
+    expect((c.startupProbe as { exec: { command: string[] } }).exec.command).toEqual(['sh', '-c', 'test -f /tmp/ready-${HOSTNAME}']);
+    expect(c.workingDir).toBe('/srv/a$b');
+  });
+  it('refuse a variable, which nothing would fill there', () => {
+    expect(() => generateKube(one('    healthcheck: { command: [check, "${PORT}"] }\n'))).toThrowError(expect.objectContaining({
+      kind: 'usage',
+      message: 'services.web.healthcheck.command[1]: "${PORT}" cannot be written for Kubernetes: it uses ${PORT}, and Kubernetes expands no variable in an exec probe',
+    }));
+    expect(() => generateKube(one('    working_dir: "${APP_DIR:-/app}"\n'))).toThrowError(/services\.web\.working_dir: .* Kubernetes expands no variable in workingDir/);
+  });
+});
+
 describe('file names', () => {
   it.each(['namespace', 'secret', 'env-defaults', 'kustomization'])('a service named %s is refused: it would be written over a fixed file, or that file over it', (name) => {
     // Until 2026-11-28: namespace.yaml and secret.yaml held Deployments, the Namespace and the Secret were lost.
