@@ -314,11 +314,21 @@ async function decryptWithOpenPgp(
     one.push(p);
     return Buffer.from(one.write()); // with its header, as parseKeyPacket reads it
   });
+  // A v4 key packet (gpg's, sq's) carries no check of the key it yields: a wrong passphrase mostly yields a
+  // cipher number or key length that does not exist (refused above as a wrong passphrase), but about 1 in
+  // 100 yields a key that fails only on the data, as damage does (measured 2 in 200; until 2026-11-28 such a
+  // wrong passphrase was reported as a damaged archive).
+  const unchecked = !key.sessionKey && [...message.packets.filterByTag(pgp.enums.packet.symEncryptedSessionKey)].some((p) => (p as { version?: number }).version === 4);
   const sessionKey = key.sessionKey ?? (await openKey(keyPackets, key, file, load));
   try {
     const { data } = await pgp.decrypt({ message, sessionKeys: [sessionKey], format: 'binary', config: { allowUnauthenticatedStream: false } });
     return { stream: Readable.fromWeb(data as WebStream), sessionKey };
   } catch (e) {
+    if (unchecked) {
+      throw new PhaseComposeError('problem', `wrong passphrase for ${file}, or the archive is damaged: ${(e as Error).message}`, {
+        details: ['its key packet (OpenPGP v4, as gpg writes) cannot tell the two apart; try the passphrase again before you give the archive up', 'nothing was changed'],
+      });
+    }
     throw damagedError(file, e);
   }
 }
