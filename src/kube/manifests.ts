@@ -175,11 +175,21 @@ export const FAILURE_REPORT_SCRIPT = [
 
 const seconds = (d: string) => Math.max(1, Math.ceil(parseDuration(d) / 1000));
 
-/** A Job name: the phase's name and a hash of its image and command (at most 63 characters). */
-export function jobName(base: string, image: string, command: readonly string[]): string {
-  const hash = createHash('sha256').update(JSON.stringify([image, ...command])).digest('hex').slice(0, 10);
+/**
+ * A Job name: its base name and a hash of the base and of everything in the Job's spec (at most 63
+ * characters). A Job's pod template cannot be changed, so any change (image, command, env, the
+ * database's image in its wait) must make a new Job. Until 2026-11-28 only the image and the command
+ * were hashed: a changed env kept the name, and `kubectl apply` refused the changed Job ("field is
+ * immutable") while the old one lived (its TTL is a day); two long base names cut to the same 52
+ * characters with the same image and command made one name.
+ */
+export function jobName(base: string, spec: unknown): string {
+  const hash = createHash('sha256').update(JSON.stringify([base, spec])).digest('hex').slice(0, 10);
   return `${base.slice(0, 52).replace(/-+$/, '')}-${hash}`;
 }
+
+/** `job` with its name: jobName of its base and its spec. */
+const named = (job: KubeObject, base: string): KubeObject => ({ ...job, metadata: { ...job.metadata, name: jobName(base, job.spec) } });
 
 /** `cron` for `every`: exact when the period divides an hour or a day, else the nearest such period (with a warning). */
 export function cronSchedule(every: string, warn: (m: string) => void): string {
@@ -239,7 +249,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   const convArgv = (argv: readonly string[] | undefined, where: string) => argv?.map((a, i) => conv(a, `${where}[${i}]`));
   const image = (s: string, where: string) => {
     const r = kubeImage(s, where);
-    if (r.replaced.length) warn(`${where}: ${r.replaced.map((v) => `\${${v}}`).join(', ')} in the image replaced by the default (${r.image}); change it with \`kustomize edit set image\``);
+    if (r.replaced.length) warn(`${where}: ${r.replaced.map((v) => `\${${v}}`).join(', ')} in the image replaced by the default (${r.image}); to change it, change the spec and generate again (the migration Job's name follows its spec: \`kustomize edit set image\` would keep it, and Kubernetes refuses a changed Job of the same name)`);
     return r.image;
   };
   const envList = (env: Record<string, string | number | boolean>, where: string) =>
@@ -388,10 +398,10 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   };
   /** Where a container that calls the API finds its token (the projected volume of jobAccount below). */
   const apiAccess = { volumeMounts: [{ name: 'api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }] };
-  const job = (name: string, component: string, phase: string, command: string[], phaseEnv: Record<string, string | number | boolean> | undefined, where: string, extraInit: unknown[] = [], pod: Record<string, unknown> = {}): KubeObject => ({
+  const job = (name: string, component: string, phase: string, command: string[], phaseEnv: Record<string, string | number | boolean> | undefined, where: string, extraInit: unknown[] = [], pod: Record<string, unknown> = {}): KubeObject => named({
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: meta(jobName(name, migImage, command), component, { 'phase-compose.dev/phase': phase }),
+    metadata: meta(name, component, { 'phase-compose.dev/phase': phase }),
     spec: {
       backoffLimit: JOB_BACKOFF_LIMIT,
       activeDeadlineSeconds: JOB_DEADLINE_S,
@@ -419,7 +429,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
         },
       },
     },
-  });
+  }, name);
   // The account of a migration Job's pod: its reporter reads that pod and posts Events; the post
   // phase's wait also reads the Deployments it waits for. The token is mounted in these pods only.
   const jobAccount = (account: string, component: string, extraRules: unknown[] = []) => ({
@@ -506,17 +516,17 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
       const c = container(name, s, where);
       files.push({
         name: `${name}.yaml`,
-        objects: [{
+        objects: [named({
           apiVersion: 'batch/v1',
           kind: 'Job',
-          metadata: meta(jobName(name, c.image, s.command ?? []), name),
+          metadata: meta(name, name),
           spec: {
             backoffLimit: JOB_BACKOFF_LIMIT,
             activeDeadlineSeconds: JOB_DEADLINE_S,
             ttlSecondsAfterFinished: JOB_TTL_S,
             template: { metadata: { labels: selector(name) }, spec: { restartPolicy: 'Never', ...POD_DEFAULTS, ...initContainers(gate(name)), containers: [c] } },
           },
-        }],
+        }, name)],
       });
       continue;
     }

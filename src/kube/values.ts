@@ -93,7 +93,7 @@ export function kubeImage(image: string, where: string): { image: string; replac
   const missing = c.vars.filter((v) => c.defaults[v] === undefined);
   if (missing.length) {
     throw new PhaseComposeError('usage', `${where}: the image ${JSON.stringify(image)} uses \${${missing[0]}} without a default; Kubernetes cannot fill an image from variables`, {
-      details: [`write \${${missing[0]}:-<tag>} (the manifests use the default; change it with \`kustomize edit set image\`) or a fixed tag`],
+      details: [`write \${${missing[0]}:-<tag>} (the manifests use the default; to change it, change the spec and generate again) or a fixed tag`],
     });
   }
   const resolved = c.value.replace(/\$\(([_A-Za-z][_A-Za-z0-9]*)\)/g, (_, v: string) => c.defaults[v]!).replace(/\$\$/g, '$');

@@ -238,10 +238,24 @@ describe('migration Jobs', () => {
     }
     expect(() => execFileSync('python3', ['-c', 'import ast, sys; ast.parse(sys.argv[1])', 'if x'], { stdio: 'pipe' })).toThrow();
   });
-  it('carry a hash of image and command in their name: a new version is a new Job', () => {
-    expect(pre.metadata.name).toBe(jobName('migrations', 'app:1.0', ['python', 'manage.py', 'migrate']));
-    expect(jobName('migrations', 'app:1.0', ['x'])).not.toBe(jobName('migrations', 'app:1.1', ['x']));
-    expect(jobName('m'.repeat(80), 'a', [])).toHaveLength(63);
+  it('carry a hash of their whole spec in their name: any change (not only the image) is a new Job', () => {
+    expect(pre.metadata.name).toBe(jobName('migrations', pre.spec));
+    expect(pre.metadata.name).toMatch(/^migrations-[0-9a-f]{10}$/);
+    const nameWith = (from: string, to: string) => {
+      const changed = SPEC.replace(from, to);
+      expect(changed).not.toBe(SPEC);
+      return find(all(generateKube(specOf(changed))), 'Job', /^migrations-[0-9a-f]{10}$/).metadata.name;
+    };
+    // Until 2026-11-28 these kept the name, and kubectl apply refused the changed Job while the old one lived.
+    expect(nameWith('app:${APP_TAG:-1.0}', 'app:${APP_TAG:-1.1}')).not.toBe(pre.metadata.name);
+    expect(nameWith('[python, manage.py, migrate]', '[python, manage.py, migrate, --noinput]')).not.toBe(pre.metadata.name);
+    expect(nameWith('pre: { command:', 'pre: { environment: { DEBUG: "1" }, command:')).not.toBe(pre.metadata.name);
+    expect(nameWith('image: "postgres:16"', 'image: "postgres:16.4"')).not.toBe(pre.metadata.name); // its database wait
+    expect(find(all(generateKube(specOf(SPEC))), 'Job', /^migrations-[0-9a-f]{10}$/).metadata.name).toBe(pre.metadata.name);
+    // Two long base names cut to the same 52 characters stay apart.
+    const long = 'seed-the-database-with-fixtures-for-the-demo-tenant-x';
+    expect(jobName(`${long}-one`, {})).not.toBe(jobName(`${long}-two`, {}));
+    expect(jobName('m'.repeat(80), {})).toHaveLength(63);
   });
   it('the post Job waits for the rollout with a Role that can only read the named Deployments', () => {
     expect(find(objs, 'Role', 'migrations-post-rollout-reader').rules).toEqual([{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: ['backend'], verbs: ['get'] }, ...REPORTER_RULES]);
