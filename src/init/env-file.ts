@@ -43,3 +43,20 @@ export function mergeEnvFile(existing: string, set: Record<string, string>, add:
   if (!same) throw new Error('the existing .env could not be updated line by line (a quoted value spanning lines?)');
   return merged;
 }
+
+/**
+ * Removes the lines that define `keys` from an env file, every other line kept; a `# note` line (with the
+ * blank line before it) that mergeEnvFile wrote above them goes with them when nothing else follows it.
+ * Throws when the result would not parse to exactly the old entries less those keys.
+ */
+export function removeEnvKeys(existing: string, keys: readonly string[], note: string): string {
+  const old = parseEnvFile(existing);
+  const lines = existing.replace(/\n$/, '').split('\n').filter((line) => !keys.includes(DEFINES.exec(line)?.[1] ?? ''));
+  if (lines.at(-1) === `# ${note}`) lines.splice(lines.at(-2) === '' ? -2 : -1);
+  const removed = lines.length ? `${lines.join('\n')}\n` : '';
+  const want = Object.fromEntries(Object.entries(old).filter(([k]) => !keys.includes(k)));
+  const got = parseEnvFile(removed);
+  const same = Object.keys(want).length === Object.keys(got).length && Object.entries(want).every(([k, v]) => got[k] === v);
+  if (!same) throw new Error('the existing .env could not be updated line by line (a quoted value spanning lines?)');
+  return removed;
+}

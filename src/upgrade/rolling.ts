@@ -44,7 +44,8 @@ export type RollEdges = {
 export type StepTiming = { service: string; ms: number; old: string[]; new: string[] };
 
 export type RollResult =
-  | { status: 'done'; steps: StepTiming[] }
+  /** `interrupted`: every service was replaced, but Ctrl-C (or SIGTERM) came meanwhile (during the last drain). */
+  | { status: 'done'; steps: StepTiming[]; interrupted?: true }
   | { status: 'failed' | 'timeout' | 'interrupted'; steps: StepTiming[]; service: string; failure?: FailureFacts; removed: string[]; oldKept: boolean };
 
 /** How often new containers are looked at (and probed) while they start. */
@@ -53,6 +54,30 @@ export const ROLL_POLL_MS = 500;
 export const DNS_SETTLE_MS = 2000;
 /** A service without a healthcheck is ready once it has run this long without exiting or restarting. */
 export const STABLE_MS = 3000;
+
+/** A probe's bound when the healthcheck gives no timeout (Docker's own default is 30 s). */
+export const PROBE_TIMEOUT_MS = 30_000;
+
+/**
+ * One run of the healthcheck by exec, bounded by `ms` (its timeout, and the deadline) and by Ctrl-C; an
+ * overrun finishes in the background. Until 2026-11-28 it had no bound: a healthcheck without its own
+ * time limit against a replica that accepts and never answers held the upgrade past --timeout, deaf to
+ * Ctrl-C.
+ */
+async function boundedProbe(e: RollEdges, id: string, argv: string[], ms: number): Promise<{ exitCode: number; output: string }> {
+  if (e.signal.aborted) return { exitCode: -1, output: 'interrupted' };
+  const timer = new AbortController();
+  const stop = () => timer.abort();
+  e.signal.addEventListener('abort', stop, { once: true });
+  const run = e.exec(id, argv).catch((err: Error) => ({ exitCode: -1, output: err.message }));
+  const bound = e.clock.sleep(ms, timer.signal).then(() => ({ exitCode: -1, output: e.signal.aborted ? 'interrupted' : `timed out after ${ms}ms` }));
+  try {
+    return await Promise.race([run, bound]);
+  } finally {
+    e.signal.removeEventListener('abort', stop);
+    timer.abort();
+  }
+}
 
 type Wait = { ok: true } | { ok: false; status: 'failed' | 'timeout' | 'interrupted'; id?: string; what: string; exitCode?: number; probeOutput?: string; health?: Inspected };
 
@@ -65,6 +90,7 @@ async function waitReady(e: RollEdges, ids: string[], readyWhen: Replacement['re
     if (e.signal.aborted) return { ok: false, status: 'interrupted', what: 'interrupted' };
     const now = e.clock.now();
     for (const id of ids) {
+      if (e.signal.aborted) return { ok: false, status: 'interrupted', what: 'interrupted' };
       if (ready.has(id)) continue;
       const i = await e.inspect(id, now).catch(() => undefined);
       if (!i || i.obs.status === 'exited' || i.obs.status === 'removed' || i.obs.status === 'other') {
@@ -89,7 +115,7 @@ async function waitReady(e: RollEdges, ids: string[], readyWhen: Replacement['re
       // Our own run of its healthcheck: Docker's interval can be long; the container is the same either way.
       const argv = healthcheckArgv(i.healthTest);
       if (argv && i.obs.status === 'running') {
-        const r = await e.exec(id, argv).catch((err: Error) => ({ exitCode: -1, output: err.message }));
+        const r = await boundedProbe(e, id, argv, Math.min(i.healthTimeoutMs ?? PROBE_TIMEOUT_MS, Math.max(0, deadline - now)));
         lastProbe.set(id, r.output);
         if (r.exitCode === 0) ready.add(id);
       }
@@ -191,5 +217,7 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
     drains.push(drain);
   }
   await drained();
-  return { status: 'done', steps };
+  // A signal after the last service turned ready (while the old ones drained) stops nothing here, but
+  // the caller must hear of it: what follows (the post-deploy migrations) is one-way.
+  return { status: 'done', steps, ...(e.signal.aborted ? { interrupted: true as const } : {}) };
 }

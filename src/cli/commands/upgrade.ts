@@ -6,12 +6,12 @@ import { connectDocker, type DockerClient } from '../../docker/client.js';
 import type { ComposeTarget } from '../../docker/compose-cli.js';
 import { listProject } from '../../docker/containers.js';
 import { L_SERVICE } from '../../docker/labels.js';
-import { mergeEnvFile, parseEnvFile } from '../../init/env-file.js';
+import { mergeEnvFile, removeEnvKeys, parseEnvFile } from '../../init/env-file.js';
 import { LABEL_PROBE } from '../../model/compose.js';
 import { migrationsName } from '../../spec/graph.js';
 import type { NormalisedSpec } from '../../spec/normalise.js';
 import { openStack, type Stack, type WithCompose } from '../../stack/open.js';
-import { syncStackFiles } from '../../stack/outputs.js';
+import { renderStackFiles, staleFiles, syncStackFiles } from '../../stack/outputs.js';
 import { systemClock } from '../../up/clock.js';
 import { gatedCreator, withPrepared } from '../../up/compose-creator.js';
 import { runLike } from '../../up/engine.js';
@@ -65,12 +65,16 @@ const currentValue = (t: ComposeTarget, name: string): string | undefined =>
  * Writes `name=value` into the `.env` beside the compose file, every other line kept; 0600. Returns
  * how to put the file back as it was (the text, or its absence).
  */
-function setDotEnv(t: ComposeTarget, name: string, value: string): () => void {
+function setDotEnv(t: ComposeTarget, name: string, value: string | undefined): () => void {
   const p = dotEnvPath(t);
   const before = readStackText(p);
-  writeFileAtomic(p, mergeEnvFile(before ?? '', { [name]: value }, {}, 'set by phase-compose upgrade'), 0o600);
+  // Unset (value undefined): the line goes, as before the upgrade that added it (with its note).
+  if (value === undefined) {
+    if (before !== undefined) writeFileAtomic(p, removeEnvKeys(before, [name], DOTENV_NOTE), 0o600);
+  } else writeFileAtomic(p, mergeEnvFile(before ?? '', { [name]: value }, {}, DOTENV_NOTE), 0o600);
   return () => (before === undefined ? rmSync(p, { force: true }) : writeFileAtomic(p, before, 0o600));
 }
+const DOTENV_NOTE = 'set by phase-compose upgrade';
 
 const MIGRATION_WAIT_MS = 10 * 60_000;
 
@@ -182,7 +186,12 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     const note = rendererFor(io, args.json).note;
     for (const w of stack.warnings) note(formatProblem(w));
     const before = runsFrom(stack);
-    for (const p of syncStackFiles(stack)) note(`wrote ${p} (it was missing or out of date with the spec)`);
+    if (args.dryRun) {
+      // A dry run writes nothing (until 2026-11-28 it wrote the generated files first, so that a later plain
+      // `docker compose up -d` applied the spec's change with an outage): it plans from the files as they are.
+      const stale = staleFiles(renderStackFiles(stack).files);
+      if (stale.length) note(`--dry-run: ${stale.map((f) => f.path).join(', ')} ${stale.length === 1 ? 'is' : 'are'} out of date with the spec and not written: the plan below is for the files as they are (the upgrade itself writes them first)`);
+    } else for (const p of syncStackFiles(stack)) note(`wrote ${p} (it was missing or out of date with the spec)`);
     const now = deployedNow(stack);
     const docker = await connectDocker();
     await awaitEarlierMigrations(docker, stack, args, io);
@@ -271,6 +280,12 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     }
     writeRecord(stack.specDir, record);
     rememberDeployed(stack, io, now);
+    if (roll.interrupted) {
+      // Until 2026-11-28 a Ctrl-C while the last old containers drained was lost, and the one-way post-deploy
+      // migrations ran, exit 0: the user had asked to stop, and rollback was then refused.
+      io.err(`upgrade ${stack.project}: interrupted once every service was replaced: the new version serves everywhere${stack.spec.migrations?.post && !args.skipPost ? '; the post-deploy migrations were not run (they are one-way): run `phase-compose migrate --phase post` once the new version is confirmed, or `phase-compose rollback`' : ''}`);
+      return reported('interrupted');
+    }
 
     // 3. Post-deploy migrations, once every replica runs the new code.
     if (stack.spec.migrations?.post && !args.skipPost) {
@@ -322,7 +337,9 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
     for (const l of planLines(plan, {}, undefined).slice(0, -1)) note(`  ${l}`);
     if (args.dryRun) return OK;
     if (!(await cliConfirm(!!args.yes, !!args.isTTY)(`Roll project ${stack.project} back as above?`))) throw new PhaseComposeError('interrupted', 'rollback not confirmed; nothing was changed');
-    const undoEnv = record.variable?.from !== undefined ? setDotEnv(stack.compose, record.variable.name, record.variable.from) : undefined;
+    // Back to what .env held: the old value, or no line at all (until 2026-11-28 an unset variable kept the
+    // upgrade's value in .env, while the message said it was unset again).
+    const undoEnv = record.variable ? setDotEnv(stack.compose, record.variable.name, record.variable.from) : undefined;
     // The saved compose file mounts the proxy's config by its path: it must hold what the old proxy read.
     if (record.previousProxy && !record.variable) note(restorePreviousProxy(record.previousProxy));
     const roll = await replaceRolling(docker, target, plan, args, note);

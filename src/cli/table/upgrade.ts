@@ -8,7 +8,7 @@ export default defineCommand({
   builder: (y, exitCodes) =>
     y
       .option('to', { type: 'string', requiresArg: true, describe: 'New version: the value of the one variable the images name (e.g. PHASE_VERSION in phasehq/backend:${PHASE_VERSION}); written to .env once the pre-deploy migrations succeeded, put back if nothing could be replaced' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan (what changes, what is pending with the new image, the backup) and stop' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan (what changes, what is pending with the new image, the backup) and stop; writes nothing, not even generated files that are out of date (they are named)' })
       .option('skip-post', { type: 'boolean', default: false, describe: 'Hold the post-deploy migrations (rollback stays possible); run them later with `migrate --phase post`' })
       .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation (needed without a terminal)' })
       .option('timeout', { type: 'string', default: '5m', requiresArg: true, coerce: duration('timeout'), describe: 'How long new containers may take to turn healthy (migrations are waited for, never killed)' })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatEnvValue, mergeEnvFile, parseEnvFile } from '../../../src/init/env-file.js';
+import { formatEnvValue, mergeEnvFile, removeEnvKeys, parseEnvFile } from '../../../src/init/env-file.js';
 
 describe('parseEnvFile', () => {
   it.each([
@@ -43,5 +43,23 @@ describe('mergeEnvFile', () => {
   it('refuses when a line-by-line update would change another value', () => {
     const old = 'NOTE="line one\nHOST=inside a quoted value"\nHOST=real\n';
     expect(() => mergeEnvFile(old, { HOST: 'h' }, {}, 'added')).toThrow(/could not be updated line by line/);
+  });
+});
+
+describe('removeEnvKeys', () => {
+  const note = 'set by phase-compose upgrade';
+  it('takes out the lines mergeEnvFile added (with their note), every other line kept', () => {
+    const before = '# mine\nA=1\nexport B="two words" # kept\n';
+    const added = mergeEnvFile(before, { PHASE_VERSION: '2.74.0' }, {}, note);
+    expect(added).toBe(`${before}\n# ${note}\nPHASE_VERSION=2.74.0\n`);
+    expect(removeEnvKeys(added, ['PHASE_VERSION'], note)).toBe(before);
+  });
+  it('removes a key defined among others, and keeps a note that still heads other lines', () => {
+    expect(removeEnvKeys('A=1\nexport V=2\nB=3\n', ['V'], note)).toBe('A=1\nB=3\n');
+    expect(removeEnvKeys(`A=1\n\n# ${note}\nV=2\nC=3\n`, ['V'], note)).toBe(`A=1\n\n# ${note}\nC=3\n`);
+    expect(removeEnvKeys('V=1\n', ['V'], note)).toBe('');
+  });
+  it('refuses a file it cannot edit line by line', () => {
+    expect(() => removeEnvKeys('A="a\nV=still inside A"\nV=2\n', ['V'], note)).toThrow('could not be updated line by line');
   });
 });

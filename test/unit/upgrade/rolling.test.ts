@@ -62,6 +62,7 @@ describe('rollingReplace', () => {
     const { e, calls } = edges(clock, { b3: { healthyAt: T0 + 1200 }, b4: { healthyAt: T0 + 1700 }, w2: { health: false } });
     const r = await clock.run(rollingReplace(e, [backend, worker], T0 + 60_000));
     expect(r.status).toBe('done');
+    expect(r).not.toHaveProperty('interrupted');
     expect(calls.filter((c) => !c.startsWith('note'))).toEqual([
       'compose up --no-start --no-deps --no-recreate --scale backend=4 backend',
       // The new ones start side by side.
@@ -96,6 +97,46 @@ describe('rollingReplace', () => {
     // The whole: the later of the two (the backend's settle and drain overlap the worker's wait).
     expect(clock.now()).toBe(T0 + 2000 + Math.max(DNS_SETTLE_MS + 5000, STABLE_MS + 5000));
     expect(calls.filter((c) => c.startsWith('remove'))).toEqual(['remove b1', 'remove b2', 'remove w1']);
+  });
+
+  it('Ctrl-C while the last old containers drain: every drain ends, and the result says it was interrupted', async () => {
+    // Until 2026-11-28 it returned a plain done: the caller went on to the one-way post-deploy migrations.
+    const clock = new FakeClock(T0);
+    const { e, calls } = edges(clock, { b3: { healthyAt: T0 + 1200 }, b4: { healthyAt: T0 + 1700 }, w2: { health: false } }, 0, 5000);
+    const ctrlC = new AbortController();
+    const stop = e.stop;
+    e.stop = async (id) => {
+      if (id === 'w1') ctrlC.abort('SIGINT'); // the worker's old container: the last drain
+      await stop(id);
+    };
+    const r = await clock.run(rollingReplace({ ...e, signal: ctrlC.signal }, [backend, worker], T0 + 60_000));
+    expect(r).toMatchObject({ status: 'done', interrupted: true });
+    expect(calls.filter((c) => c.startsWith('remove'))).toEqual(['remove b1', 'remove b2', 'remove w1']);
+  });
+
+  it('a probe that never answers is bounded: by its timeout and the deadline, and by Ctrl-C', async () => {
+    // Until 2026-11-28 the exec had no bound: the wait hung past the deadline, deaf to Ctrl-C (deadlock here).
+    const clock = new FakeClock(T0);
+    const { e } = edges(clock, { b3: {}, b4: {} });
+    const execs: number[] = [];
+    e.exec = () => {
+      execs.push(clock.now());
+      return new Promise(() => {}); // accepts, never answers
+    };
+    const r = await clock.run(rollingReplace(e, [backend], T0 + 60_000));
+    expect(r).toMatchObject({ status: 'timeout', service: 'backend', failure: { probeOutput: 'timed out after 30000ms' } });
+    expect(clock.now()).toBeLessThanOrEqual(T0 + 60_000 + 1000);
+    expect(execs[1]! - execs[0]!).toBe(30_000); // b3's probe took its 30 s (Docker's default timeout), then b4's
+    const ctrlC = new AbortController();
+    const c2 = new FakeClock(T0);
+    const second = edges(c2, { b3: {}, b4: {} });
+    second.e.exec = () => {
+      if (!ctrlC.signal.aborted) void c2.sleep(5000).then(() => ctrlC.abort('SIGINT'));
+      return new Promise(() => {});
+    };
+    const i = await c2.run(rollingReplace({ ...second.e, signal: ctrlC.signal }, [backend], T0 + 600_000));
+    expect(i.status).toBe('interrupted');
+    expect(c2.now()).toBe(T0 + 5000);
   });
 
   it('a new container that never turns healthy is removed at the deadline; the old ones are never stopped', async () => {
