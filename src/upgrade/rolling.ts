@@ -45,8 +45,9 @@ export type StepTiming = { service: string; ms: number; old: string[]; new: stri
 
 export type RollResult =
   /** `interrupted`: every service was replaced, but Ctrl-C (or SIGTERM) came meanwhile (during the last drain). */
-  | { status: 'done'; steps: StepTiming[]; interrupted?: true }
-  | { status: 'failed' | 'timeout' | 'interrupted'; steps: StepTiming[]; service: string; failure?: FailureFacts; removed: string[]; oldKept: boolean };
+  | { status: 'done'; steps: StepTiming[]; interrupted?: true; /** Old containers the Engine failed to stop or remove. */ leftovers?: string[] }
+  /** `what`: the failure in words, also when no container is to blame (Compose failed: then there are no `failure` facts). */
+  | { status: 'failed' | 'timeout' | 'interrupted'; steps: StepTiming[]; service: string; what: string; failure?: FailureFacts; removed: string[]; oldKept: boolean };
 
 /** How often new containers are looked at (and probed) while they start. */
 export const ROLL_POLL_MS = 500;
@@ -154,6 +155,7 @@ async function facts(e: RollEdges, service: string, w: Extract<Wait, { ok: false
  */
 export async function rollingReplace(e: RollEdges, replacements: Replacement[], deadline: number): Promise<RollResult> {
   const steps: StepTiming[] = [];
+  const leftovers: string[] = [];
   const drains: Array<Promise<void>> = [];
   const drained = async () => {
     await Promise.all(drains);
@@ -175,7 +177,7 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
       await drained();
       // Ctrl-C reaches the Compose it runs too (one process group): its failure then is the interruption.
       const status = e.signal.aborted ? 'interrupted' : w.status;
-      return { status, steps, service: r.service, ...(failure ? { failure } : {}), removed: r.inPlace ? [] : fresh, oldKept: !r.inPlace };
+      return { status, steps, service: r.service, what: w.what, ...(failure ? { failure } : {}), removed: r.inPlace ? [] : fresh, oldKept: !r.inPlace };
     };
     if (res.exitCode !== 0) {
       return fail({ ok: false, status: 'failed', what: `Compose failed (exit ${res.exitCode}): ${res.output.trim().split('\n').slice(-5).join(' | ')}` });
@@ -193,7 +195,13 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
     const w = await waitReady(e, fresh, r.readyWhen, deadline);
     if (!w.ok) return fail(w);
     if (hidden) {
-      for (const id of fresh) await e.reveal(id);
+      try {
+        for (const id of fresh) await e.reveal(id);
+      } catch (err) {
+        // The old ones still have the name and were never told to stop: the new ones go, as on any failure
+        // (until 2026-11-28 the Engine's error escaped as an unexpected one, exit 1, with no record).
+        return fail({ ok: false, status: 'failed', what: `could not give the new containers the name "${r.service}": ${(err as Error).message}` });
+      }
       e.note(`${r.service}: ${fresh.length} new healthy, now answering to the name "${r.service}"`);
       // The old ones leave the name now, before they are told to stop: an app that stops accepting
       // (gunicorn does) resets a connection that reached it in between. They keep serving at their address.
@@ -208,8 +216,16 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
       if (hidden) await e.clock.sleep(DNS_SETTLE_MS);
       if (old.length) e.note(`${r.service}: draining ${old.length} old (graceful stop: requests in flight finish; then removed)`);
       await Promise.all(old.map(async (id) => {
-        await e.stop(id);
-        await e.remove(id);
+        // The new ones serve: an old one the Engine fails to stop or remove is left, said so, and the
+        // upgrade goes on (until 2026-11-28 the error escaped: exit 1, no record, the post phase skipped).
+        try {
+          await e.stop(id);
+          await e.remove(id);
+        } catch (err) {
+          const name = r.old.find((c) => c.id === id)?.name ?? id.slice(0, 12);
+          leftovers.push(name);
+          e.note(`${r.service}: could not drain the old ${name}: ${(err as Error).message}; remove it with \`docker rm -f ${name}\``);
+        }
       }));
       steps.push({ service: r.service, ms: e.clock.now() - t0, old: r.old.map((c) => c.name), new: fresh });
     })();
@@ -219,5 +235,5 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
   await drained();
   // A signal after the last service turned ready (while the old ones drained) stops nothing here, but
   // the caller must hear of it: what follows (the post-deploy migrations) is one-way.
-  return { status: 'done', steps, ...(e.signal.aborted ? { interrupted: true as const } : {}) };
+  return { status: 'done', steps, ...(e.signal.aborted ? { interrupted: true as const } : {}), ...(leftovers.length ? { leftovers } : {}) };
 }

@@ -144,7 +144,9 @@ function runsFrom(stack: Stack): Partial<Deployed> {
 /** What the user sees about a failed rolling step. */
 function rollFailureLines(r: Exclude<RollResult, { status: 'done' }>, from: string): string[] {
   const out: string[] = [];
-  if (r.failure) out.push(failureReport(r.failure));
+  // Without a container to blame (Compose failed, the Engine refused a network change), the words alone:
+  // until 2026-11-28 they were dropped, and Compose's own output never reached the user.
+  out.push(r.failure ? failureReport(r.failure) : `✗ ${r.service}: ${r.what}`);
   if (r.removed.length) out.push(`removed the ${r.removed.length} new ${r.service} container(s)`);
   out.push(r.oldKept ? `${r.service}: the old containers were never stopped; ${from} still serves` : `${r.service}: it was replaced in place and is not serving; fix the cause and run upgrade again`);
   if (r.steps.length) out.push(`already replaced (now on the new version): ${r.steps.map((s) => s.service).join(', ')}`);
@@ -280,6 +282,11 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     }
     writeRecord(stack.specDir, record);
     rememberDeployed(stack, io, now);
+    if (roll.leftovers?.length) {
+      // They may still run the old code (a worker takes jobs): the one-way post phase must not run under them.
+      io.err(`upgrade ${stack.project}: every service was replaced, but the Engine did not stop or remove ${roll.leftovers.join(', ')}: ${roll.leftovers.length === 1 ? 'it' : 'they'} may still run the old version${stack.spec.migrations?.post && !args.skipPost ? ', so the post-deploy migrations were not run' : ''}; remove ${roll.leftovers.length === 1 ? 'it' : 'them'} (\`docker rm -f ${roll.leftovers.join(' ')}\`)${stack.spec.migrations?.post && !args.skipPost ? ', then run `phase-compose migrate --phase post`' : ''}`);
+      return reported('failed');
+    }
     if (roll.interrupted) {
       // Until 2026-11-28 a Ctrl-C while the last old containers drained was lost, and the one-way post-deploy
       // migrations ran, exit 0: the user had asked to stop, and rollback was then refused.
@@ -347,6 +354,10 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
       if (undoEnv && roll.oldKept && !roll.steps.length) undoEnv();
       for (const l of rollFailureLines(roll, 'the upgraded version')) io.err(l);
       return reported(roll.status === 'interrupted' ? 'interrupted' : 'failed'); // never healthy by the deadline is a failure of the new version (exit 4)
+    }
+    if (roll.leftovers?.length) {
+      io.err(`rollback ${stack.project}: every service was rolled back, but the Engine did not stop or remove ${roll.leftovers.join(', ')}: remove ${roll.leftovers.length === 1 ? 'it' : 'them'} (\`docker rm -f ${roll.leftovers.join(' ')}\`)`);
+      return reported('failed');
     }
     rmSync(recordPath(stack.specDir, stack.project), { force: true }); // rolled back: there is nothing left to return to
     const now = deployedNow(stack); // a rollback by the version variable runs from the compose file itself

@@ -114,6 +114,33 @@ describe('rollingReplace', () => {
     expect(calls.filter((c) => c.startsWith('remove'))).toEqual(['remove b1', 'remove b2', 'remove w1']);
   });
 
+  it('the Engine failing to stop an old container: the others drain, it is named and left, the result says so', async () => {
+    // Until 2026-11-28 the error escaped rollingReplace: exit 1 "unexpected error", no record written.
+    const clock = new FakeClock(T0);
+    const { e, calls } = edges(clock, { b3: { healthyAt: T0 + 1200 }, b4: { healthyAt: T0 + 1700 }, w2: { health: false } });
+    const stop = e.stop;
+    e.stop = async (id) => {
+      if (id === 'b1') throw new Error('(HTTP code 500) server error');
+      await stop(id);
+    };
+    const r = await clock.run(rollingReplace(e, [backend, worker], T0 + 60_000));
+    expect(r).toMatchObject({ status: 'done', leftovers: ['fx-b1'] });
+    expect(calls.filter((c) => c.startsWith('remove'))).toEqual(['remove b2', 'remove w1']);
+    expect(calls).toContain('note backend: could not drain the old fx-b1: (HTTP code 500) server error; remove it with `docker rm -f fx-b1`');
+  });
+
+  it('the Engine failing to give the new containers the name: they go, the old ones were never touched', async () => {
+    const clock = new FakeClock(T0);
+    const { e, calls } = edges(clock, { b3: { healthyAt: T0 + 1200 }, b4: { healthyAt: T0 + 1700 } });
+    e.reveal = async (id) => {
+      if (id === 'b4') throw new Error('(HTTP code 500) endpoint with name fx-b4 already exists');
+      calls.push(`reveal ${id}`);
+    };
+    const r = await clock.run(rollingReplace(e, [backend], T0 + 60_000));
+    expect(r).toMatchObject({ status: 'failed', service: 'backend', oldKept: true, removed: ['b3', 'b4'], what: 'could not give the new containers the name "backend": (HTTP code 500) endpoint with name fx-b4 already exists' });
+    expect(calls.filter((c) => /^(stop|retire|remove)/.test(c))).toEqual(['remove b3', 'remove b4']);
+  });
+
   it('a probe that never answers is bounded: by its timeout and the deadline, and by Ctrl-C', async () => {
     // Until 2026-11-28 the exec had no bound: the wait hung past the deadline, deaf to Ctrl-C (deadlock here).
     const clock = new FakeClock(T0);
@@ -180,7 +207,7 @@ describe('rollingReplace', () => {
     const clock = new FakeClock(T0);
     const { e } = edges(clock, {}, 1);
     const r = await clock.run(rollingReplace(e, [backend], T0 + 60_000));
-    expect(r).toMatchObject({ status: 'failed', oldKept: true });
+    expect(r).toMatchObject({ status: 'failed', oldKept: true, what: 'Compose failed (exit 1): boom' }); // its output is the report
   });
 });
 
