@@ -25,6 +25,7 @@ import { renderTaskArgv } from '../model/task.js';
 import { kubeApis, type KubeApis } from './versions.js';
 import { kubeEscape, kubeImage, kubeLiteral, toKube } from './values.js';
 import { byCodePoint } from '../util/compare.js';
+import { PhaseComposeError } from '../util/errors.js';
 
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;
 /** One file of the output: a name (no directory) and the objects it holds, in order. */
@@ -642,7 +643,51 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
     metadata: meta(defaultsName, 'env'),
     data: Object.fromEntries(Object.keys(defaults).sort().map((k) => [k, defaults[k]!])),
   });
+  refuseInvalidNames(files, namespace);
   return { files, warnings, apis, namespace, secretName };
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** Why the API server would refuse `name` as the name of a `kind`, or undefined. */
+function nameProblem(kind: string, name: string): string | undefined {
+  // Services: DNS-1035 labels (a letter first); namespaces and a pod's containers: DNS-1123 labels;
+  // a CronJob's name gets 11 characters of suffix in its Jobs; the rest: DNS-1123 subdomains.
+  const [re, max, what] = kind === 'Service' ? [/^[a-z]([-a-z0-9]*[a-z0-9])?$/, 63, 'a letter first'] as const
+    : kind === 'Namespace' || kind === 'container' ? [DNS_LABEL, 63, ''] as const
+    : kind === 'CronJob' ? [DNS_SUBDOMAIN, 52, ''] as const
+    : [DNS_SUBDOMAIN, 253, ''] as const;
+  if (name.length > max) return `longer than ${max} characters`;
+  if (!re.test(name)) return `not lowercase letters, digits and "-" (starting and ending with a letter or digit${what ? `, ${what}` : ''})`;
+  return undefined;
+}
+
+/**
+ * Refuses names the API server would refuse (spec names allow "_", capitals and a digit first, as Compose
+ * does): every object's name, its label values and its pods' container names. Until 2026-11-28 they were
+ * written as they were, and `kubectl apply` failed on them.
+ */
+function refuseInvalidNames(files: KubeFile[], namespace: string): void {
+  const problems: string[] = [];
+  const check = (kind: string, name: string, what: string) => {
+    const why = nameProblem(kind, name);
+    if (why && !problems.some((p) => p.startsWith(`${JSON.stringify(name)} `))) problems.push(`${JSON.stringify(name)} (${what}): ${why}`);
+  };
+  check('Namespace', namespace, 'the namespace');
+  for (const o of files.flatMap((f) => f.objects)) {
+    check(o.kind, o.metadata.name, `a ${o.kind}'s name`);
+    for (const v of Object.values(o.metadata.labels ?? {})) if (v.length > 63 || !LABEL_VALUE.test(v)) problems.push(`${JSON.stringify(v)} (a label value of ${o.kind} ${o.metadata.name}): longer than 63 characters, or not letters, digits, "-", "_" and "."`);
+    const spec = o.spec as { template?: { spec?: Record<string, unknown> }; jobTemplate?: { spec?: { template?: { spec?: Record<string, unknown> } } } } | undefined;
+    const pod = spec?.template?.spec ?? spec?.jobTemplate?.spec?.template?.spec;
+    for (const c of [...((pod?.initContainers as Array<{ name: string }>) ?? []), ...((pod?.containers as Array<{ name: string }>) ?? [])]) check('container', c.name, `a container of ${o.kind} ${o.metadata.name}`);
+  }
+  if (problems.length) {
+    throw new PhaseComposeError('usage', `${problems.length} name(s) that Kubernetes refuses`, {
+      details: [...problems.slice(0, 10), ...(problems.length > 10 ? [`and ${problems.length - 10} more`] : []), 'rename them in the spec (services, data, migrations.service, name) or pass --namespace; nothing was written'],
+    });
+  }
 }
 
 const initContainers = (list: unknown[]) => (list.length ? { initContainers: list } : {});

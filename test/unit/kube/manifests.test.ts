@@ -10,6 +10,7 @@ import { renderKube } from '../../../src/kube/render.js';
 import { kubeApis } from '../../../src/kube/versions.js';
 import { kubeImage, toKube } from '../../../src/kube/values.js';
 import { specOf, y } from '../helpers.js';
+import type { PhaseComposeError } from '../../../src/util/errors.js';
 
 const SPEC = y`
   name: demo
@@ -326,6 +327,31 @@ describe('fields Kubernetes does not expand (exec probes, workingDir)', () => {
       message: 'services.web.healthcheck.command[1]: "${PORT}" cannot be written for Kubernetes: it uses ${PORT}, and Kubernetes expands no variable in an exec probe',
     }));
     expect(() => generateKube(one('    working_dir: "${APP_DIR:-/app}"\n'))).toThrowError(/services\.web\.working_dir: .* Kubernetes expands no variable in workingDir/);
+  });
+});
+
+describe('names Kubernetes refuses', () => {
+  it('are refused before anything is written, each named with its rule (until 2026-11-28 kubectl apply failed on them)', () => {
+    const s = specOf('name: my_shop\nservices:\n  web_app: { image: "x:1" }\n  9web: { image: "x:1", ports: ["81"] }\n  ok: { image: "x:1" }\n');
+    let e: PhaseComposeError | undefined;
+    try {
+      generateKube(s);
+    } catch (x) {
+      e = x as PhaseComposeError;
+    }
+    expect(e).toMatchObject({ kind: 'usage', message: '4 name(s) that Kubernetes refuses' });
+    expect(e!.details).toEqual([
+      '"my_shop" (the namespace): not lowercase letters, digits and "-" (starting and ending with a letter or digit)',
+      '"my_shop-env-defaults" (a ConfigMap\'s name): not lowercase letters, digits and "-" (starting and ending with a letter or digit)',
+      '"web_app" (a Deployment\'s name): not lowercase letters, digits and "-" (starting and ending with a letter or digit)',
+      '"9web" (a Service\'s name): not lowercase letters, digits and "-" (starting and ending with a letter or digit, a letter first)',
+      'rename them in the spec (services, data, migrations.service, name) or pass --namespace; nothing was written',
+    ]);
+    // A CronJob's name leaves room for its Jobs' suffix: 52 characters at most.
+    const long = 't'.repeat(44);
+    const cron = specOf(`name: shop\nservices:\n  web: { image: "x:1" }\nmaintenance:\n  ${long}: { service: web, argv: [purge] }\nretention: { task: ${long}, every: 24h, params: {} }\n`);
+    expect(() => generateKube(cron)).toThrowError(expect.objectContaining({ details: expect.arrayContaining([`"${long}-schedule" (a CronJob's name): longer than 52 characters`]) }));
+    expect(() => generateKube(specOf('name: shop\nservices:\n  web: { image: "x:1" }\n'))).not.toThrow();
   });
 });
 
