@@ -1,10 +1,36 @@
 // Reading and updating a .env file the way dotenv and Compose read it. Pure.
 import dotenv from 'dotenv';
 
-/** Parses an env file (`export KEY=`, quotes, comments, multi-line values) with dotenv. */
+/**
+ * Parses an env file (`export KEY=`, quotes, comments, multi-line values) with dotenv, reading an unquoted
+ * value as Compose does: it ends at a `#` after whitespace, and a `#` anywhere else is part of it
+ * (compose-go and python-dotenv alike: `KEY=#Xk9` and `KEY=ab#cd` are "#Xk9" and "ab#cd"). dotenv cuts
+ * at any `#`: until 2026-11-28 `init --force` read such a database password as empty and replaced it,
+ * and `--with-secrets` wrote cut values into the Kubernetes Secret.
+ */
 export function parseEnvFile(text: string): Record<string, string> {
-  return dotenv.parse(text);
+  const parsed = dotenv.parse(text);
+  let open: string | undefined; // the quote of a value that runs on to later lines
+  for (const line of text.split(/\r?\n/)) {
+    if (open) {
+      if (line.includes(open)) open = undefined;
+      continue;
+    }
+    const m = UNQUOTED_OR_QUOTED.exec(line);
+    if (!m) continue;
+    const [, key, raw] = m as unknown as [string, string, string];
+    const q = raw[0];
+    if (q === '"' || q === "'" || q === '`') {
+      if (!raw.slice(1).includes(q)) open = q;
+      continue;
+    }
+    if (!(key in parsed)) continue;
+    const cut = raw.search(/\s#/);
+    parsed[key] = (cut >= 0 ? raw.slice(0, cut) : raw).trim();
+  }
+  return parsed;
 }
+const UNQUOTED_OR_QUOTED = /^\s*(?:export\s+)?([\w.-]+)\s*=[ \t]*(.*)$/;
 
 // Read the same, bare, by dotenv, Compose v2 (compose-go) and Compose 1.29 (python-dotenv): no `#`,
 // quotes, `$`, spaces or backslashes.

@@ -74,6 +74,23 @@ describe('init', () => {
     expect(out).toContain('kept existing secrets from .env: SECRET_KEY, SERVER_SECRET, DATABASE_PASSWORD, REDIS_PASSWORD');
   });
 
+  it('with --force keeps a secret whose bare value holds a "#" (Compose reads it whole: the database has it)', async () => {
+    // Until 2026-11-28 dotenv read DATABASE_PASSWORD=#Xk9pQ2wLm7 as empty, and init --force replaced it:
+    // the app was locked out of a database initialised with the old value.
+    const dir = fresh();
+    await runInit({ ...base, dir }, capture().io);
+    const env = join(dir, '.env');
+    writeFileSync(env, readFileSync(env, 'utf8').replace(/^DATABASE_PASSWORD=.*$/m, 'DATABASE_PASSWORD=#Xk9pQ2wLm7').replace(/^SECRET_KEY=(.*)$/m, 'SECRET_KEY=ab#$1'));
+    const secretKey = parseEnvFile(readFileSync(env, 'utf8')).SECRET_KEY!;
+    const { io, out } = capture();
+    await runInit({ ...base, dir, force: true }, io);
+    const after = readFileSync(env, 'utf8');
+    expect(after).toMatch(/^DATABASE_PASSWORD=#Xk9pQ2wLm7$/m);
+    expect(parseEnvFile(after)).toMatchObject({ DATABASE_PASSWORD: '#Xk9pQ2wLm7', SECRET_KEY: secretKey });
+    expect(secretKey).toMatch(/^ab#[0-9a-f]{64}$/);
+    expect(out).toContain('kept existing secrets from .env: SECRET_KEY, SERVER_SECRET, DATABASE_PASSWORD, REDIS_PASSWORD');
+  });
+
   it.each([
     ['cloudflare', {}, 'map $http_cf_connecting_ip $client_real_ip {'],
     ['header', { proxyHeader: 'X-Forwarded-For', trusted: ['10.0.0.0/8'] }, 'set_real_ip_from 10.0.0.0/8;\nreal_ip_header X-Forwarded-For;'],

@@ -8,6 +8,13 @@ describe('parseEnvFile', () => {
     ["KEY='single # not a comment'", 'single # not a comment'],
     ['KEY=bare # a comment', 'bare'],
     ['KEY = spaced ', 'spaced'],
+    // As Compose reads them (compose-go, python-dotenv): a '#' ends a bare value only after whitespace.
+    // dotenv alone read "" and "ab": until 2026-11-28 init --force replaced such a database password.
+    ['KEY=#Xk9pQ2wLm7', '#Xk9pQ2wLm7'],
+    ['KEY=ab#cd', 'ab#cd'],
+    ['KEY= #abc', '#abc'],
+    ['KEY=ab#cd # and a comment', 'ab#cd'],
+    ['KEY=a\t# tab comment', 'a'],
   ])('%s → %s', (line, value) => {
     expect(parseEnvFile(`# comment\n${line}\n`)).toEqual({ KEY: value });
   });
@@ -61,5 +68,11 @@ describe('removeEnvKeys', () => {
   });
   it('refuses a file it cannot edit line by line', () => {
     expect(() => removeEnvKeys('A="a\nV=still inside A"\nV=2\n', ['V'], note)).toThrow('could not be updated line by line');
+  });
+});
+
+describe('parseEnvFile: values over several lines', () => {
+  it('reads a line inside a quoted value as part of it, not as a key of its own', () => {
+    expect(parseEnvFile('A="one\nB=#two"\nC=#three\n')).toEqual({ A: 'one\nB=#two', C: '#three' });
   });
 });
