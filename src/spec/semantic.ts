@@ -277,6 +277,9 @@ function checkExternalData(spec: NormalisedSpec, err: Report, warn: Report): voi
 
 type Report = (keys: Array<string | number>, message: string, hint?: string) => void;
 
+/** The options `exec <task>` keeps for itself (global ones, exec's own), as flags. */
+const CLI_OPTIONS = new Set(['help', 'h', 'version', 'file', 'f', 'project-name', 'p', 'yes', 'y']);
+
 function checkTask(
   tname: string,
   task: NormalisedTask,
@@ -288,6 +291,12 @@ function checkTask(
   const runnable = new Set([...Object.keys(spec.services), ...Object.keys(spec.data)]);
   if (!runnable.has(task.service)) unknown([...base, 'service'], task.service);
   const params = task.params;
+  // `exec <task> --name value`: a name the CLI takes for itself never reaches the task (until 2026-11-28
+  // `exec pin --version 2.10` printed phase-compose's version and exited 0, the task not run).
+  for (const name of Object.keys(params)) {
+    const flag = name.replace(/_/g, '-');
+    if (CLI_OPTIONS.has(flag)) err([...base, 'params', name], `parameter "${name}" is read as phase-compose's own --${flag}, never the task's`, 'rename the parameter');
+  }
   task.argv.forEach((item, i) => {
     const strings = typeof item === 'string' ? [item] : item.args;
     if (typeof item !== 'string' && !params[item.if]) err([...base, 'argv', i, 'if'], `parameter "${item.if}" is not declared`, `declare it under maintenance.${tname}.params`);

@@ -54,10 +54,14 @@ const resetNetworkPolicies = defineCommand({
   run: async (a, { io }) => (await load()).runExecReset({ ...stackArgs(a), yes: Boolean(a.yes), service: a.service }, io),
 });
 
+/** Words passed on as typed (until 2026-11-28 yargs turned 0x10 into 16 and a tag 1.10 into 1.1). */
+const VERBATIM = { 'parse-numbers': false, 'parse-positional-numbers': false } as const;
+
 const run = defineCommand({
   command: 'run <service> [argv..]',
   describe: 'Run any command (argv after --) in a service\'s running container',
-  builder: (p, exitCodes) => p.epilogue(exitCodes).epilogue(STOPS).positional('service', { type: 'string' }).example('$0 exec run backend -- python manage.py check', 'Run Django\'s system check in the backend'),
+  // The words are an argv as typed: yargs would make numbers of them (0x10 -> 16, 1.10 -> 1.1).
+  builder: (p, exitCodes) => p.epilogue(exitCodes).epilogue(STOPS).parserConfiguration(VERBATIM).positional('service', { type: 'string' }).example('$0 exec run backend -- python manage.py check', 'Run Django\'s system check in the backend'),
   // `exec run svc a -- b c`: the words before -- are `argv`, the ones after are left in `_`.
   run: async (a, { io }) => (await load()).runExecRun({ ...stackArgs(a), service: String(a.service), argv: [...((a.argv as unknown[]) ?? []), ...a._.slice(2)].map(String) }, io),
 });
@@ -79,7 +83,7 @@ const shell = defineCommand({
 const task = defineCommand({
   command: '$0 <task> [args..]',
   describe: 'Any maintenance task in the spec: parameters as --name value (the first required one may be positional)',
-  builder: (p) => p.strict(false).parserConfiguration({ 'unknown-options-as-args': true, 'populate--': true }),
+  builder: (p) => p.strict(false).parserConfiguration({ ...VERBATIM, 'unknown-options-as-args': true, 'populate--': true }),
   run: async (a, { io }) => {
     const words = [...((a.args as unknown[]) ?? []), ...(a['--'] ? ['--', ...(a['--'] as unknown[])] : [])].map(String);
     return (await load()).runExecTask({ ...stackArgs(a), yes: Boolean(a.yes), task: String(a.task), words }, io);

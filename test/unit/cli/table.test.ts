@@ -123,5 +123,10 @@ describe('arguments reach the implementations camel-cased', () => {
     expect(await parsed(['exec', 'run', 'backend', '--', 'python', '-c', 'print(1)'])).toEqual(['run', expect.objectContaining({ service: 'backend', argv: ['python', '-c', 'print(1)'] })]);
     expect(await parsed(['exec', 'shell', 'postgres', '--shell', 'bash'])).toEqual(['shell', expect.objectContaining({ service: 'postgres', shell: 'bash' })]);
     expect(await parsed(['exec', 'mytask', 'first', '--days', '3', '--', '-x'])).toEqual(['task', expect.objectContaining({ task: 'mytask', words: ['first', '--days', '3', '--', '-x'], yes: false })]);
+    // Words stay as typed: until 2026-11-28 yargs made numbers of them (0x10 ran as 16, a tag 1.10 as 1.1).
+    const typed = ['0x10', '1e3', '1.50', '5.', '007', '1.10', '-0'];
+    expect(await parsed(['exec', 'run', 'backend', '--', 'echo', ...typed])).toEqual(['run', expect.objectContaining({ argv: ['echo', ...typed] })]);
+    expect(await parsed(['exec', 'run', 'backend', 'echo', '1.10', '--', '0x10'])).toEqual(['run', expect.objectContaining({ argv: ['echo', '1.10', '0x10'] })]);
+    expect(await parsed(['exec', 'pin', '1.10', '--to', '2.10', '--', '0x10'])).toEqual(['task', expect.objectContaining({ words: ['1.10', '--to', '2.10', '--', '0x10'] })]);
   });
 });

@@ -203,6 +203,16 @@ describe('interpolation follows the target Compose (item 11)', () => {
   });
 });
 
+describe('task parameters the CLI keeps for itself', () => {
+  it.each(['version', 'help', 'file', 'yes', 'project_name', 'p'])('a parameter named %s is refused: exec <task> --%s would never reach it', (name) => {
+    const out = problemsOf(`name: demo\nservices:\n  web:\n    image: app:1\nmaintenance:\n  pin:\n    service: web\n    argv: [echo, "{${name}}"]\n    params: { ${name}: { type: string, required: true } }\n`);
+    expect(out).toEqual([expect.stringContaining(`error: maintenance.pin.params.${name}: parameter "${name}" is read as phase-compose's own --${name.replace(/_/g, '-')}, never the task's`)]);
+  });
+  it('any other name is the task\'s', () => {
+    expect(problemsOf('name: demo\nservices:\n  web:\n    image: app:1\nmaintenance:\n  pin:\n    service: web\n    argv: [echo, "{to}"]\n    params: { to: { type: string, required: true } }\n')).toEqual([]);
+  });
+});
+
 describe('Compose-schema bounds (item 11)', () => {
   it('replicas: 1e+23 is refused, with a hint', () => {
     expect(problemsOf(svc('    replicas: 1e+23\n'))).toEqual(['spec.yaml:5:5: error: services.web.replicas: number 1e+23 must be <= 1000\n    hint: Number of containers (`deploy.replicas`), 0-1000.']);
