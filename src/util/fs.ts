@@ -75,15 +75,45 @@ export function backupFile(path: string): string | undefined {
   } catch {
     return undefined;
   }
+  // Anything but a file or a symlink is refused, and the file is read from a descriptor opened without
+  // blocking and checked: until 2026-11-28 a named pipe there blocked `init --force` (and `generate
+  // --force`) for good, mid-way, deaf to Ctrl-C while init held the signals for its writes.
+  const refuse = (s: nodeFs.Stats) =>
+    new PhaseComposeError('problem', `${path} is ${fileKind(s)}, not a file: move it away (phase-compose backs up and replaces only files)`, { details: ['it was left as it is'] });
+  if (!st.isFile() && !st.isSymbolicLink()) throw refuse(st);
   for (let i = 0; ; i++) {
     const bak = i === 0 ? `${path}.bak` : `${path}.bak.${i}`;
     try {
       if (st.isSymbolicLink()) nodeFs.symlinkSync(nodeFs.readlinkSync(path), bak);
-      else nodeFs.copyFileSync(path, bak, nodeFs.constants.COPYFILE_EXCL);
+      else copyHeld(path, bak, refuse);
       return bak;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
+  }
+}
+
+/** Copies the regular file at `from` to a new file `to` (0600 until the copy has `from`'s mode), through a descriptor checked first. */
+function copyHeld(from: string, to: string, refuse: (s: nodeFs.Stats) => Error): void {
+  const src = nodeFs.openSync(from, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NONBLOCK | nodeFs.constants.O_NOFOLLOW);
+  try {
+    const st = nodeFs.fstatSync(src);
+    if (!st.isFile()) throw refuse(st);
+    const dst = nodeFs.openSync(to, 'wx', 0o600);
+    try {
+      const buf = Buffer.allocUnsafe(1 << 16);
+      for (let n; (n = nodeFs.readSync(src, buf, 0, buf.length, null)) > 0; ) {
+        for (let off = 0; off < n; ) off += nodeFs.writeSync(dst, buf, off, n - off);
+      }
+      nodeFs.fchmodSync(dst, st.mode & 0o7777);
+    } catch (e) {
+      nodeFs.rmSync(to, { force: true }); // a half copy is no backup (a full disk)
+      throw e;
+    } finally {
+      nodeFs.closeSync(dst);
+    }
+  } finally {
+    nodeFs.closeSync(src);
   }
 }
 

@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, lstatSync, readlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, lstatSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -121,6 +121,20 @@ describe('backupFile', () => {
     expect([`${p}.bak`, `${p}.bak.1`, `${p}.bak.2`].map((f) => readFileSync(f, 'utf8'))).toEqual(['one', 'two', 'three']);
     expect(statSync(`${p}.bak`).mode & 0o777).toBe(0o600);
     expect(backupFile(join(dir, 'none'))).toBeUndefined();
+  });
+
+  it('refuses a named pipe or a directory at once, and leaves it (a FIFO blocked init --force for good)', () => {
+    const dir = fresh();
+    const fifo = join(dir, 'default.conf');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => backupFile(fifo)).toThrowError(expect.objectContaining({ kind: 'problem', message: `${fifo} is a named pipe (FIFO), not a file: move it away (phase-compose backs up and replaces only files)` }));
+    expect(() => backupFile(dir)).toThrowError(/is a directory, not a file/);
+    expect(existsSync(`${fifo}.bak`)).toBe(false);
+    // A file's copy keeps its bytes and mode through the checked descriptor.
+    writeFileSync(join(dir, 'x'), 'abc'.repeat(50_000), { mode: 0o640 });
+    chmodSync(join(dir, 'x'), 0o640);
+    expect(readFileSync(backupFile(join(dir, 'x'))!, 'utf8')).toBe('abc'.repeat(50_000));
+    expect(statSync(join(dir, 'x.bak')).mode & 0o777).toBe(0o640);
   });
 
   it('keeps a symlink as a symlink', () => {
