@@ -211,6 +211,15 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
   for (const [name, s] of Object.entries(spec.services)) checkPorts(s.ports, ['services', name, 'ports'], s.scale);
   if (spec.proxy) checkPorts(spec.proxy.ports, ['proxy', 'ports']);
 
+  // Two routes of one path: nginx refuses the config ("duplicate location"), so the proxy would never start
+  // (until 2026-11-28 only nginx said so, at deploy time).
+  const firstRoute = new Map<string, number>();
+  spec.proxy?.routes.forEach((r, i) => {
+    const first = firstRoute.get(r.path);
+    if (first !== undefined) err(['proxy', 'routes', i, 'path'], `path "${r.path}" is routed twice (also proxy.routes[${first}])`, 'nginx refuses two locations of one path: keep one route per path');
+    else firstRoute.set(r.path, i);
+  });
+
   // Values written into the nginx config (route paths and header names are checked by the schema).
   const ci = spec.proxy?.client_ip;
   if (ci && ci.mode !== 'direct') {

@@ -203,6 +203,16 @@ describe('interpolation follows the target Compose (item 11)', () => {
   });
 });
 
+describe('proxy routes', () => {
+  it('one path routed twice is refused on its line: nginx would refuse the config ("duplicate location")', () => {
+    const spec = proxySpecYaml();
+    const twice = spec.replace(/(routes:\n)((\s+)- \{[^\n]*\n)/, '$1$2$2');
+    expect(twice).not.toBe(spec);
+    expect(problemsOf(twice)).toEqual([expect.stringMatching(/error: proxy\.routes\[1\]\.path: path "[^"]+" is routed twice \(also proxy\.routes\[0\]\)/)]);
+    expect(problemsOf(spec)).toEqual([]);
+  });
+});
+
 describe('task parameters the CLI keeps for itself', () => {
   it.each(['version', 'help', 'file', 'yes', 'project_name', 'p'])('a parameter named %s is refused: exec <task> --%s would never reach it', (name) => {
     const out = problemsOf(`name: demo\nservices:\n  web:\n    image: app:1\nmaintenance:\n  pin:\n    service: web\n    argv: [echo, "{${name}}"]\n    params: { ${name}: { type: string, required: true } }\n`);
