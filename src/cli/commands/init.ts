@@ -185,7 +185,9 @@ export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {
   });
   let envText = templateEnv;
   if (oldEnvText !== undefined) {
-    const set: Record<string, string> = { HTTP_PROTOCOL: protocol, ...(args.host ? { HOST: host } : {}) };
+    // The host given (--host, or typed at the prompt: until 2026-11-28 a typed one reached the certificate
+    // but not .env, so the app and its certificate named two hosts).
+    const set: Record<string, string> = { HTTP_PROTOCOL: protocol, ...(host !== oldEnv.HOST ? { HOST: host } : {}) };
     for (const k of SECRETS) if (!oldEnv[k]) set[k] = fresh[k]!;
     try {
       envText = mergeEnvFile(oldEnvText, set, parseEnvFile(templateEnv), 'Added by phase-compose init --force');

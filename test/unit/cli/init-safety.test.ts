@@ -1,4 +1,5 @@
 // init never loses the user's data (#11 items 8, 9, 16): backups, .env entries, prompts, bad --dir.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,5 +159,17 @@ describe('init leaves nothing behind and never crashes', () => {
     expect(await run).toEqual({ status: 'ok' });
     expect(prompts.join('')).toContain('[kept.example]');
     expect(parseEnvFile(readFileSync(join(dir, '.env'), 'utf8')).HOST).toBe('kept.example');
+  });
+
+  it('a host typed at the prompt goes into .env, as --host does (and the certificate names it too)', async () => {
+    const dir = fresh();
+    writeFileSync(join(dir, '.env'), 'HOST=old.example\n');
+    const input = new PassThrough();
+    const output = new PassThrough();
+    output.on('data', (c: Buffer) => input.write(c.toString().startsWith('Host name') ? 'new.example\n' : 'direct\n'));
+    expect(await runInit({ ...base, yes: false, force: true, dir, tls: 'self-signed' }, capture(true).io, { input, output })).toEqual({ status: 'ok' });
+    expect(parseEnvFile(readFileSync(join(dir, '.env'), 'utf8')).HOST).toBe('new.example');
+    const subject = spawnSync('openssl', ['x509', '-noout', '-subject', '-in', join(dir, 'nginx/tls/cert.pem')], { encoding: 'utf8' }).stdout;
+    expect(subject).toMatch(/CN ?= ?new\.example/);
   });
 });
