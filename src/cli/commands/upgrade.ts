@@ -263,10 +263,14 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
         const old = oldVersion(stack, record.variable, record.previousCompose);
         const replaced = roll.steps.map((st) => st.service).join(', ');
         io.err(`${roll.status === 'interrupted' ? 'interrupted' : `${roll.service} failed`}: rolling ${replaced} back to ${fromName}, so that one version serves${roll.status === 'interrupted' ? ' (Ctrl-C again stops that too)' : ''}`);
+        // Recorded first: a run killed meanwhile (a second Ctrl-C before the rolling step listens) leaves
+        // what `rollback` needs (until 2026-11-28 it left the stack on two versions with no record).
+        writeRecord(stack.specDir, record);
         const back = await observe(docker, stack, old.target, old.pin)
           .then((p) => replaceRolling(docker, old.target, p, args, note))
           .catch((e: Error) => e);
         if (!(back instanceof Error) && back.status === 'done') {
+          rmSync(recordPath(stack.specDir, stack.project), { force: true }); // rolled back: nothing to return to
           io.err(`rolled ${replaced} back: ${fromName} serves everywhere again${roll.status === 'interrupted' ? `; to go on: run \`${upgradeAgain(args)}\` again` : ''}`);
           return outcome;
         }
