@@ -37,8 +37,8 @@ export const UNEXPECTED: ErrorKind = 'problem';
 
 /** The codes a child process's own exit code may take instead: the one exception, said under both tables. */
 const PASS_THROUGH = {
-  help: '(exec <task> and exec run leave with the task\'s own exit code)',
-  readme: '`exec <task>` and `exec run` exit with the task\'s own exit code; nothing else uses a code outside\nthis table.',
+  help: '(exec <task>, exec run and exec shell leave with the task\'s or shell\'s own exit code; 128 + n when signal n killed it)',
+  readme: '`exec <task>`, `exec run` and `exec shell` exit with the task\'s or the shell\'s own exit code (128 + n when\nsignal n killed it); nothing else uses a code outside this table.',
 };
 
 /** The exit code `o` leaves with. */

@@ -176,6 +176,26 @@ describe(`phase-compose exec on the fixture stack ${STACK_LABEL}`, () => {
     expect(g.stdout).toContain(`Seeded 1000 events for 'Third Org' over 60 days`);
   });
 
+  it('run passes its words as typed: numbers are not parsed', async () => {
+    // Until 2026-11-28 yargs made numbers of them: this ran echo 16 1000 1.5 5 007.
+    const r = await cli(['exec', 'run', 'backend', '--', 'echo', '0x10', '1e3', '1.50', '5.', '007']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('0x10 1e3 1.50 5. 007');
+  });
+
+  it.each(['SIGTERM', 'SIGHUP'] as const)('%s to exec shell goes to its docker exec: both end, exit 130', async (sig) => {
+    // Until 2026-11-28 the signal killed phase-compose at once and left its docker exec on the terminal.
+    const p = startWatched('node', [CLI, '-f', spec, '-p', stack.project, 'exec', 'shell', 'backend'], { cwd: stack.dir });
+    await waitFor('the shell', () => p.err().includes(': sh in '), 60_000, 100);
+    const kids = () => run('pgrep', ['-P', String(p.child.pid)]).stdout.split('\n').filter(Boolean);
+    await waitFor('its docker exec', () => kids().length > 0, 10_000, 50);
+    const execs = kids();
+    p.child.kill(sig);
+    expect(await p.exited).toBe(130);
+    expect(p.err()).toContain("interrupted: the shell's docker exec was given the signal and has ended");
+    for (const pid of execs) expect(run('kill', ['-0', pid]).code, `docker exec ${pid} still runs`).not.toBe(0);
+  });
+
   it('a stack that is not running and an unknown service are clear errors', async () => {
     const r = run('node', [CLI, '-f', spec, '-p', `${stack.project}-none`, 'exec', 'purge', ORG], { cwd: stack.dir });
     expect(r.code).toBe(4);

@@ -12,6 +12,7 @@ import type { Io } from '../io.js';
 import { cliConfirm } from '../prompt.js';
 import { OK, childExit, type Outcome } from '../outcome.js';
 import { onInterrupt } from '../../util/signals.js';
+import { constants as osConstants } from 'node:os';
 
 export type StackArgs = StackPath & { yes?: boolean };
 
@@ -107,12 +108,31 @@ export async function runExecShell(args: StackArgs & { service?: string; shell: 
   const c = await runningContainer(docker, stack.project, service);
   io.err(`${service}: ${args.shell} in ${containerName(c)} (exit to leave)`);
   const tty = process.stdin.isTTY ? ['-it'] : ['-i'];
-  return new Promise<Outcome>((resolve, reject) => {
-    const child = spawn('docker', ['exec', ...tty, c.Id, args.shell], { stdio: 'inherit' });
-    child.on('error', (e) => reject(new PhaseComposeError('docker', `cannot run the docker CLI: ${e.message}`, { cause: e })));
-    child.on('exit', (code, signal) => resolve(childExit(code ?? (signal ? 128 : 1))));
+  // SIGTERM or SIGHUP (a closed terminal) to phase-compose goes to the shell's `docker exec`, and phase-compose
+  // leaves once it has: until 2026-11-28 it died at once and left that child on the terminal. Ctrl-C in a
+  // terminal is a keystroke for the shell (raw mode), not a signal to either.
+  let interrupted = false;
+  let child: ReturnType<typeof spawn> | undefined;
+  const stopListening = onInterrupt((signal) => {
+    interrupted = true;
+    child?.kill(signal);
   });
+  try {
+    return await new Promise<Outcome>((resolve, reject) => {
+      child = spawn('docker', ['exec', ...tty, c.Id, args.shell], { stdio: 'inherit' });
+      child.on('error', (e) => reject(new PhaseComposeError('docker', `cannot run the docker CLI: ${e.message}`, { cause: e })));
+      child.on('exit', (code, signal) => {
+        if (interrupted) return reject(new PhaseComposeError('interrupted', 'interrupted: the shell\'s docker exec was given the signal and has ended'));
+        resolve(childExit(code ?? shellSignalExit(signal)));
+      });
+    });
+  } finally {
+    stopListening();
+  }
 }
+
+/** A shell's `docker exec` killed by a signal: 128 + its number, as a shell reports it (until 2026-11-28 a bare 128). */
+export const shellSignalExit = (signal: NodeJS.Signals | null): number => (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1);
 
 /** A task that ran leaves with its own exit code; a dry run, which runs none, is done. */
 const ranTask = (exitCode: number | undefined): Outcome => (exitCode === undefined ? OK : childExit(exitCode));

@@ -57,7 +57,7 @@ describe('the tables generated from it', () => {
   5    timed out waiting
   6    another phase-compose run holds the project's lock
   7    not found: the organisation or app named does not exist
-  (exec <task> and exec run leave with the task's own exit code)
+  (exec <task>, exec run and exec shell leave with the task's or shell's own exit code; 128 + n when signal n killed it)
   130  interrupted (Ctrl-C, or SIGTERM or SIGHUP during up, migrate, upgrade, rollback, backup, restore or exec)`);
   });
 
@@ -81,5 +81,14 @@ describe('only cli/main.ts picks an exit code', () => {
     // model/healthcheck.ts writes a node one-liner for the container, not code that runs here.
     const setters = sources.filter((s) => /process\.exit(Code)?\b/.test(s.text.replace(/'[^'\n]*process\.exit[^'\n]*'/g, ''))).map((s) => s.path);
     expect(setters).toEqual(['src/cli/main.ts']);
+  });
+});
+
+describe('exec shell ended by a signal', () => {
+  it('leaves with 128 + the signal number, as a shell reports it (a bare 128 until 2026-11-28)', async () => {
+    const { shellSignalExit } = await import('../../../src/cli/commands/exec.js');
+    expect(shellSignalExit('SIGKILL')).toBe(137);
+    expect(shellSignalExit('SIGTERM')).toBe(143);
+    expect(shellSignalExit(null)).toBe(1);
   });
 });
