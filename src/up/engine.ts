@@ -1,5 +1,6 @@
 // The runner's Docker edge: events, inspect, start, logs, exec, and a throwaway container for a migration
 // check. The runner sees only the `UpEngine` interface, so it is tested with a fake engine.
+import { PhaseComposeError } from '../util/errors.js';
 import { connect, isIPv4 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DockerClient } from '../docker/client.js';
@@ -173,7 +174,7 @@ export async function containerLogs(docker: DockerClient, id: string, tail = 50)
  * Runs `argv` once in a throwaway container made from `baseId`'s image (or `image`), environment, mounts and
  * network (the migrations container is not running, and a Compose call would cost more). Removed after.
  */
-export async function runLike(docker: DockerClient, baseId: string, argv: string[], label: Record<string, string>, image?: string): Promise<{ exitCode: number; output: string }> {
+export async function runLike(docker: DockerClient, baseId: string, argv: string[], label: Record<string, string>, image?: string, signal?: AbortSignal): Promise<{ exitCode: number; output: string }> {
   const b = await docker.getContainer(baseId).inspect();
   // Another image: leave out what the old image's own ENV put in the container, so the new image's applies.
   const old = image ? (await docker.getImage(b.Image).inspect()).Config : undefined;
@@ -189,12 +190,24 @@ export async function runLike(docker: DockerClient, baseId: string, argv: string
     Labels: label,
     HostConfig: { NetworkMode: b.HostConfig.NetworkMode, Binds: b.HostConfig.Binds ?? undefined, Mounts: b.HostConfig.Mounts },
   });
+  // Ctrl-C, SIGTERM or SIGHUP (`signal`) removes the throwaway container at once, and the run is interrupted.
+  const interrupted = () => new PhaseComposeError('interrupted', `interrupted (${String(signal?.reason ?? 'signal')}) while ${argv.join(' ')} ran in a throwaway container; it was removed, nothing was changed`);
+  const removeNow = () => void c.remove({ force: true }).catch(() => {});
+  signal?.addEventListener('abort', removeNow, { once: true });
   try {
+    if (signal?.aborted) throw interrupted();
     await c.start();
-    const r = (await c.wait()) as { StatusCode: number };
+    const r = (await c.wait().catch((e: Error) => {
+      if (signal?.aborted) throw interrupted();
+      throw e;
+    })) as { StatusCode: number };
+    if (signal?.aborted) throw interrupted();
     const logs = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
     return { exitCode: r.StatusCode, output: demuxLogs(logs) };
+  } catch (e) {
+    throw signal?.aborted ? interrupted() : e;
   } finally {
+    signal?.removeEventListener('abort', removeNow);
     await c.remove({ force: true }).catch(() => {});
   }
 }

@@ -98,6 +98,26 @@ function noFailures(r: Loaded) {
 }
 
 describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
+  it('SIGTERM while the migrations are checked with the new image: the throwaway container goes, exit 130, nothing changed', async () => {
+    // Until 2026-11-28 nothing listened then: the signal killed phase-compose and left the check's container.
+    const probes = () => run('docker', ['ps', '-aq', '--filter', `label=dev.phase-compose.probe=${stack.project}`]).stdout.split('\n').filter(Boolean);
+    expect(probes()).toEqual([]);
+    const child = spawn('node', cliArgv(stack, 'upgrade', '--to', 'v2', '--yes'), { env: stackEnv({ FIXTURE_SLOW_MIGRATION_S: '' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b) => (err += b));
+    const exited = once(child, 'exit');
+    const deadline = Date.now() + 60_000;
+    while (!probes().length && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    expect(probes().length, err).toBeGreaterThan(0);
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code, err).toBe(130);
+    expect(err).toMatch(/interrupted \(SIGTERM\) while .* ran in a throwaway container; it was removed, nothing was changed/);
+    expect(probes()).toEqual([]);
+    expect(images('backend'), psAll()).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
+    expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v1$/m);
+  });
+
   it('a failing pre-deploy migration: exit 4 with its output, nothing replaced, v1 serves throughout', async () => {
     const r = await underLoad(['upgrade', '--to', 'v2', '--yes'], { FIXTURE_FAIL_MIGRATION: '1' });
     expect(r.code, r.err).toBe(4);

@@ -96,12 +96,12 @@ async function runPhase(stack: Stack & WithCompose, docker: DockerClient, phase:
 }
 
 /** Pending per phase, checked with the new image (`image`) in a copy of the existing migrations container. */
-async function pendingWithImage(docker: DockerClient, stack: Stack, image: string | undefined): Promise<{ pre?: boolean; post?: boolean }> {
+async function pendingWithImage(docker: DockerClient, stack: Stack, image: string | undefined, signal?: AbortSignal): Promise<{ pre?: boolean; post?: boolean }> {
   const checks = migrationChecks(stack.spec);
   if (!stack.spec.migrations) return {};
   const base = (await listProject(docker, stack.project, migrationsName(stack.spec))).find((c) => c.Labels[L_SERVICE] === migrationsName(stack.spec) && c.State !== 'running');
   if (!base) return {};
-  const one = async (argv: string[] | undefined) => (argv ? (await runLike(docker, base.Id, argv, { [LABEL_PROBE]: stack.project }, image)).exitCode !== 0 : undefined);
+  const one = async (argv: string[] | undefined) => (argv ? (await runLike(docker, base.Id, argv, { [LABEL_PROBE]: stack.project }, image, signal)).exitCode !== 0 : undefined);
   // Both read only; each is a container start and the app's boot, so they run side by side.
   const [pre, post] = await Promise.all([one(checks.pre), one(checks.post)]);
   return { ...(pre !== undefined ? { pre } : {}), ...(post !== undefined ? { post } : {}) };
@@ -199,7 +199,10 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     await awaitEarlierMigrations(docker, stack, args, io);
     const plan = await observe(docker, stack, target, change && { name: change.name, value: change.to });
     const newImage = plan.replace.find((r) => r.service === stack.spec.migrations?.same_image_as)?.toImage.split(' ')[0];
-    const pending = await pendingWithImage(docker, stack, newImage);
+    // A container start and the app's boot: Ctrl-C, SIGTERM or SIGHUP meanwhile removes the throwaway
+    // containers and ends as interrupted (until 2026-11-28 nothing listened: the signal killed phase-compose
+    // and left them behind).
+    const pending = (await abortOnInterrupt((signal) => pendingWithImage(docker, stack, newImage, signal))).result;
     const settings = stack.spec.migrations?.backup;
     const backup = settings ? (pending.pre || pending.post ? `backup: taken before the migrations run, into ${settings.dir}/` : 'backup: none needed (nothing pending)') : undefined;
     note(`upgrade ${stack.project}${change ? `: ${change.name} ${from ?? '(unset)'} -> ${change.to}` : ''}`);
@@ -337,7 +340,7 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
     }
     const docker = await connectDocker();
     if (record.postPending) {
-      const now = await pendingWithImage(docker, stack, undefined);
+      const now = (await abortOnInterrupt((signal) => pendingWithImage(docker, stack, undefined, signal))).result;
       if (now.post === false) throw new PhaseComposeError('problem', 'refused: the post-deploy migrations have run since the upgrade (nothing is pending any more), and migrations are one-way', { details: [restoreHint] });
     }
     const { target, pin } = oldVersion(stack, record.variable, record.previousCompose);
