@@ -30,7 +30,8 @@ export function toYaml(data: unknown): string {
   visit(doc, {
     Pair(_, pair) {
       const k = isScalar(pair.key) ? pair.key.value : undefined;
-      if (typeof k === 'string' && (k === '<<' || new RegExp(NOT_RAW.source).test(k))) (pair.key as { type?: string }).type = 'QUOTE_DOUBLE';
+      // A key with a '"' is quoted too, so that every '"' in the text belongs to a quoted string (the escaping below).
+      if (typeof k === 'string' && (k === '<<' || k.includes('"') || new RegExp(NOT_RAW.source).test(k))) (pair.key as { type?: string }).type = 'QUOTE_DOUBLE';
     },
   });
   return doc.toString(OPTIONS).replace(/"(?:[^"\\\n]|\\.)*"/g, (q) => q.replace(NOT_RAW, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));

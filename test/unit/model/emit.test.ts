@@ -33,7 +33,7 @@ describe('YAML emitter', () => {
   it('escapes what YAML 1.1 reads as a line break (NEL, LS, PS) or refuses raw (DEL, C1), and quotes a "<<" key', () => {
     // Until 2026-11-28 these went out raw inside the JSON-style quotes: PyYAML and go-yaml read NEL as a line
     // break and folded it into a space, and "<<" was written plain, a merge key (PyYAML refused the file).
-    const data = { env: { NEL: 'x\u0085y', LS: 'p\u2028q', PS: 'r\u2029s', C1: 'd\u007fe\u0080\u009f' }, labels: { '<<': 'v', 'k\u2028': 'w' }, argv: ['a\u0085b'] };
+    const data = { env: { NEL: 'x\u0085y', LS: 'p\u2028q', PS: 'r\u2029s', C1: 'd\u007fe\u0080\u009f' }, labels: { '<<': 'v', 'k\u2028': 'w', 'a"b': 'x\u0085y' }, argv: ['a\u0085b'] };
     const text = toYaml(data);
     expect(text).not.toMatch(/[\u007f-\u009f\u2028\u2029]/);
     expect(text).toContain('NEL: "x\\u0085y"');
