@@ -63,11 +63,15 @@ export function mergeEnvFile(existing: string, set: Record<string, string>, add:
   const missing = Object.entries({ ...add, ...set }).filter(([k]) => !(k in old) && !lines.some((l) => DEFINES.exec(l)?.[1] === k));
   if (missing.length) lines.push('', `# ${note}`, ...missing.map(([k, v]) => `${k}=${formatEnvValue(v)}`));
   const merged = `${lines.join('\n')}\n`;
-  const want = { ...Object.fromEntries(Object.entries(add).filter(([k]) => !(k in old))), ...old, ...set };
-  const got = parseEnvFile(merged);
+  return checkedEdit(merged, { ...Object.fromEntries(Object.entries(add).filter(([k]) => !(k in old))), ...old, ...set });
+}
+
+/** `text`, once it parses to exactly the entries `want`: a line-by-line edit that did what it meant. */
+function checkedEdit(text: string, want: Record<string, string>): string {
+  const got = parseEnvFile(text);
   const same = Object.keys(want).length === Object.keys(got).length && Object.entries(want).every(([k, v]) => got[k] === v);
   if (!same) throw new Error('the existing .env could not be updated line by line (a quoted value spanning lines?)');
-  return merged;
+  return text;
 }
 
 /**
@@ -79,10 +83,5 @@ export function removeEnvKeys(existing: string, keys: readonly string[], note: s
   const old = parseEnvFile(existing);
   const lines = existing.replace(/\n$/, '').split('\n').filter((line) => !keys.includes(DEFINES.exec(line)?.[1] ?? ''));
   if (lines.at(-1) === `# ${note}`) lines.splice(lines.at(-2) === '' ? -2 : -1);
-  const removed = lines.length ? `${lines.join('\n')}\n` : '';
-  const want = Object.fromEntries(Object.entries(old).filter(([k]) => !keys.includes(k)));
-  const got = parseEnvFile(removed);
-  const same = Object.keys(want).length === Object.keys(got).length && Object.entries(want).every(([k, v]) => got[k] === v);
-  if (!same) throw new Error('the existing .env could not be updated line by line (a quoted value spanning lines?)');
-  return removed;
+  return checkedEdit(lines.length ? `${lines.join('\n')}\n` : '', Object.fromEntries(Object.entries(old).filter(([k]) => !keys.includes(k))));
 }
