@@ -2,7 +2,7 @@
 import { buildGraph, findCycle, migrationsName, postMigrationsName, proxyName, scheduledName } from './graph.js';
 import type { HealthcheckSpec } from './types.js';
 import type { NormalisedSpec, NormalisedTask } from './normalise.js';
-import { parseDuration } from '../util/duration.js';
+import { durationProblem, parseDuration } from '../util/duration.js';
 import { closest, listSome } from './schema-errors.js';
 import { interpolatedStrings, interpolationProblem } from './interpolation.js';
 import { features } from './target.js';
@@ -238,11 +238,34 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
     if (!waitedFor.has(node.name)) warn(keysOf(node.path), `job "${node.name}" runs but nothing waits for it`, 'if it must finish before something starts, add it to that service\'s depends_on');
   }
 
+  // Durations past what Compose reads (the schema checks only their form).
+  const durations: Array<[Array<string | number>, string | undefined]> = [
+    [['retention', 'every'], spec.retention?.every],
+    [['backups', 'every'], spec.backups?.every],
+  ];
+  const timings: Array<[Array<string | number>, object | undefined]> = [
+    ...Object.entries(spec.services).map(([n, s]): [Array<string | number>, object | undefined] => [['services', n, 'healthcheck'], s.healthcheck]),
+    [['data', 'postgres', 'healthcheck'], spec.data.postgres?.healthcheck],
+    [['data', 'redis', 'healthcheck'], spec.data.redis?.healthcheck],
+    [['proxy', 'healthcheck'], spec.proxy?.healthcheck],
+  ];
+  for (const [keys, hc] of timings) {
+    for (const k of ['interval', 'timeout', 'start_period', 'start_interval']) durations.push([[...keys, k], (hc as Record<string, string | undefined> | undefined)?.[k]]);
+  }
+  const badDuration = new Set<string>();
+  for (const [keys, d] of durations) {
+    const problem = d === undefined ? undefined : durationProblem(d);
+    if (problem) {
+      err(keys, problem, 'a healthcheck timing or a period is seconds to days: e.g. 30s, 24h');
+      badDuration.add(keys.join('.'));
+    }
+  }
+
   // Maintenance tasks and retention.
   for (const [tname, task] of Object.entries(spec.maintenance)) checkTask(tname, task, spec, err, unknown);
   if (spec.retention) {
     const r = spec.retention;
-    if (parseDuration(r.every) < MIN_RETENTION_EVERY_MS) {
+    if (!badDuration.has('retention.every') && parseDuration(r.every) < MIN_RETENTION_EVERY_MS) {
       err(['retention', 'every'], `runs the task every ${r.every}: at least 1m between runs`, 'each run scans and deletes rows and holds locks on the table: a purge runs every few hours, e.g. every: 24h');
     }
     const task = spec.maintenance[r.task];

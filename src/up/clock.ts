@@ -16,7 +16,18 @@ export const systemClock: Clock = {
         signal?.removeEventListener('abort', done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      // Node fires a timer longer than 2^31-1 ms after 1 ms (a `--timeout 30d` timed out at once): a
+      // longer sleep is slept in pieces.
+      let left = ms;
+      const next = (): NodeJS.Timeout => {
+        const piece = Math.min(left, MAX_TIMER_MS);
+        left -= piece;
+        return setTimeout(() => (left > 0 ? (timer = next()) : done()), piece);
+      };
+      let timer = next();
       signal?.addEventListener('abort', done);
     }),
 };
+
+/** The longest delay Node's setTimeout keeps (a signed 32-bit count of milliseconds). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;

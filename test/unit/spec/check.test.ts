@@ -277,6 +277,28 @@ const cases: Array<[string, string, string[]]> = [
     `,
     ['spec.yaml:7:14: error: retention.task: task "purg" is not defined in maintenance\n    hint: did you mean "purge"?'],
   ],
+  [
+    // Before: generated as `interval: "3.6e+29ms"` and `"3000000h"`, which no Compose reads; the retention threw.
+    'durations past the longest Compose reads (Go: 2562047h)',
+    y`
+      name: demo
+      services:
+        web:
+          image: app:1
+          healthcheck: { tcp: { port: 80 }, interval: 99999999999999999999999h, timeout: 2562047h }
+        api:
+          image: app:1
+          healthcheck: { tcp: { port: 80 }, start_period: 2562048h }
+      maintenance:
+        purge: { service: web, argv: [purge] }
+      retention: { task: purge, every: 106752d, params: {} }
+    `,
+    [
+      'spec.yaml:5:39: error: services.web.healthcheck.interval: too long a duration: "99999999999999999999999h" (at most 2562047h, the longest Compose reads)\n    hint: a healthcheck timing or a period is seconds to days: e.g. 30s, 24h',
+      'spec.yaml:8:39: error: services.api.healthcheck.start_period: too long a duration: "2562048h" (at most 2562047h, the longest Compose reads)\n    hint: a healthcheck timing or a period is seconds to days: e.g. 30s, 24h',
+      'spec.yaml:11:27: error: retention.every: too long a duration: "106752d" (at most 2562047h, the longest Compose reads)\n    hint: a healthcheck timing or a period is seconds to days: e.g. 30s, 24h',
+    ],
+  ],
 ];
 
 describe('spec checks', () => {

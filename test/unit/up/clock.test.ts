@@ -1,5 +1,5 @@
 // The system clock's sleep ends early on abort and leaves no timer behind (so none outlives a run).
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../../src/up/clock.js';
 
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
@@ -19,5 +19,24 @@ describe('systemClock.sleep', () => {
     stop.abort();
     await slept;
     expect(timers()).toBe(before);
+  });
+
+  it('sleeps a delay past setTimeout\'s 2^31-1 ms to its end (before: `--timeout 30d` ended after 1 ms)', async () => {
+    vi.useFakeTimers();
+    try {
+      let woke = false;
+      const slept = systemClock.sleep(30 * 86_400_000).then(() => (woke = true));
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(woke).toBe(false);
+      await vi.advanceTimersByTimeAsync(2 ** 31);
+      expect(woke).toBe(false);
+      await vi.advanceTimersByTimeAsync(30 * 86_400_000 - 2 ** 31 - 1001);
+      expect(woke).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await slept;
+      expect(woke).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
