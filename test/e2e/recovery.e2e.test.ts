@@ -247,6 +247,28 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
   }, 300_000);
 
+  it('restore FILE whose dump fails to load (a GRANT to a role gone since): exit 4 with pg_restore\'s words, the live data as it was, the app back', async () => {
+    psql(projectA, 'CREATE ROLE pc_gone; GRANT SELECT ON vault_sealedvalue TO pc_gone');
+    const failing = join(work, 'grant-to-gone.pcbak');
+    try {
+      const b = await cliA(['backup', '--out', failing]);
+      expect(b.code, b.stderr).toBe(0);
+    } finally {
+      psql(projectA, 'REVOKE SELECT ON vault_sealedvalue FROM pc_gone; DROP ROLE pc_gone');
+    }
+    psql(projectA, 'DELETE FROM api_secretevent WHERE ctid IN (SELECT ctid FROM api_secretevent LIMIT 7)');
+    const live = psql(projectA, ROW_COUNTS);
+    const before = started(projectA);
+    const r = await cliA(['restore', failing, '--yes']);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toContain('pg_restore failed (exit 1); the transaction was rolled back, the database is as before');
+    expect(r.stderr).toContain('role "pc_gone" does not exist');
+    expect(psql(projectA, ROW_COUNTS)).toEqual(live);
+    expect(started(projectA)).not.toBe(before);
+    expect(inspectState(containerId(projectA, 'worker')).Running).toBe(true);
+    expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
+  }, 300_000);
+
   it('restore FILE while another run holds the project (an upgrade): exit 6 at once, the app never stopped', async () => {
     // Before, restore took no lock: an upgrade could start new replicas and its migrations mid-restore.
     const lock = acquireLock(projectA, 'upgrade');
