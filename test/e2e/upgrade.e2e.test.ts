@@ -15,6 +15,7 @@ import { firstIndex, formatEvent, formatEvents, lastIndex, recordEvents, type Ev
 import { formatLoad, formatPoll, removePollers, startLoad, startPoller, type LoadResult, type PollResult } from './helpers/load.js';
 import { run, runAsync } from './helpers/run.js';
 import { APP_IMAGES, cliArgv, generateUpgradeStack, projectNetwork, serviceContainers, stackEnv, type UpgradeStack } from './helpers/upgrade.js';
+import { CLI } from './helpers/stack.js';
 
 let stack: UpgradeStack;
 let rec: EventRecorder | undefined;
@@ -115,6 +116,13 @@ describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
     expect(err).toMatch(/interrupted \(SIGTERM\) while .* ran in a throwaway container; it was removed, nothing was changed/);
     expect(probes()).toEqual([]);
     expect(images('backend'), psAll()).toEqual([APP_IMAGES.v1, APP_IMAGES.v1]);
+    expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v1$/m);
+  });
+
+  it('a project that is not running: exit 4, as exec says it (until 2026-11-28 a usage error, exit 2, after Docker was asked)', async () => {
+    const r = await runAsync('node', [CLI, '-f', stack.spec, '-p', `${stack.project}-none`, 'upgrade', '--to', 'v2', '--yes'], { env: stackEnv() });
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toContain(`the stack "${stack.project}-none" is not running: start it with \`phase-compose up\``);
     expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v1$/m);
   });
 

@@ -168,7 +168,8 @@ async function observe(docker: DockerClient, stack: Stack, target: ComposeTarget
   const [running, wanted] = await Promise.all([runningContainers(docker, stack.project, tlsProxy(stack.spec)), wantedServices(docker, target).then((w) => wantCertificate(stack, w, certificateOnHost))]);
   if (dotEnv) for (const w of Object.values(wanted)) if (dotEnv.name in w.environment) w.environment[dotEnv.name] = dotEnv.value;
   const plan = upgradePlan(stack.spec, running, wanted);
-  if (!running.length) throw new PhaseComposeError('usage', `the stack "${stack.project}" is not running: start it with \`phase-compose up\``);
+  // Found by asking Docker: exit 4, as exec and backup say it (2 is for what is wrong before Docker is asked).
+  if (!running.length) throw new PhaseComposeError('failed', `the stack "${stack.project}" is not running: start it with \`phase-compose up\``);
   if (plan.notRunning.length) throw new PhaseComposeError('failed', `not running: ${plan.notRunning.join(', ')}; an upgrade replaces running services`, { details: ['bring the stack up first (`phase-compose up`)'] });
   if (plan.missingImages.length) {
     throw new PhaseComposeError('problem', `not on this host: ${plan.missingImages.join(', ')}`, { details: ['pull or build the new images first (`docker compose pull`, `docker load`); an upgrade never pulls'] });
