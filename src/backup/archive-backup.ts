@@ -71,7 +71,7 @@ export function stackMembers(s: StackSource): { files: Array<[string, Buffer]>; 
     }
     const values = parseEnvFile(text.toString('utf8'));
     for (const k of keys) if (values[k] !== undefined) found.add(k);
-    files.push([f, Buffer.from(pickEnv(values, keys.filter((k) => values[k] !== undefined)))]);
+    files.push([f, Buffer.from(pickEnv(text.toString('utf8'), keys.filter((k) => values[k] !== undefined)))]);
   }
   const missing = (keys ?? []).filter((k) => !found.has(k));
   if (missing.length) {

@@ -8,7 +8,7 @@
 //                               is the dump.
 //   MANIFEST.json               last: the sha256 and size of every member before it, and of the whole dump.
 import { posix } from 'node:path';
-import { formatEnvValue } from '../init/env-file.js';
+import { pickEnvLines, refersToVariables } from '../init/env-file.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { byCodePoint } from '../util/compare.js';
 
@@ -88,17 +88,20 @@ export function newerDatabaseError(unknown: readonly string[]): PhaseComposeErro
   });
 }
 
-/** Keeps only `keys` of an env file's values, in the order given, as `KEY=value` lines. */
-export function pickEnv(values: Record<string, string>, keys: readonly string[]): string {
-  const lines = keys.filter((k) => values[k] !== undefined).map((k) => {
-    try {
-      return `${k}=${formatEnvValue(values[k]!)}`;
-    } catch {
-      throw new PhaseComposeError('problem', `backups.env: the value of ${k} cannot be copied into a new env file unchanged (a quote, backslash or newline)`, {
-        details: ['leave backups.env out: the whole env file then travels byte for byte'],
-      });
-    }
-  });
+/**
+ * Keeps only `keys` of an env file, each one's definition as written, line for line: Compose then reads
+ * it as it read the original (until 2026-11-28 the values were written anew from dotenv's reading, and
+ * `K=ab$cd`, which Compose 2 reads as "ab", came back as 'ab$cd'). A value that refers to other
+ * variables is refused: the new file would not hold them.
+ */
+export function pickEnv(text: string, keys: readonly string[]): string {
+  const { lines, entries } = pickEnvLines(text, keys);
+  const refers = entries.filter(refersToVariables).map((e) => e.key);
+  if (refers.length) {
+    throw new PhaseComposeError('problem', `backups.env: the value of ${refers.join(', ')} refers to other variables (\`$\`), which the archive's env file would not hold`, {
+      details: ['write it out in single quotes, or leave backups.env out: the whole env file then travels byte for byte'],
+    });
+  }
   return `# Only the keys backups.env lists (from phase-compose backup): add the rest before \`up\`.\n${lines.join('\n')}\n`;
 }
 

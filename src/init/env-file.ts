@@ -10,23 +10,10 @@ import dotenv from 'dotenv';
  */
 export function parseEnvFile(text: string): Record<string, string> {
   const parsed = dotenv.parse(text);
-  let open: string | undefined; // the quote of a value that runs on to later lines
-  for (const line of text.split(/\r?\n/)) {
-    if (open) {
-      if (line.includes(open)) open = undefined;
-      continue;
-    }
-    const m = UNQUOTED_OR_QUOTED.exec(line);
-    if (!m) continue;
-    const [, key, raw] = m as unknown as [string, string, string];
-    const q = raw[0];
-    if (q === '"' || q === "'" || q === '`') {
-      if (!raw.slice(1).includes(q)) open = q;
-      continue;
-    }
-    if (!(key in parsed)) continue;
-    const cut = raw.search(/\s#/);
-    parsed[key] = (cut >= 0 ? raw.slice(0, cut) : raw).trim();
+  for (const e of envEntries(text)) {
+    if (e.quote || !(e.key in parsed)) continue;
+    const cut = e.raw.search(/\s#/);
+    parsed[e.key] = (cut >= 0 ? e.raw.slice(0, cut) : e.raw).trim();
   }
   return parsed;
 }
@@ -84,4 +71,59 @@ export function removeEnvKeys(existing: string, keys: readonly string[], note: s
   const lines = existing.replace(/\n$/, '').split('\n').filter((line) => !keys.includes(DEFINES.exec(line)?.[1] ?? ''));
   if (lines.at(-1) === `# ${note}`) lines.splice(lines.at(-2) === '' ? -2 : -1);
   return checkedEdit(lines.length ? `${lines.join('\n')}\n` : '', Object.fromEntries(Object.entries(old).filter(([k]) => !keys.includes(k))));
+}
+/** One `KEY=` definition as written: its raw value (after `=`, quotes kept) and its lines (a quoted value may span several). */
+export type EnvEntry = { key: string; raw: string; quote: '"' | "'" | '`' | undefined; first: number; last: number };
+
+/** The definitions of an env file in order, as written (the last of a key is the one read). Pure. */
+export function envEntries(text: string): EnvEntry[] {
+  const lines = text.split(/\r?\n/);
+  const out: EnvEntry[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const m = UNQUOTED_OR_QUOTED.exec(lines[i]!);
+    if (!m || /^\s*#/.test(lines[i]!)) continue;
+    const [, key, value] = m as unknown as [string, string, string];
+    const q = value[0];
+    const quote = q === '"' || q === "'" || q === '`' ? q : undefined;
+    let last = i;
+    let raw = value;
+    if (quote && !value.slice(1).includes(quote)) {
+      // A quoted value that runs on to later lines, up to the line holding its closing quote.
+      while (last + 1 < lines.length) {
+        raw += `\n${lines[++last]!}`;
+        if (lines[last]!.includes(quote)) break;
+      }
+    }
+    out.push({ key, raw, quote, first: i, last });
+    i = last;
+  }
+  return out;
+}
+
+/**
+ * Why Compose may read `e`'s value otherwise than dotenv (and so phase-compose) does, or undefined. Pure.
+ * Checked with both Compose versions (2026-11-28): a `$` outside single quotes is expanded (Compose 2.26
+ * reads `pa$word` as "pa" and `pa$$word` as "pa$word"; Compose 1.29 expands only `${...}`, and even in
+ * single quotes); in double quotes both read `\"`, `\\` and `\n` as escapes, dotenv only `\n`.
+ */
+export function envValueAmbiguity(e: Pick<EnvEntry, 'raw' | 'quote'>): string | undefined {
+  if (e.quote === '`') return 'a value in backquotes, which Compose does not read as dotenv does';
+  if (e.quote !== "'" && e.raw.includes('$')) return 'a `$`, which Compose expands (a variable, or `$$`), and Compose 1.29 and 2 differently';
+  if (e.quote === '"' && e.raw.includes('\\')) return 'a backslash in double quotes, an escape to Compose (`\\"`, `\\\\`) that dotenv keeps';
+  if (e.quote === "'" && e.raw.includes('${')) return 'a `${` in single quotes, which Compose 1.29 still expands';
+  return undefined;
+}
+
+/** Whether `e`'s value refers to other variables, which Compose expands (a copy of its line alone would lose them). Pure. */
+export function refersToVariables(e: Pick<EnvEntry, 'raw' | 'quote'>): boolean {
+  return e.quote === "'" ? e.raw.includes('${') : /\$[{A-Za-z_]/.test(e.raw.replace(/\$\$/g, ''));
+}
+
+/** `keys`' last definitions in `text`, as written (every line of each, in file order). Pure. */
+export function pickEnvLines(text: string, keys: readonly string[]): { lines: string[]; entries: EnvEntry[] } {
+  const all = text.split(/\r?\n/);
+  const lastOf = new Map<string, EnvEntry>();
+  for (const e of envEntries(text)) if (keys.includes(e.key)) lastOf.set(e.key, e);
+  const entries = [...lastOf.values()].sort((a, b) => a.first - b.first);
+  return { lines: entries.flatMap((e) => all.slice(e.first, e.last + 1)), entries };
 }

@@ -53,6 +53,23 @@ describe('generate --target kubernetes', () => {
     expect(c.out + c.err).not.toMatch(/secret-pw|changed-secret/);
   });
 
+  it('--with-secrets refuses a value Compose reads otherwise than as written, naming the key but not the value', async () => {
+    // Checked with Compose 2.26.1 and 1.29.2: `pa$word` is "pa" to the one and "pa$word" to the other, and
+    // "x\"y" is x"y to both but x\"y to dotenv. Before, the Secret held dotenv's reading.
+    const dir = stack();
+    writeFileSync(join(dir, '.env'), 'DATABASE_NAME=fx\nDATABASE_USER=fx\nDATABASE_PASSWORD=pa$word-secret\nREDIS_PASSWORD="redis\\"secret"\nOK=\'lit$eral\'\n');
+    const e = await run(dir, { withSecrets: true, quiet: true }).then(() => undefined, (x: unknown) => x as PhaseComposeError);
+    expect(e?.kind).toBe('problem');
+    expect(e?.message).toBe(`--with-secrets: ${join(dir, '.env')}: DATABASE_PASSWORD, REDIS_PASSWORD have values Compose reads otherwise than as written`);
+    expect(e?.details).toEqual([
+      'DATABASE_PASSWORD: a `$`, which Compose expands (a variable, or `$$`), and Compose 1.29 and 2 differently',
+      'REDIS_PASSWORD: a backslash in double quotes, an escape to Compose (`\\"`, `\\\\`) that dotenv keeps',
+      "write each value in single quotes (K='value'), as Compose reads it literally, or leave out --with-secrets and create the Secret yourself",
+    ]);
+    expect(JSON.stringify(e)).not.toMatch(/secret"|word-secret/);
+    expect(readdirSync(join(dir))).not.toContain('kubernetes');
+  });
+
   it('never replaces a file it did not write; kube-only options need --target kubernetes', async () => {
     const dir = stack();
     await run(dir, { quiet: true });

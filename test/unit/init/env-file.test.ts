@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatEnvValue, mergeEnvFile, removeEnvKeys, parseEnvFile } from '../../../src/init/env-file.js';
+import { envEntries, envValueAmbiguity, formatEnvValue, mergeEnvFile, removeEnvKeys, parseEnvFile } from '../../../src/init/env-file.js';
 
 describe('parseEnvFile', () => {
   it.each([
@@ -74,5 +74,32 @@ describe('removeEnvKeys', () => {
 describe('parseEnvFile: values over several lines', () => {
   it('reads a line inside a quoted value as part of it, not as a key of its own', () => {
     expect(parseEnvFile('A="one\nB=#two"\nC=#three\n')).toEqual({ A: 'one\nB=#two', C: '#three' });
+  });
+});
+
+describe('envEntries and envValueAmbiguity: a value as written, and whether Compose reads it otherwise', () => {
+  it('finds each definition with its lines, a quoted value running on over several', () => {
+    const text = '# c\nA=1\nexport B="x\ny\nz" # n\n  # C=3\nD=\'q\'\nA=2\n';
+    expect(envEntries(text).map((e) => [e.key, e.raw, e.quote ?? '', e.first, e.last])).toEqual([
+      ['A', '1', '', 1, 1], ['B', '"x\ny\nz" # n', '"', 2, 4], ['D', "'q'", "'", 6, 6], ['A', '2', '', 7, 7],
+    ]);
+  });
+
+  // Each as Compose 2.26.1 and 1.29.2 read it (`docker compose config` / `docker-compose config`, 2026-11-28).
+  it.each<[string, string | undefined]>([
+    ['pa$word', 'a `$`'], // Compose 2: "pa"; 1.29: "pa$word"
+    ['pa$$word', 'a `$`'], // 2: "pa$word"; 1.29: "pa$$word"
+    ['"${A}x"', 'a `$`'],
+    ['"x\\"y"', 'a backslash in double quotes'], // both: x"y; dotenv: x\"y
+    ["'${A}'", 'a `${` in single quotes'], // 1.29 expands it
+    ["'pa$$word'", undefined], // literal in all
+    ['a\\nb', undefined], // a\nb in all
+    ['"a#b c"', undefined],
+    ['#Xk9', undefined],
+  ])('%s', (raw, why) => {
+    const [e] = envEntries(`K=${raw}\n`);
+    const got = envValueAmbiguity(e!);
+    if (why === undefined) expect(got).toBeUndefined();
+    else expect(got).toContain(why);
   });
 });
