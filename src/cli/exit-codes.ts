@@ -24,7 +24,7 @@ export const EXIT_CODES = {
   failed: {
     code: 4,
     help: 'a service or job failed (a migration exited non-zero, a service turned unhealthy)',
-    readme: 'a service or job failed (a migration exited non-zero, a service turned unhealthy)',
+    readme: 'a service or job failed (a migration exited non-zero, a service turned unhealthy); also a request the Docker Engine refused midway (a container paused or removed meanwhile), which was an unexpected error (1) until 2026-11-28',
   },
   timeout: { code: 5, help: 'timed out waiting', readme: 'timed out waiting' },
   locked: { code: 6, help: 'another phase-compose run holds the project\'s lock', readme: 'another `phase-compose` run holds the project\'s lock' },

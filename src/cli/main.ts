@@ -3,7 +3,7 @@
 // Commands are loaded on demand so `generate` never loads Docker's client.
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { FILE_SYSTEM_REFUSALS, PhaseComposeError, SpecError, formatProblem } from '../util/errors.js';
+import { FILE_SYSTEM_REFUSALS, PhaseComposeError, SpecError, engineRefusal, formatProblem } from '../util/errors.js';
 import type { CommandDef, RunContext } from './command.js';
 import { EXIT_CODES, UNEXPECTED, exitCodeOf, helpTable } from './exit-codes.js';
 import { afterLostOutput, keepGoingWhenOutputFails, processIo, type Io } from './io.js';
@@ -71,6 +71,14 @@ export function reportError(e: unknown, io: Io): number {
     io.err(`phase-compose: ${errno?.path ? `could not write ${errno.path}` : 'a write failed'}: ${refused}`);
     io.err('  the command stopped there; make room (or make it writable) and run it again');
     return EXIT_CODES.problem.code;
+  }
+  // The Docker Engine refused a request mid-command (a container paused or removed meanwhile): exit 4,
+  // like the failures Docker reports in words we foresaw; before, an "unexpected error", exit 1.
+  const refusal = engineRefusal(e);
+  if (refusal) {
+    io.err(`phase-compose: the Docker Engine refused a request: ${refusal}`);
+    io.err('  the command stopped there; see `phase-compose status`, then run it again');
+    return EXIT_CODES.failed.code;
   }
   // Not a case we foresaw: still a documented exit code (a problem), with the message and a way to report it.
   io.err(`phase-compose: unexpected error: ${(e as Error)?.message ?? String(e)}`);

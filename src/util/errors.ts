@@ -76,6 +76,18 @@ export const FILE_SYSTEM_REFUSALS: Readonly<Record<string, string>> = {
   EROFS: 'the file system is read-only',
 };
 
+/**
+ * The Docker Engine's refusal of a request (docker-modem's error: `(HTTP code 409) unexpected - Container
+ * … is paused …`, with `statusCode`), where no command said more: the Engine's state (a container paused,
+ * removed, a conflict), not a bug. Its message, or undefined for any other error.
+ */
+export function engineRefusal(e: unknown): string | undefined {
+  const x = e as { statusCode?: unknown; message?: unknown } | undefined;
+  if (typeof x?.statusCode !== 'number' || typeof x.message !== 'string') return undefined;
+  const m = /^\(HTTP code (\d{3})\) [^]*? - ([^]*)$/.exec(x.message.trim());
+  return m ? `${m[2]!.trim()} (HTTP ${m[1]})` : undefined;
+}
+
 /** Why a write failed, in the words every write of phase-compose uses: the file system's refusals and the path's. */
 export const WRITE_REFUSALS: Readonly<Record<string, string>> = {
   ...FILE_SYSTEM_REFUSALS,

@@ -44,6 +44,20 @@ describe('the map from kind to exit code', () => {
     expect(reportError(enospc, { out: () => {}, err: (l) => full.push(l), isTTY: false })).toBe(1);
     expect(full).toEqual(['phase-compose: could not write /srv/x: the disk is full', '  the command stopped there; make room (or make it writable) and run it again']);
   });
+
+  it('a request the Docker Engine refused (docker-modem\'s error) is exit 4, in its words, not a bug', () => {
+    // Before, "unexpected error ... this is a bug", exit 1: an exec into a container paused meanwhile, say.
+    const e = Object.assign(new Error('(HTTP code 409) unexpected - Container 3f2a is paused, unpause the container before exec '), { statusCode: 409, reason: 'unexpected', json: { message: 'Container 3f2a is paused, unpause the container before exec' } });
+    const err: string[] = [];
+    expect(reportError(e, { out: () => {}, err: (l) => err.push(l), isTTY: false })).toBe(4);
+    expect(err).toEqual(['phase-compose: the Docker Engine refused a request: Container 3f2a is paused, unpause the container before exec (HTTP 409)', '  the command stopped there; see `phase-compose status`, then run it again']);
+    const gone = Object.assign(new Error('(HTTP code 409) container stopped/paused - Container 3f2a is not running '), { statusCode: 409 });
+    const said: string[] = [];
+    expect(reportError(gone, { out: () => {}, err: (l) => said.push(l), isTTY: false })).toBe(4);
+    expect(said[0]).toBe('phase-compose: the Docker Engine refused a request: Container 3f2a is not running (HTTP 409)');
+    // A statusCode alone (another library's error) is not taken for the Engine's.
+    expect(reportError(Object.assign(new Error('boom'), { statusCode: 500 }), { out: () => {}, err: () => {}, isTTY: false })).toBe(1);
+  });
 });
 
 describe('the tables generated from it', () => {
