@@ -16,7 +16,7 @@ const purge = defineCommand({
       .epilogue(exitCodes)
       .epilogue(STOPS)
       .positional('org', { type: 'string', describe: 'Organisation name (passed verbatim: spaces, quotes, ; are fine)' })
-      .option('retain', { type: 'number', requiresArg: true, coerce: count('retain', 36_500, '100 years: the app counts back from today in Python dates, which end at year 1'), describe: 'Days of READ events to keep (app default 30; 0 deletes all)' })
+      .option('retain', { type: 'number', requiresArg: true, coerce: count('retain', 700_000, 'the app counts back from today in Python dates, which end at year 1'), describe: 'Days of READ events to keep (app default 30; 0 deletes all)' })
       .option('app-id', { type: 'string', requiresArg: true, describe: 'Only this app' })
       .option('batch-size', { type: 'number', requiresArg: true, coerce: count('batch-size'), describe: 'Rows per batch (app default 10000)' })
       .option('sleep-ms', { type: 'number', requiresArg: true, coerce: count('sleep-ms'), describe: 'Pause between batches (app default 500)' })
