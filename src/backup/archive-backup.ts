@@ -3,7 +3,7 @@
 // checksum, pg_restore --list on the dump's table of contents) as it is written, and the file must hold
 // exactly the bytes read, before older archives are rotated away.
 import { readdirSync, rmSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
 import { execIn } from '../docker/exec.js';
@@ -215,7 +215,7 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
   log(`backup: ${written.bytes} bytes (dump ${dumpBytes} bytes, ${tables} tables with data), every checksum read back`);
   const removed: string[] = [];
   if (!opts.out) {
-    for (const old of expiredBackups(readdirSync(dir), stack.project, opts.keep, ARCHIVE_EXT)) {
+    for (const old of expiredBackups(readdirSync(dir), stack.project, opts.keep, ARCHIVE_EXT, basename(file))) {
       rmSync(join(dir, old), { force: true });
       removed.push(old);
       log(`backup: removed old archive ${old} (keeping ${opts.keep})`);

@@ -145,7 +145,7 @@ export async function backupDatabase(
   writeFileAtomic(`${file}.sha256`, checksumLine(result.sha256, basename(file)));
   opts.stderr?.write(`backup: ${result.bytes} bytes, ${result.tables} tables with data, sha256 ${result.sha256}\n`);
   if (!opts.out && opts.keep !== undefined) {
-    for (const old of expiredBackups(readdirSync(dir), stack.project, opts.keep)) {
+    for (const old of expiredBackups(readdirSync(dir), stack.project, opts.keep, '.dump', basename(file))) {
       rmSync(join(dir, old), { force: true });
       rmSync(join(dir, `${old}.sha256`), { force: true });
       opts.stderr?.write(`backup: removed old backup ${old} (keeping ${opts.keep})\n`);

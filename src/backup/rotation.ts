@@ -9,11 +9,16 @@ export function backupFileName(project: string, now: Date, ext = '.dump'): strin
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const STAMPED = (project: string, ext: string) => new RegExp(`^${escapeRe(project)}-\\d{8}T\\d{6}Z${escapeRe(ext)}$`);
 
-/** File names (in one directory) of this project's stamped backups (with extension `ext`) beyond the newest `keep`. */
-export function expiredBackups(names: string[], project: string, keep: number, ext = '.dump'): string[] {
+/**
+ * File names (in one directory) of this project's stamped backups (with extension `ext`) beyond the newest
+ * `keep`. `written`, the backup just made, is never one of them and counts as one kept: until 2026-11-28 a
+ * clock stepped back (or archives copied in from another host with later stamps) made the new backup
+ * the oldest by name, and it was deleted the moment it was written, the command saying where it was.
+ */
+export function expiredBackups(names: string[], project: string, keep: number, ext = '.dump', written?: string): string[] {
   if (keep < 1) return [];
-  const mine = names.filter((n) => STAMPED(project, ext).test(n)).sort().reverse();
-  return mine.slice(keep);
+  const mine = names.filter((n) => n !== written && STAMPED(project, ext).test(n)).sort().reverse();
+  return mine.slice(written !== undefined && names.includes(written) ? keep - 1 : keep);
 }
 
 /** The `sha256sum`-compatible line written beside a backup. */
