@@ -136,17 +136,32 @@ export function checkManifest(m: Manifest, seen: readonly ManifestEntry[], dump:
 /** Parses and shape-checks the metadata member. */
 export function parseMeta(text: string): BackupMeta {
   const m = parseJson(text, META_MEMBER) as Partial<BackupMeta>;
+  if (!isObj(m)) throw damaged(`${META_MEMBER} is not an object`);
   if (m.format !== FORMAT) throw damaged(`unknown format ${JSON.stringify(m.format)} (this phase-compose reads ${FORMAT})`);
-  const ok = typeof m.project === 'string' && typeof m.spec === 'string' && typeof m.created === 'string' && Array.isArray(m.migrations) &&
-    Array.isArray(m.images) && Array.isArray(m.generated) && !!m.env && Array.isArray(m.env.files) && !!m.postgres;
+  // Every entry too (until 2026-11-28 only the arrays: `"migrations": [null]` was a TypeError later, an
+  // "unexpected error", exit 1).
+  const ok = typeof m.project === 'string' && typeof m.spec === 'string' && typeof m.created === 'string' &&
+    arrayOf(m.migrations, (x) => isStr(x.app) && isStr(x.name)) &&
+    arrayOf(m.images, (x) => isStr(x.service) && isStr(x.image) && isStr(x.id) && Array.isArray(x.digests) && x.digests.every(isStr) && (x.version === undefined || isStr(x.version))) &&
+    Array.isArray(m.generated) && m.generated.every(isStr) && isObj(m.env) && Array.isArray(m.env.files) && m.env.files.every(isStr) &&
+    (m.env.keys === undefined || (Array.isArray(m.env.keys) && m.env.keys.every(isStr))) &&
+    isObj(m.postgres) && isStr(m.postgres.version) && isStr(m.postgres.database) && (m.appVersion === undefined || isStr(m.appVersion));
   if (!ok) throw damaged(`${META_MEMBER} lacks fields`);
   return m as BackupMeta;
 }
 
-/** Parses and shape-checks the manifest member. */
+const isStr = (x: unknown): x is string => typeof x === 'string';
+const isObj = (x: unknown): x is Record<string, any> => typeof x === 'object' && x !== null && !Array.isArray(x); // eslint-disable-line @typescript-eslint/no-explicit-any
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+/** An array whose every element is an object that `ok` accepts. */
+const arrayOf = (a: unknown, ok: (x: Record<string, any>) => boolean): boolean => Array.isArray(a) && a.every((x) => isObj(x) && ok(x)); // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Parses and shape-checks the manifest member, every entry. */
 export function parseManifest(text: string): Manifest {
   const m = parseJson(text, MANIFEST_MEMBER) as Partial<Manifest>;
-  if (!Array.isArray(m.members) || !m.dump || typeof m.dump.sha256 !== 'string') throw damaged(`${MANIFEST_MEMBER} lacks fields`);
+  const ok = isObj(m) && arrayOf(m.members, (x) => isStr(x.name) && isCount(x.size) && isStr(x.sha256)) &&
+    isObj(m.dump) && isStr(m.dump.sha256) && isCount(m.dump.bytes) && isCount(m.dump.chunks);
+  if (!ok) throw damaged(`${MANIFEST_MEMBER} lacks fields`);
   return m as Manifest;
 }
 

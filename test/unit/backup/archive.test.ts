@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  FORMAT, buildManifest, checkManifest, dumpChunkName, newerDatabaseError, newestMigrations, parseMeta, pickEnv, safeRelativePath, unknownMigrations,
+  FORMAT, buildManifest, checkManifest, dumpChunkName, newerDatabaseError, newestMigrations, parseManifest, parseMeta, pickEnv, safeRelativePath, unknownMigrations,
 } from '../../../src/backup/archive.js';
 import { parseEnvFile } from '../../../src/init/env-file.js';
 import { expiredBackups, backupFileName } from '../../../src/backup/rotation.js';
@@ -65,6 +65,19 @@ describe('archive rules', () => {
     expect(() => parseMeta('{')).toThrow(/is not JSON/);
     expect(() => parseMeta(JSON.stringify({ format: 'x' }))).toThrow(/unknown format/);
     expect(() => parseMeta(JSON.stringify({ format: FORMAT }))).toThrow(/lacks fields/);
+    // Every entry is checked, not only the arrays (before: a TypeError later, "unexpected error", exit 1).
+    expect(() => parseMeta('null')).toThrow('the archive is damaged: phase-compose-backup.json is not an object');
+    const good = { format: FORMAT, project: 'p', spec: 's.yaml', created: 'x', migrations: [{ app: 'a', name: 'n' }], images: [], generated: [], env: { files: ['.env'] }, postgres: { version: '15', database: 'd' } };
+    expect(parseMeta(JSON.stringify(good)).project).toBe('p');
+    for (const bad of [{ migrations: [null] }, { images: [{ service: 's' }] }, { env: { files: [1] } }, { generated: [{}] }, { postgres: { version: 15, database: 'd' } }]) {
+      expect(() => parseMeta(JSON.stringify({ ...good, ...bad })), JSON.stringify(bad)).toThrow(/lacks fields/);
+    }
+    const man = { format: FORMAT, members: [{ name: 'm', size: 1, sha256: 'a' }], dump: { bytes: 1, sha256: 'b', chunks: 1 } };
+    expect(parseManifest(JSON.stringify(man)).members).toHaveLength(1);
+    for (const bad of [{ members: [null] }, { members: [{ name: 'm', size: -1, sha256: 'a' }] }, { dump: { bytes: 1, sha256: 'b' } }, { dump: null }]) {
+      expect(() => parseManifest(JSON.stringify({ ...man, ...bad })), JSON.stringify(bad)).toThrow('the archive is damaged: MANIFEST.json lacks fields');
+    }
+    expect(() => parseManifest('7')).toThrow(/lacks fields/);
   });
 
   it('archives rotate apart from plain dumps', () => {
@@ -73,5 +86,11 @@ describe('archive rules', () => {
     const names = ['phase-20261124T080000Z.pcbak', 'phase-20261125T080000Z.pcbak', 'phase-20261126T080000Z.pcbak', 'phase-20261101T080000Z.dump', '.phase-20261120T080000Z.pcbak.1.ab.tmp'];
     expect(expiredBackups(names, 'phase', 2, '.pcbak')).toEqual(['phase-20261124T080000Z.pcbak']);
     expect(expiredBackups(names, 'phase', 2)).toEqual([]);
+    // The one just written is never deleted, whatever its stamp (a clock stepped back, archives copied in):
+    // it counts as one of those kept. Before, it was the oldest by name and went at once.
+    const later = ['phase-20261201T080000Z.pcbak', 'phase-20261202T080000Z.pcbak', 'phase-20261128T100000Z.pcbak'];
+    expect(expiredBackups(later, 'phase', 2, '.pcbak', 'phase-20261128T100000Z.pcbak')).toEqual(['phase-20261201T080000Z.pcbak']);
+    expect(expiredBackups(later, 'phase', 1, '.pcbak', 'phase-20261128T100000Z.pcbak')).toEqual(['phase-20261202T080000Z.pcbak', 'phase-20261201T080000Z.pcbak']);
+    expect(expiredBackups(names, 'phase', 2, '.pcbak', 'phase-20261126T080000Z.pcbak')).toEqual(['phase-20261124T080000Z.pcbak']);
   });
 });
