@@ -106,6 +106,32 @@ export function parseKeyPacket(bytes: Buffer): (Argon2Params & { iv: Buffer; wra
 }
 
 /**
+ * The Argon2 settings a key packet (`bytes`: header and body) asks for, whatever its header format and
+ * version (4, 5 or 6, RFC 9580 section 5.3); null when its S2K is another kind (iterated and salted: its
+ * cost is bounded by its one-octet count); undefined when it cannot be read.
+ */
+export function keyPacketArgon2(bytes: Buffer): Pick<Argon2Params, 't' | 'p' | 'encodedM'> | null | undefined {
+  const first = bytes[0];
+  if (first === undefined || !(first & 0x80)) return undefined;
+  let at: number;
+  if (first & 0x40) {
+    const l = bytes[1];
+    if (l === undefined || (l >= 224 && l < 255)) return undefined; // a partial length: no key packet has one
+    at = l < 192 ? 2 : l < 224 ? 3 : 6;
+  } else {
+    const type = first & 3;
+    if (type === 3) return undefined;
+    at = 2 + [1, 2, 4][type]! - 1;
+  }
+  const body = bytes.subarray(at);
+  const s2kAt = body[0] === 4 ? 2 : body[0] === 5 ? 3 : body[0] === 6 ? 5 : -1;
+  if (s2kAt < 0 || body.length <= s2kAt) return undefined;
+  if (body[s2kAt] !== 4) return null;
+  if (body.length < s2kAt + 20) return undefined;
+  return { t: body[s2kAt + 17]!, p: body[s2kAt + 18]!, encodedM: body[s2kAt + 19]! };
+}
+
+/**
  * WrapKey with @node-rs/argon2 (native, on its own threads, off the main thread). The packet is parsed
  * back and unwrapped before it is handed out. Where @node-rs/argon2 does not load, OpenPGP.js makes the
  * whole packet (its WASM Argon2, on the main thread).
@@ -148,7 +174,12 @@ async function openSessionKey(keyPackets: Buffer[], passphrase: string, load: Lo
   // Each key packet may cost an Argon2 run of up to ARGON2_MAX: their number is bounded too.
   if (keyPackets.length > MAX_KEY_PACKETS) throw new Error(`it has ${keyPackets.length} key packets (an archive has one; at most ${MAX_KEY_PACKETS} are tried)`);
   const ours = keyPackets.map(parseKeyPacket);
-  for (const k of ours) {
+  // Every key packet, whatever its header or version: until 2026-11-28 only ours were checked, and the
+  // same packet under an old-format header went to OpenPGP.js's Argon2 (on the main thread, deaf to
+  // Ctrl-C) with whatever it asked for.
+  for (const packet of keyPackets) {
+    const k = keyPacketArgon2(packet);
+    if (k === undefined) throw new Error('its key packet cannot be read (an unknown version or S2K)');
     if (k && (k.t > ARGON2_MAX.t || k.p > ARGON2_MAX.p || k.encodedM > ARGON2_MAX.encodedM)) {
       throw new Error(`its key packet asks Argon2 for ${k.t} passes, ${k.p} lanes and 2^${k.encodedM} KiB: more than the ${ARGON2_MAX.t} passes, ${ARGON2_MAX.p} lanes and 2 GiB allowed`);
     }

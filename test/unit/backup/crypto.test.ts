@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as pgp from 'openpgp';
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
-import { decryptStream, encryptStream, wrapKeyWith, type LoadArgon2, type SessionKey, type WrapKey } from '../../../src/backup/crypto.js';
+import { decryptStream, encryptStream, keyPacketArgon2, wrapKeyWith, type LoadArgon2, type SessionKey, type WrapKey } from '../../../src/backup/crypto.js';
 import { PhaseComposeError } from '../../../src/util/errors.js';
 import { countingArgon2 } from './archive-helpers.js';
 
@@ -178,6 +178,25 @@ describe('decryptStream', () => {
     cipher[26] = 22;
     const e = await open(cipher, 'pw', a2.load).catch((x: unknown) => x);
     expect((e as Error).message).toMatch(/damaged or truncated: its key packet asks Argon2 for 3 passes, 4 lanes and 2\^22 KiB/);
+    expect(a2.hashes()).toBe(0);
+  }, 30_000);
+
+  it('refuses the same under an old-format header, and a v4 key packet asking too much (not only ours were checked)', async () => {
+    // Until 2026-11-28 a key packet not byte for byte ours went to OpenPGP.js's Argon2 unchecked: 0x8C 0x55
+    // (the old header of tag 3, one octet of length) with 11 passes was opened.
+    const a2 = countingArgon2();
+    const cipher = await cipherOf(plain, 'pw');
+    cipher[0] = 0x8c;
+    cipher[24] = 11;
+    const e = await open(cipher, 'pw', a2.load).catch((x: unknown) => x);
+    expect((e as Error).message).toMatch(/damaged or truncated: its key packet asks Argon2 for 11 passes, 4 lanes and 2\^16 KiB/);
+    // A v4 key packet with an Argon2 S2K (version, cipher, S2K type 4, salt, t, p, m), new and old headers.
+    const body = Buffer.concat([Buffer.from([4, 9, 4]), Buffer.alloc(16), Buffer.from([1, 4, 31])]);
+    for (const head of [[0xc3, body.length], [0x8c, body.length], [0x8d, 0, body.length]]) {
+      expect(keyPacketArgon2(Buffer.concat([Buffer.from(head), body]))).toEqual({ t: 1, p: 4, encodedM: 31 });
+    }
+    expect(keyPacketArgon2(Buffer.from([0xc3, 4, 4, 9, 3, 2]))).toBeNull(); // iterated and salted
+    expect(keyPacketArgon2(Buffer.from([0xc3, 3, 7, 9, 4]))).toBeUndefined(); // version 7
     expect(a2.hashes()).toBe(0);
   }, 30_000);
 });
