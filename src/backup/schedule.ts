@@ -27,10 +27,15 @@ export type UnitFile = { name: string; content: string };
 export const MIN_PERIOD_MS = 15 * 60_000;
 
 
-/** One word for systemd: in double quotes, `\` and `"` escaped, `%` doubled, `$` doubled (no expansion). */
-export function systemdWord(s: string): string {
+/**
+ * One word for systemd: in double quotes, `\` and `"` escaped, `%` doubled, and for ExecStart= `$` doubled
+ * (no expansion). Environment= gives `$` no meaning (systemd.exec(5)): doubled there it stayed doubled, and
+ * a HOME of /home/a$b reached the timer's run as /home/a$$b (until 2026-11-28).
+ */
+export function systemdWord(s: string, o: { dollar?: boolean } = {}): string {
   if (/[\u0000-\u001f\u007f]/.test(s)) throw new PhaseComposeError('usage', `cannot put ${JSON.stringify(s)} in a systemd unit: it holds a control character (a newline?)`);
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%').replace(/\$/g, '$$$$')}"`;
+  const quoted = s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%');
+  return `"${o.dollar === false ? quoted : quoted.replace(/\$/g, '$$$$')}"`;
 }
 
 /** What the service runs, word for word (the unit quotes each word). */
@@ -63,8 +68,8 @@ export function renderSchedule(i: ScheduleInput): { service: UnitFile; timer: Un
     '',
     '[Service]',
     'Type=oneshot',
-    ...Object.entries(i.env).sort(([a], [b]) => byCodePoint(a, b)).map(([k, v]) => `Environment=${systemdWord(`${k}=${v}`)}`),
-    `ExecStart=${scheduleArgv(i).map(systemdWord).join(' ')}`,
+    ...Object.entries(i.env).sort(([a], [b]) => byCodePoint(a, b)).map(([k, v]) => `Environment=${systemdWord(`${k}=${v}`, { dollar: false })}`),
+    `ExecStart=${scheduleArgv(i).map((w) => systemdWord(w)).join(' ')}`,
     // The archive is written 0600 anyway; nothing else this run creates is for other users either.
     'UMask=0077',
     'Nice=10',

@@ -25,6 +25,7 @@ describe('systemd units for scheduled backups', () => {
     expect(systemdWord('/srv/a b')).toBe('"/srv/a b"');
     expect(systemdWord('x"y\\z')).toBe('"x\\"y\\\\z"');
     expect(systemdWord('50%$HOME')).toBe('"50%%$$HOME"');
+    expect(systemdWord('HOME=/home/a$b%', { dollar: false })).toBe('"HOME=/home/a$b%%"'); // Environment=: `$` means nothing there
     expect(() => systemdWord('a\nb')).toThrow(PhaseComposeError);
   });
 
