@@ -9,7 +9,7 @@ import { readSource, sourcePath, writeStreamAtomic, type FileSource } from '../u
 import { drained } from '../util/streams.js';
 import { sha256 } from '../util/hash.js';
 import {
-  CHUNK_BYTES, DUMP_PREFIX, MANIFEST_MEMBER, MAX_SMALL_MEMBER, META_MEMBER, STACK_PREFIX, buildManifest, checkManifest, dumpChunkName, parseManifest, parseMeta,
+  CHUNK_BYTES, DUMP_PREFIX, MANIFEST_MEMBER, MAX_SMALL_MEMBER, MAX_SMALL_MEMBERS, MAX_SMALL_TOTAL, META_MEMBER, STACK_PREFIX, buildManifest, checkManifest, dumpChunkName, parseManifest, parseMeta,
   type BackupMeta, type Manifest, type ManifestEntry,
 } from './archive.js';
 import { PIECE, damagedError, decryptStream, encryptStream, looksEncrypted, looksLikeTar, type SessionKey } from './crypto.js';
@@ -260,6 +260,8 @@ async function readArchiveFrom(raw: Readable, kind: 'encrypted' | 'tar', file: s
   const whole = createHash('sha256');
   let dumpBytes = 0;
   let chunks = 0;
+  let smallBytes = 0;
+  let smallCount = 0;
   let meta: BackupMeta | undefined;
   let manifest: Manifest | undefined;
   try {
@@ -271,6 +273,13 @@ async function readArchiveFrom(raw: Readable, kind: 'encrypted' | 'tar', file: s
       const isChunk = name.startsWith(DUMP_PREFIX);
       const limit = isChunk ? CHUNK_BYTES : MAX_SMALL_MEMBER;
       if (size > limit) throw damaged(file, `member ${name} is ${size} bytes (at most ${limit})`);
+      if (!isChunk) {
+        smallBytes += size;
+        smallCount += 1;
+        if (smallBytes > MAX_SMALL_TOTAL || smallCount > MAX_SMALL_MEMBERS) {
+          throw damaged(file, `its members other than the dump exceed ${MAX_SMALL_MEMBERS} files or ${MAX_SMALL_TOTAL} bytes together (at ${name})`);
+        }
+      }
       // Hashed as it comes; a dump chunk is joined into one buffer only for a consumer of the dump.
       const keep = !isChunk || opts.dump !== undefined;
       const parts: Buffer[] = [];

@@ -21,6 +21,12 @@ export const DUMP_PREFIX = 'db/dump.';
 export const CHUNK_BYTES = 8 << 20;
 /** Largest metadata or stack member read (they are held in memory): a bound on hostile input. */
 export const MAX_SMALL_MEMBER = 16 << 20;
+/**
+ * All of them together, and how many: each is held until the read ends (until 2026-11-28 only each one
+ * was bounded, and a tar of many 16 MiB members was held whole).
+ */
+export const MAX_SMALL_TOTAL = 64 << 20;
+export const MAX_SMALL_MEMBERS = 10_000;
 /** Stamped archives: `<project>-<UTC time>.pcbak`. */
 export const ARCHIVE_EXT = '.pcbak';
 

@@ -105,6 +105,18 @@ describe('archive files', () => {
     expect((await failure(read(plain))).message).toMatch(/checksum mismatch in db\/dump.000001/);
   });
 
+  it('the members beside the dump are bounded together, not only each: five of 16 MiB are refused as damage', async () => {
+    // Until 2026-11-28 each was held up to 16 MiB and their number was not bounded: a tar of many was held whole.
+    const many = join(dir, 'many.pcbak');
+    const w = await openArchiveWriter(many, {});
+    await w.add(META_MEMBER, JSON.stringify(meta));
+    const big = Buffer.alloc(16 << 20, 0x61);
+    for (let i = 0; i < 5; i++) await w.add(`stack/f${i}`, big);
+    await new Promise<void>((res) => w.dump.end(dump.subarray(0, 100), () => res()));
+    await w.finish();
+    expect((await failure(read(many))).message).toMatch(/is damaged: its members other than the dump exceed 10000 files or 67108864 bytes together \(at stack\/f3\)/);
+  }, 30_000);
+
   it('each dump chunk is handed out once it is in the archive, while the rest is still being written', async () => {
     const file = join(dir, 'chunks.pcbak');
     const w = await openArchiveWriter(file, { passphrase: 'correct horse' });
