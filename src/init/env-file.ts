@@ -10,7 +10,10 @@ import dotenv from 'dotenv';
  */
 export function parseEnvFile(text: string): Record<string, string> {
   const parsed = dotenv.parse(text);
-  for (const e of envEntries(text)) {
+  // Only each key's last definition counts, as in dotenv and Compose (until 2026-11-28 an earlier bare
+  // `K=old` beat a later `K='new'`).
+  const last = new Map(envEntries(text).map((e) => [e.key, e]));
+  for (const e of last.values()) {
     if (e.quote || !(e.key in parsed)) continue;
     const cut = e.raw.search(/\s#/);
     parsed[e.key] = (cut >= 0 ? e.raw.slice(0, cut) : e.raw).trim();

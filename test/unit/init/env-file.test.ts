@@ -103,3 +103,11 @@ describe('envEntries and envValueAmbiguity: a value as written, and whether Comp
     else expect(got).toContain(why);
   });
 });
+
+describe('parseEnvFile: a key defined twice', () => {
+  it('reads the last definition, quoted or not (Compose 1.29 and 2 both do)', () => {
+    expect(parseEnvFile("K=old\nK='new'\n").K).toBe('new');
+    expect(parseEnvFile('K="old"\nK=new # c\n').K).toBe('new');
+    expect(parseEnvFile('K=a#b\nJ=1\nK=c\n')).toEqual({ K: 'c', J: '1' });
+  });
+});
