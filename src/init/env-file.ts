@@ -12,8 +12,7 @@ export function parseEnvFile(text: string): Record<string, string> {
   const parsed = dotenv.parse(text);
   // Only each key's last definition counts, as in dotenv and Compose (until 2026-11-28 an earlier bare
   // `K=old` beat a later `K='new'`).
-  const last = new Map(envEntries(text).map((e) => [e.key, e]));
-  for (const e of last.values()) {
+  for (const e of lastEnvEntries(text)) {
     if (e.quote || !(e.key in parsed)) continue;
     const cut = e.raw.search(/\s#/);
     parsed[e.key] = (cut >= 0 ? e.raw.slice(0, cut) : e.raw).trim();
@@ -75,6 +74,7 @@ export function removeEnvKeys(existing: string, keys: readonly string[], note: s
   if (lines.at(-1) === `# ${note}`) lines.splice(lines.at(-2) === '' ? -2 : -1);
   return checkedEdit(lines.length ? `${lines.join('\n')}\n` : '', Object.fromEntries(Object.entries(old).filter(([k]) => !keys.includes(k))));
 }
+
 /** One `KEY=` definition as written: its raw value (after `=`, quotes kept) and its lines (a quoted value may span several). */
 export type EnvEntry = { key: string; raw: string; quote: '"' | "'" | '`' | undefined; first: number; last: number };
 
@@ -103,6 +103,11 @@ export function envEntries(text: string): EnvEntry[] {
   return out;
 }
 
+/** Each key's last definition, the one dotenv and Compose read, in file order. Pure. */
+export function lastEnvEntries(text: string): EnvEntry[] {
+  return [...new Map(envEntries(text).map((e) => [e.key, e])).values()].sort((a, b) => a.first - b.first);
+}
+
 /**
  * Why Compose may read `e`'s value otherwise than dotenv (and so phase-compose) does, or undefined. Pure.
  * Checked with both Compose versions (2026-11-28): a `$` outside single quotes is expanded (Compose 2.26
@@ -125,8 +130,6 @@ export function refersToVariables(e: Pick<EnvEntry, 'raw' | 'quote'>): boolean {
 /** `keys`' last definitions in `text`, as written (every line of each, in file order). Pure. */
 export function pickEnvLines(text: string, keys: readonly string[]): { lines: string[]; entries: EnvEntry[] } {
   const all = text.split(/\r?\n/);
-  const lastOf = new Map<string, EnvEntry>();
-  for (const e of envEntries(text)) if (keys.includes(e.key)) lastOf.set(e.key, e);
-  const entries = [...lastOf.values()].sort((a, b) => a.first - b.first);
+  const entries = lastEnvEntries(text).filter((e) => keys.includes(e.key));
   return { lines: entries.flatMap((e) => all.slice(e.first, e.last + 1)), entries };
 }

@@ -2,7 +2,7 @@
 // compared with the disk, checked and written. `generate`, `init` and `up` (after it holds the lock)
 // all render here; `generate` and `up` write here. Opening a stack (./open.ts) never writes.
 import { basename, join, posix, relative, resolve } from 'node:path';
-import { envEntries, envValueAmbiguity, parseEnvFile } from '../init/env-file.js';
+import { envValueAmbiguity, lastEnvEntries, parseEnvFile } from '../init/env-file.js';
 import { renderKube } from '../kube/render.js';
 import { renderOutputs } from '../model/outputs.js';
 import { specEnvFiles } from '../spec/env-files.js';
@@ -55,8 +55,7 @@ function secretValues(s: Source): Record<string, string> {
     }
     // The Secret must hold what Compose gives the containers: a value Compose reads otherwise than
     // dotenv (and the two Compose versions otherwise than each other) is refused, not guessed.
-    const last = new Map(envEntries(text).map((e) => [e.key, e]));
-    const odd = [...last.values()].map((e) => [e.key, envValueAmbiguity(e)] as const).filter((x): x is readonly [string, string] => x[1] !== undefined);
+    const odd = lastEnvEntries(text).map((e) => [e.key, envValueAmbiguity(e)] as const).filter((x): x is readonly [string, string] => x[1] !== undefined);
     if (odd.length) {
       throw new PhaseComposeError('problem', `--with-secrets: ${displayPath(path)}: ${odd.map(([k]) => k).join(', ')} ${odd.length === 1 ? 'has a value' : 'have values'} Compose reads otherwise than as written`, {
         details: [...odd.map(([k, why]) => `${k}: ${why}`), "write each value in single quotes (K='value'), as Compose reads it literally, or leave out --with-secrets and create the Secret yourself"],
