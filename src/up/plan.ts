@@ -3,6 +3,9 @@
 import { buildGraph, migrationsName, postMigrationsName, waves, type NodeKind } from '../spec/graph.js';
 import type { Argv, DependsCondition } from '../spec/types.js';
 import { DATA_PORTS, type NormalisedSpec } from '../spec/normalise.js';
+import { closest, listSome } from '../spec/schema-errors.js';
+import { byCodePoint } from '../util/compare.js';
+import { PhaseComposeError } from '../util/errors.js';
 
 export type MigrationPhase = 'pre' | 'post';
 
@@ -39,10 +42,21 @@ export function migrationChecks(spec: NormalisedSpec): Record<MigrationPhase, Ar
   return { pre: m?.pre?.check ?? m?.check, post: m?.post?.check }; // without a pre phase, migrations.check is its check
 }
 
-/** Builds the plan. `only` limits it to those services plus everything they depend on. */
+/**
+ * Builds the plan. `only` limits it to those services plus everything they depend on; a name the stack
+ * does not have is a usage error (before: dropped, and `up bakend` started nothing and said "ready").
+ */
 export function buildPlan(spec: NormalisedSpec, only?: string[]): Plan {
   const graph = buildGraph(spec);
   const checks = migrationChecks(spec);
+  const unknown = [...new Set((only ?? []).filter((n) => !graph.nodes.has(n)))];
+  if (unknown.length) {
+    const names = [...graph.nodes.keys()].sort(byCodePoint);
+    const guesses = unknown.map((n) => [n, closest(n, names)] as const).filter(([, g]) => g !== undefined);
+    throw new PhaseComposeError('usage', `no service ${unknown.map((n) => JSON.stringify(n)).join(', ')} in this stack`, {
+      details: [...guesses.map(([n, g]) => `${JSON.stringify(n)}: did you mean "${g}"?`), `its services: ${listSome(names, 30)}`],
+    });
+  }
   const keep = only ? closure(graph.nodes, only) : undefined;
   const order = waves(graph).flat().filter((n) => !keep || keep.has(n));
   const gates = new Map<string, Set<string>>();

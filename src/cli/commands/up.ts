@@ -233,9 +233,10 @@ async function refuseOutage(docker: DockerClient, stack: Stack & WithCompose, ru
 async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: string, planOf: (spec: NormalisedSpec) => Plan): Promise<Outcome> {
   const stack = openStack(args, { compose: true, lock: verb });
   try {
+    // The plan first: a command it refuses (an unknown service, `migrate` without migrations) writes nothing.
+    const plan = planOf(stack.spec);
     const notes = stack.warnings.map(formatProblem);
     for (const p of syncStackFiles(stack)) notes.push(`wrote ${p} (it was missing or out of date with the spec)`);
-    const plan = planOf(stack.spec);
     const creator = gatedCreator(stack.compose, plan);
     const first = plan.batches.find((b) => !b.after.length)?.services ?? [];
     const compose = withPrepared(creator, first, creator.prepare(first));

@@ -1,5 +1,5 @@
 // `upgrade --dry-run` writes nothing, not even the generated files a real upgrade brings up to date first.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,5 +47,36 @@ describe('upgrade --dry-run', () => {
     // Until 2026-11-28 the dry run wrote it: a later `docker compose up -d` applied the change with an outage.
     expect(readFileSync(compose, 'utf8')).toBe(before);
     expect(`${r.out}\n${r.err}`).not.toContain('wrote ');
+  });
+});
+
+describe('a refused up or migrate', () => {
+  const fresh = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-refused-'));
+    copyFileSync(join(fixture, 'phase-compose.yaml'), join(dir, 'phase-compose.yaml'));
+    copyFileSync(join(fixture, '.env'), join(dir, '.env'));
+    return dir;
+  };
+
+  it('`up` of a service the stack does not have is a usage error with a guess, and writes nothing', async () => {
+    const dir = fresh();
+    const r = await cli(['-f', join(dir, 'phase-compose.yaml'), '-p', 'pcrefused', 'up', 'bakend']);
+    // Until 2026-11-29: the name was dropped, nothing started, "ready", exit 0.
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain('no service "bakend" in this stack');
+    expect(r.err).toContain('did you mean "backend"?');
+    expect(readdirSync(dir).sort()).toEqual(['.env', 'phase-compose.yaml']);
+  });
+
+  it('`migrate` of a spec without migrations is a usage error that writes nothing', async () => {
+    const dir = fresh();
+    const spec = join(dir, 'phase-compose.yaml');
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace(/^migrations:\n(?: .*\n|\n)*/m, ''));
+    expect(readFileSync(spec, 'utf8')).not.toMatch(/^migrations:/m);
+    const r = await cli(['-f', spec, '-p', 'pcrefused', 'migrate']);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain('the spec has no migrations section');
+    // Before, the generated files were written first.
+    expect(readdirSync(dir).sort()).toEqual(['.env', 'phase-compose.yaml']);
   });
 });

@@ -53,6 +53,21 @@ describe('buildPlan', () => {
     expect(buildPlan(spec, ['worker']).steps.map((s) => s.service)).toEqual(['postgres', 'redis', 'migrations', 'worker']);
   });
 
+  it('refuses a service the stack does not have, with a guess, instead of starting nothing', () => {
+    const refused = (() => {
+      try {
+        buildPlan(spec, ['worker', 'bakend', 'zzzzzz', 'bakend']);
+      } catch (e) {
+        return e as { kind: string; message: string; details: string[] };
+      }
+      throw new Error('buildPlan accepted unknown services');
+    })();
+    expect(refused.kind).toBe('usage');
+    expect(refused.message).toBe('no service "bakend", "zzzzzz" in this stack');
+    expect(refused.details[0]).toBe('"bakend": did you mean "backend"?');
+    expect(refused.details[1]).toBe('its services: backend, migrations, migrations-post, nginx, postgres, redis, worker');
+  });
+
   it('scales replicas', () => {
     expect(scaleArgs(plan.steps, ['backend', 'worker'])).toEqual(['--scale', 'backend=2']);
   });
