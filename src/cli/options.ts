@@ -2,10 +2,9 @@
 // usage error (exit 2) before any command touches Docker or the disk. yargs wraps what the checks
 // throw; main.ts's `.fail` turns it into a usage error.
 import type { Argv } from 'yargs';
+import { PROJECT_NAME } from '../docker/labels.js';
 import { parseCliDuration } from '../util/duration.js';
 
-/** `-p`: Compose's own rule for project names, checked instead of silently normalising `../x` to `x`. */
-export const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const projectName = (v: unknown) => {
   if (v === undefined) return v;
   if (typeof v !== 'string' || !PROJECT_NAME.test(v)) {

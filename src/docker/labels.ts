@@ -31,6 +31,9 @@ export function driftedServices(containers: Array<Pick<ContainerInfo, 'Labels'>>
   return { services: [...new Set(hit.map((c) => c.Labels[L_SERVICE]!))].sort(), ...(hit.length ? { compose: hit[0]!.Labels[L_COMPOSE_VERSION] } : {}) };
 }
 
+/** Compose's own rule for project names (`-p`, COMPOSE_PROJECT_NAME), checked instead of normalising `../x` to `x`. */
+export const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
 /** Compose normalises project names: lower-case, only [a-z0-9_-]. */
 export function normalizeProjectName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9_-]/g, '');

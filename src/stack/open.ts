@@ -4,7 +4,7 @@
 import { dirname, join, resolve } from 'node:path';
 import type { ComposeTarget } from '../docker/compose-cli.js';
 import { findCompose } from '../docker/detect.js';
-import { normalizeProjectName } from '../docker/labels.js';
+import { normalizeProjectName, PROJECT_NAME } from '../docker/labels.js';
 import { acquireLock, type Lock } from '../docker/lock.js';
 import { assertComposeData } from '../model/compose.js';
 import { loadSpec } from '../spec/load.js';
@@ -47,10 +47,26 @@ export function openStack(args: StackArgs, want: { compose?: true; lock?: string
   // Every stack command runs the stack with Compose, which cannot take a managed database (yet).
   assertComposeData(spec);
   const specDir = dirname(specFile);
-  const project = normalizeProjectName(args.projectName ?? process.env.COMPOSE_PROJECT_NAME ?? spec.name);
+  const project = normalizeProjectName(args.projectName ?? projectFromEnv() ?? spec.name);
   const stack: Stack = { spec, specFile, specDir, project, composeFile: join(specDir, spec.output), warnings };
   const compose = want.compose ? composeTarget(stack) : undefined;
   return { ...stack, ...(compose ? { compose } : {}), ...(want.lock ? { lock: acquireLock(project, want.lock) } : {}) };
+}
+
+/**
+ * COMPOSE_PROJECT_NAME, checked as `-p` is: an empty value is unset (as Compose takes it); one outside
+ * Compose's rule is a usage error (before: normalised, so `../x` became `x` and `.` an empty project
+ * name, hence an empty lock name and a label filter that matched nothing).
+ */
+function projectFromEnv(): string | undefined {
+  const v = process.env.COMPOSE_PROJECT_NAME;
+  if (v === undefined || v === '') return undefined;
+  if (!PROJECT_NAME.test(v)) {
+    throw new PhaseComposeError('usage', `COMPOSE_PROJECT_NAME=${JSON.stringify(v)}: a Compose project name is lower-case letters, digits, "_" and "-", starting with a letter or digit`, {
+      details: ['set it to such a name, or unset it and pass -p NAME'],
+    });
+  }
+  return v;
 }
 
 /** How to run Compose on `stack`: exit 3 when there is no Compose CLI. */

@@ -67,6 +67,14 @@ describe('openStack', () => {
     expect(openStack({ file: s.file, projectName: 'My Stack' }).project).toBe('mystack');
     vi.stubEnv('COMPOSE_PROJECT_NAME', 'from-env');
     expect(openStack({ file: s.file }).project).toBe('from-env');
+    vi.stubEnv('COMPOSE_PROJECT_NAME', '');
+    expect(openStack({ file: s.file }).project).toBe(stack.project); // empty: unset, as Compose takes it
+    for (const bad of ['.', '../x', 'My Stack', '-x']) {
+      vi.stubEnv('COMPOSE_PROJECT_NAME', bad);
+      // Before, normalised: "." gave an empty project name (an empty lock name, a filter matching nothing).
+      expect(() => openStack({ file: s.file }), bad).toThrow(expect.objectContaining({ kind: 'usage', message: expect.stringContaining(`COMPOSE_PROJECT_NAME=${JSON.stringify(bad)}`) }));
+    }
+    vi.stubEnv('COMPOSE_PROJECT_NAME', 'from-env');
     const withCompose = openStack({ file: s.file, projectName: project }, { compose: true });
     expect(withCompose.compose).toEqual({ cli: { argv: ['docker-compose'] }, project, file: join(s.dir, 'docker-compose.yml'), cwd: s.dir });
     expect(s.snapshot()).toEqual(before);
