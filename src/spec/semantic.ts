@@ -218,6 +218,10 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
     const first = firstRoute.get(r.path);
     if (first !== undefined) err(['proxy', 'routes', i, 'path'], `path "${r.path}" is routed twice (also proxy.routes[${first}])`, 'nginx refuses two locations of one path: keep one route per path');
     else firstRoute.set(r.path, i);
+    const escaped = routeEscapeProblem(r.path);
+    if (escaped) err(['proxy', 'routes', i, 'path'], escaped.message, escaped.hint);
+    const port = Number(/:([0-9]+)$/.exec(r.to)?.[1]);
+    if (!(port >= 1 && port <= 65535)) err(['proxy', 'routes', i, 'to'], `port ${/:([0-9]+)$/.exec(r.to)?.[1] ?? '?'} in "${r.to}" is not a TCP port`, 'a port is 1 to 65535');
   });
 
   // Values written into the nginx config (route paths and header names are checked by the schema).
@@ -341,4 +345,21 @@ function checkTask(
       }
     }
   });
+}
+
+/** Characters a route path may hold as themselves (the schema's set, without `%`). */
+const ROUTE_CHAR = /^[A-Za-z0-9._~!&()*+,=:@/-]$/;
+
+/**
+ * A route path with `%XX` escapes never matches: nginx compares locations (and the strip rewrite) with
+ * the decoded URI, so `location /a%41` waits for a literal "%41" no client sends. Pure.
+ */
+export function routeEscapeProblem(path: string): { message: string; hint: string } | undefined {
+  if (!/%[0-9A-Fa-f]{2}/.test(path)) return undefined;
+  const chars = path.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+  const message = `path "${path}" holds %XX escapes: nginx matches the decoded path, so this route would never match`;
+  const bad = [...chars].find((c) => !ROUTE_CHAR.test(c));
+  return bad === undefined
+    ? { message, hint: `write it decoded: "${chars}"` }
+    : { message, hint: `it decodes to ${JSON.stringify(bad)}, which a route path cannot hold; route a path without it` };
 }

@@ -211,6 +211,22 @@ describe('proxy routes', () => {
     expect(problemsOf(twice)).toEqual([expect.stringMatching(/error: proxy\.routes\[1\]\.path: path "[^"]+" is routed twice \(also proxy\.routes\[0\]\)/)]);
     expect(problemsOf(spec)).toEqual([]);
   });
+
+  it('a path with %XX escapes is refused: nginx matches the decoded path, so it would never match', () => {
+    expect(problemsOf(proxySpecYaml(undefined, '/api%2Dv1'))).toEqual([
+      expect.stringMatching(/error: proxy\.routes\[0\]\.path: path "\/api%2Dv1" holds %XX escapes: nginx matches the decoded path.*write it decoded: "\/api-v1"/s),
+    ]);
+    expect(problemsOf(proxySpecYaml(undefined, '/a%20b'))).toEqual([expect.stringMatching(/proxy\.routes\[0\]\.path: .*it decodes to " ", which a route path cannot hold/s)]);
+    expect(problemsOf(proxySpecYaml(undefined, '/api-v1'))).toEqual([]);
+  });
+
+  it('a route to a port outside 1 to 65535 is refused on its line', () => {
+    for (const port of ['0', '65536', '99999999999999999999']) {
+      const spec = proxySpecYaml().replace('to: "web:80"', `to: "web:${port}"`);
+      expect(problemsOf(spec), port).toEqual([expect.stringContaining(`error: proxy.routes[0].to: port ${port} in "web:${port}" is not a TCP port`)]);
+    }
+    expect(problemsOf(proxySpecYaml().replace('to: "web:80"', 'to: "web:65535"'))).toEqual([]);
+  });
 });
 
 describe('task parameters the CLI keeps for itself', () => {
