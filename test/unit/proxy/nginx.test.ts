@@ -38,11 +38,12 @@ describe('renderNginx', () => {
     expect(conf).not.toContain('$http_cf_connecting_ip');
   });
 
-  it('quotes a header name that is a token but not a plain nginx word', () => {
+  it('writes a header name bare, and refuses one nginx would drop (or read as more than one word)', () => {
     expect(nginxHeaderWord('X-Real-IP')).toBe('X-Real-IP');
-    expect(nginxHeaderWord("X'#$y")).toBe("'X\\'#$y'");
-    const conf = renderNginx(proxy({ client_ip: { mode: 'header', header: 'X#Client', trusted: ['10.0.0.0/8'] } }), 'spec.yaml');
-    expect(conf).toContain("real_ip_header 'X#Client';");
+    expect(() => nginxHeaderWord("X'#$y")).toThrow(/not an HTTP header name nginx passes on/);
+    expect(() => nginxHeaderWord('X_Client')).toThrow(/not an HTTP header name nginx passes on/);
+    const conf = renderNginx(proxy({ client_ip: { mode: 'header', header: 'X-Client-2', trusted: ['10.0.0.0/8'] } }), 'spec.yaml');
+    expect(conf).toContain('real_ip_header X-Client-2;');
   });
 
   // Defence in depth: values that slipped past the spec checks are refused, never written.
@@ -96,7 +97,16 @@ describe('spec checks on values written into the nginx config: located errors wi
   it('a header name that is not a token', () => {
     const problems = problemsOf(spec('{ mode: header, header: "X-Forwarded-For; include x", trusted: ["10.0.0.0/8"] }'));
     expect(problems).toEqual([
-      'spec.yaml:7:30: error: proxy.client_ip.header: the string "X-Forwarded-For; include x" is not a valid value here\n    hint: HTTP header carrying the client IP, e.g. X-Forwarded-For (an RFC 7230 token).',
+      'spec.yaml:7:30: error: proxy.client_ip.header: the string "X-Forwarded-For; include x" is not a valid value here\n    hint: HTTP header carrying the client IP, e.g. X-Forwarded-For: letters, digits and `-` only (nginx drops request headers with any other character, `_` included).',
     ]);
+  });
+
+  it.each(['X_Real_IP', 'X.Client-IP', "X-Client'IP"])('a header name nginx drops (%s) is refused: the client IP would never be read', (h) => {
+    // nginx's ignore_invalid_headers drops request headers with "_", "." and the like: before, such a
+    // header passed, and every request got the proxy's peer address as its client IP.
+    expect(problemsOf(spec(`{ mode: header, header: "${h}", trusted: ["10.0.0.0/8"] }`))).toEqual([
+      expect.stringMatching(new RegExp(`error: proxy\\.client_ip\\.header: the string .* is not a valid value here\\n    hint: .*nginx drops request headers with any other character`)),
+    ]);
+    expect(problemsOf(spec('{ mode: header, header: X-Client-IP-2, trusted: ["10.0.0.0/8"] }'))).toEqual([]);
   });
 });
