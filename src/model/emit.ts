@@ -5,8 +5,12 @@
 import { Document, isScalar, visit, type Tags } from 'yaml';
 import { commentText } from '../util/comment.js';
 
-/** Where YAML 1.1 sees a line break (NEL, LS, PS) or a character it does not allow raw (DEL, C1 controls). */
-const NOT_RAW = /[\u007f-\u009f\u2028\u2029]/g;
+/**
+ * Where YAML 1.1 sees a line break (NEL, LS, PS) or a character it does not allow raw: DEL, C1 controls,
+ * the noncharacters U+FFFE and U+FFFF (docker-compose 1.29's PyYAML refused the whole file), and a lone
+ * surrogate (written as UTF-8 it became U+FFFD: a value changed without a word).
+ */
+const NOT_RAW = /[\u007f-\u009f\u2028\u2029\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 const OPTIONS = {
   version: '1.1',

@@ -44,6 +44,19 @@ describe('YAML emitter', () => {
     if (py.status === 0) expect(JSON.parse(py.stdout)).toEqual(data);
   });
 
+  it('escapes U+FFFE, U+FFFF and lone surrogates, which PyYAML refuses raw or UTF-8 cannot hold; keeps a pair', () => {
+    // Until 2026-11-29 written raw: docker-compose 1.29 refused the file ("special characters are not allowed"),
+    // and a lone surrogate became U+FFFD on disk.
+    const data = { env: { NC: 'a\ufffeb\uffffc', LONE: 'x\ud800y\udc00z', PAIR: 'emoji \ud83d\ude00' }, labels: { 'k\uffff': 'v' } };
+    const text = toYaml(data);
+    expect(text).not.toMatch(/[\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+    expect(text).toContain('NC: "a\\ufffeb\\uffffc"');
+    expect(text).toContain('PAIR: "emoji \ud83d\ude00"');
+    expect(parse(text, { version: '1.1' })).toEqual(data);
+    const py = spawnSync('/usr/bin/python3', ['-c', 'import sys, yaml; d = yaml.safe_load(sys.stdin.read()); print(d["env"]["NC"] == "a\\ufffeb\\uffffc" and d["labels"]["k\\uffff"] == "v")'], { input: text, encoding: 'utf8' });
+    if (py.status === 0 || py.stderr.includes('special characters')) expect(py.stdout.trim(), py.stderr).toBe('True');
+  });
+
   it('escapes what would end a string or a line', () => {
     const text = toYaml({ s: 'a"b\\c\nd\u0001' });
     expect(text).toBe('s: "a\\"b\\\\c\\nd\\u0001"\n');
