@@ -1,7 +1,7 @@
 // Opening a stack: the one way every stack command (up, migrate, down, status, exec, backup, restore)
 // starts. Resolves the spec, its paths, the Compose project name and, when asked, the Compose CLI and
 // the lock. Reads only: it writes nothing (generated files are written by ./outputs.ts, under the lock).
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { ComposeTarget } from '../docker/compose-cli.js';
 import { findCompose } from '../docker/detect.js';
 import { normalizeProjectName, PROJECT_NAME } from '../docker/labels.js';
@@ -48,7 +48,7 @@ export function openStack(args: StackArgs, want: { compose?: true; lock?: string
   assertComposeData(spec);
   const specDir = dirname(specFile);
   const project = normalizeProjectName(args.projectName ?? projectFromEnv() ?? spec.name);
-  const stack: Stack = { spec, specFile, specDir, project, composeFile: join(specDir, spec.output), warnings };
+  const stack: Stack = { spec, specFile, specDir, project, composeFile: resolve(specDir, spec.output), warnings };
   const compose = want.compose ? composeTarget(stack) : undefined;
   return { ...stack, ...(compose ? { compose } : {}), ...(want.lock ? { lock: acquireLock(project, want.lock) } : {}) };
 }

@@ -23,7 +23,9 @@ export function renderStackFiles(s: Source, output?: string): { files: Generated
   const out = output === undefined ? undefined : posixPath(relative(s.specDir, resolve(output)));
   const rendered = renderOutputs(s.spec, basename(s.specFile), out, posixPath(s.specDir));
   const files = rendered.files.map((f) => ({
-    path: join(s.specDir, f.path),
+    // resolve, not join: an absolute `output:` or `proxy.config:` is that path, as Compose reads it (joined,
+    // it was written under the spec's directory, and nginx mounted another file).
+    path: resolve(s.specDir, f.path),
     content: f.content,
     ...(out !== undefined && f.path === posix.normalize(out) ? { explicit: true } : {}),
   }));

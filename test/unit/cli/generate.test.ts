@@ -113,6 +113,28 @@ describe('generate: the user\'s files', () => {
     expect(existsSync(join(root, 'out.yml'))).toBe(true);
   });
 
+  it('an absolute output: or proxy.config: is that path, as Compose reads it, and outside needs --allow-outside', async () => {
+    // Until 2026-11-29 an absolute path was joined under the spec's directory: /x/compose.yml was written
+    // as <spec dir>/x/compose.yml, while the compose file mounted the absolute proxy config nginx never got.
+    const dir = stack();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'pc-gen-abs-'));
+    const spec = join(dir, 'phase-compose.yaml');
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace(/^output: .*$/m, `output: ${join(elsewhere, 'compose.yml')}`).replace(/^(\s+config: ).*$/m, `$1${join(elsewhere, 'nginx.conf')}`));
+    const refused = await failure(gen(dir));
+    expect(refused.details.join('\n')).toContain(`${join(elsewhere, 'compose.yml')} is outside the spec's directory`);
+    expect(refused.details.join('\n')).toContain(`${join(elsewhere, 'nginx.conf')} is outside the spec's directory`);
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(await gen(dir, { allowOutside: true })).toEqual({ status: 'ok' });
+    expect(readdirSync(elsewhere).sort()).toEqual(['compose.yml', 'nginx.conf']);
+    expect(readdirSync(dir)).toEqual(['phase-compose.yaml']);
+    // The compose file mounts the config that was written.
+    expect(readFileSync(join(elsewhere, 'compose.yml'), 'utf8')).toContain(`${join(elsewhere, 'nginx.conf')}:/etc/nginx/conf.d/default.conf:ro`);
+    // Inside the spec's directory, written as any relative path is.
+    writeFileSync(spec, specText(join(dir, 'abs-inside.yml')));
+    expect(await gen(dir)).toEqual({ status: 'ok' });
+    expect(existsSync(join(dir, 'abs-inside.yml'))).toBe(true);
+  });
+
   it('a symlinked directory that leads outside counts as outside', async () => {
     const dir = stack('out/compose.yml');
     const elsewhere = mkdtempSync(join(tmpdir(), 'pc-gen-'));
