@@ -1,5 +1,5 @@
 // YAML text → plain data, keeping the document so paths can be mapped back to line:col.
-import { LineCounter, Lexer, parseDocument, isAlias, isMap, isSeq, isScalar, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { LineCounter, Lexer, Pair, Scalar, parseDocument, isAlias, isMap, isSeq, isScalar, visit, type Document, type Node, type YAMLMap } from 'yaml';
 import type { Problem } from '../util/errors.js';
 
 export type ParsedYaml = {
@@ -145,27 +145,75 @@ function syntaxProblem(text: string, e: { code: string; message: string; pos: [n
   return problemAt(lineCounter, e.pos[0], `YAML syntax: ${first}`, 'fix the YAML syntax at this position (indentation, quotes, a missing colon)', file);
 }
 
+/** Map pairs numbersAsWritten may visit, merges followed: far above any real spec (toJS's alias bound refuses a bomb). */
+const MAX_ENV_WALK = 100_000;
+
 /**
- * Numbers in `environment` maps become the text they were written as: `1.10` stays `1.10` (not 1.1), a
- * 20-digit ID keeps every digit, `0xDEADBEEF` stays as written. The container gets a string either way.
+ * Numbers and booleans in `environment` maps become the text they were written as: `1.10` stays `1.10`
+ * (not 1.1), a 20-digit ID keeps every digit, `0xDEADBEEF` and `True` stay as written. The container
+ * gets a string either way. Values a merge key (`<<`) brings in are kept as written too: each becomes
+ * the env map's own pair (explicit keys win over merged ones, so the data is the same), and the merged
+ * map, which may serve elsewhere, is left alone.
+ *
+ * Aliases are resolved from one table built in one pass (the library's resolve() scans the document
+ * each time: a small spec of many aliases took seconds), and the walk visits at most MAX_ENV_WALK pairs.
  */
 function numbersAsWritten(doc: Document): void {
-  const envMaps = [['services', '*', 'environment'], ['migrations', 'environment'], ['migrations', 'pre', 'environment'], ['migrations', 'post', 'environment']];
-  const stack: Array<[unknown, string[]]> = [[doc.contents, []]];
-  while (stack.length) {
-    const [node, path] = stack.pop()!;
-    if (!isMap(node) || path.length >= 3) continue;
-    for (const it of node.items) {
-      if (!isScalar(it.key)) continue;
-      const here = [...path, String(it.key.value)];
-      const value = isAlias(it.value) ? it.value.resolve(doc) : it.value;
-      if (isMap(value) && envMaps.some((m) => m.length === here.length && m.every((k, i) => k === '*' || k === here[i]))) {
-        for (const env of value.items) {
-          if (isScalar(env.value) && typeof env.value.value === 'number' && typeof env.value.source === 'string') env.value.value = env.value.source;
-        }
-      } else stack.push([value, here]);
+  const target = new Map<unknown, unknown>();
+  const anchors = new Map<string, unknown>();
+  visit(doc, (_, node) => {
+    if (isAlias(node)) target.set(node, anchors.get(node.source));
+    else if ((isMap(node) || isSeq(node) || isScalar(node)) && node.anchor) anchors.set(node.anchor, node);
+  });
+  const deref = (n: unknown) => (isAlias(n) ? target.get(n) : n);
+  let budget = MAX_ENV_WALK;
+  /** A map's pairs as merge reads them: its own, then each merged map's in turn; every map once. */
+  const pairsOf = (node: unknown, seen = new Set<unknown>()): Array<{ pair: Pair; own: boolean }> => {
+    const out: Array<{ pair: Pair; own: boolean }> = [];
+    const walk = (m: unknown, own: boolean) => {
+      if (!isMap(m) || seen.has(m)) return;
+      seen.add(m);
+      const merges: unknown[] = [];
+      for (const pair of m.items) {
+        if (--budget < 0) return;
+        if (isScalar(pair.key) && typeof pair.key.value === 'symbol') merges.push(...(isSeq(pair.value) ? pair.value.items : [pair.value]));
+        else out.push({ pair, own });
+      }
+      for (const x of merges) walk(deref(x), false);
+    };
+    walk(node, true);
+    return out;
+  };
+  const get = (map: unknown, key: string): unknown => deref(pairsOf(map).find(({ pair }) => isScalar(pair.key) && pair.key.value === key)?.pair.value);
+  const keepAsWritten = (env: unknown) => {
+    if (!isMap(env)) return;
+    const seen = new Set<string>();
+    const added: Pair[] = [];
+    for (const { pair, own } of pairsOf(env)) {
+      if (!isScalar(pair.key)) continue;
+      const key = String(pair.key.value);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const v = deref(pair.value);
+      if (!isScalar(v) || (typeof v.value !== 'number' && typeof v.value !== 'boolean') || typeof v.source !== 'string') continue;
+      // In place when only this pair holds it (its position stays for error messages); else a copy.
+      if (own && v === pair.value && !v.anchor) {
+        v.value = v.source;
+        continue;
+      }
+      const asWritten = new Scalar(v.source);
+      asWritten.range = v.range ?? null;
+      if (own) pair.value = asWritten;
+      else added.push(new Pair(new Scalar(key), asWritten));
     }
-  }
+    env.items.push(...added);
+  };
+  const root = deref(doc.contents);
+  const services = get(root, 'services');
+  for (const { pair } of pairsOf(services)) keepAsWritten(get(deref(pair.value), 'environment'));
+  const migrations = get(root, 'migrations');
+  keepAsWritten(get(migrations, 'environment'));
+  for (const phase of ['pre', 'post']) keepAsWritten(get(get(migrations, phase), 'environment'));
 }
 
 /** A merge key's value: a map, an alias of one, or a list of those. */

@@ -251,6 +251,42 @@ describe('numbers in environment keep their source text (item 12)', () => {
     expect(generateCompose(spec).compose.services.web!.environment).toEqual({ VERSION: '1.10', ID: '12345678901234567890', MASK: '0xDEADBEEF', N: '007', ON: 'true' });
   });
 
+  it('values a merge key brings in are kept as written too, explicit keys still win, the merged map is left alone', () => {
+    // Until 2026-11-29 only an env map's own pairs were: `<<: *common` gave 1.1, true and 1.2345678901234568e+19.
+    const spec = specOf(y`
+      name: demo
+      services:
+        web:
+          image: app:1
+          environment: &common { VERSION: 1.10, DEBUG: True, ID: 12345678901234567890, KEEP: 2 }
+        extra:
+          image: app:1
+          environment: &more { EXTRA: 0x1F, VERSION: 9 }
+        api:
+          image: app:1
+          environment:
+            <<: *common
+            KEEP: "explicit"
+        tpl: &base
+          image: app:1
+          environment: { <<: [*more, *common], OWN: 1.50 }
+        worker:
+          <<: *base
+          command: [work]
+        scaler:
+          image: app:1
+          replicas: &two 2
+          environment: { TWO: *two }
+    `);
+    expect(spec.services.api!.environment).toEqual({ VERSION: '1.10', DEBUG: 'True', ID: '12345678901234567890', KEEP: 'explicit' });
+    // The earlier merged map wins a key both hold: VERSION from *more.
+    expect(spec.services.worker!.environment).toEqual({ EXTRA: '0x1F', VERSION: '9', DEBUG: 'True', ID: '12345678901234567890', KEEP: '2', OWN: '1.50' });
+    expect(spec.services.tpl!.environment).toEqual(spec.services.worker!.environment);
+    // An aliased number keeps its number where it is not an environment value.
+    expect(spec.services.scaler!.replicas).toBe(2);
+    expect(spec.services.scaler!.environment).toEqual({ TWO: '2' });
+  });
+
   it('a number in a secret-like key is a secret written as a value', () => {
     expect(problemsOf(svc('    environment: { DATABASE_PASSWORD: 123456 }\n'))).toEqual([
       'spec.yaml:5:20: error: services.web.environment.DATABASE_PASSWORD: looks like a secret written as a value\n    hint: put it in your env file and write "${DATABASE_PASSWORD}" here',
