@@ -15,9 +15,10 @@ import { inspectStatus, type HealthEntry, type Observation } from './state.js';
 export type UpEngine = {
   /**
    * Open when it resolves: nothing that happens afterwards is missed. `onEvent` gets the raw Engine events
-   * of the project's containers, and every volume `create` event.
+   * of the project's containers, and every volume `create` event; `onLost` is told (once) when the
+   * Engine's stream fails or ends before `close()`.
    */
-  subscribe(project: string, onEvent: (raw: unknown) => void): Promise<EventSubscription>;
+  subscribe(project: string, onEvent: (raw: unknown) => void, onLost: (e: Error) => void): Promise<EventSubscription>;
   containersByService(project: string): Promise<Map<string, string[]>>;
   inspect(id: string, now: number): Promise<Inspected>;
   /** Starts a container; one that is already running is fine. */
@@ -42,9 +43,20 @@ export type UpEngine = {
 export function dockerEngine(docker: DockerClient, dockerHost = process.env.DOCKER_HOST): UpEngine {
   return {
     ...(engineSocket(dockerHost) ? { watchPort: (id: string, port: number, signal: AbortSignal) => watchPort(docker, id, port, signal) } : {}),
-    subscribe: async (project, onEvent) => {
-      const subs = await Promise.all([subscribeProjectEvents(docker, project, onEvent), subscribeVolumeCreates(docker, onEvent)]);
-      return { close: () => subs.forEach((s) => s.close()) };
+    subscribe: async (project, onEvent, onLost) => {
+      let lost = false;
+      const once = (e: Error) => {
+        if (!lost) onLost(e);
+        lost = true;
+      };
+      const subs = await Promise.allSettled([subscribeProjectEvents(docker, project, onEvent, once), subscribeVolumeCreates(docker, onEvent, once)]);
+      const close = () => subs.forEach((s) => s.status === 'fulfilled' && s.value.close());
+      const failed = subs.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) {
+        close(); // the one that opened is not left open
+        throw failed.reason;
+      }
+      return { close };
     },
     containersByService: (project) => containersByService(docker, project),
     inspect: (id, now) => inspectContainer(docker, id, now),

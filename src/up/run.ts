@@ -9,6 +9,7 @@ import type { Plan, MigrationPhase } from './plan.js';
 import type { ProgressRow } from './progress.js';
 import type { FailureFacts } from './report.js';
 import { apply, progressRows, runnerState, type FailureSpec, type Result } from './runner-state.js';
+import { PhaseComposeError } from '../util/errors.js';
 
 export type { ComposeCreator } from './carry-out.js';
 
@@ -60,7 +61,13 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
   const handles: Handles = { batches: new Map(), watches: new Map() };
 
   // Subscribe first, then look: nothing that happens in between is missed.
-  const sub = await engine.subscribe(opts.project, (raw) => report({ type: 'engine-event', raw }));
+  const sub = await engine.subscribe(
+    opts.project,
+    (raw) => report({ type: 'engine-event', raw }),
+    // Without events the run cannot see a container change: it stops here instead of waiting for its
+    // deadline and then describing a stack it no longer watched (before: exit 5, "left running").
+    (e) => report({ type: 'errored', error: eventsLost(e) }),
+  );
   const onAbort = () => report({ type: 'interrupted' });
   signal.addEventListener('abort', onAbort);
   if (signal.aborted) onAbort();
@@ -114,4 +121,11 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     if (!over) await finish('failed', []).catch(() => {});
     throw e;
   }
+}
+
+/** The run lost the Engine's event stream: a Docker error (exit 3) that says what is not known. */
+function eventsLost(e: Error): PhaseComposeError {
+  return new PhaseComposeError('docker', `lost the Docker Engine's event stream midway (${e.message}): the run stopped, no longer able to see its containers change`, {
+    details: ['what it started keeps running, a migration included; see `phase-compose status`, then run it again (it waits for a migration still running)'],
+  });
 }

@@ -27,6 +27,8 @@ type Behaviour = {
   listensAfterMs?: Record<string, number>;
   /** The engine can watch health ports (a local Engine). */
   watch?: boolean;
+  /** The Engine's event stream ends this many ms after the subscription (no event reaches the run after). */
+  loseEventsAfterMs?: number;
 };
 
 /** Simulated Docker: containers, events, probes and checks, with a log of what was done, in order. */
@@ -90,9 +92,21 @@ class FakeDocker implements UpEngine {
     }
   }
 
-  async subscribe(_project: string, onEvent: (raw: unknown) => void) {
+  async subscribe(_project: string, onEvent: (raw: unknown) => void, onLost: (e: Error) => void) {
     this.listeners.add(onEvent);
-    return { close: () => this.listeners.delete(onEvent) };
+    let closed = false;
+    if (this.b.loseEventsAfterMs !== undefined) {
+      void this.clock.sleep(this.b.loseEventsAfterMs).then(() => {
+        this.listeners.delete(onEvent);
+        if (!closed) onLost(new Error('the Engine ended its event stream'));
+      });
+    }
+    return {
+      close: () => {
+        closed = true;
+        this.listeners.delete(onEvent);
+      },
+    };
   }
   async containersByService() {
     const out = new Map<string, string[]>();
@@ -284,6 +298,21 @@ describe('runUp', () => {
     expect(outcome.status).toBe('timeout');
     expect(elapsed).toBe(300_000);
     expect(outcome.failures.map((x) => [x.service, x.what])).toEqual([['migrations', 'not completed after 300s (last state: running); the migration is left running (never killed: a half-built index would wedge the next deploy), and the next run waits for it']]);
+  });
+
+  it('a lost event stream stops the run at once, a Docker error, instead of waiting blind for the deadline', async () => {
+    // Before (2026-11-29), nothing listened for the stream's end: the run waited 300 s (exit 5), then
+    // said the migration was left running although it may have ended long before.
+    const clock = new FakeClock();
+    const docker = new FakeDocker(plan, clock, { hang: ['migrations'], loseEventsAfterMs: 50 });
+    const t0 = clock.now();
+    const e = await clock.run(runUp(
+      { engine: docker, compose: fakeCompose(docker, clock), clock, progress: silent, signal: new AbortController().signal },
+      { project: 'demo', plan, timeoutMs: 300_000 },
+    )).then(() => undefined, (x: unknown) => x);
+    expect(e).toMatchObject({ kind: 'docker', message: expect.stringContaining("lost the Docker Engine's event stream midway (the Engine ended its event stream)") });
+    expect(clock.now() - t0).toBe(50);
+    expect(docker.log).toContain('cancel backend,worker,migrations-post,nginx');
   });
 
   it('interrupted: stops waiting and says where each service stood', async () => {
