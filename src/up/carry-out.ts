@@ -13,9 +13,15 @@ export type ComposeCreator = {
 
 /**
  * What the run holds open for later: batches prepared ahead of their release, by index (cancelled when
- * the run ends without them), and the health-port watches under way, by container (aborted at the end).
+ * the run ends without them), the health-port watches under way, by container (aborted at the end), and
+ * the migration checks under way in throwaway containers (`ended` removes them; the run waits for that).
  */
-export type Handles = { batches: Map<number, ReturnType<ComposeCreator['prepare']>>; watches: Map<string, AbortController> };
+export type Handles = {
+  batches: Map<number, ReturnType<ComposeCreator['prepare']>>;
+  watches: Map<string, AbortController>;
+  checks: Set<Promise<unknown>>;
+  ended: AbortController;
+};
 
 export type Edges = {
   engine: UpEngine;
@@ -51,9 +57,13 @@ export function carryOut(edges: Edges, s: RunnerState, a: Action, report: (r: Re
         attempt(Promise.all(inspected).then(() => report({ type: 'tracked', service, ids })));
       }
       return;
-    case 'check':
-      attempt(checkPending(engine, a.baseId, a.argv, s.opts.project).then((pending) => report({ type: 'checked', service: a.service, answer: { pending, fresh: false } })));
+    case 'check': {
+      const check = checkPending(engine, a.baseId, a.argv, s.opts.project, handles.ended.signal);
+      handles.checks.add(check);
+      void check.catch(() => {}).finally(() => handles.checks.delete(check));
+      attempt(check.then((pending) => report({ type: 'checked', service: a.service, answer: { pending, fresh: false } })));
       return;
+    }
     case 'skip':
       a.notes.forEach((n) => progress.note(n));
       return;
@@ -92,23 +102,29 @@ export function carryOut(edges: Edges, s: RunnerState, a: Action, report: (r: Re
       handles.watches.get(a.id)?.abort();
       return;
     case 'probe':
-      attempt(probe(engine, clock, a).then((r) => report({ type: 'probed', id: a.id, ...r })));
+      attempt(probe(engine, clock, a, () => report({ type: 'probe-ended', id: a.id })).then((r) => report({ type: 'probed', id: a.id, ...r })));
       return;
     default:
       return;
   }
 }
 
-/** One run of a container's healthcheck command by exec, bounded by its timeout (an overrun finishes in the background). */
-async function probe(engine: UpEngine, clock: Clock, a: Extract<Action, { type: 'probe' }>): Promise<{ ok: boolean; output: string }> {
+/**
+ * One run of a container's healthcheck command by exec, bounded by its timeout. An overrun is a failed
+ * run at once (`overran`); its exec, which the API cannot stop, finishes in the background, and `ended`
+ * is called then, so the next run does not start beside it.
+ */
+async function probe(engine: UpEngine, clock: Clock, a: Extract<Action, { type: 'probe' }>, ended: () => void): Promise<{ ok: boolean; output: string; overran?: boolean }> {
   const timer = new AbortController();
   const run = engine.exec(a.id, a.argv).then(
     (r) => ({ ok: r.exitCode === 0, output: r.output }),
     (e: Error) => ({ ok: false, output: `exec failed: ${e.message}` }),
   );
-  const timeout = clock.sleep(a.timeoutMs, timer.signal).then(() => ({ ok: false, output: `timed out after ${a.timeoutMs}ms` }));
+  const timeout = clock.sleep(a.timeoutMs, timer.signal).then(() => ({ ok: false, output: `timed out after ${a.timeoutMs}ms`, overran: true }));
   try {
-    return await Promise.race([run, timeout]);
+    const r = await Promise.race([run, timeout]);
+    if ('overran' in r) void run.then(ended);
+    return r;
   } finally {
     timer.abort();
   }

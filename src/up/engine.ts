@@ -32,8 +32,8 @@ export type UpEngine = {
    * reachable from here (a remote Engine).
    */
   watchPort?(id: string, port: number, signal: AbortSignal): Promise<boolean>;
-  /** Runs argv once in a throwaway copy of a (not running) container; removed after. */
-  runLike(baseId: string, argv: string[], labels: Record<string, string>): Promise<{ exitCode: number; output: string }>;
+  /** Runs argv once in a throwaway copy of a (not running) container; removed after, or at once when `signal` aborts. */
+  runLike(baseId: string, argv: string[], labels: Record<string, string>, signal?: AbortSignal): Promise<{ exitCode: number; output: string }>;
 };
 
 /**
@@ -63,7 +63,7 @@ export function dockerEngine(docker: DockerClient, dockerHost = process.env.DOCK
     start: (id) => startContainer(docker, id),
     logs: (id, tail) => containerLogs(docker, id, tail),
     exec: (id, argv) => execIn(docker, id, argv),
-    runLike: (baseId, argv, labels) => runLike(docker, baseId, argv, labels),
+    runLike: (baseId, argv, labels, signal) => runLike(docker, baseId, argv, labels, undefined, signal),
   };
 }
 

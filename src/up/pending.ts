@@ -21,8 +21,8 @@ export function knownPending(o: { fresh: boolean; check?: Argv; baseId?: string;
 }
 
 /** Runs a phase's check in a throwaway copy of container `baseId` (labelled as our probe); exit 0: nothing pending. */
-export async function checkPending(engine: Pick<UpEngine, 'runLike'>, baseId: string, check: Argv, project: string): Promise<boolean> {
-  const r = await engine.runLike(baseId, check, { [LABEL_PROBE]: project });
+export async function checkPending(engine: Pick<UpEngine, 'runLike'>, baseId: string, check: Argv, project: string, signal?: AbortSignal): Promise<boolean> {
+  const r = await engine.runLike(baseId, check, { [LABEL_PROBE]: project }, signal);
   return r.exitCode !== 0;
 }
 

@@ -58,7 +58,7 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     apply(s, r);
     wake();
   };
-  const handles: Handles = { batches: new Map(), watches: new Map() };
+  const handles: Handles = { batches: new Map(), watches: new Map(), checks: new Set(), ended: new AbortController() };
 
   // Subscribe first, then look: nothing that happens in between is missed.
   const sub = await engine.subscribe(
@@ -93,6 +93,10 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     signal.removeEventListener('abort', onAbort);
     for (const [b, h] of handles.batches) if (s.batches[b]!.stage === 'prepared') h.cancel();
     for (const w of handles.watches.values()) w.abort();
+    // A check still running in its throwaway container (the run timed out or was interrupted meanwhile)
+    // is removed now, and the run waits for that: before, the container outlived the command.
+    handles.ended.abort('the run ended');
+    await Promise.allSettled([...handles.checks]);
     s.now = clock.now();
     const rows = render();
     progress.done();

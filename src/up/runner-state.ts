@@ -22,7 +22,11 @@ export type BatchState = {
   listed?: 'asked' | Map<string, string[]>;
 };
 
-/** Our own healthcheck run on one container: one at a time, every `probeIntervalMs`, until it passes. */
+/**
+ * Our own healthcheck run on one container: one at a time, every `probeIntervalMs`, until it passes. A
+ * run that overran its timeout counts as failed at once, but stays in flight until its exec ends: the
+ * API cannot stop an exec, and a new one beside it would pile up processes in a hung container.
+ */
 export type ProbeState = { inFlight: boolean; began: number; nextAt: number; over: boolean };
 
 /**
@@ -118,7 +122,9 @@ export type Result =
   | { type: 'backed-up'; line: string }
   | { type: 'observed'; obs: Observation }
   | { type: 'started'; service: string }
-  | { type: 'probed'; id: string; ok: boolean; output: string }
+  | { type: 'probed'; id: string; ok: boolean; output: string; overran?: boolean }
+  /** The exec of a probe that overran its timeout ended. */
+  | { type: 'probe-ended'; id: string }
   /** A TCP connect to the container's health port succeeded. */
   | { type: 'port-open'; id: string }
   | { type: 'interrupted' }
@@ -246,9 +252,14 @@ export function apply(s: RunnerState, e: Action | Result): void {
       const w = s.ports.get(e.id);
       const fast = w?.state === 'open' && s.now - w.at < OPEN_PORT_FAST_MS;
       const every = fast ? Math.min(s.opts.probeIntervalMs, OPEN_PORT_PROBE_MS) : s.opts.probeIntervalMs;
-      if (p) s.probes.set(e.id, { ...p, inFlight: false, nextAt: p.began + every, over: e.ok });
+      if (p) s.probes.set(e.id, { ...p, inFlight: !!e.overran, nextAt: p.began + every, over: e.ok });
       s.probeOutput.set(e.id, e.output);
       s.containers = reduce(s.containers, { type: 'probe', id: e.id, ok: e.ok, output: e.output, time: s.now });
+      return;
+    }
+    case 'probe-ended': {
+      const p = s.probes.get(e.id);
+      if (p?.inFlight) s.probes.set(e.id, { ...p, inFlight: false });
       return;
     }
     case 'watch-port':

@@ -26,7 +26,7 @@ describe('checkPending', () => {
     const calls: unknown[] = [];
     const engine = { runLike: async (...a: unknown[]) => (calls.push(a), { exitCode, output: '' }) };
     expect(await checkPending(engine, 'base', ['migrate', '--check'], 'demo')).toBe(pending);
-    expect(calls).toEqual([['base', ['migrate', '--check'], { [LABEL_PROBE]: 'demo' }]]);
+    expect(calls).toEqual([['base', ['migrate', '--check'], { [LABEL_PROBE]: 'demo' }, undefined]]);
   });
 });
 

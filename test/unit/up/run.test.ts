@@ -29,6 +29,10 @@ type Behaviour = {
   watch?: boolean;
   /** The Engine's event stream ends this many ms after the subscription (no event reaches the run after). */
   loseEventsAfterMs?: number;
+  /** The migration checks never end on their own (their container is removed when the run's signal aborts). */
+  checkHangs?: boolean;
+  /** Each probe exec of the service takes this long (and then fails). */
+  probeTakesMs?: Record<string, number>;
 };
 
 /** Simulated Docker: containers, events, probes and checks, with a log of what was done, in order. */
@@ -42,6 +46,9 @@ class FakeDocker implements UpEngine {
   private seq = 0;
   /** Probe runs per container. */
   readonly probes = new Map<string, number>();
+  /** Probe execs running now, and the most that ever ran at once, by container. */
+  private readonly execsNow = new Map<string, number>();
+  readonly execsAtOnce = new Map<string, number>();
   constructor(private readonly plan: Plan, private readonly clock: FakeClock, private readonly b: Behaviour = {}) {
     if (b.existing) for (const s of plan.steps) for (let i = 0; i < s.replicas; i++) this.add(s.service);
     if (b.watch) this.watchPort = (id, _port, signal) => this.watchUntilListening(id, signal);
@@ -141,15 +148,31 @@ class FakeDocker implements UpEngine {
   }
   async exec(id: string, argv: string[]) {
     const c = this.containers.get(id)!;
+    const takes = this.b.probeTakesMs?.[c.service];
+    if (takes !== undefined) {
+      this.execsNow.set(id, (this.execsNow.get(id) ?? 0) + 1);
+      this.execsAtOnce.set(id, Math.max(this.execsAtOnce.get(id) ?? 0, this.execsNow.get(id)!));
+      await this.clock.sleep(takes);
+      this.execsNow.set(id, this.execsNow.get(id)! - 1);
+      c.probes++;
+      this.probes.set(id, c.probes);
+      return { exitCode: 1, output: 'too late' };
+    }
     c.probes++;
     this.probes.set(id, c.probes);
     const ok = c.probes >= (this.b.healthyAfter?.[c.service] ?? 1) && this.listening(c);
     if (ok && !this.log.includes(`healthy ${c.service}`)) this.log.push(`healthy ${c.service}`);
     return { exitCode: ok ? 0 : 1, output: ok ? 'ok' : `${argv.join(' ')}: 503` };
   }
-  async runLike(baseId: string, argv: string[]) {
+  async runLike(baseId: string, argv: string[], _labels: Record<string, string>, signal?: AbortSignal) {
     const service = this.containers.get(baseId)!.service;
     this.log.push(`check ${service}: ${argv.join(' ')}`);
+    if (this.b.checkHangs) {
+      await new Promise<void>((res) => signal?.addEventListener('abort', () => res(), { once: true }));
+      await this.clock.sleep(3); // the removal's round trip
+      this.log.push(`check container of ${service} removed`);
+      throw new Error('interrupted');
+    }
     return { exitCode: this.b.check?.[service] ?? 1, output: '' };
   }
 }
@@ -191,7 +214,7 @@ async function run(plan: Plan, b: Behaviour = {}, o: { timeoutMs?: number; force
     },
     { project: 'demo', plan, timeoutMs: o.timeoutMs ?? 300_000, forceMigrations: o.force },
   ));
-  return { outcome, log: docker.log, notes, elapsed: clock.now() - t0, probes: docker.probes, watching: docker.watching };
+  return { outcome, log: docker.log, notes, elapsed: clock.now() - t0, probes: docker.probes, watching: docker.watching, execsAtOnce: docker.execsAtOnce };
 }
 
 const before = (log: string[], a: string, b: string) => {
@@ -298,6 +321,28 @@ describe('runUp', () => {
     expect(outcome.status).toBe('timeout');
     expect(elapsed).toBe(300_000);
     expect(outcome.failures.map((x) => [x.service, x.what])).toEqual([['migrations', 'not completed after 300s (last state: running); the migration is left running (never killed: a half-built index would wedge the next deploy), and the next run waits for it']]);
+  });
+
+  it('a probe that overran its timeout fails at once, but the next one waits until its exec ended: one exec at a time', async () => {
+    // Before (2026-11-29) a new exec started every second beside the hung ones (the API cannot stop an exec).
+    const { outcome, execsAtOnce, probes } = await run(plan, { probeTakesMs: { backend: 2500 } }, { timeoutMs: 20_000 });
+    expect(outcome.status).toBe('timeout');
+    expect(outcome.failures.find((f) => f.service === 'backend')?.probeOutput).toBe('timed out after 1000ms');
+    const backends = [...execsAtOnce].filter(([id]) => id.startsWith('backend'));
+    expect(backends).toHaveLength(2); // two replicas
+    for (const [id, most] of backends) {
+      expect(most, id).toBe(1);
+      // About 20 s of probing, 2.5 s per exec: never more execs than fit one after another.
+      expect(probes.get(id), id).toBeGreaterThanOrEqual(5);
+      expect(probes.get(id), id).toBeLessThanOrEqual(8);
+    }
+  });
+
+  it('a check still running when the run ends is removed before the run returns', async () => {
+    // Before (2026-11-29) nothing told it: the throwaway container outlived the command.
+    const { outcome, log } = await run(plan, { existing: true, checkHangs: true }, { timeoutMs: 5_000 });
+    expect(outcome.status).toBe('timeout');
+    expect(log).toContain('check container of migrations removed');
   });
 
   it('a lost event stream stops the run at once, a Docker error, instead of waiting blind for the deadline', async () => {
