@@ -31,10 +31,11 @@ export function createArgs(services: string[], scale: string[] = []): string[] {
   return ['up', '--no-start', '--no-deps', ...scale, ...services];
 }
 
-/** Runs Compose; never throws for a non-zero exit (the caller decides). `env` is added to the process's. */
-export async function runCompose(t: ComposeTarget, args: string[], env: Record<string, string> = {}): Promise<ComposeResult> {
+/** Runs Compose; never throws for a non-zero exit (the caller decides). `env` is added to the process's; `stop` ends it. */
+export async function runCompose(t: ComposeTarget, args: string[], env: Record<string, string> = {}, stop?: AbortSignal): Promise<ComposeResult> {
   const { execa } = await import('execa');
   const argv = composeArgv(t, args);
-  const r = await execa(argv[0]!, argv.slice(1), { cwd: t.cwd, reject: false, all: true, env: { ...t.env, ...env }, stdin: 'ignore' });
+  // `stop` sends SIGTERM (SIGKILL 5 s later): what Compose does on Ctrl-C.
+  const r = await execa(argv[0]!, argv.slice(1), { cwd: t.cwd, reject: false, all: true, env: { ...t.env, ...env }, stdin: 'ignore', ...(stop ? { cancelSignal: stop } : {}) });
   return { argv, exitCode: r.exitCode ?? -1, output: String(r.all ?? '') };
 }

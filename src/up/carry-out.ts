@@ -6,20 +6,27 @@ import { checkPending } from './pending.js';
 import type { ProgressRenderer } from './progress.js';
 import { stepOf, type Action, type Result, type RunnerState } from './runner-state.js';
 
-/** Creates containers of some services with Compose. `prepare` may start work early; `release` finishes it. */
+/**
+ * Creates containers of some services with Compose. `prepare` may start work early; `release` finishes
+ * it, and stops the Compose process when `stop` aborts first (the run ended: its lock is about to go).
+ */
 export type ComposeCreator = {
-  prepare(services: string[]): { release(): Promise<void>; cancel(): void };
+  prepare(services: string[]): { release(stop?: AbortSignal): Promise<void>; cancel(): void };
 };
 
 /**
  * What the run holds open for later: batches prepared ahead of their release, by index (cancelled when
  * the run ends without them), the health-port watches under way, by container (aborted at the end), and
- * the migration checks under way in throwaway containers (`ended` removes them; the run waits for that).
+ * the migration checks under way in throwaway containers and the released batches' Compose calls
+ * (`ended` removes the one and stops the other; the run waits for both, so nothing of it goes on once
+ * it returned and the stack's lock is released).
  */
 export type Handles = {
   batches: Map<number, ReturnType<ComposeCreator['prepare']>>;
   watches: Map<string, AbortController>;
   checks: Set<Promise<unknown>>;
+  /** Released batches whose Compose call has not ended. */
+  creating: Set<Promise<unknown>>;
   ended: AbortController;
 };
 
@@ -42,7 +49,9 @@ export function carryOut(edges: Edges, s: RunnerState, a: Action, report: (r: Re
       handles.batches.set(a.batch, compose.prepare(servicesOf(a.batch)));
       return;
     case 'create': {
-      const done = (handles.batches.get(a.batch) ?? compose.prepare(servicesOf(a.batch))).release();
+      const done = (handles.batches.get(a.batch) ?? compose.prepare(servicesOf(a.batch))).release(handles.ended.signal);
+      handles.creating.add(done);
+      void done.catch(() => {}).finally(() => handles.creating.delete(done));
       attempt(done);
       const settle = () => report({ type: 'compose-done', batch: a.batch });
       void done.then(settle, settle);

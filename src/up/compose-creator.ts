@@ -17,11 +17,14 @@ export function gatedCreator(target: ComposeTarget, plan: Plan): ComposeCreator 
   return {
     prepare: (services) => {
       const gate = startGate(upstream);
-      const run = gate.then((g) => runCompose(target, createArgs(services, scaleArgs(plan.steps, services)), { DOCKER_HOST: g.dockerHost }));
+      const stopped = new AbortController();
+      const run = gate.then((g) => runCompose(target, createArgs(services, scaleArgs(plan.steps, services)), { DOCKER_HOST: g.dockerHost }, stopped.signal));
       run.catch(() => {});
       let cancelled = false;
       return {
-        release: async () => {
+        release: async (stop) => {
+          stop?.addEventListener('abort', () => stopped.abort(stop.reason), { once: true });
+          if (stop?.aborted) stopped.abort(stop.reason);
           (await gate).open();
           const r = await run.finally(() => gate.then((g) => g.close()));
           checkCreated(services, r);
@@ -68,8 +71,8 @@ export function withPrepared(creator: ComposeCreator, services: string[], early:
 export function plainCreator(target: ComposeTarget, plan: Plan): ComposeCreator {
   return {
     prepare: (services) => ({
-      release: async () => {
-        checkCreated(services, await runCompose(target, createArgs(services, scaleArgs(plan.steps, services))));
+      release: async (stop) => {
+        checkCreated(services, await runCompose(target, createArgs(services, scaleArgs(plan.steps, services)), {}, stop));
       },
       cancel: () => {},
     }),

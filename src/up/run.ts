@@ -35,6 +35,11 @@ export type UpOutcome = {
   /** Migration phases that ran, and those skipped because nothing was pending. */
   migrations: Partial<Record<MigrationPhase, 'ran' | 'skipped'>>;
   backup?: string;
+  /**
+   * A ready run's Compose calls that created everything but have not exited yet (Compose v1 lingers):
+   * the caller holds the stack's lock until this settles. A run that did not end ready stopped them.
+   */
+  settled?: Promise<unknown>;
 };
 
 /** How often a live (TTY) display redraws its elapsed times. */
@@ -58,7 +63,7 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     apply(s, r);
     wake();
   };
-  const handles: Handles = { batches: new Map(), watches: new Map(), checks: new Set(), ended: new AbortController() };
+  const handles: Handles = { batches: new Map(), watches: new Map(), checks: new Set(), creating: new Set(), ended: new AbortController() };
 
   // Subscribe first, then look: nothing that happens in between is missed.
   const sub = await engine.subscribe(
@@ -93,14 +98,19 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
     signal.removeEventListener('abort', onAbort);
     for (const [b, h] of handles.batches) if (s.batches[b]!.stage === 'prepared') h.cancel();
     for (const w of handles.watches.values()) w.abort();
-    // A check still running in its throwaway container (the run timed out or was interrupted meanwhile)
-    // is removed now, and the run waits for that: before, the container outlived the command.
-    handles.ended.abort('the run ended');
-    await Promise.allSettled([...handles.checks]);
+    // A run that did not end ready: a check still running in its throwaway container is removed, and a
+    // Compose call still creating is stopped; the run waits for both. Before, the container outlived the
+    // command, and Compose went on creating after the stack's lock was released. A ready run hands its
+    // lingering Compose calls to the caller (`settled`), which holds the lock until they exit.
+    const creating = Promise.allSettled([...handles.creating]);
+    if (status !== 'ready') {
+      handles.ended.abort('the run ended');
+      await Promise.allSettled([...handles.checks, creating]);
+    }
     s.now = clock.now();
     const rows = render();
     progress.done();
-    return { status, rows, failures, migrations: s.migrations, ...(s.backupLine ? { backup: s.backupLine } : {}) };
+    return { status, rows, failures, migrations: s.migrations, ...(s.backupLine ? { backup: s.backupLine } : {}), ...(status === 'ready' ? { settled: creating } : {}) };
   };
 
   try {

@@ -256,6 +256,7 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       // Every long-running service now runs from these files: what `upgrade` saves for `rollback`.
       if (verb === 'up' && outcome.status === 'ready' && !args.services?.length) rememberDeployed(stack, io);
       if (verb === 'up' && outcome.status === 'ready') await warnComposeDrift(docker, stack, io);
+      await outcome.settled; // the lock is held until every Compose call of the run exited
       return result;
     } finally {
       compose.dispose();

@@ -89,7 +89,9 @@ async function runPhase(stack: Stack & WithCompose, docker: DockerClient, phase:
     const timeout = timeoutMs(args.timeout) > MIGRATION_WAIT_MS ? args.timeout : '10m';
     // The plan checked this phase with the new image under the lock: when it found migrations pending, the
     // runner does not check again (a container start and the app's boot) and goes straight to the backup.
-    return await runPlan({ stack, docker, notes: [] }, plan, { ...args, timeout, forceMigrations: pending === true }, io, exitCodeOf, `${phase}-deploy migrations`, compose);
+    const r = await runPlan({ stack, docker, notes: [] }, plan, { ...args, timeout, forceMigrations: pending === true }, io, exitCodeOf, `${phase}-deploy migrations`, compose);
+    await r.outcome.settled; // no Compose call of this phase is left running beside the next step's
+    return r;
   } finally {
     compose.dispose();
   }

@@ -177,14 +177,22 @@ class FakeDocker implements UpEngine {
   }
 }
 
-/** Compose: `prepare` is logged, creation happens on `release`. */
-function fakeCompose(docker: FakeDocker, clock: FakeClock): ComposeCreator {
+/**
+ * Compose: `prepare` is logged, creation happens on `release`. With `lingerMs`, each call stays on that
+ * long after its last create (as Compose v1 does), or until the run stops it.
+ */
+function fakeCompose(docker: FakeDocker, clock: FakeClock, lingerMs?: number): ComposeCreator {
   return {
     prepare: (services) => ({
-      release: async () => {
+      release: async (stop) => {
         docker.log.push(`release ${services.join(',')}`);
         await clock.sleep(2);
         await docker.composeCreate(services);
+        if (lingerMs === undefined) return;
+        const lingered = new AbortController();
+        stop?.addEventListener('abort', () => lingered.abort(), { once: true });
+        await clock.sleep(lingerMs, lingered.signal).catch(() => {});
+        docker.log.push(stop?.aborted ? `compose stopped ${services.join(',')}` : `compose exited ${services.join(',')}`);
       },
       cancel: () => docker.log.push(`cancel ${services.join(',')}`),
     }),
@@ -343,6 +351,29 @@ describe('runUp', () => {
     const { outcome, log } = await run(plan, { existing: true, checkHangs: true }, { timeoutMs: 5_000 });
     expect(outcome.status).toBe('timeout');
     expect(log).toContain('check container of migrations removed');
+  });
+
+  it('a Compose call still on when the run fails is stopped before the run returns; a ready run hands it over', async () => {
+    // Before (2026-11-29) the run returned and the stack's lock was released while Compose went on.
+    const clock = new FakeClock();
+    const failing = new FakeDocker(plan, clock, { exit: { migrations: 1 } });
+    const outcome = await clock.run(runUp(
+      { engine: failing, compose: fakeCompose(failing, clock, 60_000), clock, progress: silent, signal: new AbortController().signal },
+      { project: 'demo', plan, timeoutMs: 300_000 },
+    ));
+    expect(outcome.status).toBe('failed');
+    expect(failing.log).toContain('compose stopped postgres,redis,migrations');
+    expect(outcome.settled).toBeUndefined();
+
+    const ok = new FakeDocker(plan, clock, {});
+    const ready = await clock.run(runUp(
+      { engine: ok, compose: fakeCompose(ok, clock, 60_000), clock, progress: silent, signal: new AbortController().signal },
+      { project: 'demo', plan, timeoutMs: 300_000 },
+    ));
+    expect(ready.status).toBe('ready');
+    expect(ok.log.filter((l) => l.startsWith('compose '))).toEqual([]); // ready long before Compose exits
+    await clock.run(ready.settled!);
+    expect(ok.log.filter((l) => l.startsWith('compose '))).toEqual(['compose exited postgres,redis,migrations', 'compose exited backend,worker,migrations-post,nginx']);
   });
 
   it('a lost event stream stops the run at once, a Docker error, instead of waiting blind for the deadline', async () => {
