@@ -7,6 +7,14 @@ import { scaleArgs, type Plan } from './plan.js';
 import type { ComposeCreator } from './run.js';
 
 /**
+ * COMPOSE_HTTP_TIMEOUT for a gated Compose call, in seconds. The gate holds its first change request
+ * until the batch is released, after the jobs before it (a backup, migrations: minutes); docker-compose
+ * 1.29 gives up on a request after 60 s by default and the batch failed. Held that long, the call is
+ * bounded by the run instead: its deadline, then its stop signal.
+ */
+export const HELD_HTTP_TIMEOUT_S = String(24 * 3600);
+
+/**
  * Creates services with Compose. Where the Engine is a local socket, each batch's Compose call starts
  * as soon as it is prepared, behind a gate that holds its changes until `release` (see compose-gate).
  */
@@ -18,7 +26,7 @@ export function gatedCreator(target: ComposeTarget, plan: Plan): ComposeCreator 
     prepare: (services) => {
       const gate = startGate(upstream);
       const stopped = new AbortController();
-      const run = gate.then((g) => runCompose(target, createArgs(services, scaleArgs(plan.steps, services)), { DOCKER_HOST: g.dockerHost }, stopped.signal));
+      const run = gate.then((g) => runCompose(target, createArgs(services, scaleArgs(plan.steps, services)), { DOCKER_HOST: g.dockerHost, COMPOSE_HTTP_TIMEOUT: HELD_HTTP_TIMEOUT_S }, stopped.signal));
       run.catch(() => {});
       let cancelled = false;
       return {
