@@ -12,9 +12,10 @@ import { L_SERVICE } from '../docker/labels.js';
 import { findPostgres, runSql, type PgTarget } from '../exec/postgres.js';
 import { POSTGRES_SERVICE } from '../model/compose.js';
 import type { Stack } from '../stack/open.js';
+import { parseEnvFile } from '../init/env-file.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { abortOnInterrupt } from '../util/signals.js';
-import { TEXT_FILE_MAX_BYTES, makeDirs, readOnDisk, sourcePath, sourceSize, writeFileAtomic, type FileSource, type OnDisk } from '../util/fs.js';
+import { TEXT_FILE_MAX_BYTES, makeDirs, readOnDisk, sourcePath, sourceSize, writeFileAtomic, type FileSource } from '../util/fs.js';
 import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigrations } from './archive.js';
 import { readArchive, writeError, type ArchiveContents } from './archive-io.js';
 import { dumpLister, type DumpLister } from './archive-backup.js';
@@ -212,17 +213,30 @@ export async function restoreArchiveLive(
  * path is checked, and nothing is written when any of them exists with other bytes (a file with the
  * archive's very bytes is left as it is, so a restore that failed later can run again). Returns the paths written.
  */
-export function writeStackFromArchive(dir: string, c: ArchiveContents): string[] {
+export function writeStackFromArchive(dir: string, c: ArchiveContents): { written: string[]; kept: string[] } {
   const env = new Set(c.meta.env.files);
-  const plan = [...c.files.entries()].map(([name, body]) => ({ path: join(dir, safeRelativePath(name)), body, mode: env.has(name) ? 0o600 : 0o644 }));
+  const plan = [...c.files.entries()].map(([name, body]) => ({ path: join(dir, safeRelativePath(name)), body, env: env.has(name), mode: env.has(name) ? 0o600 : 0o644 }));
   if (!c.files.has(c.meta.spec)) throw new PhaseComposeError('problem', `the archive lacks its spec stack/${c.meta.spec}`, { details: ['nothing was written'] });
   // One read per path: missing (to write), the archive's very bytes (left alone), or anything else (refused).
   const onDisk = plan.map((p) => ({ ...p, d: readOnDisk(p.path, TEXT_FILE_MAX_BYTES, { noFollow: true }) }));
-  const todo = onDisk.filter((p) => !(p.d.kind === 'file' && p.d.data.equals(p.body)));
+  const pending = onDisk.filter((p) => !(p.d.kind === 'file' && p.d.data.equals(p.body)));
+  // With backups.env the archive holds only those keys of an env file: one the user wrote into DIR first
+  // (the rest of the app's settings) is kept when it defines each of them as the archive does.
+  const partial = c.meta.env.keys !== undefined;
+  const envOf = (p: (typeof onDisk)[number]) => (partial && p.env && p.d.kind === 'file' ? envDifference(p.d.data, p.body) : undefined);
+  const kept = pending.filter((p) => envOf(p)?.length === 0);
+  const todo = pending.filter((p) => !kept.includes(p));
   const exist = todo.filter((p) => p.d.kind !== 'missing');
   if (exist.length) {
-    const what = (d: OnDisk) => (d.kind === 'odd' ? ` (${d.why})` : '');
-    throw new PhaseComposeError('problem', `refusing to overwrite files in ${dir}`, { details: [...exist.map((p) => `exists: ${p.path}${what(p.d)}`), 'restore --dir builds a new stack: name an empty or new directory; nothing was written'] });
+    const what = (p: (typeof onDisk)[number]) => (p.d.kind === 'odd' ? ` (${p.d.why})` : envOf(p) ? `: ${envOf(p)!.join('; ')} (the restored data needs the archive's values)` : '');
+    throw new PhaseComposeError('problem', `refusing to overwrite files in ${dir}`, {
+      details: [
+        ...exist.map((p) => `exists: ${p.path}${what(p)}`),
+        partial
+          ? 'restore --dir builds a new stack: name an empty or new directory, where an env file you put first must define the archived keys as the archive does; nothing was written'
+          : 'restore --dir builds a new stack: name an empty or new directory; nothing was written',
+      ],
+    });
   }
   // The directories this run makes (the stack's, and any a file of it sits in), outermost first.
   const made = missingDirs(dir);
@@ -242,7 +256,20 @@ export function writeStackFromArchive(dir: string, c: ArchiveContents): string[]
     }
     written.push(p.path);
   }
-  return written;
+  return { written, kept: kept.map((p) => p.path) };
+}
+
+/**
+ * How the env file `have` differs from the archived one `want` on the archived keys (names only, never
+ * values): the keys it lacks, and those it defines otherwise. Empty: it holds them all. Pure.
+ */
+export function envDifference(have: Buffer, want: Buffer): string[] {
+  const h = parseEnvFile(have.toString('utf8'));
+  const w = parseEnvFile(want.toString('utf8'));
+  const keys = Object.keys(w);
+  const lacks = keys.filter((k) => !Object.hasOwn(h, k));
+  const differs = keys.filter((k) => Object.hasOwn(h, k) && h[k] !== w[k]);
+  return [...(lacks.length ? [`lacks ${lacks.join(', ')}`] : []), ...(differs.length ? [`defines ${differs.join(', ')} otherwise than the archive`] : [])];
 }
 
 /** The directories missing on the way to `dir` (itself included), outermost first. */

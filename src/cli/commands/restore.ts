@@ -84,7 +84,9 @@ async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () =>
   const dir = resolve(args.dir!);
   const project = args.projectName ?? contents.meta.project;
   io.err(`restore: archive ok: made ${contents.meta.created} from project ${contents.meta.project}; newest migrations ${newestMigrations(contents.meta.migrations).join(', ') || '(none)'}`);
-  for (const p of writeStackFromArchive(dir, contents)) io.err(`restore: wrote ${p}`);
+  const files = writeStackFromArchive(dir, contents);
+  for (const p of files.written) io.err(`restore: wrote ${p}`);
+  for (const p of files.kept) io.err(`restore: kept ${p}: it defines the archived keys (${contents.meta.env.keys!.join(', ')}) as the archive does`);
   const specFile = join(dir, contents.meta.spec);
   const timeoutMs = parseCliDuration(args.timeout ?? '5m');
   const stack = openStack({ file: specFile, projectName: project }, { compose: true, lock: 'restore' });

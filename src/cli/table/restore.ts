@@ -30,7 +30,9 @@ at once, nothing stopped.
 With --dir: writes the archive's spec, env files (0600) and generated files into DIR (never replacing a
 file that differs), starts only postgres (-p names the project; default: the archived one), restores the
 database into it, and then runs \`up\`: no app container starts before the data is back, and migrations
-newer than the archive run as on any upgrade.
+newer than the archive run as on any upgrade. An archive made with backups.env holds only those keys:
+write the rest of the settings into DIR's env file first; it is kept when it defines every archived key
+as the archive does, else refused by key name.
 
 ${exitCodes}`),
   run: async (a, { io, exitCodeOf }) =>

@@ -39,7 +39,7 @@ const refusal = (dir: string, c = archive): PhaseComposeError => {
 describe('writeStackFromArchive', () => {
   it('writes the spec, the env file (0600) and the generated files into a new directory (0700)', () => {
     const dir = fresh();
-    expect(writeStackFromArchive(dir, archive).sort()).toEqual([join(dir, '.env'), join(dir, 'docker-compose.yml'), join(dir, 'phase-compose.yaml')]);
+    expect(writeStackFromArchive(dir, archive).written.sort()).toEqual([join(dir, '.env'), join(dir, 'docker-compose.yml'), join(dir, 'phase-compose.yaml')]);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'phase-compose.yaml')).mode & 0o777).toBe(0o644);
@@ -50,7 +50,7 @@ describe('writeStackFromArchive', () => {
     const dir = fresh();
     mkdirSync(dir);
     writeFileSync(join(dir, 'phase-compose.yaml'), 'name: p\n');
-    expect(writeStackFromArchive(dir, archive).sort()).toEqual([join(dir, '.env'), join(dir, 'docker-compose.yml')]);
+    expect(writeStackFromArchive(dir, archive).written.sort()).toEqual([join(dir, '.env'), join(dir, 'docker-compose.yml')]);
   });
 
   it('refuses, naming each path and what is there, and writes nothing: other bytes, a directory, a symbolic link', () => {
@@ -68,6 +68,33 @@ describe('writeStackFromArchive', () => {
       'restore --dir builds a new stack: name an empty or new directory; nothing was written',
     ]);
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe('SECRET_KEY=other\n');
+  });
+
+  it('with backups.env, an env file put in DIR first is kept when it defines the archived keys as the archive does', () => {
+    // Until 2026-11-29 it was refused as "exists", although the README told users to do exactly that
+    // (restore --dir runs up itself: the rest of the settings cannot be added after it).
+    const partial: ArchiveContents = { ...contents({ 'phase-compose.yaml': 'name: p\n', '.env': 'SECRET_KEY=k\nSERVER_SECRET="s s"\n' }), meta: { ...meta, env: { files: ['.env'], keys: ['SECRET_KEY', 'SERVER_SECRET'] } } };
+    const dir = fresh();
+    mkdirSync(dir);
+    const theirs = '# the rest of the settings\nSMTP_HOST=mail\nSERVER_SECRET=\'s s\'\nexport SECRET_KEY=k\n';
+    writeFileSync(join(dir, '.env'), theirs);
+    expect(writeStackFromArchive(dir, partial)).toEqual({ written: [join(dir, 'phase-compose.yaml')], kept: [join(dir, '.env')] });
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(theirs);
+
+    // One that lacks a key, or defines one otherwise, is refused by key name (never by value), nothing written.
+    const other = fresh();
+    mkdirSync(other);
+    writeFileSync(join(other, '.env'), 'SECRET_KEY=wrong\nSMTP_HOST=mail\n');
+    const e = refusal(other, partial);
+    expect(e.details[0]).toBe(`exists: ${join(other, '.env')}: lacks SERVER_SECRET; defines SECRET_KEY otherwise than the archive (the restored data needs the archive's values)`);
+    expect(e.details.join('\n')).not.toContain('wrong');
+    expect(readdirSync(other)).toEqual(['.env']);
+
+    // Without backups.env the whole file travels: any other bytes are refused, as before.
+    const whole = fresh();
+    mkdirSync(whole);
+    writeFileSync(join(whole, '.env'), 'SECRET_KEY=k\nSMTP_HOST=mail\n');
+    expect(refusal(whole).details[0]).toBe(`exists: ${join(whole, '.env')}`);
   });
 
   it('a write that fails removes the files and every directory this run made, and only those', () => {
