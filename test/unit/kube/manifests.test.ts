@@ -89,9 +89,31 @@ describe('a long-running service', () => {
   });
   it('gets readiness and startup probes from its healthcheck', () => {
     const c = podOf(dep).containers[0]!;
-    expect(c.readinessProbe).toEqual({ httpGet: { path: '/health/', port: 8000 }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 });
+    // The Host header is the one Compose's healthcheck sends (until 2026-11-29 the kubelet's pod IP, which
+    // an app checking ALLOWED_HOSTS answers with 400: the pod never turned Ready).
+    const httpGet = { path: '/health/', port: 8000, httpHeaders: [{ name: 'Host', value: '127.0.0.1:8000' }] };
+    expect(c.readinessProbe).toEqual({ httpGet, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 });
     // start_period 60s at one probe every 2s, plus the retries.
-    expect(c.startupProbe).toEqual({ httpGet: { path: '/health/', port: 8000 }, periodSeconds: 2, timeoutSeconds: 5, failureThreshold: 33 });
+    expect(c.startupProbe).toEqual({ httpGet, periodSeconds: 2, timeoutSeconds: 5, failureThreshold: 33 });
+  });
+
+  it('sends the healthcheck\'s own host as Host, and says when that host is not the container itself', () => {
+    const withHost = (host: string) => specOf(y`
+      name: demo
+      services:
+        web:
+          image: app:1
+          healthcheck: { http: { port: 8000, path: /h, host: "${host}" } }
+    `);
+    const probe = (host: string) => {
+      const r = generateKube(withHost(host));
+      const c = podOf(find(all(r), 'Deployment', 'web')).containers[0]!;
+      return { header: (c.readinessProbe as { httpGet: { httpHeaders: Array<{ value: string }> } }).httpGet.httpHeaders[0]!.value, warnings: r.warnings };
+    };
+    expect(probe('localhost')).toEqual({ header: 'localhost:8000', warnings: [] });
+    expect(probe('::1')).toEqual({ header: '[::1]:8000', warnings: [] });
+    expect(probe('sidecar').header).toBe('sidecar:8000');
+    expect(probe('sidecar').warnings).toEqual([expect.stringContaining("services.web.healthcheck.http.host sidecar: the kubelet probes the pod's own address")]);
   });
   it('takes its env from the Secret and the defaults ConfigMap, with $(VAR) references and EXTERNAL_MIGRATION', () => {
     const c = podOf(dep).containers[0]!;
