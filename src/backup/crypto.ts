@@ -302,10 +302,11 @@ export async function decryptStream(
   key: { passphrase: () => Promise<string>; sessionKey?: SessionKey },
   file: string,
   load: LoadArgon2 = loadArgon2,
+  maxWhole = MAX_WHOLE_BYTES,
 ): Promise<{ stream: Readable; sessionKey: SessionKey }> {
   const { head, all } = await splitHead(cipher[Symbol.asyncIterator](), HEAD_BYTES);
   const keyPackets = await nativeShape(head);
-  if (!keyPackets) return decryptWithOpenPgp(Readable.from(all, { objectMode: false }), key, file, load);
+  if (!keyPackets) return decryptWithOpenPgp(all, key, file, load, maxWhole);
   const sessionKey = key.sessionKey ?? (await openKey(keyPackets, key, file, load));
   const r = new ByteReader(all);
   for (const k of keyPackets) await r.exact(k.length, 'a key packet');
@@ -326,20 +327,52 @@ async function openKey(keyPackets: Buffer[], key: { passphrase: () => Promise<st
   }
 }
 
-/** decryptStream for a message of another shape: OpenPGP.js reads all of it. */
+/**
+ * The most ciphertext a message whose integrity is checked only at its end (SEIPD v1: `gpg --symmetric`,
+ * sq's default for v4 keys) may hold: OpenPGP.js keeps the whole of such a message in memory until its
+ * check passed (about three times its size, measured +300 MiB for a 96 MiB archive).
+ */
+export const MAX_WHOLE_BYTES = 256 * 1024 * 1024;
+
+/** decryptStream for a message of another shape: OpenPGP.js reads it (all of it, for SEIPD v1, up to `maxWhole` bytes). */
 async function decryptWithOpenPgp(
-  cipher: Readable,
+  chunks: AsyncIterable<Uint8Array>,
   key: { passphrase: () => Promise<string>; sessionKey?: SessionKey },
   file: string,
   load: LoadArgon2,
+  maxWhole: number,
 ): Promise<{ stream: Readable; sessionKey: SessionKey }> {
   const pgp = await loadOpenPgp();
+  // The bound holds once the data packet is known to be read whole; past it the read stops, said so.
+  const bound = { on: false, over: false };
+  let read = 0;
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const c of chunks) {
+      read += c.length;
+      if (bound.on && read > maxWhole) {
+        bound.over = true;
+        throw new Error(`more than ${maxWhole} bytes`);
+      }
+      yield c;
+    }
+  }
+  const tooBig = () =>
+    new PhaseComposeError('problem', `${file} is encrypted with an integrity check only at its end (SEIPD v1, as \`gpg --symmetric\` writes), which would be read whole into memory: it is larger than ${maxWhole / 2 ** 20} MiB`, {
+      details: [
+        'archives phase-compose writes (SEIPD v2, checked chunk by chunk) are streamed at any size',
+        'decrypt it with the tool that encrypted it (`gpg --decrypt FILE > plain.pcbak`) and restore the plain archive: its checksums are still checked',
+        'nothing was changed',
+      ],
+    });
   let message;
   try {
-    message = await pgp.readMessage({ binaryMessage: Readable.toWeb(cipher) as ReadableStream<Uint8Array> });
+    message = await pgp.readMessage({ binaryMessage: Readable.toWeb(Readable.from(counted(), { objectMode: false })) as ReadableStream<Uint8Array> });
   } catch (e) {
-    throw damagedError(file, e);
+    throw bound.over ? tooBig() : damagedError(file, e);
   }
+  const data = [...message.packets].find((p) => (p.constructor as { tag?: number }).tag === pgp.enums.packet.symEncryptedIntegrityProtectedData) as { version?: number } | undefined;
+  bound.on = data?.version === 1;
+  if (bound.on && read > maxWhole) throw tooBig();
   const keyPackets = [...message.packets.filterByTag(pgp.enums.packet.symEncryptedSessionKey)].map((p) => {
     const one = new pgp.PacketList<typeof p>();
     one.push(p);
@@ -355,6 +388,7 @@ async function decryptWithOpenPgp(
     const { data } = await pgp.decrypt({ message, sessionKeys: [sessionKey], format: 'binary', config: { allowUnauthenticatedStream: false } });
     return { stream: Readable.fromWeb(data as WebStream), sessionKey };
   } catch (e) {
+    if (bound.over) throw tooBig();
     if (unchecked) {
       throw new PhaseComposeError('problem', `wrong passphrase for ${file}, or the archive is damaged: ${(e as Error).message}`, {
         details: ['its key packet (OpenPGP v4, as gpg writes) cannot tell the two apart; try the passphrase again before you give the archive up', 'nothing was changed'],

@@ -156,6 +156,20 @@ describe('decryptStream', () => {
     expect((await open(await cipherOf(plain, 'pw'), 'pw', async () => undefined)).equals(plain)).toBe(true);
   }, 30_000);
 
+  it('a message checked only at its end (SEIPD v1, as gpg writes) is refused past its bound, not read whole into memory', async () => {
+    // Until 2026-11-29 OpenPGP.js held any such message whole (+300 MiB for a 96 MiB archive).
+    const v1 = await cipherOf(plain, 'pw', { aeadProtect: false, s2kType: pgp.enums.s2k.iterated });
+    const at = (max: number) => decryptStream(Readable.from([v1.subarray(0, 4096), v1.subarray(4096)]), { passphrase: async () => 'pw' }, 'f.pcbak', undefined, max).then((r) => collect(r.stream));
+    const e = (await at(50_000).catch((x: unknown) => x)) as PhaseComposeError;
+    expect(e).toBeInstanceOf(PhaseComposeError);
+    expect(e.message).toMatch(/^f\.pcbak is encrypted with an integrity check only at its end \(SEIPD v1, as `gpg --symmetric` writes\), which would be read whole into memory/);
+    expect(e.details).toContain('nothing was changed');
+    expect((await at(200_000)).equals(plain)).toBe(true); // under the bound: read as before
+    // A message checked chunk by chunk (AEAD, here OCB as sq may write) is streamed whatever its size.
+    const ocb = await cipherOf(plain, 'pw', { preferredAEADAlgorithm: pgp.enums.aead.ocb });
+    expect((await decryptStream(Readable.from([ocb]), { passphrase: async () => 'pw' }, 'f.pcbak', undefined, 1000).then((r) => collect(r.stream))).equals(plain)).toBe(true);
+  }, 30_000);
+
   it('refuses, as damage and before any Argon2, a message with more than 16 key packets (ours, and OpenPGP.js\'s)', async () => {
     const a2 = countingArgon2();
     const cipher = await cipherOf(plain, 'pw');
