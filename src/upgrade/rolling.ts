@@ -65,13 +65,13 @@ export const PROBE_TIMEOUT_MS = 30_000;
  * time limit against a replica that accepts and never answers held the upgrade past --timeout, deaf to
  * Ctrl-C.
  */
-async function boundedProbe(e: RollEdges, id: string, argv: string[], ms: number): Promise<{ exitCode: number; output: string }> {
+async function boundedProbe(e: RollEdges, id: string, argv: string[], ms: number): Promise<{ exitCode: number; output: string; overran?: Promise<unknown> }> {
   if (e.signal.aborted) return { exitCode: -1, output: 'interrupted' };
   const timer = new AbortController();
   const stop = () => timer.abort();
   e.signal.addEventListener('abort', stop, { once: true });
   const run = e.exec(id, argv).catch((err: Error) => ({ exitCode: -1, output: err.message }));
-  const bound = e.clock.sleep(ms, timer.signal).then(() => ({ exitCode: -1, output: e.signal.aborted ? 'interrupted' : `timed out after ${ms}ms` }));
+  const bound = e.clock.sleep(ms, timer.signal).then(() => ({ exitCode: -1, output: e.signal.aborted ? 'interrupted' : `timed out after ${ms}ms`, overran: run }));
   try {
     return await Promise.race([run, bound]);
   } finally {
@@ -87,6 +87,9 @@ async function waitReady(e: RollEdges, ids: string[], readyWhen: Replacement['re
   const runningSince = new Map<string, number>();
   const lastProbe = new Map<string, string>();
   const ready = new Set<string>();
+  // A probe whose exec overran: the API cannot stop it, so the container gets no other until it ended
+  // (before 2026-11-29 one more every poll, piling up in a replica that accepts and never answers).
+  const overran = new Set<string>();
   for (;;) {
     if (e.signal.aborted) return { ok: false, status: 'interrupted', what: 'interrupted' };
     const now = e.clock.now();
@@ -115,10 +118,14 @@ async function waitReady(e: RollEdges, ids: string[], readyWhen: Replacement['re
       }
       // Our own run of its healthcheck: Docker's interval can be long; the container is the same either way.
       const argv = healthcheckArgv(i.healthTest);
-      if (argv && i.obs.status === 'running') {
+      if (argv && i.obs.status === 'running' && !overran.has(id)) {
         const r = await boundedProbe(e, id, argv, Math.min(i.healthTimeoutMs ?? PROBE_TIMEOUT_MS, Math.max(0, deadline - now)));
         lastProbe.set(id, r.output);
         if (r.exitCode === 0) ready.add(id);
+        if (r.overran) {
+          overran.add(id);
+          void r.overran.finally(() => overran.delete(id));
+        }
       }
     }
     if (ready.size === ids.length) return { ok: true };

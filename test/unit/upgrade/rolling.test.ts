@@ -166,6 +166,23 @@ describe('rollingReplace', () => {
     expect(c2.now()).toBe(T0 + 5000);
   });
 
+  it('a container whose probe overran gets no other until that exec ended: they do not pile up', async () => {
+    // Until 2026-11-29 a new exec started at every poll beside the ones still hung (the API cannot stop an exec).
+    const clock = new FakeClock(T0);
+    const { e } = edges(clock, { b3: {}, b4: {} });
+    const execs: string[] = [];
+    e.exec = (id) => {
+      execs.push(`${id} ${clock.now() - T0}`);
+      // b3's first exec ends after 45 s (15 s past its timeout); every other one never answers.
+      return execs.length === 1 ? clock.sleep(45_000).then(() => ({ exitCode: 1, output: 'late' })) : new Promise(() => {});
+    };
+    const r = await clock.run(rollingReplace(e, [backend], T0 + 200_000));
+    expect(r).toMatchObject({ status: 'timeout', service: 'backend' });
+    // b3 at 0 (overran at 30 s, ended at 45 s), b4 at 30 s (never ends), b3 again only once its exec ended.
+    expect(execs.map((x) => x.split(' ')[0])).toEqual(['b3', 'b4', 'b3']);
+    expect(Number(execs[2]!.split(' ')[1])).toBeGreaterThanOrEqual(45_000);
+  });
+
   it('a new container that never turns healthy is removed at the deadline; the old ones are never stopped', async () => {
     const clock = new FakeClock(T0);
     const { e, calls } = edges(clock, { b3: { healthyAt: T0 + 500 }, b4: {} });
