@@ -56,7 +56,7 @@ export type MaintenanceOptions = {
 
 /** The task named `name`, or a usage error listing the ones the spec has. */
 export function findTask(spec: NormalisedSpec, name: string): NormalisedTask {
-  const task = spec.maintenance[name];
+  const task = Object.hasOwn(spec.maintenance, name) ? spec.maintenance[name] : undefined;
   if (task) return task;
   const have = Object.keys(spec.maintenance);
   throw new PhaseComposeError('usage', `the spec has no maintenance task "${name}"`, {
@@ -104,6 +104,10 @@ export async function runMaintenance(docker: DockerClient, stack: Pick<Stack, 'p
   const kind = task.kind;
   if ((opts.dryRun || opts.vacuum) && kind !== 'phase-purge') {
     throw new PhaseComposeError('usage', `${opts.dryRun ? '--dry-run' : '--vacuum'} needs a purge task of \`kind: phase-purge\` (task "${name}" has ${kind ? `kind ${kind}` : 'no kind'})`);
+  }
+  // VACUUM runs on report.table: without one, --vacuum asked (and --vacuum-full confirmed) and did nothing.
+  if (opts.vacuum && !task.report?.table) {
+    throw new PhaseComposeError('usage', `--vacuum${opts.vacuum === 'full' ? '-full' : ''} needs the table to vacuum: task "${name}" has no report.table`, { details: ['add report: { table: <its audit table> } to the task in the spec'] });
   }
   const values = resolveParams(task, given, name);
   const argv = renderTaskArgv(task, values);

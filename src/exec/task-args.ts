@@ -22,8 +22,9 @@ export function describeParams(task: NormalisedTask): string {
 export function parseTaskArgs(task: NormalisedTask, taskName: string, words: readonly string[]): ParamValues {
   const params = task.params;
   const byFlag = new Map(Object.keys(params).map((n) => [n.replace(/_/g, '-'), n]));
+  const paramOf = (flag: string) => (byFlag.has(flag) ? byFlag.get(flag) : undefined);
   const positional = Object.entries(params).filter(([, p]) => p.required && p.type !== 'boolean').map(([n]) => n);
-  const out: ParamValues = {};
+  const out: ParamValues = Object.create(null) as ParamValues;
   const set = (name: string, v: string | boolean) => {
     if (out[name] !== undefined) throw usage(`parameter "${name}" given twice`, taskName, task);
     out[name] = v;
@@ -43,13 +44,16 @@ export function parseTaskArgs(task: NormalisedTask, taskName: string, words: rea
     const eq = w.indexOf('=');
     let flag = (eq < 0 ? w.slice(2) : w.slice(2, eq)).replace(/_/g, '-');
     let negated = false;
-    if (!byFlag.has(flag) && flag.startsWith('no-') && params[byFlag.get(flag.slice(3)) ?? '']?.type === 'boolean') {
+    const plain = paramOf(flag.slice(3));
+    if (paramOf(flag) === undefined && flag.startsWith('no-') && plain !== undefined && params[plain]!.type === 'boolean') {
       flag = flag.slice(3);
       negated = true;
     }
-    const name = byFlag.get(flag);
+    const name = paramOf(flag);
     if (!name) throw usage(`unknown option --${flag}`, taskName, task);
     if (params[name]!.type === 'boolean') {
+      // --no-x=true would have set x (the negation dropped): a value goes with the plain form only.
+      if (eq >= 0 && negated) throw usage(`--no-${flag} takes no value: write --${flag}=${w.slice(eq + 1)} or --no-${flag}`, taskName, task);
       if (eq >= 0) set(name, w.slice(eq + 1));
       else set(name, !negated);
     } else if (eq >= 0) set(name, w.slice(eq + 1));

@@ -158,6 +158,23 @@ describe(`phase-compose exec on the fixture stack ${STACK_LABEL}`, () => {
     expect(u.code).toBe(7);
   });
 
+  it('organisation names that start with "-" reach the app as names', async () => {
+    // Until 2026-11-29 the template put {org} where Django's parser reads options: an organisation
+    // named -h printed the command's help, and phase-compose reported success. (purge's own <org> is a
+    // positional on phase-compose's command line, which takes no such name: the argv rule is unit-tested.)
+    for (const name of ['-h', '--settings=nope']) {
+      psql(stack.project, `INSERT INTO api_organisation (id, name, require_sso, created_at) VALUES ('dash${name.length}', '${name}', true, now())`);
+      // On phase-compose's own command line such a name goes as --org=NAME, or after "--".
+      const show = await cli(['exec', 'sso', `--org=${name}`, '--show']);
+      expect(show.code, show.stderr).toBe(0);
+      expect(show.stdout).toContain(`Organisation: ${name}`);
+    }
+    // An empty --app-id (an unset variable) is refused before anything runs, not read as "every app".
+    const empty = await cli(['exec', 'purge', ORG, '--app-id', '', '--retain', '0']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('parameter "app_id" is empty');
+  });
+
   it('reset-network-policies reports how many policies changed', async () => {
     const orgId = psql(stack.project, `SELECT id FROM api_organisation WHERE name = 'Other Org'`)[0]![0];
     psql(stack.project, `INSERT INTO api_networkaccesspolicy (id, organisation_id, name, allowed_ips, is_global) VALUES ('p1', '${orgId}', 'a', '', true), ('p2', '${orgId}', 'b', '', true), ('p3', '${orgId}', 'c', '', false)`);

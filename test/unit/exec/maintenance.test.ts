@@ -1,6 +1,6 @@
 // The pure parts of `exec <task>`: finding a task, and which reset task runs where.
 import { describe, expect, it } from 'vitest';
-import { findTask, resetTask } from '../../../src/exec/maintenance.js';
+import { findTask, resetTask, runMaintenance } from '../../../src/exec/maintenance.js';
 import { resetNetworkPoliciesArgv } from '../../../src/exec/network-reset.js';
 import { normaliseSpec } from '../../../src/spec/normalise.js';
 import type { DeploymentSpec } from '../../../src/spec/types.js';
@@ -25,6 +25,25 @@ describe('findTask', () => {
       details: ['tasks: purge, reset', 'or run any command with `phase-compose exec run <service> -- <argv...>`'],
     }));
     expect(() => findTask(normaliseSpec(base), 'x')).toThrowError(expect.objectContaining({ details: ['declare tasks under `maintenance:` in the spec', 'or run any command with `phase-compose exec run <service> -- <argv...>`'] }));
+  });
+});
+
+describe('runMaintenance refusals before Docker is asked', () => {
+  it('a task named like a prototype key is unknown (before: a TypeError, exit 1 "a bug")', () => {
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      expect(() => findTask(withTasks, name), name).toThrowError(expect.objectContaining({ kind: 'usage', message: `the spec has no maintenance task "${name}"` }));
+    }
+  });
+
+  it('--vacuum or --vacuum-full on a purge task without report.table is a usage error (before: nothing vacuumed, exit 0)', async () => {
+    const spec = normaliseSpec({ ...base, maintenance: { purge: { service: 'backend', kind: 'phase-purge', argv: ['purge', '{org}'], params: { org: { type: 'string', required: true } } } } });
+    const docker = new Proxy({}, { get: () => { throw new Error('Docker was asked'); } }) as never;
+    for (const vacuum of ['analyze', 'full'] as const) {
+      await expect(runMaintenance(docker, { project: 'fx', spec }, 'purge', { org: 'Acme' }, {} as never, { vacuum })).rejects.toMatchObject({
+        kind: 'usage',
+        message: `--vacuum${vacuum === 'full' ? '-full' : ''} needs the table to vacuum: task "purge" has no report.table`,
+      });
+    }
   });
 });
 
