@@ -1,6 +1,7 @@
 // `phase-compose exec` and its subcommands: options and help; the implementations are in
 // src/cli/commands/exec.ts.
 import { defineCommand, stackArgs } from '../command.js';
+import { PhaseComposeError } from '../../util/errors.js';
 import { count } from '../options.js';
 
 const load = () => import('../commands/exec.js');
@@ -62,8 +63,17 @@ const run = defineCommand({
   describe: 'Run any command (argv after --) in a service\'s running container',
   // The words are an argv as typed: yargs would make numbers of them (0x10 -> 16, 1.10 -> 1.1).
   builder: (p, exitCodes) => p.epilogue(exitCodes).epilogue(STOPS).parserConfiguration(VERBATIM).positional('service', { type: 'string' }).example('$0 exec run backend -- python manage.py check', 'Run Django\'s system check in the backend'),
-  // `exec run svc a -- b c`: the words before -- are `argv`, the ones after are left in `_`.
-  run: async (a, { io }) => (await load()).runExecRun({ ...stackArgs(a), service: String(a.service), argv: [...((a.argv as unknown[]) ?? []), ...a._.slice(2)].map(String) }, io),
+  // `exec run svc -- a b`: the argv is what follows --. Words before it went through yargs, which took the
+  // global options out of them (`exec run backend psql -p 5432` set the project name and ran `psql`): refused.
+  run: async (a, { io }) => {
+    const before = ((a.argv as unknown[]) ?? []).map(String);
+    if (before.length) {
+      throw new PhaseComposeError('usage', `exec run: put the command after --, e.g. \`exec run ${String(a.service)} -- ${before.join(' ')} ...\``, {
+        details: ['before --, phase-compose reads its own options (-p, -f, -y) out of the words, so the command would not run as typed'],
+      });
+    }
+    return (await load()).runExecRun({ ...stackArgs(a), service: String(a.service), argv: a._.slice(2).map(String) }, io);
+  },
 });
 
 const shell = defineCommand({

@@ -49,6 +49,9 @@ describe('bad arguments are usage errors (exit 2), found before Docker or the di
     [['-p', '../x', 'status'], '-p "../x": a Compose project name'],
     [['down', '-p', 'My Stack'], '-p "My Stack": a Compose project name'],
     [['exec', 'run', 'backend', '-p', '_x', '--', 'true'], '-p "_x": a Compose project name'],
+    // Before --, yargs took -p out of the command: `psql -p 5432` ran as `psql` in project 5432 (until 2026-11-29).
+    [['exec', 'run', 'backend', 'psql', '-p', '5432'], 'exec run: put the command after --, e.g. `exec run backend -- psql ...`'],
+    [['exec', 'run', 'backend', 'apt-get', 'install', '-y', 'curl'], 'exec run: put the command after --'],
     [['-p'], 'Not enough arguments following: p'],
     [['up', '--bogus'], 'Unknown argument: bogus'],
     [[], 'Name a command'],
