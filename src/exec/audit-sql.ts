@@ -1,5 +1,5 @@
 // SQL for Phase's audit log (api_secretevent → environment → app → organisation). Pure strings: every value
-// is a psql variable (`:'org'`, `:"table"`), bound with `-v name=value` by the caller, never spliced in.
+// is a psql variable (`:'org'`, `:'table'`), bound with `-v name=value` by the caller, never spliced in.
 
 /** Sizes and tuple counts of one table; variable `table` (may be schema-qualified). */
 export const SIZE_SQL = `SELECT pg_relation_size(c.oid), pg_indexes_size(c.oid), pg_total_relation_size(c.oid),
@@ -22,8 +22,15 @@ WHERE o.name = :'org' AND (:'app' = '' OR a.id = :'app')
   AND e.event_type = 'R' AND e.timestamp <= now() - make_interval(days => :'retain'::int);
 `;
 
-/** `VACUUM (ANALYZE)` or `VACUUM FULL ANALYZE` (locks the table) of variable `table`. */
-export const vacuumSql = (full: boolean) => (full ? `VACUUM FULL ANALYZE :"table";\n` : `VACUUM (ANALYZE) :"table";\n`);
+/**
+ * `VACUUM (ANALYZE)` or `VACUUM FULL ANALYZE` (locks the table) of variable `table`, named as SIZE_SQL
+ * finds it: to_regclass parses it (schema-qualified, quoted) and regclass's text quotes it again as the
+ * statement needs. Before 2026-11-29 it was `:"table"`, one quoted identifier: report.table
+ * public.api_secretevent passed the size check, the purge deleted, then VACUUM failed (exit 4, no report).
+ * A name that does not resolve vacuums nothing (never the whole database).
+ */
+export const vacuumSql = (full: boolean) =>
+  `SELECT format('${full ? 'VACUUM FULL ANALYZE' : 'VACUUM (ANALYZE)'} %s', to_regclass(:'table')) WHERE to_regclass(:'table') IS NOT NULL \\gexec\n`;
 
 export type TableSize = { data: number; indexes: number; total: number; live: number; dead: number };
 

@@ -13,8 +13,8 @@ describe('audit SQL', () => {
     }
     expect(PURGE_COUNT_SQL).toContain(`e.event_type = 'R'`);
     expect(PURGE_COUNT_SQL).toContain(`e.timestamp <= now() - make_interval(days => :'retain'::int)`);
-    expect(vacuumSql(false)).toBe('VACUUM (ANALYZE) :"table";\n');
-    expect(vacuumSql(true)).toBe('VACUUM FULL ANALYZE :"table";\n');
+    expect(vacuumSql(false)).toBe("SELECT format('VACUUM (ANALYZE) %s', to_regclass(:'table')) WHERE to_regclass(:'table') IS NOT NULL \\gexec\n");
+    expect(vacuumSql(true)).toBe("SELECT format('VACUUM FULL ANALYZE %s', to_regclass(:'table')) WHERE to_regclass(:'table') IS NOT NULL \\gexec\n");
   });
 
   it('parses the size row; a missing table gives undefined', () => {
