@@ -2,6 +2,7 @@
 import { buildGraph, waves, type NodeKind } from '../spec/graph.js';
 import { LABEL_PROXY_CONFIG } from '../model/compose.js';
 import type { NormalisedSpec } from '../spec/normalise.js';
+import { PhaseComposeError } from '../util/errors.js';
 
 /** A running container of the project: its image and the parts of its config an upgrade changes. */
 export type RunningContainer = {
@@ -106,7 +107,9 @@ export function upgradePlan(spec: NormalisedSpec, running: RunningContainer[], w
     }
     if (!w.imageId) plan.missingImages.push(w.image);
     const s = spec.services[service];
-    const hasHealth = k === 'proxy' ? true : !!s?.healthcheck && !s.healthcheck.disable;
+    // The proxy has a healthcheck unless its spec disables it (before 2026-11-29 it was always waited on as
+    // healthy: a proxy with healthcheck.disable was never seen healthy, and the upgrade timed out).
+    const hasHealth = k === 'proxy' ? !spec.proxy?.healthcheck.disable : !!s?.healthcheck && !s.healthcheck.disable;
     const ports = k === 'proxy' ? spec.proxy?.ports ?? [] : s?.ports ?? [];
     const r: Replacement = {
       service,
@@ -122,6 +125,20 @@ export function upgradePlan(spec: NormalisedSpec, running: RunningContainer[], w
   }
   plan.replace.push(...later.filter((r) => kind(r.service) !== 'proxy'), ...later.filter((r) => kind(r.service) === 'proxy'));
   return plan;
+}
+
+/**
+ * The migration phases run Compose on the data services with the migrations: a data service whose config
+ * changed would be recreated there (stopped, removed, created again) while the old app serves, against
+ * what the plan says. Refused, nothing changed (until 2026-11-29 the plan printed "an upgrade never
+ * restarts a data service" and went on). Without migrations no Compose call touches them. Pure.
+ */
+export function dataChangeRefusal(spec: Pick<NormalisedSpec, 'migrations'>, plan: Pick<UpgradePlan, 'dataChanged'>): PhaseComposeError | undefined {
+  if (!spec.migrations || !plan.dataChanged.length) return undefined;
+  const them = plan.dataChanged.length === 1 ? 'it' : 'them';
+  return new PhaseComposeError('problem', `the spec changes ${plan.dataChanged.join(', ')}: an upgrade never restarts a data service, and its migration phase would recreate ${them}`, {
+    details: ['upgrade with the data services as they run now, and apply their change in a maintenance window with `phase-compose up --recreate`', 'nothing was changed'],
+  });
 }
 
 /** The plan as lines for the user. */

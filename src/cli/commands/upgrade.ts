@@ -19,7 +19,7 @@ import { migrationChecks, migrationPlan, type MigrationPhase } from '../../up/pl
 import { failureReport } from '../../up/report.js';
 import type { UpOutcome } from '../../up/run.js';
 import { certificateOnHost, rollEdges, runningContainers, wantedServices } from '../../upgrade/observe.js';
-import { planLines, upgradePlan, type UpgradePlan } from '../../upgrade/plan.js';
+import { dataChangeRefusal, planLines, upgradePlan, type UpgradePlan } from '../../upgrade/plan.js';
 import { previousComposePath, readDeployed, readRecord, recordPath, restorePreviousProxy, savePreviousCompose, savePreviousProxy, writeRecord, type Deployed, type UpgradeRecord } from '../../upgrade/record.js';
 import { rollingReplace, type RollResult } from '../../upgrade/rolling.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
@@ -201,6 +201,8 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     const docker = await connectDocker();
     await awaitEarlierMigrations(docker, stack, args, io);
     const plan = await observe(docker, stack, target, change && { name: change.name, value: change.to });
+    const refused = dataChangeRefusal(stack.spec, plan);
+    if (refused) throw refused;
     const newImage = plan.replace.find((r) => r.service === stack.spec.migrations?.same_image_as)?.toImage.split(' ')[0];
     // A container start and the app's boot: Ctrl-C, SIGTERM or SIGHUP meanwhile removes the throwaway
     // containers and ends as interrupted (until 2026-11-28 nothing listened: the signal killed phase-compose

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { normaliseSpec } from '../../../src/spec/normalise.js';
 import type { DeploymentSpec } from '../../../src/spec/types.js';
 import { LABEL_PROXY_CONFIG } from '../../../src/model/compose.js';
-import { differences, fixedHostPort, planLines, upgradePlan, type RunningContainer, type Wanted } from '../../../src/upgrade/plan.js';
+import { dataChangeRefusal, differences, fixedHostPort, planLines, upgradePlan, type RunningContainer, type Wanted } from '../../../src/upgrade/plan.js';
 
 const spec = normaliseSpec({
   name: 'fx',
@@ -39,6 +39,21 @@ describe('upgradePlan', () => {
     const q = upgradePlan(spec, running, { ...v2, backend: want('app:v3', undefined, { X: '1' }) });
     expect(q.missingImages).toEqual(['app:v3']);
     expect(q.replace[0]!.toImage).toBe('app:v3 (not on this host)');
+  });
+  it('a changed data service refuses the upgrade when migration phases run (they would recreate it)', () => {
+    const p = upgradePlan(spec, running, { ...v2, postgres: want('pg:16', 'sha256:pg16') });
+    const e = dataChangeRefusal(spec, p);
+    expect(spec.migrations).toBeDefined();
+    expect(e).toMatchObject({ kind: 'problem', message: 'the spec changes postgres: an upgrade never restarts a data service, and its migration phase would recreate it' });
+    expect(e!.details).toContain('nothing was changed');
+    expect(dataChangeRefusal(spec, upgradePlan(spec, running, v2))).toBeUndefined();
+    expect(dataChangeRefusal({ migrations: undefined }, p)).toBeUndefined(); // no Compose call touches it then
+  });
+  it('a proxy whose healthcheck is disabled is waited on as running, not as healthy', () => {
+    const off = { ...spec, proxy: { ...spec.proxy!, healthcheck: { ...spec.proxy!.healthcheck, disable: true } } };
+    const p = upgradePlan(off, running, { ...v2, nginx: want('nginx:2', 'sha256:ngx2') });
+    expect(p.replace.find((r) => r.service === 'nginx')?.readyWhen).toBe('running');
+    expect(upgradePlan(spec, running, { ...v2, nginx: want('nginx:2', 'sha256:ngx2') }).replace.find((r) => r.service === 'nginx')?.readyWhen).toBe('healthy');
   });
   it('the proxy, with a fixed host port, goes last and in place', () => {
     const p = upgradePlan(spec, running, { ...v2, nginx: want('nginx:2', 'sha256:ngx2') });
