@@ -43,11 +43,27 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
     .version(VERSION)
     // --help and --version return like any command (exit code 0) instead of calling process.exit.
     .exitProcess(false)
+    // An option given twice that takes one value: refused (yargs made an array of it, which a command
+    // then read as "A,B", an array where a path was due, or crashed on).
+    .middleware(((a: Record<string, unknown>, y: { getOptions(): { array: string[] } }) => {
+      // The second argument is the yargs of the command being run (its own array options included).
+      const arrays = new Set(y.getOptions().array);
+      const twice = Object.keys(a).find((k) => k !== '_' && k !== '--' && k !== '$0' && Array.isArray(a[k]) && !arrays.has(k) && /^[a-z]/i.test(k) && argv.some((w) => w === `--${k}` || w.startsWith(`--${k}=`) || (k.length === 1 && w === `-${k}`)));
+      if (twice) throw new PhaseComposeError('usage', `${twice.length === 1 ? '-' : '--'}${twice} is given more than once: give it once`, { details: ['see `phase-compose --help`'] });
+    }) as unknown as Parameters<Argv['middleware']>[0], true)
     .fail((msg, err) => {
       // yargs's own checks (and the argument checks in options.ts, which it wraps) are usage errors.
+      if (err instanceof PhaseComposeError) throw err;
       if (err && err.name !== 'YError') throw err;
       throw new PhaseComposeError('usage', err?.message ?? msg, { details: ['see `phase-compose --help`'] });
     });
+}
+
+/** yargs-parser's crash on a repeated option it normalises (-f a -f b: "Cannot redefine property: f"), as a usage error. */
+function repeatedOption(e: unknown): PhaseComposeError | undefined {
+  const m = e instanceof TypeError ? /^Cannot redefine property: (.+)$/.exec(e.message) : null;
+  if (!m) return undefined;
+  return new PhaseComposeError('usage', `${m[1]!.length === 1 ? '-' : '--'}${m[1]} is given more than once: give it once`, { details: ['see `phase-compose --help`'] });
 }
 
 /** Prints an error the way users should see it; returns the exit code. */
@@ -93,7 +109,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   try {
     await buildCli(argv, io, exit).parseAsync();
   } catch (e) {
-    exit.code = reportError(e, io);
+    exit.code = reportError(repeatedOption(e) ?? e, io);
   }
   return exit.code;
 }

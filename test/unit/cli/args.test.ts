@@ -52,6 +52,11 @@ describe('bad arguments are usage errors (exit 2), found before Docker or the di
     // Before --, yargs took -p out of the command: `psql -p 5432` ran as `psql` in project 5432 (until 2026-11-29).
     [['exec', 'run', 'backend', 'psql', '-p', '5432'], 'exec run: put the command after --, e.g. `exec run backend -- psql ...`'],
     [['exec', 'run', 'backend', 'apt-get', 'install', '-y', 'curl'], 'exec run: put the command after --'],
+    // An option that takes one value, given twice (until 2026-11-29: a crash "Cannot redefine property: f",
+    // exit 1 "a bug", or the values joined as "A,B" and acted on).
+    [['-f', 'a.yaml', '-f', 'b.yaml', 'status'], '-f is given more than once: give it once'],
+    [['exec', 'sso', '--org', 'A', '--org', 'B', '--show'], '--org is given more than once: give it once'],
+    [['upgrade', '--to', '1', '--to=2'], '--to is given more than once: give it once'],
     [['-p'], 'Not enough arguments following: p'],
     [['up', '--bogus'], 'Unknown argument: bogus'],
     [[], 'Name a command'],
