@@ -29,9 +29,9 @@ export const duration = (name: string) => (v: unknown) => {
  * A whole number option (`--retain 90`), zero or more, at most `max`: by default PostgreSQL's `int`
  * (the values reach SQL as one; a larger one failed there, after Docker was asked, exit 4).
  */
-export const count = (name: string, max = 2 ** 31 - 1, why = 'the largest value it takes') => (v: unknown) => {
+export const count = (name: string, max = 2 ** 31 - 1, why = 'the largest value it takes', min = 0) => (v: unknown) => {
   if (v === undefined) return v;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new Error(`--${name}: expected a whole number (0 or more)`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new Error(`--${name}: expected a whole number (${min} or more)`);
   if (v > max) throw new Error(`--${name}: at most ${max} (${why}), got ${v}`);
   return v;
 };

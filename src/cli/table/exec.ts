@@ -19,7 +19,7 @@ const purge = defineCommand({
       .positional('org', { type: 'string', describe: 'Organisation name (passed verbatim: spaces, quotes, ; are fine)' })
       .option('retain', { type: 'number', requiresArg: true, coerce: count('retain', 700_000, 'the app counts back from today in Python dates, which end at year 1'), describe: 'Days of READ events to keep (app default 30; 0 deletes all)' })
       .option('app-id', { type: 'string', requiresArg: true, describe: 'Only this app' })
-      .option('batch-size', { type: 'number', requiresArg: true, coerce: count('batch-size'), describe: 'Rows per batch (app default 10000)' })
+      .option('batch-size', { type: 'number', requiresArg: true, coerce: count('batch-size', undefined, undefined, 1), describe: 'Rows per batch (app default 10000; at least 1)' })
       .option('sleep-ms', { type: 'number', requiresArg: true, coerce: count('sleep-ms'), describe: 'Pause between batches (app default 500)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Count what would be deleted; delete nothing' })
       .option('vacuum', { type: 'boolean', default: false, describe: 'VACUUM (ANALYZE) the table afterwards' })

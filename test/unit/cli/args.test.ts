@@ -45,6 +45,8 @@ describe('bad arguments are usage errors (exit 2), found before Docker or the di
     [['up', '--timeout', '99999999999999999999'], '--timeout: too long a duration: "99999999999999999999s" (at most 2562047h'],
     [['up', '--timeout', '2562048h'], '--timeout: too long a duration'],
     [['backup', '--keep', 'all'], '--keep: expected a whole number'],
+    // 0 rows per batch: the app failed after Docker was asked (until 2026-11-29).
+    [['exec', 'purge', 'Acme', '--batch-size', '0'], '--batch-size: expected a whole number (1 or more)'],
     [['-p', '', 'up'], '-p "": a Compose project name is lower-case letters, digits, "_" and "-", starting with a letter or digit'],
     [['-p', '../x', 'status'], '-p "../x": a Compose project name'],
     [['down', '-p', 'My Stack'], '-p "My Stack": a Compose project name'],
