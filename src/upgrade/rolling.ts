@@ -190,6 +190,11 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
       return fail({ ok: false, status: 'failed', what: `Compose failed (exit ${res.exitCode}): ${res.output.trim().split('\n').slice(-5).join(' | ')}` });
     }
     if (!fresh.length && !r.inPlace) return fail({ ok: false, status: 'failed', what: 'Compose created no new container' });
+    // In place, Compose started them: one that exited at once is not listed, and an empty wait passed as
+    // ready (until 2026-11-29 the upgrade said done and ran the post-deploy migrations with it down).
+    if (r.inPlace && fresh.length < r.replicas) {
+      return fail({ ok: false, status: 'failed', what: `${fresh.length} of its ${r.replicas} new container(s) running after Compose started them (one exited at once?)` });
+    }
     try {
       // Side by side: each is a few Engine calls and the app's boot.
       await Promise.all((r.inPlace ? [] : fresh).map(async (id) => {

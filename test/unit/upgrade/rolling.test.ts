@@ -166,6 +166,14 @@ describe('rollingReplace', () => {
     expect(c2.now()).toBe(T0 + 5000);
   });
 
+  it('in place: a new container that exited at once (so not listed) is a failure, not an empty wait that passes', async () => {
+    const clock = new FakeClock(T0);
+    const { e } = edges(clock, {});
+    const proxy: Replacement = { service: 'nginx', readyWhen: 'running', inPlace: true, old: [{ id: 'n1', name: 'fx-n1', service: 'nginx', imageId: 'v1', env: [] }], replicas: 1, why: ['image'], fromImage: 'v1', toImage: 'v2' };
+    const r = await clock.run(rollingReplace(e, [proxy], T0 + 60_000));
+    expect(r).toMatchObject({ status: 'failed', service: 'nginx', what: '0 of its 1 new container(s) running after Compose started them (one exited at once?)' });
+  });
+
   it('a container whose probe overran gets no other until that exec ended: they do not pile up', async () => {
     // Until 2026-11-29 a new exec started at every poll beside the ones still hung (the API cannot stop an exec).
     const clock = new FakeClock(T0);
