@@ -1,6 +1,6 @@
 // `phase-compose upgrade` and `rollback`: plan, back up, pre-deploy migrations with the new image while
 // the old app serves, rolling replacement of each changed long-running service, post-deploy migrations.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
 import type { ComposeTarget } from '../../docker/compose-cli.js';
@@ -57,16 +57,25 @@ function versionChange(spec: NormalisedSpec, to: string): { name: string; to: st
 }
 
 /** The `.env` Compose reads beside the compose file, and a variable's value there (the shell's wins, as in Compose). */
-const dotEnvPath = (t: ComposeTarget) => join(t.cwd, '.env');
+const dotEnvPath = (t: Pick<ComposeTarget, 'cwd'>) => join(t.cwd, '.env');
 const currentValue = (t: ComposeTarget, name: string): string | undefined =>
   process.env[name] ?? parseEnvFile(readStackText(dotEnvPath(t)) ?? '')[name];
 
 /**
  * Writes `name=value` into the `.env` beside the compose file, every other line kept; 0600. Returns
- * how to put the file back as it was (the text, or its absence).
+ * how to put the file back as it was (the text, or its absence). A `.env` that is a symbolic link is
+ * written through it: before 2026-11-29 the link was replaced by a regular file holding a copy, and the
+ * shared file it pointed to never got the new version.
  */
-function setDotEnv(t: ComposeTarget, name: string, value: string | undefined): () => void {
-  const p = dotEnvPath(t);
+export function setDotEnv(t: Pick<ComposeTarget, 'cwd'>, name: string, value: string | undefined): () => void {
+  const link = dotEnvPath(t);
+  const p = (() => {
+    try {
+      return realpathSync(link);
+    } catch {
+      return link; // none yet (or a dangling link: written as a file, as before)
+    }
+  })();
   const before = readStackText(p);
   // Unset (value undefined): the line goes, as before the upgrade that added it (with its note).
   if (value === undefined) {
