@@ -89,7 +89,9 @@ export function upgradePlan(spec: NormalisedSpec, running: RunningContainer[], w
   for (const service of order) {
     const k = kind(service);
     const w = wanted[service];
-    if (!w || (k !== 'service' && k !== 'proxy' && k !== 'data')) continue;
+    // A scheduled task (retention's `<task>-schedule`) runs the app's image too: before 2026-11-29 it was
+    // left on the old code against the migrated schema, and named nowhere in the plan.
+    if (!w || (k !== 'service' && k !== 'proxy' && k !== 'data' && k !== 'scheduled')) continue;
     const old = running.filter((c) => c.service === service);
     const why = new Set<string>();
     for (const c of old) for (const d of differences(c, w)) why.add(d);
@@ -114,7 +116,8 @@ export function upgradePlan(spec: NormalisedSpec, running: RunningContainer[], w
     const r: Replacement = {
       service,
       readyWhen: hasHealth ? 'healthy' : 'running',
-      inPlace: ports.some(fixedHostPort),
+      // A scheduler is replaced in place: two side by side could run the task twice at once.
+      inPlace: k === 'scheduled' || ports.some(fixedHostPort),
       old,
       replicas: s?.scale ?? 1, // the proxy is not in spec.services: it runs one
       why: [...why].sort(),

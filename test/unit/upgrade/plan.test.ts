@@ -55,6 +55,18 @@ describe('upgradePlan', () => {
     expect(p.replace.find((r) => r.service === 'nginx')?.readyWhen).toBe('running');
     expect(upgradePlan(spec, running, { ...v2, nginx: want('nginx:2', 'sha256:ngx2') }).replace.find((r) => r.service === 'nginx')?.readyWhen).toBe('healthy');
   });
+  it('a scheduled task (retention) running the app image is replaced too, in place (never two schedulers at once)', () => {
+    // Until 2026-11-29 it stayed on the old code against the migrated schema, named nowhere in the plan.
+    const withRetention = normaliseSpec({
+      name: 'fx',
+      services: { backend: { image: 'app:${V}', healthcheck: { http: { port: 8000 } } } },
+      maintenance: { purge: { service: 'backend', argv: ['purge'] } },
+      retention: { task: 'purge', every: '24h', params: {} },
+    } as DeploymentSpec);
+    const sched = 'purge-schedule';
+    const p = upgradePlan(withRetention, [c('backend', 1, 'sha256:v1'), c(sched, 1, 'sha256:v1')], { backend: want('app:v2', 'sha256:v2'), [sched]: want('app:v2', 'sha256:v2') });
+    expect(p.replace.map((r) => [r.service, r.inPlace, r.readyWhen])).toEqual([['backend', false, 'healthy'], ['purge-schedule', true, 'running']]);
+  });
   it('the proxy, with a fixed host port, goes last and in place', () => {
     const p = upgradePlan(spec, running, { ...v2, nginx: want('nginx:2', 'sha256:ngx2') });
     expect(p.replace.map((r) => [r.service, r.inPlace])).toEqual([['backend', false], ['worker', false], ['nginx', true]]);
