@@ -49,7 +49,7 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
       // The second argument is the yargs of the command being run (its own array options included).
       const arrays = new Set(y.getOptions().array);
       const twice = Object.keys(a).find((k) => k !== '_' && k !== '--' && k !== '$0' && Array.isArray(a[k]) && !arrays.has(k) && /^[a-z]/i.test(k) && argv.some((w) => w === `--${k}` || w.startsWith(`--${k}=`) || (k.length === 1 && w === `-${k}`)));
-      if (twice) throw new PhaseComposeError('usage', `${twice.length === 1 ? '-' : '--'}${twice} is given more than once: give it once`, { details: ['see `phase-compose --help`'] });
+      if (twice) throw givenTwice(twice);
     }) as unknown as Parameters<Argv['middleware']>[0], true)
     .fail((msg, err) => {
       // yargs's own checks (and the argument checks in options.ts, which it wraps) are usage errors.
@@ -62,9 +62,12 @@ export function buildCli(argv: string[], io: Io, exit: { code: number }): Argv {
 /** yargs-parser's crash on a repeated option it normalises (-f a -f b: "Cannot redefine property: f"), as a usage error. */
 function repeatedOption(e: unknown): PhaseComposeError | undefined {
   const m = e instanceof TypeError ? /^Cannot redefine property: (.+)$/.exec(e.message) : null;
-  if (!m) return undefined;
-  return new PhaseComposeError('usage', `${m[1]!.length === 1 ? '-' : '--'}${m[1]} is given more than once: give it once`, { details: ['see `phase-compose --help`'] });
+  return m ? givenTwice(m[1]!) : undefined;
 }
+
+/** The usage error for an option that takes one value, given more than once. */
+const givenTwice = (name: string) =>
+  new PhaseComposeError('usage', `${name.length === 1 ? '-' : '--'}${name} is given more than once: give it once`, { details: ['see `phase-compose --help`'] });
 
 /** Prints an error the way users should see it; returns the exit code. */
 export function reportError(e: unknown, io: Io): number {

@@ -22,7 +22,6 @@ export function describeParams(task: NormalisedTask): string {
 export function parseTaskArgs(task: NormalisedTask, taskName: string, words: readonly string[]): ParamValues {
   const params = task.params;
   const byFlag = new Map(Object.keys(params).map((n) => [n.replace(/_/g, '-'), n]));
-  const paramOf = (flag: string) => (byFlag.has(flag) ? byFlag.get(flag) : undefined);
   const positional = Object.entries(params).filter(([, p]) => p.required && p.type !== 'boolean').map(([n]) => n);
   const out: ParamValues = Object.create(null) as ParamValues;
   const set = (name: string, v: string | boolean) => {
@@ -44,12 +43,12 @@ export function parseTaskArgs(task: NormalisedTask, taskName: string, words: rea
     const eq = w.indexOf('=');
     let flag = (eq < 0 ? w.slice(2) : w.slice(2, eq)).replace(/_/g, '-');
     let negated = false;
-    const plain = paramOf(flag.slice(3));
-    if (paramOf(flag) === undefined && flag.startsWith('no-') && plain !== undefined && params[plain]!.type === 'boolean') {
+    const plain = byFlag.get(flag.slice(3));
+    if (!byFlag.has(flag) && flag.startsWith('no-') && plain !== undefined && params[plain]!.type === 'boolean') {
       flag = flag.slice(3);
       negated = true;
     }
-    const name = paramOf(flag);
+    const name = byFlag.get(flag);
     if (!name) throw usage(`unknown option --${flag}`, taskName, task);
     if (params[name]!.type === 'boolean') {
       // --no-x=true would have set x (the negation dropped): a value goes with the plain form only.

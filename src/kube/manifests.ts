@@ -24,10 +24,8 @@ import { parseDuration } from '../util/duration.js';
 import { renderTaskArgv } from '../model/task.js';
 import { kubeApis, type KubeApis } from './versions.js';
 import { kubeEscape, kubeImage, kubeLiteral, toKube } from './values.js';
+import { LOOPBACK_HOSTS } from '../spec/values.js';
 import { byCodePoint } from '../util/compare.js';
-
-/** Hosts a healthcheck names that are the container itself: a kubelet probe of the pod's address checks the same. */
-const PROBE_LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 import { PhaseComposeError } from '../util/errors.js';
 
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;
@@ -280,10 +278,10 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
       // kubelet sends the pod IP, and such a pod never turned Ready.
       const host = hc.http.host.includes(':') && !hc.http.host.startsWith('[') ? `[${hc.http.host}]` : hc.http.host;
       handler = { httpGet: { path: hc.http.path, port: hc.http.port, httpHeaders: [{ name: 'Host', value: `${host}:${hc.http.port}` }] } };
-      if (!PROBE_LOOPBACK.has(hc.http.host)) warn(`${where}.healthcheck.http.host ${hc.http.host}: the kubelet probes the pod's own address (sending Host: ${host}:${hc.http.port}), not that host`);
+      if (!LOOPBACK_HOSTS.has(hc.http.host)) warn(`${where}.healthcheck.http.host ${hc.http.host}: the kubelet probes the pod's own address (sending Host: ${host}:${hc.http.port}), not that host`);
     } else if (hc.tcp) {
       handler = { tcpSocket: { port: hc.tcp.port } };
-      if (!PROBE_LOOPBACK.has(hc.tcp.host)) warn(`${where}.healthcheck.tcp.host ${hc.tcp.host}: the kubelet connects to the pod's own address, not that host`);
+      if (!LOOPBACK_HOSTS.has(hc.tcp.host)) warn(`${where}.healthcheck.tcp.host ${hc.tcp.host}: the kubelet connects to the pod's own address, not that host`);
     }
     else if (hc.command) handler = { exec: { command: hc.command.map((a, i) => kubeLiteral(a, `${where}.healthcheck.command[${i}]`, 'an exec probe')) } };
     else return {};

@@ -30,11 +30,9 @@ export function resolveParams(task: NormalisedTask, given: ParamValues, taskName
       continue;
     }
     if (p.type === 'integer') {
-      const text = typeof v === 'number' ? String(v) : String(v);
-      const n = typeof v === 'number' ? v : /^-?\d+$/.test(text) ? Number(text) : NaN;
+      const n = typeof v === 'number' ? v : /^-?\d+$/.test(String(v)) ? Number(v) : NaN;
       if (!Number.isInteger(n)) throw new PhaseComposeError('usage', `${taskName}: parameter "${name}" must be a whole number, got ${JSON.stringify(v)}`);
-      // The digits as given reach the app (Number() made 9007199254740993 ...992, and 1e+23 of 24 digits).
-      v = typeof v === 'number' ? n : text;
+      // v stays as given: the digits typed reach the app (Number() made 9007199254740993 ...992).
     } else if (p.type === 'boolean') {
       if (typeof v !== 'boolean') {
         if (v === 'true' || v === 'false') v = v === 'true';

@@ -220,8 +220,8 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
     else firstRoute.set(r.path, i);
     const escaped = routeEscapeProblem(r.path);
     if (escaped) err(['proxy', 'routes', i, 'path'], escaped.message, escaped.hint);
-    const port = Number(/:([0-9]+)$/.exec(r.to)?.[1]);
-    if (!(port >= 1 && port <= 65535)) err(['proxy', 'routes', i, 'to'], `port ${/:([0-9]+)$/.exec(r.to)?.[1] ?? '?'} in "${r.to}" is not a TCP port`, 'a port is 1 to 65535');
+    const port = /:([0-9]+)$/.exec(r.to)?.[1];
+    if (!(Number(port) >= 1 && Number(port) <= 65535)) err(['proxy', 'routes', i, 'to'], `port ${port ?? '?'} in "${r.to}" is not a TCP port`, 'a port is 1 to 65535');
   });
 
   // Values written into the nginx config (route paths and header names are checked by the schema).

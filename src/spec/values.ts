@@ -29,6 +29,9 @@ export const ROUTE_PATH = /^\/(?:[A-Za-z0-9._~!&()*+,=:@/-]|%[0-9A-Fa-f]{2})*$/;
  */
 export const HEADER_NAME = /^[0-9A-Za-z-]+$/;
 
+/** Healthcheck hosts that are the container itself (the Compose probe runs inside it; a kubelet probe of the pod's address checks the same). */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
 export const CIDR_HINT = 'give an IPv4 or IPv6 range such as 10.0.0.0/8 or 2400:cb00::/32 (prefix 0-32 for IPv4, 0-128 for IPv6)';
 export const HEADER_HINT = 'an HTTP header name such as X-Forwarded-For: letters, digits and "-" only (nginx drops request headers with any other character, "_" included)';
 

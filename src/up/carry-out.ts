@@ -39,6 +39,12 @@ export type Edges = {
   backup?: () => Promise<string>;
 };
 
+/** Holds `p` in `set` until it settles (the run's end waits for what is left). */
+function whileOn(set: Set<Promise<unknown>>, p: Promise<unknown>): void {
+  set.add(p);
+  void p.catch(() => {}).finally(() => set.delete(p));
+}
+
 /** Carries out one action. It returns at once: the edges' answers arrive later through `report`. */
 export function carryOut(edges: Edges, s: RunnerState, a: Action, report: (r: Result) => void, handles: Handles): void {
   const { engine, compose, clock, progress } = edges;
@@ -50,8 +56,7 @@ export function carryOut(edges: Edges, s: RunnerState, a: Action, report: (r: Re
       return;
     case 'create': {
       const done = (handles.batches.get(a.batch) ?? compose.prepare(servicesOf(a.batch))).release(handles.ended.signal);
-      handles.creating.add(done);
-      void done.catch(() => {}).finally(() => handles.creating.delete(done));
+      whileOn(handles.creating, done);
       attempt(done);
       const settle = () => report({ type: 'compose-done', batch: a.batch });
       void done.then(settle, settle);
@@ -68,8 +73,7 @@ export function carryOut(edges: Edges, s: RunnerState, a: Action, report: (r: Re
       return;
     case 'check': {
       const check = checkPending(engine, a.baseId, a.argv, s.opts.project, handles.ended.signal);
-      handles.checks.add(check);
-      void check.catch(() => {}).finally(() => handles.checks.delete(check));
+      whileOn(handles.checks, check);
       attempt(check.then((pending) => report({ type: 'checked', service: a.service, answer: { pending, fresh: false } })));
       return;
     }

@@ -3,6 +3,7 @@
 import { buildGraph, migrationsName, postMigrationsName, waves, type NodeKind } from '../spec/graph.js';
 import type { Argv, DependsCondition } from '../spec/types.js';
 import { DATA_PORTS, type NormalisedSpec } from '../spec/normalise.js';
+import { LOOPBACK_HOSTS } from '../spec/values.js';
 import { closest, listSome } from '../spec/schema-errors.js';
 import { byCodePoint } from '../util/compare.js';
 import { PhaseComposeError } from '../util/errors.js';
@@ -99,14 +100,12 @@ export function buildPlan(spec: NormalisedSpec, only?: string[]): Plan {
   return { steps, waves: w, batches };
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-
 /** The port a healthy-when step's generated healthcheck connects to inside its container, if the spec says. */
 function healthPort(spec: NormalisedSpec, name: string, kind: NodeKind): number | undefined {
   if (kind === 'data') return Object.hasOwn(DATA_PORTS, name) ? DATA_PORTS[name as keyof typeof DATA_PORTS] : undefined;
   const hc = kind === 'proxy' ? spec.proxy?.healthcheck : kind === 'service' ? spec.services[name]?.healthcheck : undefined;
   const probe = hc?.http ?? hc?.tcp;
-  return probe && (!probe.host || LOOPBACK.has(probe.host)) ? probe.port : undefined;
+  return probe && (!probe.host || LOOPBACK_HOSTS.has(probe.host)) ? probe.port : undefined;
 }
 
 function closure(nodes: Map<string, { deps: Array<{ on: string }> }>, roots: string[]): Set<string> {
