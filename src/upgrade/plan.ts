@@ -1,8 +1,10 @@
 // What an upgrade (or a rollback) changes, from what runs and what Compose would now create. Pure.
-import { buildGraph, waves, type NodeKind } from '../spec/graph.js';
+import { parse } from 'yaml';
+import { buildGraph, migrationsName, waves, type NodeKind } from '../spec/graph.js';
 import { LABEL_PROXY_CONFIG } from '../model/compose.js';
 import type { NormalisedSpec } from '../spec/normalise.js';
 import { PhaseComposeError } from '../util/errors.js';
+import { STABLE_MS } from './rolling.js';
 
 /** A running container of the project: its image and the parts of its config an upgrade changes. */
 export type RunningContainer = {
@@ -19,7 +21,66 @@ export type Wanted = {
   image: string; imageId?: string; environment: Record<string, string>; command?: string[]; entrypoint?: string[]; labels?: Record<string, string>;
   /** The proxy's: the sha256 of the certificate file the compose file mounts, as it is on the host now. */
   tlsCertSha256?: string;
+  /** The keys of the service's definition that differ between the compose file its containers were created from and this one (fileChanges()). */
+  fileChanges?: string[];
 };
+
+/**
+ * Keys of a generated service that never call for a new container: `deploy` (its replica count: Compose
+ * adds or removes containers) and `depends_on` (the start order, which a running container never reads).
+ */
+const NOT_RECREATING = new Set(['deploy', 'depends_on']);
+
+/** A value with its object keys in code-point order: equal definitions give equal JSON whatever the key order. */
+const canonical = (v: unknown): unknown =>
+  Array.isArray(v) ? v.map(canonical)
+  : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+  : v;
+
+const servicesOf = (text: string): Record<string, Record<string, unknown>> => {
+  const doc = parse(text, { maxAliasCount: 100 }) as { services?: unknown } | null;
+  const s = doc?.services;
+  return s && typeof s === 'object' && !Array.isArray(s) ? (s as Record<string, Record<string, unknown>>) : {};
+};
+
+/**
+ * Per service of `now`, the keys of its definition that differ from `before` (both compose files'
+ * texts, as generated: variables not interpolated), leaving out NOT_RECREATING and the proxy's config
+ * label (compared as \`config\` on the containers). What a container's inspect cannot tell reliably: a
+ * healthcheck, a volume, a user or a port changed or removed, an environment key removed. A service new
+ * in `now` is left out (nothing of it runs). Undefined `before`: nothing known (no record). Pure.
+ */
+export function fileChanges(before: string | undefined, now: string): Record<string, string[]> {
+  if (before === undefined) return {};
+  let was: Record<string, Record<string, unknown>>;
+  let is: Record<string, Record<string, unknown>>;
+  try {
+    was = servicesOf(before);
+    is = servicesOf(now);
+  } catch {
+    return {}; // a record that does not parse tells nothing; the containers are still compared
+  }
+  const out: Record<string, string[]> = {};
+  for (const [name, def] of Object.entries(is)) {
+    const old = was[name];
+    if (!old || typeof old !== 'object' || !def || typeof def !== 'object') continue;
+    const keys = [...new Set([...Object.keys(old), ...Object.keys(def)])].filter((k) => !NOT_RECREATING.has(k)).sort();
+    const strip = (k: string, v: unknown) => (k === 'labels' && v && typeof v === 'object' ? { ...(v as Record<string, unknown>), [LABEL_PROXY_CONFIG]: undefined } : v);
+    const changed = keys.filter((k) => JSON.stringify(canonical(strip(k, old[k])) ?? null) !== JSON.stringify(canonical(strip(k, def[k])) ?? null));
+    if (changed.length) out[name] = changed;
+  }
+  return out;
+}
+
+/** `wanted` with each service's fileChanges() between `before` and `now` (only `only`'s, when given). */
+export function withFileChanges(wanted: Record<string, Wanted>, before: string | undefined, now: string | undefined, only?: readonly string[]): Record<string, Wanted> {
+  if (now === undefined) return wanted;
+  for (const [service, keys] of Object.entries(fileChanges(before, now))) {
+    const w = wanted[service];
+    if (w && (!only || only.includes(service))) w.fileChanges = keys;
+  }
+  return wanted;
+}
 
 const sameArgv = (want: string[] | undefined, have: string[] | undefined) => want === undefined || JSON.stringify(want) === JSON.stringify(have ?? []);
 
@@ -32,13 +93,16 @@ const sameArgv = (want: string[] | undefined, have: string[] | undefined) => wan
  */
 export function differences(c: RunningContainer, w: Wanted): string[] {
   const why: string[] = [];
-  if (w.imageId && c.imageId !== w.imageId) why.push('image');
+  // An image not on this host is not the one that runs (until 2026-11-29 it was no difference: a new tag not
+  // pulled yet was "nothing to upgrade", exit 0; now the plan says it is missing).
+  if (!w.imageId || c.imageId !== w.imageId) why.push('image');
   const env = new Set(c.env);
   if (Object.entries(w.environment).some(([k, v]) => !env.has(`${k}=${v}`))) why.push('environment');
   if (!sameArgv(w.command, c.cmd) || !sameArgv(w.entrypoint, c.entrypoint)) why.push('command');
   const config = w.labels?.[LABEL_PROXY_CONFIG];
   if (config !== undefined && c.labels?.[LABEL_PROXY_CONFIG] !== config) why.push('config');
   if (w.tlsCertSha256 !== undefined && c.tlsCertSha256 !== undefined && c.tlsCertSha256 !== w.tlsCertSha256) why.push('certificate');
+  for (const k of w.fileChanges ?? []) if (!why.includes(k)) why.push(k);
   return why;
 }
 
@@ -54,6 +118,8 @@ export type Replacement = {
   why: string[];
   fromImage: string;
   toImage: string;
+  /** The proxy routes requests to it. */
+  routed?: boolean;
 };
 
 export type UpgradePlan = {
@@ -65,6 +131,8 @@ export type UpgradePlan = {
   missingImages: string[];
   /** Long-running services with no running container: the stack is not (fully) up. */
   notRunning: string[];
+  /** The image the migrations would run now (what their pending check must run): undefined without migrations. */
+  migrationsImage?: string;
 };
 
 const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
@@ -123,10 +191,18 @@ export function upgradePlan(spec: NormalisedSpec, running: RunningContainer[], w
       why: [...why].sort(),
       fromImage: [...new Set(old.map((c) => short(c.imageId)))].join(','),
       toImage: w.imageId ? `${w.image} (${short(w.imageId)})` : `${w.image} (not on this host)`,
+      ...(spec.proxy?.routes.some((rt) => rt.to.slice(0, rt.to.lastIndexOf(':')) === service) ? { routed: true } : {}),
     };
     (hasHealth && k !== 'proxy' ? plan.replace : later).push(r);
   }
   plan.replace.push(...later.filter((r) => kind(r.service) !== 'proxy'), ...later.filter((r) => kind(r.service) === 'proxy'));
+  // The migrations' own image (migrations.image) too: until 2026-11-29 only same_image_as's service's new
+  // image was known, and with an image of their own the pending check ran the old one.
+  const m = spec.migrations ? wanted[migrationsName(spec)] : undefined;
+  if (m?.image) {
+    plan.migrationsImage = m.image;
+    if (!m.imageId && !plan.missingImages.includes(m.image)) plan.missingImages.push(m.image);
+  }
   return plan;
 }
 
@@ -153,6 +229,8 @@ export function planLines(p: UpgradePlan, pending: { pre?: boolean; post?: boole
       ? 'in place: it publishes a fixed host port, which one container holds at a time (a short gap)'
       : `rolling: ${r.replicas} new beside ${r.old.length} old, ${r.readyWhen === 'healthy' ? 'each new one healthy' : 'each new one running'} before the old ones drain`;
     out.push(`replace ${r.service} (${r.why.join(' and ')} changed): ${r.fromImage} -> ${r.toImage}; ${how}`);
+    // Said, not fixed: nothing tells when such a replica answers (until 2026-11-29 not even said).
+    if (r.routed && r.readyWhen === 'running') out.push(`  ${r.service} has no healthcheck, and the proxy routes to it: each new one takes requests once it has run ${STABLE_MS / 1000} s, answering or not, so some may fail; give it a healthcheck`);
   }
   if (p.unchanged.length) out.push(`unchanged, not touched: ${p.unchanged.join(', ')}`);
   for (const d of p.dataChanged) out.push(`${d}: its config changed, but an upgrade never restarts a data service (that is downtime); do it in a maintenance window with \`phase-compose up --recreate\``);

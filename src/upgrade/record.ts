@@ -5,8 +5,8 @@
 // files themselves are written again as soon as the spec changes (by `generate`, or by an `up` that then
 // refuses), before the upgrade that replaces the containers. Kept beside the spec in `.phase-compose/`
 // (0700; files 0600), written atomically.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { isGeneratedFile } from '../util/generated-files.js';
 import { makeDirs, readStackText, writeFileAtomic } from '../util/fs.js';
 import { PhaseComposeError } from '../util/errors.js';
@@ -27,14 +27,25 @@ export type UpgradeRecord = {
   /** Post-deploy migrations were pending when the upgrade planned (undefined: unknown). */
   postPending?: boolean;
   postRan: boolean;
+  /** The rows of django_migrations when the app was about to be replaced (after the pre-deploy phase). */
+  migrationsApplied?: number;
   backup?: string;
 };
 
 const dirOf = (specDir: string) => join(specDir, '.phase-compose');
 export const recordPath = (specDir: string, project: string) => join(dirOf(specDir), `${project}.last-upgrade.json`);
-export const previousComposePath = (specDir: string, project: string) => join(dirOf(specDir), `${project}.previous-compose.yml`);
+/**
+ * Each upgrade saves its previous files under its own names (`stamp`: the upgrade's time): until
+ * 2026-11-29 the names were fixed, and a second upgrade that failed before it replaced anything had
+ * already written over the files the first one's record pointed to, so that `rollback` then deployed what
+ * ran and said done.
+ */
+export const previousComposePath = (specDir: string, project: string, stamp: string) => join(dirOf(specDir), `${project}.previous-compose.${stamp}.yml`);
 
-export const previousProxyPath = (specDir: string, project: string) => join(dirOf(specDir), `${project}.previous-proxy.conf`);
+export const previousProxyPath = (specDir: string, project: string, stamp: string) => join(dirOf(specDir), `${project}.previous-proxy.${stamp}.conf`);
+
+/** A record's time as a file name part: its digits. */
+export const stampOf = (at: string) => at.replace(/[^0-9]/g, '');
 const deployedPath = (specDir: string, project: string, what: 'compose' | 'proxy') =>
   join(dirOf(specDir), `${project}.deployed-${what === 'compose' ? 'compose.yml' : 'proxy.conf'}`);
 
@@ -45,13 +56,13 @@ const save = (path: string, text: string): string => {
 };
 
 /** Saves the compose file the replaced containers were created from, for `rollback`. */
-export function savePreviousCompose(specDir: string, project: string, composeText: string): string {
-  return save(previousComposePath(specDir, project), composeText);
+export function savePreviousCompose(specDir: string, project: string, stamp: string, composeText: string): string {
+  return save(previousComposePath(specDir, project, stamp), composeText);
 }
 
 /** Saves the config the replaced proxy read, for `rollback`. */
-export function savePreviousProxy(specDir: string, project: string, configText: string): string {
-  return save(previousProxyPath(specDir, project), configText);
+export function savePreviousProxy(specDir: string, project: string, stamp: string, configText: string): string {
+  return save(previousProxyPath(specDir, project, stamp), configText);
 }
 
 /** The generated files a stack runs from: the compose file's text, and the proxy config's path and text. */
@@ -86,6 +97,43 @@ export function restorePreviousProxy(p: NonNullable<UpgradeRecord['previousProxy
 
 export function writeRecord(specDir: string, r: UpgradeRecord): void {
   save(recordPath(specDir, r.project), `${JSON.stringify(r, null, 2)}\n`);
+}
+
+/**
+ * The files a record saved that are phase-compose's own: in `.phase-compose/`, named for its project
+ * (a record edited by hand never makes phase-compose remove anything else).
+ */
+function savedFiles(specDir: string, r: UpgradeRecord | undefined): string[] {
+  if (!r) return [];
+  const dir = dirOf(specDir);
+  return [r.previousCompose, r.previousProxy?.saved].filter((p): p is string =>
+    typeof p === 'string' && dirname(p) === dir && basename(p).startsWith(`${r.project}.previous-`));
+}
+
+/** Removes the files `gone` saved that `kept` does not use. */
+export function discardSaved(specDir: string, gone: UpgradeRecord | undefined, kept?: UpgradeRecord): void {
+  const keep = new Set(savedFiles(specDir, kept));
+  for (const p of savedFiles(specDir, gone)) if (!keep.has(p)) rmSync(p, { force: true });
+}
+
+/** The record as it is (undefined: none, or one that cannot be read), for putting back. */
+export function priorRecord(specDir: string, project: string): UpgradeRecord | undefined {
+  try {
+    return readStackText(recordPath(specDir, project)) === undefined ? undefined : readRecord(specDir, project);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Puts back the record an upgrade found (`prior`; none: no record) once that upgrade left nothing to
+ * return from (nothing replaced, or all of it rolled back), so that `rollback` still returns from the
+ * upgrade before it; drops what `r` saved.
+ */
+export function revertRecord(specDir: string, r: UpgradeRecord, prior: UpgradeRecord | undefined): void {
+  if (prior) writeRecord(specDir, prior);
+  else rmSync(recordPath(specDir, r.project), { force: true });
+  discardSaved(specDir, r, prior);
 }
 
 /** The last upgrade's record, or a usage error saying there is none. */

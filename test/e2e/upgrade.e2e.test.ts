@@ -3,7 +3,8 @@
 // the network. One stack, in order: a failing pre-deploy migration, a v2 that never turns healthy, a v2
 // worker that crashes once the backend was replaced (rolled back by itself), Ctrl-C while the worker is
 // replaced (rolled back too), an upgrade killed (kill -9) during its pre-deploy migration and run again with the post phase held, a
-// rollback, the full upgrade; then `up` on the changed stack.
+// rollback, the full upgrade; then `up` on the changed stack, a tag not on this host, a healthcheck-only change, and a
+// second upgrade that replaces nothing.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -266,5 +267,61 @@ describe(`phase-compose upgrade ${STACK_LABEL}`, () => {
     expect(refused.stderr).toMatch(/the stack is running and backend \((environment and )?image\), worker \((environment and )?image\) changed: Compose would stop every replica before the new ones start/);
     expect(refused.stderr).toContain('`phase-compose upgrade` replaces them without an outage');
     expect(images('backend'), psAll()).toEqual([APP_IMAGES.v2, APP_IMAGES.v2]);
+    stack.setVersion('v2');
+  });
+
+  it('a new tag not on this host: refused, naming it, .env and the containers unchanged (until 2026-11-29: "nothing to upgrade", exit 0, and .env said v9)', async () => {
+    const before = serviceContainers(stack.project, 'backend').map((c) => c.id);
+    const r = await runAsync('node', cliArgv(stack, 'upgrade', '--to', 'v9', '--yes'), { env: stackEnv() });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
+    expect(r.stderr).toContain('not on this host: phase-compose-fixture-app:v9');
+    expect(r.stdout).not.toContain('nothing to upgrade');
+    expect(readFileSync(join(stack.dir, '.env'), 'utf8')).toMatch(/^FIXTURE_APP_VERSION=v2$/m);
+    expect(serviceContainers(stack.project, 'backend').map((c) => c.id)).toEqual(before);
+  });
+
+  it('a healthcheck-only change (same image, same environment): up refuses naming it, upgrade replaces the backend rolling with 0 failed requests, then nothing is left to upgrade', async () => {
+    const spec = readFileSync(stack.spec, 'utf8');
+    expect(spec).toContain('      interval: 2s\n');
+    writeFileSync(stack.spec, spec.replace('      interval: 2s\n', '      interval: 3s\n'));
+    const refused = await runAsync('node', cliArgv(stack, 'up'), { env: stackEnv() });
+    expect(refused.code, `${refused.stdout}\n${refused.stderr}`).toBe(1);
+    expect(refused.stderr).toContain('the stack is running and backend (healthcheck) changed');
+    const old = serviceContainers(stack.project, 'backend').map((c) => c.id);
+    const r = await underLoad(['upgrade', '--yes']);
+    expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+    expect(r.out).toContain('replace backend (healthcheck changed)');
+    const now = serviceContainers(stack.project, 'backend');
+    expect(now.map((c) => c.image), psAll()).toEqual([APP_IMAGES.v2, APP_IMAGES.v2]);
+    expect(now.filter((c) => old.includes(c.id))).toEqual([]);
+    const interval = run('docker', ['inspect', '-f', '{{.Config.Healthcheck.Interval}}', now[0]!.id]).stdout.trim();
+    expect(interval).toBe('3s'); // Go's Duration, as docker inspect prints it
+    noFailures(r);
+    const again = await runAsync('node', cliArgv(stack, 'upgrade', '--yes'), { env: stackEnv() });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('nothing to upgrade');
+  });
+
+  it("a second upgrade that replaces nothing (never healthy) leaves the first one's record as it was: rollback still returns from the first (until 2026-11-29 its saved file was written over)", async () => {
+    const spec = readFileSync(stack.spec, 'utf8');
+    writeFileSync(stack.spec, spec.replace('      interval: 3s\n', '      interval: 4s\n'));
+    const r = await runAsync('node', cliArgv(stack, 'upgrade', '--yes', '--timeout', '12s'), { env: stackEnv({ FIXTURE_NEVER_HEALTHY: 'v2' }) });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(4);
+    expect(r.stderr).toContain('backend: the old containers were never stopped');
+    const back = await runAsync('node', cliArgv(stack, 'rollback', '--dry-run'), { env: stackEnv() });
+    expect(back.code, `${back.stdout}\n${back.stderr}`).toBe(0);
+    expect(back.stdout).toContain('replace backend (healthcheck changed)');
+    const record = JSON.parse(readFileSync(join(stack.dir, '.phase-compose', `${stack.project}.last-upgrade.json`), 'utf8')) as { previousCompose: string };
+    expect(readFileSync(record.previousCompose, 'utf8')).toMatch(/interval: "?2s"?/);
+    // That upgrade's post phase ran (migrations.run: always) but applied nothing: no one-way step (until
+    // 2026-11-29 it counted as one, and rollback was refused). A migration applied since is one.
+    psql(stack.project, "INSERT INTO django_migrations (app, name, applied) VALUES ('e2e_after', '0001_since', now())");
+    try {
+      const refused = await runAsync('node', cliArgv(stack, 'rollback', '--dry-run'), { env: stackEnv() });
+      expect(refused.code, `${refused.stdout}\n${refused.stderr}`).toBe(1);
+      expect(refused.stderr).toContain('refused: 1 migration(s) were applied after the upgrade replaced the app');
+    } finally {
+      psql(stack.project, "DELETE FROM django_migrations WHERE app = 'e2e_after'");
+    }
   });
 });

@@ -17,7 +17,7 @@ import { openStack, type Stack, type WithCompose } from '../../stack/open.js';
 import { syncStackFiles } from '../../stack/outputs.js';
 import type { NormalisedSpec } from '../../spec/normalise.js';
 import type { Replacement, RunningContainer, Wanted } from '../../upgrade/plan.js';
-import { saveDeployed, type Deployed } from '../../upgrade/record.js';
+import { readDeployed, saveDeployed, type Deployed } from '../../upgrade/record.js';
 import { parseCliDuration } from '../../util/duration.js';
 import { readStackText } from '../../util/fs.js';
 import { abortOnInterrupt } from '../../util/signals.js';
@@ -192,8 +192,12 @@ const longRunning = (spec: NormalisedSpec, service: string) => spec.services[ser
 async function changedServices(docker: DockerClient, stack: Stack & WithCompose, running: RunningContainer[]): Promise<Replacement[]> {
   if (!running.some((c) => longRunning(stack.spec, c.service))) return [];
   const { certificateOnHost, wantedServices } = await import('../../upgrade/observe.js');
-  const { upgradePlan } = await import('../../upgrade/plan.js');
-  return upgradePlan(stack.spec, running, wantCertificate(stack, await wantedServices(docker, stack.compose), certificateOnHost)).replace;
+  const { upgradePlan, withFileChanges } = await import('../../upgrade/plan.js');
+  const wanted = wantCertificate(stack, await wantedServices(docker, stack.compose), certificateOnHost);
+  // What the containers' inspect cannot tell (a healthcheck or a volume changed, a key removed): the
+  // compose file they were created from, as recorded, against this one.
+  withFileChanges(wanted, readDeployed(stack.specDir, stack.project).compose, readStackText(stack.composeFile));
+  return upgradePlan(stack.spec, running, wanted).replace;
 }
 
 /**

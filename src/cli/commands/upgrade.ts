@@ -19,8 +19,8 @@ import { migrationChecks, migrationPlan, type MigrationPhase } from '../../up/pl
 import { failureReport } from '../../up/report.js';
 import type { UpOutcome } from '../../up/run.js';
 import { certificateOnHost, rollEdges, runningContainers, wantedServices } from '../../upgrade/observe.js';
-import { dataChangeRefusal, planLines, upgradePlan, type UpgradePlan } from '../../upgrade/plan.js';
-import { previousComposePath, readDeployed, readRecord, recordPath, restorePreviousProxy, savePreviousCompose, savePreviousProxy, writeRecord, type Deployed, type UpgradeRecord } from '../../upgrade/record.js';
+import { dataChangeRefusal, planLines, withFileChanges, upgradePlan, type UpgradePlan } from '../../upgrade/plan.js';
+import { discardSaved, previousComposePath, priorRecord, readDeployed, readRecord, restorePreviousProxy, revertRecord, savePreviousCompose, savePreviousProxy, stampOf, writeRecord, type Deployed, type UpgradeRecord } from '../../upgrade/record.js';
 import { rollingReplace, type RollResult } from '../../upgrade/rolling.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import { readStackText, writeFileAtomic } from '../../util/fs.js';
@@ -175,9 +175,10 @@ async function replaceRolling(docker: DockerClient, target: ComposeTarget, plan:
  * `.env` will hold it: services that read `.env` (env_file) get that value too, so they are replaced
  * now rather than found changed by the next `up`.
  */
-async function observe(docker: DockerClient, stack: Stack, target: ComposeTarget, dotEnv?: { name: string; value: string }): Promise<UpgradePlan> {
+async function observe(docker: DockerClient, stack: Stack, target: ComposeTarget, dotEnv: { name: string; value: string } | undefined, ranFrom: RanFrom): Promise<UpgradePlan> {
   const [running, wanted] = await Promise.all([runningContainers(docker, stack.project, tlsProxy(stack.spec)), wantedServices(docker, target).then((w) => wantCertificate(stack, w, certificateOnHost))]);
   if (dotEnv) for (const w of Object.values(wanted)) if (dotEnv.name in w.environment) w.environment[dotEnv.name] = dotEnv.value;
+  withFileChanges(wanted, ranFrom.text, readStackText(target.file), ranFrom.services);
   const plan = upgradePlan(stack.spec, running, wanted);
   // Found by asking Docker: exit 4, as exec and backup say it (2 is for what is wrong before Docker is asked).
   if (!running.length) throw new PhaseComposeError('failed', `the stack "${stack.project}" is not running: start it with \`phase-compose up\``);
@@ -188,10 +189,19 @@ async function observe(docker: DockerClient, stack: Stack, target: ComposeTarget
   return plan;
 }
 
+/**
+ * The compose file's text the running containers were created from (undefined: not known), and, when
+ * only some services run from it (a rollback midway through an upgrade), those services.
+ */
+type RanFrom = { text: string | undefined; services?: string[] };
+
 /** Runs `upgrade`. */
 export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCodeOf): Promise<Outcome> {
   const started = Date.now();
   const stack = openStack(args, { compose: true, lock: 'upgrade' });
+  // This run's record and the one it found: each run's saved files are its own, and whichever record stays
+  // keeps its files, the other's go (see the finally below).
+  const records: { mine?: UpgradeRecord; prior?: UpgradeRecord; written?: boolean; reverted?: boolean } = {};
   try {
     const change = args.to !== undefined ? versionChange(stack.spec, args.to) : undefined;
     const from = change ? currentValue(stack.compose, change.name) : undefined;
@@ -209,10 +219,10 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     const now = deployedNow(stack);
     const docker = await connectDocker();
     await awaitEarlierMigrations(docker, stack, args, io);
-    const plan = await observe(docker, stack, target, change && { name: change.name, value: change.to });
+    const plan = await observe(docker, stack, target, change && { name: change.name, value: change.to }, { text: before.compose });
     const refused = dataChangeRefusal(stack.spec, plan);
     if (refused) throw refused;
-    const newImage = plan.replace.find((r) => r.service === stack.spec.migrations?.same_image_as)?.toImage.split(' ')[0];
+    const newImage = plan.migrationsImage;
     // A container start and the app's boot: Ctrl-C, SIGTERM or SIGHUP meanwhile removes the throwaway
     // containers and ends as interrupted (until 2026-11-28 nothing listened: the signal killed phase-compose
     // and left them behind).
@@ -231,17 +241,21 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     }
     if (!(await cliConfirm(!!args.yes, !!args.isTTY)(`Upgrade project ${stack.project} as above?`))) throw new PhaseComposeError('interrupted', 'upgrade not confirmed; nothing was changed');
 
+    const at = new Date().toISOString();
+    const stamp = stampOf(at);
+    records.prior = priorRecord(stack.specDir, stack.project);
     const record: UpgradeRecord = {
       project: stack.project,
-      at: new Date().toISOString(),
+      at,
       ...(change ? { variable: { name: change.name, ...(from !== undefined ? { from } : {}), to: change.to } } : {}),
-      previousCompose: before.compose !== undefined ? savePreviousCompose(stack.specDir, stack.project, before.compose) : previousComposePath(stack.specDir, stack.project),
+      previousCompose: before.compose !== undefined ? savePreviousCompose(stack.specDir, stack.project, stamp, before.compose) : previousComposePath(stack.specDir, stack.project, stamp),
       // Only a rollback from the saved compose file needs it (with --to, the current file stays, and so does its config).
-      ...(!change && before.proxy && before.proxy.text !== now.proxy?.text ? { previousProxy: { path: before.proxy.path, saved: savePreviousProxy(stack.specDir, stack.project, before.proxy.text) } } : {}),
+      ...(!change && before.proxy && before.proxy.text !== now.proxy?.text ? { previousProxy: { path: before.proxy.path, saved: savePreviousProxy(stack.specDir, stack.project, stamp, before.proxy.text) } } : {}),
       services: Object.fromEntries(plan.replace.map((r) => [r.service, { from: r.fromImage, to: r.toImage }])),
       ...(pending.post !== undefined ? { postPending: pending.post } : {}),
       postRan: false,
     };
+    records.mine = record;
     const timings: string[] = [];
     const fromName = change ? `${change.name}=${from ?? '(unset)'}` : 'the old version';
 
@@ -268,10 +282,23 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     // 2. Rolling replacement. The new containers read .env too (env_file): it must already hold the new
     // version, or they would differ from what the next `up` wants. It is put back if nothing was replaced.
     const undoEnv = change ? setDotEnv(stack.compose, change.name, change.to) : undefined;
+    // Recorded before anything is replaced: a run killed midway leaves what `rollback` needs (until
+    // 2026-11-29 only after the rolling step, and a kill -9 during it left the previous upgrade's record).
+    // With the migrations applied so far: one applied after this (the post phase, or a later `migrate`)
+    // is one-way, and `rollback` refuses.
+    const applied = stack.spec.migrations ? await migrationCount(docker, stack) : undefined;
+    if (applied !== undefined) record.migrationsApplied = applied;
+    writeRecord(stack.specDir, record);
+    records.written = true;
     const roll = await replaceRolling(docker, target, plan, args, note);
     for (const s of roll.steps) timings.push(`${s.service}: ${s.old.length} old -> ${s.new.length} new in ${(s.ms / 1000).toFixed(1)}s`);
     if (roll.status !== 'done') {
-      if (undoEnv && roll.oldKept && !roll.steps.length) undoEnv(); // nothing replaced: .env names the version that serves
+      if (roll.oldKept && !roll.steps.length) {
+        undoEnv?.(); // nothing replaced: .env names the version that serves
+        // ...and `rollback` still returns from the upgrade before this one.
+        revertRecord(stack.specDir, record, records.prior);
+        records.reverted = true;
+      }
       for (const l of rollFailureLines(roll, fromName)) io.err(l);
       const outcome = reported(roll.status === 'interrupted' ? 'interrupted' : 'failed'); // never healthy by the deadline is a failure of the new version (exit 4)
       if (roll.steps.length && roll.oldKept) {
@@ -283,11 +310,13 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
         // Recorded first: a run killed meanwhile (a second Ctrl-C before the rolling step listens) leaves
         // what `rollback` needs (until 2026-11-28 it left the stack on two versions with no record).
         writeRecord(stack.specDir, record);
-        const back = await observe(docker, stack, old.target, old.pin)
+        const back = await observe(docker, stack, old.target, old.pin, { text: now.compose, services: roll.steps.map((st) => st.service) })
           .then((p) => replaceRolling(docker, old.target, p, args, note))
           .catch((e: Error) => e);
         if (!(back instanceof Error) && back.status === 'done') {
-          rmSync(recordPath(stack.specDir, stack.project), { force: true }); // rolled back: nothing to return to
+          // Rolled back: nothing to return to from this run; `rollback` returns from the upgrade before it.
+          revertRecord(stack.specDir, record, records.prior);
+          records.reverted = true;
           io.err(`rolled ${replaced} back: ${fromName} serves everywhere again${roll.status === 'interrupted' ? `; to go on: run \`${upgradeAgain(args)}\` again` : ''}`);
           return outcome;
         }
@@ -320,7 +349,12 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
       const t = Date.now();
       const post = await runPhase(up, docker, 'post', args, io, exitCodeOf, pending.post);
       timings.push(`post-deploy migrations ${post.outcome.migrations.post ?? 'ran'} in ${((Date.now() - t) / 1000).toFixed(1)}s`);
-      if (post.outcome.migrations.post === 'ran' || post.result.status !== 'ok') record.postRan = true; // a failed one may have applied some
+      // A failed one may have applied some (a migration marked atomic = False leaves no row). One that ran
+      // and applied nothing (`run: always`, as Phase's template does on every start) is no one-way step:
+      // until 2026-11-29 it was, and such a stack could never be rolled back.
+      const count = record.migrationsApplied !== undefined ? await migrationCount(docker, stack) : undefined;
+      const appliedSome = count !== undefined ? count > record.migrationsApplied! : post.outcome.migrations.post === 'ran';
+      if (post.result.status !== 'ok' || appliedSome) record.postRan = true;
       writeRecord(stack.specDir, record);
       if (post.result.status !== 'ok') {
         io.err(`upgrade ${stack.project}: the post-deploy migrations failed; the new version keeps serving. Fix the cause and run \`phase-compose migrate --phase post\``);
@@ -339,6 +373,12 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     await warnComposeDrift(docker, stack, io);
     return OK;
   } finally {
+    try {
+      if (records.mine && !records.written) discardSaved(stack.specDir, records.mine, records.prior); // never recorded: nothing refers to them
+      else if (records.written && !records.reverted) discardSaved(stack.specDir, records.prior, records.mine); // its record was replaced
+    } catch {
+      // Leftover copies in .phase-compose/ cost a little disk; the command's own outcome stands.
+    }
     stack.lock.release();
   }
 }
@@ -353,14 +393,20 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
       throw new PhaseComposeError('problem', 'refused: the post-deploy migrations ran after the upgrade, and migrations are one-way (the old version may read what they dropped)', { details: [restoreHint] });
     }
     const docker = await connectDocker();
-    if (record.postPending) {
+    // A migration recorded after the upgrade replaced the app (its post phase, or a `migrate` since) is
+    // one-way. Counted when the record has the count; else, from the post phase's pending check.
+    const count = record.migrationsApplied !== undefined ? await migrationCount(docker, stack) : undefined;
+    if (count !== undefined && count > record.migrationsApplied!) {
+      throw new PhaseComposeError('problem', `refused: ${count - record.migrationsApplied!} migration(s) were applied after the upgrade replaced the app (its post-deploy phase, or a \`migrate\` since), and migrations are one-way`, { details: [restoreHint] });
+    }
+    if (count === undefined && record.postPending) {
       const now = (await abortOnInterrupt((signal) => pendingWithImage(docker, stack, undefined, signal))).result;
       if (now.post === false) throw new PhaseComposeError('problem', 'refused: the post-deploy migrations have run since the upgrade (nothing is pending any more), and migrations are one-way', { details: [restoreHint] });
     }
     const { target, pin } = oldVersion(stack, record.variable, record.previousCompose);
     if (!record.variable && !existsSync(record.previousCompose)) throw new PhaseComposeError('problem', `the saved compose file ${record.previousCompose} is missing`);
     const note = rendererFor(io, args.json).note;
-    const plan = await observe(docker, stack, target, pin);
+    const plan = await observe(docker, stack, target, pin, { text: runsFrom(stack).compose });
     note(`rollback ${stack.project} to the version before the upgrade of ${record.at}${record.variable ? ` (${record.variable.name}=${record.variable.from ?? '(unset)'})` : ''}`);
     for (const l of planLines(plan, {}, undefined).slice(0, -1)) note(`  ${l}`);
     if (args.dryRun) return OK;
@@ -380,13 +426,13 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
       io.err(`rollback ${stack.project}: every service was rolled back, but the Engine did not stop or remove ${roll.leftovers.join(', ')}: remove ${roll.leftovers.length === 1 ? 'it' : 'them'} (\`docker rm -f ${roll.leftovers.join(' ')}\`)`);
       return reported('failed');
     }
-    rmSync(recordPath(stack.specDir, stack.project), { force: true }); // rolled back: there is nothing left to return to
     const now = deployedNow(stack); // a rollback by the version variable runs from the compose file itself
     rememberDeployed(stack, io, { ...now, compose: readStackText(target.file) ?? now.compose });
+    revertRecord(stack.specDir, record, undefined); // rolled back: there is nothing left to return to
     if (record.variable) {
       io.out(`rollback ${stack.project}: done; ${record.variable.name} is ${record.variable.from ?? '(unset)'} again in ${dotEnvPath(stack.compose)}`);
     } else {
-      io.out(`rollback ${stack.project}: done, from the compose file saved before the upgrade (${record.previousCompose}). The spec still names the new version: change it back, or the next \`up\` or \`upgrade\` returns to it`);
+      io.out(`rollback ${stack.project}: done, from the compose file saved before the upgrade. The spec still names the new version: change it back, or the next \`up\` or \`upgrade\` returns to it`);
     }
     await warnComposeDrift(docker, stack, io);
     return OK;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { normaliseSpec } from '../../../src/spec/normalise.js';
 import type { DeploymentSpec } from '../../../src/spec/types.js';
 import { LABEL_PROXY_CONFIG } from '../../../src/model/compose.js';
-import { dataChangeRefusal, differences, fixedHostPort, planLines, upgradePlan, type RunningContainer, type Wanted } from '../../../src/upgrade/plan.js';
+import { dataChangeRefusal, differences, fileChanges, fixedHostPort, planLines, withFileChanges, upgradePlan, type RunningContainer, type Wanted } from '../../../src/upgrade/plan.js';
 
 const spec = normaliseSpec({
   name: 'fx',
@@ -33,7 +33,7 @@ describe('upgradePlan', () => {
     expect(p).toMatchObject({ dataChanged: [], missingImages: [], notRunning: [] });
   });
   it('a changed data service is reported, never replaced; a missing image and a stopped service are named', () => {
-    const p = upgradePlan(spec, running.filter((x) => x.service !== 'worker'), { ...v2, postgres: want('pg:16', 'sha256:pg16'), backend: want('app:v3') });
+    const p = upgradePlan(spec, running.filter((x) => x.service !== 'worker'), { ...v2, postgres: want('pg:16', 'sha256:pg16'), backend: want('app:v1', 'sha256:v1') });
     expect(p.replace.map((r) => r.service)).toEqual([]);
     expect(p).toMatchObject({ dataChanged: ['postgres'], notRunning: ['worker'], unchanged: ['backend', 'nginx'] });
     const q = upgradePlan(spec, running, { ...v2, backend: want('app:v3', undefined, { X: '1' }) });
@@ -80,6 +80,14 @@ describe('upgradePlan', () => {
       'backup: taken before the migrations run, into backups/',
     ]);
   });
+  it('says so when the proxy routes to a service it cannot tell is serving (no healthcheck)', () => {
+    const routedWorker = normaliseSpec({ ...spec, proxy: { ...spec.proxy!, routes: [{ path: '/', to: 'backend:8000' }, { path: '/jobs/', to: 'worker:9000' }] } } as unknown as DeploymentSpec);
+    const lines = planLines(upgradePlan(routedWorker, running, v2), {}, undefined);
+    expect(lines.filter((l) => l.includes('no healthcheck'))).toEqual([
+      '  worker has no healthcheck, and the proxy routes to it: each new one takes requests once it has run 3 s, answering or not, so some may fail; give it a healthcheck',
+    ]);
+    expect(planLines(upgradePlan(spec, running, v2), {}, undefined).filter((l) => l.includes('no healthcheck'))).toEqual([]);
+  });
 });
 
 describe('differences', () => {
@@ -89,7 +97,9 @@ describe('differences', () => {
     ['an image', want('app', 'sha256:v2', { A: '1' }), ['image']],
     ['an environment value', want('app', 'sha256:v1', { A: '2' }), ['environment']],
     ['a command', { ...want('app', 'sha256:v1'), command: ['x'] }, ['command']],
-    ['an image not on this host is not a difference by itself', want('app', undefined, { A: '1' }), []],
+    // Until 2026-11-29 it was not, and a new tag not pulled yet was "nothing to upgrade", exit 0.
+    ['an image not on this host (a new tag not pulled yet) is not the one that runs', want('app', undefined, { A: '1' }), ['image']],
+    ['what the compose files say changed', { ...want('app', 'sha256:v1', { A: '1' }), fileChanges: ['healthcheck', 'image'] }, ['healthcheck', 'image']],
     ["the proxy's config (its hash label)", { ...want('app', 'sha256:v1', { A: '1' }), labels: { [LABEL_PROXY_CONFIG]: 'new' } }, ['config']],
     ['the same config hash', { ...want('app', 'sha256:v1', { A: '1' }), labels: { [LABEL_PROXY_CONFIG]: 'old', other: 'x' } }, []],
   ])('%s', (_, w, why) => {
@@ -106,6 +116,46 @@ describe('differences', () => {
   });
   it('a proxy created before the hash label existed may read an older config: a difference', () => {
     expect(differences({ ...base, cmd: ['y'] }, { ...want('app', 'sha256:v1', { A: '1' }), labels: { [LABEL_PROXY_CONFIG]: 'h' } } as Wanted)).toEqual(['config']);
+  });
+});
+
+describe('a new tag not on this host', () => {
+  it('is an upgrade that names the missing image, not "nothing to upgrade"', () => {
+    const p = upgradePlan(spec, running, { ...v2, backend: want('app:v3'), worker: want('app:v1', 'sha256:v1') });
+    expect(p.replace.map((r) => [r.service, r.why])).toEqual([['backend', ['image']]]);
+    expect(p.missingImages).toEqual(['app:v3']);
+  });
+});
+
+describe("the migrations' image", () => {
+  it('is what Compose would run them with now, own image or not; one not on this host is named as missing', () => {
+    expect(upgradePlan(spec, running, { ...v2, migrations: want('app:v2', 'sha256:v2') })).toMatchObject({ migrationsImage: 'app:v2', missingImages: [] });
+    expect(upgradePlan(spec, running, { ...v2, migrations: want('mig:v2') })).toMatchObject({ migrationsImage: 'mig:v2', missingImages: ['mig:v2'] });
+    expect(upgradePlan(spec, running, v2).migrationsImage).toBeUndefined();
+  });
+});
+
+describe('fileChanges', () => {
+  const file = (backend: string, postgres = '    healthcheck: { test: [CMD, pg_isready] }') =>
+    `services:\n  postgres:\n    image: pg\n${postgres}\n  backend:\n${backend}\n  nginx:\n    image: nginx\n    labels: { ${LABEL_PROXY_CONFIG}: "h1" }\n`;
+  const was = file('    image: "app:${V}"\n    user: "1000"\n    environment: { A: "1", B: "2" }\n    volumes: [data:/d]\n    deploy: { replicas: 2 }\n    depends_on: { migrations: { condition: service_completed_successfully } }');
+  it('names the keys a container inspect cannot tell reliably: a removed key, a volume, a user, a healthcheck', () => {
+    const now = file('    image: "app:${V}"\n    environment: { A: "1" }\n    volumes: [data:/e]\n    deploy: { replicas: 2 }\n    depends_on: { migrations: { condition: service_completed_successfully } }', '    healthcheck: { test: [CMD, pg_isready, -q] }');
+    expect(fileChanges(was, now)).toEqual({ backend: ['environment', 'user', 'volumes'], postgres: ['healthcheck'] });
+  });
+  it('leaves out key order, the replica count, depends_on, the proxy config label (compared on the container), and a service new in the file', () => {
+    const now = `services:\n  extra:\n    image: x\n${file('    depends_on: {}\n    deploy: { replicas: 5 }\n    volumes: [data:/d]\n    environment: { B: "2", A: "1" }\n    user: "1000"\n    image: "app:${V}"').slice('services:\n'.length).replace('"h1"', '"h2"')}`;
+    expect(fileChanges(was, now)).toEqual({});
+  });
+  it('knows nothing without a record, or from a record that does not parse', () => {
+    expect(fileChanges(undefined, was)).toEqual({});
+    expect(fileChanges('services: [', was)).toEqual({});
+    expect(fileChanges('- a list', was)).toEqual({});
+  });
+  it('withFileChanges marks only the services named', () => {
+    const now = was.replace('user: "1000"', 'user: "0"');
+    expect(withFileChanges({ backend: want('app', 'sha256:v1') }, was, now, ['worker']).backend!.fileChanges).toBeUndefined();
+    expect(withFileChanges({ backend: want('app', 'sha256:v1') }, was, now).backend!.fileChanges).toEqual(['user']);
   });
 });
 

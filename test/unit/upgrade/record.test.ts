@@ -1,10 +1,10 @@
 // The files `up`, `upgrade` and `rollback` keep beside the spec: what the stack runs from, and the proxy
 // config a rollback writes back (never over a file phase-compose did not write).
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readDeployed, restorePreviousProxy, saveDeployed, savePreviousProxy } from '../../../src/upgrade/record.js';
+import { discardSaved, priorRecord, readDeployed, readRecord, restorePreviousProxy, revertRecord, saveDeployed, savePreviousCompose, savePreviousProxy, stampOf, writeRecord, type UpgradeRecord } from '../../../src/upgrade/record.js';
 import { GENERATED_MARK } from '../../../src/util/generated-files.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'pc-record-'));
@@ -31,7 +31,7 @@ describe('restorePreviousProxy', () => {
     const d = dir();
     const path = join(d, 'default.conf');
     writeFileSync(path, current);
-    const saved = savePreviousProxy(d, 'p', old);
+    const saved = savePreviousProxy(d, 'p', '1', old);
     expect(restorePreviousProxy({ path, saved })).toMatch(/^wrote the config the old proxy read back to /);
     expect(readFileSync(path, 'utf8')).toBe(old);
     expect(restorePreviousProxy({ path, saved })).toMatch(/already holds the config the old proxy read/);
@@ -41,10 +41,64 @@ describe('restorePreviousProxy', () => {
     const d = dir();
     const path = join(d, 'default.conf');
     writeFileSync(path, 'server { } # mine\n');
-    const saved = savePreviousProxy(d, 'p', old);
+    const saved = savePreviousProxy(d, 'p', '1', old);
     expect(restorePreviousProxy({ path, saved })).toMatch(/was not written by phase-compose: left as it is/);
     expect(readFileSync(path, 'utf8')).toBe('server { } # mine\n');
     expect(restorePreviousProxy({ path, saved: join(d, 'gone.conf') })).toMatch(/the saved proxy config .* is missing/);
     expect(readFileSync(path, 'utf8')).toBe('server { } # mine\n');
+  });
+});
+
+describe('one record per upgrade, each with its own saved files', () => {
+  const upgrade = (d: string, at: string, compose: string): UpgradeRecord => ({
+    project: 'p', at, previousCompose: savePreviousCompose(d, 'p', stampOf(at), compose), services: { backend: { from: 'a', to: 'b' } }, postRan: false,
+  });
+
+  it('a second upgrade that replaced nothing puts the first one\'s record back, with the file it points to as it was', () => {
+    // Until 2026-11-29 the saved file had one name: the second upgrade wrote over it before it failed, and
+    // `rollback` then returned to what ran (nothing) and said done.
+    const d = dir();
+    const first = upgrade(d, '2026-11-29T01:00:00.000Z', 'services: { v: 0 }\n');
+    writeRecord(d, first);
+    const prior = priorRecord(d, 'p');
+    expect(prior).toEqual(first);
+    const second = upgrade(d, '2026-11-29T02:00:00.000Z', 'services: { v: 1 }\n');
+    expect(second.previousCompose).not.toBe(first.previousCompose);
+    writeRecord(d, second);
+    revertRecord(d, second, prior);
+    expect(readRecord(d, 'p')).toEqual(first);
+    expect(readFileSync(first.previousCompose, 'utf8')).toBe('services: { v: 0 }\n');
+    expect(existsSync(second.previousCompose)).toBe(false);
+  });
+
+  it('without an earlier record, reverting leaves none; a record kept drops the earlier one\'s files only', () => {
+    const d = dir();
+    const only = upgrade(d, '2026-11-29T03:00:00.000Z', 'x\n');
+    writeRecord(d, only);
+    revertRecord(d, only, undefined);
+    expect(priorRecord(d, 'p')).toBeUndefined();
+    expect(existsSync(only.previousCompose)).toBe(false);
+    const a = upgrade(d, '2026-11-29T04:00:00.000Z', 'a\n');
+    const b = upgrade(d, '2026-11-29T05:00:00.000Z', 'b\n');
+    discardSaved(d, a, b);
+    expect([existsSync(a.previousCompose), existsSync(b.previousCompose)]).toEqual([false, true]);
+  });
+
+  it('never removes a file a record names outside .phase-compose/ or under another project\'s name', () => {
+    const d = dir();
+    const outside = join(d, 'mine.yml');
+    writeFileSync(outside, 'keep\n');
+    const other = savePreviousCompose(d, 'q', '1', 'keep\n');
+    for (const previousCompose of [outside, other]) {
+      discardSaved(d, { project: 'p', at: 'x', previousCompose, previousProxy: { path: outside, saved: outside }, services: {}, postRan: false });
+      expect(readFileSync(previousCompose, 'utf8')).toBe('keep\n');
+    }
+  });
+
+  it('a record that cannot be read is no record to put back', () => {
+    const d = dir();
+    writeRecord(d, upgrade(d, '2026-11-29T06:00:00.000Z', 'x\n'));
+    writeFileSync(join(d, '.phase-compose/p.last-upgrade.json'), '{ not json');
+    expect(priorRecord(d, 'p')).toBeUndefined();
   });
 });
