@@ -11,8 +11,10 @@ export type ExecOptions = {
   /** Live copies of the output (e.g. process.stdout); the result also keeps it when `capture` is set. */
   stdout?: Writable;
   stderr?: Writable;
-  /** Keep the output in the result (default true). */
+  /** Keep the output in the result (default true): at most its last `captureLimit` bytes per stream. */
   capture?: boolean;
+  /** Default CAPTURE_LIMIT. */
+  captureLimit?: number;
   /** Bytes to write to the process's stdin, then close it. */
   stdin?: NodeJS.ReadableStream | Buffer | string;
   /**
@@ -27,6 +29,32 @@ export type ExecOptions = {
    */
   forward?: { stop: AbortSignal; kill?: AbortSignal };
 };
+
+/**
+ * What a result keeps of each stream: its last 16 MiB. A command's output is the container's to choose
+ * (a task printing in a loop): until 2026-11-29 all of it was held in memory.
+ */
+export const CAPTURE_LIMIT = 16 << 20;
+
+type Tail = { push(b: Buffer): void; text(): string };
+
+/** The last `limit` bytes of what is pushed (whole chunks dropped from the front, then the first one cut). Pure. */
+export function tail(limit: number): Tail {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return {
+    push(b) {
+      chunks.push(b);
+      size += b.length;
+      while (size - chunks[0]!.length >= limit) size -= chunks.shift()!.length;
+      if (size > limit) {
+        chunks[0] = chunks[0]!.subarray(size - limit);
+        size = limit;
+      }
+    },
+    text: () => Buffer.concat(chunks).toString('utf8'),
+  };
+}
 
 export type ExecResult = {
   exitCode: number;
@@ -118,10 +146,11 @@ export async function execIn(docker: DockerClient, containerId: string, argv: st
   };
   const unforward = opts.forward ? [forward(opts.forward.stop), ...(opts.forward.kill ? [forward(opts.forward.kill, 'SIGKILL')] : [])] : [];
   const capture = opts.capture ?? true;
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const all: Buffer[] = [];
-  const keep = (into: Buffer[], b: Buffer) => {
+  const limit = opts.captureLimit ?? CAPTURE_LIMIT;
+  const out = tail(limit);
+  const err = tail(limit);
+  const all = tail(limit);
+  const keep = (into: Tail, b: Buffer) => {
     if (!capture) return;
     into.push(b);
     all.push(b);
@@ -166,9 +195,9 @@ export async function execIn(docker: DockerClient, containerId: string, argv: st
   }
   return {
     exitCode: info.ExitCode ?? -1,
-    stdout: Buffer.concat(out).toString('utf8'),
-    stderr: Buffer.concat(err).toString('utf8'),
-    output: Buffer.concat(all).toString('utf8'),
+    stdout: out.text(),
+    stderr: err.text(),
+    output: all.text(),
     ...(forwarded ? { forwarded } : {}),
   };
 }

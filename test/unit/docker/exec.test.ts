@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Duplex, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DockerClient } from '../../../src/docker/client.js';
-import { execIn, execProcess } from '../../../src/docker/exec.js';
+import { execIn, execProcess, tail } from '../../../src/docker/exec.js';
 
 /** One stdout frame of Docker's multiplexed stream. */
 const frame = (text: string) => {
@@ -97,5 +97,27 @@ describe('execProcess: the exec\'s process in /proc, only when it is that proces
     expect(execProcess(999_999, argv, proc)).toBeUndefined();
     fake(4545, argv, 'garbage');
     expect(execProcess(4545, argv, proc)).toBeUndefined();
+  });
+});
+
+describe('what a result keeps of a stream: its tail, bounded', () => {
+  it('keeps the last bytes, whatever the chunk sizes', () => {
+    const t = tail(10);
+    for (const s of ['abc', 'defghij', 'klmnopqrstuvwxyz', '0', '12']) t.push(Buffer.from(s));
+    expect(t.text()).toBe('tuvwxyz012');
+    const u = tail(10);
+    u.push(Buffer.from('x'.repeat(25)));
+    u.push(Buffer.from('end'));
+    expect(u.text()).toBe('xxxxxxxend');
+    const v = tail(10);
+    v.push(Buffer.from('short'));
+    expect(v.text()).toBe('short');
+  });
+
+  it('execIn holds at most captureLimit bytes of a command that prints on and on (until 2026-11-29 all of it): the result line at the end is kept', async () => {
+    const { docker, reached } = fakeEngine(`${'noise\n'.repeat(5000)}phase-compose-reset: changed=2 total=3\n`, 'ECONNRESET', { Running: false, ExitCode: 0 });
+    const r = await execIn(docker, 'c', ['python'], { stdin: '', stdout: sink(reached), captureLimit: 100 });
+    expect(r.stdout.length).toBe(100);
+    expect(r.output).toMatch(/phase-compose-reset: changed=2 total=3\n$/);
   });
 });
