@@ -239,7 +239,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
       if (change) setDotEnv(stack.compose, change.name, change.to);
       return OK;
     }
-    if (!(await cliConfirm(!!args.yes, !!args.isTTY)(`Upgrade project ${stack.project} as above?`))) throw new PhaseComposeError('interrupted', 'upgrade not confirmed; nothing was changed');
+    if (!(await cliConfirm(!!args.yes, !!args.isTTY)(`Upgrade project ${stack.project} as above?`))) throw new PhaseComposeError('problem', 'cancelled: upgrade not confirmed; nothing was changed'); // 1, as restore's and exec's "no" (130 is Ctrl-C); 130 until 2026-11-29
 
     const at = new Date().toISOString();
     const stamp = stampOf(at);
@@ -410,7 +410,7 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
     note(`rollback ${stack.project} to the version before the upgrade of ${record.at}${record.variable ? ` (${record.variable.name}=${record.variable.from ?? '(unset)'})` : ''}`);
     for (const l of planLines(plan, {}, undefined).slice(0, -1)) note(`  ${l}`);
     if (args.dryRun) return OK;
-    if (!(await cliConfirm(!!args.yes, !!args.isTTY)(`Roll project ${stack.project} back as above?`))) throw new PhaseComposeError('interrupted', 'rollback not confirmed; nothing was changed');
+    if (!(await cliConfirm(!!args.yes, !!args.isTTY)(`Roll project ${stack.project} back as above?`))) throw new PhaseComposeError('problem', 'cancelled: rollback not confirmed; nothing was changed'); // 1, as restore's and exec's "no" (130 is Ctrl-C); 130 until 2026-11-29
     // Back to what .env held: the old value, or no line at all (until 2026-11-28 an unset variable kept the
     // upgrade's value in .env, while the message said it was unset again).
     const undoEnv = record.variable ? setDotEnv(stack.compose, record.variable.name, record.variable.from) : undefined;
