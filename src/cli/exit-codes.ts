@@ -13,7 +13,7 @@ export const EXIT_CODES = {
   problem: {
     code: 1,
     help: 'a problem was found (invalid spec, out-of-date file, refused overwrite, a file that cannot be written, an unforeseen error)',
-    readme: 'a problem was found: invalid spec, stale generated file, refused overwrite, a file that cannot be written (read-only file system, permissions, full disk); also an error phase-compose did not foresee, printed with a request to report it',
+    readme: "a problem was found: invalid spec, stale generated file, refused overwrite, a confirmation answered no (`restore`, `upgrade`, `rollback`, `exec`'s VACUUM FULL; `upgrade` and `rollback` exited 130 until 2026-11-29), a file that cannot be written (read-only file system, permissions, full disk); also an error phase-compose did not foresee, printed with a request to report it",
   },
   usage: {
     code: 2,
