@@ -65,6 +65,52 @@ export function writeFileAtomic(path: string, content: string | Buffer, mode = 0
 }
 
 /**
+ * Why each of `paths` could not be backed up and written, found before anything is written (a write
+ * that fails midway leaves some files new and some old): something there that is not a file or a
+ * symbolic link, or a nearest existing directory that is not one or cannot be written. Empty: none known.
+ */
+export function writeProblems(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const path of paths) {
+    let st: nodeFs.Stats | undefined;
+    try {
+      st = nodeFs.lstatSync(path);
+    } catch {
+      st = undefined;
+    }
+    if (st && !st.isFile() && !st.isSymbolicLink()) {
+      out.push(`${path} is ${fileKind(st)}, not a file`);
+      continue;
+    }
+    let dir = dirname(path);
+    for (;;) {
+      let d: nodeFs.Stats | undefined;
+      try {
+        d = nodeFs.statSync(dir);
+      } catch {
+        d = undefined;
+      }
+      if (d) {
+        if (!d.isDirectory()) out.push(`${dir} is ${fileKind(d)}, not a directory (for ${path})`);
+        else {
+          try {
+            nodeFs.accessSync(dir, nodeFs.constants.W_OK | nodeFs.constants.X_OK);
+          } catch (e) {
+            const why = /^[A-Z]+: ([^,]+)/.exec((e as Error).message)?.[1] ?? (e as Error).message;
+            out.push(`${dir} cannot be written: ${why} (for ${path})`);
+          }
+        }
+        break;
+      }
+      const up = dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
+  return [...new Set(out)];
+}
+
+/**
  * Keeps a copy of an existing file (or symlink) beside it: `<file>.bak`, else `.bak.1`, `.bak.2`, ...;
  * an earlier backup is never overwritten. Returns the backup's path, or undefined when there was nothing.
  */

@@ -16,7 +16,7 @@ import schema from '../../../schema/phase-compose.schema.json' with { type: 'jso
 import { CIDR_HINT, HEADER_HINT, HEADER_NAME, isCidr } from '../../spec/values.js';
 import { PhaseComposeError, SpecError, formatProblem } from '../../util/errors.js';
 import { answer } from '../prompt.js';
-import { backupFile, displayPath, makeDirs, readStackText, writeFileAtomic } from '../../util/fs.js';
+import { backupFile, displayPath, makeDirs, readStackText, writeFileAtomic, writeProblems } from '../../util/fs.js';
 import { writeError } from '../../util/generated-files.js';
 import { shQuote } from '../../util/shell.js';
 import { holdingSignals } from '../../util/signals.js';
@@ -214,6 +214,11 @@ export async function runInit(args: InitArgs, io: Io, streams: PromptStreams = {
       details: ['use --force to overwrite (each file is kept as <file>.bak, or .bak.1, .bak.2, ... when taken; every entry of an existing .env is kept)'],
     });
   }
+
+  // Every target checked before the first write (until 2026-11-29 a directory at the third target was
+  // found after the first two were written).
+  const cannot = writeProblems([...files.map((f) => f.path), ...tlsFiles]);
+  if (cannot.length) throw new PhaseComposeError('problem', `cannot write every file: ${cannot.join('; ')}`, { details: ['nothing was written'] });
 
   let tlsPair: { cert: string; key: string } | undefined;
   if (tls === 'self-signed') tlsPair = makeSelfSigned(host.replace(/:\d+$/, ''));

@@ -157,8 +157,10 @@ describe('generate: the user\'s files', () => {
     writeFileSync(join(dir, 'nginx'), 'a file where a directory should be');
     const e = await failure(gen(dir));
     expect(e.kind).toBe('problem');
-    expect(e.message).toMatch(/^could not write .*nginx\/default\.conf: a part of the path is a file, not a directory$/);
+    // Found before the first write (until 2026-11-29 the compose file was written first, then this failed).
+    expect(e.message).toMatch(/^refusing to write: .*\/nginx is a regular file, not a directory \(for .*nginx\/default\.conf\)$/);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(existsSync(join(dir, 'docker-compose.yml'))).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 // init never loses the user's data (#11 items 8, 9, 16): backups, .env entries, prompts, bad --dir.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -24,6 +24,22 @@ const tree = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? tree(join(dir, e.name)).map((f) => `${e.name}/${f}`) : [e.name])).sort();
 
 describe('init --force keeps the user\'s data', () => {
+  it('a target it cannot write (a directory where the compose file goes) is found before the first write: nothing is written or backed up', async () => {
+    // Until 2026-11-29 the spec and .env were backed up and written first, then docker-compose.yml failed.
+    const dir = fresh();
+    await runInit({ ...base, dir }, capture().io);
+    const before = tree(dir);
+    const spec = readFileSync(join(dir, 'phase-compose.yaml'), 'utf8');
+    const compose = join(dir, 'docker-compose.yml');
+    rmSync(compose);
+    mkdirSync(compose);
+    const e = await failure(runInit({ ...base, dir, force: true, host: 'two.example.com' }, capture().io));
+    expect(tree(dir)).toEqual(before.filter((f) => f !== 'docker-compose.yml'));
+    expect(readFileSync(join(dir, 'phase-compose.yaml'), 'utf8')).toBe(spec);
+    expect(e.message).toContain(`${compose} is a directory, not a file`);
+    expect(e.details).toContain('nothing was written');
+  });
+
   it('a second --force keeps the first backup: .bak, then .bak.1', async () => {
     const dir = fresh();
     await runInit({ ...base, dir }, capture().io);
@@ -100,8 +116,8 @@ describe('init leaves nothing behind and never crashes', () => {
     writeFileSync(join(target, 'nginx'), 'not a directory');
     const e = await failure(runInit({ ...base, dir: target, force: true }, capture().io));
     expect(e.kind).toBe('problem');
-    expect(e.message).toMatch(/^could not write .*nginx\/default\.conf: a part of the path is a file, not a directory$/);
-    expect(tree(target).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(e.message).toMatch(/^cannot write every file: .*\/nginx is a regular file, not a directory \(for .*nginx\/default\.conf\)$/);
+    expect(tree(target)).toEqual(['nginx']); // found before the first write: nothing else is there
   });
 
   it('a directory it may not write is exit 1 with the reason', async () => {
