@@ -71,6 +71,10 @@ describe(`phase-compose exec on the fixture stack ${STACK_LABEL}`, () => {
     const r = await cli(['exec', 'purge', 'No Such Org', '--retain', '30']);
     expect(r.code).toBe(7);
     expect(r.stderr).toContain('phase-compose: organisation "No Such Org" does not exist');
+    // A name that starts with - is named as --org=NAME (until 2026-11-29 it could not be named at all).
+    const dash = await cli(['exec', 'purge', '--org=-h', '--retain', '30']);
+    expect(dash.code, dash.stderr).toBe(7);
+    expect(dash.stderr).toContain('phase-compose: organisation "-h" does not exist');
     const a = await cli(['exec', 'purge', ORG, '--app-id', 'nope']);
     expect(a.code).toBe(7);
     expect(a.stderr).toContain('app "nope" is not an app of organisation');

@@ -59,7 +59,7 @@ export async function runExecTask(args: StackArgs & { task: string; words: strin
   return ranTask(await forwarding(io, (f) => runMaintenance(docker, stack, args.task, values, execIo(io, !!args.yes, f))));
 }
 
-/** `exec purge <org> ...`: the `purge` task with a dry run, size report and VACUUM. */
+/** `exec purge <organisation> ...`: the `purge` task with a dry run, size report and VACUUM. */
 export async function runExecPurge(
   args: StackArgs & { org: string; retain?: number; appId?: string; batchSize?: number; sleepMs?: number; dryRun?: boolean; vacuum?: boolean; vacuumFull?: boolean },
   io: Io,

@@ -10,13 +10,15 @@ const load = () => import('../commands/exec.js');
 const STOPS = 'Ctrl-C or SIGTERM stops the task itself: it gets the signal in its container (press again: SIGKILL), and exec exits 130 once it ended. During a purge\'s VACUUM, psql gets it and the server cancels the VACUUM.';
 
 const purge = defineCommand({
-  command: 'purge <org>',
+  command: 'purge [organisation]',
   describe: 'Delete READ audit events older than --retain days (Phase\'s purge_app_logs), with a size report before and after',
   builder: (p, exitCodes) =>
     p
       .epilogue(exitCodes)
       .epilogue(STOPS)
-      .positional('org', { type: 'string', describe: 'Organisation name (passed verbatim: spaces, quotes, ; are fine)' })
+      .positional('organisation', { type: 'string', describe: 'Organisation name (passed verbatim: spaces, quotes, ; are fine); one that starts with - goes as --org=NAME' })
+      // A positional cannot start with `-` (yargs reads it as options): `--org=-Acme` can (until 2026-11-29 such an organisation could not be named).
+      .option('org', { type: 'string', requiresArg: true, describe: 'The organisation, as an option: --org=NAME takes any name, also one starting with -' })
       .option('retain', { type: 'number', requiresArg: true, coerce: count('retain', 700_000, 'the app counts back from today in Python dates, which end at year 1'), describe: 'Days of READ events to keep (app default 30; 0 deletes all)' })
       .option('app-id', { type: 'string', requiresArg: true, describe: 'Only this app' })
       .option('batch-size', { type: 'number', requiresArg: true, coerce: count('batch-size', undefined, undefined, 1), describe: 'Rows per batch (app default 10000; at least 1)' })
@@ -25,8 +27,15 @@ const purge = defineCommand({
       .option('vacuum', { type: 'boolean', default: false, describe: 'VACUUM (ANALYZE) the table afterwards' })
       .option('vacuum-full', { type: 'boolean', default: false, describe: 'VACUUM FULL ANALYZE afterwards: returns disk space, LOCKS the table (asks first)' })
       .example('$0 exec purge "Acme Inc" --retain 90 --vacuum', 'Keep 90 days of read events')
-      .example('$0 exec purge "Acme Inc" --retain 90 --dry-run', 'How many would go'),
-  run: async (a, { io }) => (await load()).runExecPurge({ ...a, ...stackArgs(a), yes: Boolean(a.yes), org: String(a.org) }, io),
+      .example('$0 exec purge "Acme Inc" --retain 90 --dry-run', 'How many would go')
+      .example('$0 exec purge --org=-Acme --dry-run', 'An organisation whose name starts with -'),
+  run: async (a, { io }) => {
+    // Two keys: yargs lets a positional silently win over an option of its name.
+    if (a.organisation !== undefined && a.org !== undefined) throw new PhaseComposeError('usage', 'the organisation is given twice (as <organisation> and --org): give it once');
+    const org = a.organisation ?? a.org;
+    if (org === undefined || org === '') throw new PhaseComposeError('usage', 'name the organisation: exec purge <organisation>, or --org=NAME (for a name that starts with -)');
+    return (await load()).runExecPurge({ ...a, ...stackArgs(a), yes: Boolean(a.yes), org: String(org) }, io);
+  },
 });
 
 const sso = defineCommand({

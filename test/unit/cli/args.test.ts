@@ -47,6 +47,9 @@ describe('bad arguments are usage errors (exit 2), found before Docker or the di
     [['backup', '--keep', 'all'], '--keep: expected a whole number'],
     // 0 rows per batch: the app failed after Docker was asked (until 2026-11-29).
     [['exec', 'purge', 'Acme', '--batch-size', '0'], '--batch-size: expected a whole number (1 or more)'],
+    [['exec', 'purge', 'Acme', '--org=B'], 'the organisation is given twice (as <organisation> and --org): give it once'],
+    [['exec', 'purge', '--dry-run'], 'name the organisation: exec purge <organisation>, or --org=NAME'],
+    [['exec', 'purge', '--org='], 'name the organisation: exec purge <organisation>, or --org=NAME'],
     [['-p', '', 'up'], '-p "": a Compose project name is lower-case letters, digits, "_" and "-", starting with a letter or digit'],
     [['-p', '../x', 'status'], '-p "../x": a Compose project name'],
     [['down', '-p', 'My Stack'], '-p "My Stack": a Compose project name'],

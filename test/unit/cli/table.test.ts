@@ -115,6 +115,9 @@ describe('arguments reach the implementations camel-cased', () => {
       'purge',
       expect.objectContaining({ org: 'Acme; Inc', retain: 90, appId: 'a1', batchSize: 10, sleepMs: 0, dryRun: true, vacuum: false, vacuumFull: false, yes: true }),
     ]);
+    // An organisation that starts with - (yargs reads a positional -Acme as options): as --org=NAME, from 2026-11-29.
+    expect(await parsed(['exec', 'purge', '--org=-Acme', '--dry-run'])).toEqual(['purge', expect.objectContaining({ org: '-Acme', dryRun: true })]);
+    expect(await parsed(['exec', 'purge', '--org=--settings=x'])).toEqual(['purge', expect.objectContaining({ org: '--settings=x' })]);
     expect(await parsed(['exec', 'sso', '--org', 'Acme', '--disable-enforcement', '--delete-providers'])).toEqual([
       'sso',
       expect.objectContaining({ org: 'Acme', disableEnforcement: true, deleteProviders: true, yes: false }),
