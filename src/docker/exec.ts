@@ -46,7 +46,7 @@ export function tail(limit: number): Tail {
     push(b) {
       chunks.push(b);
       size += b.length;
-      while (size - chunks[0]!.length >= limit) size -= chunks.shift()!.length;
+      while (chunks.length > 1 && size - chunks[0]!.length >= limit) size -= chunks.shift()!.length;
       if (size > limit) {
         chunks[0] = chunks[0]!.subarray(size - limit);
         size = limit;

@@ -133,6 +133,8 @@ export type UpgradePlan = {
   notRunning: string[];
   /** The image the migrations would run now (what their pending check must run): undefined without migrations. */
   migrationsImage?: string;
+  /** That image is not on this host: an upgrade (which runs them) needs it; a rollback (which does not) does not. */
+  migrationsImageMissing?: boolean;
 };
 
 const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
@@ -201,7 +203,7 @@ export function upgradePlan(spec: NormalisedSpec, running: RunningContainer[], w
   const m = spec.migrations ? wanted[migrationsName(spec)] : undefined;
   if (m?.image) {
     plan.migrationsImage = m.image;
-    if (!m.imageId && !plan.missingImages.includes(m.image)) plan.missingImages.push(m.image);
+    if (!m.imageId) plan.migrationsImageMissing = true;
   }
   return plan;
 }

@@ -19,6 +19,11 @@ export type UpgradeRecord = {
   /** A copy of the compose file the replaced containers were created from. */
   previousCompose: string;
   /**
+   * A copy of the compose file the new containers were created from: what a `rollback` compares the old
+   * one with, also when the upgrade never finished (the deployed record then still names the old one).
+   */
+  upgradedCompose?: string;
+  /**
    * The proxy's config file (`path`) and a copy of the config the replaced proxy read (`saved`): the
    * compose file mounts the config by its path, so `rollback` writes the old one back there first.
    */
@@ -58,6 +63,11 @@ const save = (path: string, text: string): string => {
 /** Saves the compose file the replaced containers were created from, for `rollback`. */
 export function savePreviousCompose(specDir: string, project: string, stamp: string, composeText: string): string {
   return save(previousComposePath(specDir, project, stamp), composeText);
+}
+
+/** Saves the compose file the new containers are created from, for `rollback`. */
+export function saveUpgradedCompose(specDir: string, project: string, stamp: string, composeText: string): string {
+  return save(join(dirOf(specDir), `${project}.upgraded-compose.${stamp}.yml`), composeText);
 }
 
 /** Saves the config the replaced proxy read, for `rollback`. */
@@ -106,8 +116,8 @@ export function writeRecord(specDir: string, r: UpgradeRecord): void {
 function savedFiles(specDir: string, r: UpgradeRecord | undefined): string[] {
   if (!r) return [];
   const dir = dirOf(specDir);
-  return [r.previousCompose, r.previousProxy?.saved].filter((p): p is string =>
-    typeof p === 'string' && dirname(p) === dir && basename(p).startsWith(`${r.project}.previous-`));
+  return [r.previousCompose, r.upgradedCompose, r.previousProxy?.saved].filter((p): p is string =>
+    typeof p === 'string' && dirname(p) === dir && [`${r.project}.previous-`, `${r.project}.upgraded-`].some((prefix) => basename(p).startsWith(prefix)));
 }
 
 /** Removes the files `gone` saved that `kept` does not use. */

@@ -189,14 +189,14 @@ export function wantCertificate(stack: Stack, wanted: Record<string, Wanted>, on
 const longRunning = (spec: NormalisedSpec, service: string) => spec.services[service]?.role === 'service' || service === spec.proxy?.service;
 
 /** The long-running services of a running stack that differ from what the files now say. */
-async function changedServices(docker: DockerClient, stack: Stack & WithCompose, running: RunningContainer[]): Promise<Replacement[]> {
+async function changedServices(docker: DockerClient, stack: Stack & WithCompose, running: RunningContainer[], beforeSync?: string): Promise<Replacement[]> {
   if (!running.some((c) => longRunning(stack.spec, c.service))) return [];
   const { certificateOnHost, wantedServices } = await import('../../upgrade/observe.js');
   const { upgradePlan, withFileChanges } = await import('../../upgrade/plan.js');
   const wanted = wantCertificate(stack, await wantedServices(docker, stack.compose), certificateOnHost);
   // What the containers' inspect cannot tell (a healthcheck or a volume changed, a key removed): the
-  // compose file they were created from, as recorded, against this one.
-  withFileChanges(wanted, readDeployed(stack.specDir, stack.project).compose, readStackText(stack.composeFile));
+  // compose file they were created from, as recorded (else as it was before this run wrote it), against this one.
+  withFileChanges(wanted, readDeployed(stack.specDir, stack.project).compose ?? beforeSync, readStackText(stack.composeFile));
   return upgradePlan(stack.spec, running, wanted).replace;
 }
 
@@ -220,8 +220,8 @@ async function dropStaleCertificates(docker: DockerClient, stack: Stack & WithCo
  * `up` on a running stack whose long-running services changed would have Compose stop every replica
  * before the new ones start: refuse, and point to `upgrade` (rolling, no outage) or `--recreate`.
  */
-async function refuseOutage(docker: DockerClient, stack: Stack & WithCompose, running: RunningContainer[]): Promise<void> {
-  const changed = await changedServices(docker, stack, running);
+async function refuseOutage(docker: DockerClient, stack: Stack & WithCompose, running: RunningContainer[], beforeSync: string | undefined): Promise<void> {
+  const changed = await changedServices(docker, stack, running, beforeSync);
   if (!changed.length) return;
   throw new PhaseComposeError('problem', `the stack is running and ${changed.map((r) => `${r.service} (${r.why.join(' and ')})`).join(', ')} changed: Compose would stop every replica before the new ones start`, {
     details: ['`phase-compose upgrade` replaces them without an outage (rolling, with the migrations in order)', '`phase-compose up --recreate` recreates them at once, accepting the outage'],
@@ -240,6 +240,7 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
     // The plan first: a command it refuses (an unknown service, `migrate` without migrations) writes nothing.
     const plan = planOf(stack.spec);
     const notes = stack.warnings.map(formatProblem);
+    const beforeSync = readStackText(stack.composeFile);
     for (const p of syncStackFiles(stack)) notes.push(`wrote ${p} (it was missing or out of date with the spec)`);
     const creator = gatedCreator(stack.compose, plan);
     const first = plan.batches.find((b) => !b.after.length)?.services ?? [];
@@ -250,7 +251,7 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       await awaitEarlierMigrations(docker, stack, args, io);
       const { runningContainers } = await import('../../upgrade/observe.js');
       const running = await runningContainers(docker, stack.project, tlsProxy(stack.spec));
-      if (verb === 'up' && !args.recreate) await refuseOutage(docker, stack, running);
+      if (verb === 'up' && !args.recreate) await refuseOutage(docker, stack, running, beforeSync);
       if (verb === 'up' && args.recreate) await dropStaleCertificates(docker, stack, running, notes);
       // No app container runs: nothing serves the old code, so the post phase need not wait for the app.
       const cold = !running.some((c) => longRunning(stack.spec, c.service));

@@ -20,7 +20,7 @@ import { failureReport } from '../../up/report.js';
 import type { UpOutcome } from '../../up/run.js';
 import { certificateOnHost, rollEdges, runningContainers, wantedServices } from '../../upgrade/observe.js';
 import { dataChangeRefusal, planLines, withFileChanges, upgradePlan, type UpgradePlan } from '../../upgrade/plan.js';
-import { discardSaved, previousComposePath, priorRecord, readDeployed, readRecord, restorePreviousProxy, revertRecord, savePreviousCompose, savePreviousProxy, stampOf, writeRecord, type Deployed, type UpgradeRecord } from '../../upgrade/record.js';
+import { discardSaved, previousComposePath, priorRecord, readDeployed, readRecord, restorePreviousProxy, revertRecord, savePreviousCompose, savePreviousProxy, saveUpgradedCompose, stampOf, writeRecord, type Deployed, type UpgradeRecord } from '../../upgrade/record.js';
 import { rollingReplace, type RollResult } from '../../upgrade/rolling.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import { readStackText, writeFileAtomic } from '../../util/fs.js';
@@ -220,6 +220,9 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     const docker = await connectDocker();
     await awaitEarlierMigrations(docker, stack, args, io);
     const plan = await observe(docker, stack, target, change && { name: change.name, value: change.to }, { text: before.compose });
+    if (plan.migrationsImageMissing && !plan.missingImages.includes(plan.migrationsImage!)) {
+      throw new PhaseComposeError('problem', `not on this host: ${plan.migrationsImage} (the migrations' image)`, { details: ['pull or build the new images first (`docker compose pull`, `docker load`); an upgrade never pulls'] });
+    }
     const refused = dataChangeRefusal(stack.spec, plan);
     if (refused) throw refused;
     const newImage = plan.migrationsImage;
@@ -249,6 +252,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
       at,
       ...(change ? { variable: { name: change.name, ...(from !== undefined ? { from } : {}), to: change.to } } : {}),
       previousCompose: before.compose !== undefined ? savePreviousCompose(stack.specDir, stack.project, stamp, before.compose) : previousComposePath(stack.specDir, stack.project, stamp),
+      ...(plan.replace.length ? { upgradedCompose: saveUpgradedCompose(stack.specDir, stack.project, stamp, now.compose) } : {}),
       // Only a rollback from the saved compose file needs it (with --to, the current file stays, and so does its config).
       ...(!change && before.proxy && before.proxy.text !== now.proxy?.text ? { previousProxy: { path: before.proxy.path, saved: savePreviousProxy(stack.specDir, stack.project, stamp, before.proxy.text) } } : {}),
       services: Object.fromEntries(plan.replace.map((r) => [r.service, { from: r.fromImage, to: r.toImage }])),
@@ -256,6 +260,14 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
       postRan: false,
     };
     records.mine = record;
+    // Recorded only by an upgrade that replaces something: one that only runs migrations leaves the
+    // previous upgrade's record as it is (until 2026-11-29 it put an empty one in its place, and
+    // `rollback` then returned to what ran, said done, and the previous upgrade could no longer be rolled back).
+    const keep = () => {
+      if (!plan.replace.length) return;
+      writeRecord(stack.specDir, record);
+      records.written = true;
+    };
     const timings: string[] = [];
     const fromName = change ? `${change.name}=${from ?? '(unset)'}` : 'the old version';
 
@@ -288,8 +300,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     // is one-way, and `rollback` refuses.
     const applied = stack.spec.migrations ? await migrationCount(docker, stack) : undefined;
     if (applied !== undefined) record.migrationsApplied = applied;
-    writeRecord(stack.specDir, record);
-    records.written = true;
+    keep();
     const roll = await replaceRolling(docker, target, plan, args, note);
     for (const s of roll.steps) timings.push(`${s.service}: ${s.old.length} old -> ${s.new.length} new in ${(s.ms / 1000).toFixed(1)}s`);
     if (roll.status !== 'done') {
@@ -309,7 +320,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
         io.err(`${roll.status === 'interrupted' ? 'interrupted' : `${roll.service} failed`}: rolling ${replaced} back to ${fromName}, so that one version serves${roll.status === 'interrupted' ? ' (Ctrl-C again stops that too)' : ''}`);
         // Recorded first: a run killed meanwhile (a second Ctrl-C before the rolling step listens) leaves
         // what `rollback` needs (until 2026-11-28 it left the stack on two versions with no record).
-        writeRecord(stack.specDir, record);
+        keep();
         const back = await observe(docker, stack, old.target, old.pin, { text: now.compose, services: roll.steps.map((st) => st.service) })
           .then((p) => replaceRolling(docker, old.target, p, args, note))
           .catch((e: Error) => e);
@@ -322,15 +333,15 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
         }
         if (back instanceof Error) io.err(`could not roll ${replaced} back: ${back.message}`);
         else for (const l of rollFailureLines(back, 'the new version')) io.err(l);
-        writeRecord(stack.specDir, record);
+        keep();
         io.err(`the stack may run both versions: run \`phase-compose rollback\` to return to ${fromName}, or \`${upgradeAgain(args)}\` again`);
         return outcome;
       }
-      if (roll.steps.length) writeRecord(stack.specDir, record);
+      if (roll.steps.length) keep();
       if (roll.status === 'interrupted') io.err(`interrupted; to go on: run \`${upgradeAgain(args)}\` again`);
       return outcome;
     }
-    writeRecord(stack.specDir, record);
+    keep();
     rememberDeployed(stack, io, now);
     if (roll.leftovers?.length) {
       // They may still run the old code (a worker takes jobs): the one-way post phase must not run under them.
@@ -353,9 +364,10 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
       // and applied nothing (`run: always`, as Phase's template does on every start) is no one-way step:
       // until 2026-11-29 it was, and such a stack could never be rolled back.
       const count = record.migrationsApplied !== undefined ? await migrationCount(docker, stack) : undefined;
-      const appliedSome = count !== undefined ? count > record.migrationsApplied! : post.outcome.migrations.post === 'ran';
+      // Without a count (an external database): it ran, and the check with the new image had found some pending.
+      const appliedSome = count !== undefined ? count > record.migrationsApplied! : post.outcome.migrations.post === 'ran' && pending.post !== false;
       if (post.result.status !== 'ok' || appliedSome) record.postRan = true;
-      writeRecord(stack.specDir, record);
+      keep();
       if (post.result.status !== 'ok') {
         io.err(`upgrade ${stack.project}: the post-deploy migrations failed; the new version keeps serving. Fix the cause and run \`phase-compose migrate --phase post\``);
         return post.result;
@@ -397,7 +409,7 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
     // one-way. Counted when the record has the count; else, from the post phase's pending check.
     const count = record.migrationsApplied !== undefined ? await migrationCount(docker, stack) : undefined;
     if (count !== undefined && count > record.migrationsApplied!) {
-      throw new PhaseComposeError('problem', `refused: ${count - record.migrationsApplied!} migration(s) were applied after the upgrade replaced the app (its post-deploy phase, or a \`migrate\` since), and migrations are one-way`, { details: [restoreHint] });
+      throw new PhaseComposeError('problem', `refused: ${count - record.migrationsApplied!} migration(s) were applied after the upgrade of ${record.at} replaced the app (its post-deploy phase, a later upgrade's migrations, or a \`migrate\` since), and migrations are one-way`, { details: [restoreHint] });
     }
     if (count === undefined && record.postPending) {
       const now = (await abortOnInterrupt((signal) => pendingWithImage(docker, stack, undefined, signal))).result;
@@ -406,7 +418,10 @@ export async function runRollback(args: UpgradeArgs, io: Io): Promise<Outcome> {
     const { target, pin } = oldVersion(stack, record.variable, record.previousCompose);
     if (!record.variable && !existsSync(record.previousCompose)) throw new PhaseComposeError('problem', `the saved compose file ${record.previousCompose} is missing`);
     const note = rendererFor(io, args.json).note;
-    const plan = await observe(docker, stack, target, pin, { text: runsFrom(stack).compose });
+    // What the replaced services run: the copy the upgrade saved of the file it created them from (the
+    // deployed record names the old file when the upgrade never finished: killed, or left on two versions).
+    const upgraded = record.upgradedCompose !== undefined ? readStackText(record.upgradedCompose) : undefined;
+    const plan = await observe(docker, stack, target, pin, upgraded !== undefined ? { text: upgraded, services: Object.keys(record.services) } : { text: runsFrom(stack).compose });
     note(`rollback ${stack.project} to the version before the upgrade of ${record.at}${record.variable ? ` (${record.variable.name}=${record.variable.from ?? '(unset)'})` : ''}`);
     for (const l of planLines(plan, {}, undefined).slice(0, -1)) note(`  ${l}`);
     if (args.dryRun) return OK;

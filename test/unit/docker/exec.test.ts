@@ -112,6 +112,10 @@ describe('what a result keeps of a stream: its tail, bounded', () => {
     const v = tail(10);
     v.push(Buffer.from('short'));
     expect(v.text()).toBe('short');
+    const none = tail(0);
+    none.push(Buffer.from('a'));
+    none.push(Buffer.from('bc'));
+    expect(none.text()).toBe('');
   });
 
   it('execIn holds at most captureLimit bytes of a command that prints on and on (until 2026-11-29 all of it): the result line at the end is kept', async () => {

@@ -128,9 +128,10 @@ describe('a new tag not on this host', () => {
 });
 
 describe("the migrations' image", () => {
-  it('is what Compose would run them with now, own image or not; one not on this host is named as missing', () => {
+  it('is what Compose would run them with now, own image or not; one not on this host is said apart (a rollback runs no migrations)', () => {
     expect(upgradePlan(spec, running, { ...v2, migrations: want('app:v2', 'sha256:v2') })).toMatchObject({ migrationsImage: 'app:v2', missingImages: [] });
-    expect(upgradePlan(spec, running, { ...v2, migrations: want('mig:v2') })).toMatchObject({ migrationsImage: 'mig:v2', missingImages: ['mig:v2'] });
+    expect(upgradePlan(spec, running, { ...v2, migrations: want('app:v2', 'sha256:v2') }).migrationsImageMissing).toBeUndefined();
+    expect(upgradePlan(spec, running, { ...v2, migrations: want('mig:v2') })).toMatchObject({ migrationsImage: 'mig:v2', migrationsImageMissing: true, missingImages: [] });
     expect(upgradePlan(spec, running, v2).migrationsImage).toBeUndefined();
   });
 });

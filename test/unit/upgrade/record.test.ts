@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { discardSaved, priorRecord, readDeployed, readRecord, restorePreviousProxy, revertRecord, saveDeployed, savePreviousCompose, savePreviousProxy, stampOf, writeRecord, type UpgradeRecord } from '../../../src/upgrade/record.js';
+import { discardSaved, priorRecord, readDeployed, readRecord, restorePreviousProxy, revertRecord, saveDeployed, savePreviousCompose, savePreviousProxy, saveUpgradedCompose, stampOf, writeRecord, type UpgradeRecord } from '../../../src/upgrade/record.js';
 import { GENERATED_MARK } from '../../../src/util/generated-files.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'pc-record-'));
@@ -69,6 +69,14 @@ describe('one record per upgrade, each with its own saved files', () => {
     expect(readRecord(d, 'p')).toEqual(first);
     expect(readFileSync(first.previousCompose, 'utf8')).toBe('services: { v: 0 }\n');
     expect(existsSync(second.previousCompose)).toBe(false);
+  });
+
+  it("a record's copy of the upgraded compose file is its own too: dropped with it, kept with it", () => {
+    const d = dir();
+    const a = { ...upgrade(d, '2026-11-29T07:00:00.000Z', 'a\n'), upgradedCompose: saveUpgradedCompose(d, 'p', '20261129070000000', 'a2\n') };
+    const b = { ...upgrade(d, '2026-11-29T08:00:00.000Z', 'b\n'), upgradedCompose: saveUpgradedCompose(d, 'p', '20261129080000000', 'b2\n') };
+    discardSaved(d, a, b);
+    expect([a.previousCompose, a.upgradedCompose, b.previousCompose, b.upgradedCompose].map((p) => existsSync(p))).toEqual([false, false, true, true]);
   });
 
   it('without an earlier record, reverting leaves none; a record kept drops the earlier one\'s files only', () => {
