@@ -47,6 +47,16 @@ export type KubeResult = { files: KubeFile[]; warnings: string[]; apis: KubeApis
 export const JOB_DEADLINE_S = 900;
 /** How long a gate checks before it exits 1 (the kubelet then restarts it, with back-off). */
 export const GATE_DEADLINE_S = 1200;
+/** Namespaces every cluster has (Kubernetes creates them): never written as this stack's. */
+export const SYSTEM_NAMESPACES: ReadonlySet<string> = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+/** How long the post Job waits for the rollout of the services it follows. */
+export const ROLLOUT_WAIT_S = JOB_DEADLINE_S - 60;
+/**
+ * The post Job's own limit: its waits (the pre phase's gate, then the rollout) and then its own run.
+ * Until 2026-11-29 it had JOB_DEADLINE_S like the pre Job, less than its waits alone: a 10-minute pre
+ * migration and a 6-minute rollout had it killed (DeadlineExceeded) before the post migration ran.
+ */
+export const POST_JOB_DEADLINE_S = GATE_DEADLINE_S + ROLLOUT_WAIT_S + JOB_DEADLINE_S;
 /** Finished Jobs are removed after a day (re-applying then creates the same Job again: migrate is idempotent). */
 export const JOB_TTL_S = 86_400;
 export const JOB_BACKOFF_LIMIT = 2;
@@ -289,7 +299,10 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   };
 
   const files: KubeFile[] = [];
-  files.push({ name: 'namespace.yaml', objects: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } } }] });
+  // A namespace every cluster has is not written as ours: `kubectl delete -k` (or a GitOps prune) would
+  // delete it with everything in it (until 2026-11-29 `--namespace default` wrote it, labelled as ours).
+  if (SYSTEM_NAMESPACES.has(namespace)) warn(`namespace "${namespace}" exists in every cluster: no namespace.yaml is written for it (deleting these manifests must never delete it)`);
+  else files.push({ name: 'namespace.yaml', objects: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } } }] });
   const defaultsFile: KubeFile = { name: 'env-defaults.yaml', objects: [] };
   files.push(defaultsFile);
   if (opts.secretValues) {
@@ -409,13 +422,13 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   };
   /** Where a container that calls the API finds its token (the projected volume of jobAccount below). */
   const apiAccess = { volumeMounts: [{ name: 'api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }] };
-  const job = (name: string, component: string, phase: string, command: string[], phaseEnv: Record<string, string | number | boolean> | undefined, where: string, extraInit: unknown[] = [], pod: Record<string, unknown> = {}): KubeObject => named({
+  const job = (name: string, component: string, phase: string, command: string[], phaseEnv: Record<string, string | number | boolean> | undefined, where: string, extraInit: unknown[] = [], pod: Record<string, unknown> = {}, deadline = JOB_DEADLINE_S): KubeObject => named({
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: meta(name, component, { 'phase-compose.dev/phase': phase }),
     spec: {
       backoffLimit: JOB_BACKOFF_LIMIT,
-      activeDeadlineSeconds: JOB_DEADLINE_S,
+      activeDeadlineSeconds: deadline,
       ttlSecondsAfterFinished: JOB_TTL_S,
       template: {
         metadata: { labels: { ...selector(component), 'phase-compose.dev/phase': phase } },
@@ -603,11 +616,11 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
         name: 'wait-for-rollout',
         image: migImage,
         imagePullPolicy: PULL,
-        command: ['python3', '-c', kubeEscape(ROLLOUT_WAIT_SCRIPT), String(JOB_DEADLINE_S - 60), ...waitFor.map(kubeEscape)],
+        command: ['python3', '-c', kubeEscape(ROLLOUT_WAIT_SCRIPT), String(ROLLOUT_WAIT_S), ...waitFor.map(kubeEscape)],
         ...apiAccess,
       });
     } else warn('migrations.post: no long-running service to wait for; the post Job runs at once');
-    objects.push(job(name, name, 'post', mig.post.command, mig.post.environment, 'migrations.post', extraInit, account.pod));
+    objects.push(job(name, name, 'post', mig.post.command, mig.post.environment, 'migrations.post', extraInit, account.pod, POST_JOB_DEADLINE_S));
     files.push({ name: `${name}.yaml`, objects });
   }
 

@@ -193,6 +193,15 @@ describe('migration Jobs', () => {
   const pre = find(objs, 'Job', /^migrations-[0-9a-f]{10}$/);
   it('run once, with a deadline, a small backoffLimit and a TTL, after postgres answers', () => {
     expect(pre.spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 900, ttlSecondsAfterFinished: 86400 });
+    // The post Job's limit covers its waits (the gate, then the rollout) and its own run: until 2026-11-29
+    // it was 900 s, less than the waits alone, and a slow pre phase plus a rollout killed it before it ran.
+    const post = find(objs, 'Job', /^migrations-post-/);
+    const waits = podOf(post).initContainers!.flatMap((c) => (c as { command?: string[] }).command ?? []);
+    const gateS = Number(waits[waits.indexOf('phase-compose-gate') + 1]);
+    const rollout = podOf(post).initContainers!.find((c) => c.name === 'wait-for-rollout') as { command: string[] };
+    const rolloutS = Number(rollout.command[3]);
+    expect([gateS, rolloutS]).toEqual([1200, 840]);
+    expect((post.spec as { activeDeadlineSeconds: number }).activeDeadlineSeconds).toBe(gateS + rolloutS + 900);
     expect(podOf(pre).restartPolicy).toBe('Never');
     expect(podOf(pre).initContainers!.map((c) => c.name)).toEqual(['wait-for-postgres']);
     expect(podOf(pre).containers[0]!.args).toEqual(['python', 'manage.py', 'migrate']);
@@ -402,5 +411,18 @@ describe('helpers', () => {
     expect(['8000', 80, '127.0.0.1:80:8000', '53:53/udp', '8000-8010'].map(containerPort)).toEqual([
       { port: 8000, protocol: 'TCP' }, { port: 80, protocol: 'TCP' }, { port: 8000, protocol: 'TCP' }, { port: 53, protocol: 'UDP' }, undefined,
     ]);
+  });
+});
+
+describe('a namespace every cluster has', () => {
+  it('is not written as this stack\'s (deleting the manifests would delete it), and the warning says so', () => {
+    // Until 2026-11-29 `--namespace default` wrote namespace.yaml with a Namespace "default" labelled as ours.
+    for (const ns of ['default', 'kube-system']) {
+      const r = generateKube(spec, { namespace: ns });
+      expect(r.files.map((f) => f.name)).not.toContain('namespace.yaml');
+      expect(all(r).filter((o) => o.kind === 'Namespace')).toEqual([]);
+      expect(r.warnings).toContain(`namespace "${ns}" exists in every cluster: no namespace.yaml is written for it (deleting these manifests must never delete it)`);
+    }
+    expect(generateKube(spec, { namespace: 'phase' }).files.map((f) => f.name)).toContain('namespace.yaml');
   });
 });
