@@ -47,6 +47,18 @@ export type KubeResult = { files: KubeFile[]; warnings: string[]; apis: KubeApis
 export const JOB_DEADLINE_S = 900;
 /** How long a gate checks before it exits 1 (the kubelet then restarts it, with back-off). */
 export const GATE_DEADLINE_S = 1200;
+const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** Why Kubernetes refuses `key` as an annotation (or label) key, a qualified name: undefined when it takes it. Pure. */
+export function annotationKeyProblem(key: string): string | undefined {
+  const parts = key.split('/');
+  if (parts.length > 2) return 'a key has at most one "/"';
+  const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return 'its prefix (before "/") must be a DNS subdomain of at most 253 characters';
+  if (!name || name.length > 63 || !QUALIFIED_NAME.test(name)) return 'its name (after any "/") must be 1 to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit';
+  return undefined;
+}
+
 /** Namespaces every cluster has (Kubernetes creates them): never written as this stack's. */
 export const SYSTEM_NAMESPACES: ReadonlySet<string> = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 /** How long the post Job waits for the rollout of the services it follows. */
@@ -558,10 +570,18 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
     const c = container(name, s, where, gated ? { [mig!.external!.variable]: mig!.external!.value } : {});
     const ps = ports(s);
     const replicas = s.replicas ?? 1;
+    // The service's labels become the Deployment's annotations, each key a qualified name: one the API
+    // server refuses (a Traefik label of 68 characters) is left out with a warning (until 2026-11-29 it was
+    // written, and `kubectl apply` failed).
+    const annotations = Object.fromEntries(Object.entries(s.labels ?? {}).filter(([k]) => {
+      const why = annotationKeyProblem(k);
+      if (why) warn(`${where}.labels: ${JSON.stringify(k)} is left out of the annotations: ${why}`);
+      return !why;
+    }));
     const objects: KubeObject[] = [{
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { ...meta(name, name), ...(s.labels ? { annotations: s.labels } : {}) },
+      metadata: { ...meta(name, name), ...(Object.keys(annotations).length ? { annotations } : {}) },
       spec: {
         replicas,
         selector: { matchLabels: selector(name) },

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { cronSchedule, containerPort, generateKube, jobName, GATE_SCRIPT, FAILURE_REPORT_SCRIPT, ROLLOUT_WAIT_SCRIPT, type KubeObject } from '../../../src/kube/manifests.js';
+import { annotationKeyProblem, cronSchedule, containerPort, generateKube, jobName, GATE_SCRIPT, FAILURE_REPORT_SCRIPT, ROLLOUT_WAIT_SCRIPT, type KubeObject } from '../../../src/kube/manifests.js';
 import { renderKube } from '../../../src/kube/render.js';
 import { kubeApis } from '../../../src/kube/versions.js';
 import { kubeImage, toKube } from '../../../src/kube/values.js';
@@ -424,5 +424,32 @@ describe('a namespace every cluster has', () => {
       expect(r.warnings).toContain(`namespace "${ns}" exists in every cluster: no namespace.yaml is written for it (deleting these manifests must never delete it)`);
     }
     expect(generateKube(spec, { namespace: 'phase' }).files.map((f) => f.name)).toContain('namespace.yaml');
+  });
+});
+
+describe('annotation keys (a service\'s labels)', () => {
+  it.each([
+    ['com.example/team', undefined],
+    ['team', undefined],
+    ['a.b_c-d', undefined],
+    ['traefik.http.services.phase-backend-service.loadbalancer.server.port', 'its name (after any "/") must be 1 to 63'],
+    ['Has Space', 'its name (after any "/") must be 1 to 63'],
+    ['Example.com/x', 'its prefix (before "/") must be a DNS subdomain'],
+    ['a/b/c', 'a key has at most one "/"'],
+    ['/x', 'its prefix (before "/") must be a DNS subdomain'],
+    ['x/', 'its name (after any "/") must be 1 to 63'],
+  ])('%s', (key, why) => {
+    const got = annotationKeyProblem(key);
+    if (why === undefined) expect(got).toBeUndefined();
+    else expect(got).toContain(why);
+  });
+
+  it('one the API server refuses is left out with a warning; the rest are kept (until 2026-11-29 all were written, and kubectl apply failed)', () => {
+    const withLabels = specOf(SPEC.replace(/^( *)replicas: 2$/m, (line, indent: string) => `${line}\n${indent}labels: { "traefik.http.services.phase-backend-service.loadbalancer.server.port": "8000", "com.example/team": "core" }`));
+    expect(withLabels.services.backend!.labels).toBeDefined();
+    const r = generateKube(withLabels);
+    const backend = all(r).find((o) => o.kind === 'Deployment' && o.metadata.name === 'backend')!;
+    expect(backend.metadata.annotations).toEqual({ 'com.example/team': 'core' });
+    expect(r.warnings.some((w) => w.includes('"traefik.http.services.phase-backend-service.loadbalancer.server.port" is left out of the annotations'))).toBe(true);
   });
 });
