@@ -9,6 +9,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isGeneratedFile } from '../util/generated-files.js';
 import { makeDirs, readStackText, writeFileAtomic } from '../util/fs.js';
+import { isMap, isScalar, parseDocument } from 'yaml';
 import { PhaseComposeError } from '../util/errors.js';
 
 export type UpgradeRecord = {
@@ -82,6 +83,31 @@ export type Deployed = { compose: string; proxy?: { path: string; text: string }
 export function saveDeployed(specDir: string, project: string, d: Deployed): void {
   save(deployedPath(specDir, project, 'compose'), d.compose);
   if (d.proxy) save(deployedPath(specDir, project, 'proxy'), d.proxy.text);
+}
+
+/**
+ * The recorded compose text with `services` as `now` defines them (and the top-level volumes and
+ * networks `now` adds): what runs after an `up` of those services alone. Undefined when there is no
+ * record to start from, or either text does not parse. Pure.
+ */
+export function mergeDeployed(recorded: string | undefined, now: string, services: readonly string[]): string | undefined {
+  if (recorded === undefined) return undefined;
+  const was = parseDocument(recorded);
+  const is = parseDocument(now);
+  if (was.errors.length || is.errors.length || !isMap(was.get('services')) || !isMap(is.get('services'))) return undefined;
+  for (const s of services) {
+    const def = is.getIn(['services', s], true);
+    if (def !== undefined) was.setIn(['services', s], def);
+  }
+  for (const top of ['volumes', 'networks']) {
+    const add = is.get(top);
+    if (!isMap(add)) continue;
+    for (const pair of add.items) {
+      const key = isScalar(pair.key) ? pair.key.value : pair.key;
+      if (typeof key === 'string' && !was.hasIn([top, key])) was.setIn([top, key], pair.value);
+    }
+  }
+  return String(was);
 }
 
 /** The files recorded by saveDeployed(), each undefined when none was recorded (a stack started before this existed). */

@@ -3,7 +3,7 @@
 // `status` and `down`.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -77,6 +77,21 @@ describe(`phase-compose up ${STACK_LABEL}`, () => {
     expect(again.code, again.err).toBe(0);
     expect(again.out).toContain('no pre-deploy migrations pending; skipped');
     expect(events(p, t2).filter((l) => l.startsWith('migrations'))).toEqual([]);
+
+    // A healthcheck-only change: up refuses (Compose would recreate every replica at once); `up --recreate
+    // backend` applies it, and is recorded, so the next up finds nothing changed (until 2026-11-29 an up of
+    // some services recorded nothing, and the next up refused an unchanged stack).
+    const specPath = join(dir, 'phase-compose.yaml');
+    const spec = readFileSync(specPath, 'utf8');
+    expect(spec).toContain('      interval: 5s\n');
+    writeFileSync(specPath, spec.replace('      interval: 5s\n', '      interval: 4s\n'));
+    const refused = await up(dir, p);
+    expect(refused.code, refused.err).toBe(1);
+    expect(refused.err).toContain('the stack is running and backend (healthcheck) changed');
+    const recreated = await up(dir, p, ['--recreate', 'backend']);
+    expect(recreated.code, recreated.err).toBe(0);
+    const settled = await up(dir, p);
+    expect(settled.code, settled.err).toBe(0);
   });
 
   it('a failing migration: backend and worker never created, the report shows its error, the backup from before restores', async () => {

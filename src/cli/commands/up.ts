@@ -7,7 +7,7 @@ import { systemClock } from '../../up/clock.js';
 import { dockerEngine } from '../../up/engine.js';
 import { backupSettings, takeBackup } from '../../up/pending.js';
 import { waitForEarlierMigrations } from '../../up/earlier-migration.js';
-import { migrationsName, postMigrationsName } from '../../spec/graph.js';
+import { migrationsName, postMigrationsName, proxyName } from '../../spec/graph.js';
 import { runUp, type ComposeCreator, type UpOutcome } from '../../up/run.js';
 import { gatedCreator, withPrepared } from '../../up/compose-creator.js';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
@@ -17,7 +17,7 @@ import { openStack, type Stack, type WithCompose } from '../../stack/open.js';
 import { syncStackFiles } from '../../stack/outputs.js';
 import type { NormalisedSpec } from '../../spec/normalise.js';
 import type { Replacement, RunningContainer, Wanted } from '../../upgrade/plan.js';
-import { readDeployed, saveDeployed, type Deployed } from '../../upgrade/record.js';
+import { mergeDeployed, readDeployed, saveDeployed, type Deployed } from '../../upgrade/record.js';
 import { parseCliDuration } from '../../util/duration.js';
 import { readStackText } from '../../util/fs.js';
 import { abortOnInterrupt } from '../../util/signals.js';
@@ -152,6 +152,15 @@ export function rememberDeployed(stack: Stack, io: Io, d: Deployed = deployedNow
   }
 }
 
+/** Records that `services` now run from the files (an `up` of some services); the rest as recorded. */
+function rememberSome(stack: Stack, io: Io, services: string[]): void {
+  const now = deployedNow(stack);
+  const merged = mergeDeployed(readDeployed(stack.specDir, stack.project).compose, now.compose, services);
+  if (merged === undefined) return; // nothing recorded to start from: the next full `up` or `upgrade` records it
+  const proxy = stack.spec.proxy && services.includes(proxyName(stack.spec)) ? now.proxy : undefined;
+  rememberDeployed(stack, io, { compose: merged, ...(proxy ? { proxy } : {}) });
+}
+
 /**
  * phase-compose has Compose create with `--no-deps`; an affected Compose v2 (2.19 until 2.29.3) then
  * labels the services that wait on others with a hash a plain `docker compose up` disagrees with, and
@@ -259,7 +268,12 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       if (cold && post) notes.push(`${post.service}: no app container was running, so no old code serves; the post-deploy phase runs once the pre-deploy phase is done, beside the app's start`);
       const { result, outcome } = await runPlan({ stack, docker, notes }, cold ? coldStart(plan) : plan, args, io, exitCodeOf, verb, compose);
       // Every long-running service now runs from these files: what `upgrade` saves for `rollback`.
-      if (verb === 'up' && outcome.status === 'ready' && !args.services?.length) rememberDeployed(stack, io);
+      if (verb === 'up' && outcome.status === 'ready') {
+        if (!args.services?.length) rememberDeployed(stack, io);
+        // Those services (and what they wait on) now run from these files: until 2026-11-29 nothing was
+        // recorded, and the next `up` refused an unchanged stack ("backend (healthcheck) changed").
+        else rememberSome(stack, io, plan.steps.map((st) => st.service));
+      }
       if (verb === 'up' && outcome.status === 'ready') await warnComposeDrift(docker, stack, io);
       await outcome.settled; // the lock is held until every Compose call of the run exited
       return result;

@@ -11,7 +11,7 @@ export default defineCommand({
       .option('timeout', { type: 'string', default: '5m', requiresArg: true, coerce: duration('timeout'), describe: 'Give up when not everything is ready after this long (e.g. 90s, 5m; a bare number is seconds)' })
       .option('force-migrations', { type: 'boolean', default: false, describe: 'Run the migration jobs even when their check says nothing is pending' })
       .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout (state changes, then one result object)' })
-      .option('recreate', { type: 'boolean', default: false, describe: 'On a running stack whose services changed (image, environment, command, the proxy config or its TLS certificate): let Compose recreate them at once, accepting the outage, instead of refusing (use `upgrade` for no outage)' })
+      .option('recreate', { type: 'boolean', default: false, describe: 'On a running stack whose services changed (image, environment, command, the proxy config or its TLS certificate, or anything else in their generated definition: a healthcheck, a volume, a port): let Compose recreate them at once, accepting the outage, instead of refusing (use `upgrade` for no outage)' })
       .example('$0 up', 'Start ./phase-compose.yaml\'s stack; migrations run only when pending, after a backup')
       .example('$0 -f deploy/phase-compose.yaml -p phase-staging up --timeout 2m', 'Another spec and project name')
       .example('$0 up --json | jq -c .', 'Machine-readable progress')

@@ -4,7 +4,9 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { discardSaved, priorRecord, readDeployed, readRecord, restorePreviousProxy, revertRecord, saveDeployed, savePreviousCompose, savePreviousProxy, saveUpgradedCompose, stampOf, writeRecord, type UpgradeRecord } from '../../../src/upgrade/record.js';
+import { parse } from 'yaml';
+import { fileChanges } from '../../../src/upgrade/plan.js';
+import { discardSaved, mergeDeployed, priorRecord, readDeployed, readRecord, restorePreviousProxy, revertRecord, saveDeployed, savePreviousCompose, savePreviousProxy, saveUpgradedCompose, stampOf, writeRecord, type UpgradeRecord } from '../../../src/upgrade/record.js';
 import { GENERATED_MARK } from '../../../src/util/generated-files.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'pc-record-'));
@@ -108,5 +110,26 @@ describe('one record per upgrade, each with its own saved files', () => {
     writeRecord(d, upgrade(d, '2026-11-29T06:00:00.000Z', 'x\n'));
     writeFileSync(join(d, '.phase-compose/p.last-upgrade.json'), '{ not json');
     expect(priorRecord(d, 'p')).toBeUndefined();
+  });
+});
+
+describe('mergeDeployed: what runs after an up of some services', () => {
+  const recorded = 'services:\n  backend:\n    image: "app:${V}"\n    healthcheck: { interval: 2s }\n  worker:\n    image: "app:${V}"\n    user: "1000"\nvolumes:\n  data: {}\n';
+  const now = 'services:\n  backend:\n    image: "app:${V}"\n    healthcheck: { interval: 3s }\n    volumes: [cache:/c]\n  worker:\n    image: "app:${V}"\n    user: "0"\nvolumes:\n  data: {}\n  cache: {}\n';
+
+  it('takes those services as the file defines them now, keeps the others as recorded, and adds the volumes they use', () => {
+    // Until 2026-11-29 an `up backend` recorded nothing, and the next `up` refused: "backend (healthcheck) changed".
+    const merged = mergeDeployed(recorded, now, ['backend'])!;
+    expect(fileChanges(merged, now)).toEqual({ worker: ['user'] });
+    expect(parse(merged)).toEqual({
+      services: { backend: { image: 'app:${V}', healthcheck: { interval: '3s' }, volumes: ['cache:/c'] }, worker: { image: 'app:${V}', user: '1000' } },
+      volumes: { data: {}, cache: {} },
+    });
+  });
+
+  it('knows nothing without a record, or from a text that does not parse', () => {
+    expect(mergeDeployed(undefined, now, ['backend'])).toBeUndefined();
+    expect(mergeDeployed('services: [', now, ['backend'])).toBeUndefined();
+    expect(mergeDeployed(recorded, '- a list', ['backend'])).toBeUndefined();
   });
 });
