@@ -59,6 +59,18 @@ export function annotationKeyProblem(key: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The tag of an image reference that names no fixed version: `latest`, or none (which is `latest`);
+ * undefined for a digest or any other tag. Pure.
+ */
+export function mutableTag(ref: string): string | undefined {
+  if (ref.includes('@')) return undefined;
+  const last = ref.slice(ref.lastIndexOf('/') + 1);
+  const colon = last.lastIndexOf(':');
+  if (colon < 0) return 'none, so latest';
+  return last.slice(colon + 1) === 'latest' ? 'latest' : undefined;
+}
+
 /** Namespaces every cluster has (Kubernetes creates them): never written as this stack's. */
 export const SYSTEM_NAMESPACES: ReadonlySet<string> = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 /** How long the post Job waits for the rollout of the services it follows. */
@@ -271,9 +283,15 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
     return c.value;
   };
   const convArgv = (argv: readonly string[] | undefined, where: string) => argv?.map((a, i) => conv(a, `${where}[${i}]`));
+  // Each image is warned about once (until 2026-11-29 once per use: three times for a backend image).
+  const warnedImages = new Set<string>();
   const image = (s: string, where: string) => {
     const r = kubeImage(s, where);
+    if (warnedImages.has(r.image)) return r.image;
+    warnedImages.add(r.image);
     if (r.replaced.length) warn(`${where}: ${r.replaced.map((v) => `\${${v}}`).join(', ')} in the image replaced by the default (${r.image}); to change it, change the spec and generate again (the migration Job's name follows its spec: \`kustomize edit set image\` would keep it, and Kubernetes refuses a changed Job of the same name)`);
+    const tag = mutableTag(r.image);
+    if (tag) warn(`${where}: the image ${r.image} has a mutable tag (${tag}): nodes keep the image they pulled (imagePullPolicy IfNotPresent), and a new image under the same tag changes no Job's name, so no migration runs for it; pin a version or a digest`);
     return r.image;
   };
   const envList = (env: Record<string, string | number | boolean>, where: string) =>

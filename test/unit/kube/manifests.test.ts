@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { annotationKeyProblem, cronSchedule, containerPort, generateKube, jobName, GATE_SCRIPT, FAILURE_REPORT_SCRIPT, ROLLOUT_WAIT_SCRIPT, type KubeObject } from '../../../src/kube/manifests.js';
+import { annotationKeyProblem, cronSchedule, mutableTag, containerPort, generateKube, jobName, GATE_SCRIPT, FAILURE_REPORT_SCRIPT, ROLLOUT_WAIT_SCRIPT, type KubeObject } from '../../../src/kube/manifests.js';
 import { renderKube } from '../../../src/kube/render.js';
 import { kubeApis } from '../../../src/kube/versions.js';
 import { kubeImage, toKube } from '../../../src/kube/values.js';
@@ -451,5 +451,25 @@ describe('annotation keys (a service\'s labels)', () => {
     const backend = all(r).find((o) => o.kind === 'Deployment' && o.metadata.name === 'backend')!;
     expect(backend.metadata.annotations).toEqual({ 'com.example/team': 'core' });
     expect(r.warnings.some((w) => w.includes('"traefik.http.services.phase-backend-service.loadbalancer.server.port" is left out of the annotations'))).toBe(true);
+  });
+});
+
+describe('mutable image tags', () => {
+  it.each([
+    ['app:latest', 'latest'],
+    ['app', 'none, so latest'],
+    ['registry:5000/team/app', 'none, so latest'],
+    ['registry:5000/team/app:1.2', undefined],
+    ['app:1.0', undefined],
+    ['app@sha256:0123', undefined],
+    ['app:latest@sha256:0123', undefined],
+  ])('%s', (ref, tag) => {
+    expect(mutableTag(ref)).toBe(tag);
+  });
+
+  it('are warned about once per image (until 2026-11-29 nothing was said, and other warnings came once per use)', () => {
+    const r = generateKube(specOf(SPEC.replaceAll('app:\${APP_TAG:-1.0}', 'app:latest')));
+    expect(r.warnings.filter((w) => w.includes('the image app:latest has a mutable tag (latest)'))).toHaveLength(1);
+    expect(generateKube(spec).warnings.filter((w) => w.includes('mutable tag'))).toEqual([]);
   });
 });
