@@ -244,7 +244,12 @@ export function cronSchedule(every: string, warn: (m: string) => void): string {
   const days = Math.round(hours / 24);
   if (days * 1440 !== minutes) warn(`retention.every ${every}: the CronJob runs every ${days} days, at midnight (UTC)`);
   if (days === 7) return '0 0 * * 0';
-  return days === 1 ? '0 0 * * *' : `0 0 */${days} * *`;
+  if (days === 1) return '0 0 * * *';
+  // `*/N` in the day-of-month field counts from the 1st of each month again: days 1, 1+N, ... (until
+  // 2026-11-29 said nowhere: 14d ran on the 1st, 15th and 29th, one or two days apart at a month's end).
+  const on = Array.from({ length: Math.ceil(31 / days) }, (_, i) => 1 + i * days);
+  warn(`retention.every ${every}: cron counts days from each month's 1st, so the CronJob runs at midnight (UTC) on day${on.length > 1 ? 's' : ''} ${on.join(', ')} of each month${on.length > 1 ? ', not exactly every ' + days + ' days across months' : ''}`);
+  return `0 0 */${days} * *`;
 }
 
 /** The container port of a Compose port entry (`8000`, `80:8000`, `127.0.0.1:80:8000/tcp`); undefined for a range. */

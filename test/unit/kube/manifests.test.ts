@@ -406,6 +406,13 @@ describe('helpers', () => {
     expect(w).toEqual([]);
     expect(cronSchedule('7m', (m) => w.push(m))).toBe('*/6 * * * *');
     expect(w).toEqual(['retention.every 7m: cron cannot repeat every 7 minutes evenly; the CronJob runs every 6 minutes']);
+    // Days count from each month's 1st again: said (until 2026-11-29 14d ran on the 1st, 15th and 29th, unsaid).
+    const d: string[] = [];
+    expect([cronSchedule('1d', (m) => d.push(m)), cronSchedule('14d', (m) => d.push(m)), cronSchedule('30d', (m) => d.push(m))]).toEqual(['0 0 * * *', '0 0 */14 * *', '0 0 */30 * *']);
+    expect(d).toEqual([
+      'retention.every 14d: cron counts days from each month\'s 1st, so the CronJob runs at midnight (UTC) on days 1, 15, 29 of each month, not exactly every 14 days across months',
+      'retention.every 30d: cron counts days from each month\'s 1st, so the CronJob runs at midnight (UTC) on days 1, 31 of each month, not exactly every 30 days across months',
+    ]);
   });
   it('container ports of Compose port entries', () => {
     expect(['8000', 80, '127.0.0.1:80:8000', '53:53/udp', '8000-8010'].map(containerPort)).toEqual([
