@@ -5,6 +5,7 @@ import { loadSpec } from '../../spec/load.js';
 import { renderKubeStackFiles, renderStackFiles, staleFiles, writeStackFiles } from '../../stack/outputs.js';
 import { formatProblem, PhaseComposeError } from '../../util/errors.js';
 import { displayPath } from '../../util/fs.js';
+import { shQuote } from '../../util/shell.js';
 import type { Io } from '../io.js';
 import { OK, reported, type Outcome } from '../outcome.js';
 
@@ -68,10 +69,11 @@ export async function runGenerate(args: GenerateArgs, io: Io): Promise<Outcome> 
     if (!args.withSecrets) {
       io.out(`next: create the Secret the manifests refer to, then apply:`);
       io.out(`  kubectl create namespace ${k.namespace} --dry-run=client -o yaml | kubectl apply -f -`);
-      const env = specEnvFiles(spec).map((f) => `--from-env-file=${displayPath(resolve(source.specDir, f))}`).join(' ') || '--from-literal=KEY=value';
+      // Quoted for a shell (until 2026-11-29 a path with a space or a `$` broke the pasted command).
+      const env = specEnvFiles(spec).map((f) => shQuote(`--from-env-file=${displayPath(resolve(source.specDir, f))}`)).join(' ') || '--from-literal=KEY=value';
       io.out(`  kubectl -n ${k.namespace} create secret generic ${k.secretName} ${env}`);
     } else io.out(`${dir}/secret.yaml holds the env file's values (mode 0600): keep it out of version control`);
-    io.out(`  kubectl apply -k ${dir}`);
+    io.out(`  kubectl apply -k ${shQuote(dir)}`);
   }
   return OK;
 }

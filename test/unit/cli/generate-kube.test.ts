@@ -39,6 +39,16 @@ describe('generate --target kubernetes', () => {
     expect(new Set(mutable.map((l) => /the image (\S+)/.exec(l)![1])).size).toBe(mutable.length);
   });
 
+  it('the next-step commands quote a path a shell would split (until 2026-11-29 a space broke the pasted command)', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'pc-kube-'));
+    const dir = join(base, "my stack's $dir");
+    cpSync(stack(), dir, { recursive: true });
+    const { r, out } = await run(dir);
+    expect(r).toEqual({ status: 'ok' });
+    expect(out).toContain(`create secret generic fixture-env '--from-env-file=${base}/my stack'\\''s $dir/.env'`);
+    expect(out).toContain(`kubectl apply -k '${base}/my stack'\\''s $dir/kubernetes'`);
+  });
+
   it('--with-secrets writes secret.yaml at 0600, lists it, and --check never prints its values', async () => {
     const dir = stack();
     await run(dir, { withSecrets: true, quiet: true });
