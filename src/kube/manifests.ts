@@ -521,6 +521,9 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   });
   if (mig) {
     const name = migrationsName(spec);
+    // What Compose does and these manifests do not: said (until 2026-11-29 dropped without a word).
+    if (mig.backup) warn('migrations.backup: no backup is taken before the migration Job on Kubernetes; back the database up before you apply a new version');
+    if (mig.run === 'always') warn('migrations.run always: on Kubernetes the migration Job runs once per version (its name follows its spec), not on every start');
     const account = jobAccount(`${name}-reporter`, name);
     const j = job(name, name, 'pre', mig.pre?.command ?? mig.command!, mig.pre?.environment, mig.pre ? 'migrations.pre' : 'migrations', [], account.pod);
     const spec0 = j.spec as { template: { spec: { initContainers: unknown[] } } };

@@ -480,3 +480,12 @@ describe('mutable image tags', () => {
     expect(generateKube(spec).warnings.filter((w) => w.includes('mutable tag'))).toEqual([]);
   });
 });
+
+describe('what Compose does with migrations and Kubernetes does not', () => {
+  it('a backup before migrations, and run: always, are said, not dropped without a word (until 2026-11-29)', () => {
+    const r = generateKube(specOf(SPEC.replace(/^( *)same_image_as: backend$/m, (line, indent: string) => `${line}\n${indent}backup: true\n${indent}run: always`)));
+    expect(r.warnings).toContain('migrations.backup: no backup is taken before the migration Job on Kubernetes; back the database up before you apply a new version');
+    expect(r.warnings).toContain('migrations.run always: on Kubernetes the migration Job runs once per version (its name follows its spec), not on every start');
+    expect(generateKube(spec).warnings.filter((w) => w.startsWith('migrations.backup') || w.startsWith('migrations.run'))).toEqual([]);
+  });
+});
