@@ -184,10 +184,14 @@ async function observe(docker: DockerClient, stack: Stack, target: ComposeTarget
   if (!running.length) throw new PhaseComposeError('failed', `the stack "${stack.project}" is not running: start it with \`phase-compose up\``);
   if (plan.notRunning.length) throw new PhaseComposeError('failed', `not running: ${plan.notRunning.join(', ')}; an upgrade replaces running services`, { details: ['bring the stack up first (`phase-compose up`)'] });
   if (plan.missingImages.length) {
-    throw new PhaseComposeError('problem', `not on this host: ${plan.missingImages.join(', ')}`, { details: ['pull or build the new images first (`docker compose pull`, `docker load`); an upgrade never pulls'] });
+    throw notOnHost(plan.missingImages.join(', '));
   }
   return plan;
 }
+
+/** Images the upgrade needs are missing here: it never pulls. */
+const notOnHost = (what: string) =>
+  new PhaseComposeError('problem', `not on this host: ${what}`, { details: ['pull or build the new images first (`docker compose pull`, `docker load`); an upgrade never pulls'] });
 
 /**
  * The compose file's text the running containers were created from (undefined: not known), and, when
@@ -221,7 +225,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     await awaitEarlierMigrations(docker, stack, args, io);
     const plan = await observe(docker, stack, target, change && { name: change.name, value: change.to }, { text: before.compose });
     if (plan.migrationsImageMissing && !plan.missingImages.includes(plan.migrationsImage!)) {
-      throw new PhaseComposeError('problem', `not on this host: ${plan.migrationsImage} (the migrations' image)`, { details: ['pull or build the new images first (`docker compose pull`, `docker load`); an upgrade never pulls'] });
+      throw notOnHost(`${plan.migrationsImage} (the migrations' image)`);
     }
     const refused = dataChangeRefusal(stack.spec, plan);
     if (refused) throw refused;
@@ -268,6 +272,11 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
       writeRecord(stack.specDir, record);
       records.written = true;
     };
+    /** This run left nothing to return from: the record it found goes back. */
+    const revert = () => {
+      revertRecord(stack.specDir, record, records.prior);
+      records.reverted = true;
+    };
     const timings: string[] = [];
     const fromName = change ? `${change.name}=${from ?? '(unset)'}` : 'the old version';
 
@@ -306,9 +315,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
     if (roll.status !== 'done') {
       if (roll.oldKept && !roll.steps.length) {
         undoEnv?.(); // nothing replaced: .env names the version that serves
-        // ...and `rollback` still returns from the upgrade before this one.
-        revertRecord(stack.specDir, record, records.prior);
-        records.reverted = true;
+        revert(); // ...and `rollback` still returns from the upgrade before this one
       }
       for (const l of rollFailureLines(roll, fromName)) io.err(l);
       const outcome = reported(roll.status === 'interrupted' ? 'interrupted' : 'failed'); // never healthy by the deadline is a failure of the new version (exit 4)
@@ -325,9 +332,7 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
           .then((p) => replaceRolling(docker, old.target, p, args, note))
           .catch((e: Error) => e);
         if (!(back instanceof Error) && back.status === 'done') {
-          // Rolled back: nothing to return to from this run; `rollback` returns from the upgrade before it.
-          revertRecord(stack.specDir, record, records.prior);
-          records.reverted = true;
+          revert(); // rolled back: nothing to return to from this run; `rollback` returns from the upgrade before it
           io.err(`rolled ${replaced} back: ${fromName} serves everywhere again${roll.status === 'interrupted' ? `; to go on: run \`${upgradeAgain(args)}\` again` : ''}`);
           return outcome;
         }
