@@ -64,6 +64,15 @@ export function writeFileAtomic(path: string, content: string | Buffer, mode = 0
   fsyncDir(dirname(path), fs); // the new name too survives a crash, not only the bytes
 }
 
+/** The target of `path` when it is a symlink that leads nowhere; undefined otherwise. */
+function danglingLink(path: string): string | undefined {
+  try {
+    return nodeFs.lstatSync(path).isSymbolicLink() ? nodeFs.readlinkSync(path) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Why each of `paths` could not be backed up and written, found before anything is written (a write
  * that fails midway leaves some files new and some old): something there that is not a file or a
@@ -89,6 +98,13 @@ export function writeProblems(paths: readonly string[]): string[] {
         d = nodeFs.statSync(dir);
       } catch {
         d = undefined;
+      }
+      // A symlink whose target is missing: statSync fails as on a missing directory, but mkdir there
+      // fails (EEXIST) after the earlier files were written.
+      const link = d ? undefined : danglingLink(dir);
+      if (link !== undefined) {
+        out.push(`${dir} is a symbolic link to ${link}, which does not exist (for ${path})`);
+        break;
       }
       if (d) {
         if (!d.isDirectory()) out.push(`${dir} is ${fileKind(d)}, not a directory (for ${path})`);

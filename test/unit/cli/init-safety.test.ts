@@ -1,6 +1,6 @@
 // init never loses the user's data (#11 items 8, 9, 16): backups, .env entries, prompts, bad --dir.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -118,6 +118,17 @@ describe('init leaves nothing behind and never crashes', () => {
     expect(e.kind).toBe('problem');
     expect(e.message).toMatch(/^cannot write every file: .*\/nginx is a regular file, not a directory \(for .*nginx\/default\.conf\)$/);
     expect(tree(target)).toEqual(['nginx']); // found before the first write: nothing else is there
+  });
+
+  it('a dangling symlink where a directory goes is found before the first write', async () => {
+    // Before: statSync failed on it as on a missing directory, the check passed, and init wrote the
+    // spec and .env before mkdir failed (EEXIST) on the link.
+    const target = fresh();
+    symlinkSync(join(target, 'gone'), join(target, 'nginx'));
+    const e = await failure(runInit({ ...base, dir: target, force: true }, capture().io));
+    expect(e.kind).toBe('problem');
+    expect(e.message).toMatch(/^cannot write every file: .*\/nginx is a symbolic link to .*\/gone, which does not exist \(for .*nginx\/default\.conf\)$/);
+    expect(tree(target)).toEqual(['nginx']);
   });
 
   it('a directory it may not write is exit 1 with the reason', async () => {
