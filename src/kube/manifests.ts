@@ -269,6 +269,8 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   const secretName = `${spec.name}-env`;
   const defaultsName = `${spec.name}-env-defaults`;
   const defaults: Record<string, string> = {};
+  /** Each variable the manifests refer to, where first, and whether Compose requires it (`${VAR:?msg}`). */
+  const referenced = new Map<string, { where: string; required: boolean }>();
   const graph = buildGraph(spec);
 
   const meta = (name: string, component: string, extra: Record<string, string> = {}) => ({
@@ -281,6 +283,10 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   // Compose-terms strings → $(VAR) form, their defaults collected for the defaults ConfigMap.
   const conv = (s: string, where: string): string => {
     const c = toKube(s, where);
+    for (const v of c.vars) {
+      const was = referenced.get(v);
+      referenced.set(v, { where: was?.where ?? where, required: (was?.required ?? false) || c.required.includes(v) });
+    }
     for (const [k, v] of Object.entries(c.defaults)) {
       if (defaults[k] !== undefined && defaults[k] !== v) warn(`${where}: \${${k}} has two different defaults in the spec; the manifests use ${JSON.stringify(defaults[k])}`);
       else defaults[k] = v;
@@ -340,10 +346,12 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   else files.push({ name: 'namespace.yaml', objects: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } } }] });
   const defaultsFile: KubeFile = { name: 'env-defaults.yaml', objects: [] };
   files.push(defaultsFile);
-  if (opts.secretValues) {
+  // The Secret's data, completed once every value was converted (secretGaps()).
+  const secretData: Record<string, string> | undefined = opts.secretValues ? { ...opts.secretValues } : undefined;
+  if (secretData) {
     files.push({
       name: 'secret.yaml',
-      objects: [{ apiVersion: 'v1', kind: 'Secret', metadata: meta(secretName, 'env'), type: 'Opaque', stringData: opts.secretValues }],
+      objects: [{ apiVersion: 'v1', kind: 'Secret', metadata: meta(secretName, 'env'), type: 'Opaque', stringData: secretData }],
     });
   }
 
@@ -706,6 +714,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
     });
   }
 
+  if (secretData) fillSecretGaps(secretData, referenced, defaults, warn);
   defaultsFile.objects.push({
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -714,6 +723,30 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   });
   refuseInvalidNames(files, namespace);
   return { files, warnings, apis, namespace, secretName };
+}
+
+/**
+ * With `--with-secrets`: a variable the manifests refer to that neither the env file nor a default in the
+ * spec defines. The kubelet would pass `$(VAR)` on literally, where Compose passes an empty string (with a
+ * warning): it is written into the Secret empty, and said. One Compose requires (`${VAR:?msg}`) is
+ * refused, as Compose refuses to start without it. `data` is completed in place, keys in order.
+ */
+export function fillSecretGaps(data: Record<string, string>, referenced: ReadonlyMap<string, { where: string; required: boolean }>, defaults: Readonly<Record<string, string>>, warn: (m: string) => void): void {
+  const gaps = [...referenced].filter(([v]) => !Object.hasOwn(data, v) && !Object.hasOwn(defaults, v)).sort(([a], [b]) => byCodePoint(a, b));
+  const required = gaps.filter(([, r]) => r.required);
+  if (required.length) {
+    throw new PhaseComposeError('problem', `--with-secrets: the env file does not define ${required.map(([v]) => v).join(', ')}, which the spec requires`, {
+      details: [...required.map(([v, r]) => `\${${v}:?...} in ${r.where}`), 'define each in the env file (Compose refuses to start without them too); nothing was written'],
+    });
+  }
+  for (const [v, r] of gaps) {
+    warn(`${r.where}: \${${v}} is not defined in the env file: written into the Secret empty, as Compose passes it (the kubelet would pass "$(${v})" on as it is)`);
+    data[v] = '';
+  }
+  const sorted = Object.keys(data).sort(byCodePoint);
+  const copy = { ...data };
+  for (const k of sorted) delete data[k];
+  for (const k of sorted) data[k] = copy[k]!;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

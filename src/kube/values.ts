@@ -17,6 +17,8 @@ export type Converted = {
   vars: string[];
   /** Defaults written in the value (`${VAR:-x}` → VAR: x). */
   defaults: Record<string, string>;
+  /** Variables the value requires (`${VAR:?msg}`, `${VAR?msg}`): Compose refuses to start without them. */
+  required: string[];
 };
 
 /** A string of phase-compose's own (a script, a task argument): every `$` is literal. */
@@ -29,6 +31,7 @@ export const kubeEscape = (s: string): string => s.replace(/\$/g, '$$$$');
 export function toKube(s: string, where: string): Converted {
   const vars: string[] = [];
   const defaults: Record<string, string> = {};
+  const required: string[] = [];
   let out = '';
   let i = 0;
   while (i < s.length) {
@@ -69,12 +72,13 @@ export function toKube(s: string, where: string): Converted {
         if (defaults[name] !== undefined && defaults[name] !== text) throw unsupported(where, s, `two defaults for ${name}`);
         defaults[name] = text;
       }
+      if (op[0].endsWith('?')) required.push(name);
     }
     out += `$(${name})`;
     vars.push(name);
     i = close + 1;
   }
-  return { value: out, vars, defaults };
+  return { value: out, vars, defaults, required };
 }
 
 function unsupported(where: string, s: string, what: string): PhaseComposeError {

@@ -51,6 +51,7 @@ describe('values: Compose ${VAR} -> Kubernetes $(VAR)', () => {
       value: 'a $(X) $(Y) $$Z $(D) $(E) $(R)',
       vars: ['X', 'Y', 'D', 'E', 'R'],
       defaults: { D: 'dflt', E: 'e' },
+      required: ['R'],
     });
   });
   it('refuses what Kubernetes cannot express', () => {
@@ -318,6 +319,28 @@ describe('data services, retention, secrets', () => {
     expect(cj.spec).toMatchObject({ schedule: '0 0 * * *', concurrencyPolicy: 'Forbid' });
     const c = (cj.spec as { jobTemplate: { spec: { template: { spec: Pod } } } }).jobTemplate.spec.template.spec.containers[0]!;
     expect(c.args).toEqual(['python', 'manage.py', 'purge', 'Acme $$ Inc']);
+  });
+  it('--with-secrets: a variable the env file lacks is written empty and said; one the spec requires is refused', () => {
+    // Before: the Secret held only the env file's keys, and the kubelet passed "$(DB_USER)" on as it is
+    // (Compose passes an empty string); ${X:?msg} was read as ${X}.
+    const values = { DB_NAME: 'n', DB_PASSWORD: 'p', REDIS_PASSWORD: 'r' };
+    const r = renderKube(spec, 'phase-compose.yaml', { secretValues: values });
+    const secret = parseAllDocuments(r.files.find((f) => f.name === 'secret.yaml')!.content)[0]!.toJS() as { stringData: Record<string, string> };
+    expect(secret.stringData).toEqual({ DB_NAME: 'n', DB_PASSWORD: 'p', DB_USER: '', REDIS_PASSWORD: 'r' });
+    expect(Object.keys(secret.stringData)).toEqual(['DB_NAME', 'DB_PASSWORD', 'DB_USER', 'REDIS_PASSWORD']);
+    expect(r.warnings.filter((w) => w.includes('not defined in the env file'))).toEqual([
+      'data.postgres.POSTGRES_USER: ${DB_USER} is not defined in the env file: written into the Secret empty, as Compose passes it (the kubelet would pass "$(DB_USER)" on as it is)',
+    ]);
+    expect(values).toEqual({ DB_NAME: 'n', DB_PASSWORD: 'p', REDIS_PASSWORD: 'r' }); // the caller's object is left as it was
+    // A variable with a default in the spec is the ConfigMap's: not added.
+    expect(secret.stringData).not.toHaveProperty('GREETING');
+    const required = specOf(SPEC.replace('ALLOWED_HOSTS: "backend"', 'ALLOWED_HOSTS: "${HOSTS:?set HOSTS}"'));
+    expect(() => renderKube(required, 'phase-compose.yaml', { secretValues: { ...values, DB_USER: 'u' } })).toThrowError(expect.objectContaining({
+      kind: 'problem',
+      message: '--with-secrets: the env file does not define HOSTS, which the spec requires',
+    }));
+    // Without --with-secrets the Secret is the user's: nothing is said about it.
+    expect(renderKube(required, 'phase-compose.yaml').warnings.filter((w) => w.includes('env file'))).toEqual([]);
   });
   it('secret values appear only in secret.yaml, and only with --with-secrets', () => {
     const plain = renderKube(spec, 'phase-compose.yaml');
