@@ -88,6 +88,14 @@ describe(`phase-compose up ${STACK_LABEL}`, () => {
     const refused = await up(dir, p);
     expect(refused.code, refused.err).toBe(1);
     expect(refused.err).toContain('the stack is running and backend (healthcheck) changed');
+    // An up of another service leaves the changed backend alone, so it is not refused over it (until
+    // 2026-11-29 it was), and backend's containers stay as they were.
+    const ids = (svc: string) => spawnSync('docker', ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${p}`, '--filter', `label=com.docker.compose.service=${svc}`], { encoding: 'utf8' }).stdout.trim().split('\n').sort();
+    const backendBefore = ids('backend');
+    const workerOnly = await up(dir, p, ['worker']);
+    expect(workerOnly.code, workerOnly.err).toBe(0);
+    expect(ids('backend')).toEqual(backendBefore);
+    expect((await up(dir, p)).err).toContain('the stack is running and backend (healthcheck) changed');
     const recreated = await up(dir, p, ['--recreate', 'backend']);
     expect(recreated.code, recreated.err).toBe(0);
     const settled = await up(dir, p);

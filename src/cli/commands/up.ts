@@ -227,10 +227,12 @@ async function dropStaleCertificates(docker: DockerClient, stack: Stack & WithCo
 
 /**
  * `up` on a running stack whose long-running services changed would have Compose stop every replica
- * before the new ones start: refuse, and point to `upgrade` (rolling, no outage) or `--recreate`.
+ * before the new ones start: refuse, and point to `upgrade` (rolling, no outage) or `--recreate`. Only
+ * the services this `up` has Compose create count: `up worker` leaves a changed backend alone (until
+ * 2026-11-29 it was refused over it).
  */
-async function refuseOutage(docker: DockerClient, stack: Stack & WithCompose, running: RunningContainer[], beforeSync: string | undefined): Promise<void> {
-  const changed = await changedServices(docker, stack, running, beforeSync);
+async function refuseOutage(docker: DockerClient, stack: Stack & WithCompose, running: RunningContainer[], beforeSync: string | undefined, touched: ReadonlySet<string>): Promise<void> {
+  const changed = (await changedServices(docker, stack, running, beforeSync)).filter((r) => touched.has(r.service));
   if (!changed.length) return;
   throw new PhaseComposeError('problem', `the stack is running and ${changed.map((r) => `${r.service} (${r.why.join(' and ')})`).join(', ')} changed: Compose would stop every replica before the new ones start`, {
     details: ['`phase-compose upgrade` replaces them without an outage (rolling, with the migrations in order)', '`phase-compose up --recreate` recreates them at once, accepting the outage'],
@@ -260,7 +262,7 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       await awaitEarlierMigrations(docker, stack, args, io);
       const { runningContainers } = await import('../../upgrade/observe.js');
       const running = await runningContainers(docker, stack.project, tlsProxy(stack.spec));
-      if (verb === 'up' && !args.recreate) await refuseOutage(docker, stack, running, beforeSync);
+      if (verb === 'up' && !args.recreate) await refuseOutage(docker, stack, running, beforeSync, new Set(plan.steps.map((st) => st.service)));
       if (verb === 'up' && args.recreate) await dropStaleCertificates(docker, stack, running, notes);
       // No app container runs: nothing serves the old code, so the post phase need not wait for the app.
       const cold = !running.some((c) => longRunning(stack.spec, c.service));
