@@ -9,7 +9,8 @@
 //   directly or not, the post Job, the CronJob) first runs the migration *check* (e.g.
 //   `migrate --check`) in an initContainer until it exits 0 (or a deadline passes, and the pod retries).
 //   It asks "is anything pending?", so it holds on upgrades too: Phase's chart asks "does the
-//   django_migrations table exist?", which is true at once on an upgrade;
+//   django_migrations table exist?", which is true at once on an upgrade. A pod Compose starts after the
+//   post phase also runs the post check (`migrations.post.check`) in a second initContainer;
 // - the post phase: a Job that passes the gate, then waits, through the API with a read-only Role on the named
 //   Deployments, until their rollout to this version is complete. Nothing outside the cluster waits,
 //   so no `helm --wait`-style deadlock is possible;
@@ -547,16 +548,25 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   // 2026-11-28 only migrations.before was: a depends_on on the migrations, the post Job and the
   // CronJob ran at once, the post phase possibly before the pre phase.
   const afterMigrations = mig ? dependentsOf(graph, migrationsName(spec)) : new Set<string>();
-  const gate = (service: string) =>
-    mig && check && afterMigrations.has(service)
-      ? [{
-          name: 'wait-for-migrations',
-          image: migImage,
-          imagePullPolicy: PULL,
-          command: ['/bin/sh', '-c', kubeEscape(GATE_SCRIPT), 'phase-compose-gate', String(GATE_DEADLINE_S), ...convArgv(check, mig.pre?.check ? 'migrations.pre.check' : 'migrations.check')!],
-          ...withEnv(migEnv(mig.pre?.environment)),
-        }]
-      : [];
+  // What Compose starts only after the post phase completed (a depends_on on migrations-post, directly
+  // or not) also waits for the post check: until 2026-11-29 it passed the pre check alone, and ran the
+  // new code before the post phase (which drops what the old code used) had run.
+  const postName = mig?.post ? postMigrationsName(spec) : undefined;
+  const afterPost = postName ? dependentsOf(graph, postName) : new Set<string>();
+  if (mig?.post && afterPost.size && !mig.post.check) {
+    warn(`migrations.post: ${[...afterPost].sort(byCodePoint).join(', ')} ${afterPost.size === 1 ? 'starts' : 'start'} after the post phase in Compose, but without migrations.post.check ${afterPost.size === 1 ? 'it is' : 'they are'} not gated on it here: add migrations.post.check (e.g. [python, manage.py, migrate, --check])`);
+  }
+  const gateContainer = (name: string, argv: readonly string[], where: string, env: Record<string, string | number | boolean> | undefined) => ({
+    name,
+    image: migImage,
+    imagePullPolicy: PULL,
+    command: ['/bin/sh', '-c', kubeEscape(GATE_SCRIPT), 'phase-compose-gate', String(GATE_DEADLINE_S), ...convArgv(argv, where)!],
+    ...withEnv(migEnv(env)),
+  });
+  const gate = (service: string) => [
+    ...(mig && check && afterMigrations.has(service) ? [gateContainer('wait-for-migrations', check, mig.pre?.check ? 'migrations.pre.check' : 'migrations.check', mig.pre?.environment)] : []),
+    ...(mig?.post?.check && afterPost.has(service) ? [gateContainer('wait-for-post-migrations', mig.post.check, 'migrations.post.check', mig.post.environment)] : []),
+  ];
 
   // ---- app services
   const container = (name: string, s: NormalisedService, where: string, extraEnv: Record<string, string> = {}) => ({

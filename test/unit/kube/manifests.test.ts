@@ -174,6 +174,26 @@ describe('the migration gate', () => {
     expect(inits(find(o, 'Job', /^migrations-[0-9a-f]{10}$/))).toEqual(['wait-for-postgres']);
     expect(podOf(find(o, 'StatefulSet', 'postgres')).initContainers).toBeUndefined();
   });
+  it('holds what Compose starts after the post phase until the post check passes too', () => {
+    // Until 2026-11-29 `auditor` below passed the pre check alone: it ran before the post phase did.
+    const withPost = SPEC.replace('\nmigrations:\n', '\n  auditor:\n    image: "app:1.0"\n    depends_on: { migrations-post: completed }\nmigrations:\n')
+      .replace('post: { command: [python, manage.py, migrate_post], after: [backend] }', 'post: { command: [python, manage.py, migrate_post], check: [python, manage.py, migrate_post, --check], after: [backend], environment: { PHASE: post } }');
+    expect(withPost).toContain('auditor');
+    expect(withPost).toContain('migrate_post, --check');
+    const o = all(generateKube(specOf(withPost)));
+    const init = podOf(find(o, 'Deployment', 'auditor')).initContainers!;
+    expect(init.map((c) => c.name)).toEqual(['wait-for-migrations', 'wait-for-post-migrations']);
+    expect((init[1]!.command as string[]).slice(3)).toEqual(['phase-compose-gate', '1200', 'python', 'manage.py', 'migrate_post', '--check']);
+    // The post check runs with the post Job's env.
+    expect(init[1]!.env).toEqual(podOf(find(o, 'Job', /^migrations-post-/)).containers[0]!.env);
+    // Nothing else waits for the post phase: not backend (the post Job waits for its rollout), not the post Job itself.
+    expect(podOf(find(o, 'Deployment', 'backend')).initContainers!.map((c) => c.name)).toEqual(['wait-for-migrations']);
+    expect(podOf(find(o, 'Job', /^migrations-post-/)).initContainers!.map((c) => c.name)).toEqual(['wait-for-postgres', 'wait-for-migrations', 'wait-for-rollout']);
+    // Without a post check it cannot be held, and the warning says so.
+    const unchecked = generateKube(specOf(withPost.replace(' check: [python, manage.py, migrate_post, --check],', '')));
+    expect(unchecked.warnings).toContain('migrations.post: auditor starts after the post phase in Compose, but without migrations.post.check it is not gated on it here: add migrations.post.check (e.g. [python, manage.py, migrate, --check])');
+    expect(podOf(find(all(unchecked), 'Deployment', 'auditor')).initContainers!.map((c) => c.name)).toEqual(['wait-for-migrations']);
+  });
   it('without a check nothing can be gated, and the warning says the post Job may overtake the pre Job', () => {
     const r = generateKube(specOf(SPEC.replace(', check: [python, manage.py, migrate, --check]', '')));
     expect(r.warnings).toContain('migrations: no check command, so app pods are not gated on migrations, and the post Job may run before the pre Job ends: add migrations.pre.check (e.g. [python, manage.py, migrate, --check])');
