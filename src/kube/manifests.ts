@@ -697,10 +697,12 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
     const target = spec.services[task.service];
     const name = scheduledName(spec);
     const argv = renderTaskArgv(task, r.params).map(kubeEscape);
+    // The argv as `command`: it replaces the image's ENTRYPOINT, as in `phase-compose exec` and in the
+    // Compose schedule (until 2026-11-29 it was `args`, and an ENTRYPOINT got it as its arguments).
     const c = target
-      ? { ...container('task', { ...target, command: undefined, entrypoint: undefined }, `services.${task.service}`), args: argv }
+      ? { ...container('task', { ...target, command: undefined, entrypoint: undefined }, `services.${task.service}`), command: argv }
       // The semantic rules make sure an external postgres that runs a task has an image.
-      : { name: 'task', image: image(data.postgres!.image!, 'data.postgres.image'), imagePullPolicy: PULL, args: argv, ...withEnv([]) };
+      : { name: 'task', image: image(data.postgres!.image!, 'data.postgres.image'), imagePullPolicy: PULL, command: argv, ...withEnv([]) };
     files.push({
       name: `${name}.yaml`,
       objects: [{

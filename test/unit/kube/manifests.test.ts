@@ -338,7 +338,10 @@ describe('data services, retention, secrets', () => {
     const cj = find(objs, 'CronJob', 'purge-schedule');
     expect(cj.spec).toMatchObject({ schedule: '0 0 * * *', concurrencyPolicy: 'Forbid' });
     const c = (cj.spec as { jobTemplate: { spec: { template: { spec: Pod } } } }).jobTemplate.spec.template.spec.containers[0]!;
-    expect(c.args).toEqual(['python', 'manage.py', 'purge', 'Acme $$ Inc']);
+    // As `command`, so the image's ENTRYPOINT is replaced: the argv runs as `phase-compose exec` and the
+    // Compose schedule run it (until 2026-11-29 it was `args`, handed to the ENTRYPOINT as arguments).
+    expect(c.command).toEqual(['python', 'manage.py', 'purge', 'Acme $$ Inc']);
+    expect(c.args).toBeUndefined();
   });
   it('--with-secrets: a variable the env file lacks is written empty and said; one the spec requires is refused', () => {
     // Before: the Secret held only the env file's keys, and the kubelet passed "$(DB_USER)" on as it is
