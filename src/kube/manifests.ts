@@ -718,6 +718,9 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
           jobTemplate: {
             spec: {
               backoffLimit: 1,
+              // A run that hangs (a lock it waits on forever) would, under Forbid, hold back every later
+              // run: it is stopped when the next one is due (until 2026-11-29 it had no deadline).
+              activeDeadlineSeconds: Math.max(60, Math.round(parseDuration(r.every) / 1000)),
               template: { metadata: { labels: selector(name) }, spec: { restartPolicy: 'Never', ...POD_DEFAULTS, ...initContainers(gate(name)), containers: [c] } },
             },
           },

@@ -337,6 +337,8 @@ describe('data services, retention, secrets', () => {
   it('retention is a CronJob that never overlaps, its task argv verbatim', () => {
     const cj = find(objs, 'CronJob', 'purge-schedule');
     expect(cj.spec).toMatchObject({ schedule: '0 0 * * *', concurrencyPolicy: 'Forbid' });
+    // A run that hangs is stopped when the next is due: under Forbid it would hold back every later run.
+    expect((cj.spec as { jobTemplate: { spec: { activeDeadlineSeconds: number } } }).jobTemplate.spec.activeDeadlineSeconds).toBe(86400);
     const c = (cj.spec as { jobTemplate: { spec: { template: { spec: Pod } } } }).jobTemplate.spec.template.spec.containers[0]!;
     // As `command`, so the image's ENTRYPOINT is replaced: the argv runs as `phase-compose exec` and the
     // Compose schedule run it (until 2026-11-29 it was `args`, handed to the ENTRYPOINT as arguments).
