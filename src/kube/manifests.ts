@@ -82,6 +82,16 @@ export const ROLLOUT_WAIT_S = JOB_DEADLINE_S - 60;
  * migration and a 6-minute rollout had it killed (DeadlineExceeded) before the post migration ran.
  */
 export const POST_JOB_DEADLINE_S = GATE_DEADLINE_S + ROLLOUT_WAIT_S + JOB_DEADLINE_S;
+/**
+ * The limits that follow from how long one migration phase may run (`migrations.deadline`, else
+ * JOB_DEADLINE_S): a gate waits until the pre Job's deadline has passed, with 5 minutes to spare, so a
+ * Job that waits at its gate (the post Job, a gated job) never gives up before the migration's own
+ * deadline; such a Job's own limit adds its waits to its run. Pure.
+ */
+export function migrationDeadlines(deadlineS = JOB_DEADLINE_S): { job: number; gate: number; post: number; gatedJob: number } {
+  const gate = Math.max(GATE_DEADLINE_S, deadlineS + 300);
+  return { job: deadlineS, gate, post: gate + ROLLOUT_WAIT_S + deadlineS, gatedJob: gate + JOB_DEADLINE_S };
+}
 /** Finished Jobs are removed after a day (re-applying then creates the same Job again: migrate is idempotent). */
 export const JOB_TTL_S = 86_400;
 export const JOB_BACKOFF_LIMIT = 2;
@@ -466,7 +476,8 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   };
   /** Where a container that calls the API finds its token (the projected volume of jobAccount below). */
   const apiAccess = { volumeMounts: [{ name: 'api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }] };
-  const job = (name: string, component: string, phase: string, command: string[], phaseEnv: Record<string, string | number | boolean> | undefined, where: string, extraInit: unknown[] = [], pod: Record<string, unknown> = {}, deadline = JOB_DEADLINE_S): KubeObject => named({
+  const limits = migrationDeadlines(mig?.deadline !== undefined ? Math.round(parseDuration(mig.deadline) / 1000) : undefined);
+  const job = (name: string, component: string, phase: string, command: string[], phaseEnv: Record<string, string | number | boolean> | undefined, where: string, extraInit: unknown[] = [], pod: Record<string, unknown> = {}, deadline = limits.job): KubeObject => named({
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: meta(name, component, { 'phase-compose.dev/phase': phase }),
@@ -560,7 +571,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
     name,
     image: migImage,
     imagePullPolicy: PULL,
-    command: ['/bin/sh', '-c', kubeEscape(GATE_SCRIPT), 'phase-compose-gate', String(GATE_DEADLINE_S), ...convArgv(argv, where)!],
+    command: ['/bin/sh', '-c', kubeEscape(GATE_SCRIPT), 'phase-compose-gate', String(limits.gate), ...convArgv(argv, where)!],
     ...withEnv(migEnv(env)),
   });
   const gate = (service: string) => [
@@ -602,7 +613,9 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
           metadata: meta(name, name),
           spec: {
             backoffLimit: JOB_BACKOFF_LIMIT,
-            activeDeadlineSeconds: JOB_DEADLINE_S,
+            // A gated job's limit counts its wait at the gate too (until 2026-11-29 it was 900 s in all,
+            // so a slow migration left it too little time to run, or none).
+            activeDeadlineSeconds: gate(name).length ? limits.gatedJob : JOB_DEADLINE_S,
             ttlSecondsAfterFinished: JOB_TTL_S,
             template: { metadata: { labels: selector(name) }, spec: { restartPolicy: 'Never', ...POD_DEFAULTS, ...initContainers(gate(name)), containers: [c] } },
           },
@@ -631,7 +644,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
         selector: { matchLabels: selector(name) },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         // Gated pods may wait for a migration Job: give the rollout as long as the gate.
-        progressDeadlineSeconds: GATE_DEADLINE_S,
+        progressDeadlineSeconds: limits.gate,
         template: {
           metadata: { labels: selector(name) },
           spec: {
@@ -684,7 +697,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
         ...apiAccess,
       });
     } else warn('migrations.post: no long-running service to wait for; the post Job runs at once');
-    objects.push(job(name, name, 'post', mig.post.command, mig.post.environment, 'migrations.post', extraInit, account.pod, POST_JOB_DEADLINE_S));
+    objects.push(job(name, name, 'post', mig.post.command, mig.post.environment, 'migrations.post', extraInit, account.pod, limits.post));
     files.push({ name: `${name}.yaml`, objects });
   }
 

@@ -66,6 +66,8 @@ export function parsePublishedPort(p: string | number): PublishedPort | string {
 const HEALTH_KINDS = ['http', 'tcp', 'command', 'disable'] as const;
 /** The shortest `retention.every`. */
 export const MIN_RETENTION_EVERY_MS = 60_000;
+/** The shortest `migrations.deadline`. */
+export const MIN_MIGRATION_DEADLINE_MS = 60_000;
 
 /** Runs every semantic rule and returns all problems found. */
 export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
@@ -246,6 +248,7 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
   const durations: Array<[Array<string | number>, string | undefined]> = [
     [['retention', 'every'], spec.retention?.every],
     [['backups', 'every'], spec.backups?.every],
+    [['migrations', 'deadline'], spec.migrations?.deadline],
   ];
   const timings: Array<[Array<string | number>, object | undefined]> = [
     ...Object.entries(spec.services).map(([n, s]): [Array<string | number>, object | undefined] => [['services', n, 'healthcheck'], s.healthcheck]),
@@ -263,6 +266,10 @@ export function semanticProblems(spec: NormalisedSpec): RawProblem[] {
       err(keys, problem, 'a healthcheck timing or a period is seconds to days: e.g. 30s, 24h');
       badDuration.add(keys.join('.'));
     }
+  }
+
+  if (mig?.deadline !== undefined && !badDuration.has('migrations.deadline') && parseDuration(mig.deadline) < MIN_MIGRATION_DEADLINE_MS) {
+    err(['migrations', 'deadline'], `stops a migration after ${mig.deadline}: at least 1m`, 'the deadline counts the wait for the database too; a migration of a large table takes minutes: e.g. deadline: 1h');
   }
 
   // Maintenance tasks and retention.

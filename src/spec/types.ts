@@ -81,6 +81,8 @@ export type MigrationsSpec = {
   run?: 'always' | 'when-pending';
   /** Take a database backup before pending migrations run. */
   backup?: boolean | { dir?: string; keep?: number };
+  /** Kubernetes: how long one migration phase's Job may run (activeDeadlineSeconds; default 15m). */
+  deadline?: Duration;
 };
 
 /** A managed database outside the stack (`generate --target kubernetes` only, for now). */

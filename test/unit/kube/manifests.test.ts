@@ -228,6 +228,32 @@ describe('migration Jobs', () => {
     expect(podOf(pre).containers[0]!.args).toEqual(['python', 'manage.py', 'migrate']);
     expect((podOf(pre).containers[0]!.env as Array<{ name: string }>).map((e) => e.name)).not.toContain('EXTERNAL_MIGRATION');
   });
+  it('migrations.deadline sets the Jobs\' limit, and every wait for them follows it', () => {
+    // Until 2026-11-29 a migration Job was stopped after 900 s whatever it migrated, and a gated job
+    // service's 900 s counted its wait at the gate: a slow migration left it no time to run.
+    const withJob = SPEC.replace('\nmigrations:\n', '\n  seed:\n    image: "app:1.0"\n    role: job\n    depends_on: { migrations: completed }\nmigrations:\n');
+    const withDeadline = withJob.replace('  same_image_as: backend\n', '  same_image_as: backend\n  deadline: 1h\n');
+    expect(withDeadline).toContain('\n  deadline: 1h\n');
+    expect(withJob).toContain('\n  seed:\n');
+    const o = all(generateKube(specOf(withDeadline)));
+    const deadline = (obj: KubeObject) => (obj.spec as { activeDeadlineSeconds: number }).activeDeadlineSeconds;
+    const gateOf = (pod: Pod) => Number((pod.initContainers!.find((c) => c.name === 'wait-for-migrations')!.command as string[])[4]);
+    expect(deadline(find(o, 'Job', /^migrations-[0-9a-f]{10}$/))).toBe(3600);
+    const gate = 3600 + 300; // the pre Job's limit, and 5 minutes to spare
+    expect(gateOf(podOf(find(o, 'Deployment', 'backend')))).toBe(gate);
+    expect((find(o, 'Deployment', 'backend').spec as { progressDeadlineSeconds: number }).progressDeadlineSeconds).toBe(gate);
+    const post = find(o, 'Job', /^migrations-post-/);
+    expect(gateOf(podOf(post))).toBe(gate);
+    expect(deadline(post)).toBe(gate + 840 + 3600);
+    const seed = find(o, 'Job', /^seed/);
+    expect(gateOf(podOf(seed))).toBe(gate);
+    expect(deadline(seed)).toBe(gate + 900);
+    // Without one: 900 s, the gate 1200 s; a gated job still gets its run time after the gate.
+    const d = all(generateKube(specOf(withJob)));
+    expect(deadline(find(d, 'Job', /^migrations-[0-9a-f]{10}$/))).toBe(900);
+    expect(gateOf(podOf(find(d, 'Deployment', 'backend')))).toBe(1200);
+    expect(deadline(find(d, 'Job', /^seed/))).toBe(1200 + 900);
+  });
   it('report a failed migration on the Job itself, with a token mounted only in the reporter', () => {
     for (const job of [pre, find(objs, 'Job', /^migrations-post-/)]) {
       const pod = podOf(job);

@@ -334,6 +334,18 @@ describe('odd values (item 15)', () => {
   });
 });
 
+describe('migrations.deadline', () => {
+  it('is a duration of at least a minute', () => {
+    const spec = (deadline: string) => problemsOf(`${svc('')}migrations:\n  image: app\n  command: [migrate]\n  before: [web]\n  deadline: ${deadline}\n`);
+    expect(spec('30s')).toEqual([
+      'spec.yaml:9:3: error: migrations.deadline: stops a migration after 30s: at least 1m\n    hint: the deadline counts the wait for the database too; a migration of a large table takes minutes: e.g. deadline: 1h',
+    ]);
+    expect(spec('1m')).toEqual([]);
+    expect(spec('2h')).toEqual([]);
+    expect(spec('soon')).toHaveLength(1);
+  });
+});
+
 describe('numbers as written apply to environment maps only (item 12)', () => {
   it('a task parameter named "environment" keeps its integer default; merged env maps keep source text', () => {
     const spec = specOf(`${mergedSpec}${y`
