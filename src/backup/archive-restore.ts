@@ -288,6 +288,29 @@ function rmdirQuietly(dir: string): void {
   }
 }
 
+/**
+ * What of project `project` already exists on this host that `restore --dir DIR` did not make: its
+ * containers made from another directory than DIR (Compose's working_dir label), and, when none was
+ * made from DIR, its volumes. Empty: the project is free, or holds only an earlier `restore --dir` of
+ * DIR (which may run again). Until 2026-11-29 restore --dir ran `compose up postgres` under the
+ * archived project name first, and so could recreate a live stack's postgres from the archive's file
+ * before it refused. Pure.
+ */
+export function projectInUse(
+  project: string,
+  dir: string,
+  containers: Array<{ name: string; state: string; workingDir?: string }>,
+  volumes: string[],
+): string[] {
+  const inDir = (d: string | undefined) => d !== undefined && (d === dir || d.startsWith(`${dir}/`));
+  const ours = containers.filter((c) => inDir(c.workingDir));
+  const other = containers.filter((c) => !inDir(c.workingDir));
+  return [
+    ...other.map((c) => `container ${c.name} (${c.state}) of project ${project}, made from ${c.workingDir ?? 'an unknown directory'}`),
+    ...(ours.length ? [] : volumes.map((v) => `volume ${v} of project ${project}`)),
+  ];
+}
+
 /** The fresh stack's database must be empty: restore --dir never merges into data. */
 export async function refuseNonEmpty(docker: DockerClient, pg: PgTarget): Promise<void> {
   const [[n] = []] = await runSql(docker, pg, `SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema');`);

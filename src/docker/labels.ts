@@ -8,6 +8,8 @@ export const L_ONEOFF = 'com.docker.compose.oneoff';
 export const L_NUMBER = 'com.docker.compose.container-number';
 /** The version of the Compose that created the container (Compose v2 writes it; v1 writes its own). */
 export const L_COMPOSE_VERSION = 'com.docker.compose.version';
+/** The directory Compose ran in when it created a container (v1.29 and v2 set it). */
+export const L_WORKING_DIR = 'com.docker.compose.project.working_dir';
 
 /**
  * Compose v2 from 2.19 until 2.29.3 labels a container created with `up --no-deps` with a config hash

@@ -412,4 +412,21 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
       'from vault.crypto import open_, WrongKey\nfrom vault.models import SealedValue\ntry:\n    open_(bytes(SealedValue.objects.get(name="greeting").sealed))\n    print("opened")\nexcept WrongKey:\n    print("refused")']);
     expect(other.stdout.trim()).toBe('refused');
   });
+
+  it('restore --dir into a project another stack runs refuses before anything is written or started: the live postgres stays as it was', async () => {
+    // Until 2026-11-29 it wrote DIR and ran `compose up postgres` in that project first, and refused only
+    // then (the database is not empty): a definition that differed (an older postgres image in an old
+    // archive) recreated the live stack's postgres from the archive's file.
+    const pg = containerId(projectB, 'postgres');
+    const before = inspectState(pg).StartedAt;
+    const dirC = join(work, 'c');
+    const r = await cli(['-p', projectB, 'restore', archive, '--dir', dirC], work);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`project ${projectB} already exists on this host`);
+    expect(r.stderr).toMatch(new RegExp(`container ${projectB}[-_]postgres[-_]1 \\(running\\) of project ${projectB}, made from ${dirB.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(existsSync(dirC)).toBe(false);
+    expect(containerId(projectB, 'postgres')).toBe(pg);
+    expect(inspectState(pg).StartedAt).toBe(before);
+    expect(JSON.parse(vault(projectB, 'greeting').stdout)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
+  });
 });

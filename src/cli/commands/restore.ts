@@ -4,10 +4,11 @@ import { join, resolve } from 'node:path';
 import { readArchive, sniff } from '../../backup/archive-io.js';
 import { newestMigrations } from '../../backup/archive.js';
 import {
-  interruptibleRead, listCheckedDump, pipeDump, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
+  interruptibleRead, listCheckedDump, pipeDump, projectInUse, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
 } from '../../backup/archive-restore.js';
 import { checkBackupFile, refuseNonBackup, restoreDatabase } from '../../backup/restore.js';
 import { connectDocker } from '../../docker/client.js';
+import { L_PROJECT, L_WORKING_DIR } from '../../docker/labels.js';
 import { acquireLock, type Lock } from '../../docker/lock.js';
 import { runCompose } from '../../docker/compose-cli.js';
 import { findPostgres } from '../../exec/postgres.js';
@@ -67,6 +68,19 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
   }, (st) => refuseNonBackup(file, st));
 }
 
+/** What of `project` exists on this host that restore --dir into `dir` did not make (projectInUse()). */
+async function projectUse(project: string, dir: string): Promise<string[]> {
+  const docker = await connectDocker();
+  const filters = { label: [`${L_PROJECT}=${project}`] };
+  const [containers, volumes] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listVolumes({ filters })]);
+  return projectInUse(
+    project,
+    dir,
+    containers.map((c) => ({ name: (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''), state: c.State, ...(c.Labels[L_WORKING_DIR] !== undefined ? { workingDir: c.Labels[L_WORKING_DIR] } : {}) })),
+    (volumes.Volumes ?? []).map((v) => v.Name).sort(),
+  );
+}
+
 /**
  * restore --dir: the archive is read in full first (nothing is written when it is unusable); then the
  * files, postgres alone, the database (into an empty one only), and `up` for everything else.
@@ -84,6 +98,13 @@ async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () =>
   const dir = resolve(args.dir!);
   const project = args.projectName ?? contents.meta.project;
   io.err(`restore: archive ok: made ${contents.meta.created} from project ${contents.meta.project}; newest migrations ${newestMigrations(contents.meta.migrations).join(', ') || '(none)'}`);
+  // Before anything is written or started: the project must not be another stack's.
+  const inUse = await projectUse(project, dir);
+  if (inUse.length) {
+    throw new PhaseComposeError('problem', `project ${project} already exists on this host: restore --dir builds a new stack, and would start its postgres in that project`, {
+      details: [...inUse.slice(0, 10), ...(inUse.length > 10 ? [`and ${inUse.length - 10} more`] : []), `name a new project with -p NAME (restore FILE replaces a running stack's data); nothing was written or started`],
+    });
+  }
   const files = writeStackFromArchive(dir, contents);
   for (const p of files.written) io.err(`restore: wrote ${p}`);
   for (const p of files.kept) io.err(`restore: kept ${p}: it defines the archived keys (${contents.meta.env.keys!.join(', ')}) as the archive does`);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FORMAT, type BackupMeta } from '../../../src/backup/archive.js';
 import type { ArchiveContents } from '../../../src/backup/archive-io.js';
-import { writeStackFromArchive } from '../../../src/backup/archive-restore.js';
+import { projectInUse, writeStackFromArchive } from '../../../src/backup/archive-restore.js';
 import { PhaseComposeError } from '../../../src/util/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pc-restore-dir-'));
@@ -122,5 +122,28 @@ describe('writeStackFromArchive', () => {
     const dir = fresh();
     expect(refusal(dir, contents({ '.env': 'A=1\n' })).message).toBe('the archive lacks its spec stack/phase-compose.yaml');
     expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('projectInUse: restore --dir never starts its postgres in another stack\'s project', () => {
+  it('names containers made from elsewhere, and volumes when none was made from DIR', () => {
+    // Until 2026-11-29 `restore --dir` ran `compose up postgres` under the archived project name first.
+    const live = { name: 'phase-postgres-1', state: 'running', workingDir: '/srv/phase' };
+    expect(projectInUse('phase', '/tmp/try', [live], ['phase_postgres-data'])).toEqual([
+      'container phase-postgres-1 (running) of project phase, made from /srv/phase',
+      'volume phase_postgres-data of project phase',
+    ]);
+    // A stack stopped with `down` keeps its volumes: still another stack's.
+    expect(projectInUse('phase', '/tmp/try', [], ['phase_postgres-data'])).toEqual(['volume phase_postgres-data of project phase']);
+    // An earlier restore --dir of the same DIR (its postgres, and the volume it made) may run again.
+    const earlier = { name: 'b-postgres-1', state: 'running', workingDir: '/tmp/try' };
+    expect(projectInUse('b', '/tmp/try', [earlier], ['b_postgres-data'])).toEqual([]);
+    expect(projectInUse('b', '/tmp/try', [{ ...earlier, workingDir: '/tmp/try/compose' }], ['b_postgres-data'])).toEqual([]);
+    // A sibling directory whose name starts the same is elsewhere; so is a container without the label.
+    expect(projectInUse('b', '/tmp/try', [{ ...earlier, workingDir: '/tmp/try-2' }, { name: 'x', state: 'exited' }], [])).toEqual([
+      'container b-postgres-1 (running) of project b, made from /tmp/try-2',
+      'container x (exited) of project b, made from an unknown directory',
+    ]);
+    expect(projectInUse('new', '/tmp/try', [], [])).toEqual([]);
   });
 });
