@@ -3,7 +3,7 @@
 // checksum, pg_restore --list on the dump's table of contents) as it is written, and the file must hold
 // exactly the bytes read, before older archives are rotated away.
 import { readdirSync, rmSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import type { DockerClient } from '../docker/client.js';
 import { execIn } from '../docker/exec.js';
@@ -55,7 +55,7 @@ function mustRead(path: string, what: string): Buffer {
 }
 
 /** The spec, the env files (whole, or backups.env's keys only) and the generated files, as archive members. Reads only. */
-export function stackMembers(s: StackSource): { files: Array<[string, Buffer]>; env: BackupMeta['env']; generated: string[]; spec: string } {
+export function stackMembers(s: StackSource): { files: Array<[string, Buffer]>; env: BackupMeta['env']; generated: string[]; spec: string; tls?: NonNullable<BackupMeta['tls']> } {
   const spec = inStack(s, s.specFile, 'the spec');
   const files: Array<[string, Buffer]> = [[spec, mustRead(s.specFile, 'the spec')]];
   const keys = s.spec.backups.env;
@@ -86,7 +86,24 @@ export function stackMembers(s: StackSource): { files: Array<[string, Buffer]>; 
     generated.push(safeRelativePath(rel));
     files.push([rel, body]);
   }
-  return { files, env: { files: envFiles, ...(keys ? { keys } : {}) }, generated, spec };
+  // The proxy's certificate and key: the stack does not start without them (nginx reads both). Until
+  // 2026-11-29 neither travelled, and `restore --dir` of a stack `init` made (TLS by default) restored
+  // the data, then failed to start nginx.
+  const tls = s.spec.proxy?.tls;
+  const tlsMembers: NonNullable<BackupMeta['tls']> | undefined = tls ? { files: [], secret: [], outside: [] } : undefined;
+  for (const [path, secret] of tls ? ([[tls.cert, false], [tls.key, true]] as const) : []) {
+    const rel = relative(s.specDir, resolve(s.specDir, path)).split(sep).join('/');
+    if (rel.startsWith('..') || isAbsolute(rel)) {
+      tlsMembers!.outside.push(resolve(s.specDir, path));
+      continue;
+    }
+    const name = safeRelativePath(rel);
+    if (files.some(([f]) => f === name)) continue;
+    files.push([name, mustRead(join(s.specDir, name), secret ? 'the proxy\'s TLS key' : 'the proxy\'s TLS certificate')]);
+    tlsMembers!.files.push(name);
+    if (secret) tlsMembers!.secret.push(name);
+  }
+  return { files, env: { files: envFiles, ...(keys ? { keys } : {}) }, generated, spec, ...(tlsMembers ? { tls: tlsMembers } : {}) };
 }
 
 /** Streams pg_dump (`argv`, from pgDumpArgv) from the container into `sink`; throws when pg_dump fails. */
@@ -155,6 +172,7 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
   // Archives hold every secret of the instance: their directory is private whatever the umask.
   makeDirs(dirname(file), 0o700);
   log(`backup: pg_dump -Fc -Z ${dumpArgv.at(-1)} ${pg.db} -> ${file}${opts.passphrase === undefined ? ' (NOT encrypted: --no-encrypt)' : ' (encrypted)'}`);
+  for (const p of members.tls?.outside ?? []) log(`backup: warning: ${p} (proxy.tls) is outside the spec's directory and is not in the archive: a restore on another host needs it there first`);
   // Side by side: the archive's temp file (and the passphrase's key), the facts, the images. When the facts or
   // the images fail, the writer is given up once it is open, so its temp file goes too.
   const opening = openArchiveWriter(file, { passphrase: opts.passphrase });
@@ -169,6 +187,7 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
     spec: members.spec,
     env: members.env,
     generated: members.generated,
+    ...(members.tls ? { tls: members.tls } : {}),
     postgres: { version, database: pg.db },
     images,
     migrations,

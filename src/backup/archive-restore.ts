@@ -3,7 +3,7 @@
 // database half of `restore FILE --dir DIR`. Every path reads the archive twice: the first read checks
 // everything (passphrase, every checksum, the dump's table of contents) before anything is changed;
 // the second streams the dump into pg_restore, each chunk checked against the first read's manifest.
-import { existsSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { DockerClient } from '../docker/client.js';
 import { listProject } from '../docker/containers.js';
@@ -15,7 +15,7 @@ import type { Stack } from '../stack/open.js';
 import { parseEnvFile } from '../init/env-file.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { abortOnInterrupt } from '../util/signals.js';
-import { TEXT_FILE_MAX_BYTES, makeDirs, readOnDisk, sourcePath, sourceSize, writeFileAtomic, type FileSource } from '../util/fs.js';
+import { TEXT_FILE_MAX_BYTES, fileKind, makeDirs, readOnDisk, sourcePath, sourceSize, writeFileAtomic, type FileSource } from '../util/fs.js';
 import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigrations } from './archive.js';
 import { readArchive, writeError, type ArchiveContents } from './archive-io.js';
 import { dumpLister, type DumpLister } from './archive-backup.js';
@@ -215,7 +215,8 @@ export async function restoreArchiveLive(
  */
 export function writeStackFromArchive(dir: string, c: ArchiveContents): { written: string[]; kept: string[] } {
   const env = new Set(c.meta.env.files);
-  const plan = [...c.files.entries()].map(([name, body]) => ({ path: join(dir, safeRelativePath(name)), body, env: env.has(name), mode: env.has(name) ? 0o600 : 0o644 }));
+  const secret = new Set(c.meta.tls?.secret ?? []); // the proxy's TLS key
+  const plan = [...c.files.entries()].map(([name, body]) => ({ path: join(dir, safeRelativePath(name)), body, env: env.has(name), mode: env.has(name) || secret.has(name) ? 0o600 : 0o644 }));
   if (!c.files.has(c.meta.spec)) throw new PhaseComposeError('problem', `the archive lacks its spec stack/${c.meta.spec}`, { details: ['nothing was written'] });
   // One read per path: missing (to write), the archive's very bytes (left alone), or anything else (refused).
   const onDisk = plan.map((p) => ({ ...p, d: readOnDisk(p.path, TEXT_FILE_MAX_BYTES, { noFollow: true }) }));
@@ -309,6 +310,23 @@ export function projectInUse(
     ...other.map((c) => `container ${c.name} (${c.state}) of project ${project}, made from ${c.workingDir ?? 'an unknown directory'}`),
     ...(ours.length ? [] : volumes.map((v) => `volume ${v} of project ${project}`)),
   ];
+}
+
+/**
+ * The proxy's TLS files the stack's spec names that are not on this host: nginx would not start, and
+ * `up` would fail after the data was restored. Lines naming each; empty when all are there.
+ */
+export function missingTlsFiles(specDir: string, tls: { cert: string; key: string } | undefined): string[] {
+  if (!tls) return [];
+  return ([['certificate', tls.cert], ['key', tls.key]] as const).flatMap(([what, p]) => {
+    const path = resolve(specDir, p);
+    try {
+      const st = statSync(path);
+      return st.isFile() ? [] : [`the proxy's TLS ${what} ${path} is ${fileKind(st)}, not a file`];
+    } catch (e) {
+      return [`the proxy's TLS ${what} ${path} ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read: ${(e as Error).message}`}`];
+    }
+  });
 }
 
 /** The fresh stack's database must be empty: restore --dir never merges into data. */

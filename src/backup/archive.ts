@@ -43,6 +43,12 @@ export type BackupMeta = {
   env: { files: string[]; keys?: string[] };
   /** Generated files inside stack/. */
   generated: string[];
+  /**
+   * The proxy's TLS files (`proxy.tls`), by the paths the spec gives: `files` inside stack/ (`secret`: the
+   * key, written back 0600); `outside`, the spec's directory, not archived (restore --dir needs them on
+   * the new host first). Absent in archives made before 2026-11-29, which held neither.
+   */
+  tls?: { files: string[]; secret: string[]; outside: string[] };
   postgres: { version: string; database: string };
   images: ImageInfo[];
   /** The app's version: the image label org.opencontainers.image.version of the migrations' image, if any. */
@@ -151,7 +157,8 @@ export function parseMeta(text: string): BackupMeta {
     arrayOf(m.images, (x) => isStr(x.service) && isStr(x.image) && isStr(x.id) && Array.isArray(x.digests) && x.digests.every(isStr) && (x.version === undefined || isStr(x.version))) &&
     Array.isArray(m.generated) && m.generated.every(isStr) && isObj(m.env) && Array.isArray(m.env.files) && m.env.files.every(isStr) &&
     (m.env.keys === undefined || (Array.isArray(m.env.keys) && m.env.keys.every(isStr))) &&
-    isObj(m.postgres) && isStr(m.postgres.version) && isStr(m.postgres.database) && (m.appVersion === undefined || isStr(m.appVersion));
+    isObj(m.postgres) && isStr(m.postgres.version) && isStr(m.postgres.database) && (m.appVersion === undefined || isStr(m.appVersion)) &&
+    (m.tls === undefined || (isObj(m.tls) && [m.tls.files, m.tls.secret, m.tls.outside].every((a) => Array.isArray(a) && a.every(isStr))));
   if (!ok) throw damaged(`${META_MEMBER} lacks fields`);
   return m as BackupMeta;
 }

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { readArchive, sniff } from '../../backup/archive-io.js';
 import { newestMigrations } from '../../backup/archive.js';
 import {
-  interruptibleRead, listCheckedDump, pipeDump, projectInUse, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
+  interruptibleRead, listCheckedDump, missingTlsFiles, pipeDump, projectInUse, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
 } from '../../backup/archive-restore.js';
 import { checkBackupFile, refuseNonBackup, restoreDatabase } from '../../backup/restore.js';
 import { connectDocker } from '../../docker/client.js';
@@ -113,6 +113,16 @@ async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () =>
   const stack = openStack({ file: specFile, projectName: project }, { compose: true, lock: 'restore' });
   try {
     for (const p of syncStackFiles(stack)) io.err(`restore: wrote ${p}`);
+    const tls = missingTlsFiles(stack.specDir, stack.spec.proxy?.tls);
+    if (tls.length) {
+      throw new PhaseComposeError('problem', 'the stack cannot start on this host: its proxy\'s TLS files are missing', {
+        details: [
+          ...tls,
+          contents.meta.tls ? 'files outside the spec\'s directory are not archived: copy them there' : 'this archive was made before 2026-11-29 and holds no TLS files: copy them from the old host, or make new ones',
+          `then run the same command again; the files in ${dir} stay, nothing was started`,
+        ],
+      });
+    }
     io.err(`restore: starting postgres alone (project ${project})`);
     const up = await runCompose(stack.compose, ['up', '-d', '--no-deps', POSTGRES_SERVICE]);
     if (up.exitCode !== 0) throw new PhaseComposeError('failed', `could not start postgres (compose exit ${up.exitCode})`, { details: up.output.trim().split('\n').slice(-10) });
