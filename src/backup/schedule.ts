@@ -8,6 +8,9 @@ import { GENERATED_MARK } from '../util/generated-files.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { byCodePoint } from '../util/compare.js';
 
+/** How long after each boot the timer starts a backup (OnBootSec). */
+export const BOOT_DELAY = '15min';
+
 export type ScheduleInput = {
   project: string;
   /** Absolute paths. */
@@ -84,7 +87,10 @@ export function renderSchedule(i: ScheduleInput): { service: UnitFile; timer: Un
     `Description=phase-compose backup of ${i.project}, every ${i.every}`,
     '',
     '[Timer]',
-    `OnActiveSec=${period}`,
+    // Monotonic timers count from each boot: with OnActiveSec alone (until 2026-11-29) a host that
+    // rebooted more often than the period never got a backup. OnBootSec starts one 15 minutes after each
+    // boot (the stack is up by then), and at once when the timer is enabled later than that.
+    `OnBootSec=${BOOT_DELAY}`,
     `OnUnitActiveSec=${period}`,
     'AccuracySec=1min',
     `Unit=${names.service}`,

@@ -61,7 +61,8 @@ files and the archive directory. The service runs \`phase-compose backup\` with 
 project, by the absolute paths of node and of this phase-compose, and the HOME, DOCKER_CONFIG and
 DOCKER_HOST you have now (so Compose and the Engine are the ones you use). Each run writes a stamped
 archive into backups.dir and keeps the newest backups.keep, like a plain \`backup\`. The timer starts it
-\`--every\` after it is enabled, then every period after the last run began. A file there that
+15 minutes after each boot (at once when enabled later than that), then every period after the last
+run began: a host that reboots more often than the period still gets its backups. A file there that
 phase-compose did not write is never replaced.
 
 ${exitCodes}`),

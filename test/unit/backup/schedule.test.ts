@@ -37,7 +37,10 @@ describe('systemd units for scheduled backups', () => {
     expect(service.content).toContain(`ExecStart="${process.execPath}" "/opt/phase-compose/dist/cli.js" "-f" "/srv/phase/phase-compose.yaml" "-p" "phase" "backup" "--passphrase-file" "/root/phase-backup.key"\n`);
     expect(service.content).toContain('Environment="HOME=/root"\n');
     expect(service.content).toContain('Type=oneshot\n');
-    expect(timer.content).toContain('OnActiveSec=86400s\nOnUnitActiveSec=86400s\n');
+    // 15 minutes after each boot, then every period after the last run began: a host that reboots more
+    // often than the period still gets backups (until 2026-11-29 OnActiveSec counted from each boot anew).
+    expect(timer.content).toContain('OnBootSec=15min\nOnUnitActiveSec=86400s\n');
+    expect(timer.content).not.toContain('OnActiveSec');
     expect(timer.content).toContain('Unit=phase-compose-backup-phase.service\n');
     expect(scheduleArgv(input())).toEqual([process.execPath, '/opt/phase-compose/dist/cli.js', '-f', '/srv/phase/phase-compose.yaml', '-p', 'phase', 'backup', '--passphrase-file', '/root/phase-backup.key']);
   });
