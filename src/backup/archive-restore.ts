@@ -107,11 +107,16 @@ export async function interruptibleRead<T>(read: (signal: AbortSignal) => Promis
   return result;
 }
 
-/** Image for a throwaway server: the archived postgres image by ID when it is here, else `fallback`. */
-async function scratchImage(docker: DockerClient, c: ArchiveContents, fallback: string | undefined): Promise<string> {
+/**
+ * Image for a throwaway server: `given` (`--image`) when given, else the archived postgres image by ID
+ * when it is here, else by name. Until 2026-11-29 `--image` was used only when the archived ID was not
+ * here: `--deep --image postgres:17`, to try a restore into the next major version, ran the old one.
+ */
+export async function scratchImage(docker: Pick<DockerClient, 'getImage'>, c: Pick<ArchiveContents, 'meta'>, given: string | undefined): Promise<string> {
+  if (given !== undefined) return given;
   const id = c.meta.images.find((i) => i.service === POSTGRES_SERVICE)?.id;
   if (id && (await docker.getImage(id).inspect().then(() => true, () => false))) return id;
-  const name = fallback ?? c.meta.images.find((i) => i.service === POSTGRES_SERVICE)?.image;
+  const name = c.meta.images.find((i) => i.service === POSTGRES_SERVICE)?.image;
   if (!name) throw new PhaseComposeError('usage', 'no PostgreSQL image to verify with: pass --image');
   return name;
 }

@@ -32,7 +32,7 @@ const verify = defineCommand({
     y
       .positional('archive', { type: 'string', describe: 'Archive written by `backup`' })
       .option('deep', { type: 'boolean', default: false, describe: 'Restore into the throwaway container and print the rows of every table' })
-      .option('image', { type: 'string', requiresArg: true, describe: 'PostgreSQL image for the throwaway container (default: the archived postgres image, by ID when it is here)' })
+      .option('image', { type: 'string', requiresArg: true, describe: 'PostgreSQL image for the throwaway container, e.g. the next major version to try the restore on (default: the archived postgres image, by ID when it is here)' })
       .option('passphrase-file', passphraseFile)
       .example('$0 backup verify backups/phase-20261126T080000Z.pcbak', 'Quick: checksums and the dump\'s table of contents')
       .example('$0 backup verify --deep /mnt/offsite/phase.pcbak', 'A real restore, elsewhere: compare its row counts with production')

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FORMAT, type BackupMeta } from '../../../src/backup/archive.js';
 import type { ArchiveContents } from '../../../src/backup/archive-io.js';
-import { projectInUse, writeStackFromArchive } from '../../../src/backup/archive-restore.js';
+import { projectInUse, scratchImage, writeStackFromArchive } from '../../../src/backup/archive-restore.js';
 import { PhaseComposeError } from '../../../src/util/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pc-restore-dir-'));
@@ -145,5 +145,19 @@ describe('projectInUse: restore --dir never starts its postgres in another stack
       'container x (exited) of project b, made from an unknown directory',
     ]);
     expect(projectInUse('new', '/tmp/try', [], [])).toEqual([]);
+  });
+});
+
+describe('scratchImage: the throwaway server of backup verify', () => {
+  const c = { meta: { ...meta, images: [{ service: 'postgres', image: 'postgres:15', id: 'sha256:abc', digests: [] }] } };
+  const docker = (here: boolean) => ({ getImage: () => ({ inspect: async () => (here ? {} : Promise.reject(new Error('no such image'))) }) }) as unknown as Parameters<typeof scratchImage>[0];
+  it('--image wins when given, even when the archived image is here (until 2026-11-29 it was ignored then)', async () => {
+    expect(await scratchImage(docker(true), c, 'postgres:17')).toBe('postgres:17');
+    expect(await scratchImage(docker(false), c, 'postgres:17')).toBe('postgres:17');
+  });
+  it('else the archived image: by ID when it is here, else by name', async () => {
+    expect(await scratchImage(docker(true), c, undefined)).toBe('sha256:abc');
+    expect(await scratchImage(docker(false), c, undefined)).toBe('postgres:15');
+    await expect(scratchImage(docker(false), { meta }, undefined)).rejects.toThrow('no PostgreSQL image to verify with: pass --image');
   });
 });
