@@ -15,7 +15,8 @@ import type { Stack } from '../stack/open.js';
 import { parseEnvFile } from '../init/env-file.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { abortOnInterrupt } from '../util/signals.js';
-import { TEXT_FILE_MAX_BYTES, fileKind, makeDirs, readOnDisk, sourcePath, sourceSize, writeFileAtomic, type FileSource } from '../util/fs.js';
+import { TEXT_FILE_MAX_BYTES, fileKind, makeDirs, readOnDisk, readStackText, sourcePath, sourceSize, writeFileAtomic, type FileSource } from '../util/fs.js';
+import { specEnvFiles } from '../spec/env-files.js';
 import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigrations } from './archive.js';
 import { readArchive, writeError, type ArchiveContents } from './archive-io.js';
 import { dumpLister, type DumpLister } from './archive-backup.js';
@@ -172,9 +173,19 @@ export type RestoreArchiveResult = { tables: number; stopped: string[]; archived
  * the archive does not know refuses unless `force`), the user asked; only then are the app services
  * stopped, the dump restored in one transaction, and they are started again.
  */
+/** The env files of the archive, merged in their order (later files win, as in Compose). */
+function archivedEnv(c: Pick<ArchiveContents, 'meta' | 'files'>): Record<string, string> {
+  return Object.assign({}, ...c.meta.env.files.map((f) => parseEnvFile(c.files.get(f)?.toString('utf8') ?? '')));
+}
+
+/** The stack's env files as they are on disk, merged in the spec's order; a missing one holds nothing. */
+function liveEnv(stack: Pick<Stack, 'spec' | 'specDir'>): Record<string, string> {
+  return Object.assign({}, ...[...new Set(specEnvFiles(stack.spec))].map((f) => parseEnvFile(readStackText(resolve(stack.specDir, f)) ?? '')));
+}
+
 export async function restoreArchiveLive(
   docker: DockerClient,
-  stack: Pick<Stack, 'project' | 'spec'>,
+  stack: Pick<Stack, 'project' | 'spec' | 'specDir'>,
   source: FileSource,
   opts: { passphrase: () => Promise<string>; force: boolean; confirm: (q: string) => Promise<boolean>; log?: (l: string) => void },
 ): Promise<RestoreArchiveResult> {
@@ -196,6 +207,19 @@ export async function restoreArchiveLive(
   const unknown = unknownMigrations(await applied, checked.meta.migrations);
   if (unknown.length && !opts.force) throw newerDatabaseError(unknown);
   if (unknown.length) log(`restore: --force: the live database has ${unknown.length} migrations the archive does not know`);
+  // The app reads its data with keys from its env (Phase: SECRET_KEY, SERVER_SECRET): data restored
+  // beside other values is data it cannot read. Until 2026-11-29 this was never compared, and a restore
+  // into a stack made anew (fresh secrets) exited 0 with the app unable to decrypt anything.
+  const envDiff = envMapDifference(liveEnv(stack), archivedEnv(checked));
+  if (envDiff.length && !opts.force) {
+    throw new PhaseComposeError('problem', `the stack's env files differ from the archive's: ${envDiff.join('; ')}`, {
+      details: [
+        'the app reads its data with keys from its env (Phase: SECRET_KEY and SERVER_SECRET): restored beside other values, it may not read it',
+        'put the archive\'s values into the env file (`restore FILE --dir DIR` writes them into a new stack), or pass --force if the differing keys hold no such key; nothing was changed',
+      ],
+    });
+  }
+  if (envDiff.length) log(`restore: --force: the stack's env files differ from the archive's: ${envDiff.join('; ')}`);
   const waves = startWaves(stack.spec, appContainers(await running));
   const names = [...new Set(waves.flat().map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12)))];
   const ok = await opts.confirm(
@@ -270,8 +294,11 @@ export function writeStackFromArchive(dir: string, c: ArchiveContents): { writte
  * values): the keys it lacks, and those it defines otherwise. Empty: it holds them all. Pure.
  */
 export function envDifference(have: Buffer, want: Buffer): string[] {
-  const h = parseEnvFile(have.toString('utf8'));
-  const w = parseEnvFile(want.toString('utf8'));
+  return envMapDifference(parseEnvFile(have.toString('utf8')), parseEnvFile(want.toString('utf8')));
+}
+
+/** envDifference() of two parsed env files (names only, never values). Pure. */
+export function envMapDifference(h: Readonly<Record<string, string>>, w: Readonly<Record<string, string>>): string[] {
   const keys = Object.keys(w);
   const lacks = keys.filter((k) => !Object.hasOwn(h, k));
   const differs = keys.filter((k) => Object.hasOwn(h, k) && h[k] !== w[k]);

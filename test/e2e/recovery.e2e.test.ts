@@ -203,7 +203,7 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     console.log(`restore interrupted during its first read: ended ${Date.now() - t0} ms after its start`);
   });
 
-  it('refusals change nothing: wrong passphrase, one flipped byte, a database newer than the archive', async () => {
+  it('refusals change nothing: wrong passphrase, one flipped byte, a database newer than the archive, other env keys', async () => {
     const before = started(projectA);
     const wrong = await cliA(['restore', archive, '--yes'], { PHASE_COMPOSE_BACKUP_PASSPHRASE: 'not the passphrase at all' });
     expect(wrong.code).toBe(1);
@@ -227,6 +227,23 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(newer.stderr).toContain('migrations are one-way');
     expect(newer.stderr).not.toContain('stopping');
     psql(projectA, `DELETE FROM django_migrations WHERE name = '0002_after_the_backup'`);
+
+    // The stack's env with another SECRET_KEY (a stack made anew, fresh secrets): the app could not read
+    // the restored data. Until 2026-11-29 this was never compared, and the restore exited 0.
+    const envPath = join(dirA, '.env');
+    const envText = readFileSync(envPath, 'utf8');
+    expect(envText).toContain('SECRET_KEY=fixture-django-secret-key-not-secret-0123456789abcdef');
+    writeFileSync(envPath, envText.replace('SECRET_KEY=fixture-django-secret-key-not-secret-0123456789abcdef', 'SECRET_KEY=made-anew-0123456789abcdef0123456789abcdef'));
+    try {
+      const otherKeys = await cliA(['restore', archive, '--yes']);
+      expect(otherKeys.code).toBe(1);
+      expect(otherKeys.stderr).toContain("phase-compose: the stack's env files differ from the archive's: defines SECRET_KEY otherwise than the archive");
+      expect(otherKeys.stderr).not.toContain('made-anew'); // names, never values
+      expect(otherKeys.stderr).not.toContain('fixture-django-secret-key');
+      expect(otherKeys.stderr).not.toContain('stopping');
+    } finally {
+      writeFileSync(envPath, envText);
+    }
 
     expect(started(projectA)).toBe(before);
     expect(inspectState(containerId(projectA, 'backend')).Running).toBe(true);
