@@ -321,7 +321,13 @@ async function openKey(keyPackets: Buffer[], key: { passphrase: () => Promise<st
     return await openSessionKey(keyPackets, passphrase, load);
   } catch (e) {
     if (e instanceof WrongPassphrase) {
-      throw new PhaseComposeError('problem', `wrong passphrase for ${file}`, { details: ['the archive stays as it is; nothing was changed'] });
+      throw new PhaseComposeError('problem', `wrong passphrase for ${file}`, {
+        details: [
+          // The key packet authenticates the key, not itself apart: a damaged one reads as a wrong passphrase.
+          'sure of the passphrase? Then the archive\'s key packet (its first bytes) may be damaged: try another copy',
+          'the archive stays as it is; nothing was changed',
+        ],
+      });
     }
     throw damagedError(file, e);
   }
