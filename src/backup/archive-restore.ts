@@ -17,6 +17,7 @@ import { PhaseComposeError } from '../util/errors.js';
 import { abortOnInterrupt } from '../util/signals.js';
 import { TEXT_FILE_MAX_BYTES, fileKind, makeDirs, readOnDisk, readStackText, sourcePath, sourceSize, writeFileAtomic, type FileSource } from '../util/fs.js';
 import { specEnvFiles } from '../spec/env-files.js';
+import { GENERATED_MARK } from '../util/generated-files.js';
 import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigrations } from './archive.js';
 import { readArchive, writeError, type ArchiveContents } from './archive-io.js';
 import { dumpLister, type DumpLister } from './archive-backup.js';
@@ -245,7 +246,8 @@ export async function restoreArchiveLive(
 export function writeStackFromArchive(dir: string, c: ArchiveContents): { written: string[]; kept: string[] } {
   const env = new Set(c.meta.env.files);
   const secret = new Set(c.meta.tls?.secret ?? []); // the proxy's TLS key
-  const plan = [...c.files.entries()].map(([name, body]) => ({ path: join(dir, safeRelativePath(name)), body, env: env.has(name), mode: env.has(name) || secret.has(name) ? 0o600 : 0o644 }));
+  const generated = new Set(c.meta.generated);
+  const plan = [...c.files.entries()].map(([name, body]) => ({ path: join(dir, safeRelativePath(name)), body, env: env.has(name), generated: generated.has(name), mode: env.has(name) || secret.has(name) ? 0o600 : 0o644 }));
   if (!c.files.has(c.meta.spec)) throw new PhaseComposeError('problem', `the archive lacks its spec stack/${c.meta.spec}`, { details: ['nothing was written'] });
   // One read per path: missing (to write), the archive's very bytes (left alone), or anything else (refused).
   const onDisk = plan.map((p) => ({ ...p, d: readOnDisk(p.path, TEXT_FILE_MAX_BYTES, { noFollow: true }) }));
@@ -256,7 +258,11 @@ export function writeStackFromArchive(dir: string, c: ArchiveContents): { writte
   const envOf = (p: (typeof onDisk)[number]) => (partial && p.env && p.d.kind === 'file' ? envDifference(p.d.data, p.body) : undefined);
   const kept = pending.filter((p) => envOf(p)?.length === 0);
   const todo = pending.filter((p) => !kept.includes(p));
-  const exist = todo.filter((p) => p.d.kind !== 'missing');
+  // A generated file that phase-compose wrote there (its header) may be written again: an earlier run
+  // of this restore wrote it, and then rendered it anew from the spec before it failed (until 2026-11-29
+  // such a run again was refused over it, though the error said to run it again).
+  const ours = (p: (typeof onDisk)[number]) => p.generated && p.d.kind === 'file' && p.d.data.subarray(0, GENERATED_MARK.length).toString('utf8') === GENERATED_MARK;
+  const exist = todo.filter((p) => p.d.kind !== 'missing' && !ours(p));
   if (exist.length) {
     const what = (p: (typeof onDisk)[number]) => (p.d.kind === 'odd' ? ` (${p.d.why})` : envOf(p) ? `: ${envOf(p)!.join('; ')} (the restored data needs the archive's values)` : '');
     throw new PhaseComposeError('problem', `refusing to overwrite files in ${dir}`, {
@@ -366,7 +372,10 @@ export async function refuseNonEmpty(docker: DockerClient, pg: PgTarget): Promis
   const [[n] = []] = await runSql(docker, pg, `SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema');`);
   if (Number(n) > 0) {
     throw new PhaseComposeError('problem', `the new stack's database already holds ${n} tables: restore --dir restores only into an empty database`, {
-      details: ['use a new project name (-p), or `phase-compose restore FILE` to replace a running stack\'s data'],
+      details: [
+        'use a new project name (-p), or `phase-compose restore FILE` to replace a running stack\'s data',
+        'an earlier restore --dir into this directory that restored the database and failed later, in `up`: run `phase-compose -f <DIR>/<spec> -p <project> up`',
+      ],
     });
   }
 }
