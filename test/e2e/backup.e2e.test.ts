@@ -2,7 +2,8 @@
 // the checksum file matches, the app services were stopped and started again.
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_LABEL } from './helpers/compose.js';
@@ -65,6 +66,18 @@ describe(`backup and restore on the fixture stack ${STACK_LABEL}`, () => {
     expect(existsSync(file)).toBe(false);
     const keep = (await cli(['backup', '--dump-only', '--out', 'manual/keep.dump'])).stdout.split('\t')[0]!;
     expect(keep).toBe(join(stack.dir, 'manual/keep.dump'));
+    // --out is read from where the command runs, as restore's FILE is (until 2026-11-29 from the spec's
+    // directory: run from elsewhere, the file went beside the spec and `restore <same name>` did not find it).
+    const elsewhere = mkdtempSync(join(tmpdir(), 'pc-backup-cwd-'));
+    try {
+      const r = await runAsync('node', [CLI, '-f', spec, '-p', stack.project, 'backup', '--dump-only', '--out', 'here.dump'], elsewhere);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.split('\t')[0]).toBe(join(elsewhere, 'here.dump'));
+      expect(existsSync(join(elsewhere, 'here.dump'))).toBe(true);
+      expect(existsSync(join(stack.dir, 'here.dump'))).toBe(false);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
 
     psql(stack.project, 'DROP TABLE api_secretevent; DELETE FROM api_secret WHERE key = $$SECRET_1$$;');
     expect(psql(stack.project, ROW_COUNTS)).not.toEqual(before);

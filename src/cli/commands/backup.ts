@@ -36,9 +36,14 @@ export type BackupArgs = {
 };
 
 /** Writes the archive (or, with --dump-only, the plain dump); prints its path and size. */
-export async function runBackup(args: BackupArgs, io: Io): Promise<Outcome> {
+export async function runBackup(given: BackupArgs, io: Io): Promise<Outcome> {
+  // --out and --dir are read from where the command runs, as every path on the command line (restore's,
+  // verify's) is; until 2026-11-29 they were read from the spec's directory, so `-f /srv/phase/... backup
+  // -o x.pcbak` from ~ wrote /srv/phase/x.pcbak, and `restore x.pcbak` from ~ did not find it.
+  // backups.dir in the spec stays relative to the spec.
+  const args = { ...given, ...(given.out !== undefined ? { out: resolve(given.out) } : {}), ...(given.dir !== undefined ? { dir: resolve(given.dir) } : {}) };
   const stack = openStack(args);
-  if (args.out !== undefined) refuseExisting(resolve(stack.specDir, args.out));
+  if (args.out !== undefined) refuseExisting(args.out);
   const place = backupPlace(args, stack.spec);
   if (args.dumpOnly) {
     const docker = await connectDocker();

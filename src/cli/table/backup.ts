@@ -74,8 +74,8 @@ export default defineCommand({
   describe: 'Back the whole instance up into one encrypted archive: database, env values, spec, generated files, image IDs, migrations',
   builder: (y, exitCodes) =>
     y
-      .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'File to write (default: <dir>/<project>-<UTC time>.pcbak; never replaced, never rotated)', normalize: true })
-      .option('dir', { type: 'string', requiresArg: true, describe: 'Directory for stamped archives (default: backups.dir, else migrations.backup.dir, else backups/)' })
+      .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'File to write, from the current directory (default: <dir>/<project>-<UTC time>.pcbak; never replaced, never rotated)', normalize: true })
+      .option('dir', { type: 'string', requiresArg: true, describe: 'Directory for stamped archives, from the current directory (default: backups.dir, else migrations.backup.dir, else backups/, from the spec\'s directory)' })
       .option('keep', { type: 'number', requiresArg: true, coerce: count('keep'), describe: 'Keep the newest N stamped archives (default: backups.keep, else migrations.backup.keep, else 5)' })
       .option('encrypt', { type: 'boolean', default: true, describe: 'Encrypt the archive (--no-encrypt writes it in the clear)' })
       .option('passphrase-file', passphraseFile)
