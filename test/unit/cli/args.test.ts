@@ -101,7 +101,8 @@ describe('bad arguments are usage errors (exit 2), found before Docker or the di
     const dir = mkdtempSync(join(tmpdir(), 'pc-args-'));
     copyFileSync(join(import.meta.dirname, '../../../examples/phase-single-host/phase-compose.yaml'), join(dir, 'phase-compose.yaml'));
     writeFileSync(join(dir, 'mine.txt'), 'keep');
-    const r = await cli(['backup', '-f', join(dir, 'phase-compose.yaml'), '--out', 'mine.txt']);
+    // --out is read from the current directory (since 2026-11-29; from the spec's before).
+    const r = await cli(['backup', '-f', join(dir, 'phase-compose.yaml'), '--out', join(dir, 'mine.txt')]);
     expect(r.err).toContain('refusing to overwrite');
     expect(r.code).toBe(1);
     expect(readFileSync(join(dir, 'mine.txt'), 'utf8')).toBe('keep');
