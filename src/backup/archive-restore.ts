@@ -22,7 +22,7 @@ import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigratio
 import { readArchive, writeError, type ArchiveContents } from './archive-io.js';
 import { dumpLister, type DumpLister } from './archive-backup.js';
 import { appliedMigrations, rowCounts } from './instance.js';
-import { appContainers, feedExec, pgRestoreArgv, startWaves, withStopped } from './restore.js';
+import { appContainers, feedExec, pgRestoreArgv, refuseLockHolders, startWaves, withStopped } from './restore.js';
 import { interruptedScratch, startScratchPostgres } from './scratch.js';
 
 export type Checked = ArchiveContents & { tables: number };
@@ -222,6 +222,7 @@ export async function restoreArchiveLive(
   }
   if (envDiff.length) log(`restore: --force: the stack's env files differ from the archive's: ${envDiff.join('; ')}`);
   const waves = startWaves(stack.spec, appContainers(await running));
+  await refuseLockHolders(docker, pg, waves.flat());
   const names = [...new Set(waves.flat().map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12)))];
   const ok = await opts.confirm(
     `Restore ${file} (${checked.tables} tables with data, made ${checked.meta.created}) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +

@@ -54,3 +54,28 @@ export async function projectImages(docker: DockerClient, project: string): Prom
   }
   return [...byService.values()].sort((a, b) => byCodePoint(a.service, b.service));
 }
+
+/** A session of another client that holds locks in the database in a transaction open for a while. */
+export type LockHolder = { pid: number; application: string; client: string; state: string; seconds: number };
+
+/** How old a transaction holding locks must be to count as left open (an app's request takes milliseconds). */
+export const LOCK_HOLDER_MIN_S = 5;
+
+/**
+ * Client sessions that hold table locks in `pg`'s database in a transaction open for more than
+ * LOCK_HOLDER_MIN_S seconds, other than the app's own (by their containers' addresses: they go when the
+ * app stops). pg_restore's DROPs would wait for them with the app stopped, and a lock timeout cannot
+ * bound that wait: every dump begins with `SET lock_timeout = 0`.
+ */
+export async function lockHolders(docker: DockerClient, pg: PgTarget, appAddresses: readonly string[]): Promise<LockHolder[]> {
+  const sql = `SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'), coalesce(a.state, ''),
+  floor(extract(epoch FROM now() - a.xact_start))::bigint
+FROM pg_stat_activity a
+WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+  AND a.xact_start < now() - make_interval(secs => :'min_s'::int)
+  AND NOT (coalesce(host(a.client_addr), '') = ANY (string_to_array(:'app', ',')))
+  AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'relation' AND l.granted)
+ORDER BY a.pid;`;
+  const rows = await runSql(docker, pg, sql, { min_s: String(LOCK_HOLDER_MIN_S), app: appAddresses.join(',') }, 'listing sessions that hold locks');
+  return rows.map(([pid, application, client, state, seconds]) => ({ pid: Number(pid), application: application!, client: client!, state: state!, seconds: Number(seconds) }));
+}

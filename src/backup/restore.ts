@@ -17,6 +17,7 @@ import { PhaseComposeError } from '../util/errors.js';
 import { onInterrupt } from '../util/signals.js';
 import { fileKind, readSource, readStackText, sourcePath, type FileSource } from '../util/fs.js';
 import { verifyDump } from './backup.js';
+import { lockHolders, type LockHolder } from './instance.js';
 import { parseChecksumLine } from './rotation.js';
 import { byCodePoint } from '../util/compare.js';
 
@@ -47,6 +48,31 @@ export function startWaves(spec: NormalisedSpec, containers: ContainerInfo[]): C
     else byWave.set(key(c), [c]);
   }
   return [...byWave.values()];
+}
+
+/** The addresses of `containers` on their networks (a session from one of them is the app's own). Pure. */
+export function containerAddresses(containers: ContainerInfo[]): string[] {
+  return containers.flatMap((c) => Object.values(c.NetworkSettings?.Networks ?? {}).flatMap((n) => [n.IPAddress, n.GlobalIPv6Address].filter((a): a is string => !!a)));
+}
+
+/** What to say of sessions that hold locks pg_restore would wait for. Pure. */
+export function lockHolderRefusal(holders: readonly LockHolder[]): PhaseComposeError {
+  return new PhaseComposeError('problem', `${holders.length === 1 ? 'a session holds' : `${holders.length} sessions hold`} locks in the database: pg_restore would wait for ${holders.length === 1 ? 'it' : 'them'} with the app stopped`, {
+    details: [
+      ...holders.map((h) => `pid ${h.pid}${h.application ? ` (${h.application})` : ''} from ${h.client}, ${h.state || 'state unknown'}, in a transaction open for ${h.seconds}s`),
+      'end it (its client, or SELECT pg_terminate_backend(<pid>)), then restore again; nothing was changed',
+    ],
+  });
+}
+
+/**
+ * Refuses, before anything stops, when another client holds locks in the database (a psql left in a
+ * transaction, a long report): until 2026-11-29 pg_restore waited for it with the app stopped, as long
+ * as it lasted. The app's own sessions end when it stops, and are left out.
+ */
+export async function refuseLockHolders(docker: DockerClient, pg: PgTarget, apps: ContainerInfo[]): Promise<void> {
+  const holders = await lockHolders(docker, pg, containerAddresses(apps));
+  if (holders.length) throw lockHolderRefusal(holders);
 }
 
 /** The pg_restore argv: drop what exists, recreate, all or nothing. */
@@ -182,6 +208,7 @@ export async function restoreDatabase(
   const pg = await findPostgres(docker, stack);
   const tables = await verifyDump(docker, pg, source);
   const waves = startWaves(stack.spec, appContainers(await listProject(docker, stack.project)));
+  await refuseLockHolders(docker, pg, waves.flat());
   const names = waves.flat().map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12));
   const ok = await opts.confirm(
     `Restore ${file} (${tables} tables with data) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +

@@ -18,7 +18,7 @@ import { checkArchive, listCheckedDump, pipeDump } from '../../src/backup/archiv
 import { connectDocker } from '../../src/docker/client.js';
 import { acquireLock } from '../../src/docker/lock.js';
 import { STACK_LABEL } from './helpers/compose.js';
-import { composeDown, containerId, inspectState, psql, uniqueProject, waitFor } from './helpers/docker.js';
+import { composeDown, containerId, inspectState, lockTable, psql, uniqueProject, waitFor } from './helpers/docker.js';
 import { fullDisk, mustRun, run, runAsync, startWatched } from './helpers/run.js';
 import { CLI, copyFixtureSpec } from './helpers/stack.js';
 import { writeArchive } from '../unit/backup/archive-helpers.js';
@@ -262,6 +262,28 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
     expect(started(projectA)).not.toBe(before);
     expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
+  }, 300_000);
+
+  it('restore FILE while another session holds locks (a psql left in a transaction): refused before anything stops, naming it', async () => {
+    // Until 2026-11-29 pg_restore waited for the lock as long as it was held (here 120 s), with the app
+    // stopped; a lock timeout cannot bound that wait, as every dump begins with SET lock_timeout = 0.
+    const before = started(projectA);
+    const lock = await lockTable(projectA, 'api_secretevent');
+    let r: Awaited<ReturnType<typeof cliA>>;
+    const t = Date.now();
+    try {
+      await new Promise((res) => setTimeout(res, 6_000)); // older than the 5 s an app's request never takes
+      r = await cliA(['restore', archive, '--yes']);
+    } finally {
+      lock.release();
+    }
+    expect(Date.now() - t).toBeLessThan(60_000);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('phase-compose: a session holds locks in the database: pg_restore would wait for it with the app stopped');
+    expect(r.stderr).toMatch(/pid \d+ \(psql\) from local socket, active, in a transaction open for \d+s/);
+    expect(r.stderr).not.toContain('restore: stopping');
+    expect(started(projectA)).toBe(before);
+    expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
   }, 300_000);
 
   it('restore FILE whose dump fails to load (a GRANT to a role gone since): exit 4 with pg_restore\'s words, the live data as it was, the app back', async () => {

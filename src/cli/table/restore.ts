@@ -21,7 +21,9 @@ and the live database compared with it. A live database with migrations the arch
 refused unless --force: migrations are one-way, and the app now running expects the newer schema. So is
 a stack whose env files lack a key of the archive's or define it otherwise (named, never its value): the
 app reads its data with keys from its env (Phase: SECRET_KEY, SERVER_SECRET). Only then are the app services stopped (dependents first), the dump restored with pg_restore --clean in one
-transaction, and the services started again in dependency order. Nothing is changed by a refusal.
+transaction, and the services started again in dependency order. Another client's session holding
+table locks in a transaction open for more than 5s is refused first, by pid: pg_restore would wait for
+it with the app stopped. Nothing is changed by a refusal.
 Ctrl-C or SIGTERM during the first read stops it at once (exit 130): nothing changed, the app not stopped.
 Ctrl-C while the app is stopped is held and said so: the transaction is not cut short, and the app
 starts again once it ends; Ctrl-C again leaves at once, with the app stopped. The restore holds the
