@@ -188,7 +188,7 @@ export async function restoreArchiveLive(
   docker: DockerClient,
   stack: Pick<Stack, 'project' | 'spec' | 'specDir'>,
   source: FileSource,
-  opts: { passphrase: () => Promise<string>; force: boolean; confirm: (q: string) => Promise<boolean>; log?: (l: string) => void },
+  opts: { passphrase: () => Promise<string>; force: boolean; confirm: (q: string) => Promise<boolean>; log?: (l: string) => void; beforeStop?: () => void },
 ): Promise<RestoreArchiveResult> {
   const log = opts.log ?? (() => {});
   const file = sourcePath(source);
@@ -229,6 +229,7 @@ export async function restoreArchiveLive(
       (names.length ? ` and stops ${names.join(', ')} meanwhile.` : '.'),
   );
   if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
+  opts.beforeStop?.();
   await withStopped(docker, waves, log, async () => {
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
     const r = await pipeDump(docker, pg, source, checked, opts.passphrase, pgRestoreArgv(pg.user, pg.db));

@@ -189,7 +189,7 @@ export async function restoreDatabase(
   docker: DockerClient,
   stack: Pick<Stack, 'project' | 'spec'>,
   source: FileSource,
-  opts: { confirm: (question: string) => Promise<boolean>; log?: (line: string) => void },
+  opts: { confirm: (question: string) => Promise<boolean>; log?: (line: string) => void; beforeStop?: () => void },
 ): Promise<RestoreResult> {
   const log = opts.log ?? (() => {});
   const file = sourcePath(source);
@@ -215,6 +215,7 @@ export async function restoreDatabase(
       (names.length ? ` and stops ${[...new Set(names)].join(', ')} meanwhile.` : '.'),
   );
   if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
+  opts.beforeStop?.();
 
   await withStopped(docker, waves, log, async () => {
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);

@@ -47,18 +47,23 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
     // and its data replaced: before, an upgrade could start new replicas (and its migrations) mid-restore.
     const stack = openStack(args, { lock: 'restore' });
     let data: Lock | undefined;
-    try {
-      // And the database's alone: a backup reading it holds that one shared. Started under a running
-      // pg_dump, the restore would stop the app and then wait on pg_dump's locks for the whole dump.
+    // And the database's alone, which a backup reading it holds shared: started under a running pg_dump,
+    // the restore would stop the app and then wait on pg_dump's locks for the whole dump. Taken once the
+    // archive is checked and the question answered, just before the app stops (until 2026-11-29 it was
+    // taken first, and a terminal left at the passphrase or the question made every scheduled backup
+    // meanwhile exit 6).
+    const beforeStop = () => {
       data = acquireLock(stack.project, 'restore', { kind: 'data' });
+    };
+    try {
       const docker = await connectDocker();
       const confirm = cliConfirm(!!args.yes, io.isTTY);
       if (sniff(held) === 'pg-dump') {
-        const res = await restoreDatabase(docker, stack, held, { confirm, log: io.err });
+        const res = await restoreDatabase(docker, stack, held, { confirm, log: io.err, beforeStop });
         io.out(`restored ${res.file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${[...new Set(res.stopped)].join(', ')}` : ''}`);
         return OK;
       }
-      const res = await restoreArchiveLive(docker, stack, held, { passphrase, force: !!args.force, confirm, log: io.err });
+      const res = await restoreArchiveLive(docker, stack, held, { passphrase, force: !!args.force, confirm, log: io.err, beforeStop });
       io.out(`restored ${file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${res.stopped.join(', ')}` : ''}`);
       return OK;
     } finally {
