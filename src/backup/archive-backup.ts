@@ -92,14 +92,28 @@ export function stackMembers(s: StackSource): { files: Array<[string, Buffer]>; 
   const tls = s.spec.proxy?.tls;
   const tlsMembers: NonNullable<BackupMeta['tls']> | undefined = tls ? { files: [], secret: [], outside: [] } : undefined;
   for (const [path, secret] of tls ? ([[tls.cert, false], [tls.key, true]] as const) : []) {
-    const rel = relative(s.specDir, resolve(s.specDir, path)).split(sep).join('/');
-    if (rel.startsWith('..') || isAbsolute(rel)) {
-      tlsMembers!.outside.push(resolve(s.specDir, path));
+    const abs = resolve(s.specDir, path);
+    const rel = relative(s.specDir, abs).split(sep).join('/');
+    // An absolute path stays as the spec names it (the restored spec names it too), and is not archived.
+    if (isAbsolute(path) || rel.startsWith('..') || isAbsolute(rel)) {
+      tlsMembers!.outside.push(abs);
       continue;
     }
     const name = safeRelativePath(rel);
     if (files.some(([f]) => f === name)) continue;
-    files.push([name, mustRead(join(s.specDir, name), secret ? 'the proxy\'s TLS key' : 'the proxy\'s TLS certificate')]);
+    // A file this user cannot read (a root-only key, a link into /etc/letsencrypt) is said and left out:
+    // it never failed a backup before these files travelled, and must not now.
+    let body: Buffer | undefined;
+    try {
+      body = readStackFile(join(s.specDir, name));
+    } catch {
+      body = undefined;
+    }
+    if (body === undefined) {
+      tlsMembers!.outside.push(abs);
+      continue;
+    }
+    files.push([name, body]);
     tlsMembers!.files.push(name);
     if (secret) tlsMembers!.secret.push(name);
   }
@@ -172,7 +186,7 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
   // Archives hold every secret of the instance: their directory is private whatever the umask.
   makeDirs(dirname(file), 0o700);
   log(`backup: pg_dump -Fc -Z ${dumpArgv.at(-1)} ${pg.db} -> ${file}${opts.passphrase === undefined ? ' (NOT encrypted: --no-encrypt)' : ' (encrypted)'}`);
-  for (const p of members.tls?.outside ?? []) log(`backup: warning: ${p} (proxy.tls) is outside the spec's directory and is not in the archive: a restore on another host needs it there first`);
+  for (const p of members.tls?.outside ?? []) log(`backup: warning: ${p} (proxy.tls) is not in the archive (an absolute path, outside the spec's directory, or not readable here): a restore on another host needs it there first`);
   // Side by side: the archive's temp file (and the passphrase's key), the facts, the images. When the facts or
   // the images fail, the writer is given up once it is open, so its temp file goes too.
   const opening = openArchiveWriter(file, { passphrase: opts.passphrase });

@@ -174,6 +174,17 @@ export type RestoreArchiveResult = { tables: number; stopped: string[]; archived
  * the archive does not know refuses unless `force`), the user asked; only then are the app services
  * stopped, the dump restored in one transaction, and they are started again.
  */
+/**
+ * The keys of an archived env that the app may read its data with: those `backups.env` lists, else every
+ * key whose name holds SECRET or KEY (Phase: SECRET_KEY, SERVER_SECRET). Another value for the rest (the
+ * version `upgrade` writes, HOST, a database password: roles are not in a dump) does not make restored
+ * data unreadable, and is not compared. Pure.
+ */
+export function dataKeys(env: Record<string, string>, listed: readonly string[] | undefined): Record<string, string> {
+  const keep = (k: string) => (listed ? listed.includes(k) : /SECRET|KEY/i.test(k));
+  return Object.fromEntries(Object.entries(env).filter(([k]) => keep(k)));
+}
+
 /** The env files of the archive, merged in their order (later files win, as in Compose). */
 function archivedEnv(c: Pick<ArchiveContents, 'meta' | 'files'>): Record<string, string> {
   return Object.assign({}, ...c.meta.env.files.map((f) => parseEnvFile(c.files.get(f)?.toString('utf8') ?? '')));
@@ -181,7 +192,9 @@ function archivedEnv(c: Pick<ArchiveContents, 'meta' | 'files'>): Record<string,
 
 /** The stack's env files as they are on disk, merged in the spec's order; a missing one holds nothing. */
 function liveEnv(stack: Pick<Stack, 'spec' | 'specDir'>): Record<string, string> {
-  return Object.assign({}, ...[...new Set(specEnvFiles(stack.spec))].map((f) => parseEnvFile(readStackText(resolve(stack.specDir, f)) ?? '')));
+  // Each file once, by where it is (as the archive lists them): `.env` and `./.env` are one file.
+  const files = [...new Set(specEnvFiles(stack.spec).map((f) => resolve(stack.specDir, f)))];
+  return Object.assign({}, ...files.map((f) => parseEnvFile(readStackText(f) ?? '')));
 }
 
 export async function restoreArchiveLive(
@@ -211,9 +224,9 @@ export async function restoreArchiveLive(
   // The app reads its data with keys from its env (Phase: SECRET_KEY, SERVER_SECRET): data restored
   // beside other values is data it cannot read. Until 2026-11-29 this was never compared, and a restore
   // into a stack made anew (fresh secrets) exited 0 with the app unable to decrypt anything.
-  const envDiff = envMapDifference(liveEnv(stack), archivedEnv(checked));
+  const envDiff = envMapDifference(liveEnv(stack), dataKeys(archivedEnv(checked), checked.meta.env.keys));
   if (envDiff.length && !opts.force) {
-    throw new PhaseComposeError('problem', `the stack's env files differ from the archive's: ${envDiff.join('; ')}`, {
+    throw new PhaseComposeError('problem', `the stack's env files differ from the archive's in keys the app may read its data with: ${envDiff.join('; ')}`, {
       details: [
         'the app reads its data with keys from its env (Phase: SECRET_KEY and SERVER_SECRET): restored beside other values, it may not read it',
         'put the archive\'s values into the env file (`restore FILE --dir DIR` writes them into a new stack), or pass --force if the differing keys hold no such key; nothing was changed',
@@ -222,14 +235,16 @@ export async function restoreArchiveLive(
   }
   if (envDiff.length) log(`restore: --force: the stack's env files differ from the archive's: ${envDiff.join('; ')}`);
   const waves = startWaves(stack.spec, appContainers(await running));
-  await refuseLockHolders(docker, pg, waves.flat());
   const names = [...new Set(waves.flat().map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12)))];
   const ok = await opts.confirm(
     `Restore ${file} (${checked.tables} tables with data, made ${checked.meta.created}) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +
       (names.length ? ` and stops ${names.join(', ')} meanwhile.` : '.'),
   );
   if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
+  // Just before the stop (the question may have waited long): the database's lock first, so that a
+  // running backup is named as such, then the other sessions' locks.
   opts.beforeStop?.();
+  await refuseLockHolders(docker, pg, waves.flat());
   await withStopped(docker, waves, log, async () => {
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
     const r = await pipeDump(docker, pg, source, checked, opts.passphrase, pgRestoreArgv(pg.user, pg.db));

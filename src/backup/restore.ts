@@ -208,7 +208,6 @@ export async function restoreDatabase(
   const pg = await findPostgres(docker, stack);
   const tables = await verifyDump(docker, pg, source);
   const waves = startWaves(stack.spec, appContainers(await listProject(docker, stack.project)));
-  await refuseLockHolders(docker, pg, waves.flat());
   const names = waves.flat().map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12));
   const ok = await opts.confirm(
     `Restore ${file} (${tables} tables with data) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +
@@ -216,6 +215,7 @@ export async function restoreDatabase(
   );
   if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
   opts.beforeStop?.();
+  await refuseLockHolders(docker, pg, waves.flat());
 
   await withStopped(docker, waves, log, async () => {
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);

@@ -237,7 +237,7 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     try {
       const otherKeys = await cliA(['restore', archive, '--yes']);
       expect(otherKeys.code).toBe(1);
-      expect(otherKeys.stderr).toContain("phase-compose: the stack's env files differ from the archive's: defines SECRET_KEY otherwise than the archive");
+      expect(otherKeys.stderr).toContain("phase-compose: the stack's env files differ from the archive's in keys the app may read its data with: defines SECRET_KEY otherwise than the archive");
       expect(otherKeys.stderr).not.toContain('made-anew'); // names, never values
       expect(otherKeys.stderr).not.toContain('fixture-django-secret-key');
       expect(otherKeys.stderr).not.toContain('stopping');

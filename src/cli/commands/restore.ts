@@ -1,5 +1,6 @@
 // `phase-compose restore FILE`: an archive (or a plain dump) into the running stack; with --dir, a new
 // stack built from the archive alone (files, then postgres alone, the database, then `up`).
+import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readArchive, sniff } from '../../backup/archive-io.js';
 import { newestMigrations } from '../../backup/archive.js';
@@ -78,10 +79,19 @@ async function projectUse(project: string, dir: string): Promise<string[]> {
   const docker = await connectDocker();
   const filters = { label: [`${L_PROJECT}=${project}`] };
   const [containers, volumes] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listVolumes({ filters })]);
+  // Compose records the directory as spelled; both sides are compared by what they resolve to (a
+  // symlinked spelling of DIR is DIR), as spelled where a path no longer resolves.
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
   return projectInUse(
     project,
-    dir,
-    containers.map((c) => ({ name: (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''), state: c.State, ...(c.Labels[L_WORKING_DIR] !== undefined ? { workingDir: c.Labels[L_WORKING_DIR] } : {}) })),
+    real(dir),
+    containers.map((c) => ({ name: (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''), state: c.State, ...(c.Labels[L_WORKING_DIR] !== undefined ? { workingDir: real(c.Labels[L_WORKING_DIR]) } : {}) })),
     (volumes.Volumes ?? []).map((v) => v.Name).sort(),
   );
 }
@@ -123,7 +133,9 @@ async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () =>
       throw new PhaseComposeError('problem', 'the stack cannot start on this host: its proxy\'s TLS files are missing', {
         details: [
           ...tls,
-          contents.meta.tls ? 'files outside the spec\'s directory are not archived: copy them there' : 'this archive was made before 2026-11-29 and holds no TLS files: copy them from the old host, or make new ones',
+          contents.meta.tls
+            ? 'TLS files named by an absolute path, outside the spec\'s directory, or not readable when the backup ran are not archived: copy them there'
+            : 'this archive was made before 2026-11-29 and holds no TLS files: copy them from the old host, or make new ones',
           `then run the same command again; the files in ${dir} stay, nothing was started`,
         ],
       });

@@ -19,8 +19,9 @@ export default defineCommand({
       .epilogue(`Into the running stack: the archive is read in full first (passphrase, every sha256, pg_restore --list)
 and the live database compared with it. A live database with migrations the archive does not know is
 refused unless --force: migrations are one-way, and the app now running expects the newer schema. So is
-a stack whose env files lack a key of the archive's or define it otherwise (named, never its value): the
-app reads its data with keys from its env (Phase: SECRET_KEY, SERVER_SECRET). Only then are the app services stopped (dependents first), the dump restored with pg_restore --clean in one
+a stack whose env files lack a key the app may read its data with, or define it otherwise than the
+archive (backups.env's keys, else those whose name holds SECRET or KEY: Phase's SECRET_KEY and
+SERVER_SECRET; named, never their values). Only then are the app services stopped (dependents first), the dump restored with pg_restore --clean in one
 transaction, and the services started again in dependency order. Another client's session holding
 table locks in a transaction open for more than 5s is refused first, by pid: pg_restore would wait for
 it with the app stopped. Nothing is changed by a refusal.

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FORMAT, type BackupMeta } from '../../../src/backup/archive.js';
 import type { ArchiveContents } from '../../../src/backup/archive-io.js';
-import { projectInUse, scratchImage, writeStackFromArchive } from '../../../src/backup/archive-restore.js';
+import { dataKeys, projectInUse, scratchImage, writeStackFromArchive } from '../../../src/backup/archive-restore.js';
 import { PhaseComposeError } from '../../../src/util/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pc-restore-dir-'));
@@ -178,5 +178,15 @@ describe('scratchImage: the throwaway server of backup verify', () => {
     expect(await scratchImage(docker(true), c, undefined)).toBe('sha256:abc');
     expect(await scratchImage(docker(false), c, undefined)).toBe('postgres:15');
     await expect(scratchImage(docker(false), { meta }, undefined)).rejects.toThrow('no PostgreSQL image to verify with: pass --image');
+  });
+});
+
+describe('dataKeys: the env keys restore FILE compares with the stack\'s', () => {
+  const env = { SECRET_KEY: 'a', SERVER_SECRET: 'b', PHASE_LICENSE_KEY: 'c', PHASE_VERSION: '2.1', HOST: 'x', DATABASE_PASSWORD: 'p', GUNICORN_WORKERS: '2' };
+  it('without backups.env: the keys whose name holds SECRET or KEY (not the version upgrade writes, HOST, a password)', () => {
+    expect(Object.keys(dataKeys(env, undefined)).sort()).toEqual(['PHASE_LICENSE_KEY', 'SECRET_KEY', 'SERVER_SECRET']);
+  });
+  it('with backups.env: exactly the keys it lists', () => {
+    expect(dataKeys(env, ['SECRET_KEY', 'HOST'])).toEqual({ SECRET_KEY: 'a', HOST: 'x' });
   });
 });

@@ -69,6 +69,16 @@ describe('the proxy\'s TLS files in the archive', () => {
     expect(missingTlsFiles(root, undefined)).toEqual([]);
   });
 
+  it('a TLS file named by an absolute path, or that cannot be read, is left out and named, never failing the backup', () => {
+    // A root-only key (or a link into /etc/letsencrypt) never failed a backup before these files travelled.
+    const dir = join(root, 'c');
+    const st = stack(dir, '{ cert: nginx/tls/cert.pem, key: nginx/tls/gone.pem }');
+    expect(stackMembers(st).tls).toEqual({ files: ['nginx/tls/cert.pem'], secret: [], outside: [join(dir, 'nginx/tls/gone.pem')] });
+    // Absolute, even inside the spec's directory: the restored spec names that path, so it is not archived.
+    const abs = stack(join(root, 'd'), `{ cert: ${join(root, 'd', 'nginx/tls/cert.pem')}, key: nginx/tls/key.pem }`);
+    expect(stackMembers(abs).tls).toEqual({ files: ['nginx/tls/key.pem'], secret: ['nginx/tls/key.pem'], outside: [join(root, 'd', 'nginx/tls/cert.pem')] });
+  });
+
   it('an archive\'s meta with a malformed tls field is refused; one without it (older) is read', () => {
     const base = { format: FORMAT, created: 'x', project: 'p', spec: 's', env: { files: [] }, generated: [], postgres: { version: '15', database: 'p' }, images: [], migrations: [] };
     expect(parseMeta(JSON.stringify(base)).tls).toBeUndefined();
