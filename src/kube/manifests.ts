@@ -88,9 +88,9 @@ export const POST_JOB_DEADLINE_S = GATE_DEADLINE_S + ROLLOUT_WAIT_S + JOB_DEADLI
  * Job that waits at its gate (the post Job, a gated job) never gives up before the migration's own
  * deadline; such a Job's own limit adds its waits to its run. Pure.
  */
-export function migrationDeadlines(deadlineS = JOB_DEADLINE_S): { job: number; gate: number; post: number; gatedJob: number } {
+export function migrationDeadlines(deadlineS = JOB_DEADLINE_S): { job: number; gate: number; post: number } {
   const gate = Math.max(GATE_DEADLINE_S, deadlineS + 300);
-  return { job: deadlineS, gate, post: gate + ROLLOUT_WAIT_S + deadlineS, gatedJob: gate + JOB_DEADLINE_S };
+  return { job: deadlineS, gate, post: gate + ROLLOUT_WAIT_S + deadlineS };
 }
 /** Finished Jobs are removed after a day (re-applying then creates the same Job again: migrate is idempotent). */
 export const JOB_TTL_S = 86_400;
@@ -567,17 +567,23 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   if (mig?.post && afterPost.size && !mig.post.check) {
     warn(`migrations.post: ${[...afterPost].sort(byCodePoint).join(', ')} ${afterPost.size === 1 ? 'starts' : 'start'} after the post phase in Compose, but without migrations.post.check ${afterPost.size === 1 ? 'it is' : 'they are'} not gated on it here: add migrations.post.check (e.g. [python, manage.py, migrate, --check])`);
   }
-  const gateContainer = (name: string, argv: readonly string[], where: string, env: Record<string, string | number | boolean> | undefined) => ({
+  const gateContainer = (name: string, argv: readonly string[], where: string, env: Record<string, string | number | boolean> | undefined, deadline: number) => ({
     name,
     image: migImage,
     imagePullPolicy: PULL,
-    command: ['/bin/sh', '-c', kubeEscape(GATE_SCRIPT), 'phase-compose-gate', String(limits.gate), ...convArgv(argv, where)!],
+    command: ['/bin/sh', '-c', kubeEscape(GATE_SCRIPT), 'phase-compose-gate', String(deadline), ...convArgv(argv, where)!],
     ...withEnv(migEnv(env)),
   });
+  const preGated = (service: string) => !!(mig && check && afterMigrations.has(service));
+  const postGated = (service: string) => !!(mig?.post?.check && afterPost.has(service));
+  // The post check passes only once the post Job has run, which may take it its whole limit (its gate,
+  // the rollout, its run): that gate waits as long.
   const gate = (service: string) => [
-    ...(mig && check && afterMigrations.has(service) ? [gateContainer('wait-for-migrations', check, mig.pre?.check ? 'migrations.pre.check' : 'migrations.check', mig.pre?.environment)] : []),
-    ...(mig?.post?.check && afterPost.has(service) ? [gateContainer('wait-for-post-migrations', mig.post.check, 'migrations.post.check', mig.post.environment)] : []),
+    ...(preGated(service) ? [gateContainer('wait-for-migrations', check!, mig!.pre?.check ? 'migrations.pre.check' : 'migrations.check', mig!.pre?.environment, limits.gate)] : []),
+    ...(postGated(service) ? [gateContainer('wait-for-post-migrations', mig!.post!.check!, 'migrations.post.check', mig!.post!.environment, limits.post)] : []),
   ];
+  /** How long a pod of `service` may wait at its gates, one after the other. */
+  const gateWait = (service: string) => (preGated(service) ? limits.gate : 0) + (postGated(service) ? limits.post : 0);
 
   // ---- app services
   const container = (name: string, s: NormalisedService, where: string, extraEnv: Record<string, string> = {}) => ({
@@ -615,7 +621,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
             backoffLimit: JOB_BACKOFF_LIMIT,
             // A gated job's limit counts its wait at the gate too (until 2026-11-29 it was 900 s in all,
             // so a slow migration left it too little time to run, or none).
-            activeDeadlineSeconds: gate(name).length ? limits.gatedJob : JOB_DEADLINE_S,
+            activeDeadlineSeconds: gateWait(name) + JOB_DEADLINE_S,
             ttlSecondsAfterFinished: JOB_TTL_S,
             template: { metadata: { labels: selector(name) }, spec: { restartPolicy: 'Never', ...POD_DEFAULTS, ...initContainers(gate(name)), containers: [c] } },
           },
@@ -644,7 +650,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
         selector: { matchLabels: selector(name) },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         // Gated pods may wait for a migration Job: give the rollout as long as the gate.
-        progressDeadlineSeconds: limits.gate,
+        progressDeadlineSeconds: Math.max(limits.gate, gateWait(name)),
         template: {
           metadata: { labels: selector(name) },
           spec: {

@@ -183,7 +183,9 @@ describe('the migration gate', () => {
     const o = all(generateKube(specOf(withPost)));
     const init = podOf(find(o, 'Deployment', 'auditor')).initContainers!;
     expect(init.map((c) => c.name)).toEqual(['wait-for-migrations', 'wait-for-post-migrations']);
-    expect((init[1]!.command as string[]).slice(3)).toEqual(['phase-compose-gate', '1200', 'python', 'manage.py', 'migrate_post', '--check']);
+    // The post check passes only once the post Job ran, which may take its whole limit (2940 s by default).
+    expect((init[1]!.command as string[]).slice(3)).toEqual(['phase-compose-gate', '2940', 'python', 'manage.py', 'migrate_post', '--check']);
+    expect((find(o, 'Deployment', 'auditor').spec as { progressDeadlineSeconds: number }).progressDeadlineSeconds).toBe(1200 + 2940);
     // The post check runs with the post Job's env.
     expect(init[1]!.env).toEqual(podOf(find(o, 'Job', /^migrations-post-/)).containers[0]!.env);
     // Nothing else waits for the post phase: not backend (the post Job waits for its rollout), not the post Job itself.
@@ -231,7 +233,8 @@ describe('migration Jobs', () => {
   it('migrations.deadline sets the Jobs\' limit, and every wait for them follows it', () => {
     // Until 2026-11-29 a migration Job was stopped after 900 s whatever it migrated, and a gated job
     // service's 900 s counted its wait at the gate: a slow migration left it no time to run.
-    const withJob = SPEC.replace('\nmigrations:\n', '\n  seed:\n    image: "app:1.0"\n    role: job\n    depends_on: { migrations: completed }\nmigrations:\n');
+    const withJob = SPEC.replace('\nmigrations:\n', '\n  seed:\n    image: "app:1.0"\n    role: job\n    depends_on: { migrations: completed }\n  reindex:\n    image: "app:1.0"\n    role: job\n    depends_on: { migrations-post: completed }\nmigrations:\n')
+      .replace('post: { command: [python, manage.py, migrate_post], after: [backend] }', 'post: { command: [python, manage.py, migrate_post], check: [python, manage.py, migrate_post, --check], after: [backend] }');
     const withDeadline = withJob.replace('  same_image_as: backend\n', '  same_image_as: backend\n  deadline: 1h\n');
     expect(withDeadline).toContain('\n  deadline: 1h\n');
     expect(withJob).toContain('\n  seed:\n');
@@ -248,6 +251,11 @@ describe('migration Jobs', () => {
     const seed = find(o, 'Job', /^seed/);
     expect(gateOf(podOf(seed))).toBe(gate);
     expect(deadline(seed)).toBe(gate + 900);
+    // A job after the post phase waits at both gates in turn: the post one as long as the post Job may run.
+    const reindex = find(o, 'Job', /^reindex/);
+    const reindexGates = podOf(reindex).initContainers!.map((c) => [c.name, Number((c.command as string[])[4])]);
+    expect(reindexGates).toEqual([['wait-for-migrations', gate], ['wait-for-post-migrations', gate + 840 + 3600]]);
+    expect(deadline(reindex)).toBe(gate + (gate + 840 + 3600) + 900);
     // Without one: 900 s, the gate 1200 s; a gated job still gets its run time after the gate.
     const d = all(generateKube(specOf(withJob)));
     expect(deadline(find(d, 'Job', /^migrations-[0-9a-f]{10}$/))).toBe(900);
