@@ -15,6 +15,7 @@ import { renderStackFiles } from '../stack/outputs.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { withOwnAbort } from '../util/signals.js';
 import { makeDirs, readStackFile } from '../util/fs.js';
+import { inside } from '../util/generated-files.js';
 import { ARCHIVE_EXT, FORMAT, META_MEMBER, STACK_PREFIX, pickEnv, safeRelativePath, type BackupMeta } from './archive.js';
 import { openArchiveWriter } from './archive-io.js';
 import { interruptedBackup, tail } from './backup.js';
@@ -93,13 +94,12 @@ export function stackMembers(s: StackSource): { files: Array<[string, Buffer]>; 
   const tlsMembers: NonNullable<BackupMeta['tls']> | undefined = tls ? { files: [], secret: [], outside: [] } : undefined;
   for (const [path, secret] of tls ? ([[tls.cert, false], [tls.key, true]] as const) : []) {
     const abs = resolve(s.specDir, path);
-    const rel = relative(s.specDir, abs).split(sep).join('/');
     // An absolute path stays as the spec names it (the restored spec names it too), and is not archived.
-    if (isAbsolute(path) || rel.startsWith('..') || isAbsolute(rel)) {
+    if (isAbsolute(path) || !inside(s.specDir, abs)) {
       tlsMembers!.outside.push(abs);
       continue;
     }
-    const name = safeRelativePath(rel);
+    const name = safeRelativePath(relative(s.specDir, abs).split(sep).join('/'));
     if (files.some(([f]) => f === name)) continue;
     // A file this user cannot read (a root-only key, a link into /etc/letsencrypt) is said and left out:
     // it never failed a backup before these files travelled, and must not now.

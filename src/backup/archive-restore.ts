@@ -17,7 +17,7 @@ import { PhaseComposeError } from '../util/errors.js';
 import { abortOnInterrupt } from '../util/signals.js';
 import { TEXT_FILE_MAX_BYTES, fileKind, makeDirs, readOnDisk, readStackText, sourcePath, sourceSize, writeFileAtomic, type FileSource } from '../util/fs.js';
 import { specEnvFiles } from '../spec/env-files.js';
-import { GENERATED_MARK } from '../util/generated-files.js';
+import { GENERATED_MARK, inside } from '../util/generated-files.js';
 import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigrations } from './archive.js';
 import { readArchive, writeError, type ArchiveContents } from './archive-io.js';
 import { dumpLister, type DumpLister } from './archive-backup.js';
@@ -170,11 +170,6 @@ export const restoreArgv = (pg: Pick<PgTarget, 'user' | 'db'>): string[] =>
 export type RestoreArchiveResult = { tables: number; stopped: string[]; archived: string[] };
 
 /**
- * `restore FILE` into the running stack: the archive is checked, the live database compared (a migration
- * the archive does not know refuses unless `force`), the user asked; only then are the app services
- * stopped, the dump restored in one transaction, and they are started again.
- */
-/**
  * The keys of an archived env that the app may read its data with: those `backups.env` lists, else every
  * key whose name holds SECRET or KEY (Phase: SECRET_KEY, SERVER_SECRET). Another value for the rest (the
  * version `upgrade` writes, HOST, a database password: roles are not in a dump) does not make restored
@@ -197,6 +192,11 @@ function liveEnv(stack: Pick<Stack, 'spec' | 'specDir'>): Record<string, string>
   return Object.assign({}, ...files.map((f) => parseEnvFile(readStackText(f) ?? '')));
 }
 
+/**
+ * `restore FILE` into the running stack: the archive is checked, the live database compared (a migration
+ * the archive does not know refuses unless `force`), the user asked; only then are the app services
+ * stopped, the dump restored in one transaction, and they are started again.
+ */
 export async function restoreArchiveLive(
   docker: DockerClient,
   stack: Pick<Stack, 'project' | 'spec' | 'specDir'>,
@@ -358,7 +358,7 @@ export function projectInUse(
   containers: Array<{ name: string; state: string; workingDir?: string }>,
   volumes: string[],
 ): string[] {
-  const inDir = (d: string | undefined) => d !== undefined && (d === dir || d.startsWith(`${dir}/`));
+  const inDir = (d: string | undefined) => d !== undefined && inside(dir, d);
   const ours = containers.filter((c) => inDir(c.workingDir));
   const other = containers.filter((c) => !inDir(c.workingDir));
   return [

@@ -77,16 +77,12 @@ export const SYSTEM_NAMESPACES: ReadonlySet<string> = new Set(['default', 'kube-
 /** How long the post Job waits for the rollout of the services it follows. */
 export const ROLLOUT_WAIT_S = JOB_DEADLINE_S - 60;
 /**
- * The post Job's own limit: its waits (the pre phase's gate, then the rollout) and then its own run.
- * Until 2026-11-29 it had JOB_DEADLINE_S like the pre Job, less than its waits alone: a 10-minute pre
- * migration and a 6-minute rollout had it killed (DeadlineExceeded) before the post migration ran.
- */
-export const POST_JOB_DEADLINE_S = GATE_DEADLINE_S + ROLLOUT_WAIT_S + JOB_DEADLINE_S;
-/**
  * The limits that follow from how long one migration phase may run (`migrations.deadline`, else
  * JOB_DEADLINE_S): a gate waits until the pre Job's deadline has passed, with 5 minutes to spare, so a
  * Job that waits at its gate (the post Job, a gated job) never gives up before the migration's own
- * deadline; such a Job's own limit adds its waits to its run. Pure.
+ * deadline; such a Job's own limit adds its waits to its run. `post` is the post Job's: its gate, then
+ * the rollout, then its own run (until 2026-11-29 it had the pre Job's 900 s, less than its waits alone:
+ * a 10-minute pre migration and a 6-minute rollout had it killed before the post migration ran). Pure.
  */
 export function migrationDeadlines(deadlineS = JOB_DEADLINE_S): { job: number; gate: number; post: number } {
   const gate = Math.max(GATE_DEADLINE_S, deadlineS + 300);
@@ -357,7 +353,7 @@ export function generateKube(spec: NormalisedSpec, opts: KubeOptions = {}): Kube
   else files.push({ name: 'namespace.yaml', objects: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } } }] });
   const defaultsFile: KubeFile = { name: 'env-defaults.yaml', objects: [] };
   files.push(defaultsFile);
-  // The Secret's data, completed once every value was converted (secretGaps()).
+  // The Secret's data, completed once every value was converted (fillSecretGaps()).
   const secretData: Record<string, string> | undefined = opts.secretValues ? { ...opts.secretValues } : undefined;
   if (secretData) {
     files.push({

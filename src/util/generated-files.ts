@@ -48,7 +48,8 @@ export type GeneratedWriteOptions = {
   allowOutside?: boolean;
 };
 
-const inside = (dir: string, p: string) => {
+/** Whether `p` is `dir` or lies below it (both absolute): by their relative path, never a string prefix. Pure. */
+export const inside = (dir: string, p: string): boolean => {
   const rel = relative(dir, p);
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 };
