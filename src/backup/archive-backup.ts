@@ -19,7 +19,7 @@ import { inside } from '../util/generated-files.js';
 import { ARCHIVE_EXT, FORMAT, META_MEMBER, STACK_PREFIX, pickEnv, safeRelativePath, type BackupMeta } from './archive.js';
 import { openArchiveWriter } from './archive-io.js';
 import { interruptedBackup, tail } from './backup.js';
-import { databaseFacts, projectImages } from './instance.js';
+import { projectImages, snapshotFacts } from './instance.js';
 import { backupFileName, countTableData, expiredBackups } from './rotation.js';
 
 export type ArchiveOptions = {
@@ -189,11 +189,15 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
   for (const p of members.tls?.outside ?? []) log(`backup: warning: ${p} (proxy.tls) is not in the archive (an absolute path, outside the spec's directory, or not readable here): a restore on another host needs it there first`);
   // Side by side: the archive's temp file (and the passphrase's key), the facts, the images. When the facts or
   // the images fail, the writer is given up once it is open, so its temp file goes too.
+  // The facts are read in the snapshot pg_dump then dumps, held open until the dump ends.
   const opening = openArchiveWriter(file, { passphrase: opts.passphrase });
-  const [w, { version, migrations }, images] = await Promise.all([opening, databaseFacts(docker, pg), projectImages(docker, stack.project)]).catch(async (e: unknown) => {
+  const holding = snapshotFacts(docker, pg);
+  const [w, facts, images] = await Promise.all([opening, holding, projectImages(docker, stack.project)]).catch(async (e: unknown) => {
     await opening.then((o) => o.abort(e as Error), () => undefined);
+    await holding.then((h) => h.release(), () => undefined);
     throw e;
   });
+  const { version, migrations } = facts;
   const meta: BackupMeta = {
     format: FORMAT,
     created: now.toISOString(),
@@ -221,7 +225,7 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
     // pg_dump is stopped when the file cannot be written (a full disk), instead of dumping on into nothing.
     await withOwnAbort(opts.signal, (signal, stop) => {
       w.dump.once('error', () => stop(new Error('the archive could not be written')));
-      return streamDump(docker, pg, dumpArgv, w.dump, signal);
+      return streamDump(docker, pg, pgDumpArgv(pg, opts.compress, facts.snapshot), w.dump, signal);
     });
     opts.signal?.throwIfAborted(); // made the interrupted error below
     written = await w.finish();
@@ -231,6 +235,7 @@ export async function backupInstance(docker: DockerClient, stack: StackSource, o
     throw stopped;
   } finally {
     lister?.end();
+    await facts.release(); // the dump has its snapshot (or failed)
   }
   const listed = lister?.listed ?? Promise.resolve(0);
   // The read-back, as a restore will read the archive (with the session key: the passphrase was just used):

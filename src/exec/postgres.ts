@@ -35,10 +35,13 @@ export function psqlArgv(t: Pick<PgTarget, 'user' | 'db'>, vars: Record<string, 
  */
 export const DUMP_COMPRESSION = 1;
 
-/** `pg_dump` in the custom format (what pg_restore reads, table of contents first) at zlib level `compress`. */
-export function pgDumpArgv(t: Pick<PgTarget, 'user' | 'db'>, compress = DUMP_COMPRESSION): string[] {
+/**
+ * `pg_dump` in the custom format (what pg_restore reads, table of contents first) at zlib level
+ * `compress`; in an exported `snapshot` (pg_export_snapshot()) when given.
+ */
+export function pgDumpArgv(t: Pick<PgTarget, 'user' | 'db'>, compress = DUMP_COMPRESSION, snapshot?: string): string[] {
   if (!(Number.isInteger(compress) && compress >= 0 && compress <= 9)) throw new PhaseComposeError('usage', `compression level ${compress}: pg_dump takes 0 (none) to 9 (smallest)`);
-  return ['pg_dump', '-U', t.user, '-d', t.db, '-Fc', '-Z', String(compress)];
+  return ['pg_dump', '-U', t.user, '-d', t.db, '-Fc', ...(snapshot ? [`--snapshot=${snapshot}`] : []), '-Z', String(compress)];
 }
 
 /** Finds the running postgres container of the project and how to log in to it. */

@@ -11,12 +11,16 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHUNK_BYTES, META_MEMBER } from '../../src/backup/archive.js';
 import { openArchiveWriter, readArchive } from '../../src/backup/archive-io.js';
 import { checkArchive, listCheckedDump, pipeDump } from '../../src/backup/archive-restore.js';
 import { connectDocker } from '../../src/docker/client.js';
 import { acquireLock } from '../../src/docker/lock.js';
+import { pgDumpArgv, pgLogin } from '../../src/exec/postgres.js';
+import { streamDump } from '../../src/backup/archive-backup.js';
+import { snapshotFacts } from '../../src/backup/instance.js';
 import { STACK_LABEL } from './helpers/compose.js';
 import { composeDown, containerId, inspectState, lockTable, psql, uniqueProject, waitFor } from './helpers/docker.js';
 import { fullDisk, mustRun, run, runAsync, startWatched } from './helpers/run.js';
@@ -112,6 +116,41 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     } finally {
       psql(projectA, 'ALTER TABLE django_migrations RENAME COLUMN name_elsewhere TO name');
     }
+  });
+
+  it('the archive lists the migrations its own dump holds: one applied after the list is read is in neither (one snapshot)', async () => {
+    // Until 2026-11-29 backup read django_migrations, then started pg_dump: a migration applied between the
+    // two was in the dump but not in the archive's list, and restoring that archive refused as "newer".
+    const docker = await connectDocker();
+    const id = containerId(projectA, 'postgres');
+    const pg = { containerId: id, ...pgLogin((await docker.getContainer(id).inspect()).Config.Env) };
+    const late = `9999_applied_meanwhile_${randomBytes(3).toString('hex')}`;
+    /** django_migrations' data in a dump, as pg_restore prints it. */
+    const dumpedMigrations = async (argv: string[]) => {
+      const chunks: Buffer[] = [];
+      await streamDump(docker, pg, argv, new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) }));
+      const r = spawnSync('docker', ['exec', '-i', id, 'pg_restore', '--data-only', '-t', 'django_migrations', '-f', '-'], { input: Buffer.concat(chunks), encoding: 'utf8', maxBuffer: 64 << 20 });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    const held = await snapshotFacts(docker, pg);
+    let inSnapshot: string;
+    let outside: string;
+    try {
+      psql(projectA, `INSERT INTO django_migrations (app, name, applied) VALUES ('vault', '${late}', now())`);
+      inSnapshot = await dumpedMigrations(pgDumpArgv(pg, 1, held.snapshot));
+      outside = await dumpedMigrations(pgDumpArgv(pg, 1)); // the control: a dump of its own sees the row
+    } finally {
+      await held.release();
+      psql(projectA, `DELETE FROM django_migrations WHERE name = '${late}'`);
+    }
+    expect(outside).toContain(late);
+    expect(inSnapshot).not.toContain(late);
+    expect(held.migrations.map((m) => m.name)).not.toContain(late);
+    expect(held.migrations.length).toBeGreaterThan(3);
+    for (const m of held.migrations) expect(inSnapshot).toContain(`\t${m.app}\t${m.name}\t`);
+    // The held transaction is gone once released: no session of it is left idle.
+    expect(psql(projectA, "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'")).toEqual([['0']]);
   });
 
   it('a full disk while the archive is written: exit 1, "the disk is full", nothing left, pg_dump stopped', async () => {

@@ -26,6 +26,7 @@ describe('pg_dump argv', () => {
     expect(pgDumpArgv({ user: '-u', db: 'd b' })).toEqual(['pg_dump', '-U', '-u', '-d', 'd b', '-Fc', '-Z', '1']);
     expect(pgDumpArgv({ user: 'u', db: 'd' }, 0)).toEqual(['pg_dump', '-U', 'u', '-d', 'd', '-Fc', '-Z', '0']);
     expect(pgDumpArgv({ user: 'u', db: 'd' }, 9)).toEqual(['pg_dump', '-U', 'u', '-d', 'd', '-Fc', '-Z', '9']);
+    expect(pgDumpArgv({ user: 'u', db: 'd' }, 1, '00000003-00000845-1')).toEqual(['pg_dump', '-U', 'u', '-d', 'd', '-Fc', '--snapshot=00000003-00000845-1', '-Z', '1']);
   });
 
   it.each([-1, 10, 1.5, Number.NaN])('refuses level %s', (level) => {
