@@ -22,7 +22,7 @@ import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigratio
 import { readArchive, writeError, type ArchiveContents } from './archive-io.js';
 import { dumpLister, type DumpLister } from './archive-backup.js';
 import { appliedMigrations, rowCounts } from './instance.js';
-import { appContainers, feedExec, pgRestoreArgv, refuseLockHolders, startWaves, withStopped } from './restore.js';
+import { appContainers, feedExec, pgRestoreArgv, refuseLockHolders, startWaves, wipedRestore, withStopped, type DumpProducer } from './restore.js';
 import { interruptedScratch, startScratchPostgres } from './scratch.js';
 
 export type Checked = ArchiveContents & { tables: number };
@@ -79,15 +79,18 @@ export async function listCheckedDump(docker: DockerClient, pg: Pick<PgTarget, '
  * its result is returned as when it fails at the end: its exit code and stderr are the report.
  */
 export async function pipeDump(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, file: FileSource, checked: Checked, passphrase: () => Promise<string>, argv: string[]): Promise<ExecResult> {
-  return feedExec(docker, pg, argv, async (write) => {
-    await readArchive(file, {
-      passphrase,
-      ...(checked.sessionKey ? { sessionKey: checked.sessionKey } : {}),
-      expect: checked.manifest,
-      dump: write,
-    });
-  });
+  return feedExec(docker, pg, argv, checkedDump(file, checked, passphrase));
 }
+
+/** The second read of the archive as a DumpProducer: the dump, each chunk checked against `checked.manifest`. */
+const checkedDump = (file: FileSource, checked: Checked, passphrase: () => Promise<string>): DumpProducer => async (write) => {
+  await readArchive(file, {
+    passphrase,
+    ...(checked.sessionKey ? { sessionKey: checked.sessionKey } : {}),
+    expect: checked.manifest,
+    dump: write,
+  });
+};
 
 /** Given up on by Ctrl-C or SIGTERM during the first read of the archive: `nothing` says what was not done. */
 export const interruptedRead = (signal: AbortSignal, nothing = 'nothing was started; nothing was changed') =>
@@ -220,7 +223,7 @@ export async function restoreArchiveLive(
   log(`restore: archive ok: made ${checked.meta.created} from project ${checked.meta.project}, every checksum matches`);
   const unknown = unknownMigrations(await applied, checked.meta.migrations);
   if (unknown.length && !opts.force) throw newerDatabaseError(unknown);
-  if (unknown.length) log(`restore: --force: the live database has ${unknown.length} migrations the archive does not know`);
+  if (unknown.length) log(`restore: --force: the live database has ${unknown.length} migrations the archive does not know: every table and view is dropped before the archive's are restored (in the same transaction)`);
   // The app reads its data with keys from its env (Phase: SECRET_KEY, SERVER_SECRET): data restored
   // beside other values is data it cannot read. Until 2026-11-29 this was never compared, and a restore
   // into a stack made anew (fresh secrets) exited 0 with the app unable to decrypt anything.
@@ -238,7 +241,8 @@ export async function restoreArchiveLive(
   const names = [...new Set(waves.flat().map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12)))];
   const ok = await opts.confirm(
     `Restore ${file} (${checked.tables} tables with data, made ${checked.meta.created}) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +
-      (names.length ? ` and stops ${names.join(', ')} meanwhile.` : '.'),
+      (names.length ? ` and stops ${names.join(', ')} meanwhile.` : '.') +
+      (unknown.length ? ` The database is newer than the archive (--force): every table not in the archive goes too.` : ''),
   );
   if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
   // Just before the stop (the question may have waited long): the database's lock first, so that a
@@ -246,6 +250,11 @@ export async function restoreArchiveLive(
   opts.beforeStop?.();
   await refuseLockHolders(docker, pg, waves.flat());
   await withStopped(docker, waves, log, async () => {
+    if (unknown.length) {
+      // pg_restore --clean would leave what the newer migrations made (and fail on a table that refers to an archived one).
+      log(`restore: pg_restore | psql: every table and view of ${pg.db} dropped, then the archive's restored, in one transaction (--force over a newer database)`);
+      return wipedRestore(docker, pg, checkedDump(source, checked, opts.passphrase));
+    }
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
     const r = await pipeDump(docker, pg, source, checked, opts.passphrase, pgRestoreArgv(pg.user, pg.db));
     if (r.exitCode !== 0) {

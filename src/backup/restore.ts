@@ -1,14 +1,14 @@
 // `phase-compose restore FILE`: checks the dump (checksum, pg_restore --list), stops the app services,
 // pg_restore --clean --if-exists in one transaction from the file streamed into the container, starts them again.
 import { createHash } from 'node:crypto';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { statSync, type Stats } from 'node:fs';
 import type { ContainerInfo } from 'dockerode';
 import type { DockerClient } from '../docker/client.js';
 import { containerName, listProject } from '../docker/containers.js';
 import { execIn, type ExecResult } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
-import { findPostgres, type PgTarget } from '../exec/postgres.js';
+import { findPostgres, psqlArgv, type PgTarget } from '../exec/postgres.js';
 import { LABEL_ROLE, POSTGRES_SERVICE, REDIS_SERVICE } from '../model/compose.js';
 import { buildGraph, waves } from '../spec/graph.js';
 import type { NormalisedSpec } from '../spec/normalise.js';
@@ -16,7 +16,7 @@ import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
 import { onInterrupt } from '../util/signals.js';
 import { fileKind, readSource, readStackText, sourcePath, type FileSource } from '../util/fs.js';
-import { verifyDump } from './backup.js';
+import { tail, verifyDump } from './backup.js';
 import { lockHolders, type LockHolder } from './instance.js';
 import { parseChecksumLine } from './rotation.js';
 import { byCodePoint } from '../util/compare.js';
@@ -75,10 +75,6 @@ export async function refuseLockHolders(docker: DockerClient, pg: PgTarget, apps
   if (holders.length) throw lockHolderRefusal(holders);
 }
 
-/** The pg_restore argv: drop what exists, recreate, all or nothing. */
-export const pgRestoreArgv = (user: string, db: string): string[] =>
-  ['pg_restore', '-U', user, '-d', db, '--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error'];
-
 /** A plain dump's pieces are checked in this size on the second read. */
 const DUMP_PIECE = 1 << 20;
 
@@ -134,20 +130,28 @@ export async function* checkedPieces(source: AsyncIterable<Buffer>, want: DumpDi
   if (i !== want.pieces.length) throw changed('it shrank');
 }
 
+/** What writes a dump, piece by piece, into a command's stdin (each write waits for room). */
+export type DumpProducer = (write: (chunk: Buffer) => Promise<void>) => Promise<void>;
+
 /**
  * Runs `argv` in `pg`'s container with what `produce` writes on its stdin. When `produce` fails midway,
  * the command is fed bytes no dump holds so that it fails too (pg_restore's transaction rolls back) and
  * `produce`'s error is thrown. When the command ends first, its result is returned as when it fails at
- * the end: its exit code and stderr are the report.
+ * the end: its exit code and stderr are the report. With `stdout`, the command's output goes there
+ * (back-pressure and all), not into the result.
  */
-export async function feedExec(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, argv: string[], produce: (write: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<ExecResult> {
+export async function feedExec(docker: DockerClient, pg: Pick<PgTarget, 'containerId'>, argv: string[], produce: DumpProducer, opts: { stdout?: Writable } = {}): Promise<ExecResult> {
   const stdin = new PassThrough({ highWaterMark: 1 << 20 });
   const endedFirst = new PhaseComposeError('failed', `${argv[0]} ended before the dump did`);
   let ended = false;
-  const run = execIn(docker, pg.containerId, argv, { stdin }).finally(() => {
-    ended = true;
-    stdin.emit('drain');
-  });
+  const err = tail();
+  const output = opts.stdout ? { stdout: opts.stdout, stderr: err, capture: false } : {};
+  const run = execIn(docker, pg.containerId, argv, { stdin, ...output })
+    .then((r) => (opts.stdout ? { ...r, stderr: err.text() } : r))
+    .finally(() => {
+      ended = true;
+      stdin.emit('drain');
+    });
   try {
     await produce(async (chunk) => {
       if (ended) throw endedFirst;
@@ -162,6 +166,84 @@ export async function feedExec(docker: DockerClient, pg: Pick<PgTarget, 'contain
     throw e;
   }
   return run;
+}
+
+/** The pg_restore argv: drop what exists, recreate, all or nothing. */
+export const pgRestoreArgv = (user: string, db: string): string[] =>
+  ['pg_restore', '-U', user, '-d', db, '--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error'];
+
+/** pg_restore writing the dump as SQL (for psql) instead of restoring it: what a wiped restore runs. */
+export const PG_RESTORE_SCRIPT_ARGV: readonly string[] = ['pg_restore', '--clean', '--if-exists', '--no-owner', '--exit-on-error', '-f', '-'];
+
+/**
+ * The SQL a restore over a database newer than the archive (--force) begins its transaction with: drops
+ * every table, partitioned table, view, materialized view and foreign table outside the system schemas
+ * (not those an extension owns), with what depends on them. Names are quoted by the server (%I).
+ */
+export const WIPE_SQL = `DO $phase_compose_wipe$
+DECLARE r record;
+BEGIN
+  FOR r IN
+    SELECT format('%I.%I', n.nspname, c.relname) AS name,
+      CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END AS kind
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+      AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+    ORDER BY c.oid
+  LOOP
+    EXECUTE format('DROP %s IF EXISTS %s CASCADE', r.kind, r.name);
+  END LOOP;
+END
+$phase_compose_wipe$;
+`;
+
+/**
+ * A restore over a database newer than the archive (--force), all or nothing. pg_restore --clean drops
+ * only the archive's own objects: until 2026-11-29 a table a later migration had made stayed, and the
+ * next `migrate` failed on it ("already exists"), or, when it referred to an archived table, the restore
+ * itself failed. Here one psql session runs, in one transaction, WIPE_SQL and then the dump as pg_restore
+ * writes it as SQL; COMMIT follows only when pg_restore has ended well (psql's input then just ends, and
+ * the server rolls the transaction back). Throws `failed` with the failing command's words.
+ */
+export async function wipedRestore(docker: DockerClient, pg: PgTarget, produce: DumpProducer): Promise<void> {
+  const sql = new PassThrough({ highWaterMark: 1 << 20 });
+  let psqlEnded = false;
+  const psql = execIn(docker, pg.containerId, psqlArgv(pg), { stdin: sql }).finally(() => {
+    psqlEnded = true;
+    sql.emit('drain'); // a write waiting for room goes on (psql has stopped reading)
+  });
+  // pg_restore's SQL into psql's input, which stays open for the COMMIT. Once psql has ended (a statement
+  // failed), the rest is dropped: pg_restore reads on to its end, and psql's error is the report.
+  const forward = new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _e, cb) {
+      if (psqlEnded || sql.write(chunk)) return cb();
+      sql.once('drain', () => cb());
+    },
+  });
+  sql.write(`SET client_min_messages = warning;\nBEGIN;\n${WIPE_SQL}`); // no NOTICE for each constraint dropped with a table
+  // pg_restore's run ends once its output is handed to `forward`, which may still hold some of it: all of
+  // it goes into psql's input before that ends (else the script's last part was cut off).
+  const forwarded = () => new Promise<void>((res) => forward.end(() => res()));
+  let restored: ExecResult;
+  try {
+    restored = await feedExec(docker, pg, [...PG_RESTORE_SCRIPT_ARGV], produce, { stdout: forward });
+  } catch (e) {
+    await forwarded();
+    sql.end();
+    await psql.catch(() => undefined);
+    throw e;
+  }
+  await forwarded();
+  sql.end(restored.exitCode === 0 ? 'COMMIT;\n' : undefined);
+  const applied = await psql;
+  const failed = applied.exitCode !== 0 ? { what: 'psql', r: applied } : restored.exitCode !== 0 ? { what: 'pg_restore', r: restored } : undefined;
+  if (failed) {
+    throw new PhaseComposeError('failed', `the restore failed (${failed.what} exit ${failed.r.exitCode}); the transaction was rolled back, the database is as before`, {
+      details: failed.r.stderr.trim().split('\n').slice(-10),
+    });
+  }
 }
 
 export type RestoreResult = { file: string; tables: number; stopped: string[] };

@@ -58,6 +58,19 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     return r.code === 0 && JSON.parse(r.stdout);
   }, 120_000, 250);
 
+  /** An archive of A whose restore fails at its end: it grants to `role`, which is dropped once it is made. */
+  const grantToGoneArchive = async (role: string) => {
+    psql(projectA, `CREATE ROLE ${role}; GRANT SELECT ON vault_sealedvalue TO ${role}`);
+    const file = join(work, `grant-to-${role}.pcbak`);
+    try {
+      const b = await cliA(['backup', '--out', file]);
+      expect(b.code, b.stderr).toBe(0);
+    } finally {
+      psql(projectA, `REVOKE SELECT ON vault_sealedvalue FROM ${role}; DROP ROLE ${role}`);
+    }
+    return file;
+  };
+
   beforeAll(async () => {
     mustRun('mkdir', ['-p', dirA]);
     copyFixtureSpec(dirA);
@@ -326,14 +339,7 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
   }, 300_000);
 
   it('restore FILE whose dump fails to load (a GRANT to a role gone since): exit 4 with pg_restore\'s words, the live data as it was, the app back', async () => {
-    psql(projectA, 'CREATE ROLE pc_gone; GRANT SELECT ON vault_sealedvalue TO pc_gone');
-    const failing = join(work, 'grant-to-gone.pcbak');
-    try {
-      const b = await cliA(['backup', '--out', failing]);
-      expect(b.code, b.stderr).toBe(0);
-    } finally {
-      psql(projectA, 'REVOKE SELECT ON vault_sealedvalue FROM pc_gone; DROP ROLE pc_gone');
-    }
+    const failing = await grantToGoneArchive('pc_gone');
     psql(projectA, 'DELETE FROM api_secretevent WHERE ctid IN (SELECT ctid FROM api_secretevent LIMIT 7)');
     const live = psql(projectA, ROW_COUNTS);
     const before = started(projectA);
@@ -345,6 +351,41 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(started(projectA)).not.toBe(before);
     expect(inspectState(containerId(projectA, 'worker')).Running).toBe(true);
     expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
+  }, 300_000);
+
+  it('restore FILE --force over a newer database: what the newer migration made is gone too, in one transaction with the restore', async () => {
+    // An archive whose restore fails at its end (a GRANT to a role gone since), then a later migration as
+    // Django leaves one: its row, a table that refers to an archived one, a column on an archived table.
+    const failing = await grantToGoneArchive('pc_gone_force');
+    psql(projectA, `INSERT INTO django_migrations (app, name, applied) VALUES ('vault', '0002_after_the_backup', now());
+      CREATE TABLE vault_later (id bigserial PRIMARY KEY, sealed_id bigint NOT NULL REFERENCES vault_sealedvalue (id));
+      INSERT INTO vault_later (sealed_id) SELECT id FROM vault_sealedvalue;
+      ALTER TABLE api_organisation ADD COLUMN later text`);
+    const later = "SELECT to_regclass('vault_later') IS NOT NULL, (SELECT count(*) FROM information_schema.columns WHERE table_name = 'api_organisation' AND column_name = 'later'), (SELECT count(*) FROM django_migrations WHERE name = '0002_after_the_backup')";
+    expect(psql(projectA, later)).toEqual([['t', '1', '1']]);
+    const live = psql(projectA, ROW_COUNTS);
+
+    // All or nothing: the restore fails, so the drops are rolled back with it.
+    const bad = await cliA(['restore', failing, '--yes', '--force']);
+    expect(bad.code, bad.stderr).toBe(4);
+    expect(bad.stderr).toContain('the restore failed (psql exit 3); the transaction was rolled back, the database is as before');
+    expect(bad.stderr).toContain('role "pc_gone_force" does not exist');
+    expect(psql(projectA, later)).toEqual([['t', '1', '1']]);
+    expect(psql(projectA, ROW_COUNTS)).toEqual(live);
+
+    // Until 2026-11-29 pg_restore --clean dropped only the archive's tables: DROP TABLE vault_sealedvalue
+    // failed on vault_later's foreign key (exit 4), and without one the table stayed to fail the next migrate.
+    const r = await cliA(['restore', archive, '--yes', '--force']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('the live database has 1 migrations the archive does not know: every table and view is dropped');
+    expect(r.stderr).toContain('restore: pg_restore | psql: every table and view of ');
+    expect(psql(projectA, later)).toEqual([['f', '0', '0']]);
+    expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
+    expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
+    // The restored schema is the archive's: Django finds nothing to apply and nothing in its way.
+    const plan = run('docker', ['exec', containerId(projectA, 'backend'), 'python', 'manage.py', 'migrate', '--plan']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('No planned migration operations.');
   }, 300_000);
 
   it('restore FILE while another run holds the project (an upgrade): exit 6 at once, the app never stopped', async () => {
