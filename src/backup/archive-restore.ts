@@ -353,26 +353,36 @@ function rmdirQuietly(dir: string): void {
   }
 }
 
+/** Whether `dir` holds the archive's spec with its very bytes (an earlier `restore --dir` there wrote it). */
+export function holdsArchivedSpec(dir: string, c: Pick<ArchiveContents, 'meta' | 'files'>): boolean {
+  const want = c.files.get(c.meta.spec);
+  const d = readOnDisk(join(dir, safeRelativePath(c.meta.spec)), TEXT_FILE_MAX_BYTES, { noFollow: true });
+  return want !== undefined && d.kind === 'file' && d.data.equals(want);
+}
+
 /**
  * What of project `project` already exists on this host that `restore --dir DIR` did not make: its
  * containers made from another directory than DIR (Compose's working_dir label), and, when none was
- * made from DIR, its volumes. Empty: the project is free, or holds only an earlier `restore --dir` of
- * DIR (which may run again). Until 2026-11-29 restore --dir ran `compose up postgres` under the
- * archived project name first, and so could recreate a live stack's postgres from the archive's file
- * before it refused. Pure.
+ * made from DIR, its volumes, unless `dirHoldsSpec` (DIR holds the archive's spec as it is: an earlier
+ * `restore --dir` there wrote it). Empty: the project is free, or holds only an earlier `restore --dir`
+ * of DIR (which may run again; a database it left with data is then refused by refuseNonEmpty). Until
+ * 2026-11-29 restore --dir ran `compose up postgres` under the archived project name first, and so
+ * could recreate a live stack's postgres from the archive's file before it refused; and a run that had
+ * failed after Compose made the volume but before its container could not run again. Pure.
  */
 export function projectInUse(
   project: string,
   dir: string,
   containers: Array<{ name: string; state: string; workingDir?: string }>,
   volumes: string[],
+  dirHoldsSpec = false,
 ): string[] {
   const inDir = (d: string | undefined) => d !== undefined && inside(dir, d);
   const ours = containers.filter((c) => inDir(c.workingDir));
   const other = containers.filter((c) => !inDir(c.workingDir));
   return [
     ...other.map((c) => `container ${c.name} (${c.state}) of project ${project}, made from ${c.workingDir ?? 'an unknown directory'}`),
-    ...(ours.length ? [] : volumes.map((v) => `volume ${v} of project ${project}`)),
+    ...(ours.length || (dirHoldsSpec && !other.length) ? [] : volumes.map((v) => `volume ${v} of project ${project}`)),
   ];
 }
 

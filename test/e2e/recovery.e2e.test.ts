@@ -8,7 +8,7 @@
 // The fixture app image (phase-compose-fixture-app:latest, built by scripts/testbed.sh) has the vault app.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -531,6 +531,30 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
       'from vault.crypto import open_, WrongKey\nfrom vault.models import SealedValue\ntry:\n    open_(bytes(SealedValue.objects.get(name="greeting").sealed))\n    print("opened")\nexcept WrongKey:\n    print("refused")']);
     expect(other.stdout.trim()).toBe('refused');
   });
+
+  it('restore --dir runs again after a run that failed once Compose had made the volume, before its container', async () => {
+    const projectD = uniqueProject('recov-d');
+    const dirD = join(work, 'd');
+    try {
+      // What such a run leaves behind: the project's volume alone, as Compose labels it.
+      mustRun('docker', ['volume', 'create', '--label', `com.docker.compose.project=${projectD}`, '--label', 'com.docker.compose.volume=fixture-postgres-data', `${projectD}_fixture-postgres-data`]);
+      // Into a directory without the archive's spec, the volume is another stack's (one stopped with `down`).
+      const other = await cli(['-p', projectD, 'restore', archive, '--dir', dirD], work);
+      expect(other.code, other.stderr).toBe(1);
+      expect(other.stderr).toContain(`volume ${projectD}_fixture-postgres-data of project ${projectD}`);
+      expect(existsSync(dirD)).toBe(false);
+      // The earlier run had written DIR: until 2026-11-29 the same refusal stopped every run after it.
+      const contents = await readArchive(archive, { passphrase: async () => PASS });
+      mkdirSync(dirD, { recursive: true });
+      writeFileSync(join(dirD, contents.meta.spec), contents.files.get(contents.meta.spec)!);
+      const again = await cli(['-p', projectD, 'restore', archive, '--dir', dirD, '--timeout', '4m'], work);
+      expect(again.code, again.stderr).toBe(0);
+      expect(await greeting(projectD)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
+      expect(psql(projectD, ROW_COUNTS)).toEqual(countsA);
+    } finally {
+      composeDown(projectD);
+    }
+  }, 300_000);
 
   it('restore --dir into a project another stack runs refuses before anything is written or started: the live postgres stays as it was', async () => {
     // Until 2026-11-29 it wrote DIR and ran `compose up postgres` in that project first, and refused only

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { readArchive, sniff } from '../../backup/archive-io.js';
 import { newestMigrations } from '../../backup/archive.js';
 import {
-  interruptibleRead, listCheckedDump, missingTlsFiles, pipeDump, projectInUse, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
+  holdsArchivedSpec, interruptibleRead, listCheckedDump, missingTlsFiles, pipeDump, projectInUse, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
 } from '../../backup/archive-restore.js';
 import { checkBackupFile, refuseNonBackup, restoreDatabase } from '../../backup/restore.js';
 import { connectDocker } from '../../docker/client.js';
@@ -75,7 +75,7 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
 }
 
 /** What of `project` exists on this host that restore --dir into `dir` did not make (projectInUse()). */
-async function projectUse(project: string, dir: string): Promise<string[]> {
+async function projectUse(project: string, dir: string, dirHoldsSpec: boolean): Promise<string[]> {
   const docker = await connectDocker();
   const filters = { label: [`${L_PROJECT}=${project}`] };
   const [containers, volumes] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listVolumes({ filters })]);
@@ -93,6 +93,7 @@ async function projectUse(project: string, dir: string): Promise<string[]> {
     real(dir),
     containers.map((c) => ({ name: (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''), state: c.State, ...(c.Labels[L_WORKING_DIR] !== undefined ? { workingDir: real(c.Labels[L_WORKING_DIR]) } : {}) })),
     (volumes.Volumes ?? []).map((v) => v.Name).sort(),
+    dirHoldsSpec,
   );
 }
 
@@ -114,7 +115,7 @@ async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () =>
   const project = args.projectName ?? contents.meta.project;
   io.err(`restore: archive ok: made ${contents.meta.created} from project ${contents.meta.project}; newest migrations ${newestMigrations(contents.meta.migrations).join(', ') || '(none)'}`);
   // Before anything is written or started: the project must not be another stack's.
-  const inUse = await projectUse(project, dir);
+  const inUse = await projectUse(project, dir, holdsArchivedSpec(dir, contents));
   if (inUse.length) {
     throw new PhaseComposeError('problem', `project ${project} already exists on this host: restore --dir builds a new stack, and would start its postgres in that project`, {
       details: [...inUse.slice(0, 10), ...(inUse.length > 10 ? [`and ${inUse.length - 10} more`] : []), `name a new project with -p NAME (restore FILE replaces a running stack's data); nothing was written or started`],

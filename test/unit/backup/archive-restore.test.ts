@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FORMAT, type BackupMeta } from '../../../src/backup/archive.js';
 import type { ArchiveContents } from '../../../src/backup/archive-io.js';
-import { dataKeys, projectInUse, scratchImage, writeStackFromArchive } from '../../../src/backup/archive-restore.js';
+import { dataKeys, holdsArchivedSpec, projectInUse, scratchImage, writeStackFromArchive } from '../../../src/backup/archive-restore.js';
 import { PhaseComposeError } from '../../../src/util/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pc-restore-dir-'));
@@ -164,6 +164,29 @@ describe('projectInUse: restore --dir never starts its postgres in another stack
       'container x (exited) of project b, made from an unknown directory',
     ]);
     expect(projectInUse('new', '/tmp/try', [], [])).toEqual([]);
+  });
+
+  it('a volume alone is an earlier restore --dir of DIR when DIR holds the archive\'s spec (it failed before Compose made the container)', () => {
+    // Until 2026-11-29 such a run could not run again: refused over the volume it had made itself.
+    expect(projectInUse('b', '/tmp/try', [], ['b_postgres-data'], true)).toEqual([]);
+    // Not while another directory's container is in the project.
+    expect(projectInUse('b', '/tmp/try', [{ name: 'b-postgres-1', state: 'exited', workingDir: '/srv/b' }], ['b_postgres-data'], true)).toEqual([
+      'container b-postgres-1 (exited) of project b, made from /srv/b',
+      'volume b_postgres-data of project b',
+    ]);
+  });
+
+  it('holdsArchivedSpec: the spec in DIR with the archive\'s very bytes, not a symlink to them, not other bytes', () => {
+    const dir = fresh();
+    expect(holdsArchivedSpec(dir, archive)).toBe(false);
+    writeStackFromArchive(dir, archive);
+    expect(holdsArchivedSpec(dir, archive)).toBe(true);
+    writeFileSync(join(dir, 'phase-compose.yaml'), 'name: other\n');
+    expect(holdsArchivedSpec(dir, archive)).toBe(false);
+    rmSync(join(dir, 'phase-compose.yaml'));
+    writeFileSync(join(dir, 'elsewhere.yaml'), 'name: p\n');
+    symlinkSync(join(dir, 'elsewhere.yaml'), join(dir, 'phase-compose.yaml'));
+    expect(holdsArchivedSpec(dir, archive)).toBe(false);
   });
 });
 
