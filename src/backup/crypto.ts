@@ -105,6 +105,23 @@ export function parseKeyPacket(bytes: Buffer): (Argon2Params & { iv: Buffer; wra
   return { salt: bytes.subarray(8, 24), t: bytes[24]!, p: bytes[25]!, encodedM: bytes[26]!, iv: bytes.subarray(27, 39), wrapped: bytes.subarray(39, 87) };
 }
 
+/** S2K specifier lengths by type (RFC 9580 section 3.7.1): simple, salted, iterated and salted, Argon2. */
+const S2K_LENGTH: Readonly<Record<number, number>> = { 0: 2, 1: 10, 3: 11, 4: 20 };
+/** Nonce lengths by AEAD mode (RFC 9580 section 5.13.2): EAX, OCB, GCM. */
+const AEAD_NONCE_LENGTH: Readonly<Record<number, number>> = { 1: 16, 2: 15, 3: 12 };
+
+/**
+ * A v6 key packet's body (version, a count of the next five fields' octets, cipher, AEAD, S2K length,
+ * S2K, nonce, wrapped key) whose two length octets agree with what they count. OpenPGP.js skips both:
+ * until 2026-11-29 a flipped bit in either sent our own packet there, which opened it all the same, so
+ * that one damaged octet of the archive went unseen.
+ */
+function v6LengthsAgree(body: Buffer): boolean {
+  const s2kLength = S2K_LENGTH[body[5] ?? -1];
+  const nonce = AEAD_NONCE_LENGTH[body[3] ?? -1];
+  return s2kLength !== undefined && nonce !== undefined && body[4] === s2kLength && body[1] === 3 + s2kLength + nonce && body.length > 2 + body[1];
+}
+
 /**
  * The Argon2 settings a key packet (`bytes`: header and body) asks for, whatever its header format and
  * version (4, 5 or 6, RFC 9580 section 5.3); null when its S2K is another kind (iterated and salted: its
@@ -126,6 +143,7 @@ export function keyPacketArgon2(bytes: Buffer): Pick<Argon2Params, 't' | 'p' | '
   const body = bytes.subarray(at);
   const s2kAt = body[0] === 4 ? 2 : body[0] === 5 ? 3 : body[0] === 6 ? 5 : -1;
   if (s2kAt < 0 || body.length <= s2kAt) return undefined;
+  if (body[0] === 6 && !v6LengthsAgree(body)) return undefined;
   if (body[s2kAt] !== 4) return null;
   if (body.length < s2kAt + 20) return undefined;
   return { t: body[s2kAt + 17]!, p: body[s2kAt + 18]!, encodedM: body[s2kAt + 19]! };
@@ -179,7 +197,7 @@ async function openSessionKey(keyPackets: Buffer[], passphrase: string, load: Lo
   // Ctrl-C) with whatever it asked for.
   for (const packet of keyPackets) {
     const k = keyPacketArgon2(packet);
-    if (k === undefined) throw new Error('its key packet cannot be read (an unknown version or S2K)');
+    if (k === undefined) throw new Error('its key packet cannot be read (an unknown version or S2K, or length octets that disagree)');
     if (k && (k.t > ARGON2_MAX.t || k.p > ARGON2_MAX.p || k.encodedM > ARGON2_MAX.encodedM)) {
       throw new Error(`its key packet asks Argon2 for ${k.t} passes, ${k.p} lanes and 2^${k.encodedM} KiB: more than the ${ARGON2_MAX.t} passes, ${ARGON2_MAX.p} lanes and 2 GiB allowed`);
     }

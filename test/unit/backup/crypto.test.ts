@@ -213,4 +213,21 @@ describe('decryptStream', () => {
     expect(keyPacketArgon2(Buffer.from([0xc3, 3, 7, 9, 4]))).toBeUndefined(); // version 7
     expect(a2.hashes()).toBe(0);
   }, 30_000);
+
+  it('refuses, as damage, a flipped bit in either length octet of the key packet (OpenPGP.js skips both)', async () => {
+    // Until 2026-11-29 such a packet was not ours byte for byte, went to OpenPGP.js, and opened: one
+    // damaged octet of the archive was accepted.
+    const cipher = await cipherOf(plain, 'pw');
+    expect([cipher[3], cipher[6]]).toEqual([35, 20]); // the count of the next five fields' octets; the S2K's length
+    for (const at of [3, 6]) {
+      for (const bit of [0x01, 0x10]) {
+        const flipped = Buffer.from(cipher);
+        flipped[at]! ^= bit;
+        const e = await open(flipped, 'pw').catch((x: unknown) => x);
+        expect((e as Error).message, `octet ${at} ^ ${bit}`).toMatch(/damaged or truncated: its key packet cannot be read/);
+      }
+    }
+    // The packet as written reads back.
+    expect(keyPacketArgon2(cipher.subarray(0, 87))).toEqual({ t: 3, p: 4, encodedM: 16 });
+  }, 60_000);
 });
