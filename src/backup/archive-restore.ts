@@ -22,7 +22,7 @@ import { newerDatabaseError, newestMigrations, safeRelativePath, unknownMigratio
 import { readArchive, writeError, type ArchiveContents } from './archive-io.js';
 import { dumpLister, type DumpLister } from './archive-backup.js';
 import { appliedMigrations, rowCounts } from './instance.js';
-import { appContainers, feedExec, pgRestoreArgv, refuseLockHolders, startWaves, wipedRestore, withStopped, type DumpProducer } from './restore.js';
+import { appContainers, confirmedRestore, feedExec, pgRestoreArgv, startWaves, wipedRestore, type DumpProducer } from './restore.js';
 import { interruptedScratch, startScratchPostgres } from './scratch.js';
 
 export type Checked = ArchiveContents & { tables: number };
@@ -239,17 +239,11 @@ export async function restoreArchiveLive(
   if (envDiff.length) log(`restore: --force: the stack's env files differ from the archive's: ${envDiff.join('; ')}`);
   const waves = startWaves(stack.spec, appContainers(await running));
   const names = [...new Set(waves.flat().map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12)))];
-  const ok = await opts.confirm(
+  const question =
     `Restore ${file} (${checked.tables} tables with data, made ${checked.meta.created}) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +
-      (names.length ? ` and stops ${names.join(', ')} meanwhile.` : '.') +
-      (unknown.length ? ` The database is newer than the archive (--force): every table not in the archive goes too.` : ''),
-  );
-  if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
-  // Just before the stop (the question may have waited long): the database's lock first, so that a
-  // running backup is named as such, then the other sessions' locks.
-  opts.beforeStop?.();
-  await refuseLockHolders(docker, pg, waves.flat());
-  await withStopped(docker, waves, log, async () => {
+    (names.length ? ` and stops ${names.join(', ')} meanwhile.` : '.') +
+    (unknown.length ? ` The database is newer than the archive (--force): every table not in the archive goes too.` : '');
+  await confirmedRestore(docker, pg, waves, { ...opts, log }, question, async () => {
     if (unknown.length) {
       // pg_restore --clean would leave what the newer migrations made (and fail on a table that refers to an archived one).
       log(`restore: pg_restore | psql: every table and view of ${pg.db} dropped, then the archive's restored, in one transaction (--force over a newer database)`);

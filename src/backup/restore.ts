@@ -291,15 +291,10 @@ export async function restoreDatabase(
   const tables = await verifyDump(docker, pg, source);
   const waves = startWaves(stack.spec, appContainers(await listProject(docker, stack.project)));
   const names = waves.flat().map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12));
-  const ok = await opts.confirm(
+  const question =
     `Restore ${file} (${tables} tables with data) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +
-      (names.length ? ` and stops ${[...new Set(names)].join(', ')} meanwhile.` : '.'),
-  );
-  if (!ok) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
-  opts.beforeStop?.();
-  await refuseLockHolders(docker, pg, waves.flat());
-
-  await withStopped(docker, waves, log, async () => {
+    (names.length ? ` and stops ${[...new Set(names)].join(', ')} meanwhile.` : '.');
+  await confirmedRestore(docker, pg, waves, { ...opts, log }, question, async () => {
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
     const r = await feedExec(docker, pg, pgRestoreArgv(pg.user, pg.db), async (write) => {
       for await (const piece of checkedPieces(readSource(source, DUMP_PIECE), digests, file)) await write(piece);
@@ -311,6 +306,25 @@ export async function restoreDatabase(
     }
   });
   return { file, tables, stopped: names };
+}
+
+/**
+ * How both restores into the running stack end, once every check has passed: the question; then, just
+ * before the stop (the question may have waited long), the database's lock (`beforeStop`: a running
+ * backup is named as such) and the other sessions' locks; then `restore` with the app stopped.
+ */
+export async function confirmedRestore(
+  docker: DockerClient,
+  pg: PgTarget,
+  waves: ContainerInfo[][],
+  opts: { confirm: (question: string) => Promise<boolean>; beforeStop?: () => void; log: (line: string) => void },
+  question: string,
+  restore: () => Promise<void>,
+): Promise<void> {
+  if (!(await opts.confirm(question))) throw new PhaseComposeError('problem', 'cancelled: nothing was changed');
+  opts.beforeStop?.();
+  await refuseLockHolders(docker, pg, waves.flat());
+  await withStopped(docker, waves, opts.log, restore);
 }
 
 /**
