@@ -223,7 +223,7 @@ export async function restoreArchiveLive(
   log(`restore: archive ok: made ${checked.meta.created} from project ${checked.meta.project}, every checksum matches`);
   const unknown = unknownMigrations(await applied, checked.meta.migrations);
   if (unknown.length && !opts.force) throw newerDatabaseError(unknown);
-  if (unknown.length) log(`restore: --force: the live database has ${unknown.length} migrations the archive does not know: every table and view is dropped before the archive's are restored (in the same transaction)`);
+  if (unknown.length) log(`restore: --force: the live database has ${unknown.length} migrations the archive does not know: every table, view, sequence, function, type, collation and schema is dropped before the archive's are restored (in the same transaction)`);
   // The app reads its data with keys from its env (Phase: SECRET_KEY, SERVER_SECRET): data restored
   // beside other values is data it cannot read. Until 2026-11-29 this was never compared, and a restore
   // into a stack made anew (fresh secrets) exited 0 with the app unable to decrypt anything.
@@ -242,11 +242,11 @@ export async function restoreArchiveLive(
   const question =
     `Restore ${file} (${checked.tables} tables with data, made ${checked.meta.created}) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +
     (names.length ? ` and stops ${names.join(', ')} meanwhile.` : '.') +
-    (unknown.length ? ` The database is newer than the archive (--force): every table not in the archive goes too.` : '');
+    (unknown.length ? ` The database is newer than the archive (--force): every table, function, type or schema not in the archive goes too.` : '');
   await confirmedRestore(docker, pg, waves, { ...opts, log }, question, async () => {
     if (unknown.length) {
       // pg_restore --clean would leave what the newer migrations made (and fail on a table that refers to an archived one).
-      log(`restore: pg_restore | psql: every table and view of ${pg.db} dropped, then the archive's restored, in one transaction (--force over a newer database)`);
+      log(`restore: pg_restore | psql: everything of ${pg.db} dropped, then the archive's restored, in one transaction (--force over a newer database)`);
       return wipedRestore(docker, pg, checkedDump(source, checked, opts.passphrase));
     }
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);

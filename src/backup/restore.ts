@@ -152,6 +152,7 @@ export async function feedExec(docker: DockerClient, pg: Pick<PgTarget, 'contain
       ended = true;
       stdin.emit('drain');
     });
+  run.catch(() => undefined); // awaited below, once the dump is written
   try {
     await produce(async (chunk) => {
       if (ended) throw endedFirst;
@@ -172,39 +173,107 @@ export async function feedExec(docker: DockerClient, pg: Pick<PgTarget, 'contain
 export const pgRestoreArgv = (user: string, db: string): string[] =>
   ['pg_restore', '-U', user, '-d', db, '--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error'];
 
-/** pg_restore writing the dump as SQL (for psql) instead of restoring it: what a wiped restore runs. */
-export const PG_RESTORE_SCRIPT_ARGV: readonly string[] = ['pg_restore', '--clean', '--if-exists', '--no-owner', '--exit-on-error', '-f', '-'];
+/**
+ * pg_restore writing the dump as SQL (for psql) instead of restoring it: what a wiped restore runs. In one
+ * transaction: without --single-transaction the script commits large objects' data on its own (BEGIN;
+ * ... COMMIT; in its middle), which would commit whatever came before it.
+ */
+export const PG_RESTORE_SCRIPT_ARGV: readonly string[] = ['pg_restore', '--clean', '--if-exists', '--no-owner', '--exit-on-error', '--single-transaction', '-f', '-'];
 
 /**
- * The SQL a restore over a database newer than the archive (--force) begins its transaction with: drops
- * every table, partitioned table, view, materialized view and foreign table outside the system schemas
- * (not those an extension owns), with what depends on them. Names are quoted by the server (%I).
+ * The SQL a restore over a database newer than the archive (--force) begins its transaction with. It
+ * drops, with what depends on them, outside the system schemas and not an extension's: every table
+ * (partitions with their parent), view, materialized view, foreign table and sequence, function,
+ * procedure and aggregate (not a type's own constructors), enum, composite, range type and domain,
+ * collation, and schema but public (not one an extension lives in). The statements are made before the
+ * first runs (an object dropped with another is skipped: IF EXISTS); names quoted by the server.
  */
 export const WIPE_SQL = `DO $phase_compose_wipe$
-DECLARE r record;
+DECLARE stmt text;
 BEGIN
-  FOR r IN
-    SELECT format('%I.%I', n.nspname, c.relname) AS name,
-      CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END AS kind
+  FOREACH stmt IN ARRAY coalesce((SELECT array_agg(s ORDER BY k, o) FROM (
+    SELECT CASE c.relkind WHEN 'S' THEN 1 ELSE 0 END AS k, c.oid AS o,
+      format('DROP %s IF EXISTS %I.%I CASCADE', CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, n.nspname, c.relname) AS s
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
-      AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT c.relispartition AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-    ORDER BY c.oid
-  LOOP
-    EXECUTE format('DROP %s IF EXISTS %s CASCADE', r.kind, r.name);
+    UNION ALL
+    SELECT 2, p.oid, format('DROP %s IF EXISTS %s CASCADE', CASE p.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, p.oid::regprocedure)
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('e', 'i'))
+    UNION ALL
+    SELECT 3, t.oid, format('DROP %s IF EXISTS %s CASCADE', CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.oid::regtype)
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    WHERE t.typtype IN ('e', 'd', 'r', 'c') AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+      AND (t.typtype <> 'c' OR (SELECT r.relkind FROM pg_class r WHERE r.oid = t.typrelid) = 'c')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype IN ('e', 'i'))
+    UNION ALL
+    SELECT 4, c.oid, format('DROP COLLATION IF EXISTS %I.%I CASCADE', n.nspname, c.collname)
+    FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
+    WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_collation'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+    UNION ALL
+    SELECT 5, n.oid, format('DROP SCHEMA IF EXISTS %I CASCADE', n.nspname)
+    FROM pg_namespace n
+    WHERE n.nspname NOT IN ('public', 'information_schema') AND n.nspname !~ '^pg_'
+      AND NOT EXISTS (SELECT 1 FROM pg_extension e WHERE e.extnamespace = n.oid)
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')
+  ) AS drops), '{}') LOOP
+    EXECUTE stmt;
   END LOOP;
 END
 $phase_compose_wipe$;
 `;
+
+/** The statement pg_restore --single-transaction ends its script with (a comment and \unrestrict may follow). */
+const SCRIPT_COMMIT = Buffer.from('\nCOMMIT;\n');
+/** How much of the script's end is held back to find that COMMIT in: it is followed by some 100 bytes. */
+const HELD_BACK = 64 << 10;
+
+/**
+ * Passes a pg_restore --single-transaction script on, all but its last COMMIT: the caller sends its own
+ * once it knows that pg_restore ended well. Each `push` returns what may go on now; `end` the rest, less
+ * that COMMIT, or undefined when the script does not end with one (followed only by blank lines,
+ * comments and psql's \unrestrict): then nothing must be committed. Pure.
+ */
+export function withoutFinalCommit(): { push(chunk: Buffer): Buffer; end(): Buffer | undefined } {
+  // Held as chunks (small ones joined up to 8 KiB), whole ones let go from the front: memory stays at
+  // HELD_BACK and a chunk, and no byte is copied more than 8 KiB's worth of times.
+  const held: Buffer[] = [];
+  let size = 0;
+  return {
+    push(chunk) {
+      const last = held.at(-1);
+      if (last && last.length < 8192) held[held.length - 1] = Buffer.concat([last, chunk]);
+      else held.push(chunk);
+      size += chunk.length;
+      const out: Buffer[] = [];
+      while (held.length > 1 && size - held[0]!.length >= HELD_BACK) {
+        size -= held[0]!.length;
+        out.push(held.shift()!);
+      }
+      return out.length === 1 ? out[0]! : Buffer.concat(out);
+    },
+    end() {
+      const tail = Buffer.concat(held);
+      const at = tail.lastIndexOf(SCRIPT_COMMIT);
+      if (at < 0) return undefined;
+      const after = tail.subarray(at + SCRIPT_COMMIT.length).toString('utf8');
+      if (!after.split('\n').every((l) => l === '' || l.startsWith('--') || /^\\unrestrict [A-Za-z0-9]+$/.test(l))) return undefined;
+      return Buffer.concat([tail.subarray(0, at + 1), tail.subarray(at + SCRIPT_COMMIT.length)]);
+    },
+  };
+}
 
 /**
  * A restore over a database newer than the archive (--force), all or nothing. pg_restore --clean drops
  * only the archive's own objects: until 2026-11-29 a table a later migration had made stayed, and the
  * next `migrate` failed on it ("already exists"), or, when it referred to an archived table, the restore
  * itself failed. Here one psql session runs, in one transaction, WIPE_SQL and then the dump as pg_restore
- * writes it as SQL; COMMIT follows only when pg_restore has ended well (psql's input then just ends, and
- * the server rolls the transaction back). Throws `failed` with the failing command's words.
+ * writes it as SQL, less its own COMMIT; COMMIT follows only when pg_restore has ended well and the
+ * script was whole (else psql's input just ends, and the server rolls the transaction back). Throws
+ * `failed` with the failing command's words.
  */
 export async function wipedRestore(docker: DockerClient, pg: PgTarget, produce: DumpProducer): Promise<void> {
   const sql = new PassThrough({ highWaterMark: 1 << 20 });
@@ -213,15 +282,25 @@ export async function wipedRestore(docker: DockerClient, pg: PgTarget, produce: 
     psqlEnded = true;
     sql.emit('drain'); // a write waiting for room goes on (psql has stopped reading)
   });
+  psql.catch(() => undefined); // awaited below; an exec that fails early must not end the process with the app stopped
   // pg_restore's SQL into psql's input, which stays open for the COMMIT. Once psql has ended (a statement
   // failed), the rest is dropped: pg_restore reads on to its end, and psql's error is the report.
+  const script = withoutFinalCommit();
+  let whole = false;
+  const pass = (b: Buffer, cb: () => void) => {
+    if (psqlEnded || !b.length || sql.write(b)) return cb();
+    sql.once('drain', () => cb());
+  };
   const forward = new Writable({
     highWaterMark: 1 << 20,
-    write(chunk: Buffer, _e, cb) {
-      if (psqlEnded || sql.write(chunk)) return cb();
-      sql.once('drain', () => cb());
+    write: (chunk: Buffer, _e, cb) => pass(script.push(chunk), cb),
+    final: (cb) => {
+      const rest = script.end();
+      whole = rest !== undefined;
+      pass(rest ?? Buffer.alloc(0), cb);
     },
   });
+  // pg_restore's own BEGIN then only warns: the transaction is already open.
   sql.write(`SET client_min_messages = warning;\nBEGIN;\n${WIPE_SQL}`); // no NOTICE for each constraint dropped with a table
   // pg_restore's run ends once its output is handed to `forward`, which may still hold some of it: all of
   // it goes into psql's input before that ends (else the script's last part was cut off).
@@ -233,12 +312,18 @@ export async function wipedRestore(docker: DockerClient, pg: PgTarget, produce: 
     await forwarded();
     sql.end();
     await psql.catch(() => undefined);
-    throw e;
+    // pg_restore exited 0 on a dump cut short: the archive's own error is the report (nothing was committed).
+    throw e instanceof PhaseComposeError && e.cause instanceof Error && / exited 0 although the dump failed midway/.test(e.message) ? e.cause : e;
   }
   await forwarded();
-  sql.end(restored.exitCode === 0 ? 'COMMIT;\n' : undefined);
+  const commit = restored.exitCode === 0 && whole;
+  sql.end(commit ? 'COMMIT;\n' : undefined);
   const applied = await psql;
-  const failed = applied.exitCode !== 0 ? { what: 'psql', r: applied } : restored.exitCode !== 0 ? { what: 'pg_restore', r: restored } : undefined;
+  const failed =
+    applied.exitCode !== 0 ? { what: 'psql', r: applied }
+    : restored.exitCode !== 0 ? { what: 'pg_restore', r: restored }
+    : !commit ? { what: 'pg_restore', r: { ...restored, exitCode: 0, stderr: `${restored.stderr}\nits script did not end with the COMMIT of its transaction` } }
+    : undefined;
   if (failed) {
     throw new PhaseComposeError('failed', `the restore failed (${failed.what} exit ${failed.r.exitCode}); the transaction was rolled back, the database is as before`, {
       details: failed.r.stderr.trim().split('\n').slice(-10),

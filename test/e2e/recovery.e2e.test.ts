@@ -354,15 +354,26 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
   }, 300_000);
 
   it('restore FILE --force over a newer database: what the newer migration made is gone too, in one transaction with the restore', async () => {
-    // An archive whose restore fails at its end (a GRANT to a role gone since), then a later migration as
-    // Django leaves one: its row, a table that refers to an archived one, a column on an archived table.
+    // An archive whose restore fails at its end (a GRANT to a role gone since) and that holds a large
+    // object (pg_restore's script without --single-transaction commits their data on its own: whatever
+    // came before it with it). Then a later migration as Django leaves one: its row, a table that refers
+    // to an archived one, a column on an archived table, and what RunSQL makes: a function, an enum, a
+    // sequence, a schema.
+    const blob = psql(projectA, "SELECT lo_from_bytea(0, 'a large object')")[0]![0]!;
     const failing = await grantToGoneArchive('pc_gone_force');
+    psql(projectA, `SELECT lo_unlink(${blob})`);
     psql(projectA, `INSERT INTO django_migrations (app, name, applied) VALUES ('vault', '0002_after_the_backup', now());
       CREATE TABLE vault_later (id bigserial PRIMARY KEY, sealed_id bigint NOT NULL REFERENCES vault_sealedvalue (id));
       INSERT INTO vault_later (sealed_id) SELECT id FROM vault_sealedvalue;
-      ALTER TABLE api_organisation ADD COLUMN later text`);
-    const later = "SELECT to_regclass('vault_later') IS NOT NULL, (SELECT count(*) FROM information_schema.columns WHERE table_name = 'api_organisation' AND column_name = 'later'), (SELECT count(*) FROM django_migrations WHERE name = '0002_after_the_backup')";
-    expect(psql(projectA, later)).toEqual([['t', '1', '1']]);
+      ALTER TABLE api_organisation ADD COLUMN later text;
+      CREATE TYPE later_mood AS ENUM ('calm');
+      CREATE FUNCTION later_fn(later_mood) RETURNS int LANGUAGE sql AS 'SELECT 1';
+      CREATE SEQUENCE later_seq;
+      CREATE SCHEMA later_schema`);
+    const later = `SELECT to_regclass('vault_later') IS NOT NULL, (SELECT count(*) FROM information_schema.columns WHERE table_name = 'api_organisation' AND column_name = 'later'),
+      (SELECT count(*) FROM django_migrations WHERE name = '0002_after_the_backup'), to_regtype('later_mood') IS NOT NULL, (SELECT count(*) > 0 FROM pg_proc WHERE proname = 'later_fn'),
+      to_regclass('later_seq') IS NOT NULL, (SELECT count(*) FROM pg_namespace WHERE nspname = 'later_schema'), (SELECT count(*) FROM pg_largeobject_metadata WHERE oid = ${blob})`;
+    expect(psql(projectA, later)).toEqual([['t', '1', '1', 't', 't', 't', '1', '0']]);
     const live = psql(projectA, ROW_COUNTS);
 
     // All or nothing: the restore fails, so the drops are rolled back with it.
@@ -370,16 +381,16 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(bad.code, bad.stderr).toBe(4);
     expect(bad.stderr).toContain('the restore failed (psql exit 3); the transaction was rolled back, the database is as before');
     expect(bad.stderr).toContain('role "pc_gone_force" does not exist');
-    expect(psql(projectA, later)).toEqual([['t', '1', '1']]);
+    expect(psql(projectA, later)).toEqual([['t', '1', '1', 't', 't', 't', '1', '0']]);
     expect(psql(projectA, ROW_COUNTS)).toEqual(live);
 
     // Until 2026-11-29 pg_restore --clean dropped only the archive's tables: DROP TABLE vault_sealedvalue
     // failed on vault_later's foreign key (exit 4), and without one the table stayed to fail the next migrate.
     const r = await cliA(['restore', archive, '--yes', '--force']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('the live database has 1 migrations the archive does not know: every table and view is dropped');
-    expect(r.stderr).toContain('restore: pg_restore | psql: every table and view of ');
-    expect(psql(projectA, later)).toEqual([['f', '0', '0']]);
+    expect(r.stderr).toContain('the live database has 1 migrations the archive does not know: every table, view, sequence, function, type, collation and schema is dropped');
+    expect(r.stderr).toContain('restore: pg_restore | psql: everything of ');
+    expect(psql(projectA, later)).toEqual([['f', '0', '0', 'f', 'f', 'f', '0', '0']]);
     expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
     expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
     // The restored schema is the archive's: Django finds nothing to apply and nothing in its way.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ContainerInfo } from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import type { DockerClient } from '../../../src/docker/client.js';
-import { appContainers, checkBackupFile, checkedPieces, dumpDigests, pgRestoreArgv, startOrder, startWaves, withStopped } from '../../../src/backup/restore.js';
+import { appContainers, checkBackupFile, checkedPieces, dumpDigests, pgRestoreArgv, startOrder, startWaves, withStopped, withoutFinalCommit } from '../../../src/backup/restore.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { PhaseComposeError } from '../../../src/util/errors.js';
 import { demoSpec } from '../up/demo-spec.js';
@@ -208,5 +208,40 @@ describe('a plain dump read twice: digests, then the pieces checked before they 
     expect((e as PhaseComposeError).message).toBe(`x.dump changed after it was checked: ${what}`);
     expect(got.length).toBe(passed);
     expect(got.equals(bytes.subarray(0, passed))).toBe(true);
+  });
+});
+
+describe('withoutFinalCommit: a wiped restore commits only by its own COMMIT', () => {
+  const script = (body: string) =>
+    `--\n-- PostgreSQL database dump\n--\n\n\\restrict abc123\n\nBEGIN;\n\n${body}\n\nCOMMIT;\n\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abc123\n\n`;
+  const run = (text: string, sizes: number[]) => {
+    const w = withoutFinalCommit();
+    const bytes = Buffer.from(text);
+    const out: Buffer[] = [];
+    for (let at = 0, i = 0; at < bytes.length; i++) {
+      const n = sizes[i % sizes.length]!;
+      out.push(w.push(bytes.subarray(at, at + n)));
+      at += n;
+    }
+    const rest = w.end();
+    return rest === undefined ? undefined : Buffer.concat([...out, rest]).toString();
+  };
+
+  it('passes every byte on but the final COMMIT, however the script is cut into chunks', () => {
+    // A script longer than what is held back (64 KiB), with COMMIT inside its data too.
+    const body = `COPY public.t (v) FROM stdin;\n${'COMMIT;\n'.repeat(20_000)}\\.\n`;
+    const text = script(body);
+    const want = text.replace('\nCOMMIT;\n\n--\n-- PostgreSQL database dump complete', '\n\n--\n-- PostgreSQL database dump complete');
+    expect(want).not.toBe(text);
+    for (const sizes of [[1 << 20], [13], [7, 65_536, 3], [65_535, 65_537], [9000]]) expect(run(text, sizes)).toBe(want);
+  });
+
+  it('undefined when the script is cut short or does not end with its COMMIT: then nothing is committed', () => {
+    const text = script('CREATE TABLE t (v text);');
+    expect(run(text.slice(0, text.indexOf('COMMIT;')), [100])).toBeUndefined();
+    expect(run(text.replace('\nCOMMIT;\n', '\n'), [100])).toBeUndefined();
+    // A COMMIT followed by more SQL is not the script's end.
+    expect(run(`${text}SELECT 1;\n`, [100])).toBeUndefined();
+    expect(run('', [1])).toBeUndefined();
   });
 });
