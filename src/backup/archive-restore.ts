@@ -263,11 +263,13 @@ export async function restoreArchiveLive(
  * path is checked, and nothing is written when any of them exists with other bytes (a file with the
  * archive's very bytes is left as it is, so a restore that failed later can run again). Returns the paths written.
  */
-export function writeStackFromArchive(dir: string, c: ArchiveContents): { written: string[]; kept: string[] } {
+export function writeStackFromArchive(dir: string, c: ArchiveContents, markProject?: string): { written: string[]; kept: string[] } {
   const env = new Set(c.meta.env.files);
   const secret = new Set(c.meta.tls?.secret ?? []); // the proxy's TLS key
   const generated = new Set(c.meta.generated);
   const plan = [...c.files.entries()].map(([name, body]) => ({ path: join(dir, safeRelativePath(name)), body, env: env.has(name), generated: generated.has(name), mode: env.has(name) || secret.has(name) ? 0o600 : 0o644 }));
+  // With `markProject`, the restore's mark (markedRestoring) is one of the files: written with them, or not at all.
+  if (markProject !== undefined) plan.push({ path: join(dir, RESTORE_MARK_FILE), body: restoreMark(markProject), env: false, generated: false, mode: 0o600 });
   if (!c.files.has(c.meta.spec)) throw new PhaseComposeError('problem', `the archive lacks its spec stack/${c.meta.spec}`, { details: ['nothing was written'] });
   // One read per path: missing (to write), the archive's very bytes (left alone), or anything else (refused).
   const onDisk = plan.map((p) => ({ ...p, d: readOnDisk(p.path, TEXT_FILE_MAX_BYTES, { noFollow: true }) }));
@@ -347,18 +349,32 @@ function rmdirQuietly(dir: string): void {
   }
 }
 
-/** Whether `dir` holds the archive's spec with its very bytes (an earlier `restore --dir` there wrote it). */
-export function holdsArchivedSpec(dir: string, c: Pick<ArchiveContents, 'meta' | 'files'>): boolean {
-  const want = c.files.get(c.meta.spec);
-  const d = readOnDisk(join(dir, safeRelativePath(c.meta.spec)), TEXT_FILE_MAX_BYTES, { noFollow: true });
-  return want !== undefined && d.kind === 'file' && d.data.equals(want);
+/**
+ * The file `restore --dir` keeps in DIR (written with the stack's files, before Compose first runs)
+ * until the database is restored: what tells a later run that the project's volume, left alone by a
+ * failure in between, is its own. The spec's bytes could not tell: the stack the archive came from has them.
+ */
+export const RESTORE_MARK_FILE = '.phase-compose-restoring';
+
+/** The mark's bytes for `project`. Pure. */
+const restoreMark = (project: string): Buffer => Buffer.from(`${JSON.stringify({ project })}\n`);
+
+/** Whether `dir` holds the mark of a restore --dir of `project` that has not finished (a regular file, not a link). */
+export function markedRestoring(dir: string, project: string): boolean {
+  const d = readOnDisk(join(dir, RESTORE_MARK_FILE), 4096, { noFollow: true });
+  return d.kind === 'file' && d.data.equals(restoreMark(project));
+}
+
+/** The database is restored: a failure after this is not one a new run mends (`up` is). */
+export function unmarkRestoring(dir: string): void {
+  rmSync(join(dir, RESTORE_MARK_FILE), { force: true });
 }
 
 /**
  * What of project `project` already exists on this host that `restore --dir DIR` did not make: its
  * containers made from another directory than DIR (Compose's working_dir label), and, when none was
- * made from DIR, its volumes, unless `dirHoldsSpec` (DIR holds the archive's spec as it is: an earlier
- * `restore --dir` there wrote it). Empty: the project is free, or holds only an earlier `restore --dir`
+ * made from DIR, its volumes, unless `marked` (DIR holds the mark of an earlier `restore --dir` of this
+ * project that failed before its database was restored: markedRestoring). Empty: the project is free, or holds only an earlier `restore --dir`
  * of DIR (which may run again; a database it left with data is then refused by refuseNonEmpty). Until
  * 2026-11-29 restore --dir ran `compose up postgres` under the archived project name first, and so
  * could recreate a live stack's postgres from the archive's file before it refused; and a run that had
@@ -369,14 +385,14 @@ export function projectInUse(
   dir: string,
   containers: Array<{ name: string; state: string; workingDir?: string }>,
   volumes: string[],
-  dirHoldsSpec = false,
+  marked = false,
 ): string[] {
   const inDir = (d: string | undefined) => d !== undefined && inside(dir, d);
   const ours = containers.filter((c) => inDir(c.workingDir));
   const other = containers.filter((c) => !inDir(c.workingDir));
   return [
     ...other.map((c) => `container ${c.name} (${c.state}) of project ${project}, made from ${c.workingDir ?? 'an unknown directory'}`),
-    ...(ours.length || (dirHoldsSpec && !other.length) ? [] : volumes.map((v) => `volume ${v} of project ${project}`)),
+    ...(ours.length || (marked && !other.length) ? [] : volumes.map((v) => `volume ${v} of project ${project}`)),
   ];
 }
 

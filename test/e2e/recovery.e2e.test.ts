@@ -8,7 +8,7 @@
 // The fixture app image (phase-compose-fixture-app:latest, built by scripts/testbed.sh) has the vault app.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -546,23 +546,30 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
   it('restore --dir runs again after a run that failed once Compose had made the volume, before its container', async () => {
     const projectD = uniqueProject('recov-d');
     const dirD = join(work, 'd');
+    // Containers by the names Compose (v2, v1) gives the project's postgres, made outside it: Compose makes
+    // the volume, then fails to make the container.
+    const squatters = [`${projectD}-postgres-1`, `${projectD}_postgres_1`];
     try {
-      // What such a run leaves behind: the project's volume alone, as Compose labels it.
-      mustRun('docker', ['volume', 'create', '--label', `com.docker.compose.project=${projectD}`, '--label', 'com.docker.compose.volume=fixture-postgres-data', `${projectD}_fixture-postgres-data`]);
-      // Into a directory without the archive's spec, the volume is another stack's (one stopped with `down`).
-      const other = await cli(['-p', projectD, 'restore', archive, '--dir', dirD], work);
-      expect(other.code, other.stderr).toBe(1);
-      expect(other.stderr).toContain(`volume ${projectD}_fixture-postgres-data of project ${projectD}`);
-      expect(existsSync(dirD)).toBe(false);
-      // The earlier run had written DIR: until 2026-11-29 the same refusal stopped every run after it.
-      const contents = await readArchive(archive, { passphrase: async () => PASS });
-      mkdirSync(dirD, { recursive: true });
-      writeFileSync(join(dirD, contents.meta.spec), contents.files.get(contents.meta.spec)!);
+      for (const name of squatters) mustRun('docker', ['create', '--name', name, 'phase-compose-fixture-postgres:latest']);
+      const failed = await cli(['-p', projectD, 'restore', archive, '--dir', dirD, '--timeout', '2m'], work);
+      expect(failed.code, failed.stderr).toBe(4);
+      expect(failed.stderr).toContain('could not start postgres');
+      expect(run('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${projectD}`]).stdout.trim()).toBe(`${projectD}_fixture-postgres-data`);
+      for (const name of squatters) mustRun('docker', ['rm', name]);
+      // Until 2026-11-29 every run after it was refused over that volume, though the error said to run it again.
       const again = await cli(['-p', projectD, 'restore', archive, '--dir', dirD, '--timeout', '4m'], work);
       expect(again.code, again.stderr).toBe(0);
       expect(await greeting(projectD)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
       expect(psql(projectD, ROW_COUNTS)).toEqual(countsA);
+      // The mark goes once the database is restored: a later run is refused over the project as it is.
+      expect(existsSync(join(dirD, '.phase-compose-restoring'))).toBe(false);
+      // Without the mark (the stack an archive came from, stopped with `down`), its volume is another stack's.
+      mustRun('docker', ['rm', '-f', '-v', ...run('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${projectD}`]).stdout.split('\n').filter(Boolean)]);
+      const origin = await cli(['-p', projectD, 'restore', archive, '--dir', dirD], work);
+      expect(origin.code, origin.stderr).toBe(1);
+      expect(origin.stderr).toContain(`volume ${projectD}_fixture-postgres-data of project ${projectD}`);
     } finally {
+      for (const name of squatters) run('docker', ['rm', '-f', name]);
       composeDown(projectD);
     }
   }, 300_000);

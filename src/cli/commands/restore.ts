@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { readArchive, sniff } from '../../backup/archive-io.js';
 import { newestMigrations } from '../../backup/archive.js';
 import {
-  holdsArchivedSpec, interruptibleRead, listCheckedDump, missingTlsFiles, pipeDump, projectInUse, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, writeStackFromArchive,
+  interruptibleRead, markedRestoring, listCheckedDump, missingTlsFiles, pipeDump, projectInUse, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, unmarkRestoring, writeStackFromArchive,
 } from '../../backup/archive-restore.js';
 import { checkBackupFile, refuseNonBackup, restoreDatabase } from '../../backup/restore.js';
 import { connectDocker } from '../../docker/client.js';
@@ -75,7 +75,7 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
 }
 
 /** What of `project` exists on this host that restore --dir into `dir` did not make (projectInUse()). */
-async function projectUse(project: string, dir: string, dirHoldsSpec: boolean): Promise<string[]> {
+async function projectUse(project: string, dir: string, marked: boolean): Promise<string[]> {
   const docker = await connectDocker();
   const filters = { label: [`${L_PROJECT}=${project}`] };
   const [containers, volumes] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listVolumes({ filters })]);
@@ -93,7 +93,7 @@ async function projectUse(project: string, dir: string, dirHoldsSpec: boolean): 
     real(dir),
     containers.map((c) => ({ name: (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''), state: c.State, ...(c.Labels[L_WORKING_DIR] !== undefined ? { workingDir: real(c.Labels[L_WORKING_DIR]) } : {}) })),
     (volumes.Volumes ?? []).map((v) => v.Name).sort(),
-    dirHoldsSpec,
+    marked,
   );
 }
 
@@ -115,13 +115,14 @@ async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () =>
   const project = args.projectName ?? contents.meta.project;
   io.err(`restore: archive ok: made ${contents.meta.created} from project ${contents.meta.project}; newest migrations ${newestMigrations(contents.meta.migrations).join(', ') || '(none)'}`);
   // Before anything is written or started: the project must not be another stack's.
-  const inUse = await projectUse(project, dir, holdsArchivedSpec(dir, contents));
+  const inUse = await projectUse(project, dir, markedRestoring(dir, project));
   if (inUse.length) {
     throw new PhaseComposeError('problem', `project ${project} already exists on this host: restore --dir builds a new stack, and would start its postgres in that project`, {
       details: [...inUse.slice(0, 10), ...(inUse.length > 10 ? [`and ${inUse.length - 10} more`] : []), `name a new project with -p NAME (restore FILE replaces a running stack's data); nothing was written or started`],
     });
   }
-  const files = writeStackFromArchive(dir, contents);
+  // With the mark of this restore (until the database is restored): a run after a failure meanwhile may take the volume Compose made.
+  const files = writeStackFromArchive(dir, contents, project);
   for (const p of files.written) io.err(`restore: wrote ${p}`);
   for (const p of files.kept) io.err(`restore: kept ${p}: it defines the archived keys (${contents.meta.env.keys!.join(', ')}) as the archive does`);
   const specFile = join(dir, contents.meta.spec);
@@ -156,6 +157,7 @@ async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () =>
         details: [...r.stderr.trim().split('\n').slice(-10), `the files in ${dir} and the postgres container stay; run the same command again once fixed`],
       });
     }
+    unmarkRestoring(dir);
   } finally {
     stack.lock.release();
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FORMAT, type BackupMeta } from '../../../src/backup/archive.js';
 import type { ArchiveContents } from '../../../src/backup/archive-io.js';
-import { dataKeys, holdsArchivedSpec, projectInUse, scratchImage, writeStackFromArchive } from '../../../src/backup/archive-restore.js';
+import { RESTORE_MARK_FILE, dataKeys, markedRestoring, projectInUse, unmarkRestoring, scratchImage, writeStackFromArchive } from '../../../src/backup/archive-restore.js';
 import { PhaseComposeError } from '../../../src/util/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pc-restore-dir-'));
@@ -26,9 +26,9 @@ const contents = (files: Record<string, string>): ArchiveContents => ({
 const archive = contents({ 'phase-compose.yaml': 'name: p\n', '.env': 'SECRET_KEY=k\n', 'docker-compose.yml': 'services: {}\n' });
 let n = 0;
 const fresh = () => join(root, `d${++n}`);
-const refusal = (dir: string, c = archive): PhaseComposeError => {
+const refusal = (dir: string, c = archive, mark?: string): PhaseComposeError => {
   try {
-    writeStackFromArchive(dir, c);
+    writeStackFromArchive(dir, c, mark);
   } catch (e) {
     expect(e).toBeInstanceOf(PhaseComposeError);
     return e as PhaseComposeError;
@@ -166,7 +166,7 @@ describe('projectInUse: restore --dir never starts its postgres in another stack
     expect(projectInUse('new', '/tmp/try', [], [])).toEqual([]);
   });
 
-  it('a volume alone is an earlier restore --dir of DIR when DIR holds the archive\'s spec (it failed before Compose made the container)', () => {
+  it('a volume alone is an earlier restore --dir of DIR when DIR holds its mark (it failed before its database was restored)', () => {
     // Until 2026-11-29 such a run could not run again: refused over the volume it had made itself.
     expect(projectInUse('b', '/tmp/try', [], ['b_postgres-data'], true)).toEqual([]);
     // Not while another directory's container is in the project.
@@ -176,17 +176,25 @@ describe('projectInUse: restore --dir never starts its postgres in another stack
     ]);
   });
 
-  it('holdsArchivedSpec: the spec in DIR with the archive\'s very bytes, not a symlink to them, not other bytes', () => {
+  it('the mark: written with the stack\'s files (0600), for its project only, not through a link, gone once unmarked', () => {
     const dir = fresh();
-    expect(holdsArchivedSpec(dir, archive)).toBe(false);
-    writeStackFromArchive(dir, archive);
-    expect(holdsArchivedSpec(dir, archive)).toBe(true);
-    writeFileSync(join(dir, 'phase-compose.yaml'), 'name: other\n');
-    expect(holdsArchivedSpec(dir, archive)).toBe(false);
-    rmSync(join(dir, 'phase-compose.yaml'));
-    writeFileSync(join(dir, 'elsewhere.yaml'), 'name: p\n');
-    symlinkSync(join(dir, 'elsewhere.yaml'), join(dir, 'phase-compose.yaml'));
-    expect(holdsArchivedSpec(dir, archive)).toBe(false);
+    expect(markedRestoring(dir, 'b')).toBe(false);
+    expect(writeStackFromArchive(dir, archive, 'b').written).toContain(join(dir, RESTORE_MARK_FILE));
+    expect(statSync(join(dir, RESTORE_MARK_FILE)).mode & 0o777).toBe(0o600);
+    expect(markedRestoring(dir, 'b')).toBe(true);
+    expect(markedRestoring(dir, 'c')).toBe(false);
+    // The stack the archive came from holds its spec but no mark: its volume is not taken.
+    const origin = fresh();
+    writeStackFromArchive(origin, archive);
+    expect(markedRestoring(origin, 'b')).toBe(false);
+    // A run again leaves the same mark as it is; another project's mark is refused like any other file.
+    expect(writeStackFromArchive(dir, archive, 'b').written).toEqual([]);
+    expect(refusal(dir, archive, 'c').message).toMatch(/refusing to overwrite files/);
+    unmarkRestoring(dir);
+    expect(markedRestoring(dir, 'b')).toBe(false);
+    writeFileSync(join(dir, 'elsewhere'), '{"project":"b"}\n');
+    symlinkSync(join(dir, 'elsewhere'), join(dir, RESTORE_MARK_FILE));
+    expect(markedRestoring(dir, 'b')).toBe(false);
   });
 });
 
