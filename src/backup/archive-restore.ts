@@ -223,7 +223,7 @@ export async function restoreArchiveLive(
   log(`restore: archive ok: made ${checked.meta.created} from project ${checked.meta.project}, every checksum matches`);
   const unknown = unknownMigrations(await applied, checked.meta.migrations);
   if (unknown.length && !opts.force) throw newerDatabaseError(unknown);
-  if (unknown.length) log(`restore: --force: the live database has ${unknown.length} migrations the archive does not know: every table, view, sequence, function, type, collation and schema is dropped before the archive's are restored (in the same transaction)`);
+  if (unknown.length) log(`restore: --force: the live database has ${unknown.length} migrations the archive does not know: its tables, views, sequences, routines, types, schemas and more are dropped before the archive's are restored (in the same transaction)`);
   // The app reads its data with keys from its env (Phase: SECRET_KEY, SERVER_SECRET): data restored
   // beside other values is data it cannot read. Until 2026-11-29 this was never compared, and a restore
   // into a stack made anew (fresh secrets) exited 0 with the app unable to decrypt anything.
@@ -242,11 +242,11 @@ export async function restoreArchiveLive(
   const question =
     `Restore ${file} (${checked.tables} tables with data, made ${checked.meta.created}) into database "${pg.db}" of project "${stack.project}"? This replaces the current data` +
     (names.length ? ` and stops ${names.join(', ')} meanwhile.` : '.') +
-    (unknown.length ? ` The database is newer than the archive (--force): every table, function, type or schema not in the archive goes too.` : '');
+    (unknown.length ? ` The database is newer than the archive (--force): every table, routine, type or schema not in the archive goes too.` : '');
   await confirmedRestore(docker, pg, waves, { ...opts, log }, question, async () => {
     if (unknown.length) {
       // pg_restore --clean would leave what the newer migrations made (and fail on a table that refers to an archived one).
-      log(`restore: pg_restore | psql: everything of ${pg.db} dropped, then the archive's restored, in one transaction (--force over a newer database)`);
+      log(`restore: pg_restore | psql: the tables, views, routines, types and schemas of ${pg.db} dropped, then the archive's restored, in one transaction (--force over a newer database)`);
       return wipedRestore(docker, pg, checkedDump(source, checked, opts.passphrase));
     }
     log(`restore: pg_restore --clean --if-exists --single-transaction into ${pg.db}`);
@@ -268,8 +268,11 @@ export function writeStackFromArchive(dir: string, c: ArchiveContents, markProje
   const secret = new Set(c.meta.tls?.secret ?? []); // the proxy's TLS key
   const generated = new Set(c.meta.generated);
   const plan = [...c.files.entries()].map(([name, body]) => ({ path: join(dir, safeRelativePath(name)), body, env: env.has(name), generated: generated.has(name), mode: env.has(name) || secret.has(name) ? 0o600 : 0o644 }));
-  // With `markProject`, the restore's mark (markedRestoring) is one of the files: written with them, or not at all.
-  if (markProject !== undefined) plan.push({ path: join(dir, RESTORE_MARK_FILE), body: restoreMark(markProject), env: false, generated: false, mode: 0o600 });
+  // With `markProject`, the restore's mark (readRestoreMark) is one of the files: written with them, or
+  // not at all. One for this project already there (an earlier run's, maybe naming its volumes) stays.
+  if (markProject !== undefined && !readRestoreMark(dir, markProject)) {
+    plan.push({ path: join(dir, RESTORE_MARK_FILE), body: markBytes({ project: markProject, volumes: {} }), env: false, generated: false, mode: 0o600 });
+  }
   if (!c.files.has(c.meta.spec)) throw new PhaseComposeError('problem', `the archive lacks its spec stack/${c.meta.spec}`, { details: ['nothing was written'] });
   // One read per path: missing (to write), the archive's very bytes (left alone), or anything else (refused).
   const onDisk = plan.map((p) => ({ ...p, d: readOnDisk(p.path, TEXT_FILE_MAX_BYTES, { noFollow: true }) }));
@@ -351,18 +354,35 @@ function rmdirQuietly(dir: string): void {
 
 /**
  * The file `restore --dir` keeps in DIR (written with the stack's files, before Compose first runs)
- * until the database is restored: what tells a later run that the project's volume, left alone by a
- * failure in between, is its own. The spec's bytes could not tell: the stack the archive came from has them.
+ * until the database is restored, naming the project and, once Compose has run, each volume it made
+ * (by name and creation time): what tells a later run that a volume left alone by a failure in between
+ * is its own, and not one made since by another stack of that name. The spec's bytes could not tell:
+ * the stack the archive came from has them.
  */
 export const RESTORE_MARK_FILE = '.phase-compose-restoring';
 
-/** The mark's bytes for `project`. Pure. */
-const restoreMark = (project: string): Buffer => Buffer.from(`${JSON.stringify({ project })}\n`);
+/** What a mark holds: the project, and the volumes Compose made for it (name -> CreatedAt). */
+export type RestoreMark = { project: string; volumes: Record<string, string> };
 
-/** Whether `dir` holds the mark of a restore --dir of `project` that has not finished (a regular file, not a link). */
-export function markedRestoring(dir: string, project: string): boolean {
-  const d = readOnDisk(join(dir, RESTORE_MARK_FILE), 4096, { noFollow: true });
-  return d.kind === 'file' && d.data.equals(restoreMark(project));
+/** The mark's bytes. Pure. */
+const markBytes = (m: RestoreMark): Buffer => Buffer.from(`${JSON.stringify(m)}\n`);
+
+/** The mark in `dir` when it is one for `project` (a regular file, not a link); else undefined. */
+export function readRestoreMark(dir: string, project: string): RestoreMark | undefined {
+  const d = readOnDisk(join(dir, RESTORE_MARK_FILE), 64 << 10, { noFollow: true });
+  if (d.kind !== 'file') return undefined;
+  try {
+    const m = JSON.parse(d.data.toString('utf8')) as Partial<RestoreMark>;
+    const volumes = m.volumes && typeof m.volumes === 'object' && Object.values(m.volumes).every((v) => typeof v === 'string') ? m.volumes : undefined;
+    return m.project === project && volumes ? { project, volumes } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records in the mark the volumes Compose made for the project (written atomically, 0600). */
+export function markVolumes(dir: string, project: string, volumes: Record<string, string>): void {
+  writeFileAtomic(join(dir, RESTORE_MARK_FILE), markBytes({ project, volumes }), 0o600);
 }
 
 /** The database is restored: a failure after this is not one a new run mends (`up` is). */
@@ -373,8 +393,9 @@ export function unmarkRestoring(dir: string): void {
 /**
  * What of project `project` already exists on this host that `restore --dir DIR` did not make: its
  * containers made from another directory than DIR (Compose's working_dir label), and, when none was
- * made from DIR, its volumes, unless `marked` (DIR holds the mark of an earlier `restore --dir` of this
- * project that failed before its database was restored: markedRestoring). Empty: the project is free, or holds only an earlier `restore --dir`
+ * made from DIR, its volumes but those `marked` names with the same creation time (the mark of an
+ * earlier `restore --dir` of this project into DIR that failed before its database was restored:
+ * readRestoreMark). Empty: the project is free, or holds only an earlier `restore --dir`
  * of DIR (which may run again; a database it left with data is then refused by refuseNonEmpty). Until
  * 2026-11-29 restore --dir ran `compose up postgres` under the archived project name first, and so
  * could recreate a live stack's postgres from the archive's file before it refused; and a run that had
@@ -384,15 +405,16 @@ export function projectInUse(
   project: string,
   dir: string,
   containers: Array<{ name: string; state: string; workingDir?: string }>,
-  volumes: string[],
-  marked = false,
+  volumes: Array<{ name: string; created?: string }>,
+  marked: Readonly<Record<string, string>> = {},
 ): string[] {
   const inDir = (d: string | undefined) => d !== undefined && inside(dir, d);
   const ours = containers.filter((c) => inDir(c.workingDir));
   const other = containers.filter((c) => !inDir(c.workingDir));
+  const leftover = (v: { name: string; created?: string }) => !other.length && v.created !== undefined && marked[v.name] === v.created;
   return [
     ...other.map((c) => `container ${c.name} (${c.state}) of project ${project}, made from ${c.workingDir ?? 'an unknown directory'}`),
-    ...(ours.length || (marked && !other.length) ? [] : volumes.map((v) => `volume ${v} of project ${project}`)),
+    ...(ours.length ? [] : volumes.filter((v) => !leftover(v)).map((v) => `volume ${v.name} of project ${project}`)),
   ];
 }
 

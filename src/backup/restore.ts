@@ -183,48 +183,64 @@ export const PG_RESTORE_SCRIPT_ARGV: readonly string[] = ['pg_restore', '--clean
 /**
  * The SQL a restore over a database newer than the archive (--force) begins its transaction with. It
  * drops, with what depends on them, outside the system schemas and not an extension's: every table
- * (partitions with their parent), view, materialized view, foreign table and sequence, function,
- * procedure and aggregate (not a type's own constructors), enum, composite, range type and domain,
- * collation, and schema but public (not one an extension lives in). The statements are made before the
- * first runs (an object dropped with another is skipped: IF EXISTS); names quoted by the server.
+ * (partitions with their parent), view, materialized view, foreign table and sequence; function,
+ * procedure and aggregate (not a type's own constructors); operator and operator family (with its
+ * classes); text search configuration and dictionary; enum, composite, range type and domain;
+ * collation; publication, foreign server and foreign-data wrapper; and schema but public (not one an
+ * extension lives in). What stays: large objects, subscriptions (not droppable in a transaction), event
+ * triggers, casts between built-in types, default privileges. The statements are all made, with
+ * search_path at pg_catalog so that every name comes out schema-qualified, before the first runs (an
+ * object dropped with another is then skipped: IF EXISTS). Tried on PostgreSQL 15 with citext,
+ * pgcrypto, hstore and postgres_fdw installed: every other object went, and all four still worked.
  */
-export const WIPE_SQL = `DO $phase_compose_wipe$
+export const WIPE_SQL = wipeSql();
+
+/** WIPE_SQL, made of one SELECT per kind of object. Pure. */
+function wipeSql(): string {
+  const userSchema = (n: string) => `${n}.nspname <> 'information_schema' AND ${n}.nspname !~ '^pg_'`;
+  /** Not an extension's member (nor, with `internal`, part of another object, like a range type's constructor). */
+  const own = (catalog: string, alias: string, internal = false) =>
+    `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${catalog}'::regclass AND d.objid = ${alias}.oid AND d.deptype ${internal ? "IN ('e', 'i')" : "= 'e'"})`;
+  // [order, statement, FROM ... WHERE ...]: each kind's objects dropped in the order of its number.
+  const kinds: Array<[number | string, string, string]> = [
+    ["CASE c.relkind WHEN 'S' THEN 1 ELSE 0 END",
+      "format('DROP %s IF EXISTS %I.%I CASCADE', CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, n.nspname, c.relname)",
+      `pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT c.relispartition AND ${userSchema('n')} AND ${own('pg_class', 'c')}`],
+    [2, "format('DROP ROUTINE IF EXISTS %s CASCADE', c.oid::regprocedure)",
+      `pg_proc c JOIN pg_namespace n ON n.oid = c.pronamespace WHERE ${userSchema('n')} AND ${own('pg_proc', 'c', true)}`],
+    [3, "format('DROP OPERATOR IF EXISTS %s CASCADE', c.oid::regoperator)",
+      `pg_operator c JOIN pg_namespace n ON n.oid = c.oprnamespace WHERE ${userSchema('n')} AND ${own('pg_operator', 'c')}`],
+    [4, "format('DROP OPERATOR FAMILY IF EXISTS %I.%I USING %I CASCADE', n.nspname, c.opfname, a.amname)",
+      `pg_opfamily c JOIN pg_namespace n ON n.oid = c.opfnamespace JOIN pg_am a ON a.oid = c.opfmethod WHERE ${userSchema('n')} AND ${own('pg_opfamily', 'c')}`],
+    [5, "format('DROP TEXT SEARCH CONFIGURATION IF EXISTS %I.%I CASCADE', n.nspname, c.cfgname)",
+      `pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace WHERE ${userSchema('n')} AND ${own('pg_ts_config', 'c')}`],
+    [6, "format('DROP TEXT SEARCH DICTIONARY IF EXISTS %I.%I CASCADE', n.nspname, c.dictname)",
+      `pg_ts_dict c JOIN pg_namespace n ON n.oid = c.dictnamespace WHERE ${userSchema('n')} AND ${own('pg_ts_dict', 'c')}`],
+    [7, "format('DROP %s IF EXISTS %s CASCADE', CASE c.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, c.oid::regtype)",
+      `pg_type c JOIN pg_namespace n ON n.oid = c.typnamespace WHERE c.typtype IN ('e', 'd', 'r', 'c') AND ${userSchema('n')}
+        AND (c.typtype <> 'c' OR (SELECT r.relkind FROM pg_class r WHERE r.oid = c.typrelid) = 'c') AND ${own('pg_type', 'c', true)}`],
+    [8, "format('DROP COLLATION IF EXISTS %I.%I CASCADE', n.nspname, c.collname)",
+      `pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace WHERE ${userSchema('n')} AND ${own('pg_collation', 'c')}`],
+    [9, "format('DROP PUBLICATION IF EXISTS %I', c.pubname)", `pg_publication c WHERE ${own('pg_publication', 'c')}`],
+    [10, "format('DROP SERVER IF EXISTS %I CASCADE', c.srvname)", `pg_foreign_server c WHERE ${own('pg_foreign_server', 'c')}`],
+    [11, "format('DROP FOREIGN DATA WRAPPER IF EXISTS %I CASCADE', c.fdwname)", `pg_foreign_data_wrapper c WHERE ${own('pg_foreign_data_wrapper', 'c')}`],
+    [12, "format('DROP SCHEMA IF EXISTS %I CASCADE', c.nspname)",
+      `pg_namespace c WHERE c.nspname <> 'public' AND ${userSchema('c')} AND NOT EXISTS (SELECT 1 FROM pg_extension e WHERE e.extnamespace = c.oid) AND ${own('pg_namespace', 'c')}`],
+  ];
+  const selects = kinds.map(([k, stmt, from]) => `    SELECT ${k} AS k, c.oid AS o, ${stmt} AS s\n    FROM ${from}`).join('\n    UNION ALL\n');
+  return `DO $phase_compose_wipe$
 DECLARE stmt text;
 BEGIN
+  PERFORM set_config('search_path', 'pg_catalog', true); -- every name below comes out schema-qualified
   FOREACH stmt IN ARRAY coalesce((SELECT array_agg(s ORDER BY k, o) FROM (
-    SELECT CASE c.relkind WHEN 'S' THEN 1 ELSE 0 END AS k, c.oid AS o,
-      format('DROP %s IF EXISTS %I.%I CASCADE', CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, n.nspname, c.relname) AS s
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT c.relispartition AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
-      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-    UNION ALL
-    SELECT 2, p.oid, format('DROP %s IF EXISTS %s CASCADE', CASE p.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, p.oid::regprocedure)
-    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
-      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('e', 'i'))
-    UNION ALL
-    SELECT 3, t.oid, format('DROP %s IF EXISTS %s CASCADE', CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.oid::regtype)
-    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-    WHERE t.typtype IN ('e', 'd', 'r', 'c') AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
-      AND (t.typtype <> 'c' OR (SELECT r.relkind FROM pg_class r WHERE r.oid = t.typrelid) = 'c')
-      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype IN ('e', 'i'))
-    UNION ALL
-    SELECT 4, c.oid, format('DROP COLLATION IF EXISTS %I.%I CASCADE', n.nspname, c.collname)
-    FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
-    WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
-      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_collation'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-    UNION ALL
-    SELECT 5, n.oid, format('DROP SCHEMA IF EXISTS %I CASCADE', n.nspname)
-    FROM pg_namespace n
-    WHERE n.nspname NOT IN ('public', 'information_schema') AND n.nspname !~ '^pg_'
-      AND NOT EXISTS (SELECT 1 FROM pg_extension e WHERE e.extnamespace = n.oid)
-      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')
+${selects}
   ) AS drops), '{}') LOOP
     EXECUTE stmt;
   END LOOP;
 END
 $phase_compose_wipe$;
 `;
+}
 
 /** The statement pg_restore --single-transaction ends its script with (a comment and \unrestrict may follow). */
 const SCRIPT_COMMIT = Buffer.from('\nCOMMIT;\n');
@@ -238,25 +254,38 @@ const HELD_BACK = 64 << 10;
  * comments and psql's \unrestrict): then nothing must be committed. Pure.
  */
 export function withoutFinalCommit(): { push(chunk: Buffer): Buffer; end(): Buffer | undefined } {
-  // Held as chunks (small ones joined up to 8 KiB), whole ones let go from the front: memory stays at
-  // HELD_BACK and a chunk, and no byte is copied more than 8 KiB's worth of times.
+  // Held as chunks, whole ones let go from the front: memory stays at HELD_BACK and a chunk. Chunks under
+  // 8 KiB are gathered apart and joined once they make 8 KiB: each byte is copied once, whatever the sizes.
   const held: Buffer[] = [];
   let size = 0;
+  let small: Buffer[] = [];
+  let smallSize = 0;
+  const joinSmall = () => {
+    if (!small.length) return;
+    held.push(Buffer.concat(small));
+    small = [];
+    smallSize = 0;
+  };
   return {
     push(chunk) {
-      const last = held.at(-1);
-      if (last && last.length < 8192) held[held.length - 1] = Buffer.concat([last, chunk]);
-      else held.push(chunk);
+      if (chunk.length < 8192) {
+        small.push(chunk);
+        smallSize += chunk.length;
+        if (smallSize >= 8192) joinSmall();
+      } else {
+        joinSmall();
+        held.push(chunk);
+      }
       size += chunk.length;
       const out: Buffer[] = [];
-      while (held.length > 1 && size - held[0]!.length >= HELD_BACK) {
+      while (held.length && size - held[0]!.length >= HELD_BACK) {
         size -= held[0]!.length;
         out.push(held.shift()!);
       }
       return out.length === 1 ? out[0]! : Buffer.concat(out);
     },
     end() {
-      const tail = Buffer.concat(held);
+      const tail = Buffer.concat([...held, ...small]);
       const at = tail.lastIndexOf(SCRIPT_COMMIT);
       if (at < 0) return undefined;
       const after = tail.subarray(at + SCRIPT_COMMIT.length).toString('utf8');
@@ -324,6 +353,12 @@ export async function wipedRestore(docker: DockerClient, pg: PgTarget, produce: 
     : restored.exitCode !== 0 ? { what: 'pg_restore', r: restored }
     : !commit ? { what: 'pg_restore', r: { ...restored, exitCode: 0, stderr: `${restored.stderr}\nits script did not end with the COMMIT of its transaction` } }
     : undefined;
+  // psql exits 2 when its connection is lost: after the COMMIT was sent, whether it committed is not known.
+  if (failed && commit && failed.what === 'psql' && applied.exitCode === 2) {
+    throw new PhaseComposeError('failed', 'the restore\'s connection was lost after its COMMIT was sent (psql exit 2): whether the database is the archive\'s or as before is not known', {
+      details: [...applied.stderr.trim().split('\n').slice(-10), 'check the database (its django_migrations, the tables the archive holds) before the app writes to it'],
+    });
+  }
   if (failed) {
     throw new PhaseComposeError('failed', `the restore failed (${failed.what} exit ${failed.r.exitCode}); the transaction was rolled back, the database is as before`, {
       details: failed.r.stderr.trim().split('\n').slice(-10),

@@ -358,7 +358,7 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     // object (pg_restore's script without --single-transaction commits their data on its own: whatever
     // came before it with it). Then a later migration as Django leaves one: its row, a table that refers
     // to an archived one, a column on an archived table, and what RunSQL makes: a function, an enum, a
-    // sequence, a schema.
+    // sequence, a schema, an aggregate of no argument, a text search configuration.
     const blob = psql(projectA, "SELECT lo_from_bytea(0, 'a large object')")[0]![0]!;
     const failing = await grantToGoneArchive('pc_gone_force');
     psql(projectA, `SELECT lo_unlink(${blob})`);
@@ -369,11 +369,14 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
       CREATE TYPE later_mood AS ENUM ('calm');
       CREATE FUNCTION later_fn(later_mood) RETURNS int LANGUAGE sql AS 'SELECT 1';
       CREATE SEQUENCE later_seq;
-      CREATE SCHEMA later_schema`);
+      CREATE SCHEMA later_schema;
+      CREATE AGGREGATE later_count(*) (sfunc = int8inc, stype = int8, initcond = '0');
+      CREATE TEXT SEARCH CONFIGURATION later_search (COPY = english)`);
     const later = `SELECT to_regclass('vault_later') IS NOT NULL, (SELECT count(*) FROM information_schema.columns WHERE table_name = 'api_organisation' AND column_name = 'later'),
       (SELECT count(*) FROM django_migrations WHERE name = '0002_after_the_backup'), to_regtype('later_mood') IS NOT NULL, (SELECT count(*) > 0 FROM pg_proc WHERE proname = 'later_fn'),
-      to_regclass('later_seq') IS NOT NULL, (SELECT count(*) FROM pg_namespace WHERE nspname = 'later_schema'), (SELECT count(*) FROM pg_largeobject_metadata WHERE oid = ${blob})`;
-    expect(psql(projectA, later)).toEqual([['t', '1', '1', 't', 't', 't', '1', '0']]);
+      to_regclass('later_seq') IS NOT NULL, (SELECT count(*) FROM pg_namespace WHERE nspname = 'later_schema'), (SELECT count(*) FROM pg_largeobject_metadata WHERE oid = ${blob}),
+      (SELECT count(*) FROM pg_proc WHERE proname = 'later_count'), (SELECT count(*) FROM pg_ts_config WHERE cfgname = 'later_search')`;
+    expect(psql(projectA, later)).toEqual([['t', '1', '1', 't', 't', 't', '1', '0', '1', '1']]);
     const live = psql(projectA, ROW_COUNTS);
 
     // All or nothing: the restore fails, so the drops are rolled back with it.
@@ -381,16 +384,16 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(bad.code, bad.stderr).toBe(4);
     expect(bad.stderr).toContain('the restore failed (psql exit 3); the transaction was rolled back, the database is as before');
     expect(bad.stderr).toContain('role "pc_gone_force" does not exist');
-    expect(psql(projectA, later)).toEqual([['t', '1', '1', 't', 't', 't', '1', '0']]);
+    expect(psql(projectA, later)).toEqual([['t', '1', '1', 't', 't', 't', '1', '0', '1', '1']]);
     expect(psql(projectA, ROW_COUNTS)).toEqual(live);
 
     // Until 2026-11-29 pg_restore --clean dropped only the archive's tables: DROP TABLE vault_sealedvalue
     // failed on vault_later's foreign key (exit 4), and without one the table stayed to fail the next migrate.
     const r = await cliA(['restore', archive, '--yes', '--force']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('the live database has 1 migrations the archive does not know: every table, view, sequence, function, type, collation and schema is dropped');
-    expect(r.stderr).toContain('restore: pg_restore | psql: everything of ');
-    expect(psql(projectA, later)).toEqual([['f', '0', '0', 'f', 'f', 'f', '0', '0']]);
+    expect(r.stderr).toContain('the live database has 1 migrations the archive does not know: its tables, views, sequences, routines, types, schemas and more are dropped');
+    expect(r.stderr).toContain('restore: pg_restore | psql: the tables, views, routines, types and schemas of ');
+    expect(psql(projectA, later)).toEqual([['f', '0', '0', 'f', 'f', 'f', '0', '0', '0', '0']]);
     expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
     expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
     // The restored schema is the archive's: Django finds nothing to apply and nothing in its way.

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { readArchive, sniff } from '../../backup/archive-io.js';
 import { newestMigrations } from '../../backup/archive.js';
 import {
-  interruptibleRead, markedRestoring, listCheckedDump, missingTlsFiles, pipeDump, projectInUse, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, unmarkRestoring, writeStackFromArchive,
+  RESTORE_MARK_FILE, interruptibleRead, markVolumes, readRestoreMark, listCheckedDump, missingTlsFiles, pipeDump, projectInUse, refuseNonEmpty, restoreArchiveLive, restoreArgv, waitPostgresHealthy, unmarkRestoring, writeStackFromArchive,
 } from '../../backup/archive-restore.js';
 import { checkBackupFile, refuseNonBackup, restoreDatabase } from '../../backup/restore.js';
 import { connectDocker } from '../../docker/client.js';
@@ -18,6 +18,7 @@ import { openStack } from '../../stack/open.js';
 import { syncStackFiles } from '../../stack/outputs.js';
 import { parseCliDuration } from '../../util/duration.js';
 import { withHeldFile, type HeldFile } from '../../util/fs.js';
+import { byCodePoint } from '../../util/compare.js';
 import { PhaseComposeError } from '../../util/errors.js';
 import type { Io } from '../io.js';
 import { cliConfirm } from '../prompt.js';
@@ -75,7 +76,7 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
 }
 
 /** What of `project` exists on this host that restore --dir into `dir` did not make (projectInUse()). */
-async function projectUse(project: string, dir: string, marked: boolean): Promise<string[]> {
+async function projectUse(project: string, dir: string, marked: Readonly<Record<string, string>>): Promise<string[]> {
   const docker = await connectDocker();
   const filters = { label: [`${L_PROJECT}=${project}`] };
   const [containers, volumes] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listVolumes({ filters })]);
@@ -92,9 +93,22 @@ async function projectUse(project: string, dir: string, marked: boolean): Promis
     project,
     real(dir),
     containers.map((c) => ({ name: (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''), state: c.State, ...(c.Labels[L_WORKING_DIR] !== undefined ? { workingDir: real(c.Labels[L_WORKING_DIR]) } : {}) })),
-    (volumes.Volumes ?? []).map((v) => v.Name).sort(),
+    (volumes.Volumes ?? []).map((v) => ({ name: v.Name, ...(volumeCreated(v) ? { created: volumeCreated(v)! } : {}) })).sort((a, b) => byCodePoint(a.name, b.name)),
     marked,
   );
+}
+
+/** A volume's creation time as the Engine lists it (the API has it; dockerode's type does not). */
+const volumeCreated = (v: object): string | undefined => {
+  const c = (v as { CreatedAt?: unknown }).CreatedAt;
+  return typeof c === 'string' && c ? c : undefined;
+};
+
+/** Records the project's volumes in DIR's mark (restore --dir, once Compose has run). */
+async function markProjectVolumes(dir: string, project: string): Promise<void> {
+  const docker = await connectDocker();
+  const { Volumes } = await docker.listVolumes({ filters: { label: [`${L_PROJECT}=${project}`] } });
+  markVolumes(dir, project, Object.fromEntries((Volumes ?? []).flatMap((v) => (volumeCreated(v) ? [[v.Name, volumeCreated(v)!]] : []))));
 }
 
 /**
@@ -115,7 +129,7 @@ async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () =>
   const project = args.projectName ?? contents.meta.project;
   io.err(`restore: archive ok: made ${contents.meta.created} from project ${contents.meta.project}; newest migrations ${newestMigrations(contents.meta.migrations).join(', ') || '(none)'}`);
   // Before anything is written or started: the project must not be another stack's.
-  const inUse = await projectUse(project, dir, markedRestoring(dir, project));
+  const inUse = await projectUse(project, dir, readRestoreMark(dir, project)?.volumes ?? {});
   if (inUse.length) {
     throw new PhaseComposeError('problem', `project ${project} already exists on this host: restore --dir builds a new stack, and would start its postgres in that project`, {
       details: [...inUse.slice(0, 10), ...(inUse.length > 10 ? [`and ${inUse.length - 10} more`] : []), `name a new project with -p NAME (restore FILE replaces a running stack's data); nothing was written or started`],
@@ -143,7 +157,8 @@ async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () =>
       });
     }
     io.err(`restore: starting postgres alone (project ${project})`);
-    const up = await runCompose(stack.compose, ['up', '-d', '--no-deps', POSTGRES_SERVICE]);
+    // The volumes Compose makes go into the mark, whatever happens next: a run after a failure takes them as its own.
+    const up = await runCompose(stack.compose, ['up', '-d', '--no-deps', POSTGRES_SERVICE]).finally(() => markProjectVolumes(dir, project));
     if (up.exitCode !== 0) throw new PhaseComposeError('failed', `could not start postgres (compose exit ${up.exitCode})`, { details: up.output.trim().split('\n').slice(-10) });
     const docker = await connectDocker();
     await waitPostgresHealthy(docker, project, timeoutMs);
@@ -157,7 +172,11 @@ async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () =>
         details: [...r.stderr.trim().split('\n').slice(-10), `the files in ${dir} and the postgres container stay; run the same command again once fixed`],
       });
     }
-    unmarkRestoring(dir);
+    try {
+      unmarkRestoring(dir);
+    } catch (e) {
+      io.err(`restore: warning: could not remove ${join(dir, RESTORE_MARK_FILE)} (${(e as Error).message}): remove it by hand; it would let a later restore --dir here take this project's volume`);
+    }
   } finally {
     stack.lock.release();
   }

@@ -10,7 +10,7 @@ export default defineCommand({
     y
       .positional('backup', { type: 'string', describe: 'Archive written by `backup` (or a plain dump from `backup --dump-only` / before migrations)' })
       .option('dir', { type: 'string', requiresArg: true, describe: 'Build a new stack in DIR from the archive alone: spec, .env (0600), generated files, database; then `up`' })
-      .option('force', { type: 'boolean', default: false, describe: 'Restore even when the live database has migrations the archive does not know (then its tables, views, sequences, functions, types, collations and schemas are all dropped first, in the same transaction), or the stack\'s env files define its keys otherwise' })
+      .option('force', { type: 'boolean', default: false, describe: 'Restore even when the live database has migrations the archive does not know (then what it holds is dropped first, in the same transaction: see below), or the stack\'s env files define its keys otherwise' })
       .option('passphrase-file', { type: 'string', requiresArg: true, normalize: true, describe: `Read the passphrase from the first line of this file (else $${PASSPHRASE_ENV}, else a prompt on a terminal)` })
       .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask' })
       .option('timeout', { type: 'string', default: '5m', requiresArg: true, coerce: duration('timeout'), describe: 'With --dir: how long `up` may take' })
@@ -19,10 +19,11 @@ export default defineCommand({
       .epilogue(`Into the running stack: the archive is read in full first (passphrase, every sha256, pg_restore --list)
 and the live database compared with it. A live database with migrations the archive does not know is
 refused unless --force: migrations are one-way, and the app now running expects the newer schema. With
---force over such a database, every table, view, sequence, function, type, collation and schema but
-public in it (not an extension's) is dropped in the same transaction before the archive's are restored:
-what the newer migrations made (and anything else the archive lacks) would else stay and fail the next
-migrate. Large objects the archive lacks stay. Run the app version the archive was made with afterwards. So is
+--force over such a database, every table, view, sequence, routine, operator, text search
+configuration, type, domain, collation, publication, foreign server and schema but public in it (not an
+extension's) is dropped in the same transaction before the archive's are restored: what the newer
+migrations made (and anything else the archive lacks) would else stay and fail the next migrate. Large
+objects, subscriptions, event triggers and default privileges stay. Run the app version the archive was made with afterwards. So is
 a stack whose env files lack a key the app may read its data with, or define it otherwise than the
 archive (backups.env's keys, else those whose name holds SECRET or KEY: Phase's SECRET_KEY and
 SERVER_SECRET; named, never their values). Only then are the app services stopped (dependents first), the dump restored with pg_restore --clean in one
@@ -38,7 +39,10 @@ at once, nothing stopped.
 With --dir: writes the archive's spec, env files (0600) and generated files into DIR (never replacing a
 file that differs), starts only postgres (-p names the project; default: the archived one), restores the
 database into it, and then runs \`up\`: no app container starts before the data is back, and migrations
-newer than the archive run as on any upgrade. An archive made with backups.env holds only those keys:
+newer than the archive run as on any upgrade. A project that exists on this host is refused before
+anything is written, unless it is an earlier restore --dir of DIR: its containers made from DIR, or its
+volume alone beside DIR/.phase-compose-restoring, the mark a run keeps there until the database is
+restored. An archive made with backups.env holds only those keys:
 write the rest of the settings into DIR's env file first; it is kept when it defines every archived key
 as the archive does, else refused by key name.
 

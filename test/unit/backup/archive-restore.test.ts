@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FORMAT, type BackupMeta } from '../../../src/backup/archive.js';
 import type { ArchiveContents } from '../../../src/backup/archive-io.js';
-import { RESTORE_MARK_FILE, dataKeys, markedRestoring, projectInUse, unmarkRestoring, scratchImage, writeStackFromArchive } from '../../../src/backup/archive-restore.js';
+import { RESTORE_MARK_FILE, dataKeys, markVolumes, projectInUse, readRestoreMark, unmarkRestoring, scratchImage, writeStackFromArchive } from '../../../src/backup/archive-restore.js';
 import { PhaseComposeError } from '../../../src/util/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pc-restore-dir-'));
@@ -145,19 +145,20 @@ describe('writeStackFromArchive run again after a later failure', () => {
 });
 
 describe('projectInUse: restore --dir never starts its postgres in another stack\'s project', () => {
+  const vol = (name: string, created = '2026-11-29T10:00:00Z') => ({ name, created });
   it('names containers made from elsewhere, and volumes when none was made from DIR', () => {
     // Until 2026-11-29 `restore --dir` ran `compose up postgres` under the archived project name first.
     const live = { name: 'phase-postgres-1', state: 'running', workingDir: '/srv/phase' };
-    expect(projectInUse('phase', '/tmp/try', [live], ['phase_postgres-data'])).toEqual([
+    expect(projectInUse('phase', '/tmp/try', [live], [vol('phase_postgres-data')])).toEqual([
       'container phase-postgres-1 (running) of project phase, made from /srv/phase',
       'volume phase_postgres-data of project phase',
     ]);
     // A stack stopped with `down` keeps its volumes: still another stack's.
-    expect(projectInUse('phase', '/tmp/try', [], ['phase_postgres-data'])).toEqual(['volume phase_postgres-data of project phase']);
+    expect(projectInUse('phase', '/tmp/try', [], [vol('phase_postgres-data')])).toEqual(['volume phase_postgres-data of project phase']);
     // An earlier restore --dir of the same DIR (its postgres, and the volume it made) may run again.
     const earlier = { name: 'b-postgres-1', state: 'running', workingDir: '/tmp/try' };
-    expect(projectInUse('b', '/tmp/try', [earlier], ['b_postgres-data'])).toEqual([]);
-    expect(projectInUse('b', '/tmp/try', [{ ...earlier, workingDir: '/tmp/try/compose' }], ['b_postgres-data'])).toEqual([]);
+    expect(projectInUse('b', '/tmp/try', [earlier], [vol('b_postgres-data')])).toEqual([]);
+    expect(projectInUse('b', '/tmp/try', [{ ...earlier, workingDir: '/tmp/try/compose' }], [vol('b_postgres-data')])).toEqual([]);
     // A sibling directory whose name starts the same is elsewhere; so is a container without the label.
     expect(projectInUse('b', '/tmp/try', [{ ...earlier, workingDir: '/tmp/try-2' }, { name: 'x', state: 'exited' }], [])).toEqual([
       'container b-postgres-1 (running) of project b, made from /tmp/try-2',
@@ -166,35 +167,44 @@ describe('projectInUse: restore --dir never starts its postgres in another stack
     expect(projectInUse('new', '/tmp/try', [], [])).toEqual([]);
   });
 
-  it('a volume alone is an earlier restore --dir of DIR when DIR holds its mark (it failed before its database was restored)', () => {
+  it('a volume alone is an earlier restore --dir\'s when its mark names it with the same creation time', () => {
     // Until 2026-11-29 such a run could not run again: refused over the volume it had made itself.
-    expect(projectInUse('b', '/tmp/try', [], ['b_postgres-data'], true)).toEqual([]);
+    const marked = { 'b_postgres-data': '2026-11-29T10:00:00Z' };
+    expect(projectInUse('b', '/tmp/try', [], [vol('b_postgres-data')], marked)).toEqual([]);
+    // The same name made since (another stack of that name, then `down`): not the run's.
+    expect(projectInUse('b', '/tmp/try', [], [vol('b_postgres-data', '2026-11-30T08:00:00Z')], marked)).toEqual(['volume b_postgres-data of project b']);
+    // A volume the mark does not name, or one whose time is unknown.
+    expect(projectInUse('b', '/tmp/try', [], [vol('b_media'), { name: 'b_postgres-data' }], marked)).toEqual(['volume b_media of project b', 'volume b_postgres-data of project b']);
     // Not while another directory's container is in the project.
-    expect(projectInUse('b', '/tmp/try', [{ name: 'b-postgres-1', state: 'exited', workingDir: '/srv/b' }], ['b_postgres-data'], true)).toEqual([
+    expect(projectInUse('b', '/tmp/try', [{ name: 'b-postgres-1', state: 'exited', workingDir: '/srv/b' }], [vol('b_postgres-data')], marked)).toEqual([
       'container b-postgres-1 (exited) of project b, made from /srv/b',
       'volume b_postgres-data of project b',
     ]);
   });
 
-  it('the mark: written with the stack\'s files (0600), for its project only, not through a link, gone once unmarked', () => {
+  it('the mark: written with the stack\'s files (0600), for its project only, not through a link, naming the volumes once Compose ran, gone once unmarked', () => {
     const dir = fresh();
-    expect(markedRestoring(dir, 'b')).toBe(false);
+    expect(readRestoreMark(dir, 'b')).toBeUndefined();
     expect(writeStackFromArchive(dir, archive, 'b').written).toContain(join(dir, RESTORE_MARK_FILE));
     expect(statSync(join(dir, RESTORE_MARK_FILE)).mode & 0o777).toBe(0o600);
-    expect(markedRestoring(dir, 'b')).toBe(true);
-    expect(markedRestoring(dir, 'c')).toBe(false);
-    // The stack the archive came from holds its spec but no mark: its volume is not taken.
-    const origin = fresh();
-    writeStackFromArchive(origin, archive);
-    expect(markedRestoring(origin, 'b')).toBe(false);
-    // A run again leaves the same mark as it is; another project's mark is refused like any other file.
+    expect(readRestoreMark(dir, 'b')).toEqual({ project: 'b', volumes: {} });
+    expect(readRestoreMark(dir, 'c')).toBeUndefined();
+    markVolumes(dir, 'b', { 'b_postgres-data': '2026-11-29T10:00:00Z' });
+    expect(readRestoreMark(dir, 'b')).toEqual({ project: 'b', volumes: { 'b_postgres-data': '2026-11-29T10:00:00Z' } });
+    // A run again keeps the mark as it is (with its volumes); another project's mark is refused like any other file.
     expect(writeStackFromArchive(dir, archive, 'b').written).toEqual([]);
+    expect(readRestoreMark(dir, 'b')?.volumes).toEqual({ 'b_postgres-data': '2026-11-29T10:00:00Z' });
     expect(refusal(dir, archive, 'c').message).toMatch(/refusing to overwrite files/);
     unmarkRestoring(dir);
-    expect(markedRestoring(dir, 'b')).toBe(false);
-    writeFileSync(join(dir, 'elsewhere'), '{"project":"b"}\n');
+    expect(readRestoreMark(dir, 'b')).toBeUndefined();
+    writeFileSync(join(dir, 'elsewhere'), '{"project":"b","volumes":{}}\n');
     symlinkSync(join(dir, 'elsewhere'), join(dir, RESTORE_MARK_FILE));
-    expect(markedRestoring(dir, 'b')).toBe(false);
+    expect(readRestoreMark(dir, 'b')).toBeUndefined();
+    rmSync(join(dir, RESTORE_MARK_FILE));
+    for (const junk of ['not json', '{"project":"b"}', '{"project":"b","volumes":{"v":1}}']) {
+      writeFileSync(join(dir, RESTORE_MARK_FILE), junk);
+      expect(readRestoreMark(dir, 'b'), junk).toBeUndefined();
+    }
   });
 });
 

@@ -233,7 +233,7 @@ describe('withoutFinalCommit: a wiped restore commits only by its own COMMIT', (
     const text = script(body);
     const want = text.replace('\nCOMMIT;\n\n--\n-- PostgreSQL database dump complete', '\n\n--\n-- PostgreSQL database dump complete');
     expect(want).not.toBe(text);
-    for (const sizes of [[1 << 20], [13], [7, 65_536, 3], [65_535, 65_537], [9000]]) expect(run(text, sizes)).toBe(want);
+    for (const sizes of [[1 << 20], [1], [13], [7, 65_536, 3], [65_535, 65_537], [9000]]) expect(run(text, sizes)).toBe(want);
   });
 
   it('undefined when the script is cut short or does not end with its COMMIT: then nothing is committed', () => {
