@@ -166,6 +166,37 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(psql(projectA, "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'")).toEqual([['0']]);
   });
 
+  it('backup while migrations are recorded all along: the archive lists exactly the migrations its dump holds', async () => {
+    // The test above takes the parts; this one the command. Another session records a migration every
+    // 2 ms or so, each in its own transaction, all through the backup: before 2026-11-29 the rows recorded
+    // between the list's read and pg_dump's start were in the dump but not in the list.
+    const id = containerId(projectA, 'postgres');
+    const login = pgLogin((await (await connectDocker()).getContainer(id).inspect()).Config.Env);
+    const busy = `busy_${randomBytes(3).toString('hex')}_`;
+    const writer = runAsync('docker', ['exec', id, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-U', login.user, '-d', login.db, '-c',
+      `DO $$ BEGIN FOR i IN 1..2500 LOOP INSERT INTO django_migrations (app, name, applied) VALUES ('vault', '${busy}' || i, now()); COMMIT; PERFORM pg_sleep(0.002); END LOOP; END $$`]);
+    const out = join(work, 'busy.pcbak');
+    let b: Awaited<ReturnType<typeof cliA>>;
+    try {
+      await waitFor('the first rows', () => Number(psql(projectA, `SELECT count(*) FROM django_migrations WHERE name LIKE '${busy}%'`)[0]![0]) > 50, 30_000, 50);
+      b = await cliA(['backup', '--out', out]);
+    } finally {
+      const w = await writer;
+      expect(w.code, w.stderr).toBe(0);
+      psql(projectA, `DELETE FROM django_migrations WHERE name LIKE '${busy}%'`);
+    }
+    expect(b.code, b.stderr).toBe(0);
+    const chunks: Buffer[] = [];
+    const { meta } = await readArchive(out, { passphrase: async () => PASS, dump: async (c) => void chunks.push(Buffer.from(c)) });
+    const r = spawnSync('docker', ['exec', '-i', id, 'pg_restore', '--data-only', '-t', 'django_migrations', '-f', '-'], { input: Buffer.concat(chunks), encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(r.status, r.stderr).toBe(0);
+    const dumped = r.stdout.split('\n').filter((l) => l.includes(`\t${busy}`)).length;
+    const listed = meta.migrations.filter((m) => m.name.startsWith(busy)).length;
+    expect(listed).toBeGreaterThan(50); // the backup ran amid the writes: not before them,
+    expect(listed).toBeLessThan(2500); // nor after
+    expect(dumped).toBe(listed);
+  }, 120_000);
+
   it('a full disk while the archive is written: exit 1, "the disk is full", nothing left, pg_dump stopped', async () => {
     // Before, the dump's writable failed with no listener: Node died on an unhandled 'error' event
     // ("already finalized or destroyed", a stack trace, exit 1).
