@@ -411,7 +411,9 @@ export function projectInUse(
   const inDir = (d: string | undefined) => d !== undefined && inside(dir, d);
   const ours = containers.filter((c) => inDir(c.workingDir));
   const other = containers.filter((c) => !inDir(c.workingDir));
-  const leftover = (v: { name: string; created?: string }) => !other.length && v.created !== undefined && marked[v.name] === v.created;
+  // By time, not text: the Engine writes it in its own time zone.
+  const same = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && !Number.isNaN(Date.parse(a)) && Date.parse(a) === Date.parse(b);
+  const leftover = (v: { name: string; created?: string }) => !other.length && same(v.created, marked[v.name]);
   return [
     ...other.map((c) => `container ${c.name} (${c.state}) of project ${project}, made from ${c.workingDir ?? 'an unknown directory'}`),
     ...(ours.length ? [] : volumes.filter((v) => !leftover(v)).map((v) => `volume ${v.name} of project ${project}`)),

@@ -206,7 +206,11 @@ function wipeSql(): string {
     ["CASE c.relkind WHEN 'S' THEN 1 ELSE 0 END",
       "format('DROP %s IF EXISTS %I.%I CASCADE', CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, n.nspname, c.relname)",
       `pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT c.relispartition AND ${userSchema('n')} AND ${own('pg_class', 'c')}`],
-    [2, "format('DROP ROUTINE IF EXISTS %s CASCADE', c.oid::regprocedure)",
+    // By kind: DROP ROUTINE matches OUT arguments too, and f(a int, b int) beside f(a int, OUT b int) is then
+    // "not unique"; an aggregate of no argument is agg(*).
+    [2, `CASE c.prokind WHEN 'p' THEN format('DROP PROCEDURE IF EXISTS %I.%I(%s) CASCADE', n.nspname, c.proname, pg_get_function_identity_arguments(c.oid))
+      WHEN 'a' THEN format('DROP AGGREGATE IF EXISTS %I.%I(%s) CASCADE', n.nspname, c.proname, coalesce(nullif(pg_get_function_identity_arguments(c.oid), ''), '*'))
+      ELSE format('DROP FUNCTION IF EXISTS %s CASCADE', c.oid::regprocedure) END`,
       `pg_proc c JOIN pg_namespace n ON n.oid = c.pronamespace WHERE ${userSchema('n')} AND ${own('pg_proc', 'c', true)}`],
     [3, "format('DROP OPERATOR IF EXISTS %s CASCADE', c.oid::regoperator)",
       `pg_operator c JOIN pg_namespace n ON n.oid = c.oprnamespace WHERE ${userSchema('n')} AND ${own('pg_operator', 'c')}`],
@@ -353,9 +357,10 @@ export async function wipedRestore(docker: DockerClient, pg: PgTarget, produce: 
     : restored.exitCode !== 0 ? { what: 'pg_restore', r: restored }
     : !commit ? { what: 'pg_restore', r: { ...restored, exitCode: 0, stderr: `${restored.stderr}\nits script did not end with the COMMIT of its transaction` } }
     : undefined;
-  // psql exits 2 when its connection is lost: after the COMMIT was sent, whether it committed is not known.
-  if (failed && commit && failed.what === 'psql' && applied.exitCode === 2) {
-    throw new PhaseComposeError('failed', 'the restore\'s connection was lost after its COMMIT was sent (psql exit 2): whether the database is the archive\'s or as before is not known', {
+  // With ON_ERROR_STOP, psql exits 3 when a statement failed (the COMMIT too): rolled back. Any other end
+  // after the COMMIT was sent (2: the connection lost; the container stopped or killed) leaves it unknown.
+  if (failed && commit && failed.what === 'psql' && applied.exitCode !== 3) {
+    throw new PhaseComposeError('failed', `the restore's psql ended after its COMMIT was sent (exit ${applied.exitCode}): whether the database is the archive's or as before is not known`, {
       details: [...applied.stderr.trim().split('\n').slice(-10), 'check the database (its django_migrations, the tables the archive holds) before the app writes to it'],
     });
   }

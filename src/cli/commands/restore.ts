@@ -129,10 +129,18 @@ async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () =>
   const project = args.projectName ?? contents.meta.project;
   io.err(`restore: archive ok: made ${contents.meta.created} from project ${contents.meta.project}; newest migrations ${newestMigrations(contents.meta.migrations).join(', ') || '(none)'}`);
   // Before anything is written or started: the project must not be another stack's.
-  const inUse = await projectUse(project, dir, readRestoreMark(dir, project)?.volumes ?? {});
+  const mark = readRestoreMark(dir, project);
+  const inUse = await projectUse(project, dir, mark?.volumes ?? {});
   if (inUse.length) {
     throw new PhaseComposeError('problem', `project ${project} already exists on this host: restore --dir builds a new stack, and would start its postgres in that project`, {
-      details: [...inUse.slice(0, 10), ...(inUse.length > 10 ? [`and ${inUse.length - 10} more`] : []), `name a new project with -p NAME (restore FILE replaces a running stack's data); nothing was written or started`],
+      details: [
+        ...inUse.slice(0, 10),
+        ...(inUse.length > 10 ? [`and ${inUse.length - 10} more`] : []),
+        // An earlier run here whose volume the mark does not name as it is now (killed while Compose ran;
+        // on Engine 20.10 a volume's time changes once postgres has run on it).
+        ...(mark ? [`${join(dir, RESTORE_MARK_FILE)} is an earlier restore --dir of ${project} here that did not finish: if a volume above is what it left (no data of yours), remove it with \`docker volume rm\` and run again`] : []),
+        `name a new project with -p NAME (restore FILE replaces a running stack's data); nothing was written or started`,
+      ],
     });
   }
   // With the mark of this restore (until the database is restored): a run after a failure meanwhile may take the volume Compose made.
@@ -158,7 +166,9 @@ async function restoreToDir(args: RestoreArgs, held: HeldFile, passphrase: () =>
     }
     io.err(`restore: starting postgres alone (project ${project})`);
     // The volumes Compose makes go into the mark, whatever happens next: a run after a failure takes them as its own.
-    const up = await runCompose(stack.compose, ['up', '-d', '--no-deps', POSTGRES_SERVICE]).finally(() => markProjectVolumes(dir, project));
+    const up = await runCompose(stack.compose, ['up', '-d', '--no-deps', POSTGRES_SERVICE]).finally(() =>
+      markProjectVolumes(dir, project).catch((e: Error) => io.err(`restore: warning: could not record the project's volumes in ${join(dir, RESTORE_MARK_FILE)} (${e.message}): a run after a failure here will not take them as its own`)),
+    );
     if (up.exitCode !== 0) throw new PhaseComposeError('failed', `could not start postgres (compose exit ${up.exitCode})`, { details: up.output.trim().split('\n').slice(-10) });
     const docker = await connectDocker();
     await waitPostgresHealthy(docker, project, timeoutMs);

@@ -23,7 +23,7 @@ refused unless --force: migrations are one-way, and the app now running expects 
 configuration, type, domain, collation, publication, foreign server and schema but public in it (not an
 extension's) is dropped in the same transaction before the archive's are restored: what the newer
 migrations made (and anything else the archive lacks) would else stay and fail the next migrate. Large
-objects, subscriptions, event triggers and default privileges stay. Run the app version the archive was made with afterwards. So is
+objects, subscriptions and default privileges stay, and event triggers unless their function goes. Run the app version the archive was made with afterwards. So is
 a stack whose env files lack a key the app may read its data with, or define it otherwise than the
 archive (backups.env's keys, else those whose name holds SECRET or KEY: Phase's SECRET_KEY and
 SERVER_SECRET; named, never their values). Only then are the app services stopped (dependents first), the dump restored with pg_restore --clean in one
@@ -40,9 +40,10 @@ With --dir: writes the archive's spec, env files (0600) and generated files into
 file that differs), starts only postgres (-p names the project; default: the archived one), restores the
 database into it, and then runs \`up\`: no app container starts before the data is back, and migrations
 newer than the archive run as on any upgrade. A project that exists on this host is refused before
-anything is written, unless it is an earlier restore --dir of DIR: its containers made from DIR, or its
-volume alone beside DIR/.phase-compose-restoring, the mark a run keeps there until the database is
-restored. An archive made with backups.env holds only those keys:
+anything is written, unless it is an earlier restore --dir of DIR: its containers made from DIR, or a
+volume alone that DIR/.phase-compose-restoring names with its creation time (the mark a run keeps there
+until the database is restored; on Engine 20.10 that time changes once postgres has run on the volume,
+which is then refused: remove it if it is that run's). An archive made with backups.env holds only those keys:
 write the rest of the settings into DIR's env file first; it is kept when it defines every archived key
 as the archive does, else refused by key name.
 

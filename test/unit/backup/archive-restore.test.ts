@@ -171,9 +171,12 @@ describe('projectInUse: restore --dir never starts its postgres in another stack
     // Until 2026-11-29 such a run could not run again: refused over the volume it had made itself.
     const marked = { 'b_postgres-data': '2026-11-29T10:00:00Z' };
     expect(projectInUse('b', '/tmp/try', [], [vol('b_postgres-data')], marked)).toEqual([]);
+    // The same time written in another zone is the same time.
+    expect(projectInUse('b', '/tmp/try', [], [vol('b_postgres-data', '2026-11-29T11:00:00+01:00')], marked)).toEqual([]);
     // The same name made since (another stack of that name, then `down`): not the run's.
     expect(projectInUse('b', '/tmp/try', [], [vol('b_postgres-data', '2026-11-30T08:00:00Z')], marked)).toEqual(['volume b_postgres-data of project b']);
-    // A volume the mark does not name, or one whose time is unknown.
+    // A volume the mark does not name, one whose time is unknown, or a mark's time that is not one.
+    expect(projectInUse('b', '/tmp/try', [], [vol('b_postgres-data', 'x')], { 'b_postgres-data': 'x' })).toEqual(['volume b_postgres-data of project b']);
     expect(projectInUse('b', '/tmp/try', [], [vol('b_media'), { name: 'b_postgres-data' }], marked)).toEqual(['volume b_media of project b', 'volume b_postgres-data of project b']);
     // Not while another directory's container is in the project.
     expect(projectInUse('b', '/tmp/try', [{ name: 'b-postgres-1', state: 'exited', workingDir: '/srv/b' }], [vol('b_postgres-data')], marked)).toEqual([
