@@ -5,7 +5,7 @@ import type { DockerClient } from '../docker/client.js';
 import { listProject } from '../docker/containers.js';
 import { L_SERVICE } from '../docker/labels.js';
 import { execIn } from '../docker/exec.js';
-import { psqlArgv, runSql, SqlError, type PgTarget } from '../exec/postgres.js';
+import { psqlArgv, psqlRows, runSql, SqlError, type PgTarget } from '../exec/postgres.js';
 import { PhaseComposeError } from '../util/errors.js';
 import type { ImageInfo, Migration } from './archive.js';
 import { byCodePoint } from '../util/compare.js';
@@ -60,7 +60,7 @@ export async function snapshotFacts(docker: DockerClient, pg: PgTarget): Promise
   const stdout = new Writable({
     write(chunk: Buffer, _enc, cb) {
       text += chunk.toString('utf8');
-      if (/^e\n/m.test(text)) answered(text.split('\n').filter((l) => l !== '').map((l) => l.split('\t')));
+      if (/^e\n/m.test(text)) answered(psqlRows(text));
       cb();
     },
   });

@@ -188,7 +188,7 @@ export const PG_RESTORE_SCRIPT_ARGV: readonly string[] = ['pg_restore', '--clean
  * classes); text search configuration and dictionary; enum, composite, range type and domain;
  * collation; publication, foreign server and foreign-data wrapper; and schema but public (not one an
  * extension lives in). What stays: large objects, subscriptions (not droppable in a transaction), event
- * triggers, casts between built-in types, default privileges. The statements are all made, with
+ * triggers whose function stays, casts between built-in types, default privileges. The statements are all made, with
  * search_path at pg_catalog so that every name comes out schema-qualified, before the first runs (an
  * object dropped with another is then skipped: IF EXISTS). Tried on PostgreSQL 15 with citext,
  * pgcrypto, hstore and postgres_fdw installed: every other object went, and all four still worked.

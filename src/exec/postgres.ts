@@ -74,8 +74,11 @@ export class SqlError extends PhaseComposeError {
 export async function runSql(docker: DockerClient, t: PgTarget, sql: string, vars: Record<string, string> = {}, what = 'SQL', live?: Writable, forward?: ExecOptions['forward']): Promise<string[][]> {
   const r = await execIn(docker, t.containerId, psqlArgv(t, vars), { stdin: sql, stderr: live, ...(forward ? { forward } : {}) });
   if (r.exitCode !== 0) throw new SqlError(what, r);
-  return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+  return psqlRows(r.stdout);
 }
+
+/** psqlArgv's output (unaligned, tab-separated, no header) as rows of fields. Pure. */
+export const psqlRows = (text: string): string[][] => text.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
 
 /** Indexes PostgreSQL marks invalid (`pg_index.indisvalid = false`): what a failed CREATE INDEX CONCURRENTLY leaves. */
 export async function invalidIndexes(docker: DockerClient, stack: Pick<Stack, 'project' | 'spec'>): Promise<string[]> {
