@@ -204,7 +204,7 @@ export async function restoreArchiveLive(
   docker: DockerClient,
   stack: Pick<Stack, 'project' | 'spec' | 'specDir'>,
   source: FileSource,
-  opts: { passphrase: () => Promise<string>; force: boolean; confirm: (q: string) => Promise<boolean>; log?: (l: string) => void; beforeStop?: () => void },
+  opts: { passphrase: () => Promise<string>; force: boolean; ignoreEnv?: boolean; confirm: (q: string) => Promise<boolean>; log?: (l: string) => void; beforeStop?: () => void },
 ): Promise<RestoreArchiveResult> {
   const log = opts.log ?? (() => {});
   const file = sourcePath(source);
@@ -228,15 +228,17 @@ export async function restoreArchiveLive(
   // beside other values is data it cannot read. Until 2026-11-29 this was never compared, and a restore
   // into a stack made anew (fresh secrets) exited 0 with the app unable to decrypt anything.
   const envDiff = envMapDifference(liveEnv(stack), dataKeys(archivedEnv(checked), checked.meta.env.keys));
-  if (envDiff.length && !opts.force) {
+  // Its own flag: --force (an archive older than the database) lifted it too until 2026-11-29, so a user
+  // restoring an older archive on purpose was not told that the app could not read it either.
+  if (envDiff.length && !opts.ignoreEnv) {
     throw new PhaseComposeError('problem', `the stack's env files differ from the archive's in keys the app may read its data with: ${envDiff.join('; ')}`, {
       details: [
         'the app reads its data with keys from its env (Phase: SECRET_KEY and SERVER_SECRET): restored beside other values, it may not read it',
-        'put the archive\'s values into the env file (`restore FILE --dir DIR` writes them into a new stack), or pass --force if the differing keys hold no such key; nothing was changed',
+        'put the archive\'s values into the env file (`restore FILE --dir DIR` writes them into a new stack), or pass --ignore-env if the differing keys hold no such key (--force does not lift this); nothing was changed',
       ],
     });
   }
-  if (envDiff.length) log(`restore: --force: the stack's env files differ from the archive's: ${envDiff.join('; ')}`);
+  if (envDiff.length) log(`restore: --ignore-env: the stack's env files differ from the archive's: ${envDiff.join('; ')}`);
   const waves = startWaves(stack.spec, appContainers(await running));
   const names = [...new Set(waves.flat().map((c) => c.Labels[L_SERVICE] ?? c.Id.slice(0, 12)))];
   const question =

@@ -325,11 +325,22 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
       expect(otherKeys.stderr).not.toContain('made-anew'); // names, never values
       expect(otherKeys.stderr).not.toContain('fixture-django-secret-key');
       expect(otherKeys.stderr).not.toContain('stopping');
+      // --force is for an archive older than the database: until 2026-11-29 it lifted this refusal too.
+      const forced = await cliA(['restore', archive, '--yes', '--force']);
+      expect(forced.code).toBe(1);
+      expect(forced.stderr).toContain("phase-compose: the stack's env files differ from the archive's");
+      expect(forced.stderr).toContain('pass --ignore-env if the differing keys hold no such key (--force does not lift this)');
+      expect(forced.stderr).not.toContain('stopping');
+      expect(started(projectA)).toBe(before);
+      // Its own flag lifts it, and says so (the running containers keep the env they were made with).
+      const ignored = await cliA(['restore', archive, '--yes', '--ignore-env']);
+      expect(ignored.code, ignored.stderr).toBe(0);
+      expect(ignored.stderr).toContain("restore: --ignore-env: the stack's env files differ from the archive's: defines SECRET_KEY otherwise than the archive");
+      expect(ignored.stderr).not.toContain('made-anew');
     } finally {
       writeFileSync(envPath, envText);
     }
 
-    expect(started(projectA)).toBe(before);
     expect(inspectState(containerId(projectA, 'backend')).Running).toBe(true);
     expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
   });

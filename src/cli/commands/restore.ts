@@ -32,12 +32,16 @@ export type RestoreArgs = {
   yes?: boolean;
   dir?: string;
   force?: boolean;
+  ignoreEnv?: boolean;
   passphraseFile?: string;
   timeout?: string;
 };
 
 /** Restores an archive (or a dump written by `backup --dump-only` or before migrations). */
 export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCodeOf): Promise<Outcome> {
+  if (args.dir !== undefined && args.ignoreEnv) {
+    throw new PhaseComposeError('usage', '--ignore-env is for a restore into the running stack: with --dir the archive\'s env files are written');
+  }
   const file = resolve(args.backup);
   checkBackupFile(file);
   const passphrase = decryptPassphrase({ file: args.passphraseFile, env: process.env, isTTY: io.isTTY });
@@ -65,7 +69,7 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
         io.out(`restored ${res.file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${[...new Set(res.stopped)].join(', ')}` : ''}`);
         return OK;
       }
-      const res = await restoreArchiveLive(docker, stack, held, { passphrase, force: !!args.force, confirm, log: io.err, beforeStop });
+      const res = await restoreArchiveLive(docker, stack, held, { passphrase, force: !!args.force, ignoreEnv: !!args.ignoreEnv, confirm, log: io.err, beforeStop });
       io.out(`restored ${file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${res.stopped.join(', ')}` : ''}`);
       return OK;
     } finally {

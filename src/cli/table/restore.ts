@@ -10,7 +10,8 @@ export default defineCommand({
     y
       .positional('backup', { type: 'string', describe: 'Archive written by `backup` (or a plain dump from `backup --dump-only` / before migrations)' })
       .option('dir', { type: 'string', requiresArg: true, describe: 'Build a new stack in DIR from the archive alone: spec, .env (0600), generated files, database; then `up`' })
-      .option('force', { type: 'boolean', default: false, describe: 'Restore even when the live database has migrations the archive does not know (then what it holds is dropped first, in the same transaction: see below), or the stack\'s env files define its keys otherwise' })
+      .option('force', { type: 'boolean', default: false, describe: 'Restore even when the live database has migrations the archive does not know (then what it holds is dropped first, in the same transaction: see below)' })
+      .option('ignore-env', { type: 'boolean', default: false, describe: 'Restore even when the stack\'s env files lack or redefine a key the app may read its data with (the app may then not read the restored data)' })
       .option('passphrase-file', { type: 'string', requiresArg: true, normalize: true, describe: `Read the passphrase from the first line of this file (else $${PASSPHRASE_ENV}, else a prompt on a terminal)` })
       .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask' })
       .option('timeout', { type: 'string', default: '5m', requiresArg: true, coerce: duration('timeout'), describe: 'With --dir: how long `up` may take' })
@@ -23,10 +24,10 @@ refused unless --force: migrations are one-way, and the app now running expects 
 configuration, type, domain, collation, publication, foreign server and schema but public in it (not an
 extension's) is dropped in the same transaction before the archive's are restored: what the newer
 migrations made (and anything else the archive lacks) would else stay and fail the next migrate. Large
-objects, subscriptions and default privileges stay, and event triggers unless their function goes. Run the app version the archive was made with afterwards. So is
-a stack whose env files lack a key the app may read its data with, or define it otherwise than the
+objects, subscriptions and default privileges stay, and event triggers unless their function goes. Run the app version the archive was made with afterwards. A
+stack whose env files lack a key the app may read its data with, or define it otherwise than the
 archive (backups.env's keys, else those whose name holds SECRET or KEY: Phase's SECRET_KEY and
-SERVER_SECRET; named, never their values). Only then are the app services stopped (dependents first), the dump restored with pg_restore --clean in one
+SERVER_SECRET; named, never their values), is refused unless --ignore-env: --force does not lift it. Only then are the app services stopped (dependents first), the dump restored with pg_restore --clean in one
 transaction, and the services started again in dependency order. Another client's session holding
 table locks in a transaction open for more than 5s is refused first, by pid: pg_restore would wait for
 it with the app stopped. Nothing is changed by a refusal.
@@ -50,7 +51,7 @@ as the archive does, else refused by key name.
 ${exitCodes}`),
   run: async (a, { io, exitCodeOf }) =>
     (await import('../commands/restore.js')).runRestore(
-      { ...stackArgs(a), backup: String(a.backup), yes: a.yes, dir: a.dir, force: a.force, passphraseFile: a.passphraseFile, timeout: a.timeout },
+      { ...stackArgs(a), backup: String(a.backup), yes: a.yes, dir: a.dir, force: a.force, ignoreEnv: a.ignoreEnv, passphraseFile: a.passphraseFile, timeout: a.timeout },
       io,
       exitCodeOf,
     ),

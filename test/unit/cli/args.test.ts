@@ -64,6 +64,8 @@ describe('bad arguments are usage errors (exit 2), found before Docker or the di
     [['upgrade', '--to', '1', '--to=2'], '--to is given more than once: give it once'],
     [['-p'], 'Not enough arguments following: p'],
     [['up', '--bogus'], 'Unknown argument: bogus'],
+    // --dir writes the archive's env files: there is nothing to ignore (the flag did not exist until 2026-11-29).
+    [['restore', 'x.pcbak', '--dir', 'new', '--ignore-env'], '--ignore-env is for a restore into the running stack: with --dir the archive\'s env files are written'],
     [[], 'Name a command'],
   ])('%j', async (argv, message) => {
     const r = await cli(argv);

@@ -107,7 +107,10 @@ describe('arguments reach the implementations camel-cased', () => {
     expect(await parsed(['backup', '--out', 'b.dump', '--dir', 'bk', '--keep', '3'])).toEqual(['backup', expect.objectContaining({ out: 'b.dump', dir: 'bk', keep: 3 })]);
     expect(await parsed(['backup', '--compress', '0'])).toEqual(['backup', expect.objectContaining({ compress: 0 })]);
     expect(await parsed(['backup'])).toEqual(['backup', expect.objectContaining({ compress: undefined })]);
-    expect(await parsed(['restore', 'b.dump', '-y'])).toEqual(['restore', expect.objectContaining({ backup: 'b.dump', yes: true })]);
+    expect(await parsed(['restore', 'b.dump', '-y'])).toEqual(['restore', expect.objectContaining({ backup: 'b.dump', yes: true, force: false, ignoreEnv: false })]);
+    // Two refusals, two flags: --force (an archive older than the database) no longer lifts the env one.
+    expect(await parsed(['restore', 'b.pcbak', '--force'])).toEqual(['restore', expect.objectContaining({ force: true, ignoreEnv: false })]);
+    expect(await parsed(['restore', 'b.pcbak', '--ignore-env'])).toEqual(['restore', expect.objectContaining({ force: false, ignoreEnv: true })]);
   });
 
   it('exec and its subcommands', async () => {
