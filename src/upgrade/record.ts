@@ -110,6 +110,17 @@ export function mergeDeployed(recorded: string | undefined, now: string, service
   return String(was);
 }
 
+/**
+ * The services whose every running container is new since `before` (the ids that ran when a run began):
+ * created by that run, from the files it wrote. Sorted; a service with nothing running is not one. Pure.
+ */
+export function recreatedServices(before: ReadonlyArray<{ id: string }>, now: ReadonlyArray<{ id: string; service: string }>): string[] {
+  const had = new Set(before.map((c) => c.id));
+  const services = new Map<string, boolean>();
+  for (const c of now) services.set(c.service, (services.get(c.service) ?? true) && !had.has(c.id));
+  return [...services].filter(([svc, fresh]) => fresh && svc !== '').map(([svc]) => svc).sort();
+}
+
 /** The files recorded by saveDeployed(), each undefined when none was recorded (a stack started before this existed). */
 export function readDeployed(specDir: string, project: string): { compose?: string; proxy?: string } {
   const compose = readStackText(deployedPath(specDir, project, 'compose'));

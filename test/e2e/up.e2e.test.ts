@@ -100,6 +100,20 @@ describe(`phase-compose up ${STACK_LABEL}`, () => {
     expect(recreated.code, recreated.err).toBe(0);
     const settled = await up(dir, p);
     expect(settled.code, settled.err).toBe(0);
+
+    // An `up --recreate` that fails once Compose recreated the backend (never healthy, so it times out):
+    // the new container runs from the new files, so the next `up` with the same spec and env is not
+    // refused over that change (until 2026-11-29 it was: "backend (healthcheck) changed"); it waits again.
+    writeFileSync(specPath, spec.replace('      interval: 5s\n', '      interval: 3s\n'));
+    const sick = { FIXTURE_NEVER_HEALTHY: '1' };
+    const backendBeforeFailure = ids('backend');
+    const failed = await up(dir, p, ['--recreate', '--timeout', '18s'], sick);
+    expect(failed.code, failed.err).toBe(5);
+    expect(ids('backend')).not.toEqual(backendBeforeFailure); // recreated before it timed out
+    const next = await up(dir, p, ['--timeout', '18s'], sick);
+    expect(next.err).not.toContain('the stack is running and');
+    expect(next.code, next.err).toBe(5);
+    expect(next.err).toContain('503');
   });
 
   it('a failing migration: backend and worker never created, the report shows its error, the backup from before restores', async () => {

@@ -12,12 +12,13 @@ import { runUp, type ComposeCreator, type UpOutcome } from '../../up/run.js';
 import { gatedCreator, withPrepared } from '../../up/compose-creator.js';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
 import { listProject } from '../../docker/containers.js';
+import { L_SERVICE } from '../../docker/labels.js';
 import { driftedServices } from '../../docker/labels.js';
 import { openStack, type Stack, type WithCompose } from '../../stack/open.js';
 import { syncStackFiles } from '../../stack/outputs.js';
 import type { NormalisedSpec } from '../../spec/normalise.js';
 import type { Replacement, RunningContainer, Wanted } from '../../upgrade/plan.js';
-import { mergeDeployed, readDeployed, saveDeployed, type Deployed } from '../../upgrade/record.js';
+import { mergeDeployed, readDeployed, recreatedServices, saveDeployed, type Deployed } from '../../upgrade/record.js';
 import { parseCliDuration } from '../../util/duration.js';
 import { readStackText } from '../../util/fs.js';
 import { abortOnInterrupt } from '../../util/signals.js';
@@ -162,6 +163,22 @@ function rememberSome(stack: Stack, io: Io, services: string[]): void {
 }
 
 /**
+ * After an `up` that did not end ready (a timeout, a failure, Ctrl-C): the services whose every running
+ * container this run created run from these files all the same, and are recorded so. Until 2026-11-29
+ * nothing was, and after a failed `up --recreate` the next `up` was refused over the very change the
+ * containers already ran ("backend (healthcheck) changed"). A record only: never fails the command.
+ */
+async function rememberRecreated(docker: DockerClient, stack: Stack, io: Io, before: readonly RunningContainer[]): Promise<void> {
+  try {
+    const now = (await listProject(docker, stack.project)).filter((c) => c.State === 'running' || c.State === 'restarting');
+    const fresh = recreatedServices(before, now.map((c) => ({ id: c.Id, service: c.Labels[L_SERVICE] ?? '' })));
+    if (fresh.length) rememberSome(stack, io, fresh);
+  } catch {
+    // The next `up` compares with the record as it was: at worst it refuses, naming the change.
+  }
+}
+
+/**
  * phase-compose has Compose create with `--no-deps`; an affected Compose v2 (2.19 until 2.29.3) then
  * labels the services that wait on others with a hash a plain `docker compose up` disagrees with, and
  * that would recreate them all at once though nothing changed. Says so (stderr), naming them; never
@@ -278,6 +295,7 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       }
       if (verb === 'up' && outcome.status === 'ready') await warnComposeDrift(docker, stack, io);
       await outcome.settled; // the lock is held until every Compose call of the run exited
+      if (verb === 'up' && outcome.status !== 'ready') await rememberRecreated(docker, stack, io, running);
       return result;
     } finally {
       compose.dispose();

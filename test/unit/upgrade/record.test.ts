@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { fileChanges } from '../../../src/upgrade/plan.js';
-import { discardSaved, mergeDeployed, priorRecord, readDeployed, readRecord, restorePreviousProxy, revertRecord, saveDeployed, savePreviousCompose, savePreviousProxy, saveUpgradedCompose, stampOf, writeRecord, type UpgradeRecord } from '../../../src/upgrade/record.js';
+import { discardSaved, mergeDeployed, priorRecord, recreatedServices, readDeployed, readRecord, restorePreviousProxy, revertRecord, saveDeployed, savePreviousCompose, savePreviousProxy, saveUpgradedCompose, stampOf, writeRecord, type UpgradeRecord } from '../../../src/upgrade/record.js';
 import { GENERATED_MARK } from '../../../src/util/generated-files.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'pc-record-'));
@@ -23,6 +23,19 @@ describe('deployed files', () => {
     saveDeployed(d, 'p', { compose: 'services: { a: {} }\n' });
     expect(readDeployed(d, 'p').compose).toBe('services: { a: {} }\n');
   });
+});
+
+describe('recreatedServices: what a run that did not end ready created, and so runs from its files', () => {
+  const c = (id: string, service: string) => ({ id, service });
+  it.each([
+    ['nothing new', [c('a', 'backend')], [c('a', 'backend')], []],
+    ['every replica new', [c('a', 'backend'), c('b', 'backend')], [c('x', 'backend'), c('y', 'backend')], ['backend']],
+    // One replica replaced, one old one left: the old one still runs from the files before.
+    ['one of two replicas new', [c('a', 'backend'), c('b', 'backend')], [c('a', 'backend'), c('y', 'backend')], []],
+    ['a service that did not run before', [c('a', 'backend')], [c('a', 'backend'), c('w', 'worker')], ['worker']],
+    ['sorted, without a container that has no service label', [], [c('w', 'worker'), c('b', 'backend'), c('z', '')], ['backend', 'worker']],
+    ['nothing running now', [c('a', 'backend')], [], []],
+  ])('%s', (_, before, now, want) => expect(recreatedServices(before, now)).toEqual(want));
 });
 
 describe('restorePreviousProxy', () => {
