@@ -490,6 +490,26 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     }
   }, 120_000);
 
+  it('restore FILE waiting at its question on a terminal holds no lock on the data: a backup meanwhile exits 0, and "n" cancels, nothing stopped', async () => {
+    // Until f1cce48 (2026-11-29) the data lock was taken first, and a terminal left at the question made
+    // every scheduled backup meanwhile exit 6. A terminal: Python's pty.spawn (an argv, no shell) runs the
+    // restore on a pseudo-terminal and copies this test's pipe into it.
+    const before = started(projectA);
+    const asking = startWatched('python3', ['-c', 'import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)', 'node', CLI, '-f', join(dirA, 'phase-compose.yaml'), '-p', projectA, 'restore', archive], { cwd: dirA, env });
+    try {
+      await waitFor('the question', () => asking.out().includes('[y/N]'), 120_000, 100);
+      const b = await cliA(['backup', '--out', join(work, 'while-asking.pcbak')]);
+      expect(b.code, b.stderr).toBe(0);
+      asking.child.stdin!.write('n\r');
+      expect(await asking.exited, asking.out()).toBe(1);
+      expect(asking.out()).toContain('cancelled: nothing was changed');
+      expect(asking.out()).not.toContain('restore: stopping');
+    } finally {
+      asking.child.kill();
+    }
+    expect(started(projectA)).toBe(before);
+  }, 180_000);
+
   it('restore FILE whose archive is deleted once the app stops (a rotation) restores what it checked: exit 0, every row back', async () => {
     // Before, the second read opened the name again: ENOENT with the app stopped, "unexpected error", exit 1.
     const copy = join(work, 'rotated.pcbak');
