@@ -287,7 +287,7 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     console.log(`restore interrupted during its first read: ended ${Date.now() - t0} ms after its start`);
   });
 
-  it('refusals change nothing: wrong passphrase, one flipped byte, a database newer than the archive, other env keys', async () => {
+  it('refusals change nothing: wrong passphrase, one flipped byte, a database newer than the archive, other env keys (--force does not lift that one; --ignore-env does)', async () => {
     const before = started(projectA);
     const wrong = await cliA(['restore', archive, '--yes'], { PHASE_COMPOSE_BACKUP_PASSPHRASE: 'not the passphrase at all' });
     expect(wrong.code).toBe(1);
@@ -505,7 +505,9 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
       expect(asking.out()).toContain('cancelled: nothing was changed');
       expect(asking.out()).not.toContain('restore: stopping');
     } finally {
+      // On a failure above: the restore on the pty must be gone (with the stack's lock) before the next test.
       asking.child.kill();
+      await Promise.race([asking.exited, new Promise((r) => setTimeout(r, 10_000))]);
     }
     expect(started(projectA)).toBe(before);
   }, 180_000);

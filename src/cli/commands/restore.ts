@@ -39,8 +39,10 @@ export type RestoreArgs = {
 
 /** Restores an archive (or a dump written by `backup --dump-only` or before migrations). */
 export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCodeOf): Promise<Outcome> {
-  if (args.dir !== undefined && args.ignoreEnv) {
-    throw new PhaseComposeError('usage', '--ignore-env is for a restore into the running stack: with --dir the archive\'s env files are written');
+  // Both lift refusals of a restore into the running stack; --dir builds a new stack, where neither applies.
+  const into = args.dir !== undefined && (args.ignoreEnv ? '--ignore-env' : args.force ? '--force' : undefined);
+  if (into) {
+    throw new PhaseComposeError('usage', `${into} is for a restore into the running stack: --dir builds a new stack from the archive, its env values included`);
   }
   const file = resolve(args.backup);
   checkBackupFile(file);

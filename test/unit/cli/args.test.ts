@@ -65,7 +65,8 @@ describe('bad arguments are usage errors (exit 2), found before Docker or the di
     [['-p'], 'Not enough arguments following: p'],
     [['up', '--bogus'], 'Unknown argument: bogus'],
     // --dir writes the archive's env files: there is nothing to ignore (the flag did not exist until 2026-11-29).
-    [['restore', 'x.pcbak', '--dir', 'new', '--ignore-env'], '--ignore-env is for a restore into the running stack: with --dir the archive\'s env files are written'],
+    [['restore', 'x.pcbak', '--dir', 'new', '--ignore-env'], '--ignore-env is for a restore into the running stack: --dir builds a new stack from the archive, its env values included'],
+    [['restore', 'x.pcbak', '--dir', 'new', '--force'], '--force is for a restore into the running stack'],
     [[], 'Name a command'],
   ])('%j', async (argv, message) => {
     const r = await cli(argv);
