@@ -31,11 +31,33 @@ export function createArgs(services: string[], scale: string[] = []): string[] {
   return ['up', '--no-start', '--no-deps', ...scale, ...services];
 }
 
-/** Runs Compose; never throws for a non-zero exit (the caller decides). `env` is added to the process's; `stop` ends it. */
+/**
+ * An `up` that stays attached (no -d: `--no-start`, which Compose v1 will not combine with -d). Compose
+ * v1 answers SIGINT or SIGTERM there by stopping every container of the services it was given
+ * ("Gracefully stopping..."), old replicas included: such a call must only ever be killed. Pure.
+ */
+export function attachedUp(args: readonly string[]): boolean {
+  return args[0] === 'up' && !args.includes('-d') && !args.includes('--detach');
+}
+
+/**
+ * Runs Compose; never throws for a non-zero exit (the caller decides). `env` is added to the process's;
+ * `stop` ends it. Compose runs in a session of its own, so that a terminal's Ctrl-C reaches phase-compose
+ * alone, which holds it or stops its calls as it says: until 2026-11-29 Compose v1 got it too, and
+ * stopped the running app of the batch it was creating (an `up` on a running stack, an upgrade's new
+ * replicas), as it did on the SIGTERM that `stop` sent.
+ */
 export async function runCompose(t: ComposeTarget, args: string[], env: Record<string, string> = {}, stop?: AbortSignal): Promise<ComposeResult> {
-  const { execa } = await import('execa');
+  const [{ execa }, { onExit }] = await Promise.all([import('execa'), import('signal-exit')]);
   const argv = composeArgv(t, args);
-  // `stop` sends SIGTERM (SIGKILL 5 s later): what Compose does on Ctrl-C.
-  const r = await execa(argv[0]!, argv.slice(1), { cwd: t.cwd, reject: false, all: true, env: { ...t.env, ...env }, stdin: 'ignore', ...(stop ? { cancelSignal: stop } : {}) });
+  // `stop` sends SIGTERM (SIGKILL 5 s later), what Compose does on Ctrl-C; SIGKILL at once to an attached up.
+  const kill = attachedUp(args) ? ('SIGKILL' as const) : ('SIGTERM' as const);
+  const sub = execa(argv[0]!, argv.slice(1), {
+    cwd: t.cwd, reject: false, all: true, env: { ...t.env, ...env }, stdin: 'ignore', detached: true, killSignal: kill,
+    ...(stop ? { cancelSignal: stop } : {}),
+  });
+  // What execa's `cleanup` does, which it skips for a detached process: Compose does not outlive phase-compose.
+  const forget = onExit(() => void sub.kill(kill));
+  const r = await sub.finally(forget);
   return { argv, exitCode: r.exitCode ?? -1, output: String(r.all ?? '') };
 }

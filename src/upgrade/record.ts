@@ -111,13 +111,13 @@ export function mergeDeployed(recorded: string | undefined, now: string, service
 }
 
 /**
- * The services whose every running container is new since `before` (the ids that ran when a run began):
- * created by that run, from the files it wrote. Sorted; a service with nothing running is not one. Pure.
+ * The services whose every running container (`now`) is new since `before` (the ids of every container
+ * of the project when a run began, whatever their state): created by that run, from the files it wrote.
+ * Sorted; a service with nothing running is not one. Pure.
  */
-export function recreatedServices(before: ReadonlyArray<{ id: string }>, now: ReadonlyArray<{ id: string; service: string }>): string[] {
-  const had = new Set(before.map((c) => c.id));
+export function recreatedServices(before: ReadonlySet<string>, now: ReadonlyArray<{ id: string; service: string }>): string[] {
   const services = new Map<string, boolean>();
-  for (const c of now) services.set(c.service, (services.get(c.service) ?? true) && !had.has(c.id));
+  for (const c of now) services.set(c.service, (services.get(c.service) ?? true) && !before.has(c.id));
   return [...services].filter(([svc, fresh]) => fresh && svc !== '').map(([svc]) => svc).sort();
 }
 

@@ -100,21 +100,64 @@ describe(`phase-compose up ${STACK_LABEL}`, () => {
     expect(recreated.code, recreated.err).toBe(0);
     const settled = await up(dir, p);
     expect(settled.code, settled.err).toBe(0);
+  });
 
-    // An `up --recreate` that fails once Compose recreated the backend (never healthy, so it times out):
-    // the new container runs from the new files, so the next `up` with the same spec and env is not
-    // refused over that change (until 2026-11-29 it was: "backend (healthcheck) changed"); it waits again.
+  it('a running stack whose backend never turns healthy: a failed up --recreate is recorded; a timed-out up and Ctrl-C on its terminal leave the app running', async () => {
+    const dir = stackDir();
+    const p = uniqueProject('upsickrun');
+    const first = await up(dir, p);
+    expect(first.code, first.err).toBe(0);
+    const ids = (svc: string) => spawnSync('docker', ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${p}`, '--filter', `label=com.docker.compose.service=${svc}`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).sort();
+    const specPath = join(dir, 'phase-compose.yaml');
+    const spec = readFileSync(specPath, 'utf8');
+    expect(spec).toContain('      interval: 5s\n');
     writeFileSync(specPath, spec.replace('      interval: 5s\n', '      interval: 3s\n'));
     const sick = { FIXTURE_NEVER_HEALTHY: '1' };
-    const backendBeforeFailure = ids('backend');
+
+    // An `up --recreate` that fails once Compose recreated the backend (never healthy, so it times out):
+    // the new container runs from the new files, and the record says so; so the next `up` with the same
+    // spec and env is not refused over that change (until 2026-11-29 it was: "backend (healthcheck) changed").
+    const old = ids('backend');
     const failed = await up(dir, p, ['--recreate', '--timeout', '18s'], sick);
     expect(failed.code, failed.err).toBe(5);
-    expect(ids('backend')).not.toEqual(backendBeforeFailure); // recreated before it timed out
-    const next = await up(dir, p, ['--timeout', '18s'], sick);
+    const app = { backend: ids('backend'), worker: ids('worker') };
+    expect(app.backend).toHaveLength(1);
+    expect(app.worker).toHaveLength(1);
+    expect(app.backend.filter((id) => old.includes(id))).toEqual([]); // recreated, and running
+    expect(readFileSync(join(dir, '.phase-compose', `${p}.deployed-compose.yml`), 'utf8')).toContain('interval: "3s"');
+
+    // The next `up` waits for the backend again and times out. Compose v1 holds the batch's creation (the
+    // post phase waits on the running backend's health) until then, and stopped backend and worker on the
+    // SIGTERM that ended it (until 2026-11-29): a timed-out `up` took the running app down.
+    const next = await up(dir, p, ['--timeout', '12s'], sick);
     expect(next.err).not.toContain('the stack is running and');
     expect(next.code, next.err).toBe(5);
-    expect(next.err).toContain('503');
-  });
+    expect({ backend: ids('backend'), worker: ids('worker') }).toEqual(app);
+    expect(inspectState(app.backend[0]!).Running).toBe(true);
+
+    // Ctrl-C on a terminal reaches its whole process group: Compose v1 got it too, and stopped them as well.
+    const run = spawn('node', [cli, '-f', specPath, '-p', p, 'up', '--timeout', '60s'], { env: { ...process.env, ...sick }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    run.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    run.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = once(run, 'exit') as Promise<[number | null, string | null]>;
+    try {
+      await waitFor('the migrations skipped', () => /migrations +skipped/.test(out), 60_000, 100);
+      await new Promise((r) => setTimeout(r, 2000)); // the app's batch with Compose
+      process.kill(-run.pid!, 'SIGINT');
+      const [code] = await exited;
+      expect(code, out).toBe(130);
+    } finally {
+      try {
+        process.kill(-run.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    expect({ backend: ids('backend'), worker: ids('worker') }).toEqual(app);
+    expect(inspectState(app.backend[0]!).Running).toBe(true);
+    expect(inspectState(app.worker[0]!).Running).toBe(true);
+  }, 300_000);
 
   it('a failing migration: backend and worker never created, the report shows its error, the backup from before restores', async () => {
     const dir = stackDir();

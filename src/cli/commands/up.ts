@@ -12,8 +12,7 @@ import { runUp, type ComposeCreator, type UpOutcome } from '../../up/run.js';
 import { gatedCreator, withPrepared } from '../../up/compose-creator.js';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
 import { listProject } from '../../docker/containers.js';
-import { L_SERVICE } from '../../docker/labels.js';
-import { driftedServices } from '../../docker/labels.js';
+import { L_SERVICE, driftedServices } from '../../docker/labels.js';
 import { openStack, type Stack, type WithCompose } from '../../stack/open.js';
 import { syncStackFiles } from '../../stack/outputs.js';
 import type { NormalisedSpec } from '../../spec/normalise.js';
@@ -164,14 +163,16 @@ function rememberSome(stack: Stack, io: Io, services: string[]): void {
 
 /**
  * After an `up` that did not end ready (a timeout, a failure, Ctrl-C): the services whose every running
- * container this run created run from these files all the same, and are recorded so. Until 2026-11-29
+ * container this run created (none of `existed`, the project's containers in any state before it: one
+ * merely started again may have been made from older files) run from these files all the same, and are
+ * recorded so. Until 2026-11-29
  * nothing was, and after a failed `up --recreate` the next `up` was refused over the very change the
  * containers already ran ("backend (healthcheck) changed"). A record only: never fails the command.
  */
-async function rememberRecreated(docker: DockerClient, stack: Stack, io: Io, before: readonly RunningContainer[]): Promise<void> {
+async function rememberRecreated(docker: DockerClient, stack: Stack, io: Io, existed: ReadonlySet<string>): Promise<void> {
   try {
     const now = (await listProject(docker, stack.project)).filter((c) => c.State === 'running' || c.State === 'restarting');
-    const fresh = recreatedServices(before, now.map((c) => ({ id: c.Id, service: c.Labels[L_SERVICE] ?? '' })));
+    const fresh = recreatedServices(existed, now.map((c) => ({ id: c.Id, service: c.Labels[L_SERVICE] ?? '' })));
     if (fresh.length) rememberSome(stack, io, fresh);
   } catch {
     // The next `up` compares with the record as it was: at worst it refuses, naming the change.
@@ -285,6 +286,8 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       const cold = !running.some((c) => longRunning(stack.spec, c.service));
       const post = plan.steps.find((s) => s.migration?.phase === 'post' && s.deps.some((d) => longRunning(stack.spec, d.on)));
       if (cold && post) notes.push(`${post.service}: no app container was running, so no old code serves; the post-deploy phase runs once the pre-deploy phase is done, beside the app's start`);
+      // Every container of the project before the run, whatever its state: one not among them was created by it.
+      const existed = new Set(verb === 'up' ? (await listProject(docker, stack.project)).map((c) => c.Id) : []);
       const { result, outcome } = await runPlan({ stack, docker, notes }, cold ? coldStart(plan) : plan, args, io, exitCodeOf, verb, compose);
       // Every long-running service now runs from these files: what `upgrade` saves for `rollback`.
       if (verb === 'up' && outcome.status === 'ready') {
@@ -295,7 +298,7 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       }
       if (verb === 'up' && outcome.status === 'ready') await warnComposeDrift(docker, stack, io);
       await outcome.settled; // the lock is held until every Compose call of the run exited
-      if (verb === 'up' && outcome.status !== 'ready') await rememberRecreated(docker, stack, io, running);
+      if (verb === 'up' && outcome.status !== 'ready') await rememberRecreated(docker, stack, io, existed);
       return result;
     } finally {
       compose.dispose();

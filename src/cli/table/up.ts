@@ -31,7 +31,9 @@ generated config, or its TLS certificate replaced on the host: a running proxy n
 refuses: Compose would stop every replica before the new ones start. Use \`phase-compose upgrade\` (rolling, no
 outage), or \`up --recreate\` to accept the outage.
 Once the whole stack is ready, up keeps a copy of the compose file and the proxy config in .phase-compose/
-beside the spec (0600): what the stack runs from, which \`rollback\` returns to after the next upgrade.
+beside the spec (0600): what the stack runs from, which \`rollback\` returns to after the next upgrade. A
+run that fails, times out or is interrupted records there the services whose every running container it
+created: they run from these files, and the next up does not refuse them over that change.
 
 ${exitCodes}`),
   run: async (a, { io, exitCodeOf }) =>

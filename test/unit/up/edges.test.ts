@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { composeArgv, createArgs } from '../../../src/docker/compose-cli.js';
+import { attachedUp, composeArgv, createArgs } from '../../../src/docker/compose-cli.js';
 import { jsonLines } from '../../../src/docker/events.js';
 import { acquireLock, defaultLockDir, lockPath } from '../../../src/docker/lock.js';
 import { healthcheckArgv } from '../../../src/docker/waiter.js';
@@ -24,6 +24,18 @@ describe('compose argv', () => {
     expect(composeArgv({ cli, project: 'fx', file: '/s/.phase-compose/fx.previous-compose.yml', projectDir: '/s' }, ['config']))
       .toEqual(['docker-compose', '-p', 'fx', '-f', '/s/.phase-compose/fx.previous-compose.yml', '--project-directory', '/s', 'config']);
   });
+});
+
+describe('attachedUp: the Compose calls that must only ever be killed (v1 stops their services on SIGINT or SIGTERM)', () => {
+  it.each<[string[], boolean]>([
+    [createArgs(['backend', 'worker']), true],
+    // upgrade's new replicas, and its in-place replacement
+    [['up', '--no-start', '--no-deps', '--no-recreate', '--scale', 'backend=2', 'backend'], true],
+    [['up', '-d', '--no-deps', '--force-recreate', '--scale', 'nginx=1', 'nginx'], false],
+    [['up', '--detach', 'postgres'], false],
+    [['config'], false],
+    [downArgs(true), false],
+  ])('%j: %s', (args, want) => expect(attachedUp(args)).toBe(want));
 });
 
 describe('healthcheckArgv', () => {

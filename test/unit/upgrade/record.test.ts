@@ -35,7 +35,7 @@ describe('recreatedServices: what a run that did not end ready created, and so r
     ['a service that did not run before', [c('a', 'backend')], [c('a', 'backend'), c('w', 'worker')], ['worker']],
     ['sorted, without a container that has no service label', [], [c('w', 'worker'), c('b', 'backend'), c('z', '')], ['backend', 'worker']],
     ['nothing running now', [c('a', 'backend')], [], []],
-  ])('%s', (_, before, now, want) => expect(recreatedServices(before, now)).toEqual(want));
+  ])('%s', (_, before, now, want) => expect(recreatedServices(new Set(before.map((x) => x.id)), now)).toEqual(want));
 });
 
 describe('restorePreviousProxy', () => {
