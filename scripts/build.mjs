@@ -40,7 +40,8 @@ writeFileSync(
 // packages stay out of it and are loaded with import() only by the commands that talk to Docker.
 // openpgp, @node-rs/argon2 (a native addon) and tar-stream serve only backup and restore: loaded from node_modules by
 // those commands alone.
-const external = ['dockerode', 'execa', 'openpgp', 'tar-stream', '@node-rs/argon2'];
+// signal-exit is execa's own (runCompose calls it too): one copy, in the vendor bundle with execa.
+const external = ['dockerode', 'execa', 'signal-exit', 'openpgp', 'tar-stream', '@node-rs/argon2'];
 const result = await build({
   entryPoints: [join(root, 'src/cli/bin.ts')],
   outfile: join(root, 'dist/cli.cjs'),
@@ -83,7 +84,7 @@ const lazyOptional = {
   },
 };
 const vendor = await build({
-  stdin: { contents: "export { default as dockerode } from 'dockerode';\nexport * as execa from 'execa';\n", resolveDir: root, loader: 'js' },
+  stdin: { contents: "export { default as dockerode } from 'dockerode';\nexport * as execa from 'execa';\nexport * as signalExit from 'signal-exit';\n", resolveDir: root, loader: 'js' },
   bundle: true,
   format: 'cjs',
   platform: 'node',

@@ -116,13 +116,13 @@ function runBundle(name, importer) {
 // Code run by vm.Script has no module loader for import(): the bundle's dynamic imports come here.
 let vendor;
 const importer = (specifier) => {
-  if (specifier === 'dockerode' || specifier === 'execa') {
+  if (specifier === 'dockerode' || specifier === 'execa' || specifier === 'signal-exit') {
     try {
       vendor ??= runBundle('vendor', importer);
     } catch (e) {
       return Promise.reject(e);
     }
-    return Promise.resolve(specifier === 'dockerode' ? { default: vendor.dockerode } : vendor.execa);
+    return Promise.resolve(specifier === 'dockerode' ? { default: vendor.dockerode } : specifier === 'execa' ? vendor.execa : vendor.signalExit);
   }
   return import(specifier);
 };

@@ -50,14 +50,31 @@ export function attachedUp(args: readonly string[]): boolean {
 export async function runCompose(t: ComposeTarget, args: string[], env: Record<string, string> = {}, stop?: AbortSignal): Promise<ComposeResult> {
   const [{ execa }, { onExit }] = await Promise.all([import('execa'), import('signal-exit')]);
   const argv = composeArgv(t, args);
+  const sub = execa(argv[0]!, argv.slice(1), { cwd: t.cwd, reject: false, all: true, env: { ...t.env, ...env }, stdin: 'ignore', detached: true });
+  // The signal goes to Compose's whole process group (it leads it): the docker CLI runs the v2 plugin as
+  // a child, and the v1 one-file binary its Python, neither of which a signal to the leader alone ends.
   // `stop` sends SIGTERM (SIGKILL 5 s later), what Compose does on Ctrl-C; SIGKILL at once to an attached up.
   const kill = attachedUp(args) ? ('SIGKILL' as const) : ('SIGTERM' as const);
-  const sub = execa(argv[0]!, argv.slice(1), {
-    cwd: t.cwd, reject: false, all: true, env: { ...t.env, ...env }, stdin: 'ignore', detached: true, killSignal: kill,
-    ...(stop ? { cancelSignal: stop } : {}),
-  });
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (sub.pid !== undefined) process.kill(-sub.pid, signal);
+    } catch {
+      /* already gone */
+    }
+  };
+  let force: NodeJS.Timeout | undefined;
+  const onStop = () => {
+    killGroup(kill);
+    if (kill !== 'SIGKILL') force = setTimeout(() => killGroup('SIGKILL'), 5000).unref();
+  };
+  if (stop?.aborted) onStop();
+  else stop?.addEventListener('abort', onStop, { once: true });
   // What execa's `cleanup` does, which it skips for a detached process: Compose does not outlive phase-compose.
-  const forget = onExit(() => void sub.kill(kill));
-  const r = await sub.finally(forget);
+  const forget = onExit(() => killGroup(kill));
+  const r = await sub.finally(() => {
+    forget();
+    stop?.removeEventListener('abort', onStop);
+    clearTimeout(force);
+  });
   return { argv, exitCode: r.exitCode ?? -1, output: String(r.all ?? '') };
 }

@@ -2,7 +2,7 @@
 // interpolated with the upgrade's variables), and the rolling replacement's Docker calls.
 import { parse } from 'yaml';
 import type { DockerClient } from '../docker/client.js';
-import { runCompose, type ComposeTarget } from '../docker/compose-cli.js';
+import { attachedUp, runCompose, type ComposeTarget } from '../docker/compose-cli.js';
 import { containerName, listProject } from '../docker/containers.js';
 import { execIn } from '../docker/exec.js';
 import { L_SERVICE } from '../docker/labels.js';
@@ -179,7 +179,9 @@ export function rollEdges(docker: DockerClient, target: ComposeTarget, o: { cloc
     },
     reveal: (id) => remake(id, aliases.get(id) ?? [], (a) => a),
     retire,
-    compose: (args) => runCompose(target, args),
+    // Ctrl-C kills the call that creates new replicas beside the old ones (they are removed after), not
+    // an in-place replacement (`up -d --force-recreate`): stopped halfway, that would leave none running.
+    compose: (args) => runCompose(target, args, {}, attachedUp(args) ? o.signal : undefined),
     containers: async (service) => (await listProject(docker, target.project, service))
       .filter((c) => c.State === 'running' || c.State === 'restarting' || c.State === 'created')
       .map((c) => ({ id: c.Id, name: containerName(c) })),

@@ -182,8 +182,8 @@ export async function rollingReplace(e: RollEdges, replacements: Replacement[], 
       const failure = await facts(e, r.service, w);
       if (!r.inPlace) for (const id of fresh) await e.remove(id).catch(() => {});
       await drained();
-      // After Ctrl-C whatever failed is the interruption. (Compose runs in a session of its own and is let
-      // finish: until 2026-11-29 Ctrl-C reached it too, and Compose v1 stopped every replica of the service.)
+      // After Ctrl-C whatever failed is the interruption. (Compose runs in a session of its own: until
+      // 2026-11-29 Ctrl-C reached it too, and Compose v1 stopped every replica of the service.)
       const status = e.signal.aborted ? 'interrupted' : w.status;
       return { status, steps, service: r.service, what: w.what, ...(failure ? { failure } : {}), removed: r.inPlace ? [] : fresh, oldKept: !r.inPlace };
     };

@@ -287,7 +287,8 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       const post = plan.steps.find((s) => s.migration?.phase === 'post' && s.deps.some((d) => longRunning(stack.spec, d.on)));
       if (cold && post) notes.push(`${post.service}: no app container was running, so no old code serves; the post-deploy phase runs once the pre-deploy phase is done, beside the app's start`);
       // Every container of the project before the run, whatever its state: one not among them was created by it.
-      const existed = new Set(verb === 'up' ? (await listProject(docker, stack.project)).map((c) => c.Id) : []);
+      // (A record only: when they cannot be listed, nothing is recorded after a run that does not end ready.)
+      const existed = verb === 'up' ? await listProject(docker, stack.project).then((l) => new Set(l.map((c) => c.Id)), () => undefined) : undefined;
       const { result, outcome } = await runPlan({ stack, docker, notes }, cold ? coldStart(plan) : plan, args, io, exitCodeOf, verb, compose);
       // Every long-running service now runs from these files: what `upgrade` saves for `rollback`.
       if (verb === 'up' && outcome.status === 'ready') {
@@ -298,7 +299,7 @@ async function runStack(args: UpArgs, io: Io, exitCodeOf: ExitCodeOf, verb: stri
       }
       if (verb === 'up' && outcome.status === 'ready') await warnComposeDrift(docker, stack, io);
       await outcome.settled; // the lock is held until every Compose call of the run exited
-      if (verb === 'up' && outcome.status !== 'ready') await rememberRecreated(docker, stack, io, existed);
+      if (existed && outcome.status !== 'ready') await rememberRecreated(docker, stack, io, existed);
       return result;
     } finally {
       compose.dispose();
