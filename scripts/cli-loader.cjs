@@ -115,14 +115,21 @@ function runBundle(name, importer) {
 
 // Code run by vm.Script has no module loader for import(): the bundle's dynamic imports come here.
 let vendor;
+// What import() of each package the vendor bundle holds gives, from that bundle's exports.
+const fromVendor = new Map([
+  ['dockerode', (v) => ({ default: v.dockerode })],
+  ['execa', (v) => v.execa],
+  ['signal-exit', (v) => v.signalExit],
+]);
 const importer = (specifier) => {
-  if (specifier === 'dockerode' || specifier === 'execa' || specifier === 'signal-exit') {
+  const pick = fromVendor.get(specifier);
+  if (pick) {
     try {
       vendor ??= runBundle('vendor', importer);
     } catch (e) {
       return Promise.reject(e);
     }
-    return Promise.resolve(specifier === 'dockerode' ? { default: vendor.dockerode } : specifier === 'execa' ? vendor.execa : vendor.signalExit);
+    return Promise.resolve(pick(vendor));
   }
   return import(specifier);
 };

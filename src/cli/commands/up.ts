@@ -165,9 +165,9 @@ function rememberSome(stack: Stack, io: Io, services: string[]): void {
  * After an `up` that did not end ready (a timeout, a failure, Ctrl-C): the services whose every running
  * container this run created (none of `existed`, the project's containers in any state before it: one
  * merely started again may have been made from older files) run from these files all the same, and are
- * recorded so. Until 2026-11-29
- * nothing was, and after a failed `up --recreate` the next `up` was refused over the very change the
- * containers already ran ("backend (healthcheck) changed"). A record only: never fails the command.
+ * recorded so. Until 2026-11-29 nothing was, and after a failed `up --recreate` the next `up` was
+ * refused over the very change the containers already ran ("backend (healthcheck) changed"). A record
+ * only: never fails the command.
  */
 async function rememberRecreated(docker: DockerClient, stack: Stack, io: Io, existed: ReadonlySet<string>): Promise<void> {
   try {
