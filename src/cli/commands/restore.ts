@@ -51,6 +51,15 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
   // meanwhile (a scheduled backup's rotation deleting it while the app is stopped).
   return withHeldFile(file, async (held) => {
     if (args.dir !== undefined) return restoreToDir(args, held, passphrase, io, exitCodeOf);
+    // A plain dump holds neither migrations nor env values to compare: the flags would lift nothing, and
+    // accepting them (as until 2026-11-29) told the user a check had been waived that never ran.
+    const lifting = args.force ? '--force' : args.ignoreEnv ? '--ignore-env' : undefined;
+    const plain = sniff(held) === 'pg-dump';
+    if (plain && lifting) {
+      throw new PhaseComposeError('usage', `${lifting} is for an archive: ${file} is a plain pg_dump file, which holds no migrations or env values to compare`, {
+        details: ['a plain dump is restored without those checks; run the same command without ' + lifting],
+      });
+    }
     // The lock keeps `up`, `upgrade`, `down` and another restore off the stack while its app is stopped
     // and its data replaced: before, an upgrade could start new replicas (and its migrations) mid-restore.
     const stack = openStack(args, { lock: 'restore' });
@@ -66,7 +75,7 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
     try {
       const docker = await connectDocker();
       const confirm = cliConfirm(!!args.yes, io.isTTY);
-      if (sniff(held) === 'pg-dump') {
+      if (plain) {
         const res = await restoreDatabase(docker, stack, held, { confirm, log: io.err, beforeStop });
         io.out(`restored ${res.file}: ${res.tables} tables with data${res.stopped.length ? `; restarted ${[...new Set(res.stopped)].join(', ')}` : ''}`);
         return OK;

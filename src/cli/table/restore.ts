@@ -10,8 +10,8 @@ export default defineCommand({
     y
       .positional('backup', { type: 'string', describe: 'Archive written by `backup` (or a plain dump from `backup --dump-only` / before migrations)' })
       .option('dir', { type: 'string', requiresArg: true, describe: 'Build a new stack in DIR from the archive alone: spec, .env (0600), generated files, database; then `up`' })
-      .option('force', { type: 'boolean', default: false, describe: 'Restore even when the live database has migrations the archive does not know (then what it holds is dropped first, in the same transaction: see below)' })
-      .option('ignore-env', { type: 'boolean', default: false, describe: 'Restore even when the stack\'s env files lack or redefine a key the app may read its data with (the app may then not read the restored data)' })
+      .option('force', { type: 'boolean', default: false, describe: 'Restore even when the live database has migrations the archive does not know (then what it holds is dropped first, in the same transaction: see below). An archive only: a plain dump has no migrations to compare' })
+      .option('ignore-env', { type: 'boolean', default: false, describe: 'Restore even when the stack\'s env files lack or redefine a key the app may read its data with (the app may then not read the restored data). An archive only' })
       .option('passphrase-file', { type: 'string', requiresArg: true, normalize: true, describe: `Read the passphrase from the first line of this file (else $${PASSPHRASE_ENV}, else a prompt on a terminal)` })
       .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask' })
       .option('timeout', { type: 'string', default: '5m', requiresArg: true, coerce: duration('timeout'), describe: 'With --dir: how long `up` may take' })

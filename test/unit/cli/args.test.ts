@@ -88,6 +88,19 @@ describe('bad arguments are usage errors (exit 2), found before Docker or the di
     expect(r.code).toBe(2);
   });
 
+  // Until 2026-11-29 both were accepted for a plain dump, where they lift nothing: no check of either kind runs there.
+  it('restore of a plain pg_dump file with --force or --ignore-env is exit 2 before Docker is asked', async () => {
+    const spec = join(import.meta.dirname, '../../../examples/phase-single-host/phase-compose.yaml');
+    const dump = join(mkdtempSync(join(tmpdir(), 'pc-args-')), 'x.dump');
+    writeFileSync(dump, Buffer.concat([Buffer.from('PGDMP'), Buffer.alloc(64)]));
+    for (const flag of ['--force', '--ignore-env']) {
+      const r = await cli(['restore', dump, '-f', spec, '--yes', flag]);
+      expect(r.err).toContain(`${flag} is for an archive: ${dump} is a plain pg_dump file`);
+      expect(r.err).not.toContain('cannot reach the Docker Engine');
+      expect(r.code).toBe(2);
+    }
+  });
+
   it('restore of a directory or a FIFO is exit 2 before Docker is asked, naming what it is (a FIFO is never opened)', async () => {
     const spec = join(import.meta.dirname, '../../../examples/phase-single-host/phase-compose.yaml');
     const dir = mkdtempSync(join(tmpdir(), 'pc-args-'));
