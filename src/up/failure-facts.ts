@@ -2,8 +2,9 @@
 // of the report, gathered from the engine (inspect for the health log, the last lines of output).
 import { dependents } from './dependents.js';
 import type { UpEngine } from './engine.js';
+import type { Step } from './plan.js';
 import type { FailureFacts } from './report.js';
-import { isReady, stepStatus, type FailureSpec, type RunnerState } from './runner-state.js';
+import { apply, isReady, stepStatus, type FailureSpec, type RunnerState } from './runner-state.js';
 import { satisfies, serviceStatus, type ServiceStatus } from './state.js';
 
 /** The first started step that failed: exited, turned unhealthy or was removed. */
@@ -29,6 +30,47 @@ export function timedOut(s: RunnerState): FailureSpec[] {
     const left = step.migration && state === 'running' ? '; the migration is left running (never killed: a half-built index would wedge the next deploy), and the next run waits for it' : '';
     const what = `not ${step.readyWhen} after ${Math.round(s.opts.timeoutMs / 1000)}s (last state: ${state})${left}`;
     out.push({ service: step.service, what, ...(id ? { id } : {}) });
+  }
+  return out;
+}
+
+/**
+ * At the deadline, the app's steps Compose still held: its call for their batch had not ended, so their
+ * containers were never tracked. Compose v1 holds a whole batch while one of its services waits on
+ * another's health: the post phase on a running backend from before that never turns healthy. Until
+ * 2026-11-29 such a run timed out with the backend "waiting" and no reason given (Compose v2 lets the
+ * batch go, and its report had the health log). A job is left out: its container from before is not this run's. Pure.
+ */
+export function heldSteps(s: RunnerState): Step[] {
+  return s.plan.steps.filter((step) => {
+    const b = s.batches[step.batch];
+    return step.role !== 'job' && s.phase.get(step.service) === 'waiting' && !s.tracked.has(step.service) && b?.stage === 'creating' && !b.composeDone;
+  });
+}
+
+/** A held step's failure: the first of `ids` (its containers, observed into `s`) that is not ready. Pure. */
+export function heldFailure(s: RunnerState, step: Step, ids: readonly string[]): FailureSpec | undefined {
+  const status = (x: string) => serviceStatus(s.containers, [x], step.role, step.readyWhen === 'healthy');
+  const id = ids.find((x) => !satisfies(status(x), step.readyWhen));
+  if (id === undefined) return undefined;
+  const what = `not ${step.readyWhen} after ${Math.round(s.opts.timeoutMs / 1000)}s (last state: ${status(id).state}): a container from before this run, which Compose was still waiting on`;
+  return { service: step.service, what, id };
+}
+
+/** The held steps' failures: their containers listed and inspected (into `s`), each not ready one reported. */
+export async function heldFailures(engine: UpEngine, s: RunnerState, now: () => number): Promise<FailureSpec[]> {
+  const held = heldSteps(s);
+  if (!held.length) return [];
+  const byService = await engine.containersByService(s.opts.project).catch(() => new Map<string, string[]>());
+  const out: FailureSpec[] = [];
+  for (const step of held) {
+    const ids = byService.get(step.service) ?? [];
+    for (const id of ids) {
+      const i = await engine.inspect(id, now()).catch(() => undefined);
+      if (i) apply(s, { type: 'observed', obs: i.obs });
+    }
+    const f = heldFailure(s, step, ids);
+    if (f) out.push(f);
   }
   return out;
 }

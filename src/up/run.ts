@@ -4,7 +4,7 @@
 // feeds what they report back into the state. It waits only on the clock it is given.
 import { carryOut, type Edges, type Handles } from './carry-out.js';
 import { decide } from './decide.js';
-import { failureFacts } from './failure-facts.js';
+import { failureFacts, heldFailures } from './failure-facts.js';
 import type { Plan, MigrationPhase } from './plan.js';
 import type { ProgressRow } from './progress.js';
 import type { FailureFacts } from './report.js';
@@ -92,6 +92,7 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
 
   const finish = async (status: UpOutcome['status'], failed: FailureSpec[]): Promise<UpOutcome> => {
     const failures: FailureFacts[] = [];
+    if (status === 'timeout') failed = [...failed, ...(await heldFailures(engine, s, () => clock.now()))];
     for (const f of failed) failures.push(await failureFacts(engine, s, f, () => clock.now()));
     over = true;
     sub.close();

@@ -132,6 +132,13 @@ describe(`phase-compose up ${STACK_LABEL}`, () => {
     const next = await up(dir, p, ['--timeout', '12s'], sick);
     expect(next.err).not.toContain('the stack is running and');
     expect(next.code, next.err).toBe(5);
+    // The report says why, on both: on Compose v1 the run never tracked the held backend, and until
+    // 2026-11-29 it said only "backend waiting", with no health log or output.
+    const why = `${next.out}\n${next.err}`;
+    expect(why).toMatch(/✗ backend \(\S+[-_]backend[-_]1\) not healthy after 12s/);
+    if (STACK === 'v1') expect(why).toContain('a container from before this run, which Compose was still waiting on');
+    expect(why).toContain('health log (newest last):');
+    expect(why).toContain('The requested URL returned error: 503');
     expect({ backend: ids('backend'), worker: ids('worker') }).toEqual(app);
     expect(inspectState(app.backend[0]!).Running).toBe(true);
 

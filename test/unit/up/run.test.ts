@@ -33,6 +33,10 @@ type Behaviour = {
   checkHangs?: boolean;
   /** Each probe exec of the service takes this long (and then fails). */
   probeTakesMs?: Record<string, number>;
+  /** The containers from before (`existing`) of the app's services run: healthy, but for `holds`'s. */
+  running?: boolean;
+  /** Compose's call for the batch holding this service never ends on its own (Compose v1 waiting on a health). */
+  holds?: string;
 };
 
 /** Simulated Docker: containers, events, probes and checks, with a log of what was done, in order. */
@@ -51,7 +55,17 @@ class FakeDocker implements UpEngine {
   readonly execsAtOnce = new Map<string, number>();
   constructor(private readonly plan: Plan, private readonly clock: FakeClock, private readonly b: Behaviour = {}) {
     if (b.existing) for (const s of plan.steps) for (let i = 0; i < s.replicas; i++) this.add(s.service);
+    if (b.running) for (const c of this.containers.values()) if (this.step(c.service).role !== 'job') c.status = 'running';
     if (b.watch) this.watchPort = (id, _port, signal) => this.watchUntilListening(id, signal);
+  }
+
+  /** A running container's health as inspected: with `running`, the held service's is unhealthy, the rest healthy. */
+  private healthFrom(service: string): 'starting' | 'healthy' | 'unhealthy' {
+    if (!this.b.running) return 'starting';
+    return service === this.b.holds ? 'unhealthy' : 'healthy';
+  }
+  holds(services: string[]): boolean {
+    return this.b.holds !== undefined && services.includes(this.b.holds);
   }
 
   private listening(c: { service: string; startedAt?: number }): boolean {
@@ -124,7 +138,7 @@ class FakeDocker implements UpEngine {
     const c = this.containers.get(id)!;
     const healthy = this.step(c.service).readyWhen === 'healthy';
     return {
-      obs: { type: 'inspect', id, name: `demo_${id}`, service: c.service, status: c.status, ...(c.status === 'exited' ? { exitCode: c.exitCode } : {}), ...(healthy && c.status === 'running' ? { health: 'starting' as const } : {}), time: now },
+      obs: { type: 'inspect', id, name: `demo_${id}`, service: c.service, status: c.status, ...(c.status === 'exited' ? { exitCode: c.exitCode } : {}), ...(healthy && c.status === 'running' ? { health: this.healthFrom(c.service) } : {}), time: now },
       ...(healthy ? { healthTest: ['CMD', 'probe', c.service], healthTimeoutMs: 1000 } : {}),
       volumes: c.service === 'postgres' ? ['demo_pgdata'] : [],
     };
@@ -188,6 +202,7 @@ function fakeCompose(docker: FakeDocker, clock: FakeClock, lingerMs?: number): C
         docker.log.push(`release ${services.join(',')}`);
         await clock.sleep(2);
         await docker.composeCreate(services);
+        if (docker.holds(services)) await new Promise((res) => stop?.addEventListener('abort', res, { once: true }));
         if (lingerMs === undefined) return;
         const lingered = new AbortController();
         stop?.addEventListener('abort', () => lingered.abort(), { once: true });
@@ -344,6 +359,23 @@ describe('runUp', () => {
       expect(probes.get(id), id).toBeGreaterThanOrEqual(5);
       expect(probes.get(id), id).toBeLessThanOrEqual(8);
     }
+  });
+
+  it('a running backend from before that Compose still waits on at the deadline: reported with its state and logs', async () => {
+    // Compose v1 holds the app's batch while the post phase waits on the backend's health: the run never
+    // tracks it. Until 2026-11-29 the timeout said only "backend waiting", with no health log or output.
+    const { outcome, log } = await run(plan, { existing: true, running: true, holds: 'backend', check: { migrations: 0, 'migrations-post': 1 } }, { timeoutMs: 20_000 });
+    expect(outcome.status).toBe('timeout');
+    expect(log).toContain('release backend,worker,migrations-post,nginx');
+    expect(outcome.failures.map((f) => f.service)).toEqual(['backend']);
+    expect(outcome.failures[0]).toMatchObject({
+      what: 'not healthy after 20s (last state: unhealthy): a container from before this run, which Compose was still waiting on',
+      container: 'demo_backend-4',
+      logs: 'output of backend\nError: it broke',
+      kept: true,
+    });
+    // The worker and nginx from before are ready: not failures. The post phase's job is not this run's: not reported.
+    expect(outcome.rows.find((r) => r.service === 'backend')?.state).toBe('waiting');
   });
 
   it('a check still running when the run ends is removed before the run returns', async () => {
