@@ -187,8 +187,8 @@ export const PG_RESTORE_SCRIPT_ARGV: readonly string[] = ['pg_restore', '--clean
  * procedure and aggregate (not a type's own constructors); operator and operator family (with its
  * classes); text search configuration and dictionary; enum, composite, range type and domain;
  * collation; publication, foreign server and foreign-data wrapper; and schema but public (not one an
- * extension lives in). What stays: large objects, subscriptions (not droppable in a transaction), event
- * triggers whose function stays, casts between built-in types, default privileges. The statements are all made, with
+ * extension lives in); every event trigger (first) and large object (last). What stays: subscriptions
+ * (not droppable in a transaction), casts between built-in types, default privileges. The statements are all made, with
  * search_path at pg_catalog so that every name comes out schema-qualified, before the first runs (an
  * object dropped with another is then skipped: IF EXISTS). Tried on PostgreSQL 15 with citext,
  * pgcrypto, hstore and postgres_fdw installed: every other object went, and all four still worked.
@@ -203,6 +203,9 @@ function wipeSql(): string {
     `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${catalog}'::regclass AND d.objid = ${alias}.oid AND d.deptype ${internal ? "IN ('e', 'i')" : "= 'e'"})`;
   // [order, statement, FROM ... WHERE ...]: each kind's objects dropped in the order of its number.
   const kinds: Array<[number | string, string, string]> = [
+    // First: one on ddl_command_start or sql_drop could veto every drop below (until 2026-11-29 one stayed
+    // unless its function went, and that went after the tables).
+    [-1, "format('DROP EVENT TRIGGER IF EXISTS %I', c.evtname)", `pg_event_trigger c WHERE ${own('pg_event_trigger', 'c')}`],
     ["CASE c.relkind WHEN 'S' THEN 1 ELSE 0 END",
       "format('DROP %s IF EXISTS %I.%I CASCADE', CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, n.nspname, c.relname)",
       `pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT c.relispartition AND ${userSchema('n')} AND ${own('pg_class', 'c')}`],
@@ -241,6 +244,8 @@ ${selects}
   ) AS drops), '{}') LOOP
     EXECUTE stmt;
   END LOOP;
+  -- Large objects (until 2026-11-29 they stayed): the archive's own are unlinked and made again by its script.
+  PERFORM pg_catalog.lo_unlink(l.oid) FROM pg_catalog.pg_largeobject_metadata l;
 END
 $phase_compose_wipe$;
 `;

@@ -401,7 +401,8 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     // object (pg_restore's script without --single-transaction commits their data on its own: whatever
     // came before it with it). Then a later migration as Django leaves one: its row, a table that refers
     // to an archived one, a column on an archived table, and what RunSQL makes: a function, an enum, a
-    // sequence, a schema, an aggregate of no argument, a text search configuration.
+    // sequence, a schema, an aggregate of no argument, a text search configuration; and a large object,
+    // and an event trigger that refuses all DDL (made last: it refuses the test's own too).
     const blob = psql(projectA, "SELECT lo_from_bytea(0, 'a large object')")[0]![0]!;
     const failing = await grantToGoneArchive('pc_gone_force');
     psql(projectA, `SELECT lo_unlink(${blob})`);
@@ -414,13 +415,17 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
       CREATE SEQUENCE later_seq;
       CREATE SCHEMA later_schema;
       CREATE AGGREGATE later_count(*) (sfunc = int8inc, stype = int8, initcond = '0');
-      CREATE TEXT SEARCH CONFIGURATION later_search (COPY = english)`);
+      CREATE TEXT SEARCH CONFIGURATION later_search (COPY = english);
+      SELECT lo_from_bytea(0, 'a later large object');
+      CREATE FUNCTION later_guard() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'later_guard: no DDL'; END $$;
+      CREATE EVENT TRIGGER later_guard ON ddl_command_start EXECUTE FUNCTION later_guard()`);
     const later = `SELECT to_regclass('vault_later') IS NOT NULL, (SELECT count(*) FROM information_schema.columns WHERE table_name = 'api_organisation' AND column_name = 'later'),
       (SELECT count(*) FROM django_migrations WHERE name = '0002_after_the_backup'), to_regtype('later_mood') IS NOT NULL, (SELECT count(*) > 0 FROM pg_proc WHERE proname = 'later_fn'),
       to_regclass('later_seq') IS NOT NULL, (SELECT count(*) FROM pg_namespace WHERE nspname = 'later_schema'), (SELECT count(*) FROM pg_largeobject_metadata WHERE oid = ${blob}),
-      (SELECT count(*) FROM pg_proc WHERE proname = 'later_count'), (SELECT count(*) FROM pg_ts_config WHERE cfgname = 'later_search')`;
+      (SELECT count(*) FROM pg_proc WHERE proname = 'later_count'), (SELECT count(*) FROM pg_ts_config WHERE cfgname = 'later_search'),
+      (SELECT count(*) FROM pg_largeobject_metadata), (SELECT count(*) FROM pg_event_trigger WHERE evtname = 'later_guard')`;
     /** `later` while all of the newer migration is there. */
-    const newer = [['t', '1', '1', 't', 't', 't', '1', '0', '1', '1']];
+    const newer = [['t', '1', '1', 't', 't', 't', '1', '0', '1', '1', '1', '1']];
     expect(psql(projectA, later)).toEqual(newer);
     const live = psql(projectA, ROW_COUNTS);
 
@@ -438,7 +443,8 @@ describe(`disaster recovery: one archive brings the instance back ${STACK_LABEL}
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('the live database has 1 migrations the archive does not know: its tables, views, sequences, routines, types, schemas and more are dropped');
     expect(r.stderr).toContain('restore: pg_restore | psql: the tables, views, routines, types and schemas of ');
-    expect(psql(projectA, later)).toEqual([['f', '0', '0', 'f', 'f', 'f', '0', '0', '0', '0']]);
+    // And a large object and an event trigger that vetoes DDL (until 2026-11-29: the first DROP failed on it).
+    expect(psql(projectA, later)).toEqual([['f', '0', '0', 'f', 'f', 'f', '0', '0', '0', '0', '0', '0']]);
     expect(psql(projectA, ROW_COUNTS)).toEqual(countsA);
     expect(await greeting(projectA)).toEqual({ name: 'greeting', value: 'only SECRET_KEY opens this' });
     // The restored schema is the archive's: Django finds nothing to apply and nothing in its way.
