@@ -49,11 +49,16 @@ export function onInterrupt(fn: (signal: Interrupt) => void): () => void {
 /**
  * Runs `work` with Ctrl-C, SIGTERM and SIGHUP turned into its abort signal (the reason: the signal's name). The
  * listeners go when the work ends, so what follows (a prompt, the app's stop) handles signals its own way;
- * the signal stays readable, to ask afterwards whether one came.
+ * the signal stays readable, to ask afterwards whether one came. With `again`, a second signal stops
+ * listening and calls it (to leave at once: work that lets a step finish may wait on a hung Engine).
  */
-export async function abortOnInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Promise<{ result: T; signal: AbortSignal }> {
+export async function abortOnInterrupt<T>(work: (signal: AbortSignal) => Promise<T>, opts: { again?: (signal: Interrupt) => void } = {}): Promise<{ result: T; signal: AbortSignal }> {
   const abort = new AbortController();
-  const stopListening = onInterrupt((s) => abort.abort(s));
+  const stopListening = onInterrupt((s) => {
+    if (!abort.signal.aborted || !opts.again) return abort.abort(s);
+    stopListening();
+    opts.again(s);
+  });
   try {
     return { result: await work(abort.signal), signal: abort.signal };
   } finally {

@@ -24,7 +24,7 @@ import { discardSaved, previousComposePath, priorRecord, readDeployed, readRecor
 import { rollingReplace, type RollResult } from '../../upgrade/rolling.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import { readStackText, writeFileAtomic } from '../../util/fs.js';
-import { abortOnInterrupt } from '../../util/signals.js';
+import { abortOnInterrupt, type Interrupt } from '../../util/signals.js';
 import type { Io } from '../io.js';
 import { cliConfirm } from '../prompt.js';
 import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
@@ -164,10 +164,24 @@ function rollFailureLines(r: Exclude<RollResult, { status: 'done' }>, from: stri
   return out;
 }
 
-/** The rolling replacement of the plan's services, with Ctrl-C ending the wait (a drain under way finishes). */
+/**
+ * The rolling replacement of the plan's services, with Ctrl-C ending the wait (a drain or an in-place
+ * replacement under way finishes). Ctrl-C again leaves at once: until 2026-11-29 it did nothing, and an
+ * in-place replacement held up by a hung Engine kept the upgrade waiting with no way out but SIGKILL.
+ */
 async function replaceRolling(docker: DockerClient, target: ComposeTarget, plan: UpgradePlan, args: UpgradeArgs, note: (l: string) => void): Promise<RollResult> {
+  // The same for upgrade, its rolling back, and rollback.
   const deadline = systemClock.now() + timeoutMs(args.timeout);
-  return (await abortOnInterrupt((signal) => rollingReplace(rollEdges(docker, target, { clock: systemClock, signal, note }), plan.replace, deadline))).result;
+  const word = (s: Interrupt) => (s === 'SIGINT' ? 'Ctrl-C' : s);
+  const roll = (signal: AbortSignal) => {
+    signal.addEventListener('abort', () => note(`${word(signal.reason as Interrupt)}: the rolling step ends once what is under way finishes (a drain, an in-place replacement); ${word(signal.reason as Interrupt)} again leaves at once`), { once: true });
+    return rollingReplace(rollEdges(docker, target, { clock: systemClock, signal, note }), plan.replace, deadline);
+  };
+  const again = (s: Interrupt) => {
+    note(`${word(s)} again: leaving now, with the Compose calls under way killed; what runs may be half replaced: \`phase-compose status\` shows it`);
+    process.kill(process.pid, s);
+  };
+  return (await abortOnInterrupt(roll, { again })).result;
 }
 
 /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PhaseComposeError } from '../../../src/util/errors.js';
 import { writeFileAtomic, type WriteFs } from '../../../src/util/fs.js';
-import { holdingSignals } from '../../../src/util/signals.js';
+import { abortOnInterrupt, holdingSignals } from '../../../src/util/signals.js';
 
 describe('holdingSignals', () => {
   it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s during a write: the file is completed, no temp file is left, then exit 130', async (signal) => {
@@ -68,5 +68,36 @@ describe('onInterrupt', () => {
     const r = run(listen, signal);
     expect(r.signal).toBe(signal);
     expect(r.stdout).toBe('');
+  });
+});
+
+describe('abortOnInterrupt', () => {
+  // The listeners are called as a signal would call them (process.emit: nothing is sent to the process).
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s aborts the work; with `again`, a second one stops listening and calls it', async (signal) => {
+    const before = process.listenerCount(signal);
+    const again: string[] = [];
+    let release = () => {};
+    const done = abortOnInterrupt((s) => new Promise<string>((res) => (release = () => res(String(s.reason)))), { again: (x) => again.push(x) });
+    await Promise.resolve();
+    process.emit(signal);
+    expect(again).toEqual([]);
+    process.emit(signal);
+    expect(again).toEqual([signal]);
+    // Until 2026-11-29 the second one did nothing: work waiting on a hung Engine could not be left.
+    expect(process.listenerCount(signal)).toBe(before);
+    release();
+    expect((await done).result).toBe(signal);
+  });
+
+  it('without `again`, a second signal only aborts again (the listeners stay until the work ends)', async () => {
+    const before = process.listenerCount('SIGINT');
+    let release = () => {};
+    const done = abortOnInterrupt((s) => new Promise<boolean>((res) => (release = () => res(s.aborted))));
+    process.emit('SIGINT');
+    process.emit('SIGINT');
+    expect(process.listenerCount('SIGINT')).toBe(before + 1);
+    release();
+    expect((await done).result).toBe(true);
+    expect(process.listenerCount('SIGINT')).toBe(before);
   });
 });
