@@ -1,6 +1,7 @@
 // Failures: a started step that failed, or every step not ready at the deadline (pure); then the facts
 // of the report, gathered from the engine (inspect for the health log, the last lines of output).
 import { dependents } from './dependents.js';
+import type { Clock } from './clock.js';
 import type { UpEngine } from './engine.js';
 import type { Step } from './plan.js';
 import type { FailureFacts } from './report.js';
@@ -48,30 +49,51 @@ export function heldSteps(s: RunnerState): Step[] {
   });
 }
 
-/** A held step's failure: the first of `ids` (its containers, observed into `s`) that is not ready. Pure. */
-export function heldFailure(s: RunnerState, step: Step, ids: readonly string[]): FailureSpec | undefined {
-  const status = (x: string) => serviceStatus(s.containers, [x], step.role, step.readyWhen === 'healthy');
-  const id = ids.find((x) => !satisfies(status(x), step.readyWhen));
-  if (id === undefined) return undefined;
-  const what = `not ${step.readyWhen} after ${Math.round(s.opts.timeoutMs / 1000)}s (last state: ${status(id).state}): a container from before this run, which Compose was still waiting on`;
+/**
+ * A held step's failure, if `id` (observed into `s`) is one: a container that runs, was not created by this
+ * run, and is not ready. One this run's Compose is creating, one it stopped to recreate, one gone: none
+ * is "from before, still waited on". Pure.
+ */
+export function heldFailure(s: RunnerState, step: Step, id: string): FailureSpec | undefined {
+  if (s.creations.some((c) => c.id === id) || s.containers.containers.get(id)?.status !== 'running') return undefined;
+  const status = serviceStatus(s.containers, [id], step.role, step.readyWhen === 'healthy');
+  if (satisfies(status, step.readyWhen)) return undefined;
+  const what = `not ${step.readyWhen} after ${Math.round(s.opts.timeoutMs / 1000)}s (last state: ${status.state}): a container from before this run, which Compose was still waiting on`;
   return { service: step.service, what, id };
 }
 
-/** The held steps' failures: their containers listed and inspected (into `s`), each not ready one reported. */
-export async function heldFailures(engine: UpEngine, s: RunnerState, now: () => number): Promise<FailureSpec[]> {
+/** How long a timed-out run looks at the held steps' containers: a hung Engine must not hang its end. */
+export const HELD_LOOK_MS = 5000;
+
+/**
+ * The held steps' failures: their containers listed and inspected (into `s`), the first not ready one of
+ * each step reported. Whatever is found within HELD_LOOK_MS; nothing is recorded after it.
+ */
+export async function heldFailures(engine: UpEngine, s: RunnerState, clock: Clock): Promise<FailureSpec[]> {
   const held = heldSteps(s);
   if (!held.length) return [];
-  const byService = await engine.containersByService(s.opts.project).catch(() => new Map<string, string[]>());
   const out: FailureSpec[] = [];
-  for (const step of held) {
-    const ids = byService.get(step.service) ?? [];
-    for (const id of ids) {
-      const i = await engine.inspect(id, now()).catch(() => undefined);
-      if (i) apply(s, { type: 'observed', obs: i.obs });
+  let over = false;
+  const look = async () => {
+    const byService = await engine.containersByService(s.opts.project);
+    for (const step of held) {
+      for (const id of byService.get(step.service) ?? []) {
+        const i = await engine.inspect(id, clock.now()).catch(() => undefined);
+        if (over) return;
+        if (!i) continue; // gone meanwhile
+        apply(s, { type: 'observed', obs: i.obs });
+        const f = heldFailure(s, step, id);
+        if (f) {
+          out.push(f);
+          break;
+        }
+      }
     }
-    const f = heldFailure(s, step, ids);
-    if (f) out.push(f);
-  }
+  };
+  const enough = new AbortController();
+  await Promise.race([look().catch(() => undefined), clock.sleep(HELD_LOOK_MS, enough.signal)]);
+  over = true;
+  enough.abort();
   return out;
 }
 

@@ -2,6 +2,7 @@
 // migration checks, backups, failures, timeouts and interruption, with no Docker and no real timers.
 import { describe, expect, it } from 'vitest';
 import type { Inspected, UpEngine } from '../../../src/up/engine.js';
+import { HELD_LOOK_MS } from '../../../src/up/failure-facts.js';
 import { buildPlan, migrationPlan, type Plan } from '../../../src/up/plan.js';
 import type { ProgressRenderer } from '../../../src/up/progress.js';
 import { runUp, type ComposeCreator, type UpOutcome } from '../../../src/up/run.js';
@@ -37,6 +38,8 @@ type Behaviour = {
   running?: boolean;
   /** Compose's call for the batch holding this service never ends on its own (Compose v1 waiting on a health). */
   holds?: string;
+  /** From this many ms on, listing the project's containers never answers (a hung Engine). */
+  listHangsFrom?: number;
 };
 
 /** Simulated Docker: containers, events, probes and checks, with a log of what was done, in order. */
@@ -53,7 +56,9 @@ class FakeDocker implements UpEngine {
   /** Probe execs running now, and the most that ever ran at once, by container. */
   private readonly execsNow = new Map<string, number>();
   readonly execsAtOnce = new Map<string, number>();
+  private readonly t0: number;
   constructor(private readonly plan: Plan, private readonly clock: FakeClock, private readonly b: Behaviour = {}) {
+    this.t0 = clock.now();
     if (b.existing) for (const s of plan.steps) for (let i = 0; i < s.replicas; i++) this.add(s.service);
     if (b.running) for (const c of this.containers.values()) if (this.step(c.service).role !== 'job') c.status = 'running';
     if (b.watch) this.watchPort = (id, _port, signal) => this.watchUntilListening(id, signal);
@@ -130,6 +135,7 @@ class FakeDocker implements UpEngine {
     };
   }
   async containersByService() {
+    if (this.b.listHangsFrom !== undefined && this.clock.now() - this.t0 >= this.b.listHangsFrom) await new Promise(() => {});
     const out = new Map<string, string[]>();
     for (const c of this.containers.values()) out.set(c.service, [...(out.get(c.service) ?? []), c.id]);
     return out;
@@ -376,6 +382,19 @@ describe('runUp', () => {
     });
     // The worker and nginx from before are ready: not failures. The post phase's job is not this run's: not reported.
     expect(outcome.rows.find((r) => r.service === 'backend')?.state).toBe('waiting');
+  });
+
+  it('held, but not a running container from before (created, not started): not reported as one', async () => {
+    const { outcome } = await run(plan, { existing: true, holds: 'backend', check: { migrations: 0, 'migrations-post': 1 } }, { timeoutMs: 20_000 });
+    expect(outcome.status).toBe('timeout');
+    expect(outcome.failures).toEqual([]);
+  });
+
+  it('a hung Engine when the held containers are listed: the run ends HELD_LOOK_MS after its deadline', async () => {
+    const { outcome, elapsed } = await run(plan, { existing: true, running: true, holds: 'backend', check: { migrations: 0, 'migrations-post': 1 }, listHangsFrom: 19_000 }, { timeoutMs: 20_000 });
+    expect(outcome.status).toBe('timeout');
+    expect(outcome.failures).toEqual([]);
+    expect(elapsed).toBe(20_000 + HELD_LOOK_MS);
   });
 
   it('a check still running when the run ends is removed before the run returns', async () => {
