@@ -46,18 +46,31 @@ export function onInterrupt(fn: (signal: Interrupt) => void): () => void {
   };
 }
 
+/** A repeat of the same signal sooner than this is one signal: `npm run`/`npx` forward a terminal's Ctrl-C that their child got too. */
+export const AGAIN_GAP_MS = 500;
+
 /**
  * Runs `work` with Ctrl-C, SIGTERM and SIGHUP turned into its abort signal (the reason: the signal's name). The
  * listeners go when the work ends, so what follows (a prompt, the app's stop) handles signals its own way;
- * the signal stays readable, to ask afterwards whether one came. With `again`, a second signal stops
- * listening and calls it (to leave at once: work that lets a step finish may wait on a hung Engine).
+ * the signal stays readable, to ask afterwards whether one came. With `again`, the same signal a second
+ * time (AGAIN_GAP_MS or more after the first, or at all when `after` names it: the work follows one
+ * already) stops listening and calls it, to leave at once: work that lets a step finish may wait on a hung
+ * Engine. Another signal after the first only aborts again.
  */
-export async function abortOnInterrupt<T>(work: (signal: AbortSignal) => Promise<T>, opts: { again?: (signal: Interrupt) => void } = {}): Promise<{ result: T; signal: AbortSignal }> {
+export async function abortOnInterrupt<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  opts: { again?: (signal: Interrupt) => void; after?: Interrupt; now?: () => number } = {},
+): Promise<{ result: T; signal: AbortSignal }> {
   const abort = new AbortController();
+  const now = opts.now ?? Date.now;
+  let first: { signal: Interrupt; at: number } | undefined = opts.after ? { signal: opts.after, at: -Infinity } : undefined;
   const stopListening = onInterrupt((s) => {
-    if (!abort.signal.aborted || !opts.again) return abort.abort(s);
-    stopListening();
-    opts.again(s);
+    if (opts.again && first?.signal === s && now() - first.at >= AGAIN_GAP_MS) {
+      stopListening();
+      return opts.again(s);
+    }
+    first ??= { signal: s, at: now() };
+    abort.abort(s);
   });
   try {
     return { result: await work(abort.signal), signal: abort.signal };

@@ -169,8 +169,16 @@ function rollFailureLines(r: Exclude<RollResult, { status: 'done' }>, from: stri
  * replacement under way finishes). Ctrl-C again leaves at once: until 2026-11-29 it did nothing, and an
  * in-place replacement held up by a hung Engine kept the upgrade waiting with no way out but SIGKILL.
  */
-async function replaceRolling(docker: DockerClient, target: ComposeTarget, plan: UpgradePlan, args: UpgradeArgs, note: (l: string) => void): Promise<RollResult> {
-  // The same for upgrade, its rolling back, and rollback.
+async function replaceRolling(
+  docker: DockerClient,
+  target: ComposeTarget,
+  plan: UpgradePlan,
+  args: UpgradeArgs,
+  note: (l: string) => void,
+  after?: Interrupt,
+): Promise<RollResult & { interruptedBy?: Interrupt }> {
+  // The same for upgrade, rollback, and an upgrade's rolling back (`after` the signal that interrupted it:
+  // that one again leaves at once, as the first note said).
   const deadline = systemClock.now() + timeoutMs(args.timeout);
   const word = (s: Interrupt) => (s === 'SIGINT' ? 'Ctrl-C' : s);
   const roll = (signal: AbortSignal) => {
@@ -178,10 +186,11 @@ async function replaceRolling(docker: DockerClient, target: ComposeTarget, plan:
     return rollingReplace(rollEdges(docker, target, { clock: systemClock, signal, note }), plan.replace, deadline);
   };
   const again = (s: Interrupt) => {
-    note(`${word(s)} again: leaving now, with the Compose calls under way killed; what runs may be half replaced: \`phase-compose status\` shows it`);
+    note(`${word(s)} again: leaving now, the Compose calls under way stopped; what runs may be half replaced: \`phase-compose status\` shows it`);
     process.kill(process.pid, s);
   };
-  return (await abortOnInterrupt(roll, { again })).result;
+  const { result, signal } = await abortOnInterrupt(roll, { again, ...(after ? { after } : {}) });
+  return signal.aborted ? { ...result, interruptedBy: signal.reason as Interrupt } : result;
 }
 
 /**
@@ -338,12 +347,12 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
         undoEnv?.();
         const old = oldVersion(stack, record.variable, record.previousCompose);
         const replaced = roll.steps.map((st) => st.service).join(', ');
-        io.err(`${roll.status === 'interrupted' ? 'interrupted' : `${roll.service} failed`}: rolling ${replaced} back to ${fromName}, so that one version serves${roll.status === 'interrupted' ? ' (Ctrl-C again stops that too)' : ''}`);
+        io.err(`${roll.status === 'interrupted' ? 'interrupted' : `${roll.service} failed`}: rolling ${replaced} back to ${fromName}, so that one version serves${roll.status === 'interrupted' ? ' (Ctrl-C again leaves at once, with what is rolled back by then)' : ''}`);
         // Recorded first: a run killed meanwhile (a second Ctrl-C before the rolling step listens) leaves
         // what `rollback` needs (until 2026-11-28 it left the stack on two versions with no record).
         keep();
         const back = await observe(docker, stack, old.target, old.pin, { text: now.compose, services: roll.steps.map((st) => st.service) })
-          .then((p) => replaceRolling(docker, old.target, p, args, note))
+          .then((p) => replaceRolling(docker, old.target, p, args, note, roll.interruptedBy))
           .catch((e: Error) => e);
         if (!(back instanceof Error) && back.status === 'done') {
           revert(); // rolled back: nothing to return to from this run; `rollback` returns from the upgrade before it

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PhaseComposeError } from '../../../src/util/errors.js';
 import { writeFileAtomic, type WriteFs } from '../../../src/util/fs.js';
-import { abortOnInterrupt, holdingSignals } from '../../../src/util/signals.js';
+import { AGAIN_GAP_MS, abortOnInterrupt, holdingSignals } from '../../../src/util/signals.js';
 
 describe('holdingSignals', () => {
   it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s during a write: the file is completed, no temp file is left, then exit 130', async (signal) => {
@@ -72,21 +72,56 @@ describe('onInterrupt', () => {
 });
 
 describe('abortOnInterrupt', () => {
-  // The listeners are called as a signal would call them (process.emit: nothing is sent to the process).
-  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s aborts the work; with `again`, a second one stops listening and calls it', async (signal) => {
-    const before = process.listenerCount(signal);
+  // The listeners are called as a signal would call them (process.emit: nothing is sent to the process);
+  // the time between signals comes from a fake `now`.
+  const start = (opts: { after?: 'SIGINT' | 'SIGTERM' | 'SIGHUP' } = {}) => {
+    let t = 1000;
     const again: string[] = [];
     let release = () => {};
-    const done = abortOnInterrupt((s) => new Promise<string>((res) => (release = () => res(String(s.reason)))), { again: (x) => again.push(x) });
-    await Promise.resolve();
+    const done = abortOnInterrupt((s) => new Promise<string>((res) => (release = () => res(String(s.reason)))), { again: (x) => again.push(x), now: () => t, ...opts });
+    return { again, done, release: () => release(), later: (ms: number) => (t += ms) };
+  };
+
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s aborts the work; the same one again, AGAIN_GAP_MS or more later, stops listening and calls `again`', async (signal) => {
+    const before = process.listenerCount(signal);
+    const w = start();
     process.emit(signal);
-    expect(again).toEqual([]);
+    expect(w.again).toEqual([]);
+    w.later(AGAIN_GAP_MS);
     process.emit(signal);
-    expect(again).toEqual([signal]);
+    expect(w.again).toEqual([signal]);
     // Until 2026-11-29 the second one did nothing: work waiting on a hung Engine could not be left.
     expect(process.listenerCount(signal)).toBe(before);
-    release();
-    expect((await done).result).toBe(signal);
+    w.release();
+    expect((await w.done).result).toBe(signal);
+  });
+
+  it('a repeat sooner than AGAIN_GAP_MS (npx passing the same Ctrl-C on), or another signal, only aborts again', async () => {
+    const before = process.listenerCount('SIGINT');
+    const w = start();
+    process.emit('SIGINT');
+    w.later(AGAIN_GAP_MS - 1);
+    process.emit('SIGINT');
+    w.later(10_000);
+    process.emit('SIGHUP'); // the terminal closed after one Ctrl-C
+    expect(w.again).toEqual([]);
+    expect(process.listenerCount('SIGINT')).toBe(before + 1);
+    w.release();
+    expect((await w.done).result).toBe('SIGINT');
+    expect(process.listenerCount('SIGINT')).toBe(before);
+  });
+
+  it('`after` a signal (a rolling back that follows a Ctrl-C): the first of the same leaves at once; another aborts', async () => {
+    const a = start({ after: 'SIGINT' });
+    process.emit('SIGINT');
+    expect(a.again).toEqual(['SIGINT']);
+    a.release();
+    await a.done;
+    const b = start({ after: 'SIGINT' });
+    process.emit('SIGTERM');
+    expect(b.again).toEqual([]);
+    b.release();
+    expect((await b.done).result).toBe('SIGTERM');
   });
 
   it('without `again`, a second signal only aborts again (the listeners stay until the work ends)', async () => {
