@@ -53,11 +53,11 @@ export async function runRestore(args: RestoreArgs, io: Io, exitCodeOf: ExitCode
     if (args.dir !== undefined) return restoreToDir(args, held, passphrase, io, exitCodeOf);
     // A plain dump holds neither migrations nor env values to compare: the flags would lift nothing, and
     // accepting them (as until 2026-11-29) told the user a check had been waived that never ran.
-    const lifting = args.force ? '--force' : args.ignoreEnv ? '--ignore-env' : undefined;
+    const lifting = [args.force ? '--force' : '', args.ignoreEnv ? '--ignore-env' : ''].filter(Boolean).join(' and ');
     const plain = sniff(held) === 'pg-dump';
     if (plain && lifting) {
-      throw new PhaseComposeError('usage', `${lifting} is for an archive: ${file} is a plain pg_dump file, which holds no migrations or env values to compare`, {
-        details: ['a plain dump is restored without those checks; run the same command without ' + lifting],
+      throw new PhaseComposeError('usage', `${lifting} ${lifting.includes(' and ') ? 'are' : 'is'} for an archive: ${file} is a plain pg_dump file, which holds no migrations or env values to compare`, {
+        details: [`a plain dump is restored without those checks; run the same command without ${lifting}`],
       });
     }
     // The lock keeps `up`, `upgrade`, `down` and another restore off the stack while its app is stopped

@@ -99,6 +99,9 @@ describe('bad arguments are usage errors (exit 2), found before Docker or the di
       expect(r.err).not.toContain('cannot reach the Docker Engine');
       expect(r.code).toBe(2);
     }
+    const both = await cli(['restore', dump, '-f', spec, '--yes', '--force', '--ignore-env']);
+    expect(both.err).toContain(`--force and --ignore-env are for an archive: ${dump} is a plain pg_dump file`);
+    expect(both.code).toBe(2);
   });
 
   it('restore of a directory or a FIFO is exit 2 before Docker is asked, naming what it is (a FIFO is never opened)', async () => {
