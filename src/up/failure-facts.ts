@@ -50,15 +50,16 @@ export function heldSteps(s: RunnerState): Step[] {
 }
 
 /**
- * A held step's failure, if `id` (observed into `s`) is one: a container that runs, was not created by this
- * run, and is not ready. One this run's Compose is creating, one it stopped to recreate, one gone: none
- * is "from before, still waited on". Pure.
+ * A held step's failure, if `id` (observed into `s`) is one: a container that runs and is not ready. One
+ * Compose is creating or stopped to recreate, one gone: none is what Compose waits on. Said to be from
+ * before this run unless this run's Compose created it. Pure.
  */
 export function heldFailure(s: RunnerState, step: Step, id: string): FailureSpec | undefined {
-  if (s.creations.some((c) => c.id === id) || s.containers.containers.get(id)?.status !== 'running') return undefined;
+  if (s.containers.containers.get(id)?.status !== 'running') return undefined;
   const status = serviceStatus(s.containers, [id], step.role, step.readyWhen === 'healthy');
   if (satisfies(status, step.readyWhen)) return undefined;
-  const what = `not ${step.readyWhen} after ${Math.round(s.opts.timeoutMs / 1000)}s (last state: ${status.state}): a container from before this run, which Compose was still waiting on`;
+  const whose = s.creations.some((c) => c.id === id) ? 'created by this run' : 'from before this run';
+  const what = `not ${step.readyWhen} after ${Math.round(s.opts.timeoutMs / 1000)}s (last state: ${status.state}): a container ${whose}, which Compose was still waiting on`;
   return { service: step.service, what, id };
 }
 
@@ -76,6 +77,7 @@ export async function heldFailures(engine: UpEngine, s: RunnerState, clock: Cloc
   let over = false;
   const look = async () => {
     const byService = await engine.containersByService(s.opts.project);
+    if (over) return;
     for (const step of held) {
       for (const id of byService.get(step.service) ?? []) {
         const i = await engine.inspect(id, clock.now()).catch(() => undefined);

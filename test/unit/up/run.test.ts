@@ -2,7 +2,8 @@
 // migration checks, backups, failures, timeouts and interruption, with no Docker and no real timers.
 import { describe, expect, it } from 'vitest';
 import type { Inspected, UpEngine } from '../../../src/up/engine.js';
-import { HELD_LOOK_MS } from '../../../src/up/failure-facts.js';
+import { HELD_LOOK_MS, heldFailure } from '../../../src/up/failure-facts.js';
+import { apply, runnerState } from '../../../src/up/runner-state.js';
 import { buildPlan, migrationPlan, type Plan } from '../../../src/up/plan.js';
 import type { ProgressRenderer } from '../../../src/up/progress.js';
 import { runUp, type ComposeCreator, type UpOutcome } from '../../../src/up/run.js';
@@ -458,5 +459,29 @@ describe('runUp', () => {
     expect(log.filter((l) => /^(release|start|exit)/.test(l))).toEqual([
       'release postgres,redis,migrations,migrations-post', 'start postgres', 'start redis', 'start migrations', 'exit migrations 0', 'start migrations-post', 'exit migrations-post 0',
     ]);
+  });
+});
+
+describe('heldFailure', () => {
+  const plan = buildPlan(spec);
+  const backend = plan.steps.find((x) => x.service === 'backend')!;
+  const state = () => runnerState(plan, { project: 'demo', timeoutMs: 12_000, forceMigrations: false, probeIntervalMs: 1000, backup: false }, 0);
+  const seen = (s: ReturnType<typeof state>, id: string, status: 'running' | 'created', health?: 'unhealthy' | 'healthy') =>
+    apply(s, { type: 'observed', obs: { type: 'inspect', id, name: `demo_${id}`, service: 'backend', status, ...(health ? { health } : {}), time: 1 } });
+
+  it('a running container that is not ready: from before the run, or created by it, as the create events say', () => {
+    const s = state();
+    seen(s, 'old', 'running', 'unhealthy');
+    seen(s, 'new', 'running', 'unhealthy');
+    s.creations.push({ service: 'backend', id: 'new', time: 1 });
+    expect(heldFailure(s, backend, 'old')?.what).toBe('not healthy after 12s (last state: unhealthy): a container from before this run, which Compose was still waiting on');
+    expect(heldFailure(s, backend, 'new')?.what).toBe('not healthy after 12s (last state: unhealthy): a container created by this run, which Compose was still waiting on');
+  });
+
+  it('none for a ready one, a created one, or one never seen (gone)', () => {
+    const s = state();
+    seen(s, 'fine', 'running', 'healthy');
+    seen(s, 'made', 'created');
+    expect([heldFailure(s, backend, 'fine'), heldFailure(s, backend, 'made'), heldFailure(s, backend, 'gone')]).toEqual([undefined, undefined, undefined]);
   });
 });
