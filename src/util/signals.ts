@@ -49,31 +49,35 @@ export function onInterrupt(fn: (signal: Interrupt) => void): () => void {
 /** A repeat of the same signal sooner than this is one signal: `npm run`/`npx` forward a terminal's Ctrl-C that their child got too. */
 export const AGAIN_GAP_MS = 500;
 
+/** When each signal first came (a monotonic clock, ms). */
+export type Arrivals = ReadonlyMap<Interrupt, number>;
+
 /**
  * Runs `work` with Ctrl-C, SIGTERM and SIGHUP turned into its abort signal (the reason: the signal's name). The
  * listeners go when the work ends, so what follows (a prompt, the app's stop) handles signals its own way;
- * the signal stays readable, to ask afterwards whether one came. With `again`, the same signal a second
- * time (AGAIN_GAP_MS or more after the first, or at all when `after` names it: the work follows one
- * already) stops listening and calls it, to leave at once: work that lets a step finish may wait on a hung
- * Engine. Another signal after the first only aborts again.
+ * the signal stays readable, to ask afterwards whether one came. With `again`, a signal that already came
+ * (AGAIN_GAP_MS or more before: to this work, or in `after`, to work this one follows) stops listening and
+ * calls it, to leave at once: work that lets a step finish may wait on a hung Engine. Returns when each
+ * signal first came, for the work that follows.
  */
 export async function abortOnInterrupt<T>(
   work: (signal: AbortSignal) => Promise<T>,
-  opts: { again?: (signal: Interrupt) => void; after?: Interrupt; now?: () => number } = {},
-): Promise<{ result: T; signal: AbortSignal }> {
+  opts: { again?: (signal: Interrupt) => void; after?: Arrivals; now?: () => number } = {},
+): Promise<{ result: T; signal: AbortSignal; arrivals: Arrivals }> {
   const abort = new AbortController();
-  const now = opts.now ?? Date.now;
-  let first: { signal: Interrupt; at: number } | undefined = opts.after ? { signal: opts.after, at: -Infinity } : undefined;
+  const now = opts.now ?? (() => performance.now());
+  const arrivals = new Map(opts.after ?? []);
   const stopListening = onInterrupt((s) => {
-    if (opts.again && first?.signal === s && now() - first.at >= AGAIN_GAP_MS) {
+    const at = arrivals.get(s);
+    if (opts.again && at !== undefined && now() - at >= AGAIN_GAP_MS) {
       stopListening();
       return opts.again(s);
     }
-    first ??= { signal: s, at: now() };
+    if (at === undefined) arrivals.set(s, now());
     abort.abort(s);
   });
   try {
-    return { result: await work(abort.signal), signal: abort.signal };
+    return { result: await work(abort.signal), signal: abort.signal, arrivals };
   } finally {
     stopListening();
   }

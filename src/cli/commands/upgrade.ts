@@ -24,7 +24,7 @@ import { discardSaved, previousComposePath, priorRecord, readDeployed, readRecor
 import { rollingReplace, type RollResult } from '../../upgrade/rolling.js';
 import { PhaseComposeError, formatProblem } from '../../util/errors.js';
 import { readStackText, writeFileAtomic } from '../../util/fs.js';
-import { abortOnInterrupt, type Interrupt } from '../../util/signals.js';
+import { abortOnInterrupt, type Arrivals, type Interrupt } from '../../util/signals.js';
 import type { Io } from '../io.js';
 import { cliConfirm } from '../prompt.js';
 import { OK, reported, type ExitCodeOf, type Outcome } from '../outcome.js';
@@ -164,6 +164,9 @@ function rollFailureLines(r: Exclude<RollResult, { status: 'done' }>, from: stri
   return out;
 }
 
+/** A signal as the user knows it. */
+const word = (s: Interrupt) => (s === 'SIGINT' ? 'Ctrl-C' : s);
+
 /**
  * The rolling replacement of the plan's services, with Ctrl-C ending the wait (a drain or an in-place
  * replacement under way finishes). Ctrl-C again leaves at once: until 2026-11-29 it did nothing, and an
@@ -175,12 +178,11 @@ async function replaceRolling(
   plan: UpgradePlan,
   args: UpgradeArgs,
   note: (l: string) => void,
-  after?: Interrupt,
-): Promise<RollResult & { interruptedBy?: Interrupt }> {
-  // The same for upgrade, rollback, and an upgrade's rolling back (`after` the signal that interrupted it:
-  // that one again leaves at once, as the first note said).
+  after?: Arrivals,
+): Promise<RollResult & { interruptedBy?: Interrupt; arrivals?: Arrivals }> {
+  // The same for upgrade, rollback, and an upgrade's rolling back (`after` the signals that came to the
+  // upgrade's step: the same one again leaves at once, as the first note said).
   const deadline = systemClock.now() + timeoutMs(args.timeout);
-  const word = (s: Interrupt) => (s === 'SIGINT' ? 'Ctrl-C' : s);
   const roll = (signal: AbortSignal) => {
     signal.addEventListener('abort', () => note(`${word(signal.reason as Interrupt)}: the rolling step ends once what is under way finishes (a drain, an in-place replacement); ${word(signal.reason as Interrupt)} again leaves at once`), { once: true });
     return rollingReplace(rollEdges(docker, target, { clock: systemClock, signal, note }), plan.replace, deadline);
@@ -189,8 +191,8 @@ async function replaceRolling(
     note(`${word(s)} again: leaving now, the Compose calls under way stopped; what runs may be half replaced: \`phase-compose status\` shows it`);
     process.kill(process.pid, s);
   };
-  const { result, signal } = await abortOnInterrupt(roll, { again, ...(after ? { after } : {}) });
-  return signal.aborted ? { ...result, interruptedBy: signal.reason as Interrupt } : result;
+  const { result, signal, arrivals } = await abortOnInterrupt(roll, { again, ...(after ? { after } : {}) });
+  return signal.aborted ? { ...result, interruptedBy: signal.reason as Interrupt, arrivals } : result;
 }
 
 /**
@@ -347,12 +349,12 @@ export async function runUpgrade(args: UpgradeArgs, io: Io, exitCodeOf: ExitCode
         undoEnv?.();
         const old = oldVersion(stack, record.variable, record.previousCompose);
         const replaced = roll.steps.map((st) => st.service).join(', ');
-        io.err(`${roll.status === 'interrupted' ? 'interrupted' : `${roll.service} failed`}: rolling ${replaced} back to ${fromName}, so that one version serves${roll.status === 'interrupted' ? ' (Ctrl-C again leaves at once, with what is rolled back by then)' : ''}`);
+        io.err(`${roll.status === 'interrupted' ? 'interrupted' : `${roll.service} failed`}: rolling ${replaced} back to ${fromName}, so that one version serves${roll.interruptedBy ? ` (${word(roll.interruptedBy)} again leaves at once, with what is rolled back by then)` : ''}`);
         // Recorded first: a run killed meanwhile (a second Ctrl-C before the rolling step listens) leaves
         // what `rollback` needs (until 2026-11-28 it left the stack on two versions with no record).
         keep();
         const back = await observe(docker, stack, old.target, old.pin, { text: now.compose, services: roll.steps.map((st) => st.service) })
-          .then((p) => replaceRolling(docker, old.target, p, args, note, roll.interruptedBy))
+          .then((p) => replaceRolling(docker, old.target, p, args, note, roll.arrivals))
           .catch((e: Error) => e);
         if (!(back instanceof Error) && back.status === 'done') {
           revert(); // rolled back: nothing to return to from this run; `rollback` returns from the upgrade before it

@@ -22,9 +22,10 @@ and the live database compared with it. A live database with migrations the arch
 refused unless --force: migrations are one-way, and the app now running expects the newer schema. With
 --force over such a database, every table, view, sequence, routine, operator, text search
 configuration, type, domain, collation, publication, foreign server and schema but public in it (not an
-extension's), every event trigger (first) and large object is dropped in the same transaction before
-the archive's are restored: what the newer migrations made (and anything else the archive lacks) would
-else stay and fail the next migrate. Subscriptions and default privileges stay. Run the app version the archive was made with afterwards. A
+extension's), every event trigger not an extension's (dropped first) and every large object are
+dropped in the same transaction before the archive's are restored: what the newer migrations made (and
+anything else the archive lacks) would else stay and fail the next migrate. Subscriptions, casts between
+built-in types and default privileges stay. Run the app version the archive was made with afterwards. A
 stack whose env files lack a key the app may read its data with, or define it otherwise than the
 archive (backups.env's keys, else those whose name holds SECRET or KEY: Phase's SECRET_KEY and
 SERVER_SECRET; named, never their values), is refused unless --ignore-env: --force does not lift it. Only then are the app services stopped (dependents first), the dump restored with pg_restore --clean in one

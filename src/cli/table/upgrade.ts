@@ -29,8 +29,9 @@ Failures: a failed pre-deploy migration replaces nothing (exit 4, with its outpu
 changed); new containers that crash or never turn healthy are removed and the old ones were never stopped
 (exit 4); a failed post-deploy migration leaves the new version serving (exit 4). Ctrl-C (exit 130)
 during the rolling replacement lets what is under way finish (a drain, an in-place replacement), puts
-back what it already replaced, so one version serves, and says which; Ctrl-C again leaves at once, with
-what runs half replaced (\`phase-compose status\` shows it). \`phase-compose rollback\` returns to the version this upgrade replaced, as long as
+back what it already replaced, so one version serves, and says which; Ctrl-C again (0.5 s or more
+later; during that rolling back too) leaves at once, with what runs half replaced (\`phase-compose
+status\` shows it). \`phase-compose rollback\` returns to the version this upgrade replaced, as long as
 the post-deploy migrations have not run.
 
 ${exitCodes}`),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PhaseComposeError } from '../../../src/util/errors.js';
 import { writeFileAtomic, type WriteFs } from '../../../src/util/fs.js';
-import { AGAIN_GAP_MS, abortOnInterrupt, holdingSignals } from '../../../src/util/signals.js';
+import { AGAIN_GAP_MS, abortOnInterrupt, holdingSignals, type Arrivals } from '../../../src/util/signals.js';
 
 describe('holdingSignals', () => {
   it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s during a write: the file is completed, no temp file is left, then exit 130', async (signal) => {
@@ -74,7 +74,7 @@ describe('onInterrupt', () => {
 describe('abortOnInterrupt', () => {
   // The listeners are called as a signal would call them (process.emit: nothing is sent to the process);
   // the time between signals comes from a fake `now`.
-  const start = (opts: { after?: 'SIGINT' | 'SIGTERM' | 'SIGHUP' } = {}) => {
+  const start = (opts: { after?: Arrivals } = {}) => {
     let t = 1000;
     const again: string[] = [];
     let release = () => {};
@@ -96,32 +96,38 @@ describe('abortOnInterrupt', () => {
     expect((await w.done).result).toBe(signal);
   });
 
-  it('a repeat sooner than AGAIN_GAP_MS (npx passing the same Ctrl-C on), or another signal, only aborts again', async () => {
+  it('a repeat sooner than AGAIN_GAP_MS (npx passing the same Ctrl-C on) only aborts again; another signal counts on its own', async () => {
     const before = process.listenerCount('SIGINT');
     const w = start();
     process.emit('SIGINT');
     w.later(AGAIN_GAP_MS - 1);
     process.emit('SIGINT');
     w.later(10_000);
-    process.emit('SIGHUP'); // the terminal closed after one Ctrl-C
+    process.emit('SIGHUP'); // the terminal closed after one Ctrl-C: its first, not a second signal
     expect(w.again).toEqual([]);
     expect(process.listenerCount('SIGINT')).toBe(before + 1);
+    w.later(AGAIN_GAP_MS);
+    process.emit('SIGHUP');
+    expect(w.again).toEqual(['SIGHUP']);
     w.release();
-    expect((await w.done).result).toBe('SIGINT');
+    const { result, arrivals } = await w.done;
+    expect(result).toBe('SIGINT');
+    expect([...arrivals]).toEqual([['SIGINT', 1000], ['SIGHUP', 11_499]]);
     expect(process.listenerCount('SIGINT')).toBe(before);
   });
 
-  it('`after` a signal (a rolling back that follows a Ctrl-C): the first of the same leaves at once; another aborts', async () => {
-    const a = start({ after: 'SIGINT' });
+  it('`after` (a rolling back that follows a Ctrl-C): the same again leaves at once, unless within the gap; another only aborts', async () => {
+    const a = start({ after: new Map([['SIGINT', 1000 - AGAIN_GAP_MS]]) });
     process.emit('SIGINT');
     expect(a.again).toEqual(['SIGINT']);
     a.release();
     await a.done;
-    const b = start({ after: 'SIGINT' });
+    const b = start({ after: new Map([['SIGINT', 900]]) });
+    process.emit('SIGINT'); // 100 ms after: npx's copy of the first
     process.emit('SIGTERM');
     expect(b.again).toEqual([]);
     b.release();
-    expect((await b.done).result).toBe('SIGTERM');
+    expect((await b.done).result).toBe('SIGINT');
   });
 
   it('without `again`, a second signal only aborts again (the listeners stay until the work ends)', async () => {
