@@ -57,8 +57,9 @@ export type Arrivals = ReadonlyMap<Interrupt, number>;
  * listeners go when the work ends, so what follows (a prompt, the app's stop) handles signals its own way;
  * the signal stays readable, to ask afterwards whether one came. With `again`, a signal that already came
  * (AGAIN_GAP_MS or more before: to this work, or in `after`, to work this one follows) stops listening and
- * calls it, to leave at once: work that lets a step finish may wait on a hung Engine. Returns when each
- * signal first came, for the work that follows.
+ * calls it, to leave at once: work that lets a step finish may wait on a hung Engine. A signal that came
+ * less than AGAIN_GAP_MS before is a copy of it and does nothing. Returns when each signal first came,
+ * for the work that follows.
  */
 export async function abortOnInterrupt<T>(
   work: (signal: AbortSignal) => Promise<T>,
@@ -69,7 +70,9 @@ export async function abortOnInterrupt<T>(
   const arrivals = new Map(opts.after ?? []);
   const stopListening = onInterrupt((s) => {
     const at = arrivals.get(s);
-    if (opts.again && at !== undefined && now() - at >= AGAIN_GAP_MS) {
+    // A copy of one that came: nothing (carried in `after`, it would stop the work it started).
+    if (at !== undefined && now() - at < AGAIN_GAP_MS) return;
+    if (opts.again && at !== undefined) {
       stopListening();
       return opts.again(s);
     }
