@@ -21,16 +21,21 @@ export function failedStep(s: RunnerState): FailureSpec | undefined {
 const failureWhat = (f: NonNullable<ServiceStatus['failed']>) =>
   f.reason === 'unhealthy' ? 'turned unhealthy' : f.reason === 'removed' ? 'was removed' : `exited with code ${f.container.exitCode}`;
 
+/** One container's status as `step` counts it. Pure. */
+const containerStatus = (s: RunnerState, step: Step, id: string): ServiceStatus => serviceStatus(s.containers, [id], step.role, step.readyWhen === 'healthy');
+
+/** A timeout's words for a step: "not healthy after 300s (last state: starting)". Pure. */
+const notReadyAfter = (s: RunnerState, step: Step, state: string) => `not ${step.readyWhen} after ${Math.round(s.opts.timeoutMs / 1000)}s (last state: ${state})`;
+
 /** At the deadline: every step that began and is not ready, with the container that is not. */
 export function timedOut(s: RunnerState): FailureSpec[] {
   const out: FailureSpec[] = [];
   for (const step of s.plan.steps) {
     if (isReady(s, step) || s.phase.get(step.service) === 'waiting') continue;
-    const id = (s.tracked.get(step.service) ?? []).find((x) => !satisfies(serviceStatus(s.containers, [x], step.role, step.readyWhen === 'healthy'), step.readyWhen));
+    const id = (s.tracked.get(step.service) ?? []).find((x) => !satisfies(containerStatus(s, step, x), step.readyWhen));
     const state = stepStatus(s, step.service).state;
     const left = step.migration && state === 'running' ? '; the migration is left running (never killed: a half-built index would wedge the next deploy), and the next run waits for it' : '';
-    const what = `not ${step.readyWhen} after ${Math.round(s.opts.timeoutMs / 1000)}s (last state: ${state})${left}`;
-    out.push({ service: step.service, what, ...(id ? { id } : {}) });
+    out.push({ service: step.service, what: `${notReadyAfter(s, step, state)}${left}`, ...(id ? { id } : {}) });
   }
   return out;
 }
@@ -56,11 +61,10 @@ export function heldSteps(s: RunnerState): Step[] {
  */
 export function heldFailure(s: RunnerState, step: Step, id: string): FailureSpec | undefined {
   if (s.containers.containers.get(id)?.status !== 'running') return undefined;
-  const status = serviceStatus(s.containers, [id], step.role, step.readyWhen === 'healthy');
+  const status = containerStatus(s, step, id);
   if (satisfies(status, step.readyWhen)) return undefined;
   const whose = s.creations.some((c) => c.id === id) ? 'created by this run' : 'from before this run';
-  const what = `not ${step.readyWhen} after ${Math.round(s.opts.timeoutMs / 1000)}s (last state: ${status.state}): a container ${whose}, which Compose was still waiting on`;
-  return { service: step.service, what, id };
+  return { service: step.service, what: `${notReadyAfter(s, step, status.state)}: a container ${whose}, which Compose was still waiting on`, id };
 }
 
 /** How long a timed-out run looks at the held steps' containers: a hung Engine must not hang its end. */

@@ -184,7 +184,10 @@ async function replaceRolling(
   // upgrade's step: the same one again leaves at once, as the first note said).
   const deadline = systemClock.now() + timeoutMs(args.timeout);
   const roll = (signal: AbortSignal) => {
-    signal.addEventListener('abort', () => note(`${word(signal.reason as Interrupt)}: the rolling step ends once what is under way finishes (a drain, an in-place replacement); ${word(signal.reason as Interrupt)} again leaves at once`), { once: true });
+    signal.addEventListener('abort', () => {
+      const w = word(signal.reason as Interrupt);
+      note(`${w}: the rolling step ends once what is under way finishes (a drain, an in-place replacement); ${w} again leaves at once`);
+    }, { once: true });
     return rollingReplace(rollEdges(docker, target, { clock: systemClock, signal, note }), plan.replace, deadline);
   };
   const again = (s: Interrupt) => {
