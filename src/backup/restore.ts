@@ -14,7 +14,7 @@ import { buildGraph, waves } from '../spec/graph.js';
 import type { NormalisedSpec } from '../spec/normalise.js';
 import type { Stack } from '../stack/open.js';
 import { PhaseComposeError } from '../util/errors.js';
-import { onInterrupt } from '../util/signals.js';
+import { onInterruptAgain, type Interrupt } from '../util/signals.js';
 import { fileKind, readSource, readStackText, sourcePath, type FileSource } from '../util/fs.js';
 import { tail, verifyDump } from './backup.js';
 import { lockHolders, type LockHolder } from './instance.js';
@@ -462,21 +462,28 @@ export async function confirmedRestore(
  * sum of their stops), runs `f`, and starts them again whatever happened: wave after wave, each wave at
  * once (a proxy started before its upstream cannot resolve it).
  */
-export async function withStopped(docker: DockerClient, waves: ContainerInfo[][], log: (l: string) => void, f: () => Promise<void>): Promise<void> {
+export async function withStopped(
+  docker: DockerClient,
+  waves: ContainerInfo[][],
+  log: (l: string) => void,
+  f: () => Promise<void>,
+  opts: { now?: () => number; leave?: (signal: Interrupt) => void } = {},
+): Promise<void> {
   // Ctrl-C (or SIGTERM) while the app is stopped would leave it stopped, with a restore going on in the
   // container. The restore is one transaction: the first signal is held (said so), and the app starts
-  // again once it ends; a second one leaves at once, the app stopped, as the message says.
-  let held = false;
-  const stopListening = onInterrupt((signal) => {
+  // again once it ends; the same one again leaves at once, the app stopped, as the message says. A copy
+  // sooner than AGAIN_GAP_MS is not "again": through `npx` or `npm run`, one Ctrl-C comes twice (until
+  // 2026-11-29 that left at once, the app stopped).
+  const leave = opts.leave ?? ((signal: Interrupt) => process.kill(process.pid, signal));
+  const stopListening = onInterruptAgain((signal, again) => {
     const what = signal === 'SIGINT' ? 'Ctrl-C' : signal;
-    if (!held) {
-      held = true;
+    if (!again) {
       log(`restore: ${what} held: the restore runs in one transaction and is not cut short; the app starts again once it ends. ${what} again leaves now, with the app stopped (then start it with \`phase-compose up\`)`);
       return;
     }
     stopListening();
-    process.kill(process.pid, signal);
-  });
+    leave(signal);
+  }, opts.now ? { now: opts.now } : {});
   try {
     await stopRestoreStart(docker, waves, log, f);
   } finally {

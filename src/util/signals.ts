@@ -53,32 +53,44 @@ export const AGAIN_GAP_MS = 500;
 export type Arrivals = ReadonlyMap<Interrupt, number>;
 
 /**
+ * Calls `fn(signal, again)` for each Ctrl-C, SIGTERM or SIGHUP until the returned function is called:
+ * `again` is false the first time a signal comes, true when the same one comes again AGAIN_GAP_MS or more
+ * after it. A repeat sooner than that is a copy of it (`npx`, `npm run`) and calls nothing. Each signal
+ * counts on its own: a SIGHUP after a Ctrl-C (the terminal closed) is a first. `arrivals` holds when each
+ * first came, and may start with those of the work this follows.
+ */
+export function onInterruptAgain(fn: (signal: Interrupt, again: boolean) => void, opts: { arrivals?: Map<Interrupt, number>; now?: () => number } = {}): () => void {
+  const now = opts.now ?? (() => performance.now());
+  const arrivals = opts.arrivals ?? new Map<Interrupt, number>();
+  return onInterrupt((s) => {
+    const at = arrivals.get(s);
+    if (at !== undefined && now() - at < AGAIN_GAP_MS) return;
+    if (at === undefined) arrivals.set(s, now());
+    fn(s, at !== undefined);
+  });
+}
+
+/**
  * Runs `work` with Ctrl-C, SIGTERM and SIGHUP turned into its abort signal (the reason: the signal's name). The
  * listeners go when the work ends, so what follows (a prompt, the app's stop) handles signals its own way;
  * the signal stays readable, to ask afterwards whether one came. With `again`, a signal that already came
- * (AGAIN_GAP_MS or more before: to this work, or in `after`, to work this one follows) stops listening and
- * calls it, to leave at once: work that lets a step finish may wait on a hung Engine. A signal that came
- * less than AGAIN_GAP_MS before is a copy of it and does nothing. Returns when each signal first came,
- * for the work that follows.
+ * (see onInterruptAgain: to this work, or in `after`, to work this one follows) stops listening and calls
+ * it, to leave at once: work that lets a step finish may wait on a hung Engine. Returns when each signal
+ * first came, for the work that follows.
  */
 export async function abortOnInterrupt<T>(
   work: (signal: AbortSignal) => Promise<T>,
   opts: { again?: (signal: Interrupt) => void; after?: Arrivals; now?: () => number } = {},
 ): Promise<{ result: T; signal: AbortSignal; arrivals: Arrivals }> {
   const abort = new AbortController();
-  const now = opts.now ?? (() => performance.now());
   const arrivals = new Map(opts.after ?? []);
-  const stopListening = onInterrupt((s) => {
-    const at = arrivals.get(s);
-    // A copy of one that came: nothing (carried in `after`, it would stop the work it started).
-    if (at !== undefined && now() - at < AGAIN_GAP_MS) return;
-    if (opts.again && at !== undefined) {
+  const stopListening = onInterruptAgain((s, again) => {
+    if (again && opts.again) {
       stopListening();
       return opts.again(s);
     }
-    if (at === undefined) arrivals.set(s, now());
     abort.abort(s);
-  });
+  }, { arrivals, ...(opts.now ? { now: opts.now } : {}) });
   try {
     return { result: await work(abort.signal), signal: abort.signal, arrivals };
   } finally {

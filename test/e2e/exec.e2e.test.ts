@@ -106,7 +106,7 @@ describe(`phase-compose exec on the fixture stack ${STACK_LABEL}`, () => {
     expect(Number(/would delete (\d+)/.exec(again.stdout)?.[1])).toBeLessThan(50);
   });
 
-  it('Ctrl-C during a purge stops the purge in its container: the batches done stay done, nothing more goes, no VACUUM, exit 130', async () => {
+  it('Ctrl-C during a purge (and npx\'s copy of it) stops the purge in its container: the batches done stay done, nothing more goes, no VACUUM, exit 130', async () => {
     // Before, Ctrl-C killed phase-compose and the purge ran on in the container, deleting batch after batch.
     const reads = () => count(`SELECT count(*) FROM api_secretevent e JOIN api_environment v ON v.id = e.environment_id JOIN api_app a ON a.id = v.app_id JOIN api_organisation o ON o.id = a.organisation_id WHERE o.name = '${OTHER}' AND e.event_type = 'R'`);
     const before = reads();
@@ -116,8 +116,13 @@ describe(`phase-compose exec on the fixture stack ${STACK_LABEL}`, () => {
     const p = startWatched('node', [CLI, '-f', spec, '-p', stack.project, 'exec', 'purge', OTHER, '--retain', '0', '--batch-size', '100', '--sleep-ms', '300', '--vacuum'], { cwd: stack.dir });
     await waitFor('the first batches', () => reads() <= before - 300, 60_000, 100);
     p.child.kill('SIGINT');
+    // A copy of it 50 ms later, as `npx` and `npm run` pass a terminal's Ctrl-C on: not a second Ctrl-C
+    // (until 2026-11-29 it sent SIGKILL to the purge).
+    await new Promise((r) => setTimeout(r, 50));
+    p.child.kill('SIGINT');
     expect(await p.exited).toBe(130);
     expect(p.err()).toContain('SIGINT: passing it to what runs in the container');
+    expect(p.err()).not.toContain('sending SIGKILL');
     expect(p.err()).toMatch(/interrupted: task "purge" got SIGINT in \S+ and ended/);
     expect(p.err()).toContain('the batches it deleted stay deleted');
     expect(purging()).toBe(false);

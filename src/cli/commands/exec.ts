@@ -11,7 +11,7 @@ import { openStack, type StackArgs as StackPath } from '../../stack/open.js';
 import type { Io } from '../io.js';
 import { cliConfirm } from '../prompt.js';
 import { OK, childExit, type Outcome } from '../outcome.js';
-import { onInterrupt } from '../../util/signals.js';
+import { onInterrupt, onInterruptAgain } from '../../util/signals.js';
 import { constants as osConstants } from 'node:os';
 
 export type StackArgs = StackPath & { yes?: boolean };
@@ -28,21 +28,23 @@ const execIo = (io: Io, yes: boolean, forward?: ExecIo['forward']): ExecIo => ({
 /**
  * Runs a task with Ctrl-C and SIGTERM forwarded to it in its container (before, they killed phase-compose
  * and the task ran on: a purge went on deleting), and to psql during a purge's VACUUM (which then has the
- * server cancel it). The first sends that signal and waits for the end; the next sends SIGKILL. Before
- * the task starts, it never does. The error says what was reached.
+ * server cancel it). The first sends that signal and waits for the end; the same one again sends
+ * SIGKILL. A copy sooner than AGAIN_GAP_MS (through `npx` or `npm run`, one Ctrl-C comes twice) is not
+ * "again": until 2026-11-29 it sent SIGKILL. Before the task starts, it never does. The error says what
+ * was reached.
  */
-async function forwarding<T>(io: Io, work: (forward: NonNullable<ExecIo['forward']>) => Promise<T>): Promise<T> {
+export async function forwarding<T>(io: Pick<Io, 'err'>, work: (forward: NonNullable<ExecIo['forward']>) => Promise<T>, now?: () => number): Promise<T> {
   const stop = new AbortController();
   const kill = new AbortController();
-  const stopListening = onInterrupt((signal) => {
+  const stopListening = onInterruptAgain((signal, again) => {
     if (!stop.signal.aborted) {
-      io.err(`phase-compose: ${signal}: passing it to what runs in the container (the task, or psql during a VACUUM); press again for SIGKILL`);
+      io.err(`phase-compose: ${signal}: passing it to what runs in the container (the task, or psql during a VACUUM); ${signal} again sends SIGKILL`);
       stop.abort(signal);
-    } else if (!kill.signal.aborted) {
+    } else if (again && !kill.signal.aborted) {
       io.err('phase-compose: sending SIGKILL to the task');
       kill.abort('SIGKILL');
     }
-  });
+  }, now ? { now } : {});
   try {
     return await work({ stop: stop.signal, kill: kill.signal });
   } finally {

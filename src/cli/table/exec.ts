@@ -7,7 +7,7 @@ import { count } from '../options.js';
 const load = () => import('../commands/exec.js');
 
 /** What Ctrl-C does to a running task (every exec subcommand but shell says it). */
-const STOPS = 'Ctrl-C or SIGTERM stops the task itself: it gets the signal in its container (press again: SIGKILL), and exec exits 130 once it ended. During a purge\'s VACUUM, psql gets it and the server cancels the VACUUM.';
+const STOPS = 'Ctrl-C or SIGTERM stops the task itself: it gets the signal in its container (the same signal again, half a second or more later: SIGKILL), and exec exits 130 once it ended. During a purge\'s VACUUM, psql gets it and the server cancels the VACUUM.';
 
 const purge = defineCommand({
   command: 'purge [organisation]',

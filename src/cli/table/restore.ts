@@ -34,7 +34,7 @@ table locks in a transaction open for more than 5s is refused first, by pid: pg_
 it with the app stopped. Nothing is changed by a refusal.
 Ctrl-C or SIGTERM during the first read stops it at once (exit 130): nothing changed, the app not stopped.
 Ctrl-C while the app is stopped is held and said so: the transaction is not cut short, and the app
-starts again once it ends; Ctrl-C again leaves at once, with the app stopped. The restore holds the
+starts again once it ends; Ctrl-C again (0.5 s or more later) leaves at once, with the app stopped. The restore holds the
 project's lock throughout: while up, upgrade, down, another restore or a backup runs on it, it exits 6
 at once, nothing stopped.
 

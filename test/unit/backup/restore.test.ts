@@ -7,6 +7,7 @@ import type { DockerClient } from '../../../src/docker/client.js';
 import { appContainers, checkBackupFile, checkedPieces, dumpDigests, pgRestoreArgv, startOrder, startWaves, withStopped, withoutFinalCommit } from '../../../src/backup/restore.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { PhaseComposeError } from '../../../src/util/errors.js';
+import { AGAIN_GAP_MS } from '../../../src/util/signals.js';
 import { demoSpec } from '../up/demo-spec.js';
 
 const c = (service: string, state: string, role?: string) =>
@@ -128,6 +129,31 @@ describe('restore', () => {
       expect(lines.filter((l) => l.includes(`${said} held`))).toHaveLength(1);
       expect(d.calls.slice(3)).toEqual(['restore', 'start backend', 'start worker', 'start nginx']);
       expect(process.listenerCount(signal)).toBe(listeners);
+    });
+
+    it('the same signal again, 0.5 s or more later, leaves at once; a copy sooner (npx passes one Ctrl-C on twice) or another signal does not', async () => {
+      const d = fakeDocker();
+      const lines: string[] = [];
+      const left: string[] = [];
+      let t = 1000;
+      const done = withStopped(d.docker, apps, (l) => lines.push(l), async () => {
+        process.emit('SIGINT');
+        t += 100;
+        // Until 2026-11-29 this copy left at once, the app stopped.
+        process.emit('SIGINT');
+        t += 10_000;
+        process.emit('SIGHUP'); // the terminal closed: held, and said so, as its first
+        expect(left).toEqual([]);
+        t += AGAIN_GAP_MS;
+        process.emit('SIGINT');
+        d.calls.push('restore');
+      }, { now: () => t, leave: (s) => left.push(s) });
+      await settle();
+      d.release();
+      await done;
+      expect(left).toEqual(['SIGINT']);
+      expect(lines.filter((l) => / held: /.test(l)).map((l) => l.split(' ')[1])).toEqual(['Ctrl-C', 'SIGHUP']);
+      expect(d.calls.slice(3)).toEqual(['restore', 'start backend', 'start worker', 'start nginx']);
     });
 
     it('a container that does not start again after the restore: the others start, and it is a failure that says so', async () => {
