@@ -38,9 +38,12 @@ export async function forwarding<T>(io: Pick<Io, 'err'>, work: (forward: NonNull
   const kill = new AbortController();
   const stopListening = onInterruptAgain((signal, again) => {
     if (!stop.signal.aborted) {
-      io.err(`phase-compose: ${signal}: passing it to what runs in the container (the task, or psql during a VACUUM); ${signal} again sends SIGKILL`);
+      io.err(`phase-compose: ${signal}: passing it to what runs in the container (the task, or psql during a VACUUM); ${signal} again (0.5 s or more later) sends SIGKILL`);
       stop.abort(signal);
-    } else if (again && !kill.signal.aborted) {
+    } else if (!again) {
+      // Another signal after the first (a closed terminal's SIGHUP after Ctrl-C): said, not a second one.
+      io.err(`phase-compose: ${signal}: the task already got ${String(stop.signal.reason)} and is waited for; ${String(stop.signal.reason)} or ${signal} again sends SIGKILL`);
+    } else if (!kill.signal.aborted) {
       io.err('phase-compose: sending SIGKILL to the task');
       kill.abort('SIGKILL');
     }
