@@ -5,6 +5,8 @@ export type StatusRow = {
   service: string;
   role: string;
   container: string;
+  /** The image the container was created from, as named (`-` without a container). */
+  image: string;
   state: string;
   health: string;
   /** ISO time the container started (or finished, for an exited one). */
@@ -13,7 +15,18 @@ export type StatusRow = {
   pending?: boolean;
 };
 
-export type ContainerFacts = { service: string; name: string; status: string; health?: string; exitCode?: number; startedAt?: string; finishedAt?: string };
+export type ContainerFacts = {
+  service: string;
+  name: string;
+  status: string;
+  health?: string;
+  exitCode?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  /** The image as named at creation (Config.Image), and its ID. */
+  image?: string;
+  imageId?: string;
+};
 
 /** One row per container (a row per service without one), in plan order. */
 export function statusRows(plan: Plan, containers: ContainerFacts[], pending: Record<string, boolean | undefined>): StatusRow[] {
@@ -22,12 +35,13 @@ export function statusRows(plan: Plan, containers: ContainerFacts[], pending: Re
     const mine = containers.filter((c) => c.service === step.service);
     const role = step.migration ? `migrations (${step.migration.phase})` : step.kind;
     const base = { service: step.service, role, ...(step.service in pending ? { pending: pending[step.service] } : {}) };
-    if (!mine.length) rows.push({ ...base, container: '-', state: 'not created', health: '-', since: '-' });
+    if (!mine.length) rows.push({ ...base, container: '-', image: '-', state: 'not created', health: '-', since: '-' });
     for (const c of mine) {
       const exited = c.status === 'exited';
       rows.push({
         ...base,
         container: c.name,
+        image: c.image ?? '-',
         state: exited ? `exited (${c.exitCode ?? '?'})` : c.status,
         health: c.health ?? '-',
         since: (exited ? c.finishedAt : c.startedAt)?.replace(/\.\d+Z$/, 'Z') ?? '-',
@@ -39,8 +53,35 @@ export function statusRows(plan: Plan, containers: ContainerFacts[], pending: Re
 
 /** Renders rows as an aligned text table. */
 export function statusTable(rows: StatusRow[]): string {
-  const head = ['SERVICE', 'ROLE', 'CONTAINER', 'STATE', 'HEALTH', 'SINCE', 'PENDING'];
-  const cells = rows.map((r) => [r.service, r.role, r.container, r.state, r.health, r.since, r.pending === undefined ? '-' : r.pending ? 'yes' : 'no']);
+  const head = ['SERVICE', 'ROLE', 'CONTAINER', 'IMAGE', 'STATE', 'HEALTH', 'SINCE', 'PENDING'];
+  const cells = rows.map((r) => [r.service, r.role, r.container, r.image, r.state, r.health, r.since, r.pending === undefined ? '-' : r.pending ? 'yes' : 'no']);
   const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   return [head, ...cells].map((c) => c.map((x, i) => x.padEnd(w[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+/**
+ * A line for each service whose running containers run more than one image: an upgrade or rollback
+ * left halfway (a second Ctrl-C, a kill), with both versions serving. Images told apart by ID: a tag
+ * built again names another image.
+ */
+export function mixedImages(containers: ContainerFacts[]): string[] {
+  const lines: string[] = [];
+  for (const service of new Set(containers.map((c) => c.service))) {
+    const running = containers.filter((c) => c.service === service && (c.status === 'running' || c.status === 'restarting'));
+    const byImage = new Map<string, ContainerFacts[]>();
+    for (const c of running) {
+      const key = c.imageId ?? c.image ?? '?';
+      byImage.set(key, [...(byImage.get(key) ?? []), c]);
+    }
+    if (byImage.size < 2) continue;
+    const groups = [...byImage.values()];
+    const label = (cs: ContainerFacts[]) => {
+      const { image = '?', imageId } = cs[0]!;
+      // The same name for two IDs (a tag built again): the name alone would not tell them apart.
+      const twice = groups.filter((g) => (g[0]!.image ?? '?') === image).length > 1;
+      return `${twice && imageId ? `${image} ${imageId.replace(/^sha256:/, '').slice(0, 12)}` : image}: ${cs.length}`;
+    };
+    lines.push(`${service}: its ${running.length} running containers run ${groups.length} images (${groups.map(label).join(', ')}): an upgrade or rollback stopped halfway. Run \`phase-compose upgrade\` again, or \`phase-compose rollback\``);
+  }
+  return lines;
 }

@@ -342,8 +342,9 @@ describe(`phase-compose up ${STACK_LABEL}`, () => {
     expect(again.out).toContain('no post-deploy migrations pending; skipped');
 
     const table = await pc('status');
-    expect(table.out).toMatch(/^SERVICE +ROLE +CONTAINER +STATE +HEALTH +SINCE +PENDING$/m);
-    expect(table.out).toMatch(/^postgres +data +\S+ +running +healthy /m);
+    expect(table.out).toMatch(/^SERVICE +ROLE +CONTAINER +IMAGE +STATE +HEALTH +SINCE +PENDING$/m);
+    expect(table.out).toMatch(/^postgres +data +\S+ +phase-compose-fixture-postgres:latest +running +healthy /m);
+    expect(table.out).not.toContain('note:');
 
     const volumes = () => spawnSync('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${p}`], { encoding: 'utf8' }).stdout.trim();
     const containers = () => spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${p}`], { encoding: 'utf8' }).stdout.trim();

@@ -5,7 +5,7 @@ import { L_SERVICE } from '../../docker/labels.js';
 import { dockerEngine } from '../../up/engine.js';
 import { checkPending } from '../../up/pending.js';
 import { buildPlan } from '../../up/plan.js';
-import { statusRows, statusTable, type ContainerFacts } from '../../up/status.js';
+import { mixedImages, statusRows, statusTable, type ContainerFacts } from '../../up/status.js';
 import { connectDocker } from '../../docker/client.js';
 import { openStack } from '../../stack/open.js';
 import { formatProblem } from '../../util/errors.js';
@@ -32,6 +32,8 @@ export async function runStatus(args: StatusArgs, io: Io): Promise<Outcome> {
       exitCode: i.State.ExitCode,
       startedAt: i.State.StartedAt,
       finishedAt: i.State.FinishedAt,
+      image: i.Config.Image,
+      imageId: i.Image,
     });
   }
   const pending: Record<string, boolean | undefined> = {};
@@ -44,10 +46,12 @@ export async function runStatus(args: StatusArgs, io: Io): Promise<Outcome> {
     pending[step.service] = await checkPending(dockerEngine(docker), base.Id, step.migration.check, stack.project).catch(() => undefined);
   }
   const rows = statusRows(plan, facts, pending);
-  if (args.json) io.out(JSON.stringify({ project: stack.project, services: rows }));
+  const warnings = mixedImages(facts);
+  if (args.json) io.out(JSON.stringify({ project: stack.project, services: rows, warnings }));
   else {
     io.out(`project ${stack.project} (${stack.composeFile})`);
     io.out(statusTable(rows));
+    for (const w of warnings) io.out(`note: ${w}`);
   }
   return OK;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { failureReport, lastLines, standingReport } from '../../../src/up/report.js';
 import { formatRow, plainRenderer, jsonRenderer, ttyRenderer } from '../../../src/up/progress.js';
-import { statusRows, statusTable } from '../../../src/up/status.js';
+import { mixedImages, statusRows, statusTable } from '../../../src/up/status.js';
 import { buildPlan } from '../../../src/up/plan.js';
 import { specOf, y } from '../helpers.js';
 
@@ -85,14 +85,30 @@ describe('status', () => {
   `);
   it('lists every service, created or not, with pending migrations', () => {
     const rows = statusRows(buildPlan(spec), [
-      { service: 'postgres', name: 'demo_postgres_1', status: 'running', health: 'healthy', startedAt: '2026-01-01T00:00:00.123Z' },
-      { service: 'migrations', name: 'demo_migrations_1', status: 'exited', exitCode: 0, finishedAt: '2026-01-01T00:00:05.5Z' },
+      { service: 'postgres', name: 'demo_postgres_1', status: 'running', health: 'healthy', startedAt: '2026-01-01T00:00:00.123Z', image: 'pg:16' },
+      { service: 'migrations', name: 'demo_migrations_1', status: 'exited', exitCode: 0, finishedAt: '2026-01-01T00:00:05.5Z', image: 'app' },
     ], { migrations: false });
     expect(statusTable(rows)).toBe([
-      'SERVICE     ROLE              CONTAINER          STATE        HEALTH   SINCE                 PENDING',
-      'postgres    data              demo_postgres_1    running      healthy  2026-01-01T00:00:00Z  -',
-      'migrations  migrations (pre)  demo_migrations_1  exited (0)   -        2026-01-01T00:00:05Z  no',
-      'web         service           -                  not created  -        -                     -',
+      'SERVICE     ROLE              CONTAINER          IMAGE  STATE        HEALTH   SINCE                 PENDING',
+      'postgres    data              demo_postgres_1    pg:16  running      healthy  2026-01-01T00:00:00Z  -',
+      'migrations  migrations (pre)  demo_migrations_1  app    exited (0)   -        2026-01-01T00:00:05Z  no',
+      'web         service           -                  -      not created  -        -                     -',
     ].join('\n'));
+  });
+
+  describe('mixedImages: a service whose running containers run two versions (an upgrade left halfway)', () => {
+    const web = (name: string, image: string, imageId: string, status = 'running') => ({ service: 'web', name, status, image, imageId });
+    it('names each image and how many run it', () => {
+      // Before 2026-11-29 status showed four "web" rows alike after an upgrade left by a second Ctrl-C.
+      expect(mixedImages([web('a', 'app:v1', 'sha256:1'), web('b', 'app:v1', 'sha256:1'), web('c', 'app:v2', 'sha256:2'), { service: 'postgres', name: 'p', status: 'running', image: 'pg', imageId: 'sha256:9' }])).toEqual([
+        'web: its 3 running containers run 2 images (app:v1: 2, app:v2: 1): an upgrade or rollback stopped halfway. Run `phase-compose upgrade` again, or `phase-compose rollback`',
+      ]);
+    });
+    it('one tag built again: told apart by ID', () => {
+      expect(mixedImages([web('a', 'app:latest', 'sha256:aaaaaaaaaaaaaaaa'), web('b', 'app:latest', 'sha256:bbbbbbbbbbbbbbbb')])[0]).toContain('(app:latest aaaaaaaaaaaa: 1, app:latest bbbbbbbbbbbb: 1)');
+    });
+    it('nothing for one image, or for a stopped container of another (a migration job, an old exited one)', () => {
+      expect(mixedImages([web('a', 'app:v2', 'sha256:2'), web('b', 'app:v2', 'sha256:2'), web('c', 'app:v1', 'sha256:1', 'exited')])).toEqual([]);
+    });
   });
 });
