@@ -60,6 +60,22 @@ const readOwner = (path: string): LockOwner | undefined => {
 };
 
 /**
+ * The phase-compose that holds (or last held) the project's lock, if that process still lives: read from
+ * the lock file without taking the lock (a lock taken even briefly would refuse an `up` started then). A
+ * pid taken again by another process after the holder died reads as the holder.
+ */
+export function lockHolder(project: string, dir = defaultLockDir()): LockOwner | undefined {
+  const owner = readOwner(lockPath(project, dir));
+  if (!owner || owner.pid === process.pid) return undefined;
+  try {
+    process.kill(owner.pid, 0);
+    return owner;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? owner : undefined;
+  }
+}
+
+/**
  * Takes the lock (`shared`: with other shared holders) or throws PhaseComposeError (locked) naming the
  * holder. The lock ends with `release()` or with this process.
  */

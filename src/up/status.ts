@@ -60,11 +60,12 @@ export function statusTable(rows: StatusRow[]): string {
 }
 
 /**
- * A line for each service whose running containers run more than one image: an upgrade or rollback
- * left halfway (a second Ctrl-C, a kill), with both versions serving. Images told apart by ID: a tag
- * built again names another image.
+ * A line for each service whose running containers run more than one image: an upgrade's or rollback's
+ * rolling step (`busy`: the phase-compose that runs it now), one left halfway (a second Ctrl-C, a kill),
+ * or an old container it could not remove. Images told apart by ID: a tag built again names another
+ * image. Services on different versions of one another are not seen here: each runs its own image.
  */
-export function mixedImages(containers: ContainerFacts[]): string[] {
+export function mixedImages(containers: ContainerFacts[], busy?: { command: string; pid: number }): string[] {
   const lines: string[] = [];
   for (const service of new Set(containers.map((c) => c.service))) {
     const running = containers.filter((c) => c.service === service && (c.status === 'running' || c.status === 'restarting'));
@@ -79,9 +80,12 @@ export function mixedImages(containers: ContainerFacts[]): string[] {
       const { image = '?', imageId } = cs[0]!;
       // The same name for two IDs (a tag built again): the name alone would not tell them apart.
       const twice = groups.filter((g) => (g[0]!.image ?? '?') === image).length > 1;
-      return `${twice && imageId ? `${image} ${imageId.replace(/^sha256:/, '').slice(0, 12)}` : image}: ${cs.length}`;
+      return `${twice && imageId ? `${image} ${imageId.replace(/^sha256:/, '').slice(0, 12)}` : image}: ${cs.map((c) => c.name).join(' ')}`;
     };
-    lines.push(`${service}: its ${running.length} running containers run ${groups.length} images (${groups.map(label).join(', ')}): an upgrade or rollback stopped halfway. Run \`phase-compose upgrade\` again, or \`phase-compose rollback\``);
+    const what = `${service}: its ${running.length} running containers run ${groups.length} images (${groups.map(label).join('; ')})`;
+    lines.push(busy
+      ? `${what}: phase-compose ${busy.command} (pid ${busy.pid}) runs on this project now`
+      : `${what}, and no phase-compose runs on this project: an upgrade or rollback was left halfway (run \`phase-compose upgrade\` again, or \`phase-compose rollback\`), or could not remove an old container (it named it; remove it with \`docker rm -f\`)`);
   }
   return lines;
 }

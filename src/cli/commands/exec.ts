@@ -40,10 +40,12 @@ export async function forwarding<T>(io: Pick<Io, 'err'>, work: (forward: NonNull
     if (!stop.signal.aborted) {
       io.err(`phase-compose: ${signal}: passing it to what runs in the container (the task, or psql during a VACUUM); ${signal} again (0.5 s or more later) sends SIGKILL`);
       stop.abort(signal);
+    } else if (kill.signal.aborted) {
+      // SIGKILL is sent: nothing more to do.
     } else if (!again) {
       // Another signal after the first (a closed terminal's SIGHUP after Ctrl-C): said, not a second one.
-      io.err(`phase-compose: ${signal}: the task already got ${String(stop.signal.reason)} and is waited for; ${String(stop.signal.reason)} or ${signal} again sends SIGKILL`);
-    } else if (!kill.signal.aborted) {
+      io.err(`phase-compose: ${signal} after ${String(stop.signal.reason)}: nothing more is sent; either again (0.5 s or more after its first) sends SIGKILL to the task if it runs`);
+    } else {
       io.err('phase-compose: sending SIGKILL to the task');
       kill.abort('SIGKILL');
     }

@@ -7,6 +7,7 @@ import { checkPending } from '../../up/pending.js';
 import { buildPlan } from '../../up/plan.js';
 import { mixedImages, statusRows, statusTable, type ContainerFacts } from '../../up/status.js';
 import { connectDocker } from '../../docker/client.js';
+import { lockHolder } from '../../docker/lock.js';
 import { openStack } from '../../stack/open.js';
 import { formatProblem } from '../../util/errors.js';
 import type { Io } from '../io.js';
@@ -46,7 +47,7 @@ export async function runStatus(args: StatusArgs, io: Io): Promise<Outcome> {
     pending[step.service] = await checkPending(dockerEngine(docker), base.Id, step.migration.check, stack.project).catch(() => undefined);
   }
   const rows = statusRows(plan, facts, pending);
-  const warnings = mixedImages(facts);
+  const warnings = mixedImages(facts, lockHolder(stack.project));
   if (args.json) io.out(JSON.stringify({ project: stack.project, services: rows, warnings }));
   else {
     io.out(`project ${stack.project} (${stack.composeFile})`);

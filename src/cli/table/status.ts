@@ -3,7 +3,7 @@ import { defineCommand, stackArgs } from '../command.js';
 
 export default defineCommand({
   command: 'status',
-  describe: 'Table of service, role, container, image, state, health, since, and whether migrations are pending; a note names a service that runs two images (an upgrade left halfway)',
+  describe: 'Table of service, role, container, image, state, health, since, and whether migrations are pending; a note names a service whose running containers run more than one image (an upgrade or rollback under way or left halfway)',
   builder: (y, exitCodes) =>
     y
       .epilogue(exitCodes)

@@ -47,10 +47,13 @@ describe('exec: forwarding a signal to the task', () => {
       process.emit('SIGINT');
       process.emit('SIGHUP');
       expect(w.f().kill?.aborted).toBe(false);
-      expect(w.err.at(-1)).toBe('phase-compose: SIGHUP: the task already got SIGINT and is waited for; SIGINT or SIGHUP again sends SIGKILL');
+      expect(w.err.at(-1)).toBe('phase-compose: SIGHUP after SIGINT: nothing more is sent; either again (0.5 s or more after its first) sends SIGKILL to the task if it runs');
       w.later(AGAIN_GAP_MS);
       process.emit('SIGHUP');
       expect(w.f().kill?.reason).toBe('SIGKILL');
+      const said = w.err.length;
+      process.emit('SIGTERM'); // once SIGKILL is sent, nothing more is said or done
+      expect(w.err).toHaveLength(said);
     } finally {
       w.release();
       await w.done;

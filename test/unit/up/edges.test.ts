@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { attachedUp, composeArgv, createArgs } from '../../../src/docker/compose-cli.js';
 import { jsonLines } from '../../../src/docker/events.js';
-import { acquireLock, defaultLockDir, lockPath } from '../../../src/docker/lock.js';
+import { acquireLock, defaultLockDir, lockHolder, lockPath } from '../../../src/docker/lock.js';
 import { healthcheckArgv } from '../../../src/docker/waiter.js';
 import { demuxLogs } from '../../../src/up/engine.js';
 import { downArgs } from '../../../src/cli/commands/down.js';
@@ -97,6 +97,19 @@ describe('acquireLock', () => {
     expect(defaultLockDir(shell, '/home/u')).toBe('/home/u/.local/state/phase-compose/locks');
     expect(defaultLockDir(shell, '/home/u')).toBe(defaultLockDir({}, '/home/u'));
     expect(defaultLockDir({ ...shell, XDG_STATE_HOME: '/s' }, '/home/u')).toBe('/s/phase-compose/locks');
+  });
+  it('lockHolder: the holder named in the lock file while its process lives; not this process, not a dead one', () => {
+    const file = lockPath('holder', dir);
+    acquireLock('holder', 'up', { dir }).release(); // the file exists, owned by this process
+    expect(lockHolder('holder', dir)).toBeUndefined();
+    // A process that lives: this one's parent.
+    writeFileSync(file, JSON.stringify({ pid: process.ppid, command: 'upgrade', started: '2026-11-29T00:00:00Z' }));
+    expect(lockHolder('holder', dir)).toEqual({ pid: process.ppid, command: 'upgrade', started: '2026-11-29T00:00:00Z' });
+    const gone = spawnSync('true').pid!; // ended and reaped
+    writeFileSync(file, JSON.stringify({ pid: gone, command: 'upgrade', started: '2026-11-29T00:00:00Z' }));
+    expect(lockHolder('holder', dir)).toBeUndefined();
+    writeFileSync(file, 'not json');
+    expect(lockHolder('holder', dir)).toBeUndefined();
   });
   it('keeps its directory private (0700) and the lock file 0600', () => {
     acquireLock('mode', 'up', { dir }).release();

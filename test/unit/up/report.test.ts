@@ -96,19 +96,24 @@ describe('status', () => {
     ].join('\n'));
   });
 
-  describe('mixedImages: a service whose running containers run two versions (an upgrade left halfway)', () => {
-    const web = (name: string, image: string, imageId: string, status = 'running') => ({ service: 'web', name, status, image, imageId });
-    it('names each image and how many run it', () => {
-      // Before 2026-11-29 status showed four "web" rows alike after an upgrade left by a second Ctrl-C.
-      expect(mixedImages([web('a', 'app:v1', 'sha256:1'), web('b', 'app:v1', 'sha256:1'), web('c', 'app:v2', 'sha256:2'), { service: 'postgres', name: 'p', status: 'running', image: 'pg', imageId: 'sha256:9' }])).toEqual([
-        'web: its 3 running containers run 2 images (app:v1: 2, app:v2: 1): an upgrade or rollback stopped halfway. Run `phase-compose upgrade` again, or `phase-compose rollback`',
+  describe('mixedImages: a service whose running containers run more than one image', () => {
+    const web = (name: string, image: string, imageId: string | undefined, status = 'running') => ({ service: 'web', name, status, image, ...(imageId ? { imageId } : {}) });
+    const two = [web('a', 'app:v1', 'sha256:1'), web('b', 'app:v1', 'sha256:1'), web('c', 'app:v2', 'sha256:2', 'restarting'), { service: 'postgres', name: 'p', status: 'running', image: 'pg', imageId: 'sha256:9' }];
+    it('no phase-compose runs: names each image, its containers, and the ways on', () => {
+      // Before 2026-11-29 status showed old and new containers alike after an upgrade left by a second Ctrl-C.
+      expect(mixedImages(two)).toEqual([
+        'web: its 3 running containers run 2 images (app:v1: a b; app:v2: c), and no phase-compose runs on this project: an upgrade or rollback was left halfway (run `phase-compose upgrade` again, or `phase-compose rollback`), or could not remove an old container (it named it; remove it with `docker rm -f`)',
       ]);
     });
-    it('one tag built again: told apart by ID', () => {
-      expect(mixedImages([web('a', 'app:latest', 'sha256:aaaaaaaaaaaaaaaa'), web('b', 'app:latest', 'sha256:bbbbbbbbbbbbbbbb')])[0]).toContain('(app:latest aaaaaaaaaaaa: 1, app:latest bbbbbbbbbbbb: 1)');
+    it('an upgrade runs now (its rolling step): says so, no advice', () => {
+      expect(mixedImages(two, { command: 'upgrade', pid: 4242 })).toEqual(['web: its 3 running containers run 2 images (app:v1: a b; app:v2: c): phase-compose upgrade (pid 4242) runs on this project now']);
     });
-    it('nothing for one image, or for a stopped container of another (a migration job, an old exited one)', () => {
-      expect(mixedImages([web('a', 'app:v2', 'sha256:2'), web('b', 'app:v2', 'sha256:2'), web('c', 'app:v1', 'sha256:1', 'exited')])).toEqual([]);
+    it('one tag built again: told apart by ID; without IDs, by name', () => {
+      expect(mixedImages([web('a', 'app:latest', 'sha256:aaaaaaaaaaaaaaaa'), web('b', 'app:latest', 'sha256:bbbbbbbbbbbbbbbb')])[0]).toContain('(app:latest aaaaaaaaaaaa: a; app:latest bbbbbbbbbbbb: b)');
+      expect(mixedImages([web('a', 'app:v1', undefined), web('b', 'app:v2', undefined)])[0]).toContain('(app:v1: a; app:v2: b)');
+    });
+    it('nothing for one image, nor for a stopped or created container of another (an exited one, one not started)', () => {
+      expect(mixedImages([web('a', 'app:v2', 'sha256:2'), web('b', 'app:v2', 'sha256:2'), web('c', 'app:v1', 'sha256:1', 'exited'), web('d', 'app:v1', 'sha256:1', 'created')])).toEqual([]);
     });
   });
 });
