@@ -29,5 +29,18 @@ export const systemClock: Clock = {
     }),
 };
 
+/**
+ * `work`'s result, or undefined once `ms` have passed on `clock` first (the work is left to end by
+ * itself): a hung Engine must not hang what only reports. A rejection of `work` rejects.
+ */
+export async function within<T>(clock: Clock, ms: number, work: Promise<T>): Promise<T | undefined> {
+  const enough = new AbortController();
+  try {
+    return await Promise.race([work, clock.sleep(ms, enough.signal).then(() => undefined)]);
+  } finally {
+    enough.abort();
+  }
+}
+
 /** The longest delay Node's setTimeout keeps (a signed 32-bit count of milliseconds). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -1,7 +1,7 @@
 // Failures: a started step that failed, or every step not ready at the deadline (pure); then the facts
 // of the report, gathered from the engine (inspect for the health log, the last lines of output).
 import { dependents } from './dependents.js';
-import type { Clock } from './clock.js';
+import { within, type Clock } from './clock.js';
 import type { UpEngine } from './engine.js';
 import type { Step } from './plan.js';
 import type { FailureFacts } from './report.js';
@@ -96,22 +96,33 @@ export async function heldFailures(engine: UpEngine, s: RunnerState, clock: Cloc
       }
     }
   };
-  const enough = new AbortController();
-  await Promise.race([look().catch(() => undefined), clock.sleep(HELD_LOOK_MS, enough.signal)]);
+  await within(clock, HELD_LOOK_MS, look().catch(() => undefined));
   over = true;
-  enough.abort();
   return out;
 }
 
-/** The report's facts for one failure: the health log (fresh from inspect), the last 50 lines of output. */
-export async function failureFacts(engine: UpEngine, s: RunnerState, f: FailureSpec, now: () => number): Promise<FailureFacts> {
+/** How long one failure's facts (inspect, then its output) are waited for: a hung Engine must not hang the report. */
+export const FACTS_LOOK_MS = 5000;
+
+/**
+ * The report's facts for one failure: the health log (fresh from inspect), the last 50 lines of output;
+ * what the Engine has not answered within FACTS_LOOK_MS is said to be missing (until 2026-11-29 a hung
+ * Engine hung the end of the run here).
+ */
+export async function failureFacts(engine: UpEngine, s: RunnerState, f: FailureSpec, clock: Clock): Promise<FailureFacts> {
   const c = f.id ? s.containers.containers.get(f.id) : undefined;
   let healthLog = c?.healthLog;
   let logs = '';
   if (f.id) {
-    const i = await engine.inspect(f.id, now()).catch(() => undefined);
-    healthLog = i?.obs.healthLog ?? healthLog;
-    logs = await engine.logs(f.id, 50).catch((e: Error) => `(could not read the logs: ${e.message})`);
+    const id = f.id;
+    let over = false;
+    const read = await within(clock, FACTS_LOOK_MS, (async () => {
+      const i = await engine.inspect(id, clock.now()).catch(() => undefined);
+      if (!over) healthLog = i?.obs.healthLog ?? healthLog;
+      return engine.logs(id, 50).catch((e: Error) => `(could not read the logs: ${e.message})`);
+    })());
+    over = true;
+    logs = read ?? `(the Engine did not answer within ${FACTS_LOOK_MS / 1000} s: no output read)`;
   }
   return {
     service: f.service,

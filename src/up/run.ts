@@ -93,7 +93,7 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
   const finish = async (status: UpOutcome['status'], failed: FailureSpec[]): Promise<UpOutcome> => {
     const failures: FailureFacts[] = [];
     if (status === 'timeout') failed = [...failed, ...(await heldFailures(engine, s, clock))];
-    for (const f of failed) failures.push(await failureFacts(engine, s, f, () => clock.now()));
+    for (const f of failed) failures.push(await failureFacts(engine, s, f, clock));
     over = true;
     sub.close();
     signal.removeEventListener('abort', onAbort);

@@ -2,7 +2,7 @@
 // migration checks, backups, failures, timeouts and interruption, with no Docker and no real timers.
 import { describe, expect, it } from 'vitest';
 import type { Inspected, UpEngine } from '../../../src/up/engine.js';
-import { HELD_LOOK_MS, heldFailure } from '../../../src/up/failure-facts.js';
+import { FACTS_LOOK_MS, HELD_LOOK_MS, heldFailure } from '../../../src/up/failure-facts.js';
 import { apply, runnerState } from '../../../src/up/runner-state.js';
 import { buildPlan, migrationPlan, type Plan } from '../../../src/up/plan.js';
 import type { ProgressRenderer } from '../../../src/up/progress.js';
@@ -41,6 +41,8 @@ type Behaviour = {
   holds?: string;
   /** From this many ms on, listing the project's containers never answers (a hung Engine). */
   listHangsFrom?: number;
+  /** Reading a container's output never answers (a hung Engine). */
+  logsHang?: boolean;
 };
 
 /** Simulated Docker: containers, events, probes and checks, with a log of what was done, in order. */
@@ -165,6 +167,7 @@ class FakeDocker implements UpEngine {
     });
   }
   async logs(id: string) {
+    if (this.b.logsHang) await new Promise(() => {});
     return `output of ${this.containers.get(id)!.service}\nError: it broke`;
   }
   async exec(id: string, argv: string[]) {
@@ -396,6 +399,16 @@ describe('runUp', () => {
     expect(outcome.status).toBe('timeout');
     expect(outcome.failures).toEqual([]);
     expect(elapsed).toBe(20_000 + HELD_LOOK_MS);
+  });
+
+  it('a hung Engine when a failure\'s output is read: the report says so, FACTS_LOOK_MS later', async () => {
+    const ok = await run(plan, { exit: { migrations: 1 } }, { timeoutMs: 60_000 });
+    const hung = await run(plan, { exit: { migrations: 1 }, logsHang: true }, { timeoutMs: 60_000 });
+    expect(ok.outcome.failures[0]?.logs).toBe('output of migrations\nError: it broke');
+    expect(hung.outcome.status).toBe('failed');
+    expect(hung.outcome.failures).toMatchObject([{ service: 'migrations', exitCode: 1, logs: '(the Engine did not answer within 5 s: no output read)' }]);
+    // Until 2026-11-29 the run never returned.
+    expect(hung.elapsed).toBe(ok.elapsed + FACTS_LOOK_MS);
   });
 
   it('a check still running when the run ends is removed before the run returns', async () => {
