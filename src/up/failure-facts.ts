@@ -103,6 +103,8 @@ export async function heldFailures(engine: UpEngine, s: RunnerState, clock: Cloc
 
 /** How long one failure's facts (inspect, then its output) are waited for: a hung Engine must not hang the report. */
 export const FACTS_LOOK_MS = 5000;
+/** A failure's output when the Engine did not give it within FACTS_LOOK_MS. */
+export const OUTPUT_UNANSWERED = `(the Engine did not answer within ${FACTS_LOOK_MS / 1000} s: no output read)`;
 
 /**
  * The report's facts for one failure: the health log (fresh from inspect), the last 50 lines of output;
@@ -122,7 +124,7 @@ export async function failureFacts(engine: UpEngine, s: RunnerState, f: FailureS
       return engine.logs(id, 50).catch((e: Error) => `(could not read the logs: ${e.message})`);
     })());
     over = true;
-    logs = read ?? `(the Engine did not answer within ${FACTS_LOOK_MS / 1000} s: no output read)`;
+    logs = read ?? OUTPUT_UNANSWERED;
   }
   return {
     service: f.service,

@@ -9,8 +9,9 @@
 // never touched. Waits only on the clock it is given; every edge is passed in.
 import type { ComposeResult } from '../docker/compose-cli.js';
 import { healthcheckArgv } from '../docker/waiter.js';
-import type { Clock } from '../up/clock.js';
+import { within, type Clock } from '../up/clock.js';
 import type { Inspected } from '../up/engine.js';
+import { FACTS_LOOK_MS, OUTPUT_UNANSWERED } from '../up/failure-facts.js';
 import type { FailureFacts } from '../up/report.js';
 import type { Replacement, RunningContainer } from './plan.js';
 
@@ -131,7 +132,7 @@ async function waitReady(e: RollEdges, ids: string[], readyWhen: Replacement['re
     if (ready.size === ids.length) return { ok: true };
     if (e.clock.now() >= deadline) {
       const id = ids.find((x) => !ready.has(x))!;
-      const health = await e.inspect(id, e.clock.now()).catch(() => undefined);
+      const health = await within(e.clock, FACTS_LOOK_MS, e.inspect(id, e.clock.now()).catch(() => undefined));
       return { ok: false, status: 'timeout', id, what: `not ${readyWhen} by the deadline`, probeOutput: lastProbe.get(id), ...(health ? { health } : {}) };
     }
     await e.clock.sleep(Math.min(ROLL_POLL_MS, Math.max(0, deadline - e.clock.now())), e.signal);
@@ -147,7 +148,8 @@ async function facts(e: RollEdges, service: string, w: Extract<Wait, { ok: false
     ...(w.exitCode !== undefined ? { exitCode: w.exitCode } : {}),
     ...(w.health?.obs.healthLog ? { healthLog: w.health.obs.healthLog } : {}),
     ...(w.probeOutput !== undefined ? { probeOutput: w.probeOutput } : {}),
-    logs: await e.logs(w.id, 50).catch(() => ''),
+    // Bounded: a hung Engine must not hang the failure's report (until 2026-11-29 it did).
+    logs: (await within(e.clock, FACTS_LOOK_MS, e.logs(w.id, 50).catch(() => ''))) ?? OUTPUT_UNANSWERED,
     blocked: [],
     kept: false,
   };

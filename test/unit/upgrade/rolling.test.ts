@@ -2,6 +2,7 @@
 // old drained; a failure removes the new ones and never touches the old.
 import { describe, expect, it } from 'vitest';
 import type { Inspected } from '../../../src/up/engine.js';
+import { FACTS_LOOK_MS } from '../../../src/up/failure-facts.js';
 import type { Replacement } from '../../../src/upgrade/plan.js';
 import { DNS_SETTLE_MS, rollingReplace, STABLE_MS, type RollEdges } from '../../../src/upgrade/rolling.js';
 import { FakeClock } from '../up/fake-clock.js';
@@ -199,6 +200,19 @@ describe('rollingReplace', () => {
     expect(r.status !== 'done' && r.failure).toMatchObject({ container: 'fx-b4', what: 'not healthy by the deadline', probeOutput: '503', logs: 'logs of b4' });
     expect(calls.filter((c) => /^(stop|remove|reveal)/.test(c))).toEqual(['remove b3', 'remove b4']);
     expect(clock.now()).toBe(T0 + 10_000);
+  });
+
+  it('a hung Engine when the failure is described: its output is said missing, FACTS_LOOK_MS after the deadline at most', async () => {
+    const clock = new FakeClock(T0);
+    const { e } = edges(clock, { b3: {}, b4: {} });
+    let asked = 0;
+    e.logs = () => ((asked += 1), new Promise<string>(() => {}));
+    const r = await clock.run(rollingReplace(e, [backend], T0 + 10_000));
+    expect(r).toMatchObject({ status: 'timeout', service: 'backend', removed: ['b3', 'b4'], oldKept: true });
+    expect(r.status !== 'done' && r.failure).toMatchObject({ container: 'fx-b3', logs: '(the Engine did not answer within 5 s: no output read)' });
+    expect(asked).toBe(1);
+    // Until 2026-11-29 the upgrade never ended.
+    expect(clock.now()).toBe(T0 + 10_000 + FACTS_LOOK_MS);
   });
 
   it('a worker that crashes and is restarted by its policy fails at once, without waiting for the deadline', async () => {
