@@ -107,23 +107,21 @@ export const FACTS_LOOK_MS = 5000;
 export const OUTPUT_UNANSWERED = `(the Engine did not answer within ${FACTS_LOOK_MS / 1000} s: no output read)`;
 
 /**
- * The report's facts for one failure: the health log (fresh from inspect), the last 50 lines of output;
- * what the Engine has not answered within FACTS_LOOK_MS is said to be missing (until 2026-11-29 a hung
- * Engine hung the end of the run here).
+ * The report's facts for one failure: the health log (fresh from inspect), the last 50 lines of output.
+ * Both are asked at once and waited for FACTS_LOOK_MS at most (until 2026-11-29 a hung Engine hung the
+ * end of the run here): a health log not read in time is the one last observed; output not read is
+ * said so.
  */
 export async function failureFacts(engine: UpEngine, s: RunnerState, f: FailureSpec, clock: Clock): Promise<FailureFacts> {
   const c = f.id ? s.containers.containers.get(f.id) : undefined;
   let healthLog = c?.healthLog;
   let logs = '';
   if (f.id) {
-    const id = f.id;
-    let over = false;
-    const read = await within(clock, FACTS_LOOK_MS, (async () => {
-      const i = await engine.inspect(id, clock.now()).catch(() => undefined);
-      if (!over) healthLog = i?.obs.healthLog ?? healthLog;
-      return engine.logs(id, 50).catch((e: Error) => `(could not read the logs: ${e.message})`);
-    })());
-    over = true;
+    const [i, read] = await Promise.all([
+      within(clock, FACTS_LOOK_MS, engine.inspect(f.id, clock.now()).catch(() => undefined)),
+      within(clock, FACTS_LOOK_MS, engine.logs(f.id, 50).catch((e: Error) => `(could not read the logs: ${e.message})`)),
+    ]);
+    healthLog = i?.obs.healthLog ?? healthLog;
     logs = read ?? OUTPUT_UNANSWERED;
   }
   return {

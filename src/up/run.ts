@@ -93,7 +93,8 @@ export async function runUp(deps: UpDeps, opts: UpOptions): Promise<UpOutcome> {
   const finish = async (status: UpOutcome['status'], failed: FailureSpec[]): Promise<UpOutcome> => {
     const failures: FailureFacts[] = [];
     if (status === 'timeout') failed = [...failed, ...(await heldFailures(engine, s, clock))];
-    for (const f of failed) failures.push(await failureFacts(engine, s, f, clock));
+    // All at once: each waits FACTS_LOOK_MS at most, so a hung Engine adds that once, not once per failure.
+    failures.push(...(await Promise.all(failed.map((f) => failureFacts(engine, s, f, clock)))));
     over = true;
     sub.close();
     signal.removeEventListener('abort', onAbort);

@@ -132,8 +132,8 @@ async function waitReady(e: RollEdges, ids: string[], readyWhen: Replacement['re
     if (ready.size === ids.length) return { ok: true };
     if (e.clock.now() >= deadline) {
       const id = ids.find((x) => !ready.has(x))!;
-      const health = await within(e.clock, FACTS_LOOK_MS, e.inspect(id, e.clock.now()).catch(() => undefined));
-      return { ok: false, status: 'timeout', id, what: `not ${readyWhen} by the deadline`, probeOutput: lastProbe.get(id), ...(health ? { health } : {}) };
+      // Its fresh health log is read by facts(), with its output.
+      return { ok: false, status: 'timeout', id, what: `not ${readyWhen} by the deadline`, probeOutput: lastProbe.get(id) };
     }
     await e.clock.sleep(Math.min(ROLL_POLL_MS, Math.max(0, deadline - e.clock.now())), e.signal);
   }
@@ -141,15 +141,21 @@ async function waitReady(e: RollEdges, ids: string[], readyWhen: Replacement['re
 
 async function facts(e: RollEdges, service: string, w: Extract<Wait, { ok: false }>): Promise<FailureFacts | undefined> {
   if (!w.id) return undefined;
+  const id = w.id;
+  // Both at once, FACTS_LOOK_MS at most: a hung Engine must not hang the failure's report (until
+  // 2026-11-29 it did). A health log not read in time is left out; output not read is said so.
+  const [logs, health] = await Promise.all([
+    within(e.clock, FACTS_LOOK_MS, e.logs(id, 50).catch(() => '')),
+    w.health ?? within(e.clock, FACTS_LOOK_MS, e.inspect(id, e.clock.now()).catch(() => undefined)),
+  ]);
   return {
     service,
-    container: w.health?.obs.name ?? w.id.slice(0, 12),
+    container: health?.obs.name ?? id.slice(0, 12),
     what: w.what,
     ...(w.exitCode !== undefined ? { exitCode: w.exitCode } : {}),
-    ...(w.health?.obs.healthLog ? { healthLog: w.health.obs.healthLog } : {}),
+    ...(health?.obs.healthLog ? { healthLog: health.obs.healthLog } : {}),
     ...(w.probeOutput !== undefined ? { probeOutput: w.probeOutput } : {}),
-    // Bounded: a hung Engine must not hang the failure's report (until 2026-11-29 it did).
-    logs: (await within(e.clock, FACTS_LOOK_MS, e.logs(w.id, 50).catch(() => ''))) ?? OUTPUT_UNANSWERED,
+    logs: logs ?? OUTPUT_UNANSWERED,
     blocked: [],
     kept: false,
   };
