@@ -478,7 +478,7 @@ export async function withStopped(
   const stopListening = onInterruptAgain((signal, again) => {
     const what = signal === 'SIGINT' ? 'Ctrl-C' : signal;
     if (!again) {
-      log(`restore: ${what} held: the restore runs in one transaction and is not cut short; the app starts again once it ends. ${what} again leaves now, with the app stopped (then start it with \`phase-compose up\`)`);
+      log(`restore: ${what} held: the restore runs in one transaction and is not cut short; the app starts again once it ends. ${what} again (0.5 s or more later) leaves now, with the app stopped (then start it with \`phase-compose up\`)`);
       return;
     }
     stopListening();

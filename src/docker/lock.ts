@@ -60,19 +60,30 @@ const readOwner = (path: string): LockOwner | undefined => {
 };
 
 /**
- * The phase-compose that holds (or last held) the project's lock, if that process still lives: read from
- * the lock file without taking the lock (a lock taken even briefly would refuse an `up` started then). A
- * pid taken again by another process after the holder died reads as the holder.
+ * The phase-compose that holds the project's lock now, as its file names it; undefined when nobody holds
+ * it (the file stays after a release), when this process does, or when the file names nobody. Whether it
+ * is held is asked of the kernel (/proc/locks, by the file's inode), never of a pid, and without taking
+ * the lock (taken even briefly, it would refuse an `up` started then). Without /proc/locks: unknown.
  */
-export function lockHolder(project: string, dir = defaultLockDir()): LockOwner | undefined {
-  const owner = readOwner(lockPath(project, dir));
-  if (!owner || owner.pid === process.pid) return undefined;
+export function lockHolder(project: string, dir = defaultLockDir(), procLocks = '/proc/locks'): LockOwner | undefined {
+  const path = lockPath(project, dir);
+  const owner = readOwner(path);
+  // The command is printed: only a word a phase-compose command could be.
+  if (!owner || owner.pid === process.pid || !/^[a-z][a-z-]{0,30}$/.test(owner.command)) return undefined;
+  let ino: number;
+  let locks: string;
   try {
-    process.kill(owner.pid, 0);
-    return owner;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM' ? owner : undefined;
+    ino = lstatSync(path).ino;
+    locks = readFileSync(procLocks, 'utf8');
+  } catch {
+    return undefined;
   }
+  // "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; a waiter's line has "->" and holds nothing.
+  const held = locks.split('\n').some((l) => {
+    const f = l.trim().split(/\s+/);
+    return f[1] === 'FLOCK' && f[5]?.split(':')[2] === String(ino);
+  });
+  return held ? owner : undefined;
 }
 
 /**

@@ -84,7 +84,7 @@ export function mixedImages(containers: ContainerFacts[], busy?: { command: stri
     };
     const what = `${service}: its ${running.length} running containers run ${groups.length} images (${groups.map(label).join('; ')})`;
     lines.push(busy
-      ? `${what}: phase-compose ${busy.command} (pid ${busy.pid}) runs on this project now`
+      ? `${what}: phase-compose ${busy.command} (pid ${busy.pid}) holds this project's lock now (an upgrade's or rollback's rolling step runs both)`
       : `${what}, and no phase-compose runs on this project: an upgrade or rollback was left halfway (run \`phase-compose upgrade\` again, or \`phase-compose rollback\`), or could not remove an old container (it named it; remove it with \`docker rm -f\`)`);
   }
   return lines;

@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,18 +99,31 @@ describe('acquireLock', () => {
     expect(defaultLockDir(shell, '/home/u')).toBe(defaultLockDir({}, '/home/u'));
     expect(defaultLockDir({ ...shell, XDG_STATE_HOME: '/s' }, '/home/u')).toBe('/s/phase-compose/locks');
   });
-  it('lockHolder: the holder named in the lock file while its process lives; not this process, not a dead one', () => {
+  it('lockHolder: the holder named in the lock file while the kernel says the lock is held; not this process, not after release', async () => {
     const file = lockPath('holder', dir);
-    acquireLock('holder', 'up', { dir }).release(); // the file exists, owned by this process
+    acquireLock('holder', 'up', { dir }).release(); // the file exists, released: nobody holds it
     expect(lockHolder('holder', dir)).toBeUndefined();
-    // A process that lives: this one's parent.
-    writeFileSync(file, JSON.stringify({ pid: process.ppid, command: 'upgrade', started: '2026-11-29T00:00:00Z' }));
-    expect(lockHolder('holder', dir)).toEqual({ pid: process.ppid, command: 'upgrade', started: '2026-11-29T00:00:00Z' });
-    const gone = spawnSync('true').pid!; // ended and reaped
-    writeFileSync(file, JSON.stringify({ pid: gone, command: 'upgrade', started: '2026-11-29T00:00:00Z' }));
+    // Another process holds it (util-linux flock, as a second phase-compose would), and names itself.
+    const owner = { pid: process.ppid, command: 'upgrade', started: '2026-11-29T00:00:00Z' };
+    writeFileSync(file, JSON.stringify(owner));
+    const other = spawn('flock', ['--nonblock', file, 'sh', '-c', 'echo held; read x'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await once(other.stdout!, 'data');
+    expect(lockHolder('holder', dir)).toEqual(owner);
+    // A command that could not be phase-compose's is not printed.
+    writeFileSync(file, JSON.stringify({ ...owner, command: 'up\u001b]0;x' }));
     expect(lockHolder('holder', dir)).toBeUndefined();
-    writeFileSync(file, 'not json');
+    writeFileSync(file, JSON.stringify(owner));
+    other.stdin!.end();
+    await once(other, 'exit');
+    // Released: the same live pid in the file no longer makes a holder (until review it did).
     expect(lockHolder('holder', dir)).toBeUndefined();
+    // This process's own lock is not another's.
+    const mine = acquireLock('holder', 'up', { dir });
+    expect(lockHolder('holder', dir)).toBeUndefined();
+    mine.release();
+    // No /proc/locks to ask: unknown, so nobody.
+    writeFileSync(file, JSON.stringify(owner));
+    expect(lockHolder('holder', dir, join(dir, 'no-such-file'))).toBeUndefined();
   });
   it('keeps its directory private (0700) and the lock file 0600', () => {
     acquireLock('mode', 'up', { dir }).release();

@@ -106,7 +106,7 @@ describe('status', () => {
       ]);
     });
     it('an upgrade runs now (its rolling step): says so, no advice', () => {
-      expect(mixedImages(two, { command: 'upgrade', pid: 4242 })).toEqual(['web: its 3 running containers run 2 images (app:v1: a b; app:v2: c): phase-compose upgrade (pid 4242) runs on this project now']);
+      expect(mixedImages(two, { command: 'upgrade', pid: 4242 })).toEqual(['web: its 3 running containers run 2 images (app:v1: a b; app:v2: c): phase-compose upgrade (pid 4242) holds this project\'s lock now (an upgrade\'s or rollback\'s rolling step runs both)']);
     });
     it('one tag built again: told apart by ID; without IDs, by name', () => {
       expect(mixedImages([web('a', 'app:latest', 'sha256:aaaaaaaaaaaaaaaa'), web('b', 'app:latest', 'sha256:bbbbbbbbbbbbbbbb')])[0]).toContain('(app:latest aaaaaaaaaaaa: a; app:latest bbbbbbbbbbbb: b)');
