@@ -267,6 +267,8 @@ export interface PollResult {
 
 export interface Poller {
   container: string;
+  /** Wall-clock ms at which its first request was sent (give or take the 0.1 s this side polls its log): a line's atMs counts from it. */
+  t0: number;
   /** counts so far (from the container's log) */
   snapshot(): PollResult;
   /** SIGTERM the poller, read its log, remove the container, return the counts */
@@ -275,13 +277,22 @@ export interface Poller {
 
 export const POLLER_LABEL = 'dev.phase-compose.e2e-poller';
 
+/** poll.py's request lines, in order. */
+function parsePollLines(text: string): PollLine[] {
+  const out: PollLine[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^poll (\d+) (\d+) (ok|fail) (\S+) (\S+) (\d+) ?(.*)$/.exec(line);
+    if (m) out.push({ seq: Number(m[1]), atMs: Number(m[2]), ok: m[3] === 'ok', status: m[4]!, peer: m[5]!, ms: Number(m[6]), detail: m[7] ?? '' });
+  }
+  return out;
+}
+
 /** Parses poll.py's output (see its docstring). */
 export function parsePollLog(text: string): PollResult {
   const r: PollResult = { sent: 0, ok: 0, fail: 0, failures: [], peers: {}, versions: {} };
   for (const line of text.split('\n')) {
-    const m = /^poll (\d+) (\d+) (ok|fail) (\S+) (\S+) (\d+) ?(.*)$/.exec(line);
-    if (m) {
-      const p: PollLine = { seq: Number(m[1]), atMs: Number(m[2]), ok: m[3] === 'ok', status: m[4]!, peer: m[5]!, ms: Number(m[6]), detail: m[7] ?? '' };
+    const p = parsePollLines(line)[0];
+    if (p) {
       r.sent++;
       if (p.ok) {
         r.ok++;
@@ -314,12 +325,15 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
     return r.stdout + r.stderr;
   };
   const deadline = Date.now() + 30_000;
-  while (!/^poll 1 /m.test(logs())) {
+  let first: PollLine | undefined;
+  while (!(first = parsePollLines(logs())[0])) {
     if (Date.now() > deadline) throw new Error(`poller ${name} printed nothing in 30 s:\n${logs()}`);
     await new Promise((res) => setTimeout(res, 100));
   }
+  const t0 = Date.now() - first.atMs - first.ms;
   return {
     container: name,
+    t0,
     snapshot: () => parsePollLog(logs()),
     stop: async () => {
       await runAsync('docker', ['stop', '-t', '5', name]);
