@@ -35,6 +35,8 @@ export interface LoadFailure {
   atMs: number;
   /** wall clock (ms since the epoch), to compare with Docker events */
   at: number;
+  /** wall clock when the request was sent (for a skipped one: when it was not) */
+  sent: number;
   kind: 'status' | 'error' | 'timeout' | 'skipped';
   /** the status code, or the error's code and message */
   detail: string;
@@ -99,9 +101,9 @@ export function startLoad(opts: LoadOptions): LoadRun {
   let finish: (r: LoadResult) => void = () => {};
   const done = new Promise<LoadResult>((res) => (finish = res));
 
-  const fail = (kind: LoadFailure['kind'], detail: string) => {
+  const fail = (kind: LoadFailure['kind'], detail: string, sent?: number) => {
     const now = Date.now();
-    if (failures.length < MAX_FAILURES_KEPT) failures.push({ atMs: now - t0, at: now, kind, detail });
+    if (failures.length < MAX_FAILURES_KEPT) failures.push({ atMs: now - t0, at: now, sent: sent ?? now, kind, detail });
   };
   const snapshot = (): LoadResult => {
     const failed = c.non2xx + c.errors + c.timeouts + c.skipped;
@@ -144,7 +146,7 @@ export function startLoad(opts: LoadOptions): LoadRun {
       });
       res.on('error', (e: NodeJS.ErrnoException) => settle(() => {
         c.errors++;
-        fail('error', `${e.code ?? e.name}: ${e.message}`);
+        fail('error', `${e.code ?? e.name}: ${e.message}`, started);
       }));
       res.on('end', () => settle(() => {
         const status = res.statusCode ?? 0;
@@ -160,20 +162,20 @@ export function startLoad(opts: LoadOptions): LoadRun {
           versions[v] = (versions[v] ?? 0) + 1;
         } else {
           c.non2xx++;
-          fail('status', `${status} ${body.slice(0, 300).replace(/\s+/g, ' ')}`);
+          fail('status', `${status} ${body.slice(0, 300).replace(/\s+/g, ' ')}`, started);
         }
       }));
     });
     req.setTimeout(timeoutMs, () => {
       settle(() => {
         c.timeouts++;
-        fail('timeout', `no complete answer in ${timeoutMs} ms`);
+        fail('timeout', `no complete answer in ${timeoutMs} ms`, started);
       });
       req.destroy();
     });
     req.on('error', (e: NodeJS.ErrnoException) => settle(() => {
       c.errors++;
-      fail('error', `${e.code ?? e.name}: ${e.message}`);
+      fail('error', `${e.code ?? e.name}: ${e.message}`, started);
     }));
     req.end();
   };
