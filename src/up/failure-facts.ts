@@ -101,7 +101,7 @@ export async function heldFailures(engine: UpEngine, s: RunnerState, clock: Cloc
   return out;
 }
 
-/** How long one failure's facts (inspect, then its output) are waited for: a hung Engine must not hang the report. */
+/** How long one failure's facts (inspect and output, asked at once) are waited for: a hung Engine must not hang the report. */
 export const FACTS_LOOK_MS = 5000;
 /** A failure's output when the Engine did not give it within FACTS_LOOK_MS. */
 export const OUTPUT_UNANSWERED = `(the Engine did not answer within ${FACTS_LOOK_MS / 1000} s: no output read)`;
