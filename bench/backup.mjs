@@ -25,12 +25,13 @@
 // --baseline <another build's dist/cli.js> adds that build's `backup` and `restore` (of the same archive) to
 // the same rounds, the order rotating, so a change is measured against the build before it side by side.
 //
-//   node scripts/build.mjs && node bench/backup.mjs [--rounds 3] [--count 1000000] [--baseline /abs/path/cli.js]
+//   node scripts/build.mjs && node bench/backup.mjs [--rounds 3] [--count 1000000] [--baseline /abs/path/cli.js] [--busy]
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, cpSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireQuietEngine } from './quiet.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli.js');
@@ -39,6 +40,8 @@ const rounds = Number(arg('rounds', 3));
 const count = Number(arg('count', 1_000_000));
 const baseline = arg('baseline', undefined);
 const project = `pcbenchbackup${process.pid}`;
+const quiet = requireQuietEngine();
+process.stderr.write(`${quiet}\n`);
 
 const dir = mkdtempSync(join(tmpdir(), 'pc-bench-backup-'));
 cpSync(join(root, 'test/fixtures/stack/.env'), join(dir, '.env'));
@@ -188,7 +191,8 @@ try {
   }
   const base = Object.fromEntries([...backups.map((m) => [m, 'pg_dump -Fc']), ...restores.map((m) => [m, 'pg_restore'])]);
   const mb = (m) => bytes[m] / 1e6;
-  console.log(`\n${count} audit events; ${rounds} rounds, medians; ratio: to plain pg_dump -Fc / pg_restore (target at most 1.15x)\n`);
+  console.log(`\n${quiet}`);
+  console.log(`${count} audit events; ${rounds} rounds, medians; ratio: to plain pg_dump -Fc / pg_restore (target at most 1.15x)\n`);
   console.log(`${'method'.padEnd(24)}${'seconds'.padStart(9)}${'MB'.padStart(7)}${'MB/s'.padStart(8)}${'ratio'.padStart(8)}   per-round ratios`);
   for (const m of methods) {
     const med = median(secs[m]);

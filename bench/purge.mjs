@@ -13,7 +13,7 @@
 // size report before and after), rows per second, and the per-round ratio to docker exec; beside Phase's
 // published figure (about 2.5 minutes per million READ events on a db.t3.micro).
 //
-//   node scripts/build.mjs && node bench/purge.mjs [--rounds 4] [--count 1000000] [--retain 30] [--batch-size 10000] [--sleep-ms 500]
+//   node scripts/build.mjs && node bench/purge.mjs [--rounds 4] [--count 1000000] [--retain 30] [--batch-size 10000] [--sleep-ms 500] [--busy]
 // The defaults are the purge command's own (batch 10000, 500 ms between batches); --sleep-ms 0 measures the
 // database work alone. --baseline <another build's dist/cli.js> adds that build's `exec purge` on a third
 // organisation of the same data, in the same rounds (the order rotates), for a before/after in one run.
@@ -22,6 +22,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireQuietEngine } from './quiet.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli.js');
@@ -33,6 +34,8 @@ const batch = String(arg('batch-size', 10000));
 const sleepMs = String(arg('sleep-ms', 500));
 const baseline = arg('baseline', undefined);
 const project = `pcbenchpurge${process.pid}`;
+const quiet = requireQuietEngine();
+process.stderr.write(`${quiet}\n`);
 
 const dir = mkdtempSync(join(tmpdir(), 'pc-bench-purge-'));
 cpSync(join(root, 'test/fixtures/stack/.env'), join(dir, '.env'));
@@ -103,7 +106,8 @@ const vsBase = (xs, k) => {
   const r = xs.map((x, i) => x[k] / base[i].wall - 1);
   return `${pct(median(r))} (${pct(Math.min(...r))} .. ${pct(Math.max(...r))})`;
 };
-console.log(`\npurge_app_logs --retain ${retain} --batch-size ${batch} --sleep-ms ${sleepMs}; ${rounds} round(s), ${count} seeded events per org; table settled before each purge\n`);
+console.log(`\n${quiet}`);
+console.log(`purge_app_logs --retain ${retain} --batch-size ${batch} --sleep-ms ${sleepMs}; ${rounds} round(s), ${count} seeded events per org; table settled before each purge\n`);
 console.log('| method | rows deleted | purge (s) | whole command (s) | app-reported (s) | rows/s (whole command) | purge vs docker exec, per round: median (range) | whole command vs docker exec |');
 console.log('|---|---:|---:|---:|---:|---:|---|---|');
 for (const [name, xs] of Object.entries(results)) {

@@ -19,7 +19,7 @@
 // Last, the Engine's floor: `docker start` of a minimal container on a user-defined network, timed
 // around the API call. No orchestrator's gap to the `start` event can be shorter than that.
 //
-//   node scripts/build.mjs && node bench/up.mjs [--rounds 3]
+//   node scripts/build.mjs && node bench/up.mjs [--rounds 3] [--busy]
 //   set -a; eval "$(PHASE_COMPOSE_SWITCH_ENGINE=1 bash scripts/testbed.sh v2)"; set +a; node bench/up.mjs --rounds 5
 // --baseline <another build's dist/cli.js> adds that build's `up` on the same file, in the same rounds
 // (the order rotates), for a before/after in one run.
@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
+import { requireQuietEngine } from './quiet.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli.js');
@@ -36,6 +37,8 @@ const arg = (name, dflt) => (process.argv.includes(`--${name}`) ? process.argv[p
 const rounds = Number(arg('rounds', 3)) || 1;
 const baseline = arg('baseline', undefined);
 const docker = new Docker();
+const quiet = requireQuietEngine();
+process.stderr.write(`${quiet}\n`);
 
 // The fixture stack with the phase template's healthcheck timing (the generator's defaults).
 const dir = mkdtempSync(join(tmpdir(), 'pc-bench-'));
@@ -190,7 +193,8 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`\nEngine ${engineVersion}, Compose ${composeVersion} (${compose.join(' ')}); phase template healthcheck timing${startInterval ? ' with start_interval' : ''}; ${rounds} round(s), order alternating.`);
+console.log(`\n${quiet}`);
+console.log(`Engine ${engineVersion}, Compose ${composeVersion} (${compose.join(' ')}); phase template healthcheck timing${startInterval ? ' with start_interval' : ''}; ${rounds} round(s), order alternating.`);
 console.log(`exit codes: ${contenders.map((w) => `${label[w]}: ${exits[w].join(', ')}`).join('; ')}`);
 if (baseline) console.log(`baseline: ${baseline}`);
 console.log('Times in ms from the command\'s start, from Docker event timestamps; each cell is the median over the rounds.\n');

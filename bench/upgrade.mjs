@@ -11,7 +11,7 @@
 //
 //   set -a; eval "$(PHASE_COMPOSE_SWITCH_ENGINE=1 bash scripts/testbed.sh v2)"; set +a
 //   node scripts/build.mjs && node --import tsx bench/upgrade.mjs [--rounds 1] [--rate 50] [--settle 5]
-//        [--cmd '["node","{cli}","-f","{spec}","-p","{project}","upgrade","--yes"]'] [--no-edit] [--show]
+//        [--cmd '["node","{cli}","-f","{spec}","-p","{project}","upgrade","--yes"]'] [--no-edit] [--show] [--busy]
 // --show prints the command's own output (its summary: the time of each step) after each round.
 // --cmd is a JSON argv; {cli} {spec} {project} {dir} {compose_file} {version} are replaced. By default the
 // bench writes FIXTURE_APP_VERSION=v2 into the stack's .env before the command; --no-edit leaves that to
@@ -23,6 +23,7 @@ import { formatLoad, formatPoll, removePollers, startLoad, startPoller } from '.
 import { runAsync } from '../test/e2e/helpers/run.ts';
 import { CLI } from '../test/e2e/helpers/stack.ts';
 import { cliArgv, generateUpgradeStack, projectNetwork, serviceContainers, stackEnv } from '../test/e2e/helpers/upgrade.ts';
+import { requireQuietEngine } from './quiet.mjs';
 
 const arg = (name, dflt) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : dflt);
 const rounds = Math.max(1, Number(arg('rounds', 1)) || 1);
@@ -35,6 +36,8 @@ if (!Array.isArray(cmdTemplate) || !cmdTemplate.length || !cmdTemplate.every((a)
   throw new Error('--cmd must be a JSON array of strings');
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const quiet = requireQuietEngine();
+process.stderr.write(`${quiet}\n`);
 
 /** Brings a fresh stack up on v1, upgrades it to v2 the given way under load, tears it down. */
 async function once(way, round) {
@@ -81,7 +84,8 @@ for (let round = 1; round <= rounds; round++) {
 const pad = (s, n) => String(s).padEnd(n);
 const lpad = (s, n) => String(s).padStart(n);
 const versions = (v) => Object.entries(v).sort().map(([k, n]) => `${k}:${n}`).join(' ') || '-';
-console.log(`\nv1 -> v2 under ${rate} req/s through nginx + 10 req/s to backend:8000 in the network (Compose ${composeArgv().join(' ')})`);
+console.log(`\n${quiet}`);
+console.log(`v1 -> v2 under ${rate} req/s through nginx + 10 req/s to backend:8000 in the network (Compose ${composeArgv().join(' ')})`);
 console.log(`upgrade command: ${cmdTemplate.join(' ')}${edit ? ' (after FIXTURE_APP_VERSION=v2 in .env)' : ''}\n`);
 console.log(`${pad('way', 8)} ${lpad('round', 5)} ${lpad('exit', 4)} ${lpad('total s', 8)} ${lpad('nginx sent', 10)} ${lpad('failed', 7)}  ${pad('2xx by version', 18)} ${lpad('in-net sent', 11)} ${lpad('failed', 7)}  ${pad('ok by version', 16)} backends after`);
 for (const r of rows) {
