@@ -280,20 +280,20 @@ export interface Poller {
 export const POLLER_LABEL = 'dev.phase-compose.e2e-poller';
 
 /** poll.py's request lines, in order. */
+function parsePollLine(line: string): PollLine | undefined {
+  const m = /^poll (\d+) (\d+) (ok|fail) (\S+) (\S+) (\d+) ?(.*)$/.exec(line);
+  return m ? { seq: Number(m[1]), atMs: Number(m[2]), ok: m[3] === 'ok', status: m[4]!, peer: m[5]!, ms: Number(m[6]), detail: m[7] ?? '' } : undefined;
+}
+
 function parsePollLines(text: string): PollLine[] {
-  const out: PollLine[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^poll (\d+) (\d+) (ok|fail) (\S+) (\S+) (\d+) ?(.*)$/.exec(line);
-    if (m) out.push({ seq: Number(m[1]), atMs: Number(m[2]), ok: m[3] === 'ok', status: m[4]!, peer: m[5]!, ms: Number(m[6]), detail: m[7] ?? '' });
-  }
-  return out;
+  return text.split('\n').flatMap((line) => parsePollLine(line) ?? []);
 }
 
 /** Parses poll.py's output (see its docstring). */
 export function parsePollLog(text: string): PollResult {
   const r: PollResult = { sent: 0, ok: 0, fail: 0, failures: [], peers: {}, versions: {} };
   for (const line of text.split('\n')) {
-    const p = parsePollLines(line)[0];
+    const p = parsePollLine(line);
     if (p) {
       r.sent++;
       if (p.ok) {
