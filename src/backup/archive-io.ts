@@ -9,7 +9,8 @@ import { readSource, sourcePath, writeStreamAtomic, type FileSource } from '../u
 import { drained } from '../util/streams.js';
 import { sha256 } from '../util/hash.js';
 import {
-  CHUNK_BYTES, DUMP_PREFIX, MANIFEST_MEMBER, MAX_SMALL_MEMBER, MAX_SMALL_MEMBERS, MAX_SMALL_TOTAL, META_MEMBER, STACK_PREFIX, buildManifest, checkManifest, dumpChunkName, parseManifest, parseMeta,
+  CHUNK_BYTES, DUMP_PREFIX, MANIFEST_FRAME_BYTES, MANIFEST_MEMBER, MAX_SMALL_MEMBER, MAX_SMALL_MEMBERS, MAX_SMALL_TOTAL, META_MEMBER, STACK_PREFIX, buildManifest, checkManifest, dumpChunkName,
+  manifestEntryBytes, manifestText, parseManifest, parseMeta,
   type BackupMeta, type Manifest, type ManifestEntry,
 } from './archive.js';
 import { PIECE, damagedError, decryptStream, encryptStream, looksEncrypted, looksLikeTar, type SessionKey } from './crypto.js';
@@ -58,17 +59,47 @@ export function writeError(file: string, e: unknown, detail = 'the half-written 
   return new PhaseComposeError('problem', couldNotWrite(file, e), { details: [detail], cause: e });
 }
 
-/** Opens an archive for writing at `file` (encrypted when a passphrase is given), mode 0600. */
-export async function openArchiveWriter(file: string, opts: { passphrase?: string }): Promise<ArchiveWriter> {
+/** The refusal of a dump whose manifest would pass what a read takes (`limit`), with the members written so far. */
+function manifestTooLarge(members: readonly ManifestEntry[], limit: number): PhaseComposeError {
+  const chunks = members.filter((m) => m.name.startsWith(DUMP_PREFIX));
+  const gib = chunks.reduce((n, m) => n + m.size, 0) / 2 ** 30;
+  const most = limit >= 2 ** 20 ? `${Math.floor(limit / 2 ** 20)} MiB` : `${limit} bytes`;
+  return new PhaseComposeError('problem', `the database dump is too large for one archive: past ${chunks.length} chunk(s) of it (${gib.toFixed(1)} GiB), the archive's manifest would pass the ${most} a restore reads`, {
+    details: [
+      'nothing was kept',
+      '`phase-compose backup --dump-only` writes the database alone (a plain pg_dump -Fc file, without that limit): keep the env files beside it, as the app needs their keys to read its data',
+    ],
+  });
+}
+
+/**
+ * Opens an archive for writing at `file` (encrypted when a passphrase is given), mode 0600. `manifestLimit`
+ * (tests) stands for MAX_SMALL_MEMBER, the most of the manifest a read takes.
+ */
+export async function openArchiveWriter(file: string, opts: { passphrase?: string; manifestLimit?: number }): Promise<ArchiveWriter> {
   const tar = await loadTar();
   const pack = tar.pack();
   const members: ManifestEntry[] = [];
   const mtime = new Date();
-  const entry = (name: string, body: Buffer) =>
-    new Promise<void>((res, rej) => {
+  // Every read takes the manifest (last, a line per member) whole, at most MAX_SMALL_MEMBER: about 0.85
+  // TiB of dump in 8 MiB chunks. Its size is counted as chunks are added, so a dump past that fails as
+  // soon as it does, saying why; until 2026-11-30 it was written to the end and then refused by the
+  // read-back as "damaged". (The small members' own bounds, MAX_SMALL_TOTAL among them, are the read's.)
+  const room = opts.manifestLimit ?? MAX_SMALL_MEMBER;
+  let manifestBytes = MANIFEST_FRAME_BYTES;
+  let tooLarge: PhaseComposeError | undefined;
+  const entry = (name: string, body: Buffer) => {
+    const m = { name, size: body.length, sha256: sha256(body) };
+    if (name !== MANIFEST_MEMBER) manifestBytes += manifestEntryBytes(m);
+    if (name.startsWith(DUMP_PREFIX) && manifestBytes > room) {
+      tooLarge ??= manifestTooLarge(members, room);
+      return Promise.reject(tooLarge);
+    }
+    return new Promise<void>((res, rej) => {
       pack.entry({ name, size: body.length, mode: 0o600, mtime, type: 'file' }, body, (e) => (e ? rej(e) : res()));
-      members.push({ name, size: body.length, sha256: sha256(body) });
+      members.push(m);
     });
+  };
   pack.on('error', () => undefined); // reported through the write's promise
   let aborted: Error | undefined;
   const plain = pack as unknown as AsyncIterable<Uint8Array>;
@@ -141,6 +172,7 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
   // write's failure (writeFailure, finish), not as an unhandled stream error.
   dump.on('error', () => undefined);
   const checkWrite = () => {
+    if (tooLarge) throw tooLarge;
     if (failed) throw writeError(file, failed);
   };
   return {
@@ -156,7 +188,7 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
     async finish() {
       checkWrite();
       const manifest = buildManifest([...members], { bytes: dumpBytes, sha256: whole.digest('hex'), chunks });
-      await entry(MANIFEST_MEMBER, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
+      await entry(MANIFEST_MEMBER, Buffer.from(manifestText(manifest)));
       pack.finalize();
       try {
         return { manifest, bytes: await written };
@@ -170,7 +202,7 @@ export async function openArchiveWriter(file: string, opts: { passphrase?: strin
       if (onDisk !== producedHex) throw damaged(file, 'the file does not hold the bytes that were written to it');
       return contents;
     },
-    writeFailure: () => (failed ? writeError(file, failed) : undefined),
+    writeFailure: () => tooLarge ?? (failed ? writeError(file, failed) : undefined),
     async abort(e) {
       aborted = e;
       dump.destroy();

@@ -122,6 +122,22 @@ export function buildManifest(members: ManifestEntry[], dump: Manifest['dump']):
   return { format: FORMAT, members, dump };
 }
 
+/** The manifest as the writer prints it (read back whole: at most MAX_SMALL_MEMBER). Pure. */
+export const manifestText = (m: Manifest): string => `${JSON.stringify(m, null, 2)}\n`;
+
+/**
+ * The bytes one member adds to the printed manifest, at most: its lines indented by four more spaces (it
+ * sits in `members`, two levels down) and a comma and line break after it. Pure.
+ */
+export function manifestEntryBytes(e: ManifestEntry): number {
+  const s = JSON.stringify(e, null, 2);
+  return Buffer.byteLength(s) + 4 * s.split('\n').length + 2;
+}
+
+/** The printed manifest's bytes besides its members, at most (the dump's numbers at their largest; 8 for the members' brackets). */
+export const MANIFEST_FRAME_BYTES =
+  Buffer.byteLength(manifestText(buildManifest([], { bytes: Number.MAX_SAFE_INTEGER, sha256: 'f'.repeat(64), chunks: Number.MAX_SAFE_INTEGER }))) + 8;
+
 const damaged = (what: string, details: string[] = []) =>
   new PhaseComposeError('problem', `the archive is damaged: ${what}`, { details: [...details, 'nothing was changed'] });
 

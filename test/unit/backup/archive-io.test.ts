@@ -5,7 +5,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CHUNK_BYTES, FORMAT, META_MEMBER, type BackupMeta } from '../../../src/backup/archive.js';
+import { CHUNK_BYTES, FORMAT, MANIFEST_FRAME_BYTES, META_MEMBER, dumpChunkName, manifestEntryBytes, type BackupMeta } from '../../../src/backup/archive.js';
+import { sha256 } from '../../../src/util/hash.js';
 import { openArchiveWriter, readArchive } from '../../../src/backup/archive-io.js';
 import { writeArchive } from './archive-helpers.js';
 import { PhaseComposeError } from '../../../src/util/errors.js';
@@ -136,6 +137,33 @@ describe('archive files', () => {
     await w.finish();
     expect(Buffer.concat(got).equals(dump)).toBe(true); // every chunk, in order
     expect((await read(file)).manifest.dump.bytes).toBe(dump.length);
+  }, 30_000);
+
+  it('a dump whose manifest would pass what a read takes fails at the first chunk past it, saying so, and leaves no file (until 2026-11-30: written to the end, then "damaged")', async () => {
+    const sub = mkdtempSync(join(dir, 'big-'));
+    const file = join(sub, 'x.pcbak');
+    const body = JSON.stringify(meta);
+    const entryOf = (name: string, b: Buffer) => manifestEntryBytes({ name, size: b.length, sha256: sha256(b) });
+    // Room for the metadata and the first chunk, not the second.
+    const limit = MANIFEST_FRAME_BYTES + entryOf(META_MEMBER, Buffer.from(body)) + entryOf(dumpChunkName(1), dump.subarray(0, CHUNK_BYTES));
+    const w = await openArchiveWriter(file, { passphrase: 'correct horse', manifestLimit: limit });
+    const chunks: Buffer[] = [];
+    w.onDumpChunk(async (c) => void chunks.push(c));
+    await w.add(META_MEMBER, body);
+    const dumped = new Promise<unknown>((res) => {
+      w.dump.once('error', res);
+      w.dump.end(dump, (err?: Error | null) => res(err ?? undefined));
+    });
+    const e = await dumped;
+    expect(chunks).toHaveLength(1); // the first went in; the second was refused
+    expect(e).toBeInstanceOf(PhaseComposeError);
+    const why = w.writeFailure();
+    expect(why).toBe(e);
+    expect(why!.message).toBe(`the database dump is too large for one archive: past 1 chunk(s) of it (0.0 GiB), the archive's manifest would pass the ${limit} bytes a restore reads`);
+    expect(why!.details.join('\n')).toContain('backup --dump-only');
+    expect(await failure(w.finish())).toBe(why);
+    await w.abort(why!);
+    expect(readdirSync(sub)).toEqual([]);
   }, 30_000);
 
   it('a write that fails leaves no file under the final name and no temp file', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  FORMAT, buildManifest, checkManifest, dumpChunkName, newerDatabaseError, newestMigrations, parseManifest, parseMeta, pickEnv, safeRelativePath, unknownMigrations,
+  CHUNK_BYTES, FORMAT, MANIFEST_FRAME_BYTES, MAX_SMALL_MEMBER, buildManifest, checkManifest, dumpChunkName, manifestEntryBytes, manifestText, newerDatabaseError, newestMigrations, parseManifest, parseMeta, pickEnv, safeRelativePath, unknownMigrations,
 } from '../../../src/backup/archive.js';
 import { parseEnvFile } from '../../../src/init/env-file.js';
 import { expiredBackups, backupFileName } from '../../../src/backup/rotation.js';
@@ -92,5 +92,23 @@ describe('archive rules', () => {
     expect(expiredBackups(later, 'phase', 2, '.pcbak', 'phase-20261128T100000Z.pcbak')).toEqual(['phase-20261201T080000Z.pcbak']);
     expect(expiredBackups(later, 'phase', 1, '.pcbak', 'phase-20261128T100000Z.pcbak')).toEqual(['phase-20261202T080000Z.pcbak', 'phase-20261201T080000Z.pcbak']);
     expect(expiredBackups(names, 'phase', 2, '.pcbak', 'phase-20261126T080000Z.pcbak')).toEqual(['phase-20261124T080000Z.pcbak']);
+  });
+
+  it('the manifest\'s printed size is bounded by its frame and its members\' bytes, within a few bytes; 8 MiB chunks reach the read limit near 0.85 TiB', () => {
+    const e = (name: string, size: number) => ({ name, size, sha256: 'ab'.repeat(32) });
+    const dumps = [{ bytes: 0, sha256: 'e3'.repeat(32), chunks: 0 }, { bytes: 123456789012, sha256: 'cd'.repeat(32), chunks: 14718 }];
+    for (const members of [[], [e('phase-compose-backup.json', 812)], [e('phase-compose-backup.json', 812), e('stack/a "quoted" \\ name', 7), e(dumpChunkName(1), CHUNK_BYTES), e(dumpChunkName(2), 5)]]) {
+      for (const dump of dumps) {
+        const printed = manifestText(buildManifest(members, dump)).length;
+        const bound = MANIFEST_FRAME_BYTES + members.reduce((n, x) => n + manifestEntryBytes(x), 0);
+        expect(printed).toBeLessThanOrEqual(bound);
+        expect(bound - printed).toBeLessThan(64); // not so loose that it refuses a dump that fits
+      }
+    }
+    const perChunk = manifestEntryBytes(e(dumpChunkName(99999), CHUNK_BYTES));
+    expect(perChunk).toBe(151);
+    const tib = (Math.floor((MAX_SMALL_MEMBER - MANIFEST_FRAME_BYTES) / perChunk) * CHUNK_BYTES) / 2 ** 40;
+    expect(tib).toBeGreaterThan(0.84);
+    expect(tib).toBeLessThan(0.86);
   });
 });
