@@ -41,7 +41,6 @@ const count = Number(arg('count', 1_000_000));
 const baseline = arg('baseline', undefined);
 const project = `pcbenchbackup${process.pid}`;
 const quiet = requireQuietEngine();
-process.stderr.write(`${quiet}\n`);
 
 const dir = mkdtempSync(join(tmpdir(), 'pc-bench-backup-'));
 cpSync(join(root, 'test/fixtures/stack/.env'), join(dir, '.env'));

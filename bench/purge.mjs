@@ -35,7 +35,6 @@ const sleepMs = String(arg('sleep-ms', 500));
 const baseline = arg('baseline', undefined);
 const project = `pcbenchpurge${process.pid}`;
 const quiet = requireQuietEngine();
-process.stderr.write(`${quiet}\n`);
 
 const dir = mkdtempSync(join(tmpdir(), 'pc-bench-purge-'));
 cpSync(join(root, 'test/fixtures/stack/.env'), join(dir, '.env'));

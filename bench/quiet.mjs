@@ -8,7 +8,8 @@ import { loadavg } from 'node:os';
 
 /**
  * Exits 2, naming them, when containers are running on the Engine (the bench makes its own after this),
- * unless `--busy` is given. Returns the line to print above the bench's table.
+ * unless `--busy` is given. Prints the Engine's state and the load average on stderr, and returns that
+ * line to print above the bench's table.
  */
 export function requireQuietEngine(argv = process.argv) {
   const r = spawnSync('docker', ['ps', '--format', '{{.Names}}'], { encoding: 'utf8' });
@@ -22,5 +23,7 @@ export function requireQuietEngine(argv = process.argv) {
     );
     process.exit(2);
   }
-  return `engine: ${running.length ? `NOT QUIET (--busy): ${running.length} other container(s) running` : 'no other container running'}; load average at start ${load}`;
+  const line = `engine: ${running.length ? `NOT QUIET (--busy): ${running.length} other container(s) running` : 'no other container running'}; load average at start ${load}`;
+  process.stderr.write(`${line}\n`);
+  return line;
 }

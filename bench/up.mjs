@@ -38,7 +38,6 @@ const rounds = Number(arg('rounds', 3)) || 1;
 const baseline = arg('baseline', undefined);
 const docker = new Docker();
 const quiet = requireQuietEngine();
-process.stderr.write(`${quiet}\n`);
 
 // The fixture stack with the phase template's healthcheck timing (the generator's defaults).
 const dir = mkdtempSync(join(tmpdir(), 'pc-bench-'));

@@ -37,7 +37,6 @@ if (!Array.isArray(cmdTemplate) || !cmdTemplate.length || !cmdTemplate.every((a)
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const quiet = requireQuietEngine();
-process.stderr.write(`${quiet}\n`);
 
 /** Brings a fresh stack up on v1, upgrades it to v2 the given way under load, tears it down. */
 async function once(way, round) {

@@ -279,12 +279,13 @@ export interface Poller {
 
 export const POLLER_LABEL = 'dev.phase-compose.e2e-poller';
 
-/** poll.py's request lines, in order. */
+/** One of poll.py's request lines, or undefined for any other line. */
 function parsePollLine(line: string): PollLine | undefined {
   const m = /^poll (\d+) (\d+) (ok|fail) (\S+) (\S+) (\d+) ?(.*)$/.exec(line);
   return m ? { seq: Number(m[1]), atMs: Number(m[2]), ok: m[3] === 'ok', status: m[4]!, peer: m[5]!, ms: Number(m[6]), detail: m[7] ?? '' } : undefined;
 }
 
+/** poll.py's request lines, in order. */
 function parsePollLines(text: string): PollLine[] {
   return text.split('\n').flatMap((line) => parsePollLine(line) ?? []);
 }
